@@ -1,0 +1,126 @@
+/**
+ * The kiosk's durable outbox: one file per alert, written to a temp name, fsync'd, renamed, and the
+ * folder fsync'd, before anyone is told the press was recorded. A file stays until the gateway's
+ * application ack for that alert arrives. A plain file outbox needs no native module on the Pi.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
+
+const SUFFIX = ".alert.json";
+
+export interface OutboxEntry {
+  readonly alert: Alert;
+  /** How many times this alert was published (this process only). */
+  publishes: number;
+}
+
+export class Outbox {
+  private readonly dir: string;
+  private readonly corruptDir: string;
+  private readonly entries = new Map<string, OutboxEntry>();
+
+  constructor(
+    dataDir: string,
+    private readonly log: Logger,
+  ) {
+    this.dir = join(dataDir, "outbox");
+    this.corruptDir = join(this.dir, "corrupt");
+  }
+
+  /** Creates the folder and loads every alert a previous run left unacknowledged. */
+  open(): readonly Alert[] {
+    mkdirSync(this.dir, { recursive: true });
+    for (const file of readdirSync(this.dir)) {
+      if (file.endsWith(".tmp")) {
+        // A write that never reached rename: the press was never reported as recorded.
+        unlinkSync(join(this.dir, file));
+        continue;
+      }
+      if (!file.endsWith(SUFFIX)) continue;
+      const alert = this.readEntry(file);
+      if (alert !== null) this.entries.set(alert.alertId, { alert, publishes: 0 });
+    }
+    return this.pending();
+  }
+
+  /**
+   * Records an alert. Returns true once it is on disk (file and folder fsync'd). When the disk
+   * fails (full, read-only SD card) the alert is still kept in memory and sent, and false is returned.
+   */
+  append(alert: Alert): boolean {
+    this.entries.set(alert.alertId, { alert, publishes: 0 });
+    const finalPath = join(this.dir, `${alert.alertId}${SUFFIX}`);
+    const tmpPath = `${finalPath}.tmp`;
+    try {
+      const fd = openSync(tmpPath, "w", 0o600);
+      try {
+        writeSync(fd, JSON.stringify(alert));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmpPath, finalPath);
+      this.fsyncDir();
+      return true;
+    } catch (err) {
+      this.log.error({ err, alertId: alert.alertId }, "cannot write alert to the outbox: kept in memory only, check the disk");
+      return false;
+    }
+  }
+
+  /** Forgets an acknowledged alert. Returns false when it was not (or no longer) in the outbox. */
+  remove(alertId: string): boolean {
+    if (!this.entries.has(alertId)) return false;
+    try {
+      unlinkSync(join(this.dir, `${alertId}${SUFFIX}`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    this.fsyncDir();
+    this.entries.delete(alertId);
+    return true;
+  }
+
+  get(alertId: string): OutboxEntry | undefined {
+    return this.entries.get(alertId);
+  }
+
+  /** Unacknowledged alerts, oldest press first. */
+  pending(): Alert[] {
+    return [...this.entries.values()].map((e) => e.alert).sort((a, b) => a.pressedAt.localeCompare(b.pressedAt));
+  }
+
+  get depth(): number {
+    return this.entries.size;
+  }
+
+  private readEntry(file: string): Alert | null {
+    const path = join(this.dir, file);
+    try {
+      const parsed = alertSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
+      if (parsed.success) return parsed.data;
+      this.quarantine(file, describeZodError(parsed.error));
+    } catch (err) {
+      this.quarantine(file, err instanceof Error ? err.message : String(err));
+    }
+    return null;
+  }
+
+  /** A damaged file is kept aside for a technician, never silently deleted. */
+  private quarantine(file: string, reason: string): void {
+    mkdirSync(this.corruptDir, { recursive: true });
+    renameSync(join(this.dir, file), join(this.corruptDir, file));
+    this.log.error({ file, reason, code: "OUTBOX_CORRUPT" }, "outbox entry unreadable: moved to outbox/corrupt for inspection");
+  }
+
+  private fsyncDir(): void {
+    const fd = openSync(this.dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

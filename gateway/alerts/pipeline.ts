@@ -1,0 +1,143 @@
+/**
+ * The alert pipeline: validate → dedupe by alertId → store durably (alert and dispatch job in one
+ * transaction) → ack to the kiosk → wake the dispatch forwarder. The kiosk id comes from the
+ * authenticated connection, never from the payload: kiosk A's alert can never be taken as B's.
+ * A bad message is rejected with a reason, logged, kept for forensics, and answered with a NAK
+ * when its alertId can be read; the kiosk keeps it and nothing is lost.
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
+import { type Ack, type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
+import { ErrorCode } from "../../shared/errors.js";
+import type { EventBus } from "../../shared/events.js";
+import { buildDispatchBody } from "../dispatch/payload.js";
+import type { GatewayEvents } from "../events.js";
+import type { GatewayStore } from "../store/store.js";
+
+export interface PipelineOptions {
+  readonly maxPayloadBytes: number;
+  readonly agency: string;
+}
+
+type Checked = { ok: true; alert: Alert } | { ok: false; code: string; reason: string; alertId: string | null };
+
+const EXCERPT_BYTES = 512;
+
+function readAlertId(json: unknown): string | null {
+  if (json !== null && typeof json === "object" && "alertId" in json) {
+    const id = (json).alertId;
+    if (typeof id === "string" && id.length > 0 && id.length <= 64) return id;
+  }
+  return null;
+}
+
+export class AlertPipeline {
+  constructor(
+    private readonly store: GatewayStore,
+    private readonly sendAck: (kioskId: string, ack: Ack) => Promise<void>,
+    private readonly options: PipelineOptions,
+    private readonly bus: EventBus<GatewayEvents>,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Handles one message on `sos/v1/kiosks/{kioskId}/alerts` from the kiosk authenticated as kioskId. */
+  async handle(kioskId: string, topic: string, payload: Buffer): Promise<void> {
+    const receivedAt = this.clock.now();
+    const checked = this.check(kioskId, payload);
+    if (!checked.ok) {
+      await this.reject(kioskId, topic, payload, receivedAt, checked.code, checked.reason, checked.alertId);
+      return;
+    }
+    const { alert } = checked;
+    const kiosk = await this.store.getKiosk(kioskId);
+    const body = buildDispatchBody(alert, kiosk, receivedAt, this.options.agency);
+    const result = await this.store.recordAlert(alert, receivedAt, body);
+    const log = this.log.child({ kioskId, alertId: alert.alertId });
+    switch (result.outcome) {
+      case "stored":
+        log.info({ kind: alert.kind, pressedAt: alert.pressedAt }, "alert stored");
+        this.bus.emit("alert.stored", { alertId: alert.alertId, kioskId, kind: alert.kind, pressedAt: alert.pressedAt, receivedAt: result.receivedAt });
+        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: false } });
+        return;
+      case "duplicate":
+        log.info("duplicate alert: acknowledged again, not forwarded again");
+        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: true } });
+        this.bus.emit("alert.duplicate", { alertId: alert.alertId, kioskId });
+        return;
+      case "conflict":
+        await this.reject(
+          kioskId,
+          topic,
+          payload,
+          receivedAt,
+          ErrorCode.AlertIdConflict,
+          `alertId ${alert.alertId} already belongs to kiosk ${result.ownerKioskId}: generate a new alertId`,
+          alert.alertId,
+        );
+        return;
+    }
+  }
+
+  private check(kioskId: string, payload: Buffer): Checked {
+    if (payload.length > this.options.maxPayloadBytes) {
+      return {
+        ok: false,
+        code: ErrorCode.PayloadTooLarge,
+        reason: `payload is ${payload.length} bytes, over the ${this.options.maxPayloadBytes}-byte limit for alerts`,
+        alertId: null,
+      };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString("utf8"));
+    } catch {
+      return { ok: false, code: ErrorCode.PayloadNotJson, reason: "payload is not JSON: send the alert as a UTF-8 JSON object", alertId: null };
+    }
+    const alertId = readAlertId(json);
+    const parsed = alertSchema.safeParse(json);
+    if (!parsed.success) {
+      return { ok: false, code: ErrorCode.PayloadInvalid, reason: `payload does not match the alert schema: ${describeZodError(parsed.error)}`, alertId };
+    }
+    if (parsed.data.kioskId !== kioskId) {
+      return {
+        ok: false,
+        code: ErrorCode.KioskMismatch,
+        reason: `payload names kiosk ${parsed.data.kioskId} but the connection is authenticated as ${kioskId}`,
+        alertId,
+      };
+    }
+    return { ok: true, alert: parsed.data };
+  }
+
+  private async reject(
+    kioskId: string,
+    topic: string,
+    payload: Buffer,
+    receivedAt: Date,
+    code: string,
+    reason: string,
+    alertId: string | null,
+  ): Promise<void> {
+    this.log.warn({ kioskId, topic, alertId, code, reason, bytes: payload.length }, "alert rejected");
+    await this.store.recordRejected({
+      kioskId,
+      topic,
+      receivedAt: receivedAt.toISOString(),
+      code,
+      reason,
+      excerpt: payload.subarray(0, EXCERPT_BYTES).toString("utf8"),
+    });
+    this.bus.emit("alert.rejected", { kioskId, topic, code, reason });
+    if (alertId !== null) await this.ack(kioskId, { v: 1, alertId, status: "error", error: { code, message: reason } });
+  }
+
+  private async ack(kioskId: string, ack: Ack): Promise<void> {
+    try {
+      await this.sendAck(kioskId, ack);
+    } catch (err) {
+      // The kiosk resends unacknowledged alerts; the duplicate gets a fresh ack.
+      this.log.warn({ err, kioskId, alertId: ack.alertId }, "ack could not be published; the kiosk will resend");
+    }
+  }
+}

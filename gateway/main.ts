@@ -1,0 +1,111 @@
+/**
+ * The gateway's composition root: builds the store, broker, pipeline, forwarder and HTTP server,
+ * starts them in order and stops them in reverse.
+ */
+import type { Logger } from "pino";
+import { type Clock, systemClock } from "../shared/clock.js";
+import type { GatewayConfig } from "../shared/config/gateway.js";
+import { EventBus } from "../shared/events.js";
+import { AlertPipeline } from "./alerts/pipeline.js";
+import { GatewayBroker } from "./broker/broker.js";
+import { DispatchForwarder } from "./dispatch/forwarder.js";
+import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
+import type { GatewayEvents } from "./events.js";
+import { HttpServer } from "./http/server.js";
+import { SqliteStore } from "./store/sqlite.js";
+import type { GatewayStore } from "./store/store.js";
+
+export const GATEWAY_VERSION = "0.1.0";
+
+export interface GatewayDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  /** Defaults to the webhook in the config. */
+  readonly sender?: DispatchSender;
+}
+
+export interface GatewayHandle {
+  readonly mqttPort: number;
+  readonly httpPort: number;
+  readonly store: GatewayStore;
+  readonly events: EventBus<GatewayEvents>;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log;
+  const events = new EventBus<GatewayEvents>(log);
+  const store = SqliteStore.open(config.dataDir);
+  const stops: (() => Promise<void>)[] = [() => store.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.error({ err }, "error while stopping");
+      }
+    }
+  };
+
+  try {
+    const sender =
+      deps.sender ??
+      (config.dispatch.url !== undefined && config.dispatch.secret !== undefined
+        ? new WebhookSender({ url: config.dispatch.url, secret: config.dispatch.secret, timeoutMs: config.dispatch.timeoutMs, userAgent: `sos-gateway/${GATEWAY_VERSION}` })
+        : undefined);
+    let forwarder: DispatchForwarder | undefined;
+    if (sender === undefined) {
+      log.warn("no dispatch URL configured: alerts are stored and acknowledged but not forwarded until one is (--dispatch-url)");
+    } else {
+      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }));
+      forwarder = f;
+      events.on("alert.stored", "dispatch-forwarder", () => f.wake());
+      stops.push(() => f.stop(config.shutdown.graceMs));
+    }
+
+    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }) });
+    const pipeline = new AlertPipeline(
+      store,
+      (kioskId, ack) => broker.publishAck(kioskId, ack),
+      { maxPayloadBytes: config.alerts.maxPayloadBytes, agency: config.dispatch.agency },
+      events,
+      clock,
+      log.child({ subsystem: "alerts" }),
+    );
+    broker.setAlertHandler(pipeline);
+    const mqttPort = await broker.start();
+    stops.push(() => broker.stop());
+
+    const http = new HttpServer(
+      {
+        ready: async () => {
+          const counts = await store.countByDelivery();
+          return { ready: true, checks: { store: "ok", broker: `${broker.connectedClients} clients`, pendingDispatch: String(counts.pending) } };
+        },
+      },
+      log.child({ subsystem: "http" }),
+    );
+    const httpPort = await http.start(config.http.host, config.http.port);
+    stops.push(() => http.stop());
+
+    forwarder?.start();
+    const pending = (await store.countByDelivery()).pending;
+    log.info({ mqttPort, httpPort, brokerId: config.broker.id, dispatch: config.dispatch.url ?? null, pendingDispatch: pending }, "gateway ready");
+
+    let stopping: Promise<void> | undefined;
+    return {
+      mqttPort,
+      httpPort,
+      store,
+      events,
+      stop: () => {
+        stopping ??= stopAll().then(() => log.info("gateway stopped"));
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,65 @@
+import type Database from "better-sqlite3";
+
+/** Ordered migrations; PRAGMA user_version records how many have run. Never edit a shipped one. */
+const migrations: readonly string[] = [
+  `CREATE TABLE kiosks (
+     kiosk_id TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL,
+     name TEXT,
+     lat REAL NOT NULL,
+     lon REAL NOT NULL,
+     address TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE alerts (
+     alert_id TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('sos', 'test')),
+     pressed_at TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     payload TEXT NOT NULL
+   );
+   CREATE INDEX alerts_by_kiosk ON alerts (kiosk_id, received_at);
+   CREATE TABLE dispatch_outbox (
+     alert_id TEXT PRIMARY KEY REFERENCES alerts (alert_id),
+     body TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     delivered_at TEXT,
+     last_error TEXT
+   );
+   CREATE INDEX dispatch_due ON dispatch_outbox (next_attempt_at) WHERE delivered_at IS NULL;
+   CREATE TABLE dispatch_attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     alert_id TEXT NOT NULL REFERENCES alerts (alert_id),
+     attempt INTEGER NOT NULL,
+     started_at TEXT NOT NULL,
+     duration_ms INTEGER NOT NULL,
+     ok INTEGER NOT NULL,
+     http_status INTEGER,
+     error TEXT
+   );
+   CREATE INDEX dispatch_attempts_by_alert ON dispatch_attempts (alert_id);
+   CREATE TABLE rejected_messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kiosk_id TEXT,
+     topic TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     code TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     excerpt TEXT NOT NULL
+   );`,
+];
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (let i = current; i < migrations.length; i += 1) {
+    const sql = migrations[i];
+    if (sql === undefined) break;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${i + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * SQLite store for a single gateway: WAL journal, synchronous=FULL (a committed alert survives a
+ * power cut), one transaction per alert for "stored + queued for dispatch".
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type { Alert } from "../../shared/contract.js";
+import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
+import type {
+  AlertRow,
+  AttemptRecord,
+  DeliveryState,
+  DispatchJob,
+  GatewayStore,
+  KioskRecord,
+  RecordAlertResult,
+  RejectedMessage,
+} from "./store.js";
+import { migrate } from "./sqlite-schema.js";
+
+export const STORE_FILE = "gateway.db";
+
+interface KioskDbRow {
+  kiosk_id: string;
+  secret_hash: string;
+  name: string | null;
+  lat: number;
+  lon: number;
+  address: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AlertDbRow {
+  alert_id: string;
+  kiosk_id: string;
+  kind: "sos" | "test";
+  pressed_at: string;
+  received_at: string;
+  delivered_at: string | null;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function toKiosk(row: KioskDbRow): KioskRecord {
+  return {
+    kioskId: row.kiosk_id,
+    secretHash: row.secret_hash,
+    name: row.name,
+    location: { lat: row.lat, lon: row.lon, address: row.address },
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toAlertRow(row: AlertDbRow): AlertRow {
+  return {
+    alertId: row.alert_id,
+    kioskId: row.kiosk_id,
+    kind: row.kind,
+    pressedAt: row.pressed_at,
+    receivedAt: row.received_at,
+    delivery: row.delivered_at === null ? "pending" : "delivered",
+    attempts: row.attempts,
+    deliveredAt: row.delivered_at,
+    nextAttemptAt: row.delivered_at === null ? iso(row.next_attempt_at) : null,
+    lastError: row.last_error,
+  };
+}
+
+const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.received_at,
+  d.delivered_at, d.attempts, d.next_attempt_at, d.last_error
+  FROM alerts a JOIN dispatch_outbox d ON d.alert_id = a.alert_id`;
+
+export class SqliteStore implements GatewayStore {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
+  static open(dataDir: string, options: { readonly?: boolean } = {}): SqliteStore {
+    const path = join(dataDir, STORE_FILE);
+    let db: Database.Database;
+    try {
+      if (options.readonly !== true) mkdirSync(dataDir, { recursive: true });
+      db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    } catch (err) {
+      const hint = options.readonly === true ? "check --data-dir (it must hold a gateway's gateway.db)" : "check that --data-dir is writable";
+      throw new SosError(ErrorCode.StoreUnavailable, `cannot open the gateway store ${path}: ${errorMessage(err)}; ${hint}`, { cause: err });
+    }
+    db.pragma("busy_timeout = 5000");
+    if (options.readonly !== true) {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      migrate(db);
+    }
+    return new SqliteStore(db);
+  }
+
+  getKiosk(kioskId: string): Promise<KioskRecord | undefined> {
+    const row = this.db.prepare<[string], KioskDbRow>("SELECT * FROM kiosks WHERE kiosk_id = ?").get(kioskId);
+    return Promise.resolve(row === undefined ? undefined : toKiosk(row));
+  }
+
+  putKiosk(kiosk: Omit<KioskRecord, "createdAt" | "updatedAt">, options: { replace: boolean; now: Date }): Promise<boolean> {
+    const now = options.now.toISOString();
+    const params = {
+      kiosk_id: kiosk.kioskId,
+      secret_hash: kiosk.secretHash,
+      name: kiosk.name,
+      lat: kiosk.location.lat,
+      lon: kiosk.location.lon,
+      address: kiosk.location.address,
+      now,
+    };
+    const sql = options.replace
+      ? `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, created_at, updated_at)
+         VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @now, @now)
+         ON CONFLICT(kiosk_id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
+           lat = excluded.lat, lon = excluded.lon, address = excluded.address, updated_at = excluded.updated_at`
+      : `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, created_at, updated_at)
+         VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @now, @now)
+         ON CONFLICT(kiosk_id) DO NOTHING`;
+    const changes = this.db.prepare(sql).run(params).changes;
+    return Promise.resolve(changes > 0);
+  }
+
+  listKiosks(): Promise<KioskRecord[]> {
+    return Promise.resolve(this.db.prepare<[], KioskDbRow>("SELECT * FROM kiosks ORDER BY kiosk_id").all().map(toKiosk));
+  }
+
+  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult> {
+    const tx = this.db.transaction((): RecordAlertResult => {
+      const existing = this.db
+        .prepare<[string], { kiosk_id: string; received_at: string }>("SELECT kiosk_id, received_at FROM alerts WHERE alert_id = ?")
+        .get(alert.alertId);
+      if (existing !== undefined) {
+        return existing.kiosk_id === alert.kioskId
+          ? { outcome: "duplicate", receivedAt: existing.received_at }
+          : { outcome: "conflict", ownerKioskId: existing.kiosk_id };
+      }
+      const received = receivedAt.toISOString();
+      this.db
+        .prepare(
+          `INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(alert.alertId, alert.kioskId, alert.kind, alert.pressedAt, received, JSON.stringify(alert));
+      this.db
+        .prepare("INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) VALUES (?, ?, 0, ?)")
+        .run(alert.alertId, dispatchBody, receivedAt.getTime());
+      return { outcome: "stored", receivedAt: received };
+    });
+    return Promise.resolve(tx.immediate());
+  }
+
+  listAlerts(options: { limit?: number } = {}): Promise<AlertRow[]> {
+    const rows = this.db
+      .prepare<[number], AlertDbRow>(`${ALERT_SELECT} ORDER BY a.received_at DESC, a.alert_id LIMIT ?`)
+      .all(options.limit ?? 1_000);
+    return Promise.resolve(rows.map(toAlertRow));
+  }
+
+  getAlert(alertId: string): Promise<AlertRow | undefined> {
+    const row = this.db.prepare<[string], AlertDbRow>(`${ALERT_SELECT} WHERE a.alert_id = ?`).get(alertId);
+    return Promise.resolve(row === undefined ? undefined : toAlertRow(row));
+  }
+
+  dueDispatches(now: Date, limit: number, busy: ReadonlySet<string>): Promise<DispatchJob[]> {
+    const rows = this.db
+      .prepare<[number, number], { alert_id: string; body: string; attempts: number }>(
+        `SELECT alert_id, body, attempts FROM dispatch_outbox
+         WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, alert_id LIMIT ?`,
+      )
+      .all(now.getTime(), limit + busy.size);
+    const jobs = rows
+      .filter((r) => !busy.has(r.alert_id))
+      .slice(0, limit)
+      .map((r) => ({ alertId: r.alert_id, body: r.body, attempts: r.attempts }));
+    return Promise.resolve(jobs);
+  }
+
+  nextDispatchAt(busy: ReadonlySet<string>): Promise<Date | null> {
+    const rows = this.db
+      .prepare<[number], { alert_id: string; next_attempt_at: number }>(
+        `SELECT alert_id, next_attempt_at FROM dispatch_outbox WHERE delivered_at IS NULL
+         ORDER BY next_attempt_at, alert_id LIMIT ?`,
+      )
+      .all(busy.size + 1);
+    const next = rows.find((r) => !busy.has(r.alert_id));
+    return Promise.resolve(next === undefined ? null : new Date(next.next_attempt_at));
+  }
+
+  recordAttempt(attempt: AttemptRecord, nextAttemptAt: Date | null): Promise<void> {
+    const tx = this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO dispatch_attempts (alert_id, attempt, started_at, duration_ms, ok, http_status, error)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(attempt.alertId, attempt.attempt, attempt.startedAt, attempt.durationMs, attempt.ok ? 1 : 0, attempt.httpStatus, attempt.error);
+      const finishedAt = new Date(Date.parse(attempt.startedAt) + attempt.durationMs).toISOString();
+      this.db
+        .prepare(
+          `UPDATE dispatch_outbox SET attempts = MAX(attempts, ?), last_error = ?,
+             delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END,
+             next_attempt_at = ?
+           WHERE alert_id = ?`,
+        )
+        .run(attempt.attempt, attempt.error, attempt.ok ? 1 : 0, finishedAt, nextAttemptAt?.getTime() ?? null, attempt.alertId);
+    });
+    tx.immediate();
+    return Promise.resolve();
+  }
+
+  attemptsFor(alertId: string): Promise<AttemptRecord[]> {
+    const rows = this.db
+      .prepare<[string], { alert_id: string; attempt: number; started_at: string; duration_ms: number; ok: number; http_status: number | null; error: string | null }>(
+        "SELECT * FROM dispatch_attempts WHERE alert_id = ? ORDER BY attempt, id",
+      )
+      .all(alertId);
+    return Promise.resolve(
+      rows.map((r) => ({
+        alertId: r.alert_id,
+        attempt: r.attempt,
+        startedAt: r.started_at,
+        durationMs: r.duration_ms,
+        ok: r.ok === 1,
+        httpStatus: r.http_status,
+        error: r.error,
+      })),
+    );
+  }
+
+  countByDelivery(): Promise<Record<DeliveryState, number>> {
+    const row = this.db
+      .prepare<[], { pending: number | null; delivered: number | null }>(
+        `SELECT SUM(delivered_at IS NULL) AS pending, SUM(delivered_at IS NOT NULL) AS delivered FROM dispatch_outbox`,
+      )
+      .get();
+    return Promise.resolve({ pending: row?.pending ?? 0, delivered: row?.delivered ?? 0 });
+  }
+
+  recordRejected(m: RejectedMessage): Promise<void> {
+    this.db
+      .prepare("INSERT INTO rejected_messages (kiosk_id, topic, received_at, code, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(m.kioskId, m.topic, m.receivedAt, m.code, m.reason, m.excerpt);
+    return Promise.resolve();
+  }
+
+  listRejected(limit: number): Promise<RejectedMessage[]> {
+    const rows = this.db
+      .prepare<[number], { kiosk_id: string | null; topic: string; received_at: string; code: string; reason: string; excerpt: string }>(
+        "SELECT kiosk_id, topic, received_at, code, reason, excerpt FROM rejected_messages ORDER BY id DESC LIMIT ?",
+      )
+      .all(limit);
+    return Promise.resolve(
+      rows.map((r) => ({ kioskId: r.kiosk_id, topic: r.topic, receivedAt: r.received_at, code: r.code, reason: r.reason, excerpt: r.excerpt })),
+    );
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}

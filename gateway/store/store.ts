@@ -1,0 +1,88 @@
+/**
+ * The gateway's durable store, behind one interface: SQLite for a single gateway now, PostgreSQL
+ * for gateways on several machines later. Every method is async so either can implement it.
+ */
+import type { Alert, AlertKind, Location } from "../../shared/contract.js";
+
+export interface KioskRecord {
+  readonly kioskId: string;
+  readonly secretHash: string;
+  readonly name: string | null;
+  readonly location: Location;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type RecordAlertResult =
+  | { readonly outcome: "stored"; readonly receivedAt: string }
+  | { readonly outcome: "duplicate"; readonly receivedAt: string }
+  | { readonly outcome: "conflict"; readonly ownerKioskId: string };
+
+export type DeliveryState = "pending" | "delivered";
+
+export interface AlertRow {
+  readonly alertId: string;
+  readonly kioskId: string;
+  readonly kind: AlertKind;
+  readonly pressedAt: string;
+  readonly receivedAt: string;
+  readonly delivery: DeliveryState;
+  readonly attempts: number;
+  readonly deliveredAt: string | null;
+  readonly nextAttemptAt: string | null;
+  readonly lastError: string | null;
+}
+
+export interface DispatchJob {
+  readonly alertId: string;
+  readonly body: string;
+  readonly attempts: number;
+}
+
+export interface AttemptRecord {
+  readonly alertId: string;
+  readonly attempt: number;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+}
+
+export interface RejectedMessage {
+  readonly kioskId: string | null;
+  readonly topic: string;
+  readonly receivedAt: string;
+  readonly code: string;
+  readonly reason: string;
+  /** The first bytes of the payload, kept for forensics. */
+  readonly excerpt: string;
+}
+
+export interface GatewayStore {
+  // kiosk registry
+  getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
+  /** Registers a kiosk; refuses an existing id unless `replace`. Returns false when it existed and was kept. */
+  putKiosk(kiosk: Omit<KioskRecord, "createdAt" | "updatedAt">, options: { replace: boolean; now: Date }): Promise<boolean>;
+  listKiosks(): Promise<KioskRecord[]>;
+
+  // alerts: stored and queued for dispatch in one transaction, deduplicated by alertId
+  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult>;
+  listAlerts(options?: { limit?: number }): Promise<AlertRow[]>;
+  getAlert(alertId: string): Promise<AlertRow | undefined>;
+
+  // dispatch outbox
+  /** Pending jobs whose next attempt is due, oldest first, excluding `busy` ones. */
+  dueDispatches(now: Date, limit: number, busy: ReadonlySet<string>): Promise<DispatchJob[]>;
+  /** When the earliest pending job that is not `busy` is due, or null when none is. */
+  nextDispatchAt(busy: ReadonlySet<string>): Promise<Date | null>;
+  /** Records one attempt; `nextAttemptAt` null means delivered. */
+  recordAttempt(attempt: AttemptRecord, nextAttemptAt: Date | null): Promise<void>;
+  attemptsFor(alertId: string): Promise<AttemptRecord[]>;
+  countByDelivery(): Promise<Record<DeliveryState, number>>;
+
+  recordRejected(message: RejectedMessage): Promise<void>;
+  listRejected(limit: number): Promise<RejectedMessage[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
+import { formatTable } from "../lib/table.js";
+
+export interface AlertsOptions {
+  dataDir?: unknown;
+  json?: unknown;
+  limit?: unknown;
+  attempts?: unknown;
+}
+
+const time = (iso: string | null): string => (iso === null ? "-" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z"));
+
+export async function run(opts: AlertsOptions): Promise<void> {
+  const store = SqliteStore.open(String(opts.dataDir), { readonly: true });
+  try {
+    if (typeof opts.attempts === "string") {
+      const alert = await store.getAlert(opts.attempts);
+      if (alert === undefined) throw new SosError(ErrorCode.AlertUnknown, `no alert ${opts.attempts} in ${String(opts.dataDir)}: list them with 'sos alerts --data-dir DIR'`);
+      const attempts = await store.attemptsFor(opts.attempts);
+      if (opts.json === true) {
+        process.stdout.write(`${JSON.stringify({ alert, attempts }, null, 2)}\n`);
+        return;
+      }
+      const rows = attempts.map((a) => [String(a.attempt), time(a.startedAt), `${a.durationMs} ms`, a.ok ? "delivered" : "failed", a.httpStatus?.toString() ?? "-", a.error ?? ""]);
+      process.stdout.write(`${formatTable(["ATTEMPT", "STARTED", "TOOK", "RESULT", "HTTP", "ERROR"], rows)}\n`);
+      return;
+    }
+    const alerts = await store.listAlerts({ limit: typeof opts.limit === "number" ? opts.limit : 100 });
+    if (opts.json === true) {
+      process.stdout.write(`${JSON.stringify(alerts, null, 2)}\n`);
+      return;
+    }
+    if (alerts.length === 0) {
+      process.stdout.write("no alerts yet\n");
+      return;
+    }
+    const rows = alerts.map((a) => [
+      a.alertId,
+      a.kioskId,
+      a.kind,
+      time(a.pressedAt),
+      time(a.receivedAt),
+      a.delivery === "delivered" ? `delivered ${time(a.deliveredAt)}` : `pending, next ${time(a.nextAttemptAt)}`,
+      String(a.attempts),
+      a.lastError ?? "",
+    ]);
+    process.stdout.write(`${formatTable(["ALERT", "KIOSK", "KIND", "PRESSED", "RECEIVED", "DELIVERY", "ATTEMPTS", "LAST ERROR"], rows)}\n`);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { kioskIdSchema } from "../../shared/contract.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
+import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { argumentError } from "../lib/cli.js";
+
+export interface ProvisionOptions {
+  dataDir?: unknown;
+  gateway?: unknown;
+  out?: unknown;
+  lat?: unknown;
+  lon?: unknown;
+  address?: unknown;
+  name?: unknown;
+  force?: unknown;
+}
+
+export interface ProvisionResult {
+  readonly kioskId: string;
+  readonly configPath: string;
+  readonly replaced: boolean;
+}
+
+/** Registers the kiosk and writes its kiosk.json (mode 0600: it holds the kiosk's secret). */
+export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): Promise<ProvisionResult> {
+  if (!kioskIdSchema.safeParse(kioskId).success) {
+    throw argumentError(`kiosk id '${kioskId}' is invalid: use 1-64 letters, digits, '-' or '_', starting with a letter or digit`);
+  }
+  if (typeof opts.lat !== "number" || typeof opts.lon !== "number" || typeof opts.address !== "string") {
+    throw argumentError("a kiosk needs its location, since dispatch sends a patrol there: pass --lat, --lon and --address");
+  }
+  const force = opts.force === true;
+  const outDir = resolve(String(opts.out));
+  const configPath = join(outDir, "kiosk.json");
+  if (existsSync(configPath) && !force) {
+    throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force to overwrite it`);
+  }
+  const secret = generateSecret();
+  const config = parseKioskConfig(
+    {
+      version: 1,
+      kioskId,
+      ...(typeof opts.name === "string" ? { name: opts.name } : {}),
+      location: { lat: opts.lat, lon: opts.lon, address: opts.address },
+      mqtt: { url: opts.gateway, username: kioskId, password: secret },
+      dataDir: "data",
+      button: { driver: "stdin" },
+    },
+    "provisioning options",
+  );
+  const store = SqliteStore.open(String(opts.dataDir));
+  try {
+    const existed = (await store.getKiosk(kioskId)) !== undefined;
+    const written = await store.putKiosk(
+      { kioskId, secretHash: await hashSecret(secret), name: config.name ?? null, location: config.location },
+      { replace: force, now: new Date() },
+    );
+    if (!written) {
+      throw new SosError(ErrorCode.KioskExists, `kiosk ${kioskId} is already provisioned: pass --force to replace its registration and secret (its old kiosk.json stops working)`);
+    }
+    mkdirSync(outDir, { recursive: true });
+    const tmp = `${configPath}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, configPath);
+    return { kioskId, configPath, replaced: existed };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function run(kioskId: string, opts: ProvisionOptions): Promise<void> {
+  const result = await provisionKiosk(kioskId, opts);
+  process.stdout.write(
+    `${result.replaced ? "re-provisioned" : "provisioned"} kiosk ${result.kioskId}: wrote ${result.configPath}\n` +
+      `copy it to the kiosk and run: sos kiosk --config kiosk.json\n`,
+  );
+}

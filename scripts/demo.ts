@@ -1,0 +1,140 @@
+/**
+ * `npm start`: a gateway, one provisioned demo kiosk whose button is the Enter key, and a built-in
+ * dispatch receiver that checks signatures and prints what it receives. Uses free ports, so it runs
+ * beside another broker on 1883. Shows each alert's way: pressed → stored → acknowledged → delivered.
+ */
+import { mkdtempSync } from "node:fs";
+import { createServer, type IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { PassThrough } from "node:stream";
+import { startKiosk } from "../device/main.js";
+import { startGateway } from "../gateway/main.js";
+import { parseGatewayConfig } from "../shared/config/gateway.js";
+import { loadKioskConfig } from "../shared/config/kiosk.js";
+import { dispatchBodySchema } from "../shared/dispatch.js";
+import { createLogger, type LogLevel } from "../shared/log.js";
+import { verifySignature } from "../shared/signature.js";
+import { provisionKiosk } from "./commands/provision.js";
+import { fail } from "./lib/cli.js";
+
+const SECRET = "demo-dispatch-secret-not-for-production";
+const color = (code: number, s: string): string => (process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "sos-demo-"));
+  const level = (process.env.SOS_DEMO_LOG ?? "error") as LogLevel;
+  const pressedAt = new Map<string, number>();
+  const since = (alertId: string): string => {
+    const t0 = pressedAt.get(alertId);
+    return t0 === undefined ? "" : color(2, `+${(performance.now() - t0).toFixed(1)} ms`);
+  };
+  let dispatchDown = false;
+
+  const receiver = createServer((req, res) => {
+    void readBody(req).then((raw) => {
+      if (dispatchDown) {
+        res.writeHead(503).end();
+        return;
+      }
+      const signed = verifySignature(raw, SECRET, req.headers["x-sos-signature"] as string | undefined);
+      const body = dispatchBodySchema.safeParse(JSON.parse(raw));
+      if (!signed || !body.success) {
+        say(color(31, `  dispatch: refused a request (signature ${signed ? "valid" : "INVALID"}, body ${body.success ? "valid" : "INVALID"})`));
+        res.writeHead(400).end();
+        return;
+      }
+      const b = body.data;
+      say(
+        `  ${color(32, "4. delivered to dispatch")} ${since(b.alertId)}  attempt ${String(req.headers["x-sos-attempt"])}, signature valid, ` +
+          `${b.kioskId} at ${b.location.lat}, ${b.location.lon} (${b.location.address})`,
+      );
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const receiverPort = (receiver.address() as { port: number }).port;
+
+  const gatewayConfig = parseGatewayConfig({
+    dataDir: join(dir, "gateway"),
+    mqtt: { host: "127.0.0.1", port: 0 },
+    http: { host: "127.0.0.1", port: 0 },
+    dispatch: { url: `http://127.0.0.1:${receiverPort}/incidents`, secret: SECRET, agency: "demo.sos", retry: { minMs: 1_000, maxMs: 5_000 } },
+    log: { level },
+  });
+  const gateway = await startGateway(gatewayConfig, { log: createLogger({ name: "gateway", level }) });
+
+  await provisionKiosk("demo-kiosk-1", {
+    dataDir: gatewayConfig.dataDir,
+    gateway: `mqtt://127.0.0.1:${gateway.mqttPort}`,
+    out: join(dir, "kiosk"),
+    lat: 43.2389,
+    lon: 76.8897,
+    address: "Almaty, Abay Avenue, park entrance",
+    name: "Demo kiosk",
+  });
+  const button = new PassThrough();
+  const kioskConfig = loadKioskConfig(join(dir, "kiosk", "kiosk.json"));
+  const kiosk = await startKiosk({ ...kioskConfig, button: { driver: "stdin", enterIsPress: true } }, {
+    log: createLogger({ name: "kiosk", level }),
+    stdin: button,
+  });
+
+  kiosk.events.on("alert.recorded", "demo", ({ alert, recordMs }) => {
+    pressedAt.set(alert.alertId, performance.now() - recordMs);
+    say(`\n${color(33, "SOS pressed")} alert ${alert.alertId}`);
+    say(`  ${color(33, "1. recorded on the kiosk's disk")} ${since(alert.alertId)}`);
+  });
+  gateway.events.on("alert.stored", "demo", (e) => say(`  ${color(36, "2. stored at the gateway")} ${since(e.alertId)}`));
+  kiosk.events.on("alert.acked", "demo", (e) => say(`  ${color(36, "3. acknowledged to the kiosk")} ${since(e.alertId)}`));
+  gateway.events.on("dispatch.failed", "demo", (e) =>
+    say(`  ${color(31, "   dispatch attempt failed")} ${since(e.alertId)} (${e.error}); retrying in ${(e.retryInMs / 1000).toFixed(1)} s`),
+  );
+  kiosk.events.on("link.up", "demo", () => say(color(2, "kiosk connected to the gateway")));
+
+  say(color(1, "SOS kiosk demo"));
+  say(`  gateway   mqtt://127.0.0.1:${gateway.mqttPort}   http://127.0.0.1:${gateway.httpPort}/readyz`);
+  say(`  dispatch  http://127.0.0.1:${receiverPort}/incidents`);
+  say(`  data      ${dir}`);
+  say(`  Press ${color(1, "Enter")} to press the SOS button. Type ${color(1, "down")} / ${color(1, "up")} to take dispatch offline / back, ${color(1, "q")} to quit.`);
+  say(`  Inspect:  npx sos alerts --data-dir ${gatewayConfig.dataDir}`);
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await kiosk.stop();
+    await gateway.stop();
+    receiver.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  const rl = createInterface({ input: process.stdin });
+  rl.on("line", (line) => {
+    const word = line.trim().toLowerCase();
+    if (word === "q" || word === "quit") void stop();
+    else if (word === "down") {
+      dispatchDown = true;
+      say(color(31, "dispatch now answers 503: alerts wait in the gateway's outbox and are retried"));
+    } else if (word === "up") {
+      dispatchDown = false;
+      say(color(32, "dispatch is back"));
+    } else button.write(`${line}\n`);
+  });
+  rl.on("close", () => void stop());
+}
+
+main().catch(fail);

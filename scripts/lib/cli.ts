@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from "commander";
+import { ErrorCode, SosError, errorMessage, isSosError } from "../../shared/errors.js";
+
+/** Prints one line saying what is wrong and exits non-zero; no stack trace unless SOS_DEBUG=1. */
+export function fail(err: unknown): never {
+  const message = isSosError(err) ? errorMessage(err) : `unexpected error: ${errorMessage(err)} (set SOS_DEBUG=1 to see the stack)`;
+  process.stderr.write(`sos: ${message}\n`);
+  if (process.env.SOS_DEBUG === "1" && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+  process.exit(1);
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("must be a port number from 0 to 65535 (0 picks a free one)");
+  return n;
+}
+
+export function parseNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError("must be a number");
+  return n;
+}
+
+export function argumentError(message: string): SosError {
+  return new SosError(ErrorCode.ArgumentInvalid, message);
+}
+
+/**
+ * Runs a long-lived service until SIGINT/SIGTERM, then stops it cleanly and exits 0.
+ * A second signal while stopping exits at once with 130.
+ */
+export function runUntilSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`sos: ${signal} again: exiting without waiting\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`sos: error while stopping: ${errorMessage(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}

@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { logLevelSchema } from "../log.js";
+import { parseConfig } from "./parse.js";
+
+const portSchema = z.number().int().min(0).max(65_535);
+
+/** The gateway's config, built from the command line and the environment. */
+export const gatewayConfigSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    dataDir: z.string().min(1),
+    mqtt: z.object({ host: z.string().default("0.0.0.0"), port: portSchema.default(1883) }).default({ host: "0.0.0.0", port: 1883 }),
+    http: z.object({ host: z.string().default("127.0.0.1"), port: portSchema.default(8080) }).default({ host: "127.0.0.1", port: 8080 }),
+    broker: z
+      .object({
+        /** A fixed id so that wills and sessions survive a restart. */
+        id: z.string().min(1).default("sos-gateway"),
+        /** A frozen subscriber is disconnected after this long instead of stalling delivery. */
+        drainTimeoutMs: z.number().int().min(1_000).max(60_000).default(20_000),
+        maxTopicLevels: z.number().int().min(4).max(100).default(8),
+      })
+      .default({ id: "sos-gateway", drainTimeoutMs: 20_000, maxTopicLevels: 8 }),
+    alerts: z
+      .object({ maxPayloadBytes: z.number().int().min(256).max(1_048_576).default(16_384) })
+      .default({ maxPayloadBytes: 16_384 }),
+    dispatch: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with dispatch)").optional(),
+        /** Written into the incident tracking id, as EIDO's owning agency. */
+        agency: z.string().min(1).default("sos.gateway"),
+        timeoutMs: z.number().int().min(100).default(5_000),
+        concurrency: z.number().int().min(1).max(64).default(8),
+        retry: z
+          .object({
+            minMs: z.number().int().min(10).default(1_000),
+            maxMs: z.number().int().min(10).default(300_000),
+            factor: z.number().min(1).default(2),
+            jitter: z.number().min(0).max(1).default(0.2),
+          })
+          .default({ minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 }),
+      })
+      .default({ agency: "sos.gateway", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } }),
+    shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
+    log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
+  })
+  .superRefine((config, ctx) => {
+    if (config.dispatch.url !== undefined && config.dispatch.secret === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dispatch", "secret"],
+        message: "is required with a dispatch URL (--dispatch-secret or SOS_DISPATCH_SECRET)",
+      });
+    }
+    if (config.dispatch.retry.maxMs < config.dispatch.retry.minMs) {
+      ctx.addIssue({ code: "custom", path: ["dispatch", "retry", "maxMs"], message: "must not be below minMs" });
+    }
+  });
+
+export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema>>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+
+export function parseGatewayConfig(input: unknown, source = "gateway config"): GatewayConfig {
+  return parseConfig(gatewayConfigSchema, input, source);
+}

@@ -1,0 +1,119 @@
+/**
+ * The MQTT contract: one typed map from topic to payload schema, shared by the kiosk agent,
+ * the gateway, the CLI and (later) the console. Validated at every boundary.
+ *
+ * Every topic lives under `sos/v1/kiosks/{kioskId}/`. `up` topics are published by the kiosk,
+ * `down` topics by the gateway. Topics marked `reserved` are named now and implemented by later
+ * issues; the broker refuses them until then.
+ */
+import { z } from "zod";
+
+export const TOPIC_PREFIX = "sos/v1/kiosks";
+
+/** Kiosk ids are safe as MQTT topic levels, client ids and file names. */
+export const kioskIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+    "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
+  );
+
+export const locationSchema = z.object({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  address: z.string().max(500),
+});
+export type Location = z.infer<typeof locationSchema>;
+
+export const alertKindSchema = z.enum(["sos", "test"]);
+export type AlertKind = z.infer<typeof alertKindSchema>;
+
+/** kiosk → gateway, QoS 1: a button press, kept in the kiosk's outbox until acknowledged. */
+export const alertSchema = z.object({
+  v: z.literal(1),
+  alertId: z.uuid(),
+  kioskId: kioskIdSchema,
+  kind: alertKindSchema,
+  pressedAt: z.iso.datetime({ offset: true }),
+  location: locationSchema,
+  agentVersion: z.string().max(64).optional(),
+});
+export type Alert = z.infer<typeof alertSchema>;
+
+/** gateway → kiosk, QoS 1: the application acknowledgement. The alertId is the transaction id. */
+export const ackSchema = z.discriminatedUnion("status", [
+  z.object({
+    v: z.literal(1),
+    alertId: z.string(),
+    status: z.literal("ok"),
+    data: z.object({ receivedAt: z.iso.datetime({ offset: true }), duplicate: z.boolean() }),
+  }),
+  z.object({
+    v: z.literal(1),
+    alertId: z.string(),
+    status: z.literal("error"),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+export type Ack = z.infer<typeof ackSchema>;
+
+const reservedSchema = z.unknown();
+
+interface TopicSpec<S extends z.ZodType> {
+  readonly suffix: string;
+  readonly direction: "up" | "down";
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+  readonly schema: S;
+  readonly reserved: boolean;
+}
+
+function topic<S extends z.ZodType>(spec: TopicSpec<S>): TopicSpec<S> {
+  return spec;
+}
+
+export const topics = {
+  alerts: topic({ suffix: "alerts", direction: "up", qos: 1, retain: false, schema: alertSchema, reserved: false }),
+  acks: topic({ suffix: "acks", direction: "down", qos: 1, retain: false, schema: ackSchema, reserved: false }),
+  heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: reservedSchema, reserved: true }),
+  status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: reservedSchema, reserved: true }),
+  commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
+  callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
+  callDown: topic({ suffix: "call/down", direction: "down", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
+} as const;
+
+export type TopicName = keyof typeof topics;
+export type PayloadOf<T extends TopicName> = z.infer<(typeof topics)[T]["schema"]>;
+
+export function topicFor(name: TopicName, kioskId: string): string {
+  return `${TOPIC_PREFIX}/${kioskId}/${topics[name].suffix}`;
+}
+
+const bySuffix = new Map<string, TopicName>(
+  (Object.keys(topics) as TopicName[]).map((name) => [topics[name].suffix, name]),
+);
+
+export interface ParsedTopic {
+  readonly name: TopicName;
+  readonly kioskId: string;
+}
+
+/** Maps a concrete topic back to its contract entry, or null when it is not in the contract. */
+export function parseTopic(topicString: string): ParsedTopic | null {
+  const prefix = `${TOPIC_PREFIX}/`;
+  if (!topicString.startsWith(prefix)) return null;
+  const rest = topicString.slice(prefix.length);
+  const slash = rest.indexOf("/");
+  if (slash <= 0) return null;
+  const kioskId = rest.slice(0, slash);
+  if (!kioskIdSchema.safeParse(kioskId).success) return null;
+  const name = bySuffix.get(rest.slice(slash + 1));
+  return name === undefined ? null : { name, kioskId };
+}
+
+/** One line naming each problem as path: message. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}

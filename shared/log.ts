@@ -1,0 +1,52 @@
+import { pino, type DestinationStream, type Logger } from "pino";
+import { z } from "zod";
+
+export type { Logger } from "pino";
+
+export const logLevelSchema = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+export type LogLevel = z.infer<typeof logLevelSchema>;
+
+/** Secrets never reach a log: passwords, tokens, private keys, signatures, SDP credentials. */
+export const redactPaths: readonly string[] = [
+  "password",
+  "secret",
+  "token",
+  "privateKey",
+  "signature",
+  "*.password",
+  "*.secret",
+  "*.token",
+  "*.privateKey",
+  "*.signature",
+  "mqtt.password",
+  "dispatch.secret",
+  "config.mqtt.password",
+  "config.dispatch.secret",
+  "headers.authorization",
+  'headers["x-sos-signature"]',
+  "sdp",
+  "*.sdp",
+];
+
+export interface LoggerOptions {
+  readonly name: string;
+  readonly level: LogLevel;
+  /** Defaults to synchronous stdout, so the last lines before a crash are not lost. */
+  readonly destination?: DestinationStream;
+  readonly base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  return pino(
+    {
+      name: options.name,
+      level: options.level,
+      base: { pid: process.pid, ...options.base },
+      redact: { paths: [...redactPaths], censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}

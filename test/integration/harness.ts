@@ -1,0 +1,143 @@
+/**
+ * The one integration harness: a real gateway (in-process or as a child process), real kiosk agents,
+ * real mqtt.js clients, real SQLite files and a real HTTP dispatch receiver, all on ephemeral ports.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { type GatewayHandle, startGateway } from "../../gateway/main.js";
+import { type KioskHandle, startKiosk } from "../../device/main.js";
+import { type GatewayConfigInput, parseGatewayConfig } from "../../shared/config/gateway.js";
+import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { provisionKiosk } from "../../scripts/commands/provision.js";
+import { FakeButton } from "../fixtures/fake-button.js";
+import { LogCapture } from "../fixtures/log-capture.js";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+export const SOS_BIN = join(REPO_ROOT, "dist/scripts/sos.js");
+export const DISPATCH_SECRET = "test-dispatch-secret-0123456789";
+
+export function tempDir(prefix = "sos-test-"): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A port that was free a moment ago (for restarting a process on the same port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export interface TestGateway extends GatewayHandle {
+  readonly dataDir: string;
+  readonly logs: LogCapture;
+  readonly mqttUrl: string;
+}
+
+/** An in-process gateway on ephemeral ports with its logs captured. */
+export async function startTestGateway(dataDir: string, overrides: Partial<GatewayConfigInput> = {}): Promise<TestGateway> {
+  const logs = new LogCapture();
+  const config = parseGatewayConfig({
+    dataDir,
+    mqtt: { host: "127.0.0.1", port: 0 },
+    http: { host: "127.0.0.1", port: 0 },
+    ...overrides,
+    dispatch: { retry: { minMs: 50, maxMs: 500, factor: 2, jitter: 0 }, timeoutMs: 2_000, ...overrides.dispatch },
+    shutdown: { graceMs: 1_000 },
+  });
+  const handle = await startGateway(config, { log: logs.logger("gateway") });
+  return { ...handle, dataDir, logs, mqttUrl: `mqtt://127.0.0.1:${handle.mqttPort}` };
+}
+
+/** Registers a kiosk with the real provisioning code; returns its parsed config with fast test timings. */
+export async function provisionTestKiosk(gatewayDataDir: string, kioskId: string, mqttUrl: string, bundleRoot: string): Promise<KioskConfig> {
+  const out = join(bundleRoot, kioskId);
+  await provisionKiosk(kioskId, { dataDir: gatewayDataDir, gateway: mqttUrl, out, lat: 43.25, lon: 76.95, address: `Test road km ${kioskId}`, force: true });
+  return fastTimings(loadKioskConfig(join(out, "kiosk.json")));
+}
+
+export function fastTimings(config: KioskConfig): KioskConfig {
+  return parseKioskConfig({
+    ...config,
+    reconnect: { minMs: 100, maxMs: 500, factor: 2, jitter: 0 },
+    alerts: { ackTimeoutMs: 1_000, resend: { minMs: 500, maxMs: 2_000, factor: 2, jitter: 0 } },
+  });
+}
+
+export interface TestKiosk extends KioskHandle {
+  readonly button: FakeButton;
+  readonly logs: LogCapture;
+  readonly config: KioskConfig;
+}
+
+export async function startTestKiosk(config: KioskConfig): Promise<TestKiosk> {
+  const button = new FakeButton();
+  const logs = new LogCapture();
+  const handle = await startKiosk(config, { log: logs.logger("kiosk"), button });
+  await handle.linkReady;
+  return { ...handle, button, logs, config };
+}
+
+/** A raw mqtt.js client, for tests that misbehave on purpose. */
+export async function connectRaw(url: string, options: mqtt.IClientOptions): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+}
+
+export interface SosProcess {
+  readonly child: ChildProcess;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** Resolves with the first JSON log line whose msg matches. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the built `sos` CLI as a child process (npm test builds dist/ first). */
+export function spawnSos(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): SosProcess {
+  if (!existsSync(SOS_BIN)) throw new Error(`${SOS_BIN} is missing: run 'npm run build' first (npm test does)`);
+  const child = spawn(process.execPath, [SOS_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let buffer = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("utf8");
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    stdout.push(...lines);
+  });
+  child.stderr.on("data", (chunk: Buffer) => stderr.push(...chunk.toString("utf8").split("\n").filter((l) => l !== "")));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.on("exit", (code, signal) => resolveExit({ code, signal }));
+  });
+  const parsed = (): Record<string, unknown>[] =>
+    stdout.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    child,
+    stdout,
+    stderr,
+    exited,
+    waitForLog: (msg, timeoutMs = 15_000) => waitFor(() => parsed().find((l) => l.msg === msg), `log line '${msg}' (stderr: ${stderr.join(" | ")})`, timeoutMs),
+  };
+}
