@@ -44,6 +44,8 @@ function buttonFor(config: KioskConfig, deps: KioskDeps, clock: Clock): ButtonIn
       return new StdinButton(deps.stdin ?? process.stdin, clock, {
         enterIsPress: config.button.enterIsPress,
       });
+    default:
+      throw new Error(`button driver ${config.button.driver} is not wired yet`);
   }
 }
 

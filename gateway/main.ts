@@ -32,6 +32,13 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
+/** A URL fit for a log line: no user info, no query (either may carry a token). */
+function safeUrl(url: string | undefined): string | null {
+  if (url === undefined) return null;
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
@@ -91,7 +98,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
-    log.info({ mqttPort, httpPort, brokerId: config.broker.id, dispatch: config.dispatch.url ?? null, pendingDispatch: pending }, "gateway ready");
+    log.info({ mqttPort, httpPort, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
 
     let stopping: Promise<void> | undefined;
     return {

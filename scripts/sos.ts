@@ -10,8 +10,8 @@ const program = new Command()
   .name("sos")
   .description("SOS kiosk agent, gateway and tools")
   .version("0.1.0")
-  .showHelpAfterError("(run with --help for usage)")
-  .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "sos: ")) });
+  // Usage errors are one line too: what is wrong, and where the usage is.
+  .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/^error: /, "sos: ")} (see 'sos --help')\n`) });
 
 const logLevel = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 

@@ -28,7 +28,18 @@ export type Location = z.infer<typeof locationSchema>;
 export const alertKindSchema = z.enum(["sos", "test"]);
 export type AlertKind = z.infer<typeof alertKindSchema>;
 
-/** kiosk → gateway, QoS 1: a button press, kept in the kiosk's outbox until acknowledged. */
+/** What the kiosk's own sensors said when the alert was raised (tamper switch, power supply). */
+export const kioskStateSchema = z.object({
+  tamper: z.enum(["open", "closed"]).optional(),
+  power: z.enum(["mains", "battery"]).optional(),
+  batteryPercent: z.number().min(0).max(100).optional(),
+});
+export type KioskState = z.infer<typeof kioskStateSchema>;
+
+/**
+ * kiosk → gateway, QoS 1: an alarm, kept in the kiosk's outbox until acknowledged. Presses while
+ * the alarm is open are sent again under the same alertId with a higher `pressCount`.
+ */
 export const alertSchema = z.object({
   v: z.literal(1),
   alertId: z.uuid(),
@@ -37,6 +48,12 @@ export const alertSchema = z.object({
   pressedAt: z.iso.datetime({ offset: true }),
   location: locationSchema,
   agentVersion: z.string().max(64).optional(),
+  /** "button": a press; "hold-bypass": held past the bypass time (raised even while another is open). */
+  trigger: z.enum(["button", "hold-bypass", "scheduled-test", "manual"]).optional(),
+  /** Presses counted on this alarm so far (1 = the press that raised it). */
+  pressCount: z.number().int().min(1).max(1_000_000).optional(),
+  lastPressAt: z.iso.datetime({ offset: true }).optional(),
+  kioskState: kioskStateSchema.optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 
@@ -46,7 +63,12 @@ export const ackSchema = z.discriminatedUnion("status", [
     v: z.literal(1),
     alertId: z.string(),
     status: z.literal("ok"),
-    data: z.object({ receivedAt: z.iso.datetime({ offset: true }), duplicate: z.boolean() }),
+    data: z.object({
+      receivedAt: z.iso.datetime({ offset: true }),
+      duplicate: z.boolean(),
+      /** The press count the gateway has stored for this alert. */
+      pressCount: z.number().int().min(1).optional(),
+    }),
   }),
   z.object({
     v: z.literal(1),
@@ -56,6 +78,31 @@ export const ackSchema = z.discriminatedUnion("status", [
   }),
 ]);
 export type Ack = z.infer<typeof ackSchema>;
+
+/** gateway → kiosk, QoS 1: an instruction; the kiosk answers on `commandResults` with the same commandId. */
+export const commandSchema = z.discriminatedUnion("type", [
+  z.object({
+    v: z.literal(1),
+    commandId: z.uuid(),
+    type: z.literal("close-alarm"),
+    alertId: z.string().min(1).max(64),
+    outcome: z.string().max(500),
+    closedAt: z.iso.datetime({ offset: true }),
+  }),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+/** kiosk → gateway, QoS 1: the result of a command. */
+export const commandResultSchema = z.discriminatedUnion("status", [
+  z.object({ v: z.literal(1), commandId: z.string().min(1).max(64), status: z.literal("ok"), data: z.record(z.string(), z.unknown()).default({}) }),
+  z.object({
+    v: z.literal(1),
+    commandId: z.string().min(1).max(64),
+    status: z.literal("error"),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+export type CommandResult = z.infer<typeof commandResultSchema>;
 
 const reservedSchema = z.unknown();
 
@@ -77,7 +124,8 @@ export const topics = {
   acks: topic({ suffix: "acks", direction: "down", qos: 1, retain: false, schema: ackSchema, reserved: false }),
   heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: reservedSchema, reserved: true }),
   status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: reservedSchema, reserved: true }),
-  commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
+  commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: commandSchema, reserved: false }),
+  commandResults: topic({ suffix: "command-results", direction: "up", qos: 1, retain: false, schema: commandResultSchema, reserved: false }),
   callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
   callDown: topic({ suffix: "call/down", direction: "down", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
 } as const;

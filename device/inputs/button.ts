@@ -4,16 +4,34 @@ export interface ButtonEvent {
   readonly at: Date;
 }
 
+export interface TamperEvent {
+  readonly at: Date;
+  /** True when the case is open. */
+  readonly open: boolean;
+}
+
+export interface PowerEvent {
+  readonly at: Date;
+  readonly source: "mains" | "battery";
+  /** Battery charge, 0..100, where the hardware reports it. */
+  readonly batteryPercent?: number;
+}
+
 export interface ButtonEvents {
   press: [ButtonEvent];
   release: [ButtonEvent];
+  /** Only from drivers wired to a tamper switch. */
+  tamper: [TamperEvent];
+  /** Only from drivers that see the power supply (the serial panel). */
+  power: [PowerEvent];
   error: [Error];
 }
 
 /**
- * The port every button driver implements (stdin now; GPIO, gpiod, Firmata and serial later).
- * A driver emits `press` when the contact closes and `release` when it opens; it never throws
- * from start() for a transient hardware fault, it emits `error` and keeps trying.
+ * The port every button driver implements (stdin, gpio, gpiod, firmata, serial).
+ * A driver emits `press` when the contact closes and `release` when it opens, as raw edges: the
+ * press rules (device/press) debounce them and decide what is an alarm. A driver never throws from
+ * start() for a hardware fault that may pass (an unplugged board): it emits `error` and keeps trying.
  */
 export interface ButtonInput extends EventEmitter<ButtonEvents> {
   readonly driver: string;

@@ -57,6 +57,11 @@ export class AlertDelivery {
       return;
     }
     if (entry === undefined) return; // a late duplicate ack
+    if ((entry.alert.pressCount ?? 1) > (ack.data.pressCount ?? 1)) {
+      // The ack is for an older version of this alarm: the newer press count still has to go.
+      this.publish(entry.alert);
+      return;
+    }
     this.clearResend(ack.alertId);
     this.outbox.remove(ack.alertId);
     const latencyMs = this.clock.now().getTime() - Date.parse(entry.alert.pressedAt);

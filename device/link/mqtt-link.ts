@@ -79,19 +79,25 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   private onConnect(client: MqttClient): void {
-    this.backoff.reset();
+    // No Nagle: an alert is one small packet that must not wait for a delayed TCP ack.
+    const stream = client.stream as { setNoDelay?: (on: boolean) => void };
+    stream.setNoDelay?.(true);
     this.lastError = undefined;
+    // The ack subscription comes first: an alert published before it could have its ack lost.
     client.subscribeAsync(this.ackTopic, { qos: 1 }).then(
-      (granted) => {
-        if (granted.some((g) => g.qos === 128)) {
-          this.log.error({ topic: this.ackTopic }, "gateway refused the ack subscription: check the kiosk's registration");
-          return;
-        }
+      () => {
+        this.backoff.reset();
         this.connected = true;
         this.log.info({ url: this.config.mqtt.url }, "connected to gateway");
         this.emit("up");
       },
-      (err: unknown) => this.log.warn({ err }, "ack subscription failed; will retry on reconnect"),
+      (err: unknown) => {
+        // mqtt.js rejects a refused subscription (SUBACK 128). Drop the connection so the reconnect
+        // loop tries again with backoff, instead of sitting connected but deaf to acks.
+        this.lastError = `ack subscription refused: ${(err as Error).message}`;
+        this.log.error({ topic: this.ackTopic, reason: this.lastError }, "gateway refused the ack subscription: check the kiosk's registration");
+        client.stream.destroy();
+      },
     );
   }
 

@@ -87,9 +87,9 @@ export class Outbox {
     return this.entries.get(alertId);
   }
 
-  /** Unacknowledged alerts, oldest press first. */
+  /** Unacknowledged alerts, oldest press first (by instant: pressedAt may carry any offset). */
   pending(): Alert[] {
-    return [...this.entries.values()].map((e) => e.alert).sort((a, b) => a.pressedAt.localeCompare(b.pressedAt));
+    return [...this.entries.values()].map((e) => e.alert).sort((a, b) => Date.parse(a.pressedAt) - Date.parse(b.pressedAt));
   }
 
   get depth(): number {

@@ -2,7 +2,7 @@
  * The embedded Aedes broker, on TCP. Policy lives in small functions (auth, acl); this file only
  * wires them into Aedes' hooks and routes kiosk alerts into the pipeline.
  */
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
@@ -37,6 +37,8 @@ export class GatewayBroker {
   readonly principals = new WeakMap<Client, Principal>();
   private aedes: Aedes | undefined;
   private server: Server | undefined;
+  /** Every open TCP connection, including those that have not completed MQTT CONNECT yet. */
+  private readonly sockets = new Set<Socket>();
   private alerts: AlertHandler | undefined;
   private readonly secrets = new VerifiedSecretCache();
 
@@ -115,7 +117,12 @@ export class GatewayBroker {
     aedes.on("clientError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "client error"));
     aedes.on("connectionError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "connection error"));
 
-    const server = createServer((socket) => aedes.handle(socket));
+    // No Nagle: an alert or an ack is one small packet that must not wait for a delayed TCP ack.
+    const server = createServer({ noDelay: true }, (socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+      aedes.handle(socket);
+    });
     this.server = server;
     const { host, port } = this.config.mqtt;
     await new Promise<void>((resolve, reject) => {
@@ -148,6 +155,9 @@ export class GatewayBroker {
     const aedes = this.aedes;
     const listening = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
     if (aedes !== undefined && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // aedes.close() closes only clients that completed CONNECT; a connection still authenticating
+    // (or one that never sent CONNECT) would hold server.close() open until Aedes' 30 s connect timeout.
+    for (const socket of this.sockets) socket.destroy();
     await listening;
   }
 

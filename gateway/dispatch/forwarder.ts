@@ -98,10 +98,19 @@ export class DispatchForwarder {
   }
 
   private launch(job: DispatchJob): void {
-    const run = this.attempt(job).finally(() => {
-      this.inflight.delete(job.alertId);
-      this.wake();
-    });
+    const run = this.attempt(job).then(
+      () => {
+        this.inflight.delete(job.alertId);
+        this.wake();
+      },
+      (err: unknown) => {
+        // The store could not record the attempt (disk full, locked): the job stays due; back off
+        // instead of spinning on it.
+        this.inflight.delete(job.alertId);
+        this.log.error({ err, alertId: job.alertId }, "could not record a dispatch attempt; retrying in 1 s");
+        this.schedule(1_000);
+      },
+    );
     this.inflight.set(job.alertId, run);
   }
 

@@ -36,6 +36,12 @@ export class WebhookSender implements DispatchSender {
 
   async send(job: DispatchJob, attempt: number, signal: AbortSignal): Promise<SendResult> {
     const { url, secret, timeoutMs, userAgent } = this.options;
+    // Our own timer, not AbortSignal.any([.., AbortSignal.timeout()]): on Node 20 the timeout signal
+    // inside any() can be garbage-collected before it fires, leaving a hung request with no timeout.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
+    const onShutdown = (): void => controller.abort(signal.reason);
+    signal.addEventListener("abort", onShutdown, { once: true });
     try {
       const res = await fetch(url, {
         method: "POST",
@@ -47,13 +53,24 @@ export class WebhookSender implements DispatchSender {
           [DISPATCH_HEADERS.attempt]: String(attempt),
         },
         body: job.body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        signal: controller.signal,
       });
       await res.arrayBuffer().catch(() => undefined); // drain, so the connection can be reused
       const ok = res.status >= 200 && res.status < 300;
       return { ok, httpStatus: res.status, error: ok ? null : `HTTP ${res.status}` };
     } catch (err) {
-      return { ok: false, httpStatus: null, error: describeFetchError(err, timeoutMs) };
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      return { ok: false, httpStatus: null, error: describeFetchError(reason, timeoutMs) };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onShutdown);
     }
+  }
+}
+
+class TimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = "TimeoutError";
   }
 }

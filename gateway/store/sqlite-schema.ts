@@ -50,6 +50,24 @@ const migrations: readonly string[] = [
      reason TEXT NOT NULL,
      excerpt TEXT NOT NULL
    );`,
+  // 2: press counts, closing alarms, and a durable outbox of commands to kiosks
+  `ALTER TABLE alerts ADD COLUMN press_count INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE alerts ADD COLUMN last_press_at TEXT;
+   ALTER TABLE alerts ADD COLUMN trigger TEXT;
+   ALTER TABLE alerts ADD COLUMN closed_at TEXT;
+   ALTER TABLE alerts ADD COLUMN outcome TEXT;
+   ALTER TABLE alerts ADD COLUMN closed_by TEXT;
+   CREATE TABLE kiosk_commands (
+     command_id TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     sent_count INTEGER NOT NULL DEFAULT 0,
+     last_sent_at INTEGER,
+     confirmed_at TEXT,
+     result TEXT
+   );
+   CREATE INDEX kiosk_commands_open ON kiosk_commands (kiosk_id, created_at) WHERE confirmed_at IS NULL;`,
 ];
 
 export function migrate(db: Database.Database): void {

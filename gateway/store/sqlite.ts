@@ -10,6 +10,8 @@ import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import type {
   AlertRow,
   AttemptRecord,
+  CloseAlertResult,
+  PendingCommand,
   DeliveryState,
   DispatchJob,
   GatewayStore,
@@ -42,6 +44,10 @@ interface AlertDbRow {
   attempts: number;
   next_attempt_at: number | null;
   last_error: string | null;
+  press_count: number;
+  closed_at: string | null;
+  outcome: string | null;
+  closed_by: string | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -69,10 +75,15 @@ function toAlertRow(row: AlertDbRow): AlertRow {
     deliveredAt: row.delivered_at,
     nextAttemptAt: row.delivered_at === null ? iso(row.next_attempt_at) : null,
     lastError: row.last_error,
+    pressCount: row.press_count,
+    closedAt: row.closed_at,
+    outcome: row.outcome,
+    closedBy: row.closed_by,
   };
 }
 
 const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.received_at,
+  a.press_count, a.closed_at, a.outcome, a.closed_by,
   d.delivered_at, d.attempts, d.next_attempt_at, d.last_error
   FROM alerts a JOIN dispatch_outbox d ON d.alert_id = a.alert_id`;
 
@@ -137,26 +148,34 @@ export class SqliteStore implements GatewayStore {
   }
 
   recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult> {
+    const pressCount = alert.pressCount ?? 1;
     const tx = this.db.transaction((): RecordAlertResult => {
       const existing = this.db
-        .prepare<[string], { kiosk_id: string; received_at: string }>("SELECT kiosk_id, received_at FROM alerts WHERE alert_id = ?")
+        .prepare<[string], { kiosk_id: string; received_at: string; press_count: number }>(
+          "SELECT kiosk_id, received_at, press_count FROM alerts WHERE alert_id = ?",
+        )
         .get(alert.alertId);
       if (existing !== undefined) {
-        return existing.kiosk_id === alert.kioskId
-          ? { outcome: "duplicate", receivedAt: existing.received_at }
-          : { outcome: "conflict", ownerKioskId: existing.kiosk_id };
+        if (existing.kiosk_id !== alert.kioskId) return { outcome: "conflict", ownerKioskId: existing.kiosk_id };
+        if (pressCount <= existing.press_count) {
+          return { outcome: "duplicate", receivedAt: existing.received_at, pressCount: existing.press_count, updated: false };
+        }
+        this.db
+          .prepare("UPDATE alerts SET press_count = ?, last_press_at = ? WHERE alert_id = ?")
+          .run(pressCount, alert.lastPressAt ?? null, alert.alertId);
+        return { outcome: "duplicate", receivedAt: existing.received_at, pressCount, updated: true };
       }
       const received = receivedAt.toISOString();
       this.db
         .prepare(
-          `INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload)
-           VALUES (?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload, press_count, last_press_at, trigger)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(alert.alertId, alert.kioskId, alert.kind, alert.pressedAt, received, JSON.stringify(alert));
+        .run(alert.alertId, alert.kioskId, alert.kind, alert.pressedAt, received, JSON.stringify(alert), pressCount, alert.lastPressAt ?? null, alert.trigger ?? null);
       this.db
         .prepare("INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) VALUES (?, ?, 0, ?)")
         .run(alert.alertId, dispatchBody, receivedAt.getTime());
-      return { outcome: "stored", receivedAt: received };
+      return { outcome: "stored", receivedAt: received, pressCount };
     });
     return Promise.resolve(tx.immediate());
   }
@@ -246,6 +265,50 @@ export class SqliteStore implements GatewayStore {
       )
       .get();
     return Promise.resolve({ pending: row?.pending ?? 0, delivered: row?.delivered ?? 0 });
+  }
+
+  closeAlert(
+    alertId: string,
+    close: { outcome: string; closedBy: string; now: Date; commandId: string; command: (kioskId: string) => string },
+  ): Promise<CloseAlertResult> {
+    const tx = this.db.transaction((): CloseAlertResult => {
+      const row = this.db
+        .prepare<[string], { kiosk_id: string; closed_at: string | null }>("SELECT kiosk_id, closed_at FROM alerts WHERE alert_id = ?")
+        .get(alertId);
+      if (row === undefined) return "unknown";
+      if (row.closed_at !== null) return "already-closed";
+      const now = close.now.toISOString();
+      this.db.prepare("UPDATE alerts SET closed_at = ?, outcome = ?, closed_by = ? WHERE alert_id = ?").run(now, close.outcome, close.closedBy, alertId);
+      this.db
+        .prepare("INSERT INTO kiosk_commands (command_id, kiosk_id, payload, created_at) VALUES (?, ?, ?, ?)")
+        .run(close.commandId, row.kiosk_id, close.command(row.kiosk_id), now);
+      return "closed";
+    });
+    return Promise.resolve(tx.immediate());
+  }
+
+  pendingCommands(kioskId?: string): Promise<PendingCommand[]> {
+    const rows = this.db
+      .prepare<[string | null, string | null], { command_id: string; kiosk_id: string; payload: string; sent_count: number; last_sent_at: number | null }>(
+        `SELECT command_id, kiosk_id, payload, sent_count, last_sent_at FROM kiosk_commands
+         WHERE confirmed_at IS NULL AND (? IS NULL OR kiosk_id = ?) ORDER BY created_at, command_id`,
+      )
+      .all(kioskId ?? null, kioskId ?? null);
+    return Promise.resolve(
+      rows.map((r) => ({ commandId: r.command_id, kioskId: r.kiosk_id, payload: r.payload, sentCount: r.sent_count, lastSentAt: r.last_sent_at })),
+    );
+  }
+
+  markCommandSent(commandId: string, at: Date): Promise<void> {
+    this.db.prepare("UPDATE kiosk_commands SET sent_count = sent_count + 1, last_sent_at = ? WHERE command_id = ?").run(at.getTime(), commandId);
+    return Promise.resolve();
+  }
+
+  confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<boolean> {
+    const changes = this.db
+      .prepare("UPDATE kiosk_commands SET confirmed_at = COALESCE(confirmed_at, ?), result = COALESCE(result, ?) WHERE command_id = ? AND kiosk_id = ?")
+      .run(at.toISOString(), result, commandId, kioskId).changes;
+    return Promise.resolve(changes > 0);
   }
 
   recordRejected(m: RejectedMessage): Promise<void> {

@@ -14,9 +14,21 @@ export interface KioskRecord {
 }
 
 export type RecordAlertResult =
-  | { readonly outcome: "stored"; readonly receivedAt: string }
-  | { readonly outcome: "duplicate"; readonly receivedAt: string }
+  | { readonly outcome: "stored"; readonly receivedAt: string; readonly pressCount: number }
+  /** Seen before; `updated` when this copy carried a higher press count, which was stored. */
+  | { readonly outcome: "duplicate"; readonly receivedAt: string; readonly pressCount: number; readonly updated: boolean }
   | { readonly outcome: "conflict"; readonly ownerKioskId: string };
+
+export type CloseAlertResult = "closed" | "already-closed" | "unknown";
+
+export interface PendingCommand {
+  readonly commandId: string;
+  readonly kioskId: string;
+  /** The JSON published on the kiosk's commands topic. */
+  readonly payload: string;
+  readonly sentCount: number;
+  readonly lastSentAt: number | null;
+}
 
 export type DeliveryState = "pending" | "delivered";
 
@@ -31,6 +43,10 @@ export interface AlertRow {
   readonly deliveredAt: string | null;
   readonly nextAttemptAt: string | null;
   readonly lastError: string | null;
+  readonly pressCount: number;
+  readonly closedAt: string | null;
+  readonly outcome: string | null;
+  readonly closedBy: string | null;
 }
 
 export interface DispatchJob {
@@ -80,6 +96,20 @@ export interface GatewayStore {
   recordAttempt(attempt: AttemptRecord, nextAttemptAt: Date | null): Promise<void>;
   attemptsFor(alertId: string): Promise<AttemptRecord[]>;
   countByDelivery(): Promise<Record<DeliveryState, number>>;
+
+  /**
+   * Closes an alarm and queues the command that tells its kiosk, in one transaction.
+   * `command` builds the command's JSON from the kiosk id once the alert is found.
+   */
+  closeAlert(
+    alertId: string,
+    close: { outcome: string; closedBy: string; now: Date; commandId: string; command: (kioskId: string) => string },
+  ): Promise<CloseAlertResult>;
+  /** Commands the kiosk has not confirmed yet, oldest first (all kiosks, or one). */
+  pendingCommands(kioskId?: string): Promise<PendingCommand[]>;
+  markCommandSent(commandId: string, at: Date): Promise<void>;
+  /** Records the kiosk's result; only the kiosk the command was for can confirm it. Returns whether it matched. */
+  confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<boolean>;
 
   recordRejected(message: RejectedMessage): Promise<void>;
   listRejected(limit: number): Promise<RejectedMessage[]>;

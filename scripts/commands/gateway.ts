@@ -31,9 +31,12 @@ export async function run(opts: GatewayOptions): Promise<void> {
     "gateway options",
   );
   const log = createLogger({ name: "gateway", level: config.log.level });
-  const gateway = await startGateway(config, { log });
+  // Handlers go in before the service starts: it logs that it is ready before start resolves, and a
+  // SIGTERM that arrives in between would otherwise kill the process without a clean stop.
+  const starting = startGateway(config, { log });
   runUntilSignal(async () => {
     log.info("shutting down");
-    await gateway.stop();
+    await (await starting).stop();
   });
+  await starting;
 }

@@ -22,9 +22,12 @@ export async function run(opts: KioskOptions): Promise<void> {
     String(opts.config),
   );
   const log = createLogger({ name: "kiosk", level: config.log.level });
-  const kiosk = await startKiosk(config, { log });
+  // Handlers go in before the service starts: it logs that it is ready before start resolves, and a
+  // SIGTERM that arrives in between would otherwise kill the process without a clean stop.
+  const starting = startKiosk(config, { log });
   runUntilSignal(async () => {
     log.info("shutting down");
-    await kiosk.stop();
+    await (await starting).stop();
   });
+  await starting;
 }

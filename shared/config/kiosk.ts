@@ -11,13 +11,108 @@ const backoffSchema = z.object({
   jitter: z.number().min(0).max(1).default(0.2),
 });
 
+/** A BCM GPIO line number as printed on Raspberry Pi pinout charts (GPIO17 = 17). */
+const bcmLine = z.number().int().min(0).max(53);
+const arduinoPin = z.number().int().min(0).max(69);
+const serialPath = z.string().min(1).describe("prefer /dev/serial/by-id/…: it survives re-plugging");
+
 const buttonSchema = z.discriminatedUnion("driver", [
   z.object({
     driver: z.literal("stdin"),
     /** An empty line (the Enter key) counts as a press too: for the demo and bench tests. */
     enterIsPress: z.boolean().default(false),
   }),
+  z.object({
+    driver: z.literal("gpio"),
+    /** BCM line of the button; the sysfs number is found at run time (chip base 0, 512 or 571). */
+    line: bcmLine,
+    activeLow: z.boolean().default(true),
+    debounceMs: z.number().int().min(0).max(1_000).default(20),
+    /** Level poll that recovers a missed edge (Pi 5 interrupts can be lost); 0 turns it off. */
+    pollMs: z.number().int().min(0).max(10_000).default(250),
+    tamperLine: bcmLine.optional(),
+    sysfsRoot: z.string().default("/sys/class/gpio"),
+  }),
+  z.object({
+    driver: z.literal("gpiod"),
+    /** gpiochipN, a chip label, or "auto" (the Pi's header chip, found with gpiodetect). */
+    chip: z.string().default("auto"),
+    line: bcmLine,
+    activeLow: z.boolean().default(true),
+    bias: z.enum(["pull-up", "pull-down", "disable", "as-is"]).default("pull-up"),
+    tamperLine: bcmLine.optional(),
+    gpiomon: z.string().default("gpiomon"),
+    gpiodetect: z.string().default("gpiodetect"),
+  }),
+  z.object({
+    driver: z.literal("firmata"),
+    path: serialPath,
+    baudRate: z.number().int().default(57_600),
+    pin: arduinoPin.default(2),
+    /** Use the board's internal pull-up (button between pin and GND). */
+    pullup: z.boolean().default(true),
+    tamperPin: arduinoPin.optional(),
+  }),
+  z.object({
+    driver: z.literal("serial"),
+    path: serialPath,
+    baudRate: z.number().int().default(115_200),
+  }),
 ]);
+
+const indicatorSchema = z.discriminatedUnion("driver", [
+  /** No lights: the state is logged (laptops, the demo). */
+  z.object({ driver: z.literal("none") }),
+  z.object({
+    driver: z.literal("gpio"),
+    yellowLine: bcmLine,
+    greenLine: bcmLine,
+    buzzerLine: bcmLine.optional(),
+    activeLow: z.boolean().default(false),
+    sysfsRoot: z.string().default("/sys/class/gpio"),
+  }),
+  z.object({
+    driver: z.literal("gpiod"),
+    chip: z.string().default("auto"),
+    yellowLine: bcmLine,
+    greenLine: bcmLine,
+    buzzerLine: bcmLine.optional(),
+    activeLow: z.boolean().default(false),
+    gpioset: z.string().default("gpioset"),
+    gpiodetect: z.string().default("gpiodetect"),
+  }),
+  /** LEDs on the same Firmata board as the button (button.driver must be "firmata"). */
+  z.object({ driver: z.literal("firmata"), yellowPin: arduinoPin.default(11), greenPin: arduinoPin.default(12), buzzerPin: arduinoPin.optional() }),
+  /** LEDs driven by the serial panel (button.driver must be "serial"). */
+  z.object({ driver: z.literal("serial") }),
+]);
+
+const pressSchema = z.object({
+  /** A contact change must hold this long to count (bouncing contacts). */
+  debounceMs: z.number().int().min(0).max(1_000).default(50),
+  /** A press shorter than this is ignored (accidental touches); 0 = any press counts. */
+  minHoldMs: z.number().int().min(0).max(10_000).default(0),
+  /** Holding this long always raises a new alert, even while one is open (EN 81-28 bypass). */
+  bypassHoldMs: z.number().int().min(1_000).max(120_000).default(30_000),
+  /** Presses while an alarm is open update its press count instead of raising new alerts. */
+  coalesceWhileOpen: z.boolean().default(true),
+  /** Press-count updates are sent at most this often. */
+  updateIntervalMs: z.number().int().min(0).max(60_000).default(2_000),
+  /** An alarm the centre never closed stops absorbing presses after this long. */
+  reopenAfterMs: z.number().int().min(60_000).default(2 * 60 * 60 * 1_000),
+});
+
+const audioSchema = z.object({
+  /** "aplay" plays prompts through ALSA; "none" only logs them. */
+  player: z.enum(["aplay", "none"]).default("aplay"),
+  language: z.enum(["kk", "ru", "en"]).default("ru"),
+  /** 0..100, applied to the samples before they reach the player. */
+  volume: z.number().int().min(0).max(100).default(80),
+  /** ALSA device for aplay -D; default: the system default. */
+  device: z.string().optional(),
+  /** Folder with {language}/{prompt}.wav; default: the prompts shipped with the agent. */
+  promptsDir: z.string().optional(),
+});
 
 /** kiosk.json: the kiosk's whole config, written by `sos provision`. */
 export const kioskConfigSchema = z.object({
@@ -35,6 +130,11 @@ export const kioskConfigSchema = z.object({
   /** Where the outbox lives; relative paths are relative to the config file. */
   dataDir: z.string().min(1).default("data"),
   button: buttonSchema.default({ driver: "stdin", enterIsPress: false }),
+  indicator: indicatorSchema.default({ driver: "none" }),
+  press: pressSchema.default(pressSchema.parse({})),
+  audio: audioSchema.default(audioSchema.parse({})),
+  /** No gateway for this long shows the fault pattern (the kiosk cannot raise an alarm). */
+  faultAfterLinkDownMs: z.number().int().min(1_000).default(120_000),
   alerts: z
     .object({
       /** An alert published but not acknowledged within this time is sent again. */
@@ -47,6 +147,10 @@ export const kioskConfigSchema = z.object({
 });
 
 export type KioskConfig = Readonly<z.output<typeof kioskConfigSchema>>;
+export type ButtonConfig = KioskConfig["button"];
+export type IndicatorConfig = KioskConfig["indicator"];
+export type PressConfig = KioskConfig["press"];
+export type AudioConfig = KioskConfig["audio"];
 export type KioskConfigInput = z.input<typeof kioskConfigSchema>;
 
 export function parseKioskConfig(input: unknown, source = "kiosk config"): KioskConfig {

@@ -1,0 +1,138 @@
+/**
+ * Decides what a press means: a new alarm, or one more press on the alarm that is still open
+ * (coalesced, and sent at most every updateIntervalMs, so a child pressing ten times does not flood
+ * the centre). A bypass hold always raises a new alarm. Every alert goes through the durable outbox.
+ */
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
+import type { KioskConfig } from "../../shared/config/kiosk.js";
+import type { Alert, AlertKind, KioskState } from "../../shared/contract.js";
+import type { EventBus } from "../../shared/events.js";
+import type { KioskEvents } from "../events.js";
+import type { Outbox } from "../link/outbox.js";
+import type { PressKind } from "../press/press-rules.js";
+import type { OpenAlarm, OpenAlarmFile } from "./open-alarm.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+export interface AlarmDeps {
+  readonly outbox: Outbox;
+  readonly stateFile: OpenAlarmFile;
+  readonly bus: EventBus<KioskEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** What the tamper and power sensors say now. */
+  readonly sensors: () => KioskState;
+}
+
+export class AlarmController {
+  private open: OpenAlarm | null;
+  private updateTimer: NodeJS.Timeout | undefined;
+  private lastUpdateAt = 0;
+  /** Set by the composition root once the link is wired: sends an alert now if it can. */
+  submit: (alert: Alert) => void = () => undefined;
+
+  constructor(
+    private readonly config: KioskConfig,
+    private readonly deps: AlarmDeps,
+  ) {
+    this.open = deps.stateFile.load();
+  }
+
+  get openAlarm(): OpenAlarm | null {
+    return this.open;
+  }
+
+  onPress(kind: PressKind, at: Date): void {
+    const open = this.open;
+    const fresh = open !== null && at.getTime() - Date.parse(open.openedAt) < this.config.press.reopenAfterMs;
+    if (kind === "press" && this.config.press.coalesceWhileOpen && open !== null && fresh) {
+      this.countPress(open, at);
+      return;
+    }
+    if (kind === "bypass") this.deps.log.warn({ holdMs: this.config.press.bypassHoldMs }, "button held past the bypass time: raising a new alarm");
+    this.raise("sos", kind === "bypass" ? "hold-bypass" : "button", at);
+  }
+
+  /** Records and sends a new alert. An `sos` alert becomes the open alarm; a `test` alert does not. */
+  raise(kind: AlertKind, trigger: NonNullable<Alert["trigger"]>, at: Date = this.deps.clock.now()): Alert {
+    const started = performance.now();
+    const sensors = this.deps.sensors();
+    const alert: Alert = {
+      v: 1,
+      alertId: randomUUID(),
+      kioskId: this.config.kioskId,
+      kind,
+      pressedAt: at.toISOString(),
+      location: { ...this.config.location },
+      agentVersion: AGENT_VERSION,
+      trigger,
+      pressCount: 1,
+      ...(Object.keys(sensors).length > 0 ? { kioskState: sensors } : {}),
+    };
+    const durable = this.deps.outbox.append(alert);
+    const recordMs = performance.now() - started;
+    this.deps.log.info({ alertId: alert.alertId, kind, trigger, durable, recordMs: Math.round(recordMs * 100) / 100 }, "alert recorded");
+    this.deps.bus.emit("alert.recorded", { alert, durable, recordMs });
+    if (kind === "sos") {
+      this.clearUpdate();
+      this.open = { alert, openedAt: alert.pressedAt, received: false };
+      this.deps.stateFile.save(this.open);
+      this.deps.bus.emit("alarm.raised", { alert });
+    }
+    this.submit(alert);
+    return alert;
+  }
+
+  /** The gateway acknowledged an alert. */
+  onAcked(alertId: string): void {
+    const open = this.open;
+    if (open === null || open.alert.alertId !== alertId || open.received) return;
+    this.open = { ...open, received: true };
+    this.deps.stateFile.save(this.open);
+    this.deps.bus.emit("alarm.received", { alertId });
+  }
+
+  /** The centre closed an alarm. Returns whether it was this kiosk's open alarm. */
+  onClosed(alertId: string, outcome: string): boolean {
+    if (this.open === null || this.open.alert.alertId !== alertId) return false;
+    this.clearUpdate();
+    this.open = null;
+    this.deps.stateFile.save(null);
+    this.deps.log.info({ alertId, outcome }, "alarm closed by the centre");
+    this.deps.bus.emit("alarm.closed", { alertId, outcome });
+    return true;
+  }
+
+  stop(): void {
+    this.clearUpdate();
+  }
+
+  private countPress(open: OpenAlarm, at: Date): void {
+    const pressCount = (open.alert.pressCount ?? 1) + 1;
+    this.open = { ...open, alert: { ...open.alert, pressCount, lastPressAt: at.toISOString() } };
+    this.deps.stateFile.save(this.open);
+    this.deps.log.info({ alertId: open.alert.alertId, pressCount }, "press counted on the open alarm");
+    this.deps.bus.emit("alarm.press-counted", { alertId: open.alert.alertId, pressCount });
+    if (this.updateTimer !== undefined) return; // an update is already due; it will carry this count
+    const wait = Math.max(0, this.lastUpdateAt + this.config.press.updateIntervalMs - this.deps.clock.now().getTime());
+    this.updateTimer = setTimeout(() => this.flushUpdate(), wait);
+  }
+
+  /** Sends the open alarm again, with its press count, through the outbox. */
+  private flushUpdate(): void {
+    this.updateTimer = undefined;
+    const open = this.open;
+    if (open === null) return;
+    this.lastUpdateAt = this.deps.clock.now().getTime();
+    this.deps.outbox.append(open.alert);
+    this.submit(open.alert);
+  }
+
+  private clearUpdate(): void {
+    clearTimeout(this.updateTimer);
+    this.updateTimer = undefined;
+  }
+}

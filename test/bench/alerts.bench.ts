@@ -1,0 +1,155 @@
+/**
+ * npm run bench:alerts — press → dispatch latency with N idle kiosks connected, on loopback.
+ * The gateway runs as its own process (the real `sos gateway`), the idle fleet in another, and this
+ * process holds the pressing kiosk agent and the dispatch receiver, so both ends read one clock.
+ * Options (env): BENCH_ALERTS (default 200), BENCH_IDLE (default 1000).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { startKiosk } from "../../device/main.js";
+import { hashSecret } from "../../gateway/registry/credentials.js";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { provisionKiosk } from "../../scripts/commands/provision.js";
+import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { createLogger } from "../../shared/log.js";
+import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { FakeButton } from "../fixtures/fake-button.js";
+
+const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
+const IDLE = Number(process.env.BENCH_IDLE ?? 1000);
+const here = import.meta.dirname;
+const sosBin = resolve(here, "../../scripts/sos.js");
+const SECRET = "bench-dispatch-secret-0123456789";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)] ?? Number.NaN;
+}
+
+function waitLine(child: ChildProcess, match: (line: string) => boolean, what: string): Promise<string> {
+  return new Promise((resolveLine, reject) => {
+    if (child.stdout === null) return reject(new Error("no stdout"));
+    const rl = createInterface({ input: child.stdout });
+    rl.on("line", (line) => {
+      if (match(line)) {
+        rl.removeAllListeners("line");
+        resolveLine(line);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`${what}: process exited with ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "sos-bench-"));
+  const gwDir = join(dir, "gateway");
+  const children: ChildProcess[] = [];
+  const receiver = await new DispatchReceiver().start();
+  try {
+    // The idle fleet shares one secret (one scrypt hash), so provisioning 1 000 kiosks takes a second.
+    const idleSecret = "idle-fleet-secret-not-for-production";
+    const store = SqliteStore.open(gwDir);
+    const idleHash = await hashSecret(idleSecret);
+    for (let i = 0; i < IDLE; i += 1) {
+      await store.putKiosk(
+        { kioskId: `idle-${i}`, secretHash: idleHash, name: null, location: { lat: 43, lon: 76, address: "bench" } },
+        { replace: true, now: new Date() },
+      );
+    }
+    await store.close();
+
+    const gateway = spawn(
+      process.execPath,
+      [sosBin, "gateway", "--data-dir", gwDir, "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--dispatch-url", receiver.url, "--log-level", "info"],
+      { env: { ...process.env, SOS_DISPATCH_SECRET: SECRET }, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    children.push(gateway);
+    const ready = JSON.parse(await waitLine(gateway, (l) => l.includes('"gateway ready"'), "gateway")) as { mqttPort: number };
+    const mqttUrl = `mqtt://127.0.0.1:${ready.mqttPort}`;
+    gateway.stdout?.resume();
+
+    const t0 = performance.now();
+    const idle = spawn(process.execPath, [join(here, "idle-kiosks.js"), mqttUrl, String(IDLE), "idle-", idleSecret], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(idle);
+    if (IDLE > 0) await waitLine(idle, (l) => l.startsWith("ready"), "idle kiosks");
+    const connectSeconds = (performance.now() - t0) / 1000;
+
+    await provisionKiosk("bench-kiosk", { dataDir: gwDir, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
+    const config = parseKioskConfig({ ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")), log: { level: "warn" } });
+    const button = new FakeButton();
+    const kiosk = await startKiosk(config, { log: createLogger({ name: "kiosk", level: "warn" }), button });
+    await new Promise<void>((r) => kiosk.events.on("link.up", "bench", () => r()));
+
+    const pressed = new Map<string, number>();
+    const recordMs: number[] = [];
+    const ackMs: number[] = [];
+    const dispatchMs: number[] = [];
+    kiosk.events.on("alert.recorded", "bench", (e) => {
+      pressed.set(e.alert.alertId, performance.now() - e.recordMs);
+      recordMs.push(e.recordMs);
+    });
+    kiosk.events.on("alert.acked", "bench", (e) => {
+      const t = pressed.get(e.alertId);
+      if (t !== undefined) ackMs.push(performance.now() - t);
+    });
+    let delivered: (() => void) | undefined;
+    const dispatched = new Set<string>();
+    receiver.onRequest = (request) => {
+      const t = pressed.get(request.body.alertId);
+      if (t === undefined || dispatched.has(request.body.alertId)) return;
+      dispatched.add(request.body.alertId);
+      dispatchMs.push(performance.now() - t);
+      delivered?.();
+    };
+
+    for (let i = 0; i < ALERTS; i += 1) {
+      const done = new Promise<void>((r) => {
+        delivered = r;
+      });
+      button.press();
+      await done;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await kiosk.stop();
+
+    const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+    const row = (name: string, xs: number[]): string => {
+      const s = sorted(xs);
+      const f = (n: number): string => n.toFixed(1).padStart(8);
+      return `| ${name.padEnd(24)} | ${String(s.length).padStart(5)} | ${f(percentile(s, 50))} | ${f(percentile(s, 99))} | ${f(s[s.length - 1] ?? Number.NaN)} |`;
+    };
+    const cpu = cpus()[0]?.model ?? "unknown CPU";
+    process.stdout.write(
+      [
+        `bench:alerts — ${ALERTS} alerts, ${IDLE} idle kiosks connected (${connectSeconds.toFixed(1)} s to connect), loopback`,
+        `machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+        "",
+        "| stage (ms since press)   |     n |      p50 |      p99 |      max |",
+        "|--------------------------|-------|----------|----------|----------|",
+        row("recorded on kiosk disk", recordMs),
+        row("acknowledged to kiosk", ackMs),
+        row("received by dispatch", dispatchMs),
+        "",
+        `target: dispatch p50 <= 10 ms, p99 <= 30 ms -> ${percentile(sorted(dispatchMs), 50) <= 10 && percentile(sorted(dispatchMs), 99) <= 30 ? "met" : "NOT met"}`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    for (const c of children) c.kill("SIGTERM");
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:alerts failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

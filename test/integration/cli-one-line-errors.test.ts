@@ -1,0 +1,282 @@
+/**
+ * The `sos` CLI as operators meet it: every failure is exactly one line on stderr, naming what is
+ * wrong and the flag or file that fixes it, with no stack trace; every command has --help.
+ * Runs the built CLI (dist/scripts/sos.js): `npm run build` first (npm test does).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import type { AlertRow } from "../../gateway/store/store.js";
+import type { Alert } from "../../shared/contract.js";
+import { REPO_ROOT, SOS_BIN, tempDir } from "./harness.js";
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stderrLines: string[];
+}
+
+/** Runs `node dist/scripts/sos.js ...args` to completion (stdout and stderr fully read). */
+function sos(args: readonly string[], timeoutMs = 30_000): Promise<Run> {
+  if (!existsSync(SOS_BIN)) throw new Error(`${SOS_BIN} is missing: run 'npm run build' first (npm test does)`);
+  const env = { ...process.env };
+  delete env.SOS_DEBUG;
+  delete env.SOS_DISPATCH_SECRET;
+  const child = spawn(process.execPath, [SOS_BIN, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`sos ${args.join(" ")} did not exit within ${timeoutMs} ms (stderr: ${stderr})`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, stderrLines: stderr.split("\n").filter((l) => l.trim() !== "") });
+    });
+  });
+}
+
+/** Exactly one stderr line, prefixed `sos: `, without a stack trace; returns it. */
+function oneLineError(run: Run): string {
+  expect(run.code, `exit code (stderr: ${run.stderr})`).not.toBe(0);
+  expect(run.code).not.toBeNull();
+  expect(run.stderr).not.toContain("    at ");
+  expect(run.stderrLines, run.stderr).toHaveLength(1);
+  const line = run.stderrLines[0] ?? "";
+  expect(line.startsWith("sos: ")).toBe(true);
+  return line;
+}
+
+const GATEWAY_URL = "mqtt://gateway.example:1883";
+const location = ["--lat", "43.25", "--lon", "76.95", "--address", "Highway A2, km 12"];
+
+describe("sos CLI: one-line errors", () => {
+  const dir = tempDir("sos-cli-");
+  afterAll(() => dir.remove());
+
+  describe("sos gateway", () => {
+    let holder: Server;
+    let port: number;
+    beforeAll(async () => {
+      holder = createServer();
+      await new Promise<void>((resolve, reject) => {
+        holder.once("error", reject);
+        holder.listen(0, "127.0.0.1", () => resolve());
+      });
+      port = (holder.address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    });
+
+    it("on an MQTT port already in use exits non-zero with one stderr line naming the port and --mqtt-port", async () => {
+      const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-port"), "--mqtt-host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "silent"]);
+      const line = oneLineError(run);
+      expect(line).toContain(String(port));
+      expect(line).toContain("--mqtt-port");
+      expect(line).toContain("in use");
+    });
+
+    it("also with its logs on: stderr still carries only the one error line", async () => {
+      const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-port-2"), "--mqtt-host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0"]);
+      expect(oneLineError(run)).toContain("--mqtt-port");
+    });
+
+    it("with a dispatch url but no secret exits with one line naming dispatch.secret", async () => {
+      const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-secret"), "--mqtt-port", "0", "--http-port", "0", "--dispatch-url", "https://dispatch.example/incidents"]);
+      expect(oneLineError(run)).toContain("dispatch.secret");
+    });
+  });
+
+  describe("sos kiosk", () => {
+    it("with a missing config file: one line naming the file", async () => {
+      const missing = join(dir.path, "missing.json");
+      const line = oneLineError(await sos(["kiosk", "--config", missing]));
+      expect(line).toContain(missing);
+      expect(line).toContain("does not exist");
+    });
+
+    it("with a malformed kiosk.json: one line naming the file", async () => {
+      const bad = join(dir.path, "malformed", "kiosk.json");
+      mkdirSync(join(dir.path, "malformed"), { recursive: true });
+      writeFileSync(bad, '{\n  "version": 1,\n  "kioskId": \n}\n');
+      const line = oneLineError(await sos(["kiosk", "--config", bad]));
+      expect(line).toContain(bad);
+      expect(line).toContain("not valid JSON");
+    });
+
+    it("with a kiosk.json that breaks the schema: one line naming the file and each bad field", async () => {
+      const bad = join(dir.path, "invalid-kiosk.json");
+      writeFileSync(bad, JSON.stringify({ version: 1, kioskId: "k 1", location: { lat: 123, lon: 0, address: "x" } }));
+      const line = oneLineError(await sos(["kiosk", "--config", bad]));
+      expect(line).toContain(bad);
+      expect(line).toContain("kioskId: ");
+      expect(line).toContain("location.lat: ");
+      expect(line).toContain("mqtt: ");
+    });
+  });
+
+  describe("sos provision", () => {
+    it("with a bad kiosk id: one line, nothing written", async () => {
+      const out = join(dir.path, "bad-id-out");
+      const line = oneLineError(await sos(["provision", "bad id!", "--data-dir", join(dir.path, "gw-prov-bad"), "--gateway", GATEWAY_URL, "--out", out, ...location]));
+      expect(line).toContain("bad id!");
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it("without --lat/--lon/--address: one line naming the three flags", async () => {
+      const line = oneLineError(await sos(["provision", "kz-1", "--data-dir", join(dir.path, "gw-prov-loc"), "--gateway", GATEWAY_URL, "--out", join(dir.path, "loc-out")]));
+      for (const flag of ["--lat", "--lon", "--address"]) expect(line).toContain(flag);
+    });
+
+    it("with a latitude that is not a number: one line naming --lat", async () => {
+      const run = await sos(["provision", "kz-1", "--data-dir", join(dir.path, "gw-prov-nan"), "--gateway", GATEWAY_URL, "--out", join(dir.path, "nan-out"), "--lat", "north", "--lon", "1", "--address", "x"]);
+      expect(oneLineError(run)).toContain("--lat");
+    });
+
+    it("a second time for the same id fails without --force (one line mentioning --force) and succeeds with it", async () => {
+      const gw = join(dir.path, "gw-prov");
+      const out = join(dir.path, "prov-out");
+      const first = await sos(["provision", "kz-hwy-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", out, ...location]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toBe("");
+      const config = JSON.parse(readFileSync(join(out, "kiosk.json"), "utf8")) as { kioskId: string; mqtt: { password: string } };
+      expect(config.kioskId).toBe("kz-hwy-0001");
+
+      // same id, same --out: the existing kiosk.json is protected
+      expect(oneLineError(await sos(["provision", "kz-hwy-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", out, ...location]))).toContain("--force");
+      // same id, another --out: the registration is protected
+      const other = join(dir.path, "prov-out-2");
+      const again = oneLineError(await sos(["provision", "kz-hwy-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", other, ...location]));
+      expect(again).toContain("--force");
+      expect(again).toContain("kz-hwy-0001");
+      expect(existsSync(join(other, "kiosk.json"))).toBe(false);
+      expect(JSON.parse(readFileSync(join(out, "kiosk.json"), "utf8"))).toEqual(config);
+
+      const forced = await sos(["provision", "kz-hwy-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", out, ...location, "--force"]);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stderr).toBe("");
+      expect(forced.stdout).toContain("re-provisioned kiosk kz-hwy-0001");
+      const replaced = JSON.parse(readFileSync(join(out, "kiosk.json"), "utf8")) as { mqtt: { password: string } };
+      expect(replaced.mqtt.password).not.toBe(config.mqtt.password);
+    });
+  });
+
+  describe("sos alerts", () => {
+    const alert: Alert = {
+      v: 1,
+      alertId: "3f0c8a52-9b1e-4c7a-8d2f-5e6a7b8c9d0e",
+      kioskId: "kz-hwy-0001",
+      kind: "sos",
+      pressedAt: "2025-01-02T03:04:05.000Z",
+      location: { lat: 43.25, lon: 76.95, address: "Highway A2, km 12" },
+    };
+    const delivered: Alert = { ...alert, alertId: "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", kind: "test" };
+    let dataDir: string;
+
+    beforeAll(async () => {
+      dataDir = join(dir.path, "gw-alerts");
+      const store = SqliteStore.open(dataDir);
+      try {
+        await store.recordAlert(alert, new Date("2025-01-02T03:04:06.000Z"), "{}");
+        await store.recordAttempt(
+          { alertId: alert.alertId, attempt: 1, startedAt: "2025-01-02T03:04:06.000Z", durationMs: 12, ok: false, httpStatus: 503, error: "HTTP 503" },
+          new Date("2025-01-02T03:04:07.000Z"),
+        );
+        await store.recordAlert(delivered, new Date("2025-01-02T03:05:00.000Z"), "{}");
+        await store.recordAttempt(
+          { alertId: delivered.alertId, attempt: 1, startedAt: "2025-01-02T03:05:00.000Z", durationMs: 30, ok: true, httpStatus: 200, error: null },
+          null,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("--json lists each stored alert with its delivery state", async () => {
+      const run = await sos(["alerts", "--data-dir", dataDir, "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe("");
+      const rows = JSON.parse(run.stdout) as AlertRow[];
+      expect(rows.map((r) => r.alertId)).toEqual([delivered.alertId, alert.alertId]); // newest first
+      expect(rows[1]).toEqual({
+        alertId: alert.alertId,
+        kioskId: "kz-hwy-0001",
+        kind: "sos",
+        pressedAt: alert.pressedAt,
+        receivedAt: "2025-01-02T03:04:06.000Z",
+        delivery: "pending",
+        attempts: 1,
+        deliveredAt: null,
+        nextAttemptAt: "2025-01-02T03:04:07.000Z",
+        lastError: "HTTP 503",
+        pressCount: 1,
+        closedAt: null,
+        outcome: null,
+        closedBy: null,
+      });
+      expect(rows[0]).toMatchObject({ kind: "test", delivery: "delivered", attempts: 1, deliveredAt: "2025-01-02T03:05:00.030Z", nextAttemptAt: null });
+    });
+
+    it("without --json prints a table with the delivery state", async () => {
+      const run = await sos(["alerts", "--data-dir", dataDir]);
+      expect(run.code, run.stderr).toBe(0);
+      const lines = run.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^ALERT\s+KIOSK\s+KIND\s+PRESSED\s+RECEIVED\s+DELIVERY\s+ATTEMPTS\s+LAST ERROR$/);
+      expect(lines.find((l) => l.startsWith(alert.alertId))).toContain("pending, next 2025-01-02 03:04:07Z");
+      expect(lines.find((l) => l.startsWith(delivered.alertId))).toContain("delivered 2025-01-02 03:05:00Z");
+    });
+
+    it("--attempts ID --json lists every attempt of one alert", async () => {
+      const run = await sos(["alerts", "--data-dir", dataDir, "--attempts", alert.alertId, "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      const parsed = JSON.parse(run.stdout) as { alert: AlertRow; attempts: { attempt: number; ok: boolean; httpStatus: number | null }[] };
+      expect(parsed.alert.alertId).toBe(alert.alertId);
+      expect(parsed.attempts).toMatchObject([{ attempt: 1, ok: false, httpStatus: 503 }]);
+    });
+
+    it("--attempts with an unknown alert id: one line", async () => {
+      expect(oneLineError(await sos(["alerts", "--data-dir", dataDir, "--attempts", "no-such-alert"]))).toContain("no-such-alert");
+    });
+
+    it("--data-dir /nonexistent: one line naming the folder and --data-dir, and creates nothing", async () => {
+      const line = oneLineError(await sos(["alerts", "--data-dir", "/nonexistent"]));
+      expect(line).toContain("/nonexistent");
+      expect(line).toContain("--data-dir");
+      expect(existsSync("/nonexistent")).toBe(false);
+    });
+
+    it("--data-dir of a folder without a gateway store: one line", async () => {
+      const empty = join(dir.path, "empty");
+      mkdirSync(empty, { recursive: true });
+      expect(oneLineError(await sos(["alerts", "--data-dir", empty, "--json"]))).toContain("--data-dir");
+      expect(existsSync(join(empty, "gateway.db"))).toBe(false);
+    });
+  });
+
+  describe("--help", () => {
+    for (const command of [[], ["gateway"], ["kiosk"], ["provision"], ["alerts"]]) {
+      it(`sos ${[...command, "--help"].join(" ")} prints usage and exits 0`, async () => {
+        const run = await sos([...command, "--help"]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stderr).toBe("");
+        expect(run.stdout).toContain(`Usage: sos${command.length > 0 ? ` ${command[0]}` : ""}`);
+        expect(run.stdout).toContain("--help");
+      });
+    }
+  });
+
+  it("an unknown command, an unknown option or a missing required option: one line", async () => {
+    expect(oneLineError(await sos(["launch"]))).toContain("launch");
+    expect(oneLineError(await sos(["alerts", "--data-dir", "x", "--bogus"]))).toContain("--bogus");
+    expect(oneLineError(await sos(["alerts"]))).toContain("--data-dir");
+  });
+});

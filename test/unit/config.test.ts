@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseGatewayConfig } from "../../shared/config/gateway.js";
+import { type KioskConfigInput, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
+
+const validKiosk: KioskConfigInput = {
+  version: 1,
+  kioskId: "kz-hwy-0001",
+  location: { lat: 43.25, lon: 76.95, address: "Highway A2, km 12" },
+  mqtt: { url: "mqtt://gateway.example:1883", username: "kz-hwy-0001", password: "s3cret-password" },
+};
+
+/** Runs fn, expects a SosError, returns it. */
+function sosErrorOf(fn: () => unknown): SosError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SosError);
+    return err as SosError;
+  }
+  throw new Error("expected a SosError, nothing was thrown");
+}
+
+function expectOneLine(message: string): void {
+  expect(message).not.toContain("\n");
+  expect(message.trim()).toBe(message);
+  expect(message.length).toBeGreaterThan(0);
+}
+
+describe("parseKioskConfig", () => {
+  it("reports every problem at once as `path: message` on one line, code CONFIG_INVALID", () => {
+    const err = sosErrorOf(() =>
+      parseKioskConfig(
+        {
+          version: 2,
+          kioskId: "bad id",
+          location: { lat: 100, lon: 0 },
+          mqtt: { url: "http://gateway", username: "", password: "" },
+          alerts: { ackTimeoutMs: 5 },
+        },
+        "kiosk.json",
+      ),
+    );
+    expect(err.code).toBe(ErrorCode.ConfigInvalid);
+    expectOneLine(err.message);
+    expect(err.message.startsWith("kiosk.json is invalid: ")).toBe(true);
+    for (const path of ["version", "kioskId", "location.lat", "location.address", "mqtt.url", "mqtt.username", "mqtt.password", "alerts.ackTimeoutMs"]) {
+      expect(err.message).toMatch(new RegExp(`(: |; )${path.replace(".", "\\.")}: \\S`));
+    }
+    expect(err.message.split("; ")).toHaveLength(8);
+  });
+
+  it("names the root when the input is not an object", () => {
+    const err = sosErrorOf(() => parseKioskConfig(null));
+    expect(err.code).toBe(ErrorCode.ConfigInvalid);
+    expect(err.message).toContain("(root): ");
+    expectOneLine(err.message);
+  });
+
+  it("fills every default", () => {
+    const config = parseKioskConfig(validKiosk);
+    expect(config.mqtt.keepaliveSeconds).toBe(30);
+    expect(config.mqtt.connectTimeoutMs).toBe(10_000);
+    expect(config.dataDir).toBe("data");
+    expect(config.button).toEqual({ driver: "stdin", enterIsPress: false });
+    expect(config.alerts).toEqual({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 } });
+    expect(config.reconnect).toEqual({ minMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 });
+    expect(config.log).toEqual({ level: "info" });
+  });
+
+  it("returns a deep-frozen result", () => {
+    const config = parseKioskConfig(validKiosk);
+    for (const obj of [config, config.mqtt, config.location, config.alerts, config.alerts.resend, config.reconnect, config.button, config.log]) {
+      expect(Object.isFrozen(obj)).toBe(true);
+    }
+    expect(() => {
+      (config.mqtt as { password: string }).password = "changed";
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.alerts.resend as { minMs: number }).minMs = 1;
+    }).toThrow(TypeError);
+  });
+
+  it("does not freeze the caller's input", () => {
+    const input = structuredClone(validKiosk);
+    parseKioskConfig(input);
+    expect(Object.isFrozen(input)).toBe(false);
+    expect(Object.isFrozen(input.mqtt)).toBe(false);
+  });
+});
+
+describe("parseGatewayConfig", () => {
+  it("reports every problem at once as `path: message` on one line, code CONFIG_INVALID", () => {
+    const err = sosErrorOf(() =>
+      parseGatewayConfig({ dataDir: "", mqtt: { port: 70_000 }, http: { port: -1 }, dispatch: { concurrency: 0 }, log: { level: "loud" } }, "gateway options"),
+    );
+    expect(err.code).toBe(ErrorCode.ConfigInvalid);
+    expectOneLine(err.message);
+    expect(err.message.startsWith("gateway options is invalid: ")).toBe(true);
+    for (const path of ["dataDir", "mqtt.port", "http.port", "dispatch.concurrency", "log.level"]) {
+      expect(err.message).toMatch(new RegExp(`(: |; )${path.replace(".", "\\.")}: \\S`));
+    }
+    expect(err.message.split("; ")).toHaveLength(5);
+  });
+
+  it("a dispatch url without a secret is an error naming dispatch.secret", () => {
+    const err = sosErrorOf(() => parseGatewayConfig({ dataDir: "/var/lib/sos", dispatch: { url: "https://dispatch.example/incidents" } }));
+    expect(err.code).toBe(ErrorCode.ConfigInvalid);
+    expectOneLine(err.message);
+    expect(err.message).toContain("dispatch.secret: ");
+  });
+
+  it("reports the missing secret together with other problems", () => {
+    const err = sosErrorOf(() => parseGatewayConfig({ dataDir: "", dispatch: { url: "https://dispatch.example/incidents" } }));
+    expect(err.message).toContain("dataDir: ");
+    expect(err.message).toContain("dispatch.secret: ");
+  });
+
+  it("accepts a dispatch url with a long enough secret", () => {
+    const config = parseGatewayConfig({ dataDir: "/d", dispatch: { url: "https://dispatch.example/incidents", secret: "0123456789abcdef" } });
+    expect(config.dispatch.url).toBe("https://dispatch.example/incidents");
+  });
+
+  it("refuses a retry maxMs below minMs", () => {
+    const err = sosErrorOf(() => parseGatewayConfig({ dataDir: "/d", dispatch: { retry: { minMs: 1_000, maxMs: 500 } } }));
+    expect(err.message).toContain("dispatch.retry.maxMs: ");
+  });
+
+  it("fills every default", () => {
+    const config = parseGatewayConfig({ dataDir: "/var/lib/sos" });
+    expect(config).toMatchObject({
+      version: 1,
+      dataDir: "/var/lib/sos",
+      mqtt: { host: "0.0.0.0", port: 1883 },
+      http: { host: "127.0.0.1", port: 8080 },
+      broker: { id: "sos-gateway", drainTimeoutMs: 20_000, maxTopicLevels: 8 },
+      alerts: { maxPayloadBytes: 16_384 },
+      dispatch: { agency: "sos.gateway", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } },
+      shutdown: { graceMs: 5_000 },
+      log: { level: "info" },
+    });
+  });
+
+  it("fills nested defaults inside a partly given section", () => {
+    const config = parseGatewayConfig({ dataDir: "/d", mqtt: { port: 0 }, dispatch: { retry: { minMs: 50 } } });
+    expect(config.mqtt).toEqual({ host: "0.0.0.0", port: 0 });
+    expect(config.dispatch.retry).toEqual({ minMs: 50, maxMs: 300_000, factor: 2, jitter: 0.2 });
+  });
+
+  it("returns a deep-frozen result", () => {
+    const config = parseGatewayConfig({ dataDir: "/d" });
+    for (const obj of [config, config.mqtt, config.http, config.broker, config.dispatch, config.dispatch.retry, config.shutdown, config.log]) {
+      expect(Object.isFrozen(obj)).toBe(true);
+    }
+    expect(() => {
+      (config.dispatch.retry as { maxMs: number }).maxMs = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe("loadKioskConfig", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sos-config-"));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a missing file is a one-line CONFIG_MISSING error naming the path", () => {
+    const path = join(dir, "missing.json");
+    const err = sosErrorOf(() => loadKioskConfig(path));
+    expect(err.code).toBe(ErrorCode.ConfigMissing);
+    expectOneLine(err.message);
+    expect(err.message).toContain(path);
+  });
+
+  it("a file that is not JSON is a one-line CONFIG_INVALID error naming the path", () => {
+    const path = join(dir, "kiosk.json");
+    writeFileSync(path, '{ "version": 1,\n  "kioskId": \n}\n');
+    const err = sosErrorOf(() => loadKioskConfig(path));
+    expect(err.code).toBe(ErrorCode.ConfigInvalid);
+    expectOneLine(err.message);
+    expect(err.message).toContain(path);
+    expect(err.message).toContain("not valid JSON");
+  });
+
+  it("a JSON file that breaks the schema is a one-line CONFIG_INVALID error naming the path and the fields", () => {
+    const path = join(dir, "kiosk.json");
+    writeFileSync(path, JSON.stringify({ ...validKiosk, kioskId: "", mqtt: { ...validKiosk.mqtt, password: "" } }));
+    const err = sosErrorOf(() => loadKioskConfig(path));
+    expect(err.code).toBe(ErrorCode.ConfigInvalid);
+    expectOneLine(err.message);
+    expect(err.message).toContain(path);
+    expect(err.message).toContain("kioskId: ");
+    expect(err.message).toContain("mqtt.password: ");
+  });
+
+  it("resolves a relative dataDir against the file's folder, unless overridden", () => {
+    const path = join(dir, "kiosk.json");
+    writeFileSync(path, JSON.stringify({ ...validKiosk, dataDir: "state" }));
+    expect(loadKioskConfig(path).dataDir).toBe(join(dir, "state"));
+    expect(loadKioskConfig(path, { dataDir: "/elsewhere" }).dataDir).toBe("/elsewhere");
+    expect(Object.isFrozen(loadKioskConfig(path).mqtt)).toBe(true);
+  });
+});

@@ -1,0 +1,277 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DispatchForwarder, type ForwarderOptions } from "../../gateway/dispatch/forwarder.js";
+import type { DispatchSender, SendResult } from "../../gateway/dispatch/webhook.js";
+import type { GatewayEvents } from "../../gateway/events.js";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import type { DispatchJob } from "../../gateway/store/store.js";
+import type { Clock } from "../../shared/clock.js";
+import type { Alert } from "../../shared/contract.js";
+import { EventBus } from "../../shared/events.js";
+import { LogCapture } from "../fixtures/log-capture.js";
+
+const ok: SendResult = { ok: true, httpStatus: 200, error: null };
+const unavailable: SendResult = { ok: false, httpStatus: 503, error: "HTTP 503" };
+
+interface Call {
+  readonly job: DispatchJob;
+  readonly attempt: number;
+  readonly at: number;
+  readonly signal: AbortSignal;
+  settled: boolean;
+  resolve(result: SendResult): void;
+}
+
+/** The fake behind the DispatchSender port. By default answers with `answer(n)` at once; `hold` keeps each send open until the test resolves it. */
+class FakeSender implements DispatchSender {
+  readonly calls: Call[] = [];
+  inflight = 0;
+  maxInflight = 0;
+  hold = false;
+  /** When held sends are aborted, answer like the webhook does. */
+  honourAbort = true;
+  answer: (n: number) => SendResult = () => ok;
+
+  send(job: DispatchJob, attempt: number, signal: AbortSignal): Promise<SendResult> {
+    this.inflight += 1;
+    this.maxInflight = Math.max(this.maxInflight, this.inflight);
+    return new Promise<SendResult>((resolve) => {
+      const call: Call = {
+        job,
+        attempt,
+        at: Date.now(),
+        signal,
+        settled: false,
+        resolve: (result) => {
+          if (call.settled) return;
+          call.settled = true;
+          this.inflight -= 1;
+          resolve(result);
+        },
+      };
+      this.calls.push(call);
+      if (this.hold) {
+        if (this.honourAbort) signal.addEventListener("abort", () => call.resolve({ ok: false, httpStatus: null, error: "aborted: gateway shutting down" }), { once: true });
+      } else {
+        call.resolve(this.answer(this.calls.length));
+      }
+    });
+  }
+}
+
+const T0 = new Date("2025-01-02T03:00:00.000Z");
+const clock: Clock = { now: () => new Date() }; // Date is faked along with the timers
+
+let seq = 0;
+function newAlert(): Alert {
+  seq += 1;
+  return {
+    v: 1,
+    alertId: `00000000-0000-4000-8000-${seq.toString().padStart(12, "0")}`,
+    kioskId: "kz-hwy-0001",
+    kind: "sos",
+    pressedAt: T0.toISOString(),
+    location: { lat: 43.25, lon: 76.95, address: "Highway A2, km 12" },
+  };
+}
+
+describe("DispatchForwarder", () => {
+  let dir: string;
+  let store: SqliteStore;
+  let sender: FakeSender;
+  let logs: LogCapture;
+  let bus: EventBus<GatewayEvents>;
+  const forwarders: DispatchForwarder[] = [];
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+    dir = mkdtempSync(join(tmpdir(), "sos-forwarder-"));
+    store = SqliteStore.open(dir);
+    sender = new FakeSender();
+    logs = new LogCapture();
+    bus = new EventBus<GatewayEvents>(logs.logger("bus"));
+  });
+
+  afterEach(async () => {
+    for (const sent of sender.calls) sent.resolve(ok);
+    for (const f of forwarders.splice(0)) {
+      const stopped = f.stop(0);
+      await vi.advanceTimersByTimeAsync(0);
+      await stopped;
+    }
+    vi.useRealTimers();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const forwarder = (options: Partial<ForwarderOptions> = {}): DispatchForwarder => {
+    const f = new DispatchForwarder(
+      store,
+      sender,
+      { retry: { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0 }, concurrency: 8, ...options },
+      bus,
+      clock,
+      logs.logger("dispatch"),
+    );
+    forwarders.push(f);
+    return f;
+  };
+
+  const record = async (count = 1): Promise<Alert[]> => {
+    const alerts = Array.from({ length: count }, newAlert);
+    for (const alert of alerts) await store.recordAlert(alert, new Date(), JSON.stringify({ alertId: alert.alertId }));
+    return alerts;
+  };
+
+  it("retries with growing delays capped at maxMs and never gives up: 30 failures then a success is delivered, 31 attempts recorded", async () => {
+    const [alert] = await record();
+    sender.answer = (n) => (n <= 30 ? unavailable : ok);
+    const failed: GatewayEvents["dispatch.failed"][] = [];
+    const delivered: GatewayEvents["alert.delivered"][] = [];
+    bus.on("dispatch.failed", "test", (e) => failed.push(e));
+    bus.on("alert.delivered", "test", (e) => delivered.push(e));
+
+    forwarder().start();
+    await vi.runAllTimersAsync();
+
+    expect(sender.calls).toHaveLength(31);
+    expect(sender.calls.map((c) => c.attempt)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+    expect(new Set(sender.calls.map((c) => c.job.body))).toEqual(new Set([JSON.stringify({ alertId: alert!.alertId })]));
+    const gaps = sender.calls.slice(1).map((c, i) => c.at - sender.calls[i]!.at);
+    expect(gaps).toEqual([100, 200, 400, 800, ...Array.from({ length: 26 }, () => 1_000)]);
+    expect(failed.map((e) => e.retryInMs)).toEqual(gaps);
+
+    const row = await store.getAlert(alert!.alertId);
+    expect(row).toMatchObject({ delivery: "delivered", attempts: 31, lastError: null, nextAttemptAt: null });
+    const attempts = await store.attemptsFor(alert!.alertId);
+    expect(attempts).toHaveLength(31);
+    expect(attempts.filter((a) => !a.ok).map((a) => a.attempt)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(attempts.at(-1)).toMatchObject({ attempt: 31, ok: true, httpStatus: 200 });
+    expect(delivered).toEqual([{ alertId: alert!.alertId, attempt: 31, httpStatus: 200, deliveredAt: new Date(sender.calls[30]!.at).toISOString() }]);
+  });
+
+  it("keeps retrying a failing receiver at maxMs for as long as it fails", async () => {
+    const [alert] = await record();
+    sender.answer = () => unavailable;
+    forwarder().start();
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    // 100 + 200 + 400 + 800 ms, then every 1 000 ms for the rest of the five minutes
+    expect(sender.calls.length).toBe(1 + 4 + Math.floor((5 * 60_000 - 1_500) / 1_000));
+    expect(await store.getAlert(alert!.alertId)).toMatchObject({ delivery: "pending", attempts: sender.calls.length });
+  });
+
+  it("has at most `concurrency` sends in flight, and starts the next as soon as one finishes", async () => {
+    const alerts = await record(10);
+    sender.hold = true;
+    const f = forwarder({ concurrency: 3 });
+    f.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls).toHaveLength(3);
+    expect(sender.inflight).toBe(3);
+
+    f.wake(); // a new alert arriving while full starts nothing extra
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sender.calls).toHaveLength(3);
+
+    sender.calls[0]!.resolve(ok);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls).toHaveLength(4);
+    expect(sender.inflight).toBe(3);
+
+    while (sender.calls.some((c) => !c.settled)) {
+      for (const c of sender.calls.filter((x) => !x.settled)) c.resolve(ok);
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    expect(sender.calls).toHaveLength(10);
+    expect(sender.maxInflight).toBe(3);
+    expect(new Set(sender.calls.map((c) => c.job.alertId))).toEqual(new Set(alerts.map((a) => a.alertId)));
+    expect(await store.countByDelivery()).toEqual({ pending: 0, delivered: 10 });
+  });
+
+  it("never sends the same alert twice at once", async () => {
+    const [alert] = await record();
+    sender.hold = true;
+    const f = forwarder({ concurrency: 4 });
+    f.start();
+    await vi.advanceTimersByTimeAsync(0);
+    f.wake();
+    f.wake();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sender.calls.map((c) => c.job.alertId)).toEqual([alert!.alertId]);
+  });
+
+  it("stop() waits graceMs, then aborts the sends in flight; they stay pending with the next attempt due at once", async () => {
+    const alerts = await record(2);
+    sender.hold = true;
+    const f = forwarder();
+    f.start();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sender.calls).toHaveLength(2);
+
+    let stopped = false;
+    const stopping = f.stop(1_000).then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sender.calls.some((c) => c.signal.aborted)).toBe(false);
+    expect(stopped).toBe(false);
+
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
+    expect(sender.calls.every((c) => c.signal.aborted)).toBe(true);
+    const abortedAt = new Date(T0.getTime() + 1_500);
+    for (const alert of alerts) {
+      expect(await store.getAlert(alert.alertId)).toMatchObject({
+        delivery: "pending",
+        attempts: 1,
+        nextAttemptAt: abortedAt.toISOString(),
+        lastError: "aborted: gateway shutting down",
+      });
+    }
+    expect((await store.dueDispatches(abortedAt, 10, new Set())).map((j) => j.alertId).sort()).toEqual(alerts.map((a) => a.alertId).sort());
+    expect(logs.find("aborting dispatch attempts still in flight: they stay pending and are retried at start")[0]).toMatchObject({ inflight: 2 });
+
+    // nothing new starts after stop, however long we wait
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sender.calls).toHaveLength(2);
+
+    // the next start sends them again at once, as attempt 2
+    sender.hold = false;
+    forwarder().start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls.slice(2).map((c) => c.attempt)).toEqual([2, 2]);
+    expect(await store.countByDelivery()).toEqual({ pending: 0, delivered: 2 });
+  });
+
+  it("stop() does not abort a send that finishes within graceMs", async () => {
+    const [alert] = await record();
+    sender.hold = true;
+    const f = forwarder();
+    f.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const stopping = f.stop(5_000);
+    await vi.advanceTimersByTimeAsync(200);
+    sender.calls[0]!.resolve(ok);
+    await vi.advanceTimersByTimeAsync(0);
+    await stopping;
+    expect(sender.calls[0]!.signal.aborted).toBe(false);
+    expect(await store.getAlert(alert!.alertId)).toMatchObject({ delivery: "delivered", attempts: 1 });
+  });
+
+  it("sends an alert recorded later when woken, and a due retry without being woken", async () => {
+    sender.answer = (n) => (n === 1 ? unavailable : ok);
+    const f = forwarder();
+    f.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sender.calls).toHaveLength(0);
+    const [alert] = await record();
+    f.wake();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sender.calls).toHaveLength(2);
+    expect(await store.getAlert(alert!.alertId)).toMatchObject({ delivery: "delivered", attempts: 2 });
+  });
+});
