@@ -23,6 +23,18 @@ export default defineConfig({
           fileParallelism: true,
         },
       },
+      {
+        test: {
+          // Real ffmpeg, wrtc and (later) Chromium: run by `npm run test:e2e`, not by `npm test`.
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          sequence: { groupOrder: 2 },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          maxWorkers: 1,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

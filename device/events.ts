@@ -13,9 +13,10 @@ export interface KioskEvents {
   "alarm.received": { alertId: string };
   /** The centre closed the alarm (the yellow light goes off). */
   "alarm.closed": { alertId: string; outcome: string };
-  /** Reserved for the call feature: voice/video connected or ended. */
-  "call.connected": { alertId: string };
-  "call.ended": { alertId: string };
+  /** Voice/video with an operator flows both ways (the green light goes on). */
+  "call.connected": { alertId: string; callId?: string };
+  /** A call the kiosk took (accepted) is over, whether it connected or not (the green light goes off). */
+  "call.ended": { alertId: string; callId?: string; reason?: string };
   /** The set of reasons this kiosk cannot raise an alarm now (empty = healthy). */
   "fault.changed": { faults: readonly string[] };
   "link.up": Record<string, never>;

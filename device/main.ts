@@ -1,52 +1,58 @@
 /**
  * The kiosk agent's composition root: the only place that builds adapters and wires them.
- * Start order puts the button first: the outbox is opened and the button armed before anything
- * touches the network, so a press is on disk within a second of start whatever else is failing.
+ * Start order puts the button first: the outbox and the open-alarm state are read and the button is
+ * armed before anything touches the network, so a press is on disk within a second of start,
+ * whatever else (media, hardware probes, the network) is still starting or failing.
  */
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { KioskConfig } from "../shared/config/kiosk.js";
-import type { Alert, AlertKind } from "../shared/contract.js";
+import type { Alert, AlertKind, KioskState } from "../shared/contract.js";
 import { EventBus } from "../shared/events.js";
+import { AlarmController } from "./alarm/alarm-controller.js";
+import { OpenAlarmFile } from "./alarm/open-alarm.js";
+import type { PromptPlayer } from "./audio/player.js";
+import type { CallManager } from "./call/call-manager.js";
+import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
+import { FaultMonitor } from "./health/faults.js";
+import { createHardware } from "./hardware.js";
+import { IndicatorController } from "./indicators/controller.js";
+import type { Indicator } from "./indicators/indicator.js";
 import type { ButtonInput } from "./inputs/button.js";
-import { StdinButton } from "./inputs/stdin.js";
-import type { AlertDelivery } from "./link/delivery.js";
+import type { SerialBinding } from "./inputs/serial-panel.js";
 import { Outbox } from "./link/outbox.js";
+import type { MediaSession } from "./media/media.js";
+import { PressRules } from "./press/press-rules.js";
 
-export const AGENT_VERSION = "0.1.0";
+export { AGENT_VERSION } from "./alarm/alarm-controller.js";
 
 export interface KioskDeps {
   readonly log: Logger;
   readonly clock?: Clock;
-  /** Defaults to the driver named in the config. Tests pass a fake behind the same port. */
+  /** Default: the drivers named in the config. Tests pass fakes behind the same ports. */
   readonly button?: ButtonInput;
+  readonly indicator?: Indicator;
+  readonly player?: PromptPlayer;
+  readonly media?: MediaSession;
   readonly stdin?: Readable;
+  /** The serialport binding for a serial panel (tests pass @serialport/binding-mock). */
+  readonly serialBinding?: SerialBinding;
 }
 
 export interface KioskHandle {
   readonly events: EventBus<KioskEvents>;
   readonly outbox: Outbox;
-  /** Raises an alert as a press would (used by the button handler and by tests). */
+  readonly alarm: AlarmController;
+  readonly faults: FaultMonitor;
+  readonly calls: CallManager;
+  /** Raises an alert without the button (test alarms, technicians). */
   raise(kind?: AlertKind): Alert;
   /** Resolves when the MQTT link and delivery are wired (the button works before that). */
   readonly linkReady: Promise<void>;
   stop(): Promise<void>;
-}
-
-function buttonFor(config: KioskConfig, deps: KioskDeps, clock: Clock): ButtonInput {
-  if (deps.button !== undefined) return deps.button;
-  switch (config.button.driver) {
-    case "stdin":
-      return new StdinButton(deps.stdin ?? process.stdin, clock, {
-        enterIsPress: config.button.enterIsPress,
-      });
-    default:
-      throw new Error(`button driver ${config.button.driver} is not wired yet`);
-  }
 }
 
 export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<KioskHandle> {
@@ -55,62 +61,73 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   const events = new EventBus<KioskEvents>(log);
   const outbox = new Outbox(config.dataDir, log.child({ subsystem: "outbox" }));
   const leftover = outbox.open();
-  let delivery: AlertDelivery | undefined;
 
-  const raise = (kind: AlertKind = "sos", at: Date = clock.now()): Alert => {
-    const started = performance.now();
-    const alert: Alert = {
-      v: 1,
-      alertId: randomUUID(),
-      kioskId: config.kioskId,
-      kind,
-      pressedAt: at.toISOString(),
-      location: { ...config.location },
-      agentVersion: AGENT_VERSION,
-    };
-    const durable = outbox.append(alert);
-    const recordMs = performance.now() - started;
-    log.info({ alertId: alert.alertId, kind, durable, recordMs: Math.round(recordMs * 100) / 100 }, "alert recorded");
-    events.emit("alert.recorded", { alert, durable, recordMs });
-    delivery?.submit(alert);
-    return alert;
-  };
+  const sensors: { -readonly [K in keyof KioskState]: KioskState[K] } = {};
+  const alarm = new AlarmController(config, {
+    outbox,
+    stateFile: new OpenAlarmFile(config.dataDir, log.child({ subsystem: "alarm" })),
+    bus: events,
+    clock,
+    log: log.child({ subsystem: "alarm" }),
+    sensors: () => ({ ...sensors }),
+  });
+  const rules = new PressRules(config.press, clock, (kind, at) => alarm.onPress(kind, at));
 
-  const button = buttonFor(config, deps, clock);
-  button.on("press", (e) => raise("sos", e.at));
-  button.on("error", (err) => log.error({ err, driver: button.driver }, "button driver error"));
+  const hardware = await createHardware(config, deps, clock, log);
+  const { button, indicator, player } = hardware;
+  button.on("press", (e) => rules.down(e.at));
+  button.on("release", (e) => rules.up(e.at));
+  button.on("tamper", (e) => {
+    sensors.tamper = e.open ? "open" : "closed";
+    log.warn({ tamper: sensors.tamper }, "tamper switch changed");
+  });
+  button.on("power", (e) => {
+    sensors.power = e.source;
+    if (e.batteryPercent !== undefined) sensors.batteryPercent = e.batteryPercent;
+    log.info({ power: e.source, batteryPercent: e.batteryPercent }, "power supply changed");
+  });
+  button.on("error", (err) => log.error({ err: { message: err.message }, driver: button.driver }, "button driver error"));
   await button.start();
-  log.info({ driver: button.driver, pending: leftover.length, startupMs: Math.round(performance.now()) }, "button armed");
+  log.info({ driver: button.driver, pending: leftover.length, openAlarm: alarm.openAlarm?.alert.alertId ?? null, startupMs: Math.round(performance.now()) }, "button armed");
+
+  // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
+  const faults = new FaultMonitor(events, config.faultAfterLinkDownMs);
+  const open = alarm.openAlarm;
+  const lights = new IndicatorController(indicator, player, events, open === null ? "none" : open.received ? "received" : "sent", log.child({ subsystem: "indicator" }));
+  await indicator.start().catch((err: unknown) => log.error({ err, driver: indicator.driver }, "indicator failed to start; the alarm path goes on"));
+  lights.refresh();
+  faults.start();
+  events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
+
+  // Calls hear every alarm from now on; their media loads last, behind the link, and is never awaited.
+  const calls = startCalls(config, { bus: events, player, clock, log, media: deps.media, openAlertId: open?.alert.alertId ?? null });
 
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
   let stopLink: () => Promise<void> = () => Promise.resolve();
   const linkReady = (async () => {
-    const [{ MqttLink }, { AlertDelivery }] = await Promise.all([import("./link/mqtt-link.js"), import("./link/delivery.js")]);
-    const link = new MqttLink(config, log.child({ subsystem: "link" }));
-    const d = new AlertDelivery(outbox, link, config.alerts, events, clock, log.child({ subsystem: "delivery" }));
-    link.on("up", () => {
-      events.emit("link.up", {});
-      d.onLinkUp();
-    });
-    link.on("down", (e) => events.emit("link.down", e));
-    link.on("ack", (ack) => d.onAck(ack));
-    delivery = d;
-    link.start();
-    stopLink = async () => {
-      d.stop();
-      await link.stop();
-    };
+    const { connectLink } = await import("./link/connect.js");
+    stopLink = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log });
   })();
+  calls.startMedia(linkReady);
 
   return {
     events,
     outbox,
-    raise: (kind) => raise(kind),
+    alarm,
+    faults,
+    calls: calls.manager,
+    raise: (kind = "sos") => alarm.raise(kind, "manual"),
     linkReady,
     async stop() {
+      rules.stop();
+      alarm.stop();
+      faults.stop();
       await button.stop();
       await linkReady.catch(() => undefined);
+      await calls.stop();
       await stopLink();
+      await indicator.stop().catch(() => undefined);
+      await player.stop();
       log.info({ pending: outbox.depth }, "kiosk agent stopped");
     },
   };

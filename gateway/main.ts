@@ -6,14 +6,17 @@ import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { GatewayConfig } from "../shared/config/gateway.js";
 import { EventBus } from "../shared/events.js";
+import { type CloseRequest, closeAlarm } from "./alerts/close.js";
 import { AlertPipeline } from "./alerts/pipeline.js";
+import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
 import { HttpServer } from "./http/server.js";
+import { OperatorFeature } from "./operators/feature.js";
 import { SqliteStore } from "./store/sqlite.js";
-import type { GatewayStore } from "./store/store.js";
+import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 
 export const GATEWAY_VERSION = "0.1.0";
 
@@ -29,6 +32,8 @@ export interface GatewayHandle {
   readonly httpPort: number;
   readonly store: GatewayStore;
   readonly events: EventBus<GatewayEvents>;
+  /** Closes an alarm and tells its kiosk at once (the path the operator console uses). */
+  closeAlarm(request: CloseRequest): Promise<CloseAlertResult>;
   stop(): Promise<void>;
 }
 
@@ -71,18 +76,33 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       stops.push(() => f.stop(config.shutdown.graceMs));
     }
 
-    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }) });
+    const operators = new OperatorFeature(config, { store, events, clock, log });
+    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth });
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
-      { maxPayloadBytes: config.alerts.maxPayloadBytes, agency: config.dispatch.agency },
+      { maxPayloadBytes: config.alerts.maxPayloadBytes, agency: config.dispatch.agency, snapshotUrl: operators.snapshotUrl },
       events,
       clock,
       log.child({ subsystem: "alerts" }),
     );
-    broker.setAlertHandler(pipeline);
+    broker.handle("alerts", (kioskId, topic, payload) => pipeline.handle(kioskId, topic, payload));
+    const commands = new CommandSender(
+      store,
+      broker,
+      { pollMs: config.commands.pollMs, resendMs: config.commands.resendMs },
+      events,
+      clock,
+      log.child({ subsystem: "commands" }),
+    );
+    broker.handle("commandResults", (kioskId, _topic, payload) => commands.handleResult(kioskId, payload));
+    events.on("kiosk.connected", "command-sender", ({ kioskId }) => commands.wake(kioskId));
+    events.on("alert.closed", "command-sender", () => commands.wake());
+    operators.attach(broker);
     const mqttPort = await broker.start();
     stops.push(() => broker.stop());
+    commands.start();
+    stops.push(() => Promise.resolve(commands.stop()));
 
     const http = new HttpServer(
       {
@@ -92,9 +112,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         },
       },
       log.child({ subsystem: "http" }),
+      operators.http,
     );
     const httpPort = await http.start(config.http.host, config.http.port);
     stops.push(() => http.stop());
+    operators.listening(config.http.host, httpPort);
+    stops.push(() => operators.stop());
 
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
@@ -106,6 +129,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       httpPort,
       store,
       events,
+      closeAlarm: async (request) => {
+        const { result } = await closeAlarm(store, request, clock);
+        if (result === "closed") {
+          log.info({ alertId: request.alertId, outcome: request.outcome, closedBy: request.closedBy }, "alarm closed");
+          events.emit("alert.closed", { alertId: request.alertId, outcome: request.outcome, closedBy: request.closedBy });
+        }
+        return result;
+      },
       stop: () => {
         stopping ??= stopAll().then(() => log.info("gateway stopped"));
         return stopping;

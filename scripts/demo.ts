@@ -87,7 +87,13 @@ async function main(): Promise<void> {
   });
   const button = new PassThrough();
   const kioskConfig = loadKioskConfig(join(dir, "kiosk", "kiosk.json"));
-  const kiosk = await startKiosk({ ...kioskConfig, button: { driver: "stdin", enterIsPress: true } }, {
+  const kioskSettings = {
+    ...kioskConfig,
+    button: { driver: "stdin" as const, enterIsPress: true },
+    // Voice prompts through the speaker only when asked: SOS_DEMO_SOUND=1 npm start (needs aplay).
+    audio: { ...kioskConfig.audio, player: process.env.SOS_DEMO_SOUND === "1" ? ("aplay" as const) : ("none" as const), language: "en" as const },
+  };
+  const kiosk = await startKiosk(kioskSettings, {
     log: createLogger({ name: "kiosk", level }),
     stdin: button,
   });
@@ -98,17 +104,23 @@ async function main(): Promise<void> {
     say(`  ${color(33, "1. recorded on the kiosk's disk")} ${since(alert.alertId)}`);
   });
   gateway.events.on("alert.stored", "demo", (e) => say(`  ${color(36, "2. stored at the gateway")} ${since(e.alertId)}`));
-  kiosk.events.on("alert.acked", "demo", (e) => say(`  ${color(36, "3. acknowledged to the kiosk")} ${since(e.alertId)}`));
+  kiosk.events.on("alert.acked", "demo", (e) => {
+    if (!e.duplicate) say(`  ${color(36, "3. acknowledged to the kiosk")} ${since(e.alertId)}  (yellow light on; the kiosk says the centre has received the call)`);
+  });
   gateway.events.on("dispatch.failed", "demo", (e) =>
     say(`  ${color(31, "   dispatch attempt failed")} ${since(e.alertId)} (${e.error}); retrying in ${(e.retryInMs / 1000).toFixed(1)} s`),
   );
   kiosk.events.on("link.up", "demo", () => say(color(2, "kiosk connected to the gateway")));
+  kiosk.events.on("alarm.press-counted", "demo", (e) => say(`  ${color(33, "pressed again")}: ${e.pressCount} presses on the open alarm (no new alert)`));
+  kiosk.events.on("alarm.closed", "demo", (e) => say(`  ${color(32, "alarm closed by the centre")} (${e.outcome}): the kiosk's lights go off`));
+  kiosk.events.on("fault.changed", "demo", (e) => say(color(31, `kiosk faults: ${e.faults.length === 0 ? "none" : e.faults.join(", ")}`)));
 
   say(color(1, "SOS kiosk demo"));
   say(`  gateway   mqtt://127.0.0.1:${gateway.mqttPort}   http://127.0.0.1:${gateway.httpPort}/readyz`);
   say(`  dispatch  http://127.0.0.1:${receiverPort}/incidents`);
   say(`  data      ${dir}`);
-  say(`  Press ${color(1, "Enter")} to press the SOS button. Type ${color(1, "down")} / ${color(1, "up")} to take dispatch offline / back, ${color(1, "q")} to quit.`);
+  say(`  Press ${color(1, "Enter")} to press the SOS button (again while the alarm is open: counted on it; ${color(1, "hold 31")}: held past the 30 s bypass).`);
+  say(`  Type ${color(1, "close")} to close the open alarm as the centre would, ${color(1, "offline")} / ${color(1, "online")} to take dispatch down / back, ${color(1, "q")} to quit.`);
   say(`  Inspect:  npx sos alerts --data-dir ${gatewayConfig.dataDir}`);
 
   let stopping = false;
@@ -126,12 +138,16 @@ async function main(): Promise<void> {
   rl.on("line", (line) => {
     const word = line.trim().toLowerCase();
     if (word === "q" || word === "quit") void stop();
-    else if (word === "down") {
+    else if (word === "offline") {
       dispatchDown = true;
       say(color(31, "dispatch now answers 503: alerts wait in the gateway's outbox and are retried"));
-    } else if (word === "up") {
+    } else if (word === "online") {
       dispatchDown = false;
       say(color(32, "dispatch is back"));
+    } else if (word === "close") {
+      const open = kiosk.alarm.openAlarm;
+      if (open === null) say("no open alarm to close");
+      else void gateway.closeAlarm({ alertId: open.alert.alertId, outcome: "help sent", closedBy: "demo operator" });
     } else button.write(`${line}\n`);
   });
   rl.on("close", () => void stop());

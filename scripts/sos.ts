@@ -4,14 +4,17 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { fail, parseNumber, parsePort } from "./lib/cli.js";
+import { fail, parseNumber, parsePort, requireDataDir } from "./lib/cli.js";
 
 const program = new Command()
   .name("sos")
   .description("SOS kiosk agent, gateway and tools")
   .version("0.1.0")
+  .enablePositionalOptions()
   // Usage errors are one line too: what is wrong, and where the usage is.
   .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/^error: /, "sos: ")} (see 'sos --help')\n`) });
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const logLevel = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 
@@ -21,11 +24,13 @@ program
   .requiredOption("--data-dir <dir>", "folder for the gateway store (gateway.db)")
   .option("--mqtt-port <port>", "MQTT listen port (0 = any free port)", parsePort, 1883)
   .option("--mqtt-host <host>", "MQTT listen address", "0.0.0.0")
-  .option("--http-port <port>", "HTTP listen port for /healthz and /readyz (0 = any free port)", parsePort, 8080)
+  .option("--http-port <port>", "HTTP listen port: health, the operator console and MQTT over WebSocket at /mqtt (0 = any free port)", parsePort, 8080)
   .option("--http-host <host>", "HTTP listen address", "127.0.0.1")
   .option("--dispatch-url <url>", "dispatch webhook URL (alerts are stored but not forwarded without one)")
   .option("--dispatch-secret <secret>", "HMAC key for X-Sos-Signature (or set SOS_DISPATCH_SECRET, which keeps it out of ps)")
   .option("--agency <id>", "agency id used in incident tracking ids", "sos.gateway")
+  .option("--public-url <url>", "the gateway's URL as dispatch reaches it, for snapshot links (default http://<http-host>:<http-port>)")
+  .option("--ice-server <url>", "a STUN/TURN URL for operator calls (repeatable; TURN with credentials: SOS_ICE_SERVERS as JSON)", collect, [])
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 
@@ -53,13 +58,41 @@ program
   .option("--force", "replace an existing kiosk's registration and secret")
   .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/provision.js")).run(kioskId, opts).catch(fail));
 
-program
+const alerts = program
   .command("alerts")
-  .description("list alerts with their delivery state and attempts")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .description("list alerts with their delivery state and attempts; 'alerts close' closes one")
+  .enablePositionalOptions()
+  .option("--data-dir <dir>", "the gateway's data folder")
   .option("--json", "print JSON instead of a table")
   .option("--limit <n>", "how many, newest first", parseNumber, 100)
   .option("--attempts <alertId>", "show every dispatch attempt of one alert")
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/alerts.js")).run(opts).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/alerts.js")).run(requireDataDir(opts)).catch(fail));
+
+alerts
+  .command("close")
+  .description("close an alarm with its outcome; the gateway tells the kiosk (its yellow light goes off)")
+  .argument("<alertId>", "the alert to close (see 'sos alerts')")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--outcome <text>", "what happened: help sent, false alarm, prank, test, other …")
+  .option("--by <name>", "who closes it (recorded with the alarm)", process.env.USER ?? "cli")
+  .action(async (alertId: string, opts: Record<string, unknown>) => (await import("./commands/alerts-close.js")).run(alertId, opts).catch(fail));
+
+const operator = program.command("operator").description("operators who log in to the console at the gateway's HTTP port");
+
+operator
+  .command("add")
+  .description("add an operator (prints a generated password unless --password-stdin)")
+  .argument("<name>", "the operator's login name: lowercase letters, digits, '.', '-' or '_'")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--password-stdin", "read the password from the first line of stdin instead of generating one")
+  .option("--force", "give an existing operator a new password")
+  .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runAdd(name, opts).catch(fail));
+
+operator
+  .command("list")
+  .description("list operators")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--json", "print JSON instead of a table")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/operator.js")).runList(opts).catch(fail));
 
 program.parseAsync(process.argv).catch(fail);

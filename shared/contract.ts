@@ -7,6 +7,7 @@
  * issues; the broker refuses them until then.
  */
 import { z } from "zod";
+import { callDownSchema, callUpSchema, snapshotSchema } from "./call.js";
 
 export const TOPIC_PREFIX = "sos/v1/kiosks";
 
@@ -126,8 +127,9 @@ export const topics = {
   status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: reservedSchema, reserved: true }),
   commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: commandSchema, reserved: false }),
   commandResults: topic({ suffix: "command-results", direction: "up", qos: 1, retain: false, schema: commandResultSchema, reserved: false }),
-  callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
-  callDown: topic({ suffix: "call/down", direction: "down", qos: 1, retain: false, schema: reservedSchema, reserved: true }),
+  callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: callUpSchema, reserved: false }),
+  callDown: topic({ suffix: "call/down", direction: "down", qos: 1, retain: false, schema: callDownSchema, reserved: false }),
+  snapshot: topic({ suffix: "snapshot", direction: "up", qos: 1, retain: false, schema: snapshotSchema, reserved: false }),
 } as const;
 
 export type TopicName = keyof typeof topics;

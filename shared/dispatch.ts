@@ -26,6 +26,11 @@ export const dispatchBodySchema = z.object({
     /** "registry": the position provisioned for the kiosk at the gateway (trusted). */
     source: z.enum(["registry", "kiosk"]),
   }),
+  /**
+   * Where the still the kiosk took at the press can be fetched (GET, image/jpeg; 404 until the
+   * kiosk has sent it, or when it has no camera). Absent when the gateway did not know its public URL.
+   */
+  snapshotUrl: z.url().optional(),
 });
 
 export type DispatchBody = z.infer<typeof dispatchBodySchema>;

@@ -9,6 +9,7 @@ export const ErrorCode = {
   PortInUse: "PORT_IN_USE",
   KioskExists: "KIOSK_EXISTS",
   KioskUnknown: "KIOSK_UNKNOWN",
+  OperatorExists: "OPERATOR_EXISTS",
   AlertUnknown: "ALERT_UNKNOWN",
   StoreUnavailable: "STORE_UNAVAILABLE",
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",

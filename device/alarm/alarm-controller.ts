@@ -77,7 +77,10 @@ export class AlarmController {
     this.deps.log.info({ alertId: alert.alertId, kind, trigger, durable, recordMs: Math.round(recordMs * 100) / 100 }, "alert recorded");
     this.deps.bus.emit("alert.recorded", { alert, durable, recordMs });
     if (kind === "sos") {
-      this.clearUpdate();
+      // The alarm this one replaces (a bypass) still gets its last press count out.
+      if (this.updateTimer !== undefined) this.flushUpdate();
+      // The raise is this alarm's first send: press-count updates follow at most every updateIntervalMs.
+      this.lastUpdateAt = this.deps.clock.now().getTime();
       this.open = { alert, openedAt: alert.pressedAt, received: false };
       this.deps.stateFile.save(this.open);
       this.deps.bus.emit("alarm.raised", { alert });

@@ -2,18 +2,34 @@
  * The kiosk's MQTT connection to the gateway: clientId = kiosk id, persistent session, QoS 1.
  * Reconnects forever with the shared backoff helper; a gateway that cannot be reached is logged,
  * never a reason to exit. Messages on the kiosk's own `down` topics are validated before use.
+ * Call signaling (`call/down`) has its own subscription: a gateway that refuses it leaves the
+ * kiosk without calls, never without alerts.
  */
 import { EventEmitter } from "node:events";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Backoff } from "../../shared/backoff.js";
+import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
-import { type Ack, type Alert, ackSchema, describeZodError, topicFor } from "../../shared/contract.js";
+import {
+  type Ack,
+  type Alert,
+  type Command,
+  type CommandResult,
+  type TopicName,
+  ackSchema,
+  commandSchema,
+  describeZodError,
+  topicFor,
+} from "../../shared/contract.js";
 
 export interface LinkEvents {
   up: [];
   down: [{ reason: string }];
   ack: [Ack];
+  command: [Command];
+  /** An operator's call signaling message (accept, answer, ice, hangup). */
+  call: [CallDown];
 }
 
 export class MqttLink extends EventEmitter<LinkEvents> {
@@ -24,7 +40,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private connected = false;
   private lastError: string | undefined;
   private readonly ackTopic: string;
-  private readonly alertTopic: string;
+  private readonly commandTopic: string;
+  private readonly callDownTopic: string;
 
   constructor(
     private readonly config: KioskConfig,
@@ -33,7 +50,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     super();
     this.backoff = new Backoff(config.reconnect);
     this.ackTopic = topicFor("acks", config.kioskId);
-    this.alertTopic = topicFor("alerts", config.kioskId);
+    this.commandTopic = topicFor("commands", config.kioskId);
+    this.callDownTopic = topicFor("callDown", config.kioskId);
   }
 
   get isUp(): boolean {
@@ -65,10 +83,28 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   /** Publishes an alert at QoS 1; resolves when the broker has taken it (PUBACK). */
-  async publishAlert(alert: Alert): Promise<void> {
+  publishAlert(alert: Alert): Promise<void> {
+    return this.publishUp("alerts", alert);
+  }
+
+  publishCommandResult(result: CommandResult): Promise<void> {
+    return this.publishUp("commandResults", result);
+  }
+
+  /** Call signaling to the operators (ring, offer, ice, state, hangup), QoS 1. */
+  publishCallUp(msg: CallUp): Promise<void> {
+    return this.publishUp("callUp", msg);
+  }
+
+  /** The camera still taken at the press, QoS 1. */
+  publishSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.publishUp("snapshot", snapshot);
+  }
+
+  private async publishUp(name: TopicName, payload: unknown): Promise<void> {
     const client = this.client;
     if (client === undefined || !this.connected) throw new Error("not connected to the gateway");
-    await client.publishAsync(this.alertTopic, JSON.stringify(alert), { qos: 1 });
+    await client.publishAsync(topicFor(name, this.config.kioskId), JSON.stringify(payload), { qos: 1 });
   }
 
   async stop(): Promise<void> {
@@ -83,8 +119,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const stream = client.stream as { setNoDelay?: (on: boolean) => void };
     stream.setNoDelay?.(true);
     this.lastError = undefined;
-    // The ack subscription comes first: an alert published before it could have its ack lost.
-    client.subscribeAsync(this.ackTopic, { qos: 1 }).then(
+    // The subscriptions come first: an alert published before them could have its ack lost.
+    client.subscribeAsync([this.ackTopic, this.commandTopic], { qos: 1 }).then(
       () => {
         this.backoff.reset();
         this.connected = true;
@@ -94,28 +130,39 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       (err: unknown) => {
         // mqtt.js rejects a refused subscription (SUBACK 128). Drop the connection so the reconnect
         // loop tries again with backoff, instead of sitting connected but deaf to acks.
-        this.lastError = `ack subscription refused: ${(err as Error).message}`;
-        this.log.error({ topic: this.ackTopic, reason: this.lastError }, "gateway refused the ack subscription: check the kiosk's registration");
+        this.lastError = `subscription refused: ${(err as Error).message}`;
+        this.log.error({ topics: [this.ackTopic, this.commandTopic], reason: this.lastError }, "gateway refused a subscription: check the kiosk's registration");
         client.stream.destroy();
       },
+    );
+    // Sent right behind the alert subscriptions (the broker handles them in order), but on its own:
+    // its refusal costs calls only. The session is persistent, so it survives reconnects.
+    client.subscribeAsync(this.callDownTopic, { qos: 1 }).then(
+      () => this.log.debug({ topic: this.callDownTopic }, "subscribed to call signaling"),
+      (err: unknown) =>
+        this.log.warn({ topic: this.callDownTopic, reason: (err as Error).message }, "call signaling subscription failed: operators cannot call this kiosk on this connection; alerts are unaffected"),
     );
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    if (topic !== this.ackTopic) return;
+    const schema =
+      topic === this.ackTopic ? ackSchema : topic === this.commandTopic ? commandSchema : topic === this.callDownTopic ? callDownSchema : undefined;
+    if (schema === undefined) return;
     let json: unknown;
     try {
       json = JSON.parse(payload.toString("utf8"));
     } catch {
-      this.log.warn({ topic, bytes: payload.length }, "ignored an ack that is not JSON");
+      this.log.warn({ topic, bytes: payload.length }, "ignored a message that is not JSON");
       return;
     }
-    const parsed = ackSchema.safeParse(json);
+    const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      this.log.warn({ topic, reason: describeZodError(parsed.error) }, "ignored an ack that does not match the contract");
+      this.log.warn({ topic, reason: describeZodError(parsed.error) }, "ignored a message that does not match the contract");
       return;
     }
-    this.emit("ack", parsed.data);
+    if (topic === this.ackTopic) this.emit("ack", parsed.data as Ack);
+    else if (topic === this.commandTopic) this.emit("command", parsed.data as Command);
+    else this.emit("call", parsed.data as CallDown);
   }
 
   private onClose(): void {

@@ -24,6 +24,8 @@ export class PressRules {
   private debounceTimer: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private bypassTimer: NodeJS.Timeout | undefined;
+  /** Hold times that ran out while a release was still settling: decided when it settles. */
+  private due: { kind: PressKind; at: Date; dueAt: number }[] = [];
 
   constructor(
     private readonly config: Pick<PressConfig, "debounceMs" | "minHoldMs" | "bypassHoldMs">,
@@ -49,6 +51,7 @@ export class PressRules {
     clearTimeout(this.debounceTimer);
     clearTimeout(this.holdTimer);
     clearTimeout(this.bypassTimer);
+    this.due = [];
   }
 
   private edge(level: Level, at: Date): void {
@@ -64,18 +67,41 @@ export class PressRules {
   }
 
   private settle(): void {
-    if (this.raw === this.stable) return; // bounced back before it settled
+    if (this.raw === this.stable) {
+      // Bounced back before it settled: the hold went on, so what came due meanwhile counts.
+      this.fireDue(Number.POSITIVE_INFINITY);
+      return;
+    }
     this.stable = this.raw;
     const at = this.edgeAt ?? this.clock.now();
     if (this.stable === "up") {
       clearTimeout(this.holdTimer);
       clearTimeout(this.bypassTimer);
+      // Held until the release edge: only what came due before that edge counts.
+      this.fireDue(at.getTime());
       return;
     }
     // Hold times run from the edge, not from the end of the debounce window.
-    const elapsed = Math.max(0, this.clock.now().getTime() - at.getTime());
-    if (this.config.minHoldMs <= elapsed) this.onPress("press", at);
-    else this.holdTimer = setTimeout(() => this.onPress("press", at), this.config.minHoldMs - elapsed);
-    this.bypassTimer = setTimeout(() => this.onPress("bypass", this.clock.now()), Math.max(0, this.config.bypassHoldMs - elapsed));
+    const downAt = at.getTime();
+    const elapsed = Math.max(0, this.clock.now().getTime() - downAt);
+    const { minHoldMs, bypassHoldMs } = this.config;
+    if (minHoldMs <= elapsed) this.onPress("press", at);
+    else this.holdTimer = setTimeout(() => this.reached("press", at, downAt + minHoldMs), minHoldMs - elapsed);
+    this.bypassTimer = setTimeout(() => this.reached("bypass", this.clock.now(), downAt + bypassHoldMs), Math.max(0, bypassHoldMs - elapsed));
+  }
+
+  /**
+   * A hold time ran out. It counts if the contact is still closed; while a release is still being
+   * debounced it is not yet known whether the button was let go before that time, so wait for it.
+   */
+  private reached(kind: PressKind, at: Date, dueAt: number): void {
+    if (this.raw === "down") this.onPress(kind, at);
+    else this.due.push({ kind, at, dueAt });
+  }
+
+  private fireDue(releasedAt: number): void {
+    const due = this.due;
+    this.due = [];
+    for (const d of due) if (d.dueAt <= releasedAt) this.onPress(d.kind, d.at);
   }
 }

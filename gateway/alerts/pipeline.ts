@@ -17,6 +17,8 @@ import type { GatewayStore } from "../store/store.js";
 export interface PipelineOptions {
   readonly maxPayloadBytes: number;
   readonly agency: string;
+  /** The snapshot link written into the dispatch body, when known. */
+  readonly snapshotUrl?: (alertId: string) => string | undefined;
 }
 
 type Checked = { ok: true; alert: Alert } | { ok: false; code: string; reason: string; alertId: string | null };
@@ -51,18 +53,21 @@ export class AlertPipeline {
     }
     const { alert } = checked;
     const kiosk = await this.store.getKiosk(kioskId);
-    const body = buildDispatchBody(alert, kiosk, receivedAt, this.options.agency);
+    const body = buildDispatchBody(alert, kiosk, receivedAt, this.options.agency, this.options.snapshotUrl?.(alert.alertId));
     const result = await this.store.recordAlert(alert, receivedAt, body);
     const log = this.log.child({ kioskId, alertId: alert.alertId });
     switch (result.outcome) {
       case "stored":
         log.info({ kind: alert.kind, pressedAt: alert.pressedAt }, "alert stored");
         this.bus.emit("alert.stored", { alertId: alert.alertId, kioskId, kind: alert.kind, pressedAt: alert.pressedAt, receivedAt: result.receivedAt });
-        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: false } });
+        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: false, pressCount: result.pressCount } });
         return;
       case "duplicate":
-        log.info("duplicate alert: acknowledged again, not forwarded again");
-        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: true } });
+        if (result.updated) {
+          log.info({ pressCount: result.pressCount }, "press count updated on an open alarm");
+          this.bus.emit("alert.presses", { alertId: alert.alertId, kioskId, pressCount: result.pressCount });
+        } else log.info("duplicate alert: acknowledged again, not forwarded again");
+        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: true, pressCount: result.pressCount } });
         this.bus.emit("alert.duplicate", { alertId: alert.alertId, kioskId });
         return;
       case "conflict":

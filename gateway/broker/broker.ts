@@ -1,15 +1,21 @@
 /**
- * The embedded Aedes broker, on TCP. Policy lives in small functions (auth, acl); this file only
- * wires them into Aedes' hooks and routes kiosk alerts into the pipeline.
+ * The embedded Aedes broker: kiosks on TCP, operators' browsers on a WebSocket that the HTTP server
+ * hands over (handleWebSocket). Policy lives in small functions (auth, acl); this file only wires
+ * them into Aedes' hooks and routes kiosk messages to their handlers.
  */
+import type { IncomingMessage } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type { Logger } from "pino";
+import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
-import { type Ack, kioskIdSchema, parseTopic, topicFor } from "../../shared/contract.js";
+import { type Ack, kioskIdSchema, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
+import type { OperatorAuth } from "../operators/auth.js";
+import { isOperatorClientId, operatorNameFromUsername, OPERATOR_USERNAME_PREFIX } from "../operators/names.js";
 import { VerifiedSecretCache } from "../registry/credentials.js";
 import type { GatewayStore } from "../store/store.js";
 import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
@@ -17,15 +23,17 @@ import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
 // Aedes' AuthErrorCode is a const enum, which isolatedModules cannot import: the MQTT 3.1.1 codes.
 const IDENTIFIER_REJECTED = 2;
 const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
 
-export interface AlertHandler {
-  handle(kioskId: string, topic: string, payload: Buffer): Promise<void>;
-}
+/** Handles a message a kiosk published on one of its `up` topics. */
+export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
 
 export interface BrokerDeps {
   readonly store: GatewayStore;
   readonly bus: EventBus<GatewayEvents>;
   readonly log: Logger;
+  /** Without it, operators cannot connect. */
+  readonly operators?: OperatorAuth;
 }
 
 function authError(returnCode: number, message: string): AuthenticateError {
@@ -38,8 +46,10 @@ export class GatewayBroker {
   private aedes: Aedes | undefined;
   private server: Server | undefined;
   /** Every open TCP connection, including those that have not completed MQTT CONNECT yet. */
-  private readonly sockets = new Set<Socket>();
-  private alerts: AlertHandler | undefined;
+  private readonly sockets = new Set<Socket | Duplex>();
+  private readonly handlers = new Map<TopicName, UpHandler>();
+  /** The live connection of each kiosk. */
+  private readonly connected = new Map<string, Client>();
   private readonly secrets = new VerifiedSecretCache();
 
   constructor(
@@ -47,9 +57,13 @@ export class GatewayBroker {
     private readonly deps: BrokerDeps,
   ) {}
 
-  /** Alerts published before a handler is attached are answered by the kiosk's resend. */
-  setAlertHandler(handler: AlertHandler): void {
-    this.alerts = handler;
+  /** Routes a kiosk `up` topic to a handler. Messages before a handler is attached are resent by the kiosk. */
+  handle(topic: TopicName, handler: UpHandler): void {
+    this.handlers.set(topic, handler);
+  }
+
+  isConnected(kioskId: string): boolean {
+    return this.connected.has(kioskId);
   }
 
   get connectedClients(): number {
@@ -70,16 +84,29 @@ export class GatewayBroker {
             done(null, true);
           },
           (err: AuthenticateError) => {
-            log.warn({ clientId: client.id, username, reason: err.message, address: remoteAddress(client) }, "connection refused");
+            log.warn({ clientId: client.id, username, reason: err.message, address: remoteAddress(client), transport: transport(client) }, "connection refused");
             done(err, false);
           },
         );
       },
       authorizePublish: (client, packet, done) => {
-        const decision = decidePublish(client === null ? null : (this.principals.get(client) ?? null), packet.topic);
-        if (decision.allow) return done(null);
-        log.warn({ clientId: client?.id ?? null, topic: packet.topic, reason: decision.reason }, "publish refused: client disconnected");
-        done(new Error(decision.reason));
+        const principal = client === null ? null : (this.principals.get(client) ?? null);
+        const refuse = (reason: string): void => {
+          log.warn({ clientId: client?.id ?? null, topic: packet.topic, reason }, "publish refused: client disconnected");
+          done(new Error(reason));
+        };
+        const decision = decidePublish(principal, packet.topic);
+        if (!decision.allow) return refuse(decision.reason);
+        if (principal?.role !== "operator") return done(null);
+        // An operator writes only to kiosks that exist (not to topics a future kiosk id would use).
+        const kioskId = parseTopic(packet.topic)?.kioskId ?? "";
+        this.deps.store.getKiosk(kioskId).then(
+          (kiosk) => (kiosk === undefined ? refuse(`kiosk ${kioskId} is not registered`) : done(null)),
+          (err: unknown) => {
+            log.error({ err }, "kiosk lookup failed");
+            refuse("kiosk lookup failed");
+          },
+        );
       },
       authorizeSubscribe: (client, sub, done) => {
         const decision = decideSubscribe(this.principals.get(client) ?? null, sub.topic);
@@ -90,12 +117,13 @@ export class GatewayBroker {
       published: (packet, client, done) => {
         const principal = client === null ? undefined : this.principals.get(client);
         const parsed = parseTopic(packet.topic);
-        if (principal === undefined || parsed?.name !== "alerts" || this.alerts === undefined) return done();
+        const handler = parsed === null ? undefined : this.handlers.get(parsed.name);
+        if (principal?.role !== "kiosk" || handler === undefined) return done();
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        this.alerts.handle(principal.kioskId, packet.topic, payload).then(
+        handler(principal.kioskId, packet.topic, payload).then(
           () => done(),
           (err: unknown) => {
-            log.error({ err, kioskId: principal.kioskId, topic: packet.topic }, "alert pipeline failed; the kiosk will resend");
+            log.error({ err, kioskId: principal.kioskId, topic: packet.topic }, "handling a kiosk message failed; the kiosk will resend");
             done();
           },
         );
@@ -105,12 +133,17 @@ export class GatewayBroker {
     aedes.on("clientReady", (client) => {
       const principal = this.principals.get(client);
       if (principal === undefined) return;
+      if (principal.role === "operator") return log.info({ operator: principal.name, clientId: client.id, address: remoteAddress(client) }, "operator connected");
+      this.connected.set(principal.kioskId, client);
       log.info({ kioskId: principal.kioskId, address: remoteAddress(client) }, "kiosk connected");
       this.deps.bus.emit("kiosk.connected", { kioskId: principal.kioskId });
     });
     aedes.on("clientDisconnect", (client) => {
       const principal = this.principals.get(client);
       if (principal === undefined) return;
+      if (principal.role === "operator") return log.info({ operator: principal.name, clientId: client.id }, "operator disconnected");
+      // A kiosk that reconnected before its old connection closed keeps the new one.
+      if (this.connected.get(principal.kioskId) === client) this.connected.delete(principal.kioskId);
       log.info({ kioskId: principal.kioskId }, "kiosk disconnected");
       this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });
     });
@@ -137,15 +170,41 @@ export class GatewayBroker {
     return typeof address === "object" && address !== null ? address.port : port;
   }
 
-  /** Publishes a message to a kiosk on one of its `down` topics, QoS 1. */
+  /** Serves one MQTT-over-WebSocket connection (the HTTP server did the upgrade). */
+  handleWebSocket(stream: Duplex, req: IncomingMessage): void {
+    const aedes = this.aedes;
+    if (aedes === undefined || aedes.closed) {
+      stream.destroy();
+      return;
+    }
+    this.sockets.add(stream);
+    stream.once("close", () => this.sockets.delete(stream));
+    aedes.handle(stream, req);
+  }
+
   publishAck(kioskId: string, ack: Ack): Promise<void> {
+    return this.publishDown("acks", kioskId, JSON.stringify(ack));
+  }
+
+  /** Tells every connected operator page about an alarm, before anyone answers its call. */
+  publishOperatorAlarm(alarm: OperatorAlarm): Promise<void> {
+    return this.publish(OPERATOR_ALARMS_TOPIC, JSON.stringify(alarm), 1);
+  }
+
+  publishCommand(kioskId: string, payload: string): Promise<void> {
+    return this.publishDown("commands", kioskId, payload);
+  }
+
+  /** Publishes a message to a kiosk on one of its `down` topics, at the contract's QoS. */
+  private publishDown(name: "acks" | "commands", kioskId: string, payload: string): Promise<void> {
+    return this.publish(topicFor(name, kioskId), payload, topics[name].qos);
+  }
+
+  private publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
     const aedes = this.aedes;
     if (aedes === undefined) return Promise.reject(new Error("broker not started"));
     return new Promise((resolve, reject) => {
-      aedes.publish(
-        { cmd: "publish", topic: topicFor("acks", kioskId), payload: Buffer.from(JSON.stringify(ack)), qos: 1, retain: false, dup: false },
-        (err) => (err ? reject(err) : resolve()),
-      );
+      aedes.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -165,7 +224,9 @@ export class GatewayBroker {
     if (username === undefined || password === undefined) {
       throw authError(BAD_USERNAME_OR_PASSWORD, "no username or password");
     }
+    if (username.startsWith(OPERATOR_USERNAME_PREFIX)) return this.authenticateOperator(client, username, password);
     if (!kioskIdSchema.safeParse(username).success) throw authError(BAD_USERNAME_OR_PASSWORD, "username is not a kiosk id");
+    if (transport(client) === "websocket") throw authError(NOT_AUTHORIZED, "kiosks connect over MQTT/TCP, not the WebSocket");
     if (client.id !== username) throw authError(IDENTIFIER_REJECTED, "client id must equal the kiosk id");
     const kiosk = await this.deps.store.getKiosk(username);
     if (kiosk === undefined) throw authError(BAD_USERNAME_OR_PASSWORD, "unknown kiosk");
@@ -173,9 +234,25 @@ export class GatewayBroker {
     if (!ok) throw authError(BAD_USERNAME_OR_PASSWORD, "wrong password");
     return { role: "kiosk", kioskId: kiosk.kioskId };
   }
+
+  private async authenticateOperator(client: Client, username: string, password: Buffer): Promise<Principal> {
+    if (transport(client) !== "websocket") throw authError(NOT_AUTHORIZED, "operators connect over the WebSocket (/mqtt on the HTTP port), not MQTT/TCP");
+    const name = operatorNameFromUsername(username);
+    if (name === null) throw authError(BAD_USERNAME_OR_PASSWORD, "username is not operator:NAME");
+    if (!isOperatorClientId(client.id, name)) throw authError(IDENTIFIER_REJECTED, `client id must be ${username} or ${username}:SUFFIX`);
+    if (this.deps.operators === undefined) throw authError(NOT_AUTHORIZED, "operators are not served");
+    const result = await this.deps.operators.verifyMqtt(name, password.toString("utf8"), remoteAddress(client) ?? "unknown");
+    if (!result.ok) throw authError(result.reason === "rate-limited" ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason);
+    return { role: "operator", name };
+  }
+}
+
+function transport(client: Client): "tcp" | "websocket" {
+  return client.req === undefined ? "tcp" : "websocket";
 }
 
 function remoteAddress(client: Client): string | undefined {
+  if (client.req !== undefined) return client.req.socket.remoteAddress;
   const conn = client.conn as { remoteAddress?: string };
   return conn.remoteAddress;
 }

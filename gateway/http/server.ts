@@ -1,10 +1,23 @@
-/** The gateway's HTTP port: liveness and readiness now; metrics and the console come later. */
-import { createServer, type Server } from "node:http";
+/**
+ * The gateway's HTTP port: liveness and readiness, and the route groups the features add (operator
+ * login, snapshots, the operator page). WebSocket upgrades go to the handler given (MQTT at /mqtt).
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { ErrorCode, SosError } from "../../shared/errors.js";
+import { HttpError, type RequestContext, type RouteGroup, sendError, sendJson } from "./respond.js";
 
 export interface Readiness {
   ready(): Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
+
+/** Takes over an upgrade request it knows (returns true), or leaves it to be refused. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+export interface HttpServerOptions {
+  readonly routes?: readonly RouteGroup[];
+  readonly upgrade?: UpgradeHandler;
 }
 
 export class HttpServer {
@@ -13,28 +26,26 @@ export class HttpServer {
   constructor(
     private readonly readiness: Readiness,
     private readonly log: Logger,
+    private readonly options: HttpServerOptions = {},
   ) {}
 
   async start(host: string, port: number): Promise<number> {
     const server = createServer((req, res) => {
-      const send = (status: number, body: unknown): void => {
-        res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-        res.end(JSON.stringify(body));
-      };
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method !== "GET" && req.method !== "HEAD") return send(405, { status: "error", error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
-      if (path === "/healthz") return send(200, { status: "ok" });
-      if (path === "/readyz") {
-        this.readiness.ready().then(
-          (r) => send(r.ready ? 200 : 503, { status: r.ready ? "ok" : "error", data: r.checks }),
-          (err: unknown) => {
-            this.log.error({ err }, "readiness check failed");
-            send(503, { status: "error", error: { code: "NOT_READY", message: "readiness check failed" } });
-          },
-        );
-        return;
-      }
-      send(404, { status: "error", error: { code: "NOT_FOUND", message: `no route ${path}` } });
+      this.serve(req, res).catch((err: unknown) => {
+        if (err instanceof HttpError) {
+          if (!res.headersSent) sendError(res, err.status, err.code, err.message, err.headers);
+          else res.destroy();
+          return;
+        }
+        this.log.error({ err, method: req.method, path: pathOf(req) }, "request failed");
+        if (!res.headersSent) sendError(res, 500, "INTERNAL", "the gateway could not answer this request; see its log");
+        else res.destroy();
+      });
+    });
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on("error", () => socket.destroy());
+      if (this.options.upgrade?.(req, socket, head) === true) return;
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -55,4 +66,31 @@ export class HttpServer {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+
+  private async serve(req: IncomingMessage, res: RequestContext["res"]): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://gateway.invalid");
+    const ctx: RequestContext = { req, res, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, address: req.socket.remoteAddress ?? "unknown" };
+    if (ctx.path === "/healthz" || ctx.path === "/readyz") return this.health(ctx);
+    for (const group of this.options.routes ?? []) {
+      if (await group(ctx)) return;
+    }
+    sendError(res, 404, "NOT_FOUND", `no route ${ctx.path}`);
+  }
+
+  private async health(ctx: RequestContext): Promise<void> {
+    const { res } = ctx;
+    if (ctx.method !== "GET" && ctx.method !== "HEAD") return sendError(res, 405, "METHOD_NOT_ALLOWED", "use GET", { allow: "GET, HEAD" });
+    if (ctx.path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    try {
+      const r = await this.readiness.ready();
+      sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ok" : "error", data: r.checks });
+    } catch (err) {
+      this.log.error({ err }, "readiness check failed");
+      sendError(res, 503, "NOT_READY", "readiness check failed");
+    }
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? "/").split("?")[0] ?? "/";
 }

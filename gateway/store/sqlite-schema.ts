@@ -68,6 +68,12 @@ const migrations: readonly string[] = [
      result TEXT
    );
    CREATE INDEX kiosk_commands_open ON kiosk_commands (kiosk_id, created_at) WHERE confirmed_at IS NULL;`,
+  // 3: operators who log in to the console (roles come later)
+  `CREATE TABLE operators (
+     name TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -16,10 +16,12 @@ import type {
   DispatchJob,
   GatewayStore,
   KioskRecord,
+  OperatorRecord,
   RecordAlertResult,
   RejectedMessage,
 } from "./store.js";
 import { migrate } from "./sqlite-schema.js";
+import * as operatorQueries from "./sqlite-operators.js";
 
 export const STORE_FILE = "gateway.db";
 
@@ -95,14 +97,15 @@ export class SqliteStore implements GatewayStore {
   }
 
   /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
-  static open(dataDir: string, options: { readonly?: boolean } = {}): SqliteStore {
+  static open(dataDir: string, options: { readonly?: boolean; mustExist?: boolean } = {}): SqliteStore {
     const path = join(dataDir, STORE_FILE);
+    const mustExist = options.readonly === true || options.mustExist === true;
     let db: Database.Database;
     try {
-      if (options.readonly !== true) mkdirSync(dataDir, { recursive: true });
-      db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+      if (!mustExist) mkdirSync(dataDir, { recursive: true });
+      db = new Database(path, { readonly: options.readonly === true, fileMustExist: mustExist });
     } catch (err) {
-      const hint = options.readonly === true ? "check --data-dir (it must hold a gateway's gateway.db)" : "check that --data-dir is writable";
+      const hint = mustExist ? "check --data-dir (it must hold a gateway's gateway.db)" : "check that --data-dir is writable";
       throw new SosError(ErrorCode.StoreUnavailable, `cannot open the gateway store ${path}: ${errorMessage(err)}; ${hint}`, { cause: err });
     }
     db.pragma("busy_timeout = 5000");
@@ -309,6 +312,18 @@ export class SqliteStore implements GatewayStore {
       .prepare("UPDATE kiosk_commands SET confirmed_at = COALESCE(confirmed_at, ?), result = COALESCE(result, ?) WHERE command_id = ? AND kiosk_id = ?")
       .run(at.toISOString(), result, commandId, kioskId).changes;
     return Promise.resolve(changes > 0);
+  }
+
+  getOperator(name: string): Promise<OperatorRecord | undefined> {
+    return Promise.resolve(operatorQueries.get(this.db, name));
+  }
+
+  putOperator(operator: { name: string; passwordHash: string }, options: { replace: boolean; now: Date }): Promise<boolean> {
+    return Promise.resolve(operatorQueries.put(this.db, operator, options));
+  }
+
+  listOperators(): Promise<OperatorRecord[]> {
+    return Promise.resolve(operatorQueries.list(this.db));
   }
 
   recordRejected(m: RejectedMessage): Promise<void> {

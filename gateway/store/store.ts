@@ -30,6 +30,13 @@ export interface PendingCommand {
   readonly lastSentAt: number | null;
 }
 
+export interface OperatorRecord {
+  readonly name: string;
+  /** scrypt, as for kiosk secrets (registry/credentials.ts). */
+  readonly passwordHash: string;
+  readonly createdAt: string;
+}
+
 export type DeliveryState = "pending" | "delivered";
 
 export interface AlertRow {
@@ -110,6 +117,12 @@ export interface GatewayStore {
   markCommandSent(commandId: string, at: Date): Promise<void>;
   /** Records the kiosk's result; only the kiosk the command was for can confirm it. Returns whether it matched. */
   confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<boolean>;
+
+  // operators
+  getOperator(name: string): Promise<OperatorRecord | undefined>;
+  /** Adds an operator; refuses an existing name unless `replace` (a new password). Returns false when it existed and was kept. */
+  putOperator(operator: { name: string; passwordHash: string }, options: { replace: boolean; now: Date }): Promise<boolean>;
+  listOperators(): Promise<OperatorRecord[]>;
 
   recordRejected(message: RejectedMessage): Promise<void>;
   listRejected(limit: number): Promise<RejectedMessage[]>;

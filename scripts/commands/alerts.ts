@@ -43,9 +43,11 @@ export async function run(opts: AlertsOptions): Promise<void> {
       time(a.receivedAt),
       a.delivery === "delivered" ? `delivered ${time(a.deliveredAt)}` : `pending, next ${time(a.nextAttemptAt)}`,
       String(a.attempts),
+      String(a.pressCount),
+      a.closedAt === null ? "open" : `${time(a.closedAt)} ${a.outcome ?? ""}`,
       a.lastError ?? "",
     ]);
-    process.stdout.write(`${formatTable(["ALERT", "KIOSK", "KIND", "PRESSED", "RECEIVED", "DELIVERY", "ATTEMPTS", "LAST ERROR"], rows)}\n`);
+    process.stdout.write(`${formatTable(["ALERT", "KIOSK", "KIND", "PRESSED", "RECEIVED", "DELIVERY", "ATTEMPTS", "PRESSES", "CLOSED", "LAST ERROR"], rows)}\n`);
   } finally {
     await store.close();
   }

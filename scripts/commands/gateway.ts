@@ -1,4 +1,5 @@
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { startGateway } from "../../gateway/main.js";
 import { runUntilSignal } from "../lib/cli.js";
@@ -12,7 +13,23 @@ export interface GatewayOptions {
   dispatchUrl?: unknown;
   dispatchSecret?: unknown;
   agency?: unknown;
+  publicUrl?: unknown;
+  iceServer?: unknown;
   logLevel?: unknown;
+}
+
+/** --ice-server URLs (STUN, or TURN without credentials) plus SOS_ICE_SERVERS (a JSON array of RTCIceServer). */
+function iceServers(opts: GatewayOptions): unknown[] {
+  const fromFlags = (Array.isArray(opts.iceServer) ? (opts.iceServer as unknown[]) : []).map((urls) => ({ urls }));
+  const env = process.env.SOS_ICE_SERVERS;
+  if (env === undefined || env.trim() === "") return fromFlags;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(env);
+  } catch {
+    throw new SosError(ErrorCode.ConfigInvalid, 'SOS_ICE_SERVERS is not JSON: set it to an array such as [{"urls":"turn:turn.example:3478","username":"u","credential":"p"}]');
+  }
+  return [...fromFlags, ...(Array.isArray(parsed) ? (parsed as unknown[]) : [parsed])];
 }
 
 export async function run(opts: GatewayOptions): Promise<void> {
@@ -26,6 +43,8 @@ export async function run(opts: GatewayOptions): Promise<void> {
         secret: opts.dispatchSecret ?? process.env.SOS_DISPATCH_SECRET,
         agency: opts.agency,
       },
+      publicUrl: opts.publicUrl,
+      iceServers: iceServers(opts),
       log: { level: opts.logLevel },
     },
     "gateway options",

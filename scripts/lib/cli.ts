@@ -48,3 +48,9 @@ export function runUntilSignal(stop: () => Promise<void>): void {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 }
+
+/** `sos alerts` takes --data-dir as an option (so that `sos alerts close` can have its own). */
+export function requireDataDir<T extends Record<string, unknown>>(opts: T): T {
+  if (typeof opts.dataDir !== "string") fail(argumentError("required option '--data-dir <dir>' not specified (see 'sos alerts --help')"));
+  return opts;
+}

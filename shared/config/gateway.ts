@@ -4,6 +4,13 @@ import { parseConfig } from "./parse.js";
 
 const portSchema = z.number().int().min(0).max(65_535);
 
+/** An RTCIceServer as the browser takes it (STUN, or TURN with credentials). */
+const iceServerSchema = z.object({
+  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
 /** The gateway's config, built from the command line and the environment. */
 export const gatewayConfigSchema = z
   .object({
@@ -41,6 +48,29 @@ export const gatewayConfigSchema = z
           .default({ minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 }),
       })
       .default({ agency: "sos.gateway", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } }),
+    commands: z
+      .object({
+        /** How often the command outbox is read for commands written by other processes (the CLI). */
+        pollMs: z.number().int().min(50).max(60_000).default(1_000),
+        /** An unconfirmed command is sent again after this long. */
+        resendMs: z.number().int().min(100).default(15_000),
+      })
+      .default({ pollMs: 1_000, resendMs: 15_000 }),
+    /**
+     * The gateway's base URL as dispatch reaches it (snapshot links in the webhook body). Defaults to
+     * http://<http.host>:<http.port> once the HTTP port is known.
+     */
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** STUN/TURN servers the operator page uses for calls; empty = host candidates only (one LAN). */
+    iceServers: z.array(iceServerSchema).default([]),
+    operators: z
+      .object({
+        /** An operator's login lasts this long (a shift and a bit). */
+        sessionTtlMs: z.number().int().min(60_000).default(14 * 3_600_000),
+        /** Failed logins (HTTP or MQTT) allowed per address per minute; more are refused unchecked. */
+        maxFailedLoginsPerMinute: z.number().int().min(1).max(1_000).default(10),
+      })
+      .default({ sessionTtlMs: 14 * 3_600_000, maxFailedLoginsPerMinute: 10 }),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   })

@@ -88,8 +88,8 @@ const indicatorSchema = z.discriminatedUnion("driver", [
 ]);
 
 const pressSchema = z.object({
-  /** A contact change must hold this long to count (bouncing contacts). */
-  debounceMs: z.number().int().min(0).max(1_000).default(50),
+  /** A contact change must hold this long to count (bouncing contacts, spikes on long wires). */
+  debounceMs: z.number().int().min(0).max(1_000).default(20),
   /** A press shorter than this is ignored (accidental touches); 0 = any press counts. */
   minHoldMs: z.number().int().min(0).max(10_000).default(0),
   /** Holding this long always raises a new alert, even while one is open (EN 81-28 bypass). */
@@ -114,6 +114,34 @@ const audioSchema = z.object({
   promptsDir: z.string().optional(),
 });
 
+const iceServerSchema = z.object({
+  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
+const mediaSchema = z.discriminatedUnion("driver", [
+  /** No camera or call (a laptop, a data-only kiosk). */
+  z.object({ driver: z.literal("none") }),
+  z.object({
+    driver: z.literal("wrtc"),
+    /** "test" uses ffmpeg's lavfi test picture and a 440 Hz tone (demo, tests); "device" the camera and microphone. */
+    capture: z.enum(["test", "device"]).default("device"),
+    videoDevice: z.string().default("/dev/video0"),
+    audioDevice: z.string().default("default"),
+    width: z.number().int().min(160).max(1920).default(640),
+    height: z.number().int().min(120).max(1080).default(480),
+    fps: z.number().int().min(1).max(30).default(15),
+    /** STUN/TURN for kiosks behind NAT on cellular links. */
+    iceServers: z.array(iceServerSchema).default([]),
+    /** A call with no media arriving for this long is reported failed ("no RTP"). */
+    noMediaTimeoutMs: z.number().int().min(1_000).default(10_000),
+    /** The operator's voice: "aplay" on the speaker, "file:PATH" (raw s16le 48 kHz mono) for tests, or "none". */
+    speaker: z.string().default("aplay"),
+    ffmpeg: z.string().default("ffmpeg"),
+  }),
+]);
+
 /** kiosk.json: the kiosk's whole config, written by `sos provision`. */
 export const kioskConfigSchema = z.object({
   version: z.literal(1),
@@ -133,6 +161,7 @@ export const kioskConfigSchema = z.object({
   indicator: indicatorSchema.default({ driver: "none" }),
   press: pressSchema.default(pressSchema.parse({})),
   audio: audioSchema.default(audioSchema.parse({})),
+  media: mediaSchema.default({ driver: "none" }),
   /** No gateway for this long shows the fault pattern (the kiosk cannot raise an alarm). */
   faultAfterLinkDownMs: z.number().int().min(1_000).default(120_000),
   alerts: z
@@ -145,16 +174,31 @@ export const kioskConfigSchema = z.object({
   reconnect: backoffSchema.default({ minMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 }),
   log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
 });
+/** Lights on a Firmata board or a serial panel need the button on the same board or panel. */
+const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
+  const shared = config.indicator.driver === "firmata" || config.indicator.driver === "serial";
+  if (shared && config.button.driver !== config.indicator.driver) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["indicator", "driver"],
+      message: `"${config.indicator.driver}" lights need button.driver "${config.indicator.driver}" too (they are on the same board)`,
+    });
+  }
+  if (config.reconnect.maxMs < config.reconnect.minMs) ctx.addIssue({ code: "custom", path: ["reconnect", "maxMs"], message: "must not be below minMs" });
+});
 
-export type KioskConfig = Readonly<z.output<typeof kioskConfigSchema>>;
+
+export type KioskConfig = Readonly<z.output<typeof kioskConfigRefined>>;
 export type ButtonConfig = KioskConfig["button"];
 export type IndicatorConfig = KioskConfig["indicator"];
 export type PressConfig = KioskConfig["press"];
 export type AudioConfig = KioskConfig["audio"];
-export type KioskConfigInput = z.input<typeof kioskConfigSchema>;
+export type MediaConfig = KioskConfig["media"];
+export type WrtcMediaConfig = Extract<MediaConfig, { driver: "wrtc" }>;
+export type KioskConfigInput = z.input<typeof kioskConfigRefined>;
 
 export function parseKioskConfig(input: unknown, source = "kiosk config"): KioskConfig {
-  return parseConfig(kioskConfigSchema, input, source);
+  return parseConfig(kioskConfigRefined, input, source);
 }
 
 /** Loads kiosk.json; the data dir is resolved against the file's folder unless overridden. */

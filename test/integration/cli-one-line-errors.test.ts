@@ -230,7 +230,7 @@ describe("sos CLI: one-line errors", () => {
       const run = await sos(["alerts", "--data-dir", dataDir]);
       expect(run.code, run.stderr).toBe(0);
       const lines = run.stdout.trimEnd().split("\n");
-      expect(lines[0]).toMatch(/^ALERT\s+KIOSK\s+KIND\s+PRESSED\s+RECEIVED\s+DELIVERY\s+ATTEMPTS\s+LAST ERROR$/);
+      expect(lines[0]).toMatch(/^ALERT\s+KIOSK\s+KIND\s+PRESSED\s+RECEIVED\s+DELIVERY\s+ATTEMPTS\s+PRESSES\s+CLOSED\s+LAST ERROR$/);
       expect(lines.find((l) => l.startsWith(alert.alertId))).toContain("pending, next 2025-01-02 03:04:07Z");
       expect(lines.find((l) => l.startsWith(delivered.alertId))).toContain("delivered 2025-01-02 03:05:00Z");
     });

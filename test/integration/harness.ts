@@ -14,6 +14,7 @@ import { type GatewayConfigInput, parseGatewayConfig } from "../../shared/config
 import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { provisionKiosk } from "../../scripts/commands/provision.js";
 import { FakeButton } from "../fixtures/fake-button.js";
+import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -82,16 +83,21 @@ export function fastTimings(config: KioskConfig): KioskConfig {
 
 export interface TestKiosk extends KioskHandle {
   readonly button: FakeButton;
+  readonly indicator: RecordingIndicator;
+  readonly player: RecordingPlayer;
   readonly logs: LogCapture;
   readonly config: KioskConfig;
 }
 
+/** A real kiosk agent with fakes only at the hardware edge (button, lights, speaker). */
 export async function startTestKiosk(config: KioskConfig): Promise<TestKiosk> {
   const button = new FakeButton();
+  const indicator = new RecordingIndicator();
+  const player = new RecordingPlayer();
   const logs = new LogCapture();
-  const handle = await startKiosk(config, { log: logs.logger("kiosk"), button });
+  const handle = await startKiosk(config, { log: logs.logger("kiosk"), button, indicator, player });
   await handle.linkReady;
-  return { ...handle, button, logs, config };
+  return { ...handle, button, indicator, player, logs, config };
 }
 
 /** A raw mqtt.js client, for tests that misbehave on purpose. */

@@ -1,0 +1,52 @@
+/**
+ * The reasons this kiosk cannot raise an alarm right now. "no-gateway" is set when the gateway has
+ * been unreachable for longer than the threshold (from start, or since the link dropped); self-test
+ * failures join later. Every change is announced as `fault.changed`.
+ */
+import type { EventBus } from "../../shared/events.js";
+import type { KioskEvents } from "../events.js";
+
+export class FaultMonitor {
+  private readonly faults = new Set<string>();
+  private linkTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly bus: EventBus<KioskEvents>,
+    private readonly linkDownMs: number,
+  ) {
+    bus.on("link.up", "faults", () => {
+      clearTimeout(this.linkTimer);
+      this.linkTimer = undefined;
+      this.set("no-gateway", false);
+    });
+    bus.on("link.down", "faults", () => this.armLinkTimer());
+  }
+
+  /** The link is down at start until it first comes up. */
+  start(): void {
+    this.armLinkTimer();
+  }
+
+  set(fault: string, on: boolean): void {
+    if (on === this.faults.has(fault)) return;
+    if (on) this.faults.add(fault);
+    else this.faults.delete(fault);
+    this.bus.emit("fault.changed", { faults: [...this.faults].sort() });
+  }
+
+  get current(): readonly string[] {
+    return [...this.faults].sort();
+  }
+
+  stop(): void {
+    clearTimeout(this.linkTimer);
+  }
+
+  private armLinkTimer(): void {
+    if (this.linkTimer !== undefined) return;
+    this.linkTimer = setTimeout(() => {
+      this.linkTimer = undefined;
+      this.set("no-gateway", true);
+    }, this.linkDownMs);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Wires the kiosk's network side: the MQTT link, alert delivery from the outbox, commands from
+ * the gateway (close-alarm), each answered on command-results, and call signaling to and from the
+ * call manager. Loaded lazily by the composition root.
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
+import type { KioskConfig } from "../../shared/config/kiosk.js";
+import type { Command, CommandResult } from "../../shared/contract.js";
+import type { EventBus } from "../../shared/events.js";
+import type { AlarmController } from "../alarm/alarm-controller.js";
+import type { CallManager } from "../call/call-manager.js";
+import type { KioskEvents } from "../events.js";
+import { AlertDelivery } from "./delivery.js";
+import { MqttLink } from "./mqtt-link.js";
+import type { Outbox } from "./outbox.js";
+
+export interface LinkDeps {
+  readonly outbox: Outbox;
+  readonly alarm: AlarmController;
+  readonly calls: CallManager;
+  readonly events: EventBus<KioskEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+function carryOut(command: Command, alarm: AlarmController): CommandResult {
+  switch (command.type) {
+    case "close-alarm": {
+      // Idempotent: a repeated or stale close is still "ok", with what it found.
+      const wasOpen = alarm.onClosed(command.alertId, command.outcome);
+      return { v: 1, commandId: command.commandId, status: "ok", data: { wasOpen } };
+    }
+  }
+}
+
+/** Starts the link; returns its stop function. */
+export function connectLink(config: KioskConfig, deps: LinkDeps): () => Promise<void> {
+  const { outbox, alarm, calls, events, clock, log } = deps;
+  const link = new MqttLink(config, log.child({ subsystem: "link" }));
+  const delivery = new AlertDelivery(outbox, link, config.alerts, events, clock, log.child({ subsystem: "delivery" }));
+  link.on("up", () => {
+    events.emit("link.up", {});
+    delivery.onLinkUp();
+    calls.onLinkUp();
+  });
+  link.on("down", (e) => events.emit("link.down", e));
+  link.on("ack", (ack) => delivery.onAck(ack));
+  link.on("command", (command) => {
+    const result = carryOut(command, alarm);
+    log.info({ commandId: command.commandId, type: command.type }, "command carried out");
+    // A lost result is harmless: the gateway sends the command again and the answer is the same.
+    link.publishCommandResult(result).catch((err: unknown) => log.warn({ err, commandId: command.commandId }, "command result not sent; the gateway will ask again"));
+  });
+  link.on("call", (msg) => {
+    // A fault in the call feature must not reach mqtt.js's packet handler (and the alert path).
+    try {
+      calls.onCallDown(msg);
+    } catch (err) {
+      log.error({ err, type: msg.type, callId: msg.callId }, "call message handling failed");
+    }
+  });
+  calls.attachLink(link);
+  alarm.submit = (alert) => delivery.submit(alert);
+  link.start();
+  return async () => {
+    delivery.stop();
+    await link.stop();
+  };
+}

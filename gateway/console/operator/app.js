@@ -1,0 +1,305 @@
+/* global window, document, navigator, location, fetch, TextDecoder */
+/**
+ * The operator page: log in, open camera and microphone at once (so a call starts fast), listen
+ * for alarms and kiosk calls over MQTT on /mqtt, and answer one call at a time.
+ * Test hooks: data-testid attributes, and window.sosCall = { pc, state, callId, kioskId, ... }.
+ */
+import mqtt from "/vendor/mqtt.esm.js";
+import { AlarmList } from "/alarms.js";
+import { Call } from "/call.js";
+import { Ringer } from "/ringer.js";
+
+const ALARMS_TOPIC = "sos/v1/operators/alarms";
+const CALL_UP_FILTER = "sos/v1/kiosks/+/call/up";
+const CALL_UP = /^sos\/v1\/kiosks\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\/call\/up$/;
+const connectMqtt = mqtt.connect ?? mqtt.default?.connect;
+
+const $ = (id) => document.getElementById(id);
+
+/** For tests and for the curious: the current (or last) call. Updated in place. */
+const sosCall = { pc: null, state: "idle", callId: null, kioskId: null, alertId: null, muted: false, reason: null, localStream: null };
+window.sosCall = sosCall;
+
+let session = null;
+let client = null;
+let call = null;
+/** callId → { kioskId, alertId } for kiosks ringing that nobody here has accepted yet. */
+const rings = new Map();
+
+const alarms = new AlarmList({ list: $("alarm-list"), empty: $("no-alarms"), count: $("alarm-count"), template: $("alarm-template"), onAccept: (alertId) => accept(alertId) });
+
+const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size }));
+
+// --- login -------------------------------------------------------------------------------------------
+function showLogin(message = "") {
+  $("login").hidden = false;
+  $("console").hidden = true;
+  $("logout").hidden = true;
+  $("operator-name").hidden = true;
+  $("login-error").textContent = message;
+  setStatus("Not logged in", "offline");
+  $("login-name").focus();
+}
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { credentials: "same-origin", ...options });
+  const body = await res.json().catch(() => ({}));
+  return { status: res.status, body };
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = $("login-submit");
+  button.disabled = true;
+  $("login-error").textContent = "";
+  try {
+    const { status, body } = await api("/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: $("login-name").value.trim(), password: $("login-password").value }),
+    });
+    if (status !== 200) {
+      $("login-error").textContent = body?.error?.message ?? `Login failed (HTTP ${status})`;
+      return;
+    }
+    $("login-password").value = "";
+    start(body.data);
+  } catch (err) {
+    $("login-error").textContent = `Cannot reach the gateway: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  call?.hangup("the operator logged out");
+  await api("/api/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => undefined);
+  stop();
+  showLogin("Logged out.");
+});
+
+function start(data) {
+  session = data;
+  $("login").hidden = true;
+  $("console").hidden = false;
+  $("logout").hidden = false;
+  $("operator-name").hidden = false;
+  $("operator-name").textContent = `Operator: ${data.operator}`;
+  void openMedia();
+  connect();
+}
+
+function stop() {
+  client?.end(true);
+  client = null;
+  session = null;
+  rings.clear();
+  ringer.update();
+  alarms.clear();
+  for (const track of sosCall.localStream?.getTracks() ?? []) track.stop();
+  sosCall.localStream = null;
+  $("local-video").srcObject = null;
+}
+
+// --- camera and microphone, opened at login so a call starts without waiting for them ----------------
+async function openMedia() {
+  const status = $("media-status");
+  if (!navigator.mediaDevices?.getUserMedia) {
+    status.textContent = "Camera and microphone unavailable: open this page over HTTPS (or on localhost). Calls will be receive-only.";
+    return;
+  }
+  for (const constraints of [{ audio: true, video: true }, { audio: true, video: false }]) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(constraints);
+      if (session === null) {
+        for (const track of stream.getTracks()) track.stop();
+        return;
+      }
+      sosCall.localStream = stream;
+      $("local-video").srcObject = stream;
+      status.textContent = constraints.video ? "Camera and microphone ready." : "Microphone ready (no camera).";
+      return;
+    } catch (err) {
+      status.textContent = `Camera/microphone blocked (${err instanceof Error ? err.name : String(err)}): allow them in the browser, then reload. Calls will be receive-only.`;
+    }
+  }
+}
+
+// --- MQTT over WebSocket -----------------------------------------------------------------------------
+function setStatus(text, state) {
+  $("connection-status").textContent = text;
+  $("connection-status").dataset.state = state;
+}
+
+function connect() {
+  const { mqtt: creds } = session;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${creds.path}`;
+  setStatus("Connecting…", "connecting");
+  client = connectMqtt(url, {
+    protocolVersion: 4,
+    clientId: creds.clientId,
+    username: creds.username,
+    password: creds.password,
+    clean: true,
+    keepalive: 20,
+    reconnectPeriod: 2_000,
+    connectTimeout: 10_000,
+  });
+  const current = client;
+  current.on("connect", () => {
+    setStatus("Connected to the gateway", "connected");
+    current.subscribe([ALARMS_TOPIC, CALL_UP_FILTER], { qos: 1 }, (err) => {
+      if (err) setStatus(`Subscription refused: ${err.message}`, "offline");
+    });
+    void loadAlarms();
+  });
+  current.on("reconnect", () => setStatus("Reconnecting…", "connecting"));
+  current.on("offline", () => setStatus("Offline: reconnecting…", "offline"));
+  current.on("error", (err) => {
+    // Refused credentials: the session ended (logout elsewhere, expiry, gateway restart).
+    if (err?.code === 4 || err?.code === 5) void checkSession();
+  });
+  current.on("message", (topic, payload) => {
+    let message;
+    try {
+      message = JSON.parse(new TextDecoder().decode(payload));
+    } catch {
+      return;
+    }
+    if (message === null || typeof message !== "object" || message.v !== 1) return;
+    if (topic === ALARMS_TOPIC) onAlarm(message);
+    else {
+      const match = CALL_UP.exec(topic);
+      if (match !== null) onCallUp(match[1], message);
+    }
+  });
+}
+
+async function checkSession() {
+  const { status } = await api("/api/session").catch(() => ({ status: 0 }));
+  if (status === 401) {
+    call?.end("ended", "logged out");
+    stop();
+    showLogin("Your session has ended: log in again.");
+  }
+}
+
+async function loadAlarms() {
+  const { status, body } = await api("/api/alarms").catch(() => ({ status: 0, body: null }));
+  if (status === 200) for (const alarm of body.data.alarms) alarms.upsert(alarm);
+}
+
+function onAlarm(alarm) {
+  if (typeof alarm.alertId !== "string" || typeof alarm.kioskId !== "string") return;
+  alarms.upsert(alarm);
+  ringer.beep();
+}
+
+// --- calls -------------------------------------------------------------------------------------------
+function onCallUp(kioskId, message) {
+  const { callId } = message;
+  if (typeof callId !== "string") return;
+  if (call !== null && call.callId === callId && call.kioskId === kioskId) {
+    void call.handle(message);
+    return;
+  }
+  if (message.type === "ring") {
+    const alertId = typeof message.alertId === "string" && message.alertId !== "" ? message.alertId : `call-${callId}`;
+    rings.set(callId, { kioskId, alertId });
+    alarms.ensure(alertId, kioskId);
+    alarms.setRinging(alertId, "The kiosk is calling", true);
+    alarms.setAcceptEnabled(call === null);
+    if (call === null) setCallState("ringing", null);
+    ringer.update();
+    return;
+  }
+  const ring = rings.get(callId);
+  if (ring === undefined || ring.kioskId !== kioskId) return;
+  // Progress on a call we did not accept: someone else answered, or the kiosk gave up.
+  if (message.type === "hangup" || (message.type === "state" && (message.state === "ended" || message.state === "failed"))) {
+    rings.delete(callId);
+    alarms.setRinging(ring.alertId, `Call ended${message.reason ? `: ${message.reason}` : ""}`, false);
+  } else if (message.type === "offer" || (message.type === "state" && message.state !== "ringing")) {
+    rings.delete(callId);
+    alarms.setRinging(ring.alertId, "Answered by another operator", false);
+  }
+  if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
+  ringer.update();
+}
+
+function accept(alertId) {
+  if (call !== null || client === null) return;
+  const entry = [...rings.entries()].reverse().find(([, ring]) => ring.alertId === alertId);
+  if (entry === undefined) return;
+  const [callId, ring] = entry;
+  rings.delete(callId);
+  const kioskId = ring.kioskId;
+  alarms.setRinging(alertId, "In call", false);
+  alarms.setAcceptEnabled(false);
+  Object.assign(sosCall, { callId, kioskId, alertId, muted: false, reason: null });
+  $("call-kiosk").textContent = `with kiosk ${kioskId}`;
+  $("call-end-reason").textContent = "";
+  call = new Call({
+    callId,
+    kioskId,
+    alertId,
+    operator: session.operator,
+    iceServers: session.iceServers ?? [],
+    localStream: sosCall.localStream,
+    send: (msg) => client?.publish(`sos/v1/kiosks/${kioskId}/call/down`, JSON.stringify(msg), { qos: 1 }),
+    onState: (state, reason) => onCallState(state, reason),
+    onRemoteStream: (stream) => {
+      const video = $("remote-video");
+      video.srcObject = stream;
+      video.muted = false;
+      video.play().catch(() => undefined);
+    },
+  });
+  call.start();
+  sosCall.pc = call.pc;
+  call.setMuted(false);
+  ringer.update();
+}
+
+function onCallState(state, reason) {
+  setCallState(state, reason ?? null);
+  if (state !== "ended" && state !== "failed") return;
+  const ended = call;
+  call = null;
+  $("remote-video").srcObject = null;
+  if (ended?.alertId) alarms.setRinging(ended.alertId, `Call ended${reason ? `: ${reason}` : ""}`, false);
+  alarms.setAcceptEnabled(true);
+  if (rings.size > 0) setCallState("ringing", reason ?? null);
+  ringer.update();
+}
+
+const STATE_TEXT = { idle: "No call", ringing: "A kiosk is calling", connecting: "Connecting…", connected: "Connected", ended: "Call ended", failed: "Call failed" };
+
+function setCallState(state, reason) {
+  sosCall.state = state;
+  sosCall.reason = reason;
+  $("call").dataset.state = state;
+  $("call-state").textContent = STATE_TEXT[state] ?? state;
+  if (reason) $("call-end-reason").textContent = reason;
+  const inCall = state === "connecting" || state === "connected";
+  $("hangup").disabled = !inCall;
+  $("mute").disabled = !inCall || sosCall.localStream === null;
+  if (!inCall) setMuted(false);
+}
+
+function setMuted(muted) {
+  sosCall.muted = muted;
+  call?.setMuted(muted);
+  $("mute").setAttribute("aria-pressed", String(muted));
+  $("mute").textContent = muted ? "Unmute microphone" : "Mute microphone";
+}
+
+$("mute").addEventListener("click", () => setMuted(!sosCall.muted));
+$("hangup").addEventListener("click", () => call?.hangup("the operator hung up"));
+window.addEventListener("pagehide", () => call?.hangup("the operator closed the console"));
+
+// --- start: resume a live session (a reload keeps the operator logged in) ----------------------------
+setCallState("idle", null);
+api("/api/session")
+  .then(({ status, body }) => (status === 200 ? start(body.data) : showLogin()))
+  .catch(() => showLogin("Cannot reach the gateway."));

@@ -1,0 +1,101 @@
+/**
+ * The operator side of the gateway, wired in one place so main.ts stays small: login and sessions,
+ * MQTT over WebSocket, snapshots, and alarms announced to operator pages.
+ *
+ *   const operators = new OperatorFeature(config, deps);       // before the broker (it authenticates operators)
+ *   const broker = new GatewayBroker(config, { ..., operators: operators.auth });
+ *   operators.attach(broker);                                   // snapshot handler, alarms, /mqtt
+ *   new HttpServer(readiness, log, operators.http);             // routes and the upgrade
+ *   operators.listening(httpHost, httpPort);                    // the default public URL
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
+import type { GatewayConfig } from "../../shared/config/gateway.js";
+import type { EventBus } from "../../shared/events.js";
+import type { GatewayBroker } from "../broker/broker.js";
+import type { GatewayEvents } from "../events.js";
+import { consoleRoutes } from "../http/console-routes.js";
+import { MqttWebSocket } from "../http/mqtt-ws.js";
+import { MQTT_WS_PATH, operatorRoutes } from "../http/operator-routes.js";
+import type { HttpServerOptions } from "../http/server.js";
+import { snapshotRoutes } from "../http/snapshot-routes.js";
+import { SnapshotLinks } from "../snapshots/links.js";
+import { SnapshotStore } from "../snapshots/snapshots.js";
+import type { GatewayStore } from "../store/store.js";
+import { announceAlarm } from "./alarms.js";
+import { OperatorAuth } from "./auth.js";
+import { SessionStore } from "./sessions.js";
+
+export interface OperatorFeatureDeps {
+  readonly store: GatewayStore;
+  readonly events: EventBus<GatewayEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** http://host:port for a listen address (brackets for IPv6). */
+export function defaultPublicUrl(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+export class OperatorFeature {
+  readonly auth: OperatorAuth;
+  readonly links: SnapshotLinks;
+  readonly snapshots: SnapshotStore;
+  private ws: MqttWebSocket | undefined;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly deps: OperatorFeatureDeps,
+  ) {
+    const sessions = new SessionStore(config.operators.sessionTtlMs, deps.clock);
+    this.auth = new OperatorAuth(deps.store, sessions, { maxFailedPerMinute: config.operators.maxFailedLoginsPerMinute }, deps.clock);
+    // A fixed HTTP port gives the default public URL now; an ephemeral one (tests) once listening.
+    const known = config.publicUrl ?? (config.http.port === 0 ? undefined : defaultPublicUrl(config.http.host, config.http.port));
+    this.links = new SnapshotLinks(config.dispatch.secret, known);
+    this.snapshots = new SnapshotStore(config.dataDir, deps.store, deps.clock, deps.log.child({ subsystem: "snapshots" }));
+  }
+
+  /** The snapshot link for the dispatch body (undefined before the public URL is known). */
+  readonly snapshotUrl = (alertId: string): string | undefined => this.links.dispatchUrl(alertId);
+
+  attach(broker: GatewayBroker): void {
+    const { events, store, log } = this.deps;
+    broker.handle("snapshot", (kioskId, topic, payload) => this.snapshots.handle(kioskId, topic, payload));
+    events.on("alert.stored", "snapshots", (e) => this.snapshots.alertStored(e.alertId, e.kioskId));
+    const alarmLog = log.child({ subsystem: "operator-alarms" });
+    events.on("alert.stored", "operator-alarms", (e) => announceAlarm(store, (alarm) => broker.publishOperatorAlarm(alarm), e, alarmLog));
+    this.ws = new MqttWebSocket(broker, MQTT_WS_PATH, log.child({ subsystem: "mqtt-ws" }));
+  }
+
+  get http(): HttpServerOptions {
+    const { store, log } = this.deps;
+    const httpLog = log.child({ subsystem: "http" });
+    return {
+      routes: [
+        operatorRoutes({
+          auth: this.auth,
+          store,
+          iceServers: this.config.iceServers,
+          secureCookie: this.config.publicUrl?.startsWith("https:") === true,
+          log: httpLog,
+        }),
+        snapshotRoutes({ sessions: this.auth.sessions, links: this.links, snapshots: this.snapshots }),
+        consoleRoutes(),
+      ],
+      ...(this.ws === undefined ? {} : { upgrade: this.ws.upgrade }),
+    };
+  }
+
+  listening(host: string, port: number): void {
+    if (this.config.publicUrl !== undefined) return;
+    this.links.setBase(defaultPublicUrl(host, port));
+    if (host === "0.0.0.0" || host === "::") {
+      this.deps.log.warn({ host, port }, "no --public-url: dispatch gets snapshot links on the listen address, which it cannot reach; set --public-url");
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.ws?.stop() ?? Promise.resolve();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The whole system for browser tests: a real gateway (in-process), a real kiosk agent (`sos kiosk`
+ * from dist/, with its real wrtc media process on ffmpeg's test picture and 440 Hz tone, its speaker
+ * written to a file), a logged-in operator page in Debian's headless Chromium (fake camera and
+ * microphone), and a real dispatch receiver.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { hashSecret } from "../../gateway/registry/credentials.js";
+import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { DISPATCH_SECRET, provisionTestKiosk, type SosProcess, spawnSos, startTestGateway, tempDir, type TestGateway, waitFor } from "../integration/harness.js";
+
+export const CHROMIUM = process.env.SOS_CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-fake-ui-for-media-stream",
+  "--use-fake-device-for-media-stream",
+  "--allow-loopback-in-peer-connection",
+  "--autoplay-policy=no-user-gesture-required",
+];
+
+export interface System {
+  readonly dir: string;
+  readonly gateway: TestGateway;
+  readonly receiver: DispatchReceiver;
+  readonly browser: Browser;
+  readonly page: Page;
+  readonly kioskId: string;
+  readonly speakerFile: string;
+  kiosk: SosProcess;
+  startKiosk(): Promise<SosProcess>;
+  /** Writes `press` to the kiosk's stdin button (a 100 ms tap), spaced from the previous one like a hand would. */
+  press(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const OPERATOR = { name: "duty1", password: "correct-horse-battery-staple" };
+
+export async function startSystem(kioskId = "kz-e2e-0001"): Promise<System> {
+  const dir = tempDir("sos-e2e-");
+  const receiver = await new DispatchReceiver().start();
+  const gateway = await startTestGateway(join(dir.path, "gw"), { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
+  await gateway.store.putOperator({ name: OPERATOR.name, passwordHash: await hashSecret(OPERATOR.password) }, { replace: true, now: new Date() });
+
+  const provisioned = await provisionTestKiosk(gateway.dataDir, kioskId, gateway.mqttUrl, dir.path);
+  const configPath = join(dir.path, kioskId, "kiosk.json");
+  const speakerFile = join(dir.path, "speaker.raw");
+  const raw = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown>;
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...raw,
+      reconnect: provisioned.reconnect,
+      alerts: provisioned.alerts,
+      audio: { player: "none" },
+      media: { driver: "wrtc", capture: "test", speaker: `file:${speakerFile}`, noMediaTimeoutMs: 10_000 },
+    }),
+  );
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  // The page's CSP forbids eval; the test's own probes (waitForFunction, evaluate) need it.
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${gateway.httpPort}/`);
+  await page.getByTestId("login-name").fill(OPERATOR.name);
+  await page.getByTestId("login-password").fill(OPERATOR.password);
+  await page.getByTestId("login-submit").click();
+  // Page code is passed as text: the project's TypeScript has no DOM types (it runs on Node).
+  await page.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
+
+  let lastPress = 0;
+  const system: System = {
+    dir: dir.path,
+    gateway,
+    receiver,
+    browser,
+    page,
+    kioskId,
+    speakerFile,
+    kiosk: undefined as unknown as SosProcess,
+    async startKiosk() {
+      const kiosk = spawnSos(["kiosk", "--config", configPath, "--button", "stdin", "--log-level", "debug"]);
+      await kiosk.waitForLog("connected to gateway", 20_000);
+      // The camera is up (a press before it still raises the alarm, only without a snapshot).
+      await kiosk.waitForLog("media process ready", 20_000);
+      system.kiosk = kiosk;
+      return kiosk;
+    },
+    async press() {
+      const wait = lastPress + 300 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastPress = Date.now();
+      system.kiosk.child.stdin?.write("press\n");
+    },
+    async stop() {
+      await browser.close().catch(() => undefined);
+      if (system.kiosk !== undefined && system.kiosk.child.exitCode === null) {
+        system.kiosk.child.kill("SIGTERM");
+        await Promise.race([system.kiosk.exited, new Promise((r) => setTimeout(r, 5_000))]);
+        system.kiosk.child.kill("SIGKILL");
+      }
+      await gateway.stop();
+      await receiver.stop();
+      dir.remove();
+    },
+  };
+  await system.startKiosk();
+  return system;
+}
+
+/** JSON log lines the kiosk printed so far. */
+export function kioskLogs(kiosk: SosProcess): Record<string, unknown>[] {
+  return kiosk.stdout.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export { waitFor, DISPATCH_SECRET };

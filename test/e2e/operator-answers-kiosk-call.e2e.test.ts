@@ -1,0 +1,139 @@
+/**
+ * Issue "two-way audio and video": a press on a real kiosk agent rings the operator page in Chromium;
+ * the operator sees the snapshot, accepts, sees and hears the kiosk, the kiosk hears the operator;
+ * either side hangs up; a media process killed mid-call is restarted and alerts keep flowing.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import type { Locator } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kioskLogs, startSystem, type System, waitFor } from "./browser-harness.js";
+
+let system: System;
+
+beforeAll(async () => {
+  system = await startSystem();
+}, 90_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+
+/** Dominant frequency of the page's remote audio, measured with a WebAudio analyser. */
+const remoteToneHz = `(async () => {
+  const stream = document.querySelector("#remote-video").srcObject;
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 8192;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  await new Promise((r) => setTimeout(r, 1500));
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let best = 0;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+  const hz = (best * ctx.sampleRate) / analyser.fftSize;
+  await ctx.close();
+  return hz;
+})()`;
+
+const framesDecoded = `(async () => {
+  const stats = await window.sosCall.pc.getStats();
+  let frames = 0;
+  stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames = s.framesDecoded ?? 0; });
+  return frames;
+})()`;
+
+/** Closes whatever alarm is open, so that the next press raises (and rings) a new one. */
+async function closeOpenAlarms(): Promise<void> {
+  const open = (await system.gateway.store.listAlerts()).filter((a) => a.closedAt === null);
+  const closedBefore = kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length;
+  for (const a of open) await system.gateway.closeAlarm({ alertId: a.alertId, outcome: "test", closedBy: "e2e" });
+  if (open.length > 0) await waitFor(() => kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length > closedBefore, "kiosk idle again", 10_000);
+}
+
+/** Presses the kiosk's button and waits for the new alarm's card on the operator page. */
+async function pressForNewAlarm(): Promise<{ alertId: string; card: Locator }> {
+  const known = new Set(system.receiver.requests.map((r) => r.body.alertId));
+  await system.press();
+  const request = await waitFor(() => system.receiver.requests.find((r) => !known.has(r.body.alertId)), "a new alert at dispatch", 10_000);
+  const card = system.page.locator(`[data-testid="alarm"][data-alert-id="${request.body.alertId}"]`);
+  await card.waitFor({ state: "visible", timeout: 5_000 });
+  return { alertId: request.body.alertId, card };
+}
+
+async function answerIncomingCall(): Promise<string> {
+  await closeOpenAlarms();
+  const { card } = await pressForNewAlarm();
+  const accept = card.getByTestId("accept-call");
+  await accept.waitFor({ state: "visible", timeout: 15_000 });
+  await accept.click();
+  await system.page.waitForFunction(`window.sosCall.state === "connected"`, undefined, { timeout: 20_000 });
+  return String(await system.page.evaluate(`window.sosCall.callId`));
+}
+
+describe("an operator answers a kiosk's SOS call in the browser", () => {
+  it("shows the alarm with the kiosk's snapshot and location before anyone answers", async () => {
+    const { card, alertId } = await pressForNewAlarm();
+    await expect(card.getByTestId("alarm-kiosk").textContent()).resolves.toContain(system.kioskId);
+    await expect(card.getByTestId("alarm-address").textContent()).resolves.toContain("Test road");
+    // The still from the kiosk's camera arrives after the alert and is shown as an image.
+    await system.page.waitForFunction(
+      `(() => { const img = document.querySelector('[data-alert-id="${alertId}"] [data-testid="alarm-snapshot"]'); return img && img.complete && img.naturalWidth > 0; })()`,
+      undefined,
+      { timeout: 15_000 },
+    );
+    const request = await waitFor(() => system.receiver.requests.find((r) => r.body.alertId === alertId), "dispatch request");
+    // Dispatch gets a link it can fetch without a session (a signed token).
+    expect(request.body.snapshotUrl).toMatch(/\/api\/alerts\/[^/]+\/snapshot\.jpg\?token=[\w-]+$/);
+  });
+
+  it("accepting connects video and sound both ways, the kiosk shows green, and the operator's hang-up ends it", async () => {
+    const callId = await answerIncomingCall();
+    // The browser decodes the kiosk's video…
+    await system.page.waitForFunction(`document.querySelector("#remote-video").videoWidth > 0`, undefined, { timeout: 10_000 });
+    expect(await system.page.evaluate(`document.querySelector("#remote-video").videoWidth`)).toBe(640);
+    const f1 = Number(await system.page.evaluate(framesDecoded));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(Number(await system.page.evaluate(framesDecoded))).toBeGreaterThan(f1);
+    // …and hears its 440 Hz tone.
+    expect(Math.abs(Number(await system.page.evaluate(remoteToneHz)) - 440)).toBeLessThan(30);
+    // The kiosk hears the operator (Chromium's fake microphone) on its speaker.
+    await waitFor(() => existsSync(system.speakerFile) && statSync(system.speakerFile).size > 48_000, "operator audio on the kiosk speaker", 10_000);
+    // The kiosk's indicator shows "connected" (green) while media flows.
+    await waitFor(() => kioskLogs(system.kiosk).some((l) => l.msg === "indicator changed" && l.green === "on"), "green light on the kiosk");
+
+    await system.page.getByTestId("hangup").click();
+    await waitFor(() => kioskLogs(system.kiosk).some((l) => l.msg === "indicator changed" && l.green === "off" && l.reason === "call ended"), "green off after hang-up");
+    await system.page.waitForFunction(`window.sosCall.state !== "connected"`, undefined, { timeout: 10_000 });
+    expect(callId.length).toBeGreaterThan(7);
+  });
+
+  it("closing the alarm at the centre hangs up the kiosk side, and the page shows why", async () => {
+    await answerIncomingCall();
+    const alertId = String(await system.page.evaluate(`window.sosCall.alertId`));
+    expect(await system.gateway.closeAlarm({ alertId, outcome: "help sent", closedBy: "e2e" })).toBe("closed");
+    await system.page.waitForFunction(`window.sosCall.state !== "connected"`, undefined, { timeout: 15_000 });
+    await expect(system.page.getByTestId("call-end-reason").textContent()).resolves.toMatch(/alarm closed|ended/i);
+  });
+
+  it("a media process killed mid-call is restarted, and a press meanwhile still reaches dispatch", async () => {
+    await answerIncomingCall();
+    const kioskPid = system.kiosk.child.pid;
+    const children = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(kioskPid)], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes("media/wrtc/child.js"));
+    expect(children).toHaveLength(1);
+    const mediaPid = Number(children[0]!.trim().split(/\s+/)[0]);
+    process.kill(mediaPid, "SIGKILL");
+    // While the media process is down: the centre closes the alarm and the button raises a new one,
+    // which reaches dispatch and the operator as usual.
+    await closeOpenAlarms();
+    await pressForNewAlarm();
+    await system.page.waitForFunction(`window.sosCall.state !== "connected"`, undefined, { timeout: 15_000 });
+    await waitFor(() => kioskLogs(system.kiosk).some((l) => l.msg === "child process ended: restarting"), "media process restarted");
+    // …and once its media is back, the kiosk can be called again.
+    await waitFor(() => kioskLogs(system.kiosk).some((l) => l.msg === "media process ready" && l.restarts === 1), "media ready again", 15_000);
+    await answerIncomingCall();
+  });
+});

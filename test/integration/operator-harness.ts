@@ -1,0 +1,64 @@
+/**
+ * Helpers for tests of the operator side: operators added with the real CLI code, logins over real
+ * HTTP, and mqtt.js over the real WebSocket at /mqtt.
+ */
+import { Readable } from "node:stream";
+import mqtt, { type MqttClient } from "mqtt";
+import { addOperator } from "../../scripts/commands/operator.js";
+
+export const OPERATOR_PASSWORD = "correct horse battery staple";
+
+/** Adds an operator the way `sos operator add NAME --password-stdin` does. */
+export async function addTestOperator(dataDir: string, name: string, password = OPERATOR_PASSWORD): Promise<void> {
+  await addOperator(name, { dataDir, passwordStdin: true }, Readable.from([`${password}\n`]));
+}
+
+export interface LoginData {
+  operator: string;
+  expiresAt: string;
+  mqtt: { path: string; username: string; password: string; clientId: string };
+  iceServers: unknown[];
+}
+
+export interface LoginReply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: { status: string; data?: LoginData; error?: { code: string; message: string } };
+  /** `sos_session=...`, ready for a Cookie header; undefined when none was set. */
+  readonly cookie: string | undefined;
+}
+
+export function httpBase(httpPort: number): string {
+  return `http://127.0.0.1:${httpPort}`;
+}
+
+export async function login(httpPort: number, name: string, password: string): Promise<LoginReply> {
+  const res = await fetch(`${httpBase(httpPort)}/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name, password }),
+  });
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith("sos_session="));
+  return { status: res.status, headers: res.headers, body: (await res.json()) as LoginReply["body"], cookie: setCookie?.split(";")[0] };
+}
+
+/** GET with an optional session cookie. */
+export function get(httpPort: number, path: string, cookie?: string): Promise<Response> {
+  return fetch(`${httpBase(httpPort)}${path}`, { headers: cookie === undefined ? {} : { cookie } });
+}
+
+/** mqtt.js over ws://127.0.0.1:<httpPort>/mqtt, as the operator page connects. */
+export function connectOperatorWs(httpPort: number, options: mqtt.IClientOptions): Promise<MqttClient> {
+  return mqtt.connectAsync(`ws://127.0.0.1:${httpPort}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+}
+
+/** Resolves with the connection error (or undefined if it connected, after closing it). */
+export async function refusal(connecting: Promise<MqttClient>): Promise<(Error & { code?: number }) | undefined> {
+  return connecting.then(
+    async (client) => {
+      await client.endAsync(true);
+      return undefined;
+    },
+    (err: unknown) => err as Error & { code?: number },
+  );
+}
