@@ -80,7 +80,14 @@ async function main(): Promise<void> {
     const connectSeconds = (performance.now() - t0) / 1000;
 
     await provisionKiosk("bench-kiosk", { dataDir: gwDir, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
-    const config = parseKioskConfig({ ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")), log: { level: "warn" } });
+    // Every press a new alarm (no coalescing), recorded on the edge (no debounce), no speaker: the bench
+    // measures the alert path, from the press the agent recognises to the dispatch receiver.
+    const config = parseKioskConfig({
+      ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")),
+      log: { level: "warn" },
+      press: { debounceMs: 0, coalesceWhileOpen: false },
+      audio: { player: "none" },
+    });
     const button = new FakeButton();
     const kiosk = await startKiosk(config, { log: createLogger({ name: "kiosk", level: "warn" }), button });
     await new Promise<void>((r) => kiosk.events.on("link.up", "bench", () => r()));
@@ -111,7 +118,8 @@ async function main(): Promise<void> {
       const done = new Promise<void>((r) => {
         delivered = r;
       });
-      button.press();
+      button.down();
+      button.up();
       await done;
       await new Promise((r) => setTimeout(r, 5));
     }

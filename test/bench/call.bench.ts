@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       }
       await page.waitForFunction(`window.sosCall.state !== "connected" && window.sosCall.state !== "connecting"`, undefined, { timeout: 15_000 });
       await new Promise((r) => setTimeout(r, 500)); // the kiosk has heard the close
+      const previousCallId = JSON.stringify(await page.evaluate(`window.sosCall.callId`));
       const before = await page.getByTestId("accept-call").count();
       const t0 = performance.now();
       await system.press();
@@ -29,10 +30,11 @@ async function main(): Promise<void> {
       await waitFor(async () => (await page.getByTestId("accept-call").count()) > before || (await accept.isVisible()), "ring", 15_000);
       await accept.waitFor({ state: "visible", timeout: 15_000 });
       const ringMs = performance.now() - t0;
-      await accept.click();
       const tAccept = performance.now();
+      await accept.click();
       await page.waitForFunction(
-        `(async () => { const pc = window.sosCall.pc; if (!pc) return false; const s = await pc.getStats(); let f = 0; s.forEach((x) => { if (x.type === "inbound-rtp" && x.kind === "video") f = x.framesDecoded || 0; }); return f > 0; })()`,
+        // A frame of this call: a new callId, and its own peer connection's decoder.
+        `(async () => { const pc = window.sosCall.pc; if (!pc || window.sosCall.callId === ${previousCallId} || pc.connectionState === "closed") return false; const s = await pc.getStats(); let f = 0; s.forEach((x) => { if (x.type === "inbound-rtp" && x.kind === "video") f = x.framesDecoded || 0; }); return f > 0; })()`,
         undefined,
         { timeout: 20_000, polling: 10 },
       );
