@@ -2,11 +2,12 @@
  * The kiosk's open alarm (raised, not yet closed by the centre), kept on disk so a restart does
  * not forget it: the yellow light stays on and further presses keep counting on the same alarm.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { alertSchema } from "../../shared/contract.js";
+import { writeFileDurably } from "../lib/durable-file.js";
 
 const openAlarmSchema = z.object({
   alert: alertSchema,
@@ -51,15 +52,7 @@ export class OpenAlarmFile {
         unlinkSync(this.path);
         return;
       }
-      const tmp = `${this.path}.tmp`;
-      const fd = openSync(tmp, "w", 0o600);
-      try {
-        writeSync(fd, JSON.stringify(alarm));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.path);
+      writeFileDurably(this.path, JSON.stringify(alarm));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT" && alarm === null) return;
       // The alert itself is safe in the outbox; only the indicator state is at stake.

@@ -3,10 +3,11 @@
  * folder fsync'd, before anyone is told the press was recorded. A file stays until the gateway's
  * application ack for that alert arrives. A plain file outbox needs no native module on the Pi.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
+import { fsyncDir, writeFileDurably } from "../lib/durable-file.js";
 
 const SUFFIX = ".alert.json";
 
@@ -51,18 +52,8 @@ export class Outbox {
    */
   append(alert: Alert): boolean {
     this.entries.set(alert.alertId, { alert, publishes: 0 });
-    const finalPath = join(this.dir, `${alert.alertId}${SUFFIX}`);
-    const tmpPath = `${finalPath}.tmp`;
     try {
-      const fd = openSync(tmpPath, "w", 0o600);
-      try {
-        writeSync(fd, JSON.stringify(alert));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmpPath, finalPath);
-      this.fsyncDir();
+      writeFileDurably(join(this.dir, `${alert.alertId}${SUFFIX}`), JSON.stringify(alert));
       return true;
     } catch (err) {
       this.log.error({ err, alertId: alert.alertId }, "cannot write alert to the outbox: kept in memory only, check the disk");
@@ -78,7 +69,7 @@ export class Outbox {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
-    this.fsyncDir();
+    fsyncDir(this.dir);
     this.entries.delete(alertId);
     return true;
   }
@@ -113,14 +104,5 @@ export class Outbox {
     mkdirSync(this.corruptDir, { recursive: true });
     renameSync(join(this.dir, file), join(this.corruptDir, file));
     this.log.error({ file, reason, code: "OUTBOX_CORRUPT" }, "outbox entry unreadable: moved to outbox/corrupt for inspection");
-  }
-
-  private fsyncDir(): void {
-    const fd = openSync(this.dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
   }
 }
