@@ -3,6 +3,8 @@
  * dispatch receiver that checks signatures and prints what it receives. Uses free ports, so it runs
  * beside another broker on 1883. Shows each alert's way: pressed → stored → acknowledged → delivered.
  */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -12,8 +14,9 @@ import { createInterface } from "node:readline";
 import { PassThrough } from "node:stream";
 import { startKiosk } from "../device/main.js";
 import { startGateway } from "../gateway/main.js";
+import { hashSecret } from "../gateway/registry/credentials.js";
 import { parseGatewayConfig } from "../shared/config/gateway.js";
-import { loadKioskConfig } from "../shared/config/kiosk.js";
+import { loadKioskConfig, parseKioskConfig } from "../shared/config/kiosk.js";
 import { dispatchBodySchema } from "../shared/dispatch.js";
 import { createLogger, type LogLevel } from "../shared/log.js";
 import { verifySignature } from "../shared/signature.js";
@@ -87,12 +90,17 @@ async function main(): Promise<void> {
   });
   const button = new PassThrough();
   const kioskConfig = loadKioskConfig(join(dir, "kiosk", "kiosk.json"));
-  const kioskSettings = {
+  // An operator for the console, and video calls when ffmpeg is installed (the kiosk's test picture).
+  const operatorPassword = randomBytes(9).toString("base64url");
+  await gateway.store.putOperator({ name: "demo", passwordHash: await hashSecret(operatorPassword) }, { replace: true, now: new Date() });
+  const hasFfmpeg = spawnSync("ffmpeg", ["-version"], { stdio: "ignore" }).status === 0;
+  const kioskSettings = parseKioskConfig({
     ...kioskConfig,
+    media: hasFfmpeg ? { driver: "wrtc" as const, capture: "test" as const, speaker: process.env.SOS_DEMO_SOUND === "1" ? "aplay" : "none" } : { driver: "none" as const },
     button: { driver: "stdin" as const, enterIsPress: true },
     // Voice prompts through the speaker only when asked: SOS_DEMO_SOUND=1 npm start (needs aplay).
     audio: { ...kioskConfig.audio, player: process.env.SOS_DEMO_SOUND === "1" ? ("aplay" as const) : ("none" as const), language: "en" as const },
-  };
+  });
   const kiosk = await startKiosk(kioskSettings, {
     log: createLogger({ name: "kiosk", level }),
     stdin: button,
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
 
   say(color(1, "SOS kiosk demo"));
   say(`  gateway   mqtt://127.0.0.1:${gateway.mqttPort}   http://127.0.0.1:${gateway.httpPort}/readyz`);
+  say(`  console   http://127.0.0.1:${gateway.httpPort}/  (operator "demo", password ${operatorPassword})${hasFfmpeg ? ": accept a call to see the kiosk's test picture" : "; install ffmpeg for video calls"}`);
   say(`  dispatch  http://127.0.0.1:${receiverPort}/incidents`);
   say(`  data      ${dir}`);
   say(`  Press ${color(1, "Enter")} to press the SOS button (again while the alarm is open: counted on it; ${color(1, "hold 31")}: held past the 30 s bypass).`);
