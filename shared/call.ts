@@ -30,9 +30,17 @@ export type CallState = z.infer<typeof callStateSchema>;
 /** kiosk → operators */
 export const callUpSchema = z.discriminatedUnion("type", [
   z.object({ v: z.literal(1), type: z.literal("ring"), callId: callIdSchema, alertId: z.string().max(64), at: z.iso.datetime({ offset: true }) }),
-  z.object({ v: z.literal(1), type: z.literal("offer"), callId: callIdSchema, sdp }),
+  /** `operator`: whose accept this offer answers; other pages that accepted the same ring stand down. */
+  z.object({ v: z.literal(1), type: z.literal("offer"), callId: callIdSchema, sdp, operator: z.string().max(200).optional() }),
   z.object({ v: z.literal(1), type: z.literal("ice"), callId: callIdSchema, candidate: iceCandidateSchema }),
-  z.object({ v: z.literal(1), type: z.literal("state"), callId: callIdSchema, state: callStateSchema, reason: z.string().max(500).optional() }),
+  z.object({
+    v: z.literal(1),
+    type: z.literal("state"),
+    callId: callIdSchema,
+    state: callStateSchema,
+    reason: z.string().max(500).optional(),
+    operator: z.string().max(200).optional(),
+  }),
   z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500) }),
 ]);
 export type CallUp = z.infer<typeof callUpSchema>;

@@ -83,7 +83,8 @@ export class CallManager {
     this.media = media;
     this.snapshots.media = media;
     media.on("offer", ({ callId, sdp }) => {
-      if (this.current(callId) !== undefined) void this.channel.send({ v: 1, type: "offer", callId, sdp });
+      const call = this.current(callId);
+      if (call !== undefined) void this.channel.send({ v: 1, type: "offer", callId, sdp, operator: call.operator });
     });
     media.on("ice", ({ callId, candidate }) => {
       if (this.current(callId) !== undefined) void this.channel.send({ v: 1, type: "ice", callId, candidate });
@@ -229,7 +230,7 @@ export class CallManager {
     }, timeoutMs);
     log.info({ callId, alertId: call.alertId, operator }, "call accepted");
     this.deps.player.play("connecting");
-    void this.channel.send({ v: 1, type: "state", callId, state: "connecting" });
+    void this.channel.send({ v: 1, type: "state", callId, state: "connecting", operator });
     try {
       media.startCall(callId, this.deps.iceServers);
     } catch (err) {

@@ -32,6 +32,8 @@ export interface System {
   readonly receiver: DispatchReceiver;
   readonly browser: Browser;
   readonly page: Page;
+  /** Logs another operator in, in a page of its own. */
+  openConsole(operator: { name: string; password: string }): Promise<Page>;
   readonly kioskId: string;
   readonly speakerFile: string;
   kiosk: SosProcess;
@@ -47,7 +49,6 @@ export async function startSystem(kioskId = "kz-e2e-0001"): Promise<System> {
   const dir = tempDir("sos-e2e-");
   const receiver = await new DispatchReceiver().start();
   const gateway = await startTestGateway(join(dir.path, "gw"), { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-  await gateway.store.putOperator({ name: OPERATOR.name, passwordHash: await hashSecret(OPERATOR.password) }, { replace: true, now: new Date() });
 
   const provisioned = await provisionTestKiosk(gateway.dataDir, kioskId, gateway.mqttUrl, dir.path);
   const configPath = join(dir.path, kioskId, "kiosk.json");
@@ -65,15 +66,20 @@ export async function startSystem(kioskId = "kz-e2e-0001"): Promise<System> {
   );
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  // The page's CSP forbids eval; the test's own probes (waitForFunction, evaluate) need it.
-  const context = await browser.newContext({ bypassCSP: true });
-  const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${gateway.httpPort}/`);
-  await page.getByTestId("login-name").fill(OPERATOR.name);
-  await page.getByTestId("login-password").fill(OPERATOR.password);
-  await page.getByTestId("login-submit").click();
-  // Page code is passed as text: the project's TypeScript has no DOM types (it runs on Node).
-  await page.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
+  const openConsole = async (operator: { name: string; password: string }): Promise<Page> => {
+    await gateway.store.putOperator({ name: operator.name, passwordHash: await hashSecret(operator.password) }, { replace: true, now: new Date() });
+    // The page's CSP forbids eval; the test's own probes (waitForFunction, evaluate) need it.
+    const context = await browser.newContext({ bypassCSP: true });
+    const p = await context.newPage();
+    await p.goto(`http://127.0.0.1:${gateway.httpPort}/`);
+    await p.getByTestId("login-name").fill(operator.name);
+    await p.getByTestId("login-password").fill(operator.password);
+    await p.getByTestId("login-submit").click();
+    // Page code is passed as text: the project's TypeScript has no DOM types (it runs on Node).
+    await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
+    return p;
+  };
+  const page = await openConsole(OPERATOR);
 
   let lastPress = 0;
   const system: System = {
@@ -82,6 +88,7 @@ export async function startSystem(kioskId = "kz-e2e-0001"): Promise<System> {
     receiver,
     browser,
     page,
+    openConsole,
     kioskId,
     speakerFile,
     kiosk: undefined as unknown as SosProcess,

@@ -117,6 +117,32 @@ describe("an operator answers a kiosk's SOS call in the browser", () => {
     await expect(system.page.getByTestId("call-end-reason").textContent()).resolves.toMatch(/alarm closed|ended/i);
   });
 
+  it("two operators accept the same ring: the kiosk takes one, the other page stands down at once", async () => {
+    const second = await system.openConsole({ name: "duty2", password: "another-long-password-2" });
+    try {
+      await closeOpenAlarms();
+      const { alertId } = await pressForNewAlarm();
+      const cardIn = (p: typeof second) => p.locator(`[data-testid="alarm"][data-alert-id="${alertId}"]`).getByTestId("accept-call");
+      await cardIn(second).waitFor({ state: "visible", timeout: 15_000 });
+      await cardIn(system.page).waitFor({ state: "visible", timeout: 15_000 });
+      await Promise.all([cardIn(system.page).click(), cardIn(second).click()]);
+      const pages = [system.page, second];
+      await waitFor(async () => {
+        const states = await Promise.all(pages.map((p) => p.evaluate(`window.sosCall.state`)));
+        return states.includes("connected") && states.some((s) => s === "ended") ? states : undefined;
+      }, "one page connected, the other stood down", 20_000);
+      const loser = (await system.page.evaluate(`window.sosCall.state`)) === "connected" ? second : system.page;
+      expect(String(await loser.evaluate(`window.sosCall.reason`))).toMatch(/answered by another operator/);
+      // The winner's call is unharmed by the loser standing down.
+      await new Promise((r) => setTimeout(r, 1_000));
+      const winner = loser === second ? system.page : second;
+      expect(await winner.evaluate(`window.sosCall.state`)).toBe("connected");
+      await winner.getByTestId("hangup").click();
+    } finally {
+      await second.context().close();
+    }
+  });
+
   it("a media process killed mid-call is restarted, and a press meanwhile still reaches dispatch", async () => {
     await answerIncomingCall();
     const kioskPid = system.kiosk.child.pid;

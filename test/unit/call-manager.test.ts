@@ -41,7 +41,7 @@ describe("CallManager: a call", () => {
     media.ice(callId);
     await vi.advanceTimersByTimeAsync(0);
     expect(link.kinds).toEqual(["ring", "state:connecting", "offer", "ice"]);
-    expect(link.up("offer")).toEqual([{ v: 1, type: "offer", callId, sdp: "v=0 offer" }]);
+    expect(link.up("offer")).toEqual([{ v: 1, type: "offer", callId, sdp: "v=0 offer", operator: "op-7" }]);
     expect(link.up("ice")[0]?.candidate.candidate).toContain("typ host");
     expect(manager.status).toMatchObject({ phase: "active", callId, connected: false });
   });

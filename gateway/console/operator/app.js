@@ -200,6 +200,13 @@ function onCallUp(kioskId, message) {
   const { callId } = message;
   if (typeof callId !== "string") return;
   if (call !== null && call.callId === callId && call.kioskId === kioskId) {
+    // Two pages accepted the same ring: the kiosk took the other one's accept. Stand down without
+    // telling the kiosk (a hangup would end the other operator's call).
+    const answeredFor = message.type === "offer" || (message.type === "state" && message.state === "connecting") ? message.operator : undefined;
+    if (typeof answeredFor === "string" && answeredFor !== session?.operator) {
+      call.end("ended", `answered by another operator (${answeredFor})`);
+      return;
+    }
     void call.handle(message);
     return;
   }
