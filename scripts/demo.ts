@@ -53,7 +53,13 @@ async function main(): Promise<void> {
         return;
       }
       const signed = verifySignature(raw, SECRET, req.headers["x-sos-signature"] as string | undefined);
-      const body = dispatchBodySchema.safeParse(JSON.parse(raw));
+      let json: unknown = null;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        // not JSON: refused below like any other malformed body
+      }
+      const body = dispatchBodySchema.safeParse(json);
       if (!signed || !body.success) {
         say(color(31, `  dispatch: refused a request (signature ${signed ? "valid" : "INVALID"}, body ${body.success ? "valid" : "INVALID"})`));
         res.writeHead(400).end();

@@ -24,6 +24,9 @@ export type IceCandidate = z.infer<typeof iceCandidateSchema>;
 
 const sdp = z.string().min(1).max(64_000);
 
+/** Identifies one operator page (a browser tab): two tabs of one login are two pages. */
+const pageId = z.string().min(8).max(64).optional();
+
 export const callStateSchema = z.enum(["ringing", "connecting", "connected", "ended", "failed"]);
 export type CallState = z.infer<typeof callStateSchema>;
 
@@ -31,7 +34,7 @@ export type CallState = z.infer<typeof callStateSchema>;
 export const callUpSchema = z.discriminatedUnion("type", [
   z.object({ v: z.literal(1), type: z.literal("ring"), callId: callIdSchema, alertId: z.string().max(64), at: z.iso.datetime({ offset: true }) }),
   /** `operator`: whose accept this offer answers; other pages that accepted the same ring stand down. */
-  z.object({ v: z.literal(1), type: z.literal("offer"), callId: callIdSchema, sdp, operator: z.string().max(200).optional() }),
+  z.object({ v: z.literal(1), type: z.literal("offer"), callId: callIdSchema, sdp, operator: z.string().max(200).optional(), pageId }),
   z.object({ v: z.literal(1), type: z.literal("ice"), callId: callIdSchema, candidate: iceCandidateSchema }),
   z.object({
     v: z.literal(1),
@@ -40,17 +43,18 @@ export const callUpSchema = z.discriminatedUnion("type", [
     state: callStateSchema,
     reason: z.string().max(500).optional(),
     operator: z.string().max(200).optional(),
+    pageId,
   }),
   z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500) }),
 ]);
 export type CallUp = z.infer<typeof callUpSchema>;
 
-/** operator → kiosk */
+/** operator → kiosk; once a page has accepted, the kiosk takes answer/ice/hangup only from that page. */
 export const callDownSchema = z.discriminatedUnion("type", [
-  z.object({ v: z.literal(1), type: z.literal("accept"), callId: callIdSchema, operator: z.string().max(200) }),
-  z.object({ v: z.literal(1), type: z.literal("answer"), callId: callIdSchema, sdp }),
-  z.object({ v: z.literal(1), type: z.literal("ice"), callId: callIdSchema, candidate: iceCandidateSchema }),
-  z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500) }),
+  z.object({ v: z.literal(1), type: z.literal("accept"), callId: callIdSchema, operator: z.string().max(200), pageId }),
+  z.object({ v: z.literal(1), type: z.literal("answer"), callId: callIdSchema, sdp, pageId }),
+  z.object({ v: z.literal(1), type: z.literal("ice"), callId: callIdSchema, candidate: iceCandidateSchema, pageId }),
+  z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500), pageId }),
 ]);
 export type CallDown = z.infer<typeof callDownSchema>;
 

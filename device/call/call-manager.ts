@@ -84,7 +84,7 @@ export class CallManager {
     this.snapshots.media = media;
     media.on("offer", ({ callId, sdp }) => {
       const call = this.current(callId);
-      if (call !== undefined) void this.channel.send({ v: 1, type: "offer", callId, sdp, operator: call.operator });
+      if (call !== undefined) void this.channel.send({ v: 1, type: "offer", callId, sdp, operator: call.operator, pageId: call.pageId });
     });
     media.on("ice", ({ callId, candidate }) => {
       if (this.current(callId) !== undefined) void this.channel.send({ v: 1, type: "ice", callId, candidate });
@@ -115,19 +115,19 @@ export class CallManager {
     const { log } = this.deps;
     switch (msg.type) {
       case "accept":
-        return this.onAccept(msg.callId, msg.operator);
+        return this.onAccept(msg.callId, msg.operator, msg.pageId);
       case "answer": {
-        const call = this.current(msg.callId);
+        const call = this.fromAcceptingPage(msg.callId, msg.pageId);
         if (call === undefined) return void log.debug({ callId: msg.callId }, "answer for no current call ignored");
         if (call.answered) return void log.warn({ callId: msg.callId }, "second answer for the call ignored");
         call.answered = true;
         return this.media?.acceptAnswer(msg.callId, msg.sdp);
       }
       case "ice":
-        if (this.current(msg.callId) !== undefined) this.media?.addRemoteIce(msg.callId, msg.candidate);
+        if (this.fromAcceptingPage(msg.callId, msg.pageId) !== undefined) this.media?.addRemoteIce(msg.callId, msg.candidate);
         return;
       case "hangup": {
-        const call = this.current(msg.callId);
+        const call = this.fromAcceptingPage(msg.callId, msg.pageId);
         if (call === undefined) return void log.info({ callId: msg.callId, reason: msg.reason }, "operator hangup for no current call (a dismissed ring keeps ringing for others)");
         this.media?.hangup(call.callId);
         return this.finish(call, "ended", `operator hung up: ${msg.reason}`);
@@ -199,7 +199,15 @@ export class CallManager {
     ring.timer = setTimeout(() => this.publishRing(ring), RING_INTERVAL_MS);
   }
 
-  private onAccept(callId: string, operator: string): void {
+  /** The current call, if this message comes from the page that accepted it (or names no page). */
+  private fromAcceptingPage(callId: string, pageId: string | undefined): Active | undefined {
+    const call = this.current(callId);
+    if (call === undefined || pageId === undefined || call.pageId === undefined || call.pageId === pageId) return call;
+    this.deps.log.warn({ callId, pageId, acceptedBy: call.pageId }, "call message from a page that did not accept the call: ignored");
+    return undefined;
+  }
+
+  private onAccept(callId: string, operator: string, pageId: string | undefined): void {
     const { log } = this.deps;
     const p = this.phase;
     if (p.kind === "active") {
@@ -221,7 +229,7 @@ export class CallManager {
       void this.channel.send({ v: 1, type: "state", callId, state: "failed", reason: "the kiosk's call hardware is starting or restarting; it will ring again" });
       return this.ringAgainIfDue();
     }
-    const call: Active = { kind: "active", callId, alertId: p.alertId, operator, connected: false, answered: false, timer: undefined };
+    const call: Active = { kind: "active", callId, alertId: p.alertId, operator, pageId, connected: false, answered: false, timer: undefined };
     this.phase = call;
     const timeoutMs = this.deps.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     call.timer = setTimeout(() => {
@@ -230,7 +238,7 @@ export class CallManager {
     }, timeoutMs);
     log.info({ callId, alertId: call.alertId, operator }, "call accepted");
     this.deps.player.play("connecting");
-    void this.channel.send({ v: 1, type: "state", callId, state: "connecting", operator });
+    void this.channel.send({ v: 1, type: "state", callId, state: "connecting", operator, pageId });
     try {
       media.startCall(callId, this.deps.iceServers);
     } catch (err) {

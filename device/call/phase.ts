@@ -15,6 +15,8 @@ export interface Active {
   readonly callId: string;
   readonly alertId: string;
   readonly operator: string;
+  /** The page that accepted; answer/ice/hangup from any other page are ignored. */
+  readonly pageId: string | undefined;
   connected: boolean;
   answered: boolean;
   timer: NodeJS.Timeout | undefined;

@@ -45,7 +45,14 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): () => Promise<
     calls.onLinkUp();
   });
   link.on("down", (e) => events.emit("link.down", e));
-  link.on("ack", (ack) => delivery.onAck(ack));
+  link.on("ack", (ack) => {
+    // Nothing thrown here may reach mqtt.js's message handler: it would end the agent.
+    try {
+      delivery.onAck(ack);
+    } catch (err) {
+      log.error({ err, alertId: ack.alertId }, "handling an ack failed");
+    }
+  });
   link.on("command", (command) => {
     const result = carryOut(command, alarm);
     log.info({ commandId: command.commandId, type: command.type }, "command carried out");

@@ -64,13 +64,17 @@ export class Outbox {
   /** Forgets an acknowledged alert. Returns false when it was not (or no longer) in the outbox. */
   remove(alertId: string): boolean {
     if (!this.entries.has(alertId)) return false;
+    this.entries.delete(alertId);
     try {
       unlinkSync(join(this.dir, `${alertId}${SUFFIX}`));
+      fsyncDir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // A read-only or failing card: the alert is acknowledged, so forget it here; if the file
+      // survives, the next start sends it again and the gateway answers it as a duplicate.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        this.log.error({ err, alertId }, "cannot remove an acknowledged alert from the outbox: check the disk");
+      }
     }
-    fsyncDir(this.dir);
-    this.entries.delete(alertId);
     return true;
   }
 

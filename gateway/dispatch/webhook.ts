@@ -54,9 +54,15 @@ export class WebhookSender implements DispatchSender {
         },
         body: job.body,
         signal: controller.signal,
+        // Never follow: fetch would re-send a 301/302/303 as a GET without the body, and a 2xx from
+        // there would mark an alert "delivered" that dispatch never saw.
+        redirect: "manual",
       });
       await res.arrayBuffer().catch(() => undefined); // drain, so the connection can be reused
       const ok = res.status >= 200 && res.status < 300;
+      if (res.status >= 300 && res.status < 400) {
+        return { ok: false, httpStatus: res.status, error: `HTTP ${res.status} redirect: point --dispatch-url at the final address` };
+      }
       return { ok, httpStatus: res.status, error: ok ? null : `HTTP ${res.status}` };
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;

@@ -4,7 +4,7 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
 import { argumentError } from "../lib/cli.js";
 
 export interface ProvisionOptions {
@@ -22,6 +22,8 @@ export interface ProvisionResult {
   readonly kioskId: string;
   readonly configPath: string;
   readonly replaced: boolean;
+  /** True when --data-dir held no gateway store yet (a first kiosk, or a mistyped folder). */
+  readonly createdStore: boolean;
 }
 
 /** Registers the kiosk and writes its kiosk.json (mode 0600: it holds the kiosk's secret). */
@@ -51,6 +53,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     },
     "provisioning options",
   );
+  const storeExisted = existsSync(join(String(opts.dataDir), STORE_FILE));
   const store = SqliteStore.open(String(opts.dataDir));
   try {
     const existed = (await store.getKiosk(kioskId)) !== undefined;
@@ -65,7 +68,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     const tmp = `${configPath}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, configPath);
-    return { kioskId, configPath, replaced: existed };
+    return { kioskId, configPath, replaced: existed, createdStore: !storeExisted };
   } finally {
     await store.close();
   }
@@ -73,6 +76,9 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
 
 export async function run(kioskId: string, opts: ProvisionOptions): Promise<void> {
   const result = await provisionKiosk(kioskId, opts);
+  if (result.createdStore) {
+    process.stdout.write(`note: ${String(opts.dataDir)} held no gateway store, so a new one was created there; run the gateway with this --data-dir\n`);
+  }
   process.stdout.write(
     `${result.replaced ? "re-provisioned" : "provisioned"} kiosk ${result.kioskId}: wrote ${result.configPath}\n` +
       `copy it to the kiosk and run: sos kiosk --config kiosk.json\n`,

@@ -117,8 +117,11 @@ describe("an operator answers a kiosk's SOS call in the browser", () => {
     await expect(system.page.getByTestId("call-end-reason").textContent()).resolves.toMatch(/alarm closed|ended/i);
   });
 
-  it("two operators accept the same ring: the kiosk takes one, the other page stands down at once", async () => {
-    const second = await system.openConsole({ name: "duty2", password: "another-long-password-2" });
+  it.each([
+    ["two operators", { name: "duty2", password: "another-long-password-2" }],
+    ["one operator in two tabs", { name: "duty1", password: "correct-horse-battery-staple" }],
+  ])("%s accept the same ring: the kiosk takes one, the other page stands down at once", async (_case, login) => {
+    const second = await system.openConsole(login);
     try {
       await closeOpenAlarms();
       const { alertId } = await pressForNewAlarm();

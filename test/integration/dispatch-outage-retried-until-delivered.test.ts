@@ -79,6 +79,24 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
     expect(gateway.logs.find("alert delivered to dispatch", (l) => l.alertId === alertId)).toEqual([expect.objectContaining({ attempt: 4, httpStatus: 200 })]);
   });
 
+  it("never follows a redirect: a 301 is a failed attempt that says where to point --dispatch-url", async () => {
+    const receiver = await new DispatchReceiver().start();
+    cleanups.push(() => receiver.stop());
+    // The first two answers redirect elsewhere (fetch would re-send them as body-less GETs).
+    receiver.respond = (n) => (n <= 2 ? 301 : 200);
+    const { gateway, alertId } = await pressOnce(receiver.url);
+    await delivered(gateway, alertId);
+    const attempts = await gateway.store.attemptsFor(alertId);
+    expect(attempts.map((a) => [a.ok, a.httpStatus])).toEqual([
+      [false, 301],
+      [false, 301],
+      [true, 200],
+    ]);
+    expect(attempts[0]?.error).toMatch(/redirect: point --dispatch-url at the final address/);
+    // Every request was the signed POST with its body; none became a GET.
+    expect(receiver.requests.every((r) => r.body.alertId === alertId)).toBe(true);
+  });
+
   it("keeps retrying while nothing listens at the dispatch URL, and delivers once a receiver starts there", async () => {
     const port = await freePort();
     const receiver = new DispatchReceiver();

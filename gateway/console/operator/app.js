@@ -17,6 +17,9 @@ const connectMqtt = mqtt.connect ?? mqtt.default?.connect;
 const $ = (id) => document.getElementById(id);
 
 /** For tests and for the curious: the current (or last) call. Updated in place. */
+/** This tab's identity in call messages: two tabs of one login must not both answer a call. */
+// getRandomValues, not randomUUID: the latter exists only in secure contexts (plain http on a LAN is not).
+const PAGE_ID = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 const sosCall = { pc: null, state: "idle", callId: null, kioskId: null, alertId: null, muted: false, reason: null, localStream: null };
 window.sosCall = sosCall;
 
@@ -202,9 +205,10 @@ function onCallUp(kioskId, message) {
   if (call !== null && call.callId === callId && call.kioskId === kioskId) {
     // Two pages accepted the same ring: the kiosk took the other one's accept. Stand down without
     // telling the kiosk (a hangup would end the other operator's call).
-    const answeredFor = message.type === "offer" || (message.type === "state" && message.state === "connecting") ? message.operator : undefined;
-    if (typeof answeredFor === "string" && answeredFor !== session?.operator) {
-      call.end("ended", `answered by another operator (${answeredFor})`);
+    const answering = message.type === "offer" || (message.type === "state" && message.state === "connecting");
+    if (answering && typeof message.pageId === "string" && message.pageId !== PAGE_ID) {
+      const who = message.operator === session?.operator ? "you, in another tab or window" : message.operator;
+      call.end("ended", `answered by another operator (${who ?? "unknown"})`);
       return;
     }
     void call.handle(message);
@@ -251,6 +255,7 @@ function accept(alertId) {
     kioskId,
     alertId,
     operator: session.operator,
+    pageId: PAGE_ID,
     iceServers: session.iceServers ?? [],
     localStream: sosCall.localStream,
     send: (msg) => client?.publish(`sos/v1/kiosks/${kioskId}/call/down`, JSON.stringify(msg), { qos: 1 }),

@@ -154,6 +154,6 @@ export class Call {
   }
 
   send(fields) {
-    this.options.send({ v: 1, callId: this.callId, ...fields });
+    this.options.send({ v: 1, callId: this.callId, pageId: this.options.pageId, ...fields });
   }
 }
