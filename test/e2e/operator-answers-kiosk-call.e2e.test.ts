@@ -128,14 +128,19 @@ describe("an operator answers a kiosk's SOS call in the browser", () => {
       const cardIn = (p: typeof second) => p.locator(`[data-testid="alarm"][data-alert-id="${alertId}"]`).getByTestId("accept-call");
       await cardIn(second).waitFor({ state: "visible", timeout: 15_000 });
       await cardIn(system.page).waitFor({ state: "visible", timeout: 15_000 });
-      await Promise.all([cardIn(system.page).click(), cardIn(second).click()]);
+      // Both click at once. The page that loses may stand down after its click (its call ends,
+      // "answered by another operator") or before it (its Accept button is already gone).
+      await Promise.all([cardIn(system.page), cardIn(second)].map((b) => b.click({ timeout: 5_000 }).catch(() => undefined)));
       const pages = [system.page, second];
-      await waitFor(async () => {
-        const states = await Promise.all(pages.map((p) => p.evaluate(`window.sosCall.state`)));
-        return states.includes("connected") && states.some((s) => s === "ended") ? states : undefined;
-      }, "one page connected, the other stood down", 20_000);
-      const loser = (await system.page.evaluate(`window.sosCall.state`)) === "connected" ? second : system.page;
-      expect(String(await loser.evaluate(`window.sosCall.reason`))).toMatch(/answered by another operator/);
+      const states = await waitFor(async () => {
+        const now = await Promise.all(pages.map((p) => p.evaluate(`window.sosCall.state`)));
+        return now.filter((s) => s === "connected").length === 1 && !now.includes("connecting") ? now : undefined;
+      }, "exactly one page connected", 20_000);
+      const loser = states[0] === "connected" ? second : system.page;
+      expect(await loser.evaluate(`window.sosCall.state`)).not.toBe("connected");
+      const lostReason = String(await loser.evaluate(`window.sosCall.reason`));
+      const lostCard = await loser.locator(`[data-testid="alarm"][data-alert-id="${alertId}"]`).textContent();
+      expect(`${lostReason} ${lostCard ?? ""}`).toMatch(/another operator/i);
       // The winner's call is unharmed by the loser standing down.
       await new Promise((r) => setTimeout(r, 1_000));
       const winner = loser === second ? system.page : second;
