@@ -11,13 +11,16 @@ import { type Clock, systemClock } from "../shared/clock.js";
 import type { KioskConfig } from "../shared/config/kiosk.js";
 import type { Alert, AlertKind, KioskState } from "../shared/contract.js";
 import { EventBus } from "../shared/events.js";
-import { AlarmController } from "./alarm/alarm-controller.js";
+import { AGENT_VERSION, AlarmController } from "./alarm/alarm-controller.js";
 import { OpenAlarmFile } from "./alarm/open-alarm.js";
 import type { PromptPlayer } from "./audio/player.js";
 import type { CallManager } from "./call/call-manager.js";
 import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
+import type { CommandRunner } from "./health/checks/runner.js";
 import { FaultMonitor } from "./health/faults.js";
+import type { SystemProbe } from "./health/probe.js";
+import { type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
 import { IndicatorController } from "./indicators/controller.js";
 import type { Indicator } from "./indicators/indicator.js";
@@ -40,6 +43,11 @@ export interface KioskDeps {
   readonly stdin?: Readable;
   /** The serialport binding for a serial panel (tests pass @serialport/binding-mock). */
   readonly serialBinding?: SerialBinding;
+  /** Health: what the heartbeat reads and how the self-tests run programs (tests pass fakes). */
+  readonly probe?: SystemProbe;
+  readonly runner?: CommandRunner;
+  /** For the test alarm's jitter; default Math.random. */
+  readonly random?: () => number;
 }
 
 export interface KioskHandle {
@@ -48,6 +56,8 @@ export interface KioskHandle {
   readonly alarm: AlarmController;
   readonly faults: FaultMonitor;
   readonly calls: CallManager;
+  /** Heartbeat, self-tests, test alarm. */
+  readonly health: Health;
   /** Raises an alert without the button (test alarms, technicians). */
   raise(kind?: AlertKind): Alert;
   /** Resolves when the MQTT link and delivery are wired (the button works before that). */
@@ -102,11 +112,30 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   // Calls hear every alarm from now on; their media loads last, behind the link, and is never awaited.
   const calls = startCalls(config, { bus: events, player, clock, log, media: deps.media, openAlertId: open?.alert.alertId ?? null });
 
+  // Health runs on its own timers (heartbeat, daily self-test, test alarm); nothing waits for it.
+  const health = startHealth(config, {
+    bus: events,
+    clock,
+    log,
+    agentVersion: AGENT_VERSION,
+    outbox,
+    alarm,
+    faults,
+    calls: calls.manager,
+    button,
+    sensors: () => ({ ...sensors }),
+    ...(deps.probe === undefined ? {} : { probe: deps.probe }),
+    ...(deps.runner === undefined ? {} : { runner: deps.runner }),
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+  });
+
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
   let stopLink: () => Promise<void> = () => Promise.resolve();
   const linkReady = (async () => {
     const { connectLink } = await import("./link/connect.js");
-    stopLink = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log });
+    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION });
+    stopLink = () => link.stop();
+    health.attachLink((heartbeat) => link.publishHeartbeat(heartbeat));
   })();
   calls.startMedia(linkReady);
 
@@ -116,10 +145,12 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     alarm,
     faults,
     calls: calls.manager,
+    health,
     raise: (kind = "sos") => alarm.raise(kind, "manual"),
     linkReady,
     async stop() {
       rules.stop();
+      health.stop();
       alarm.stop();
       faults.stop();
       await button.stop();

@@ -1,4 +1,5 @@
 import type { AlertKind } from "../shared/contract.js";
+import type { KioskStateName } from "../shared/ops.js";
 
 /** What the gateway's features tell each other (and the demo, metrics and tests). */
 export interface GatewayEvents {
@@ -14,4 +15,12 @@ export interface GatewayEvents {
   "dispatch.failed": { alertId: string; attempt: number; error: string; retryInMs: number };
   "kiosk.connected": { kioskId: string };
   "kiosk.disconnected": { kioskId: string };
+  /** A kiosk's heartbeat arrived (`valid` false: it did not match the schema). */
+  "kiosk.heartbeat": { kioskId: string; valid: boolean };
+  /** Supervision: a kiosk's state (or its failing components) changed. */
+  "kiosk.state": { kioskId: string; from: KioskStateName; to: KioskStateName; reason: string; components: readonly string[]; at: string };
+  /** The broker refused a connection, a publish or a subscription. */
+  "mqtt.refused": { what: "connection" | "publish" | "subscribe"; reason: string };
+  "ops.delivered": { eventId: string; attempt: number };
+  "ops.failed": { eventId: string; attempt: number; error: string; retryInMs: number };
 }

@@ -1,6 +1,6 @@
 /**
- * The gateway's composition root: builds the store, broker, pipeline, forwarder and HTTP server,
- * starts them in order and stops them in reverse.
+ * The gateway's composition root: builds the store, broker, pipeline, forwarder, supervision,
+ * metrics and HTTP server, starts them in order and stops them in reverse.
  */
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
@@ -13,10 +13,14 @@ import { GatewayBroker } from "./broker/broker.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
+import { metricsRoutes } from "./http/metrics-routes.js";
 import { HttpServer } from "./http/server.js";
+import { GatewayMetrics } from "./metrics/metrics.js";
+import type { OutboxSender } from "./outbox/forwarder.js";
 import { OperatorFeature } from "./operators/feature.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
+import { SupervisionFeature } from "./supervision/feature.js";
 
 export const GATEWAY_VERSION = "0.1.0";
 
@@ -25,6 +29,8 @@ export interface GatewayDeps {
   readonly clock?: Clock;
   /** Defaults to the webhook in the config. */
   readonly sender?: DispatchSender;
+  /** Defaults to the ops webhook in the config. */
+  readonly opsSender?: OutboxSender;
 }
 
 export interface GatewayHandle {
@@ -32,6 +38,8 @@ export interface GatewayHandle {
   readonly httpPort: number;
   readonly store: GatewayStore;
   readonly events: EventBus<GatewayEvents>;
+  readonly supervision: SupervisionFeature;
+  readonly metrics: GatewayMetrics;
   /** Closes an alarm and tells its kiosk at once (the path the operator console uses). */
   closeAlarm(request: CloseRequest): Promise<CloseAlertResult>;
   stop(): Promise<void>;
@@ -99,20 +107,52 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     events.on("kiosk.connected", "command-sender", ({ kioskId }) => commands.wake(kioskId));
     events.on("alert.closed", "command-sender", () => commands.wake());
     operators.attach(broker);
+    const supervision = new SupervisionFeature(config, {
+      store,
+      events,
+      clock,
+      log,
+      userAgent: `sos-gateway/${GATEWAY_VERSION}`,
+      ...(deps.opsSender === undefined ? {} : { opsSender: deps.opsSender }),
+    });
+    supervision.attach(broker);
+    // Restored before the broker listens, so no kiosk's first connection is missed; stopped after
+    // the broker (whose own shutdown is not reported as kiosks going offline).
+    await supervision.start();
+    stops.push(() => supervision.stop(config.shutdown.graceMs));
+    const metrics = new GatewayMetrics({
+      events,
+      store,
+      log: log.child({ subsystem: "metrics" }),
+      kioskStates: () => supervision.supervisor.counts(),
+      mqttConnections: () => broker.connectedClients,
+    });
     const mqttPort = await broker.start();
     stops.push(() => broker.stop());
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
 
+    const operatorHttp = operators.http;
     const http = new HttpServer(
       {
         ready: async () => {
-          const counts = await store.countByDelivery();
-          return { ready: true, checks: { store: "ok", broker: `${broker.connectedClients} clients`, pendingDispatch: String(counts.pending) } };
+          // The store answers synchronously: a closed or broken database throws before any promise.
+          const pending = await Promise.resolve()
+            .then(() => store.health.pendingDispatchCount())
+            .catch(() => null);
+          const listening = broker.listening;
+          return {
+            ready: pending !== null && listening,
+            checks: {
+              store: pending === null ? "unreachable" : "ok",
+              broker: listening ? `listening, ${broker.connectedClients} clients` : "not listening",
+              pendingDispatch: String(pending ?? "unknown"),
+            },
+          };
         },
       },
       log.child({ subsystem: "http" }),
-      operators.http,
+      { ...operatorHttp, routes: [metricsRoutes(metrics), ...(operatorHttp.routes ?? [])] },
     );
     const httpPort = await http.start(config.http.host, config.http.port);
     stops.push(() => http.stop());
@@ -129,6 +169,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       httpPort,
       store,
       events,
+      supervision,
+      metrics,
       closeAlarm: async (request) => {
         const { result } = await closeAlarm(store, request, clock);
         if (result === "closed") {

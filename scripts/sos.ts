@@ -4,7 +4,7 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { fail, parseNumber, parsePort, requireDataDir } from "./lib/cli.js";
+import { fail, parseNumber, parsePort, requireDataDir, requireOption } from "./lib/cli.js";
 
 const program = new Command()
   .name("sos")
@@ -31,18 +31,31 @@ program
   .option("--agency <id>", "agency id used in incident tracking ids", "sos.gateway")
   .option("--public-url <url>", "the gateway's URL as dispatch reaches it, for snapshot links (default http://<http-host>:<http-port>)")
   .option("--ice-server <url>", "a STUN/TURN URL for operator calls (repeatable; TURN with credentials: SOS_ICE_SERVERS as JSON)", collect, [])
+  .option("--ops-url <url>", "operations webhook URL: kiosk state changes and offline reminders (none are sent without one)")
+  .option("--ops-secret <secret>", "HMAC key for the ops webhook's X-Sos-Signature (or set SOS_OPS_SECRET)")
+  .option("--missed-beats <n>", "a kiosk is offline after this many missing heartbeats", parseNumber)
+  .option("--offline-reminder-min <n>", "remind operations of an offline kiosk this often, in minutes", parseNumber)
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 
-program
+const kiosk = program
   .command("kiosk")
-  .description("run the kiosk agent")
-  .requiredOption("--config <file>", "the kiosk's kiosk.json (written by 'sos provision')")
+  .description("run the kiosk agent; 'kiosk selftest' tests its camera, audio and button now")
+  .enablePositionalOptions()
+  // Not requiredOption: `sos kiosk selftest --config …` has its own (commander checks a parent's too).
+  .option("--config <file>", "the kiosk's kiosk.json (written by 'sos provision'); required")
   .option("--data-dir <dir>", "folder for the outbox (default: the config's dataDir)")
   .addOption(new Option("--button <driver>", "button driver").choices(["stdin"]))
   .option("--enter-is-press", "with --button stdin, an empty line (Enter) is a press too")
   .addOption(new Option("--log-level <level>", "log level (default: the config's)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk.js")).run(opts).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk.js")).run(requireOption(opts, "config", "--config <file>", "kiosk")).catch(fail));
+
+kiosk
+  .command("selftest")
+  .description("run the self-tests now (button circuit, camera, audio path) for a technician on site; exit 1 if any failed")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json")
+  .option("--json", "print JSON instead of a table")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-selftest.js")).run(opts).catch(fail));
 
 program
   .command("provision")
@@ -57,6 +70,22 @@ program
   .option("--name <text>", "a short human name for the kiosk")
   .option("--force", "replace an existing kiosk's registration and secret")
   .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/provision.js")).run(kioskId, opts).catch(fail));
+
+program
+  .command("kiosks")
+  .description("list kiosks with their supervision state, last heartbeat, failing parts and last test alarm")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--json", "print JSON instead of a table")
+  .addOption(new Option("--state <state>", "only kiosks in this state").choices(["online", "degraded", "offline", "never-seen", "decommissioned"]))
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).run(opts).catch(fail));
+
+program
+  .command("decommission")
+  .description("take a kiosk out of supervision (removed, replaced); its alerts are still accepted")
+  .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--undo", "put it back in service")
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).runDecommission(kioskId, opts).catch(fail));
 
 const alerts = program
   .command("alerts")

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { callDownSchema, callUpSchema, snapshotSchema } from "./call.js";
+import { heartbeatSchema, kioskStateSchema, statusSchema } from "./health.js";
 
 export const TOPIC_PREFIX = "sos/v1/kiosks";
 
@@ -30,12 +31,7 @@ export const alertKindSchema = z.enum(["sos", "test"]);
 export type AlertKind = z.infer<typeof alertKindSchema>;
 
 /** What the kiosk's own sensors said when the alert was raised (tamper switch, power supply). */
-export const kioskStateSchema = z.object({
-  tamper: z.enum(["open", "closed"]).optional(),
-  power: z.enum(["mains", "battery"]).optional(),
-  batteryPercent: z.number().min(0).max(100).optional(),
-});
-export type KioskState = z.infer<typeof kioskStateSchema>;
+export { kioskStateSchema, type KioskState } from "./health.js";
 
 /**
  * kiosk → gateway, QoS 1: an alarm, kept in the kiosk's outbox until acknowledged. Presses while
@@ -105,8 +101,6 @@ export const commandResultSchema = z.discriminatedUnion("status", [
 ]);
 export type CommandResult = z.infer<typeof commandResultSchema>;
 
-const reservedSchema = z.unknown();
-
 interface TopicSpec<S extends z.ZodType> {
   readonly suffix: string;
   readonly direction: "up" | "down";
@@ -123,8 +117,10 @@ function topic<S extends z.ZodType>(spec: TopicSpec<S>): TopicSpec<S> {
 export const topics = {
   alerts: topic({ suffix: "alerts", direction: "up", qos: 1, retain: false, schema: alertSchema, reserved: false }),
   acks: topic({ suffix: "acks", direction: "down", qos: 1, retain: false, schema: ackSchema, reserved: false }),
-  heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: reservedSchema, reserved: true }),
-  status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: reservedSchema, reserved: true }),
+  /** Kiosk health every few seconds while connected (shared/health.ts). */
+  heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: heartbeatSchema, reserved: false }),
+  /** online / offline, retained; the kiosk's MQTT last will says offline (shared/health.ts). */
+  status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: statusSchema, reserved: false }),
   commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: commandSchema, reserved: false }),
   commandResults: topic({ suffix: "command-results", direction: "up", qos: 1, retain: false, schema: commandResultSchema, reserved: false }),
   callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: callUpSchema, reserved: false }),

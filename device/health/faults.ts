@@ -1,13 +1,18 @@
 /**
  * The reasons this kiosk cannot raise an alarm right now. "no-gateway" is set when the gateway has
- * been unreachable for longer than the threshold (from start, or since the link dropped); self-test
- * failures join later. Every change is announced as `fault.changed`.
+ * been unreachable for longer than the threshold (from start, or since the link dropped); a stuck
+ * button found by the self-test is another. Every change is announced as `fault.changed` (the
+ * lights show out-of-order).
+ *
+ * Degraded parts (a black camera, a silent speaker: "selftest:camera", "selftest:audio") are kept
+ * apart: the kiosk still raises alarms, so they are reported (heartbeat) but change no lights.
  */
 import type { EventBus } from "../../shared/events.js";
 import type { KioskEvents } from "../events.js";
 
 export class FaultMonitor {
   private readonly faults = new Set<string>();
+  private readonly degraded = new Set<string>();
   private linkTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -34,8 +39,20 @@ export class FaultMonitor {
     this.bus.emit("fault.changed", { faults: [...this.faults].sort() });
   }
 
+  /** A part that does not work but does not stop an alarm: reported, no `fault.changed`. */
+  setDegraded(fault: string, on: boolean): void {
+    if (on) this.degraded.add(fault);
+    else this.degraded.delete(fault);
+  }
+
+  /** The faults that stop an alarm. */
   get current(): readonly string[] {
     return [...this.faults].sort();
+  }
+
+  /** Every fault, blocking or degraded (the heartbeat's list). */
+  get all(): readonly string[] {
+    return [...new Set([...this.faults, ...this.degraded])].sort();
   }
 
   stop(): void {

@@ -27,6 +27,12 @@ export interface ButtonEvents {
   error: [Error];
 }
 
+/** The button line's level as the self-test reads it. */
+export type CircuitReading =
+  | { readonly state: "idle" }
+  | { readonly state: "active" }
+  | { readonly state: "unavailable"; readonly reason: string };
+
 /**
  * The port every button driver implements (stdin, gpio, gpiod, firmata, serial).
  * A driver emits `press` when the contact closes and `release` when it opens, as raw edges: the
@@ -37,4 +43,10 @@ export interface ButtonInput extends EventEmitter<ButtonEvents> {
   readonly driver: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * For the self-test: the button line's level now ("active" = contact closed). Only drivers that
+   * can read their line have it; a closed contact with nobody at the kiosk is a stuck button or a
+   * short. A cut wire reads idle: only an end-of-line resistor would tell it apart.
+   */
+  circuit?(): Promise<CircuitReading>;
 }

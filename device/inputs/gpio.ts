@@ -24,7 +24,7 @@ import type { ButtonConfig } from "../../shared/config/kiosk.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { sysfsGpioNumber } from "../gpio/chip-base.js";
 import { loadOnoffGpio, type Bit, type GpioClass, type GpioLine } from "../gpio/onoff.js";
-import type { ButtonEvents, ButtonInput } from "./button.js";
+import type { ButtonEvents, ButtonInput, CircuitReading } from "./button.js";
 
 export type GpioButtonConfig = Extract<ButtonConfig, { driver: "gpio" }>;
 
@@ -85,6 +85,17 @@ export class GpioButton extends EventEmitter<ButtonEvents> implements ButtonInpu
   stop(): Promise<void> {
     this.stopping = this.halt();
     return this.stopping;
+  }
+
+  /** Reads the button line now (the self-test). */
+  circuit(): Promise<CircuitReading> {
+    const w = this.lines.find((l) => l.role === "button");
+    if (w === undefined) return Promise.resolve({ state: "unavailable", reason: `gpio line ${this.options.line} is not open (see the gpio errors in the log)` });
+    try {
+      return Promise.resolve({ state: w.gpio.readSync() === 1 ? "active" : "idle" });
+    } catch (err) {
+      return Promise.resolve({ state: "unavailable", reason: `gpio line ${this.options.line} cannot be read: ${errorMessage(err)}` });
+    }
   }
 
   private async halt(): Promise<void> {

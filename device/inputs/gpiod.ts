@@ -25,7 +25,7 @@ import type { ButtonConfig } from "../../shared/config/kiosk.js";
 import { errorMessage } from "../../shared/errors.js";
 import { MissingToolReport, gpiomonArgs, isMissingTool, parseGpiomonLine, resolveGpiodChip } from "../gpio/gpiod-tools.js";
 import { Supervisor } from "../lib/supervisor.js";
-import type { ButtonEvents, ButtonInput } from "./button.js";
+import type { ButtonEvents, ButtonInput, CircuitReading } from "./button.js";
 
 export type GpiodButtonConfig = Extract<ButtonConfig, { driver: "gpiod" }>;
 
@@ -83,6 +83,19 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
     const supervisor = this.supervisor;
     this.supervisor = undefined;
     await supervisor?.stop();
+  }
+
+  /**
+   * The button line as gpiomon last reported it (the self-test). gpiomon holds the line, so it is not
+   * read again: "unknown" since gpiomon's start with no edge seen counts as idle (a line held at
+   * gpiomon's start gives no edge; the gpio driver reads that case, this one cannot).
+   */
+  circuit(): Promise<CircuitReading> {
+    const child = this.supervisor?.current;
+    if (child === undefined || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+      return Promise.resolve({ state: "unavailable", reason: `gpiomon is not running for line ${this.options.line} (see the gpiod errors in the log)` });
+    }
+    return Promise.resolve({ state: this.levels.get(this.options.line) === "active" ? "active" : "idle" });
   }
 
   private async connect(): Promise<void> {

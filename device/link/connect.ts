@@ -8,6 +8,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import type { Command, CommandResult } from "../../shared/contract.js";
 import type { EventBus } from "../../shared/events.js";
+import type { Heartbeat } from "../../shared/health.js";
 import type { AlarmController } from "../alarm/alarm-controller.js";
 import type { CallManager } from "../call/call-manager.js";
 import type { KioskEvents } from "../events.js";
@@ -22,6 +23,14 @@ export interface LinkDeps {
   readonly events: EventBus<KioskEvents>;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly agentVersion: string;
+}
+
+export interface LinkHandle {
+  /** QoS 0; rejects while the link is down. */
+  publishHeartbeat(heartbeat: Heartbeat): Promise<void>;
+  /** Says offline, disconnects cleanly and stops delivery. */
+  stop(): Promise<void>;
 }
 
 function carryOut(command: Command, alarm: AlarmController): CommandResult {
@@ -34,10 +43,10 @@ function carryOut(command: Command, alarm: AlarmController): CommandResult {
   }
 }
 
-/** Starts the link; returns its stop function. */
-export function connectLink(config: KioskConfig, deps: LinkDeps): () => Promise<void> {
+/** Starts the link. */
+export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
   const { outbox, alarm, calls, events, clock, log } = deps;
-  const link = new MqttLink(config, log.child({ subsystem: "link" }));
+  const link = new MqttLink(config, log.child({ subsystem: "link" }), { agentVersion: deps.agentVersion, clock });
   const delivery = new AlertDelivery(outbox, link, config.alerts, events, clock, log.child({ subsystem: "delivery" }));
   link.on("up", () => {
     events.emit("link.up", {});
@@ -70,8 +79,11 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): () => Promise<
   calls.attachLink(link);
   alarm.submit = (alert) => delivery.submit(alert);
   link.start();
-  return async () => {
-    delivery.stop();
-    await link.stop();
+  return {
+    publishHeartbeat: (heartbeat) => link.publishHeartbeat(heartbeat),
+    async stop() {
+      delivery.stop();
+      await link.stop();
+    },
   };
 }

@@ -4,13 +4,20 @@
  * never a reason to exit. Messages on the kiosk's own `down` topics are validated before use.
  * Call signaling (`call/down`) has its own subscription: a gateway that refuses it leaves the
  * kiosk without calls, never without alerts.
+ *
+ * Health (shared/health.ts): each CONNECT carries a retained last will `offline` (connection-lost)
+ * on the kiosk's status topic; `online` is published (retained) once the link is up, after the
+ * alert subscriptions, and `offline` (shutdown) before a deliberate stop, which then ends with a
+ * clean DISCONNECT so the broker drops the will instead of sending it.
  */
 import { EventEmitter } from "node:events";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Backoff } from "../../shared/backoff.js";
 import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
+import { type Clock, systemClock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
+import { type Heartbeat, type Status, heartbeatSchema } from "../../shared/health.js";
 import {
   type Ack,
   type Alert,
@@ -22,6 +29,23 @@ import {
   describeZodError,
   topicFor,
 } from "../../shared/contract.js";
+
+/** The last will: the broker publishes it (retained) when the connection is lost without DISCONNECT. */
+export const OFFLINE_WILL: Status = { v: 1, state: "offline", reason: "connection-lost" };
+
+/** Bound on each step of a deliberate stop (offline status, clean disconnect). */
+const STOP_STEP_MS = 1_000;
+
+/** Whether the promise resolves within ms (false when it rejects or is late). */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface LinkEvents {
   up: [];
@@ -42,16 +66,19 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private readonly ackTopic: string;
   private readonly commandTopic: string;
   private readonly callDownTopic: string;
+  private readonly statusTopic: string;
 
   constructor(
     private readonly config: KioskConfig,
     private readonly log: Logger,
+    private readonly identity: { readonly agentVersion: string; readonly clock: Clock } = { agentVersion: "unknown", clock: systemClock },
   ) {
     super();
     this.backoff = new Backoff(config.reconnect);
     this.ackTopic = topicFor("acks", config.kioskId);
     this.commandTopic = topicFor("commands", config.kioskId);
     this.callDownTopic = topicFor("callDown", config.kioskId);
+    this.statusTopic = topicFor("status", config.kioskId);
   }
 
   get isUp(): boolean {
@@ -71,6 +98,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       reconnectPeriod: 0, // we reconnect ourselves, with backoff
       queueQoSZero: false,
       resubscribe: false,
+      will: { topic: this.statusTopic, payload: Buffer.from(JSON.stringify(OFFLINE_WILL)), qos: 1, retain: true },
     });
     this.client = client;
     client.on("connect", () => this.onConnect(client));
@@ -101,17 +129,36 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     return this.publishUp("snapshot", snapshot);
   }
 
+  /** The heartbeat, QoS 0 (checked against the contract first). */
+  async publishHeartbeat(heartbeat: Heartbeat): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !this.connected) throw new Error("not connected to the gateway");
+    await client.publishAsync(topicFor("heartbeat", this.config.kioskId), JSON.stringify(heartbeatSchema.parse(heartbeat)), { qos: 0 });
+  }
+
   private async publishUp(name: TopicName, payload: unknown): Promise<void> {
     const client = this.client;
     if (client === undefined || !this.connected) throw new Error("not connected to the gateway");
     await client.publishAsync(topicFor(name, this.config.kioskId), JSON.stringify(payload), { qos: 1 });
   }
 
+  /**
+   * Says `offline` (retained) while still connected, then disconnects cleanly so the will is not sent.
+   * Each step is bounded: a gateway that does not answer costs at most STOP_STEP_MS each.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
     const client = this.client;
-    if (client !== undefined) await client.endAsync(true);
+    if (client === undefined) return;
+    if (!this.connected) {
+      await client.endAsync(true);
+      return;
+    }
+    const offline: Status = { v: 1, state: "offline", reason: "shutdown", at: this.identity.clock.now().toISOString(), agentVersion: this.identity.agentVersion };
+    const said = await within(client.publishAsync(this.statusTopic, JSON.stringify(offline), { qos: 1, retain: true }), STOP_STEP_MS);
+    if (!said) this.log.warn({ waitedMs: STOP_STEP_MS }, "offline status not confirmed before stop: the broker sends the last will instead");
+    if (!(await within(client.endAsync(false), STOP_STEP_MS))) await client.endAsync(true);
   }
 
   private onConnect(client: MqttClient): void {
@@ -126,6 +173,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
         this.connected = true;
         this.log.info({ url: this.config.mqtt.url }, "connected to gateway");
         this.emit("up");
+        // After "up": the alerts waiting in the outbox go out first.
+        const online: Status = { v: 1, state: "online", reason: "connected", at: this.identity.clock.now().toISOString(), agentVersion: this.identity.agentVersion };
+        client.publishAsync(this.statusTopic, JSON.stringify(online), { qos: 1, retain: true }).catch((err: unknown) => this.log.debug({ reason: (err as Error).message }, "online status not sent"));
       },
       (err: unknown) => {
         // mqtt.js rejects a refused subscription (SUBACK 128). Drop the connection so the reconnect

@@ -51,6 +51,7 @@ export class GatewayBroker {
   /** The live connection of each kiosk. */
   private readonly connected = new Map<string, Client>();
   private readonly secrets = new VerifiedSecretCache();
+  private stopping = false;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -70,6 +71,11 @@ export class GatewayBroker {
     return this.aedes?.connectedClients ?? 0;
   }
 
+  /** Accepting MQTT/TCP connections (readiness). */
+  get listening(): boolean {
+    return this.server?.listening === true && this.aedes?.closed === false;
+  }
+
   async start(): Promise<number> {
     const { log } = this.deps;
     const aedes = await Aedes.createBroker({
@@ -85,6 +91,7 @@ export class GatewayBroker {
           },
           (err: AuthenticateError) => {
             log.warn({ clientId: client.id, username, reason: err.message, address: remoteAddress(client), transport: transport(client) }, "connection refused");
+            this.deps.bus.emit("mqtt.refused", { what: "connection", reason: refusalLabel(err.returnCode) });
             done(err, false);
           },
         );
@@ -93,6 +100,7 @@ export class GatewayBroker {
         const principal = client === null ? null : (this.principals.get(client) ?? null);
         const refuse = (reason: string): void => {
           log.warn({ clientId: client?.id ?? null, topic: packet.topic, reason }, "publish refused: client disconnected");
+          this.deps.bus.emit("mqtt.refused", { what: "publish", reason: principal?.role ?? "none" });
           done(new Error(reason));
         };
         const decision = decidePublish(principal, packet.topic);
@@ -112,6 +120,7 @@ export class GatewayBroker {
         const decision = decideSubscribe(this.principals.get(client) ?? null, sub.topic);
         if (decision.allow) return done(null, sub);
         log.warn({ clientId: client.id, topic: sub.topic, reason: decision.reason }, "subscription refused");
+        this.deps.bus.emit("mqtt.refused", { what: "subscribe", reason: this.principals.get(client)?.role ?? "none" });
         done(null, null);
       },
       published: (packet, client, done) => {
@@ -145,7 +154,8 @@ export class GatewayBroker {
       // A kiosk that reconnected before its old connection closed keeps the new one.
       if (this.connected.get(principal.kioskId) === client) this.connected.delete(principal.kioskId);
       log.info({ kioskId: principal.kioskId }, "kiosk disconnected");
-      this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });
+      // The broker closing every connection at stop is the gateway going away, not the kiosks.
+      if (!this.stopping) this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });
     });
     aedes.on("clientError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "client error"));
     aedes.on("connectionError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "connection error"));
@@ -210,6 +220,7 @@ export class GatewayBroker {
 
   /** Stops accepting connections, then closes the broker (which closes every client). */
   async stop(): Promise<void> {
+    this.stopping = true;
     const server = this.server;
     const aedes = this.aedes;
     const listening = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
@@ -245,6 +256,14 @@ export class GatewayBroker {
     if (!result.ok) throw authError(result.reason === "rate-limited" ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason);
     return { role: "operator", name };
   }
+}
+
+/** A refused connection's metric label: the MQTT return code, not the message (which can name a client). */
+function refusalLabel(returnCode: number | undefined): string {
+  if (returnCode === IDENTIFIER_REJECTED) return "identifier-rejected";
+  if (returnCode === BAD_USERNAME_OR_PASSWORD) return "bad-credentials";
+  if (returnCode === NOT_AUTHORIZED) return "not-authorized";
+  return "other";
 }
 
 function transport(client: Client): "tcp" | "websocket" {

@@ -74,6 +74,48 @@ const migrations: readonly string[] = [
      password_hash TEXT NOT NULL,
      created_at TEXT NOT NULL
    );`,
+  // 4: supervision: each kiosk's state and its history, the latest heartbeat, decommissioning,
+  //    and the outbox of operations events (gateway/supervision/)
+  `ALTER TABLE kiosks ADD COLUMN decommissioned_at TEXT;
+   CREATE INDEX kiosks_by_update ON kiosks (updated_at);
+   CREATE INDEX alerts_test_by_kiosk ON alerts (kiosk_id, received_at) WHERE kind = 'test';
+   CREATE TABLE kiosk_health (
+     kiosk_id TEXT PRIMARY KEY,
+     state TEXT NOT NULL CHECK (state IN ('online', 'degraded', 'offline', 'never-seen', 'decommissioned')),
+     since TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     components TEXT NOT NULL DEFAULT '[]',
+     first_seen_at TEXT
+   );
+   CREATE TABLE kiosk_heartbeats (
+     kiosk_id TEXT PRIMARY KEY,
+     received_at TEXT NOT NULL,
+     interval_s INTEGER NOT NULL,
+     last_test_alarm_at TEXT,
+     report TEXT NOT NULL
+   );
+   CREATE TABLE kiosk_transitions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kiosk_id TEXT NOT NULL,
+     from_state TEXT NOT NULL,
+     to_state TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     components TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE INDEX kiosk_transitions_by_kiosk ON kiosk_transitions (kiosk_id, id);
+   CREATE TABLE ops_outbox (
+     event_id TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     type TEXT NOT NULL CHECK (type IN ('transition', 'reminder')),
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     delivered_at TEXT,
+     last_error TEXT
+   );
+   CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -20,6 +20,8 @@ import type {
   RecordAlertResult,
   RejectedMessage,
 } from "./store.js";
+import type { HealthStore } from "./health-store.js";
+import { SqliteHealthStore } from "./sqlite-health.js";
 import { migrate } from "./sqlite-schema.js";
 import * as operatorQueries from "./sqlite-operators.js";
 
@@ -91,9 +93,11 @@ const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.rec
 
 export class SqliteStore implements GatewayStore {
   private readonly db: Database.Database;
+  readonly health: HealthStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.health = new SqliteHealthStore(db);
   }
 
   /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */

@@ -3,6 +3,7 @@
  * for gateways on several machines later. Every method is async so either can implement it.
  */
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
+import type { HealthStore } from "./health-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -83,6 +84,9 @@ export interface RejectedMessage {
 }
 
 export interface GatewayStore {
+  /** Supervision: kiosk states, heartbeats, the operations outbox (health-store.ts). */
+  readonly health: HealthStore;
+
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
   /** Registers a kiosk; refuses an existing id unless `replace`. Returns false when it existed and was kept. */

@@ -15,6 +15,10 @@ export interface GatewayOptions {
   agency?: unknown;
   publicUrl?: unknown;
   iceServer?: unknown;
+  opsUrl?: unknown;
+  opsSecret?: unknown;
+  missedBeats?: unknown;
+  offlineReminderMin?: unknown;
   logLevel?: unknown;
 }
 
@@ -45,6 +49,11 @@ export async function run(opts: GatewayOptions): Promise<void> {
       },
       publicUrl: opts.publicUrl,
       iceServers: iceServers(opts),
+      ops: { url: opts.opsUrl, secret: opts.opsSecret ?? process.env.SOS_OPS_SECRET },
+      supervision: {
+        missedBeats: opts.missedBeats,
+        offlineReminderMs: typeof opts.offlineReminderMin === "number" ? Math.round(opts.offlineReminderMin * 60_000) : undefined,
+      },
       log: { level: opts.logLevel },
     },
     "gateway options",

@@ -54,3 +54,9 @@ export function requireDataDir<T extends Record<string, unknown>>(opts: T): T {
   if (typeof opts.dataDir !== "string") fail(argumentError("required option '--data-dir <dir>' not specified (see 'sos alerts --help')"));
   return opts;
 }
+
+/** An option required by a command that also has subcommands (commander would demand it of them too). */
+export function requireOption<T extends Record<string, unknown>>(opts: T, key: string, usage: string, command: string): T {
+  if (typeof opts[key] !== "string") fail(argumentError(`required option '${usage}' not specified (see 'sos ${command} --help')`));
+  return opts;
+}

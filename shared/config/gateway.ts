@@ -11,6 +11,48 @@ const iceServerSchema = z.object({
   credential: z.string().optional(),
 });
 
+const retrySchema = z.object({
+  minMs: z.number().int().min(10).default(1_000),
+  maxMs: z.number().int().min(10).default(300_000),
+  factor: z.number().min(1).default(2),
+  jitter: z.number().min(0).max(1).default(0.2),
+});
+
+/** Kiosk supervision (gateway/supervision/, docs/supervision.md). */
+const supervisionSchema = z.object({
+  /** A kiosk is offline once this many heartbeats in a row are missing (missedBeats × its intervalS + graceMs). */
+  missedBeats: z.number().int().min(1).max(10).default(2),
+  /** Added to the missed-heartbeat timeout for network and scheduling jitter. */
+  graceMs: z.number().int().min(0).max(60_000).default(1_000),
+  /** The interval assumed for a connected kiosk that has not said its own yet. */
+  defaultIntervalS: z.number().int().min(1).max(3_600).default(10),
+  /** Degraded when |received − sent| of a heartbeat is above this. */
+  maxClockSkewMs: z.number().int().min(1_000).default(30_000),
+  /** Degraded when the last test alarm (the kiosk's word or the gateway's last test alert) is older than this. */
+  testAlarmOverdueMs: z.number().int().min(60_000).default(26 * 3_600_000),
+  /** An offline kiosk is announced again this often until it is back. */
+  offlineReminderMs: z.number().int().min(1_000).default(15 * 60_000),
+  /**
+   * After a gateway start, kiosks stored online get at least this long to reconnect before they are
+   * offline (their reconnect backoff reaches 60 s while the gateway is away).
+   */
+  restoreGraceMs: z.number().int().min(0).default(75_000),
+  /** Latest heartbeats are written to the store in batches this often (the CLI's view lags by up to this). */
+  heartbeatFlushMs: z.number().int().min(100).max(300_000).default(5_000),
+  /** How often the registry is read for kiosks provisioned or decommissioned by the CLI. */
+  registryPollMs: z.number().int().min(100).max(300_000).default(5_000),
+  maxHeartbeatBytes: z.number().int().min(1_024).max(1_048_576).default(32_768),
+});
+
+/** The operations webhook: supervision events, separate from dispatch (its own URL and secret). */
+const opsSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with operations)").optional(),
+  timeoutMs: z.number().int().min(100).default(5_000),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  retry: retrySchema.default(retrySchema.parse({})),
+});
+
 /** The gateway's config, built from the command line and the environment. */
 export const gatewayConfigSchema = z
   .object({
@@ -71,6 +113,8 @@ export const gatewayConfigSchema = z
         maxFailedLoginsPerMinute: z.number().int().min(1).max(1_000).default(10),
       })
       .default({ sessionTtlMs: 14 * 3_600_000, maxFailedLoginsPerMinute: 10 }),
+    supervision: supervisionSchema.default(supervisionSchema.parse({})),
+    ops: opsSchema.default(opsSchema.parse({})),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   })
@@ -81,6 +125,12 @@ export const gatewayConfigSchema = z
         path: ["dispatch", "secret"],
         message: "is required with a dispatch URL (--dispatch-secret or SOS_DISPATCH_SECRET)",
       });
+    }
+    if (config.ops.url !== undefined && config.ops.secret === undefined) {
+      ctx.addIssue({ code: "custom", path: ["ops", "secret"], message: "is required with an ops URL (--ops-secret or SOS_OPS_SECRET)" });
+    }
+    if (config.ops.retry.maxMs < config.ops.retry.minMs) {
+      ctx.addIssue({ code: "custom", path: ["ops", "retry", "maxMs"], message: "must not be below minMs" });
     }
     if (config.dispatch.retry.maxMs < config.dispatch.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["dispatch", "retry", "maxMs"], message: "must not be below minMs" });

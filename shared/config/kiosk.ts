@@ -142,6 +142,51 @@ const mediaSchema = z.discriminatedUnion("driver", [
   }),
 ]);
 
+const cameraCheckSchema = z.object({
+  /** Mean luma (0..255, full range as ffmpeg's gray gives it: black ≈ 0) at or below this is "black": lens covered, camera dead, no light. */
+  blackLumaMax: z.number().min(0).max(255).default(24),
+  /** Mean absolute luma difference between two frames ~1 s apart at or below this is "frozen". */
+  frozenDiffMax: z.number().min(0).max(255).default(0.1),
+  /** Frames skipped first while a webcam's auto-exposure settles. */
+  settleFrames: z.number().int().min(0).max(100).default(5),
+  timeoutMs: z.number().int().min(1_000).max(60_000).default(15_000),
+});
+
+const audioCheckSchema = z.object({
+  /** Playback levels tried one after another until the tone is heard, in % of full scale. */
+  volumes: z.array(z.number().int().min(1).max(100)).min(1).max(5).default([30, 60, 100]),
+  /** The 1 kHz tone must stand this far above everything else the microphone hears. */
+  minSnrDb: z.number().min(0).max(60).default(10),
+  /** … and be at least this loud at the microphone (dBFS). */
+  minLevelDbfs: z.number().min(-120).max(0).default(-50),
+  toneMs: z.number().int().min(300).max(5_000).default(1_500),
+  /** The recorder: ffmpeg (as the call's capture) or arecord, both on the media's ALSA device. */
+  recorder: z.enum(["ffmpeg", "arecord"]).default("ffmpeg"),
+  timeoutMs: z.number().int().min(1_000).max(60_000).default(10_000),
+});
+
+const selfTestSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** Local time of day of the daily self-test (HH:MM, 24 h). */
+  at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24 h)").default("03:30"),
+  /** A self-test that could not run (a call or an alarm open) is tried again after this long. */
+  retryAfterMin: z.number().int().min(1).max(24 * 60).default(10),
+  camera: cameraCheckSchema.default(cameraCheckSchema.parse({})),
+  audio: audioCheckSchema.default(audioCheckSchema.parse({})),
+});
+
+const healthSchema = z
+  .object({
+    /** A heartbeat goes to the gateway this often while the link is up (and once at each connect). */
+    heartbeatIntervalS: z.number().int().min(1).max(3_600).default(10),
+    selfTest: selfTestSchema.default(selfTestSchema.parse({})),
+    /** A test alarm travels the whole alert path at least this often (EN 81-28: at most 72 h apart)… */
+    testAlarmEveryH: z.number().min(1).max(72).default(24),
+    /** … plus a random delay up to this long, so a fleet does not send them all at once. */
+    testAlarmJitterH: z.number().min(0).max(24).default(2),
+  })
+  .refine((h) => h.testAlarmEveryH + h.testAlarmJitterH <= 72, { path: ["testAlarmJitterH"], message: "testAlarmEveryH + testAlarmJitterH must not exceed 72 (EN 81-28)" });
+
 /** kiosk.json: the kiosk's whole config, written by `sos provision`. */
 export const kioskConfigSchema = z.object({
   version: z.literal(1),
@@ -173,6 +218,7 @@ export const kioskConfigSchema = z.object({
     .default({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 } }),
   reconnect: backoffSchema.default({ minMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 }),
   log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
+  health: healthSchema.default(healthSchema.parse({})),
 });
 /** Lights on a Firmata board or a serial panel need the button on the same board or panel. */
 const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
@@ -194,6 +240,7 @@ export type IndicatorConfig = KioskConfig["indicator"];
 export type PressConfig = KioskConfig["press"];
 export type AudioConfig = KioskConfig["audio"];
 export type MediaConfig = KioskConfig["media"];
+export type HealthConfig = KioskConfig["health"];
 export type WrtcMediaConfig = Extract<MediaConfig, { driver: "wrtc" }>;
 export type KioskConfigInput = z.input<typeof kioskConfigRefined>;
 

@@ -9,41 +9,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import { startKiosk } from "../../device/main.js";
-import { hashSecret } from "../../gateway/registry/credentials.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { provisionKiosk } from "../../scripts/commands/provision.js";
 import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { createLogger } from "../../shared/log.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { FakeButton } from "../fixtures/fake-button.js";
+import { percentile, provisionFleet, waitLine } from "./lib.js";
 
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
 const IDLE = Number(process.env.BENCH_IDLE ?? 1000);
 const here = import.meta.dirname;
 const sosBin = resolve(here, "../../scripts/sos.js");
 const SECRET = "bench-dispatch-secret-0123456789";
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, i)] ?? Number.NaN;
-}
-
-function waitLine(child: ChildProcess, match: (line: string) => boolean, what: string): Promise<string> {
-  return new Promise((resolveLine, reject) => {
-    if (child.stdout === null) return reject(new Error("no stdout"));
-    const rl = createInterface({ input: child.stdout });
-    rl.on("line", (line) => {
-      if (match(line)) {
-        rl.removeAllListeners("line");
-        resolveLine(line);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${what}: process exited with ${code}`)));
-  });
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sos-bench-"));
@@ -53,15 +31,7 @@ async function main(): Promise<void> {
   try {
     // The idle fleet shares one secret (one scrypt hash), so provisioning 1 000 kiosks takes a second.
     const idleSecret = "idle-fleet-secret-not-for-production";
-    const store = SqliteStore.open(gwDir);
-    const idleHash = await hashSecret(idleSecret);
-    for (let i = 0; i < IDLE; i += 1) {
-      await store.putKiosk(
-        { kioskId: `idle-${i}`, secretHash: idleHash, name: null, location: { lat: 43, lon: 76, address: "bench" } },
-        { replace: true, now: new Date() },
-      );
-    }
-    await store.close();
+    await provisionFleet(gwDir, "idle-", IDLE, idleSecret);
 
     const gateway = spawn(
       process.execPath,

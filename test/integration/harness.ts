@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { type GatewayHandle, startGateway } from "../../gateway/main.js";
-import { type KioskHandle, startKiosk } from "../../device/main.js";
+import { type KioskDeps, type KioskHandle, startKiosk } from "../../device/main.js";
 import { type GatewayConfigInput, parseGatewayConfig } from "../../shared/config/gateway.js";
 import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { provisionKiosk } from "../../scripts/commands/provision.js";
@@ -100,13 +100,13 @@ export interface TestKiosk extends KioskHandle {
   readonly config: KioskConfig;
 }
 
-/** A real kiosk agent with fakes only at the hardware edge (button, lights, speaker). */
-export async function startTestKiosk(config: KioskConfig): Promise<TestKiosk> {
+/** A real kiosk agent with fakes only at the hardware edge (button, lights, speaker), and any others given. */
+export async function startTestKiosk(config: KioskConfig, extra: Partial<Omit<KioskDeps, "log" | "button" | "indicator" | "player">> = {}): Promise<TestKiosk> {
   const button = new FakeButton();
   const indicator = new RecordingIndicator();
   const player = new RecordingPlayer();
   const logs = new LogCapture();
-  const handle = await startKiosk(config, { log: logs.logger("kiosk"), button, indicator, player });
+  const handle = await startKiosk(config, { ...extra, log: logs.logger("kiosk"), button, indicator, player });
   await handle.linkReady;
   return { ...handle, button, indicator, player, logs, config };
 }

@@ -92,6 +92,24 @@ describe("parseKioskConfig", () => {
   });
 });
 
+describe("parseKioskConfig: health", () => {
+  it("defaults: heartbeat every 10 s, self-test at 03:30 local, a test alarm every 24 h + up to 2 h", () => {
+    const { health } = parseKioskConfig(validKiosk);
+    expect(health).toMatchObject({ heartbeatIntervalS: 10, testAlarmEveryH: 24, testAlarmJitterH: 2 });
+    expect(health.selfTest).toMatchObject({ enabled: true, at: "03:30", retryAfterMin: 10 });
+    expect(health.selfTest.camera).toEqual({ blackLumaMax: 24, frozenDiffMax: 0.1, settleFrames: 5, timeoutMs: 15_000 });
+    expect(health.selfTest.audio).toEqual({ volumes: [30, 60, 100], minSnrDb: 10, minLevelDbfs: -50, toneMs: 1_500, recorder: "ffmpeg", timeoutMs: 10_000 });
+  });
+
+  it("keeps the test alarm within EN 81-28's 72 h and the time of day well formed, all reported at once", () => {
+    const err = sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 71, testAlarmJitterH: 2, selfTest: { at: "3:30" } } }));
+    expect(err.message).toContain("health.selfTest.at: must be HH:MM (24 h)");
+    expect(sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 71, testAlarmJitterH: 2 } })).message).toContain("health.testAlarmJitterH: testAlarmEveryH + testAlarmJitterH must not exceed 72 (EN 81-28)");
+    expect(sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 73 } })).message).toContain("health.testAlarmEveryH");
+    expect(parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 70, testAlarmJitterH: 2, selfTest: { at: "23:59" } } }).health.selfTest.at).toBe("23:59");
+  });
+});
+
 describe("parseGatewayConfig", () => {
   it("reports every problem at once as `path: message` on one line, code CONFIG_INVALID", () => {
     const err = sosErrorOf(() =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type TopicName, TOPIC_PREFIX, ackSchema, alertSchema, parseTopic, topicFor, topics } from "../../shared/contract.js";
+import { heartbeatSchema, statusSchema } from "../../shared/health.js";
 
 const validAlert = {
   v: 1,
@@ -100,5 +101,40 @@ describe("ackSchema", () => {
     expect(ackSchema.safeParse({ v: 1, alertId: "x", status: "ok" }).success).toBe(false);
     expect(ackSchema.safeParse({ v: 1, alertId: "x", status: "error" }).success).toBe(false);
     expect(ackSchema.safeParse({ v: 1, alertId: "x", status: "maybe", data: { receivedAt: "2025-01-02T03:04:06.000Z", duplicate: false } }).success).toBe(false);
+  });
+});
+
+describe("health topics (heartbeat, status)", () => {
+  it("are served: heartbeat QoS 0 not retained, status QoS 1 retained, each with its schema", () => {
+    expect(topics.heartbeat).toMatchObject({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, reserved: false, schema: heartbeatSchema });
+    expect(topics.status).toMatchObject({ suffix: "status", direction: "up", qos: 1, retain: true, reserved: false, schema: statusSchema });
+  });
+
+  it("the last will (no time) and a shutdown status parse; an unknown state does not", () => {
+    expect(statusSchema.parse({ v: 1, state: "offline", reason: "connection-lost" })).toEqual({ v: 1, state: "offline", reason: "connection-lost" });
+    expect(statusSchema.safeParse({ v: 1, state: "offline", reason: "shutdown", at: "2025-01-02T03:04:05.678Z", agentVersion: "0.1.0" }).success).toBe(true);
+    expect(statusSchema.safeParse({ v: 1, state: "sleeping" }).success).toBe(false);
+  });
+
+  it("a heartbeat without system readings (null) parses; a seq of 0 or a missing interval does not", () => {
+    const hb = {
+      v: 1,
+      seq: 1,
+      sentAt: "2025-01-02T03:04:05.678Z",
+      intervalS: 10,
+      agentVersion: "0.1.0",
+      uptimeS: 5,
+      system: { uptimeS: 100, cpuTempC: null, load1: 0, memFreeMb: 100, diskFreeMb: null },
+      link: { type: "unknown", iface: null, signalDbm: null },
+      outboxDepth: 0,
+      openAlarm: null,
+      faults: [],
+      selfTests: [],
+      lastTestAlarmAt: null,
+      kioskState: {},
+    };
+    expect(heartbeatSchema.safeParse(hb).success).toBe(true);
+    expect(heartbeatSchema.safeParse({ ...hb, seq: 0 }).success).toBe(false);
+    expect(heartbeatSchema.safeParse({ ...hb, intervalS: undefined }).success).toBe(false);
   });
 });

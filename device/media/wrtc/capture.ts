@@ -24,8 +24,11 @@ export const i420FrameBytes = (width: number, height: number): number => (width 
 
 const COMMON = ["-hide_banner", "-nostdin", "-nostats"];
 
-/** Two live inputs in one ffmpeg: a larger input queue keeps one from stalling the other (unverified here). */
-function videoInput(c: CaptureConfig, realtime: boolean): string[] {
+/**
+ * ffmpeg's input arguments for the camera (also used by the camera self-test). Two live inputs in
+ * one ffmpeg: a larger input queue keeps one from stalling the other (unverified here).
+ */
+export function videoInput(c: CaptureConfig, realtime: boolean): string[] {
   if (c.capture === "test") return [...(realtime ? ["-re"] : []), "-f", "lavfi", "-i", `testsrc2=size=${c.width}x${c.height}:rate=${c.fps}`];
   return ["-thread_queue_size", "512", "-f", "v4l2", "-framerate", String(c.fps), "-video_size", `${c.width}x${c.height}`, "-i", c.videoDevice];
 }

@@ -1,0 +1,120 @@
+/**
+ * Prometheus metrics (prom-client, one registry per gateway) fed from the event bus, plus gauges read
+ * at scrape time. Served at /metrics on the HTTP port (http/metrics-routes.ts). Names: docs/supervision.md.
+ */
+import type { Logger } from "pino";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { EventBus } from "../../shared/events.js";
+import { type KioskStateName, kioskStateNames } from "../../shared/ops.js";
+import type { GatewayEvents } from "../events.js";
+import type { GatewayStore } from "../store/store.js";
+
+export interface MetricsSources {
+  readonly events: EventBus<GatewayEvents>;
+  readonly store: GatewayStore;
+  readonly log: Logger;
+  /** Kiosks by supervision state, now. */
+  readonly kioskStates: () => Record<KioskStateName, number>;
+  /** Open MQTT connections (kiosks and operator pages). */
+  readonly mqttConnections: () => number;
+}
+
+/** Press-to-dispatch scale: most alerts take milliseconds; retries during an outage take minutes. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  constructor(sources: MetricsSources) {
+    const { events, store, log } = sources;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: "sos_kiosks",
+      help: "Kiosks by supervision state",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const counts = sources.kioskStates();
+        for (const state of kioskStateNames) this.set({ state }, counts[state]);
+      },
+    });
+    const transitions = new Counter({ name: "sos_kiosk_transitions_total", help: "Supervision transitions, by the state entered", labelNames: ["to"], registers });
+    const heartbeats = new Counter({ name: "sos_heartbeats_received_total", help: "Kiosk heartbeats received, by whether they matched the schema", labelNames: ["result"], registers });
+    const received = new Counter({ name: "sos_alerts_received_total", help: "Alerts stored (first copies), by kind", labelNames: ["kind"], registers });
+    const duplicates = new Counter({ name: "sos_alerts_duplicate_total", help: "Alert copies received again and acknowledged again", registers });
+    const rejected = new Counter({ name: "sos_alerts_rejected_total", help: "Alert messages rejected, by error code", labelNames: ["code"], registers });
+    const delivered = new Counter({ name: "sos_alerts_delivered_total", help: "Alerts delivered to dispatch", registers });
+    new Gauge({
+      name: "sos_alerts_pending",
+      help: "Alerts stored and not yet delivered to dispatch",
+      registers,
+      async collect() {
+        this.set(await store.health.pendingDispatchCount());
+      },
+    });
+    const attempts = new Counter({ name: "sos_dispatch_attempts_total", help: "Dispatch webhook attempts, by result", labelNames: ["result"], registers });
+    const latency = new Histogram({
+      name: "sos_dispatch_latency_seconds",
+      help: "From the gateway receiving an alert to dispatch acknowledging it",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    const opsAttempts = new Counter({ name: "sos_ops_attempts_total", help: "Operations webhook attempts, by result", labelNames: ["result"], registers });
+    new Gauge({
+      name: "sos_ops_events_pending",
+      help: "Operations events not yet delivered",
+      registers,
+      async collect() {
+        this.set(await store.health.pendingOpsCount());
+      },
+    });
+    new Gauge({
+      name: "sos_mqtt_connections",
+      help: "Open MQTT connections (kiosks and operator pages)",
+      registers,
+      collect() {
+        this.set(sources.mqttConnections());
+      },
+    });
+    const refusedConnections = new Counter({ name: "sos_mqtt_refused_connections_total", help: "MQTT connections refused, by MQTT reason", labelNames: ["reason"], registers });
+    const refusedPublishes = new Counter({ name: "sos_mqtt_refused_publishes_total", help: "MQTT publishes refused (the client is disconnected), by the client's role", labelNames: ["role"], registers });
+    const refusedSubscriptions = new Counter({ name: "sos_mqtt_refused_subscriptions_total", help: "MQTT subscriptions refused, by the client's role", labelNames: ["role"], registers });
+
+    // Every label value is initialised, so a series exists (at 0) before its first event.
+    for (const state of kioskStateNames) transitions.inc({ to: state }, 0);
+    for (const result of ["valid", "invalid"]) heartbeats.inc({ result }, 0);
+    for (const kind of ["sos", "test"]) received.inc({ kind }, 0);
+    for (const result of ["delivered", "failed"]) {
+      attempts.inc({ result }, 0);
+      opsAttempts.inc({ result }, 0);
+    }
+
+    events.on("kiosk.state", "metrics", (e) => transitions.inc({ to: e.to }));
+    events.on("kiosk.heartbeat", "metrics", (e) => heartbeats.inc({ result: e.valid ? "valid" : "invalid" }));
+    events.on("alert.stored", "metrics", (e) => received.inc({ kind: e.kind }));
+    events.on("alert.duplicate", "metrics", () => duplicates.inc());
+    events.on("alert.rejected", "metrics", (e) => rejected.inc({ code: e.code }));
+    events.on("dispatch.failed", "metrics", () => attempts.inc({ result: "failed" }));
+    events.on("alert.delivered", "metrics", async (e) => {
+      attempts.inc({ result: "delivered" });
+      delivered.inc();
+      const alert = await store.getAlert(e.alertId);
+      if (alert === undefined) return log.warn({ alertId: e.alertId }, "delivered alert not found for the latency metric");
+      latency.observe(Math.max(0, Date.parse(e.deliveredAt) - Date.parse(alert.receivedAt)) / 1_000);
+    });
+    events.on("ops.delivered", "metrics", () => opsAttempts.inc({ result: "delivered" }));
+    events.on("ops.failed", "metrics", () => opsAttempts.inc({ result: "failed" }));
+    events.on("mqtt.refused", "metrics", (e) => {
+      if (e.what === "connection") refusedConnections.inc({ reason: e.reason });
+      else if (e.what === "publish") refusedPublishes.inc({ role: e.reason });
+      else refusedSubscriptions.inc({ role: e.reason });
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The store's supervision side (migration 4): each kiosk's state and its history, its latest
+ * heartbeat, decommissioning, and the outbox of operations events. Kept apart from GatewayStore's
+ * alert methods; SqliteStore exposes it as `store.health`.
+ */
+import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
+import type { KioskStateName } from "../../shared/ops.js";
+
+/** A registered kiosk as supervision sees it; `state` null: no state stored yet (never seen). */
+export interface KioskHealthRow {
+  readonly kioskId: string;
+  readonly name: string | null;
+  readonly address: string;
+  readonly decommissionedAt: string | null;
+  readonly state: KioskStateName | null;
+  readonly since: string | null;
+  readonly reason: string | null;
+  readonly components: readonly string[];
+  readonly firstSeenAt: string | null;
+  readonly lastHeartbeatAt: string | null;
+  readonly intervalS: number | null;
+  /** As the kiosk's last stored heartbeat reported it. */
+  readonly lastTestAlarmAt: string | null;
+  /** The last test alert the gateway received from it. */
+  readonly lastTestAlertAt: string | null;
+  /** The latest heartbeat's JSON, only when asked for (listHealth({ reports: true })). */
+  readonly report: string | null;
+}
+
+export interface TransitionRecord {
+  readonly kioskId: string;
+  readonly from: KioskStateName;
+  readonly to: KioskStateName;
+  readonly reason: string;
+  readonly components: readonly string[];
+  readonly at: string;
+}
+
+export interface QueuedOpsEvent {
+  readonly eventId: string;
+  readonly kioskId: string;
+  readonly type: "transition" | "reminder";
+  /** The JSON sent, built once: every retry sends the same bytes and signature. */
+  readonly body: string;
+  readonly createdAt: string;
+}
+
+export interface HeartbeatRecord {
+  readonly kioskId: string;
+  readonly receivedAt: string;
+  readonly intervalS: number;
+  readonly lastTestAlarmAt: string | null;
+  /** The heartbeat as the kiosk sent it (validated JSON). */
+  readonly report: string;
+}
+
+export interface RegistryChange {
+  readonly kioskId: string;
+  readonly decommissionedAt: string | null;
+  readonly updatedAt: string;
+}
+
+export interface OpsOutboxRow {
+  readonly eventId: string;
+  readonly kioskId: string;
+  readonly type: "transition" | "reminder";
+  readonly body: string;
+  readonly attempts: number;
+  readonly deliveredAt: string | null;
+  readonly lastError: string | null;
+}
+
+export interface HealthStore {
+  /** Every registered kiosk with its stored state, heartbeat and last test alert (kioskId order). */
+  listHealth(options?: { reports?: boolean }): Promise<KioskHealthRow[]>;
+  getHealth(kioskId: string): Promise<KioskHealthRow | undefined>;
+  /** Stores transitions (each kiosk's current state follows its last one) and queues ops events, in one transaction. */
+  recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void>;
+  /** Upserts each kiosk's latest heartbeat (one transaction). */
+  saveHeartbeats(rows: readonly HeartbeatRecord[]): Promise<void>;
+  /** A kiosk's transitions, newest first. */
+  transitions(kioskId: string, limit: number): Promise<TransitionRecord[]>;
+  /** Registry rows updated after `after` (all when null), oldest update first. */
+  registryChangedSince(after: string | null): Promise<RegistryChange[]>;
+  /** Marks a kiosk decommissioned (or back in service); false when it is not registered. */
+  setDecommissioned(kioskId: string, decommissioned: boolean, now: Date): Promise<boolean>;
+
+  // the operations outbox (gateway/outbox/forwarder.ts)
+  dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]>;
+  nextOpsAt(busy: ReadonlySet<string>): Promise<Date | null>;
+  recordOpsAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void>;
+  listOps(limit: number): Promise<OpsOutboxRow[]>;
+  /** Undelivered ops events (index-only). */
+  pendingOpsCount(): Promise<number>;
+  /** Undelivered dispatch jobs (index-only, unlike countByDelivery: cheap enough for every scrape). */
+  pendingDispatchCount(): Promise<number>;
+}

@@ -1,0 +1,116 @@
+/**
+ * Supervision wired in one place so main.ts stays small:
+ *
+ *   const supervision = new SupervisionFeature(config, deps);  // before the broker starts
+ *   supervision.attach(broker);                                 // heartbeat and status handlers, bus events
+ *   await supervision.start();                                  // restore stored states, arm timers
+ *   … broker.start() …
+ *   stop: supervision.stop() before broker.stop()
+ *
+ * The registry is read every registryPollMs for kiosks provisioned or (de)commissioned by the CLI
+ * meanwhile (an admin change, not a detection path: offline detection is per-kiosk timers only).
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
+import type { GatewayConfig } from "../../shared/config/gateway.js";
+import type { EventBus } from "../../shared/events.js";
+import type { GatewayBroker } from "../broker/broker.js";
+import type { GatewayEvents } from "../events.js";
+import type { OutboxForwarder, OutboxSender } from "../outbox/forwarder.js";
+import type { GatewayStore } from "../store/store.js";
+import { createOpsForwarder } from "./ops.js";
+import { KioskSupervisor } from "./supervisor.js";
+import { SupervisionWriter } from "./writer.js";
+
+export interface SupervisionDeps {
+  readonly store: GatewayStore;
+  readonly events: EventBus<GatewayEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly userAgent: string;
+  /** Replaces the ops webhook (tests). */
+  readonly opsSender?: OutboxSender;
+}
+
+export class SupervisionFeature {
+  readonly supervisor: KioskSupervisor;
+  readonly writer: SupervisionWriter;
+  private readonly ops: OutboxForwarder | undefined;
+  private readonly log: Logger;
+  private readonly unsubscribe: (() => void)[] = [];
+  private registryTimer: NodeJS.Timeout | undefined;
+  private registryMark: string | null = null;
+  private polling = false;
+  private broker: GatewayBroker | undefined;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly deps: SupervisionDeps,
+  ) {
+    this.log = deps.log.child({ subsystem: "supervision" });
+    this.ops = createOpsForwarder(config, { ...deps, log: deps.log.child({ subsystem: "ops" }), ...(deps.opsSender === undefined ? {} : { sender: deps.opsSender }) });
+    this.writer = new SupervisionWriter(deps.store, { flushMs: config.supervision.heartbeatFlushMs, ops: this.ops !== undefined, opsQueued: () => this.ops?.wake() }, this.log);
+    const { offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, ...rules } = config.supervision;
+    this.supervisor = new KioskSupervisor(
+      { ...rules, offlineReminderMs, restoreGraceMs, maxHeartbeatBytes },
+      { writer: this.writer, bus: deps.events, clock: deps.clock, log: this.log, isConnected: (kioskId) => this.broker?.isConnected(kioskId) ?? false },
+    );
+  }
+
+  attach(broker: GatewayBroker): void {
+    this.broker = broker;
+    const { events } = this.deps;
+    const s = this.supervisor;
+    broker.handle("heartbeat", (kioskId, _topic, payload) => Promise.resolve(s.heartbeat(kioskId, payload)));
+    broker.handle("status", (kioskId, _topic, payload) => Promise.resolve(s.status(kioskId, payload)));
+    this.unsubscribe.push(
+      events.on("kiosk.connected", "supervision", ({ kioskId }) => s.connected(kioskId)),
+      events.on("kiosk.disconnected", "supervision", ({ kioskId }) => s.disconnected(kioskId)),
+      events.on("alert.stored", "supervision", (e) => {
+        if (e.kind === "test") s.testAlert(e.kioskId, Date.parse(e.receivedAt));
+      }),
+    );
+  }
+
+  /** Restores every registered kiosk's stored state (never-seen when none), then starts the timers. */
+  async start(): Promise<void> {
+    const rows = await this.deps.store.health.listHealth();
+    this.registryMark = (await this.deps.store.health.registryChangedSince(null)).at(-1)?.updatedAt ?? null;
+    this.supervisor.load(rows);
+    this.writer.start();
+    this.ops?.start();
+    this.registryTimer = setInterval(() => void this.pollRegistry(), this.config.supervision.registryPollMs);
+    const counts = this.supervisor.counts();
+    this.log.info({ kiosks: rows.length, ...counts, ops: this.ops !== undefined }, "supervision started");
+  }
+
+  /** Wakes the ops forwarder (tests, and after a manual change). */
+  wakeOps(): void {
+    this.ops?.wake();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    clearInterval(this.registryTimer);
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.supervisor.stop();
+    await this.writer.stop();
+    await this.ops?.stop(graceMs);
+  }
+
+  private async pollRegistry(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const changes = await this.deps.store.health.registryChangedSince(this.registryMark);
+      for (const change of changes) {
+        this.supervisor.registered(change.kioskId);
+        this.supervisor.setDecommissioned(change.kioskId, change.decommissionedAt !== null);
+        this.registryMark = change.updatedAt;
+      }
+    } catch (err) {
+      this.log.warn({ err }, "could not read the kiosk registry; trying again at the next poll");
+    } finally {
+      this.polling = false;
+    }
+  }
+}

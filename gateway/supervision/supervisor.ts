@@ -1,0 +1,265 @@
+/**
+ * One state per kiosk, kept in memory and decided at once on each event — never by a periodic sweep:
+ * - connected (MQTT CONNECT accepted): the kiosk is alive; a silence timer starts;
+ * - a heartbeat: alive, its components re-read, the silence timer re-armed for
+ *   missedBeats × its intervalS + grace (a connected kiosk that never beats times out the same way,
+ *   on the default interval);
+ * - disconnected (socket drop, last will, clean stop): offline at once, reason `connection-lost`, or
+ *   `shutdown` when the kiosk said so (retained status) before it went;
+ * - the silence timer fires: offline, reason `heartbeats-missed` (the socket may still be open);
+ * - a test alert stored: the test-alarm component is re-read;
+ * - decommissioned / back in service (the registry, read by SupervisionFeature).
+ * A change of state, or of the failing components, is a transition: stored, logged, announced on
+ * the bus and to operations. While offline, a reminder goes to operations every offlineReminderMs.
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
+import type { EventBus } from "../../shared/events.js";
+import { heartbeatSchema, statusSchema } from "../../shared/health.js";
+import { type KioskStateName, kioskStateNames } from "../../shared/ops.js";
+import type { GatewayEvents } from "../events.js";
+import type { KioskHealthRow } from "../store/health-store.js";
+import {
+  HEARTBEAT_INVALID,
+  heartbeatComponents,
+  sameComponents,
+  silenceTimeoutMs,
+  stateOf,
+  type SupervisionRules,
+  TEST_ALARM_OVERDUE,
+  testAlarmOverdue,
+} from "./rules.js";
+import { newWatch, safeJson, type Watch } from "./watch.js";
+import type { SupervisionWriter } from "./writer.js";
+
+export interface SupervisorOptions extends SupervisionRules {
+  readonly offlineReminderMs: number;
+  readonly restoreGraceMs: number;
+  readonly maxHeartbeatBytes: number;
+}
+
+export interface SupervisorDeps {
+  readonly writer: SupervisionWriter;
+  readonly bus: EventBus<GatewayEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Whether the broker holds a live connection for the kiosk (a disconnect of an old one is then ignored). */
+  readonly isConnected: (kioskId: string) => boolean;
+}
+
+export interface KioskView {
+  readonly kioskId: string;
+  readonly state: KioskStateName;
+  readonly since: string;
+  readonly reason: string;
+  readonly components: readonly string[];
+  readonly reminders: number;
+}
+
+const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
+
+export class KioskSupervisor {
+  private readonly watches = new Map<string, Watch>();
+  private stopped = false;
+
+  constructor(
+    private readonly options: SupervisorOptions,
+    private readonly deps: SupervisorDeps,
+  ) {}
+
+  /** Restores the stored states at start; kiosks stored alive get their silence timer (at least restoreGraceMs). */
+  load(rows: readonly KioskHealthRow[]): void {
+    const now = this.now();
+    for (const row of rows) {
+      const w = this.add(row.kioskId, now);
+      w.state = row.state ?? "never-seen";
+      w.since = ms(row.since) ?? now;
+      w.reason = row.reason ?? "provisioned";
+      w.components = [...row.components];
+      w.beatComponents = row.components.filter((c) => c !== TEST_ALARM_OVERDUE);
+      w.firstSeenAt = ms(row.firstSeenAt);
+      w.intervalS = row.intervalS;
+      w.lastTestFromBeat = ms(row.lastTestAlarmAt);
+      w.lastTestAlert = ms(row.lastTestAlertAt);
+      w.decommissioned = row.decommissionedAt !== null;
+      w.alive = w.state === "online" || w.state === "degraded";
+      if (w.decommissioned) this.decide(w, "decommissioned");
+      else if (w.state === "decommissioned") this.decide(w, "recommissioned");
+      else if (w.alive) this.armSilence(w, Math.max(silenceTimeoutMs(w.intervalS, this.options), this.options.restoreGraceMs));
+      else if (w.state === "offline") this.resumeReminders(w, now);
+    }
+  }
+
+  /** A kiosk registered after start (provisioned while the gateway runs): never seen until it connects. */
+  registered(kioskId: string): void {
+    if (!this.watches.has(kioskId)) this.add(kioskId, this.now());
+  }
+
+  connected(kioskId: string): void {
+    const w = this.watch(kioskId);
+    if (w.decommissioned || this.stopped) return;
+    w.alive = true;
+    w.shutdownSaid = false;
+    w.firstSeenAt ??= this.now();
+    this.armSilence(w, silenceTimeoutMs(w.intervalS, this.options));
+    this.decide(w, "connected");
+  }
+
+  disconnected(kioskId: string): void {
+    const w = this.watch(kioskId);
+    if (w.decommissioned || this.stopped || this.deps.isConnected(kioskId)) return;
+    w.alive = false;
+    this.clearSilence(w);
+    this.decide(w, w.shutdownSaid ? "shutdown" : "connection-lost");
+  }
+
+  /** The kiosk's retained status: `offline`/`shutdown` just before a deliberate stop names the disconnect that follows. */
+  status(kioskId: string, payload: Buffer): void {
+    const parsed = safeJson(payload, statusSchema);
+    if (parsed?.state === "offline" && parsed.reason === "shutdown") this.watch(kioskId).shutdownSaid = true;
+  }
+
+  heartbeat(kioskId: string, payload: Buffer): void {
+    const w = this.watch(kioskId);
+    const now = this.now();
+    const hb = payload.length > this.options.maxHeartbeatBytes ? undefined : safeJson(payload, heartbeatSchema);
+    this.deps.bus.emit("kiosk.heartbeat", { kioskId, valid: hb !== undefined });
+    if (w.decommissioned || this.stopped) return;
+    w.alive = true;
+    w.firstSeenAt ??= now;
+    if (hb === undefined) {
+      if (!w.invalidStreak) this.deps.log.warn({ kioskId, bytes: payload.length }, "heartbeat does not match the schema: kiosk marked degraded (heartbeat-invalid)");
+      w.invalidStreak = true;
+      w.beatComponents = [HEARTBEAT_INVALID];
+    } else {
+      w.invalidStreak = false;
+      w.beatComponents = heartbeatComponents(hb, now, this.options);
+      w.intervalS = hb.intervalS;
+      w.lastTestFromBeat = ms(hb.lastTestAlarmAt);
+      const receivedAt = new Date(now).toISOString();
+      this.deps.writer.heartbeat({ kioskId, receivedAt, intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: payload.toString("utf8") });
+    }
+    this.armSilence(w, silenceTimeoutMs(w.intervalS, this.options));
+    this.decide(w, hb === undefined ? HEARTBEAT_INVALID : "heartbeat");
+  }
+
+  testAlert(kioskId: string, receivedAtMs: number): void {
+    const w = this.watch(kioskId);
+    w.lastTestAlert = Math.max(w.lastTestAlert ?? 0, receivedAtMs);
+    if (w.alive && !this.stopped) this.decide(w, "test-alarm");
+  }
+
+  /** Decommissioned kiosks are not supervised (their messages are ignored); back in service, they are again. */
+  setDecommissioned(kioskId: string, decommissioned: boolean): void {
+    const w = this.watch(kioskId);
+    if (w.decommissioned === decommissioned || this.stopped) return;
+    w.decommissioned = decommissioned;
+    if (decommissioned) {
+      this.clearSilence(w);
+    } else {
+      w.alive = this.deps.isConnected(kioskId);
+      if (w.alive) this.armSilence(w, silenceTimeoutMs(w.intervalS, this.options));
+    }
+    this.decide(w, decommissioned ? "decommissioned" : "recommissioned");
+  }
+
+  get(kioskId: string): KioskView | undefined {
+    const w = this.watches.get(kioskId);
+    if (w === undefined) return undefined;
+    return { kioskId, state: w.state, since: new Date(w.since).toISOString(), reason: w.reason, components: w.components, reminders: w.reminders };
+  }
+
+  counts(): Record<KioskStateName, number> {
+    const counts = Object.fromEntries(kioskStateNames.map((s) => [s, 0])) as Record<KioskStateName, number>;
+    for (const w of this.watches.values()) counts[w.state] += 1;
+    return counts;
+  }
+
+  /** Stops every timer; later events are ignored (the broker's own shutdown is not a fleet going offline). */
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.watches.values()) {
+      this.clearSilence(w);
+      clearTimeout(w.reminder);
+      w.reminder = undefined;
+    }
+  }
+
+  private decide(w: Watch, reason: string): void {
+    const now = this.now();
+    const overdue = w.alive && testAlarmOverdue([w.lastTestFromBeat, w.lastTestAlert], w.firstSeenAt, now, this.options);
+    const components = overdue ? [...w.beatComponents, TEST_ALARM_OVERDUE].sort() : w.beatComponents;
+    const to = stateOf({ decommissioned: w.decommissioned, alive: w.alive, seen: w.firstSeenAt !== null, components });
+    const shown = to === "degraded" ? components : [];
+    if (to === w.state && sameComponents(shown, w.components)) return;
+    const from = w.state;
+    if (to !== from) w.since = now;
+    w.state = to;
+    w.reason = reason;
+    w.components = shown;
+    const at = new Date(now).toISOString();
+    const transition = { kioskId: w.kioskId, from, to, reason, components: shown, at };
+    this.deps.writer.transition(transition, new Date(w.since).toISOString());
+    this.deps.log.info({ kioskId: w.kioskId, from, to, reason, components: shown }, "kiosk state changed");
+    this.deps.bus.emit("kiosk.state", transition);
+    if (to === "offline" && from !== "offline") this.resumeReminders(w, now);
+    if (to !== "offline") {
+      clearTimeout(w.reminder);
+      w.reminder = undefined;
+      w.reminders = 0;
+    }
+  }
+
+  /** Schedules the next reminder on the offline period's grid (since + n × offlineReminderMs). */
+  private resumeReminders(w: Watch, now: number): void {
+    const every = this.options.offlineReminderMs;
+    const elapsed = Math.max(0, now - w.since);
+    w.reminders = Math.floor(elapsed / every);
+    clearTimeout(w.reminder);
+    w.reminder = setTimeout(() => this.remind(w), every - (elapsed % every));
+  }
+
+  private remind(w: Watch): void {
+    if (this.stopped || w.state !== "offline") return;
+    w.reminders += 1;
+    const at = new Date(this.now()).toISOString();
+    const since = new Date(w.since).toISOString();
+    this.deps.log.warn({ kioskId: w.kioskId, since, reason: w.reason, reminder: w.reminders }, "kiosk still offline");
+    this.deps.writer.reminder({ type: "reminder", kioskId: w.kioskId, state: "offline", previousState: "offline", reason: w.reason, components: [], since, at, reminder: w.reminders });
+    w.reminder = setTimeout(() => this.remind(w), this.options.offlineReminderMs);
+  }
+
+  private armSilence(w: Watch, timeoutMs: number): void {
+    if (w.silence !== undefined && w.silenceMs === timeoutMs) {
+      w.silence.refresh();
+      return;
+    }
+    clearTimeout(w.silence);
+    w.silenceMs = timeoutMs;
+    w.silence = setTimeout(() => {
+      w.silence = undefined;
+      if (this.stopped || w.decommissioned) return;
+      w.alive = false;
+      this.decide(w, "heartbeats-missed");
+    }, timeoutMs);
+  }
+
+  private clearSilence(w: Watch): void {
+    clearTimeout(w.silence);
+    w.silence = undefined;
+  }
+
+  private watch(kioskId: string): Watch {
+    return this.watches.get(kioskId) ?? this.add(kioskId, this.now());
+  }
+
+  private add(kioskId: string, now: number): Watch {
+    const w = newWatch(kioskId, now);
+    this.watches.set(kioskId, w);
+    return w;
+  }
+
+  private now(): number {
+    return this.deps.clock.now().getTime();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Writes what supervision decides, without ever holding up the event loop for long:
+ * - transitions and reminders (with their ops events) are batched per event-loop turn into one
+ *   transaction, so a fleet dropping at once (a network cut) is a few transactions, not thousands;
+ * - the latest heartbeat of each kiosk is kept in memory and written every flushMs, in chunks, each
+ *   kiosk once per flush however often it beat (the CLI's view lags by up to flushMs).
+ * A failed write is kept and tried again in a second; nothing here ever throws into supervision.
+ */
+import type { Logger } from "pino";
+import type { HeartbeatRecord, QueuedOpsEvent, TransitionRecord } from "../store/health-store.js";
+import type { GatewayStore } from "../store/store.js";
+import { buildOpsEvent, type OpsEventInput } from "./ops.js";
+
+const CHUNK = 500;
+const RETRY_MS = 1_000;
+
+export interface WriterOptions {
+  readonly flushMs: number;
+  /** Queue ops events (an ops URL is configured). */
+  readonly ops: boolean;
+  /** Called after ops events were committed (wakes the ops forwarder). */
+  readonly opsQueued: () => void;
+}
+
+interface Pending {
+  readonly transition: TransitionRecord | null;
+  readonly event: OpsEventInput;
+}
+
+export class SupervisionWriter {
+  private pending: Pending[] = [];
+  private readonly beats = new Map<string, HeartbeatRecord>();
+  private scheduled = false;
+  private chain: Promise<void> = Promise.resolve();
+  private beatTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private flushingBeats: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: GatewayStore,
+    private readonly options: WriterOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.beatTimer = setInterval(() => void this.flushBeats(), this.options.flushMs);
+  }
+
+  transition(t: TransitionRecord, since: string): void {
+    this.pending.push({
+      transition: t,
+      event: { type: "transition", kioskId: t.kioskId, state: t.to, previousState: t.from, reason: t.reason, components: t.components, since, at: t.at, reminder: 0 },
+    });
+    this.schedule();
+  }
+
+  reminder(event: OpsEventInput): void {
+    if (!this.options.ops) return;
+    this.pending.push({ transition: null, event });
+    this.schedule();
+  }
+
+  heartbeat(record: HeartbeatRecord): void {
+    this.beats.set(record.kioskId, record);
+  }
+
+  /** Writes everything still held (at shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.beatTimer);
+    clearTimeout(this.retryTimer);
+    this.chain = this.chain.then(() => this.writeBatch());
+    await this.chain;
+    await this.flushBeats();
+  }
+
+  /** Resolves once everything queued so far is written (tests, shutdown). */
+  async drain(): Promise<void> {
+    this.chain = this.chain.then(() => this.writeBatch());
+    await this.chain;
+    await this.flushBeats();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.chain = this.chain.then(() => this.writeBatch());
+    });
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    try {
+      const events: QueuedOpsEvent[] = [];
+      if (this.options.ops) {
+        for (const p of batch) events.push(buildOpsEvent(p.event, await this.store.getKiosk(p.event.kioskId)));
+      }
+      const transitions = batch.flatMap((p) => (p.transition === null ? [] : [p.transition]));
+      await this.store.health.recordSupervision({ transitions, events });
+      if (events.length > 0) this.options.opsQueued();
+    } catch (err) {
+      this.log.error({ err, transitions: batch.length }, "could not store kiosk transitions; retrying in 1 s");
+      this.pending = [...batch, ...this.pending];
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.schedule(), RETRY_MS);
+    }
+  }
+
+  private flushBeats(): Promise<void> {
+    this.flushingBeats ??= this.writeBeats().finally(() => {
+      this.flushingBeats = undefined;
+    });
+    return this.flushingBeats;
+  }
+
+  private async writeBeats(): Promise<void> {
+    const rows = [...this.beats.values()];
+    this.beats.clear();
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      try {
+        await this.store.health.saveHeartbeats(chunk);
+      } catch (err) {
+        this.log.warn({ err, heartbeats: chunk.length }, "could not store the latest heartbeats; kept for the next flush");
+        for (const r of chunk) if (!this.beats.has(r.kioskId)) this.beats.set(r.kioskId, r);
+      }
+      // Let alerts through between chunks.
+      if (i + CHUNK < rows.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}

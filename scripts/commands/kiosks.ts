@@ -1,0 +1,109 @@
+/** `sos kiosks`: every kiosk's supervision state from the gateway store; `sos decommission`. */
+import type { KioskHealthRow } from "../../gateway/store/health-store.js";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
+import type { KioskStateName } from "../../shared/ops.js";
+import { formatTable } from "../lib/table.js";
+
+export interface KiosksOptions {
+  dataDir?: unknown;
+  json?: unknown;
+  state?: unknown;
+}
+
+export interface KioskListing {
+  readonly kioskId: string;
+  readonly name: string | null;
+  readonly address: string;
+  readonly state: KioskStateName;
+  readonly since: string | null;
+  readonly reason: string | null;
+  readonly components: readonly string[];
+  readonly lastHeartbeatAt: string | null;
+  readonly lastTestAlarmAt: string | null;
+  /** The latest heartbeat as the kiosk sent it (JSON output only). */
+  readonly heartbeat: unknown;
+}
+
+const time = (iso: string | null): string => (iso === null ? "-" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z"));
+const newest = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : Date.parse(a) >= Date.parse(b) ? a : b);
+
+function listing(row: KioskHealthRow): KioskListing {
+  // A decommission written by this CLI shows at once, before the gateway reads it.
+  const decommissioned = row.decommissionedAt !== null;
+  return {
+    kioskId: row.kioskId,
+    name: row.name,
+    address: row.address,
+    state: decommissioned ? "decommissioned" : (row.state ?? "never-seen"),
+    since: decommissioned && row.state !== "decommissioned" ? row.decommissionedAt : row.since,
+    reason: row.reason,
+    components: row.components,
+    lastHeartbeatAt: row.lastHeartbeatAt,
+    lastTestAlarmAt: newest(row.lastTestAlarmAt, row.lastTestAlertAt),
+    heartbeat: row.report === null ? null : (JSON.parse(row.report) as unknown),
+  };
+}
+
+function openStore(dataDir: string, write: boolean): SqliteStore {
+  return write ? SqliteStore.open(dataDir, { mustExist: true }) : SqliteStore.open(dataDir, { readonly: true });
+}
+
+/** A store from before supervision (the gateway has not run since the upgrade) lacks the tables. */
+function explain(err: unknown, dataDir: string): unknown {
+  if (errorMessage(err).startsWith("no such")) {
+    return new SosError(ErrorCode.StoreUnavailable, `the store in ${dataDir} has no supervision tables yet: start the gateway once (it upgrades the store), then try again`);
+  }
+  return err;
+}
+
+export async function run(opts: KiosksOptions): Promise<void> {
+  const dataDir = String(opts.dataDir);
+  const store = openStore(dataDir, false);
+  try {
+    let rows: KioskListing[];
+    try {
+      rows = (await store.health.listHealth({ reports: opts.json === true })).map(listing);
+    } catch (err) {
+      throw explain(err, dataDir);
+    }
+    if (typeof opts.state === "string") rows = rows.filter((r) => r.state === opts.state);
+    if (opts.json === true) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return;
+    }
+    if (rows.length === 0) {
+      process.stdout.write(typeof opts.state === "string" ? `no kiosk is ${opts.state}\n` : "no kiosks yet: add one with 'sos provision'\n");
+      return;
+    }
+    const table = rows.map((r) => [
+      r.kioskId,
+      r.state,
+      time(r.since),
+      time(r.lastHeartbeatAt),
+      r.components.length === 0 ? "-" : r.components.join(","),
+      time(r.lastTestAlarmAt),
+      r.reason ?? "-",
+    ]);
+    process.stdout.write(`${formatTable(["KIOSK", "STATE", "SINCE", "LAST HEARTBEAT", "FAILING", "LAST TEST ALARM", "REASON"], table)}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function runDecommission(kioskId: string, opts: { dataDir?: unknown; undo?: unknown }): Promise<void> {
+  const dataDir = String(opts.dataDir);
+  const store = openStore(dataDir, true);
+  try {
+    const back = opts.undo === true;
+    const found = await store.health.setDecommissioned(kioskId, !back, new Date());
+    if (!found) throw new SosError(ErrorCode.KioskUnknown, `no kiosk ${kioskId} in ${dataDir}: list them with 'sos kiosks --data-dir ${dataDir}'`);
+    process.stdout.write(
+      back
+        ? `kiosk ${kioskId} is back in service: the gateway supervises it again within seconds\n`
+        : `kiosk ${kioskId} is decommissioned: the gateway stops supervising it within seconds (its alerts are still accepted)\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The operations webhook's body: a kiosk's supervision state changed, or it is still offline (a
+ * reminder). Sent like the dispatch webhook (signed X-Sos-Signature, Idempotency-Key = eventId,
+ * X-Sos-Attempt), to a separate URL with its own secret; see docs/supervision.md.
+ */
+import { z } from "zod";
+import { kioskIdSchema } from "./contract.js";
+
+export const OPS_SCHEMA_ID = "sos.ops.kiosk-state/v1";
+
+export const kioskStateNames = ["online", "degraded", "offline", "never-seen", "decommissioned"] as const;
+export const kioskStateNameSchema = z.enum(kioskStateNames);
+export type KioskStateName = z.infer<typeof kioskStateNameSchema>;
+
+export const opsEventSchema = z.object({
+  schema: z.literal(OPS_SCHEMA_ID),
+  /** Unique per event (each reminder has its own): the Idempotency-Key. */
+  eventId: z.uuid(),
+  /** "transition": the state (or the failing components) changed; "reminder": still offline. */
+  type: z.enum(["transition", "reminder"]),
+  kioskId: kioskIdSchema,
+  kioskName: z.string().nullable(),
+  address: z.string().nullable(),
+  state: kioskStateNameSchema,
+  previousState: kioskStateNameSchema,
+  /** Why: connected, heartbeat, connection-lost, shutdown, heartbeats-missed, test-alarm, decommissioned, … */
+  reason: z.string(),
+  /** What fails while degraded (tamper, power, clock, test-alarm, selftest:camera, a kiosk fault name …). */
+  components: z.array(z.string()),
+  /** When the kiosk entered this state. */
+  since: z.iso.datetime({ offset: true }),
+  /** When this event was raised (the transition's time, or the reminder's). */
+  at: z.iso.datetime({ offset: true }),
+  /** 0 for a transition; 1, 2, … for the reminders while a kiosk stays offline. */
+  reminder: z.number().int().min(0),
+});
+export type OpsEvent = z.infer<typeof opsEventSchema>;

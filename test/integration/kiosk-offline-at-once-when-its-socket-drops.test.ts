@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { verifySignature } from "../../shared/signature.js";
+import { tempDir, waitFor } from "./harness.js";
+import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
+
+const KIOSK = "kz-sup-drop-01";
+
+describe("a kiosk is offline at once when its socket drops", () => {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+
+  it("never-seen → online when it connects and beats; its link dying → offline within 2 s (reason connection-lost), stored and sent to operations signed", async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const ops = await startOpsReceiver();
+    cleanups.push(() => ops.stop());
+    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
+    cleanups.push(() => gateway.stop());
+    const kiosk = await RawKiosk.connect(gateway, KIOSK, dir.path);
+    cleanups.push(() => kiosk.end());
+
+    kiosk.startBeating(10);
+    await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "online", "kiosk online");
+
+    const droppedAt = Date.now();
+    kiosk.dropSocket();
+    await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "offline", "kiosk offline", 2_000);
+    const detectedMs = Date.now() - droppedAt;
+    expect(detectedMs).toBeLessThanOrEqual(2_000);
+    expect(gateway.supervision.supervisor.get(KIOSK)).toMatchObject({ reason: "connection-lost", components: [] });
+
+    const offline = await waitFor(() => ops.requests.find((r) => r.body.state === "offline"), "the offline event at the ops webhook");
+    expect(offline.body).toMatchObject({ type: "transition", kioskId: KIOSK, previousState: "online", reason: "connection-lost", reminder: 0, address: `Test road km ${KIOSK}` });
+    expect(Date.parse(offline.body.at) - droppedAt).toBeLessThanOrEqual(2_000);
+    expect(verifySignature(offline.raw, OPS_SECRET, offline.headers["x-sos-signature"] as string)).toBe(true);
+    expect(verifySignature(offline.raw, "test-dispatch-secret-0123456789", offline.headers["x-sos-signature"] as string)).toBe(false);
+    expect(offline.headers["idempotency-key"]).toBe(offline.body.eventId);
+    expect(offline.headers["x-sos-attempt"]).toBe("1");
+    expect(ops.requests.map((r) => `${r.body.previousState}>${r.body.state}`)).toEqual(["never-seen>online", "online>offline"]);
+    expect(ops.invalid).toEqual([]);
+
+    const stored = await gateway.store.health.transitions(KIOSK, 10);
+    expect(stored.map((t) => [t.from, t.to, t.reason])).toEqual([
+      ["online", "offline", "connection-lost"],
+      ["never-seen", "online", "connected"],
+    ]);
+    await waitFor(async () => (await gateway.store.health.pendingOpsCount()) === 0, "ops outbox delivered");
+  });
+
+  it("an ops webhook that fails is retried with the same event, body and signature until it answers", async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const ops = await startOpsReceiver();
+    cleanups.push(() => ops.stop());
+    ops.respond = (n) => (n <= 3 ? 503 : 200);
+    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
+    cleanups.push(() => gateway.stop());
+    const kiosk = await RawKiosk.connect(gateway, KIOSK, dir.path);
+    cleanups.push(() => kiosk.end());
+    await kiosk.beat();
+
+    await waitFor(() => ops.requests.some((r) => r.status === 200), "delivered after three 503s");
+    expect(ops.requests.map((r) => [r.status, r.headers["x-sos-attempt"]])).toEqual([
+      [503, "1"],
+      [503, "2"],
+      [503, "3"],
+      [200, "4"],
+    ]);
+    expect(new Set(ops.requests.map((r) => r.raw)).size).toBe(1);
+    expect(new Set(ops.requests.map((r) => r.headers["idempotency-key"])).size).toBe(1);
+    // The receiver answered before the gateway recorded it: wait for the record.
+    await waitFor(() => gateway.logs.find("ops event delivered").length === 1, "the delivery recorded");
+    expect(await gateway.store.health.listOps(5)).toMatchObject([{ attempts: 4, lastError: null }]);
+  });
+});

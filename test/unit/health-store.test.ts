@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
+import type { TransitionRecord } from "../../gateway/store/health-store.js";
+import type { Alert } from "../../shared/contract.js";
+import type { KioskStateName } from "../../shared/ops.js";
+import { registerKiosks } from "./supervision-rig.js";
+
+const T0 = new Date("2025-03-01T12:00:00.000Z");
+const at = (s: number): string => new Date(T0.getTime() + s * 1_000).toISOString();
+
+function testAlert(n: number, kioskId: string, kind: "sos" | "test"): Alert {
+  return { v: 1, alertId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, kioskId, kind, pressedAt: T0.toISOString(), location: { lat: 1, lon: 2, address: "x" } };
+}
+
+describe("the supervision tables (migration 4)", () => {
+  let dir: string;
+  let store: SqliteStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sos-health-store-"));
+    store = SqliteStore.open(dir);
+    await registerKiosks(store, "k-1", "k-2");
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists every registered kiosk: no state until a first transition, the last test alert from the alerts", async () => {
+    await store.recordAlert(testAlert(1, "k-1", "test"), new Date(at(10)), "{}");
+    await store.recordAlert(testAlert(2, "k-1", "test"), new Date(at(20)), "{}");
+    await store.recordAlert(testAlert(3, "k-1", "sos"), new Date(at(30)), "{}");
+    const rows = await store.health.listHealth();
+    expect(rows.map((r) => [r.kioskId, r.state, r.lastTestAlertAt, r.lastHeartbeatAt, r.report])).toEqual([
+      ["k-1", null, at(20), null, null],
+      ["k-2", null, null, null, null],
+    ]);
+  });
+
+  it("keeps `since` while the state stays (degraded → degraded), sets first_seen_at once, and queues ops events with the transitions", async () => {
+    const t = (from: KioskStateName, to: KioskStateName, s: number, components: string[] = []): TransitionRecord => ({ kioskId: "k-1", from, to, reason: "heartbeat", components, at: at(s) });
+    await store.health.recordSupervision({
+      transitions: [t("never-seen", "online", 1), t("online", "degraded", 2, ["tamper"]), t("degraded", "degraded", 3, ["power", "tamper"])],
+      events: [{ eventId: "e-1", kioskId: "k-1", type: "transition", body: "{}", createdAt: at(3) }],
+    });
+    expect(await store.health.getHealth("k-1")).toMatchObject({ state: "degraded", since: at(2), components: ["power", "tamper"], firstSeenAt: at(1) });
+    await store.health.recordSupervision({ transitions: [t("degraded", "offline", 4), t("offline", "online", 5)], events: [] });
+    expect(await store.health.getHealth("k-1")).toMatchObject({ state: "online", since: at(5), components: [], firstSeenAt: at(1) });
+    expect((await store.health.transitions("k-1", 2)).map((r) => r.to)).toEqual(["online", "offline"]);
+    expect(await store.health.pendingOpsCount()).toBe(1);
+    expect(await store.health.dueOps(new Date(at(2)), 10, new Set())).toEqual([]);
+    expect(await store.health.dueOps(new Date(at(3)), 10, new Set())).toEqual([{ id: "e-1", body: "{}", attempts: 0 }]);
+    await store.health.recordOpsAttempt({ id: "e-1", attempt: 1, startedAt: at(3), durationMs: 5, ok: false, httpStatus: 503, error: "HTTP 503" }, new Date(at(9)));
+    expect(await store.health.nextOpsAt(new Set())).toEqual(new Date(at(9)));
+    await store.health.recordOpsAttempt({ id: "e-1", attempt: 2, startedAt: at(9), durationMs: 5, ok: true, httpStatus: 200, error: null }, null);
+    expect(await store.health.pendingOpsCount()).toBe(0);
+    expect(await store.health.listOps(5)).toMatchObject([{ eventId: "e-1", attempts: 2, lastError: null }]);
+  });
+
+  it("decommissions in the registry and reports registry changes since a mark", async () => {
+    const all = await store.health.registryChangedSince(null);
+    const mark = all.at(-1)?.updatedAt ?? null;
+    expect(await store.health.setDecommissioned("k-2", true, new Date(Date.now() + 1_000))).toBe(true);
+    expect(await store.health.setDecommissioned("nope", true, new Date())).toBe(false);
+    const changes = await store.health.registryChangedSince(mark);
+    expect(changes.at(-1)).toMatchObject({ kioskId: "k-2", decommissionedAt: expect.any(String) as string });
+    await store.health.setDecommissioned("k-2", false, new Date(Date.now() + 2_000));
+    expect((await store.health.getHealth("k-2"))?.decommissionedAt).toBeNull();
+  });
+
+  it("upgrades a version-3 store: its kiosks gain no state (never seen) and keep their test alerts", async () => {
+    await store.recordAlert(testAlert(1, "k-2", "test"), new Date(at(10)), "{}");
+    await store.close();
+    const db = new Database(join(dir, STORE_FILE));
+    db.exec(`DROP TABLE kiosk_health; DROP TABLE kiosk_heartbeats; DROP TABLE kiosk_transitions; DROP TABLE ops_outbox;
+      DROP INDEX kiosks_by_update; DROP INDEX alerts_test_by_kiosk; ALTER TABLE kiosks DROP COLUMN decommissioned_at;`);
+    db.pragma("user_version = 3");
+    db.close();
+    store = SqliteStore.open(dir);
+    expect((await store.health.listHealth()).map((r) => [r.kioskId, r.state, r.decommissionedAt, r.lastTestAlertAt])).toEqual([
+      ["k-1", null, null, null],
+      ["k-2", null, null, at(10)],
+    ]);
+  });
+});
