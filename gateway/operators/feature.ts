@@ -64,7 +64,8 @@ export class OperatorFeature {
     broker.handle("snapshot", (kioskId, topic, payload) => this.snapshots.handle(kioskId, topic, payload));
     events.on("alert.stored", "snapshots", (e) => this.snapshots.alertStored(e.alertId, e.kioskId));
     const alarmLog = log.child({ subsystem: "operator-alarms" });
-    events.on("alert.stored", "operator-alarms", (e) => announceAlarm(store, (alarm) => broker.publishOperatorAlarm(alarm), e, alarmLog));
+    // A test alarm proves the path to dispatch; it never pages an operator.
+    events.on("alert.stored", "operator-alarms", (e) => e.kind === "test" ? undefined : announceAlarm(store, (alarm) => broker.publishOperatorAlarm(alarm), e, alarmLog));
     this.ws = new MqttWebSocket(broker, MQTT_WS_PATH, log.child({ subsystem: "mqtt-ws" }));
   }
 

@@ -175,10 +175,16 @@ export class SqliteStore implements GatewayStore {
       const received = receivedAt.toISOString();
       this.db
         .prepare(
-          `INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload, press_count, last_press_at, trigger)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload, press_count, last_press_at, trigger,
+                               closed_at, outcome, closed_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(alert.alertId, alert.kioskId, alert.kind, alert.pressedAt, received, JSON.stringify(alert), pressCount, alert.lastPressAt ?? null, alert.trigger ?? null);
+        .run(
+          alert.alertId, alert.kioskId, alert.kind, alert.pressedAt, received, JSON.stringify(alert), pressCount, alert.lastPressAt ?? null, alert.trigger ?? null,
+          // A test alarm opens nothing on the kiosk, so it is closed as it is stored: it never waits
+          // in an operator's queue. It is still dispatched (flagged as a test) like any alert.
+          ...(alert.kind === "test" ? [received, "test", "system"] : [null, null, null]),
+        );
       this.db
         .prepare("INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) VALUES (?, ?, 0, ?)")
         .run(alert.alertId, dispatchBody, receivedAt.getTime());
