@@ -5,6 +5,8 @@ export interface KioskEvents {
   "alert.recorded": { alert: Alert; durable: boolean; recordMs: number };
   "alert.published": { alertId: string; attempt: number };
   "alert.acked": { alertId: string; receivedAt: string; duplicate: boolean; latencyMs: number };
+  /** The gateway refused an alert (a NAK): it stays in the outbox and is retried. */
+  "alert.refused": { alertId: string; code: string; reason: string };
   /** A new alarm (the yellow light goes on). */
   "alarm.raised": { alert: Alert };
   /** A press while the alarm was open, counted on it. */

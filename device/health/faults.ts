@@ -6,12 +6,18 @@
  *
  * Degraded parts (a black camera, a silent speaker: "selftest:camera", "selftest:audio") are kept
  * apart: the kiosk still raises alarms, so they are reported (heartbeat) but change no lights.
+ * "alerts-refused" is one of them: an alert the gateway refused (say, written under another kiosk id
+ * before a re-provisioning) is retried from the outbox while operations are told through the
+ * heartbeat; it clears when every refused alert has been acknowledged after all.
  */
 import type { EventBus } from "../../shared/events.js";
 import type { KioskEvents } from "../events.js";
 
+export const ALERTS_REFUSED = "alerts-refused";
+
 export class FaultMonitor {
   private readonly faults = new Set<string>();
+  private readonly refused = new Set<string>();
   private readonly degraded = new Set<string>();
   private linkTimer: NodeJS.Timeout | undefined;
 
@@ -25,6 +31,14 @@ export class FaultMonitor {
       this.set("no-gateway", false);
     });
     bus.on("link.down", "faults", () => this.armLinkTimer());
+    bus.on("alert.refused", "faults", ({ alertId }) => {
+      this.refused.add(alertId);
+      this.setDegraded(ALERTS_REFUSED, true);
+    });
+    bus.on("alert.acked", "faults", ({ alertId }) => {
+      if (!this.refused.delete(alertId)) return;
+      if (this.refused.size === 0) this.setDegraded(ALERTS_REFUSED, false);
+    });
   }
 
   /** The link is down at start until it first comes up. */

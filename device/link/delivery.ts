@@ -54,6 +54,7 @@ export class AlertDelivery {
         { alertId: ack.alertId, code: ack.error.code, reason: ack.error.message },
         "gateway refused the alert: kept in the outbox and retried; report this to the gateway team",
       );
+      this.bus.emit("alert.refused", { alertId: ack.alertId, code: ack.error.code, reason: ack.error.message });
       return;
     }
     if (entry === undefined) return; // a late duplicate ack

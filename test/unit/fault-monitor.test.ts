@@ -111,4 +111,17 @@ describe("FaultMonitor", () => {
     vi.advanceTimersByTime(10 * LINK_DOWN_MS);
     expect(changes).toEqual([]);
   });
+
+  it('"alerts-refused" is reported (not a light) while an alert the gateway refused is unacknowledged, and clears with its ack', () => {
+    bus.emit("alert.refused", { alertId: "a1", code: "KIOSK_MISMATCH", reason: "x" });
+    bus.emit("alert.refused", { alertId: "a2", code: "KIOSK_MISMATCH", reason: "x" });
+    expect(monitor.all).toEqual(["alerts-refused"]);
+    expect(monitor.current).toEqual([]);
+    expect(changes).toEqual([]);
+    bus.emit("alert.acked", { alertId: "other", receivedAt: "", duplicate: false, latencyMs: 1 });
+    bus.emit("alert.acked", { alertId: "a1", receivedAt: "", duplicate: false, latencyMs: 1 });
+    expect(monitor.all).toEqual(["alerts-refused"]);
+    bus.emit("alert.acked", { alertId: "a2", receivedAt: "", duplicate: false, latencyMs: 1 });
+    expect(monitor.all).toEqual([]);
+  });
 });

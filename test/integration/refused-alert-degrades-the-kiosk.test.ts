@@ -1,0 +1,43 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
+
+describe("an alert the gateway refuses", () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+
+  it("stays in the kiosk's outbox and makes the kiosk degraded (alerts-refused) at the gateway, instead of being retried unseen", async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const gateway = await startTestGateway(`${dir.path}/gw`);
+    cleanups.push(() => gateway.stop());
+    const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-new-0002", gateway.mqttUrl, dir.path);
+    const config = parseKioskConfig({ ...provisioned, health: { ...provisioned.health, heartbeatIntervalS: 1 } });
+    // The data folder of the kiosk this box was before it was re-provisioned: an alert under the old id.
+    const alertId = randomUUID();
+    mkdirSync(join(config.dataDir, "outbox"), { recursive: true });
+    const old = { v: 1, alertId, kioskId: "kz-old-0001", kind: "sos", pressedAt: new Date(Date.now() - 3_600_000).toISOString(), location: config.location };
+    writeFileSync(join(config.dataDir, "outbox", `${alertId}.alert.json`), JSON.stringify(old));
+
+    const kiosk = await startTestKiosk(config);
+    cleanups.push(() => kiosk.stop());
+
+    const health = await waitFor(async () => {
+      const row = await gateway.store.health.getHealth("kz-new-0002");
+      return row?.state === "degraded" ? row : undefined;
+    }, "the kiosk degraded at the gateway");
+    expect(health.components).toContain("alerts-refused");
+    expect(kiosk.outbox.pending().map((a) => a.alertId)).toEqual([alertId]);
+    expect(kiosk.logs.find("gateway refused the alert: kept in the outbox and retried; report this to the gateway team").length).toBeGreaterThan(0);
+    // Its own alerts still go through, and the fault stays while the refused one waits.
+    kiosk.button.press(new Date());
+    await waitFor(() => kiosk.logs.find("alert acknowledged by gateway").length > 0, "a new alert acknowledged");
+    expect(kiosk.faults.all).toContain("alerts-refused");
+  });
+});
