@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   say(`  data      ${dir}`);
   say(`  Press ${color(1, "Enter")} to press the SOS button (again while the alarm is open: counted on it; ${color(1, "hold 31")}: held past the 30 s bypass).`);
   say(`  Type ${color(1, "close")} to close the open alarm as the centre would, ${color(1, "offline")} / ${color(1, "online")} to take dispatch down / back, ${color(1, "q")} to quit.`);
-  say(`  Inspect:  npx sos alerts --data-dir ${gatewayConfig.dataDir}`);
+  say(`  Inspect:  npx sos alerts --data-dir ${gatewayConfig.dataDir}   ·   npx sos kiosks --data-dir ${gatewayConfig.dataDir}`);
 
   let stopping = false;
   const stop = async (): Promise<void> => {
