@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from "node:net";
 import { Aedes } from "aedes";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { MqttLink } from "../../device/link/mqtt-link.js";
 import type { CallDown } from "../../shared/call.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
@@ -15,11 +16,7 @@ import { connectRaw, waitFor } from "./harness.js";
 const KIOSK_ID = "kz-link-0001";
 
 describe("the kiosk link's call signaling", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   async function broker(refuse: (topic: string) => boolean): Promise<{ url: string; aedes: Aedes }> {
     const aedes = await Aedes.createBroker({
@@ -27,7 +24,7 @@ describe("the kiosk link's call signaling", () => {
     });
     const server: Server = createServer((socket) => aedes.handle(socket));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    cleanups.push(async () => {
+    defer(async () => {
       await new Promise<void>((r) => aedes.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
     });
@@ -47,7 +44,7 @@ describe("the kiosk link's call signaling", () => {
     const calls: CallDown[] = [];
     l.on("call", (msg) => calls.push(msg));
     l.start();
-    cleanups.push(() => l.stop());
+    defer(() => l.stop());
     return { link: l, logs, calls };
   }
 
@@ -55,7 +52,7 @@ describe("the kiosk link's call signaling", () => {
     const callDown = topicFor("callDown", KIOSK_ID);
     const { url } = await broker((topic) => topic === callDown);
     const watcher = await connectRaw(url, { clientId: "watcher" });
-    cleanups.push(() => watcher.endAsync(true));
+    defer(() => watcher.endAsync(true));
     const alerts: string[] = [];
     watcher.on("message", (_t, payload) => alerts.push(payload.toString("utf8")));
     await watcher.subscribeAsync(topicFor("alerts", KIOSK_ID), { qos: 1 });
@@ -77,7 +74,7 @@ describe("the kiosk link's call signaling", () => {
     await waitFor(() => l.isUp && logs.find("subscribed to call signaling").length > 0, "link up and subscribed");
 
     const operator = await connectRaw(url, { clientId: "operator-page" });
-    cleanups.push(() => operator.endAsync(true));
+    defer(() => operator.endAsync(true));
     const up: { topic: string; body: unknown }[] = [];
     operator.on("message", (topic, payload) => up.push({ topic, body: JSON.parse(payload.toString("utf8")) }));
     await operator.subscribeAsync([topicFor("callUp", KIOSK_ID), topicFor("snapshot", KIOSK_ID)], { qos: 1 });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import {
@@ -18,21 +19,17 @@ import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 const KIOSK = "kz-hwy-0700";
 
 describe("a dispatch outage is retried until the alert is delivered", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   /** A gateway dispatching to `url`, and one press of a real kiosk; returns the alert's id once it is stored. */
   async function pressOnce(url: string, dispatch: Partial<NonNullable<GatewayConfigInput["dispatch"]>> = {}): Promise<{ gateway: TestGateway; alertId: string }> {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url, secret: DISPATCH_SECRET, ...dispatch } });
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const config = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
     const kiosk = await startTestKiosk(config);
-    cleanups.push(() => kiosk.stop());
+    defer(() => kiosk.stop());
     await waitFor(() => kiosk.logs.find("connected to gateway").length > 0, "kiosk connected");
     kiosk.button.press();
     const stored = await waitFor(() => gateway.logs.find("alert stored")[0], "alert stored");
@@ -47,7 +44,7 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
 
   it("retries through 503s with the same key, body and signature, counting attempts", async () => {
     const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
+    defer(() => receiver.stop());
     receiver.respond = (n) => (n <= 3 ? 503 : 200);
     const { gateway, alertId } = await pressOnce(receiver.url);
 
@@ -81,7 +78,7 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
 
   it("never follows a redirect: a 301 is a failed attempt that says where to point --dispatch-url", async () => {
     const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
+    defer(() => receiver.stop());
     // The first two answers redirect elsewhere (fetch would re-send them as body-less GETs).
     receiver.respond = (n) => (n <= 2 ? 301 : 200);
     const { gateway, alertId } = await pressOnce(receiver.url);
@@ -100,7 +97,7 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
   it("keeps retrying while nothing listens at the dispatch URL, and delivers once a receiver starts there", async () => {
     const port = await freePort();
     const receiver = new DispatchReceiver();
-    cleanups.push(() => receiver.stop());
+    defer(() => receiver.stop());
     const { gateway, alertId } = await pressOnce(`http://127.0.0.1:${port}/incidents`);
 
     const failed = await waitFor(async () => {
@@ -135,7 +132,7 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    cleanups.push(
+    defer(
       () =>
         new Promise<void>((r) => {
           server.closeAllConnections();

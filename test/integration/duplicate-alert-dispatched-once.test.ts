@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups, startSystem } from "./cleanups.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { type Ack, type Alert, ackSchema, topicFor } from "../../shared/contract.js";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { connectRaw, DISPATCH_SECRET, provisionTestKiosk, startTestGateway, tempDir, waitFor, type TestGateway } from "./harness.js";
+import type { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { connectRaw, provisionTestKiosk, waitFor, type TestGateway } from "./harness.js";
 
 const FIRST = "kz-hwy-0500";
 const SECOND = "kz-hwy-0600";
@@ -27,28 +28,19 @@ interface RawKiosk {
 }
 
 describe("a duplicate alert is dispatched once", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   async function setup(): Promise<{ gateway: TestGateway; receiver: DispatchReceiver; first: KioskConfig; second: KioskConfig }> {
-    const dir = tempDir();
-    cleanups.push(() => dir.remove());
-    const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
-    const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-    cleanups.push(() => gateway.stop());
-    const first = await provisionTestKiosk(gateway.dataDir, FIRST, gateway.mqttUrl, dir.path);
-    const second = await provisionTestKiosk(gateway.dataDir, SECOND, gateway.mqttUrl, dir.path);
+    const { dir, receiver, gateway } = await startSystem(defer);
+    const first = await provisionTestKiosk(gateway.dataDir, FIRST, gateway.mqttUrl, dir);
+    const second = await provisionTestKiosk(gateway.dataDir, SECOND, gateway.mqttUrl, dir);
     return { gateway, receiver, first, second };
   }
 
   /** A raw mqtt.js client with the kiosk's credentials, subscribed to its acks. */
   async function rawKiosk(gateway: TestGateway, config: KioskConfig): Promise<RawKiosk> {
     const client = await connectRaw(gateway.mqttUrl, { clientId: config.kioskId, username: config.kioskId, password: config.mqtt.password });
-    cleanups.push(() => client.endAsync(true));
+    defer(() => client.endAsync(true));
     const acks: Ack[] = [];
     const ackTopic = topicFor("acks", config.kioskId);
     client.on("message", (topic, payload) => {

@@ -1,7 +1,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { STORE_FILE } from "../../gateway/store/sqlite.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import {
@@ -41,24 +42,20 @@ function outboxFiles(kiosk: TestKiosk): string[] {
 }
 
 describe("a gateway killed with SIGKILL while alerts are in flight loses no alert", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("delivers all 50 alerts to dispatch after the restart, stores each once, and empties every kiosk outbox", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const gatewayDir = join(dir.path, "gw");
     const mqttPort = await freePort();
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
     const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
+    defer(() => receiver.stop());
 
     const children: SosProcess[] = [];
-    cleanups.push(async () => {
+    defer(async () => {
       for (const c of children) {
         if (c.child.exitCode === null && c.child.signalCode === null) {
           c.child.kill("SIGKILL");
@@ -91,7 +88,7 @@ describe("a gateway killed with SIGKILL while alerts are in flight loses no aler
       Array.from({ length: KIOSKS }, (_, i) => provisionTestKiosk(gatewayDir, `kz-kill-${String(i).padStart(4, "0")}`, mqttUrl, dir.path)),
     );
     const kiosks: TestKiosk[] = [];
-    cleanups.push(async () => {
+    defer(async () => {
       await Promise.all(kiosks.map((k) => k.stop()));
     });
     for (const config of configs) kiosks.push(await startTestKiosk(config));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import {
   DISPATCH_SECRET,
@@ -35,15 +36,11 @@ const logsNamed = (p: SosProcess, msg: string): Record<string, unknown>[] =>
   });
 
 describe("a kiosk that crashes before the gateway's ack resends the alert after restart", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("keeps the unacknowledged alert on disk across SIGKILL and delivers that same alertId exactly once", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const gatewayDir = join(dir.path, "gw");
     const mqttPort = await freePort(); // nothing listens here until the gateway starts below
     await provisionTestKiosk(gatewayDir, KIOSK_ID, `mqtt://127.0.0.1:${mqttPort}`, dir.path);
@@ -52,7 +49,7 @@ describe("a kiosk that crashes before the gateway's ack resends the alert after 
     useFastTimings(configPath);
 
     const children: SosProcess[] = [];
-    cleanups.push(async () => {
+    defer(async () => {
       for (const c of children) {
         if (c.child.exitCode === null && c.child.signalCode === null) {
           c.child.kill("SIGKILL");
@@ -86,12 +83,12 @@ describe("a kiosk that crashes before the gateway's ack resends the alert after 
 
     // The gateway comes up on the port the kiosk was provisioned with.
     const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
+    defer(() => receiver.stop());
     const gateway: TestGateway = await startTestGateway(gatewayDir, {
       mqtt: { host: "127.0.0.1", port: mqttPort },
       dispatch: { url: receiver.url, secret: DISPATCH_SECRET },
     });
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
 
     // Run 2: the restarted agent finds the alert in its outbox and sends it; nobody presses again.
     const run2 = spawnKiosk();

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
 import { tempDir, waitFor } from "./harness.js";
 import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
@@ -6,21 +7,17 @@ import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "
 const KIOSK = "kz-sup-drop-01";
 
 describe("a kiosk is offline at once when its socket drops", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("never-seen → online when it connects and beats; its link dying → offline within 2 s (reason connection-lost), stored and sent to operations signed", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const ops = await startOpsReceiver();
-    cleanups.push(() => ops.stop());
+    defer(() => ops.stop());
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const kiosk = await RawKiosk.connect(gateway, KIOSK, dir.path);
-    cleanups.push(() => kiosk.end());
+    defer(() => kiosk.end());
 
     kiosk.startBeating(10);
     await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "online", "kiosk online");
@@ -52,14 +49,14 @@ describe("a kiosk is offline at once when its socket drops", () => {
 
   it("an ops webhook that fails is retried with the same event, body and signature until it answers", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const ops = await startOpsReceiver();
-    cleanups.push(() => ops.stop());
+    defer(() => ops.stop());
     ops.respond = (n) => (n <= 3 ? 503 : 200);
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const kiosk = await RawKiosk.connect(gateway, KIOSK, dir.path);
-    cleanups.push(() => kiosk.end());
+    defer(() => kiosk.end());
     await kiosk.beat();
 
     await waitFor(() => ops.requests.some((r) => r.status === 200), "delivered after three 503s");

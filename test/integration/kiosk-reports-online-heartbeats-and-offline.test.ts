@@ -10,7 +10,8 @@
 import { createServer, type Server } from "node:net";
 import { Aedes } from "aedes";
 import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { parseKioskConfig, type KioskConfig } from "../../shared/config/kiosk.js";
 import { topicFor } from "../../shared/contract.js";
 import { type Heartbeat, type Status, heartbeatSchema, statusSchema } from "../../shared/health.js";
@@ -32,17 +33,13 @@ interface Seen {
 }
 
 describe("a kiosk reports online, heartbeats and offline", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   async function bareBroker(): Promise<{ host: string; port: number; url: string }> {
     const aedes = await Aedes.createBroker();
     const server: Server = createServer((socket) => aedes.handle(socket));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    cleanups.push(async () => {
+    defer(async () => {
       await new Promise<void>((r) => aedes.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
     });
@@ -52,7 +49,7 @@ describe("a kiosk reports online, heartbeats and offline", () => {
 
   async function watch(url: string, clientId: string): Promise<{ client: MqttClient; seen: Seen[] }> {
     const client = await connectRaw(url, { clientId });
-    cleanups.push(() => client.endAsync(true));
+    defer(() => client.endAsync(true));
     const seen: Seen[] = [];
     const statusTopic = topicFor("status", KIOSK_ID);
     client.on("message", (topic, payload, packet) => {
@@ -70,7 +67,7 @@ describe("a kiosk reports online, heartbeats and offline", () => {
 
   async function kiosk(url: string, extra: Partial<Record<string, unknown>> = {}, deps: Parameters<typeof startTestKiosk>[1] = {}): Promise<TestKiosk> {
     const dir = tempDir("sos-health-");
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const config: KioskConfig = parseKioskConfig({
       version: 1,
       kioskId: KIOSK_ID,
@@ -81,7 +78,7 @@ describe("a kiosk reports online, heartbeats and offline", () => {
       ...extra,
     });
     const k = await startTestKiosk(config, deps);
-    cleanups.push(() => k.stop());
+    defer(() => k.stop());
     return k;
   }
 
@@ -89,7 +86,7 @@ describe("a kiosk reports online, heartbeats and offline", () => {
     const broker = await bareBroker();
     const proxy = new TcpProxy(broker);
     const url = await proxy.start();
-    cleanups.push(() => proxy.stop());
+    defer(() => proxy.stop());
     const watcher = await watch(broker.url, "watcher");
     // Reconnects wait 1.5 s, so the retained will can be read between the cut and the reconnect.
     const k = await kiosk(url, { reconnect: { minMs: 1_500, maxMs: 1_500, factor: 1, jitter: 0 } });
@@ -154,16 +151,16 @@ describe("a kiosk reports online, heartbeats and offline", () => {
 
   it("the real gateway accepts status, heartbeats and the will under its ACL and never drops the kiosk for them", async () => {
     const dir = tempDir("sos-health-gw-");
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`);
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const proxy = new TcpProxy({ host: "127.0.0.1", port: gateway.mqttPort });
     const url = await proxy.start();
-    cleanups.push(() => proxy.stop());
+    defer(() => proxy.stop());
     const provisioned = await provisionTestKiosk(gateway.dataDir, KIOSK_ID, url, dir.path);
     const config = fastTimings(parseKioskConfig({ ...provisioned, health: { heartbeatIntervalS: 1 } }));
     const k = await startTestKiosk(config);
-    cleanups.push(() => k.stop());
+    defer(() => k.stop());
 
     await waitFor(() => k.health.heartbeat.sent >= 3, "three heartbeats sent");
     const refusals = () => gateway.logs.find("publish refused: client disconnected");

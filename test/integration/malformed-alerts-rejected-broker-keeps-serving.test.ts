@@ -1,16 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups, startSystem } from "./cleanups.js";
 import { type Ack, type Alert, ackSchema, topicFor } from "../../shared/contract.js";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import {
-  connectRaw,
-  DISPATCH_SECRET,
-  provisionTestKiosk,
-  startTestGateway,
-  startTestKiosk,
-  tempDir,
-  waitFor,
-} from "./harness.js";
+
+import { connectRaw, provisionTestKiosk, startTestKiosk, waitFor } from "./harness.js";
 
 const SENDER = "kz-hwy-0300";
 const OTHER = "kz-hwy-0400";
@@ -27,25 +20,16 @@ function alertFor(kioskId: string): Alert {
 }
 
 describe("malformed alerts are rejected and the broker keeps serving", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("rejects non-JSON, oversized, invalid and mismatched alerts with a reason, keeps the connection, and still delivers valid ones", async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.remove());
-    const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
-    const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-    cleanups.push(() => gateway.stop());
-    const senderConfig = await provisionTestKiosk(gateway.dataDir, SENDER, gateway.mqttUrl, dir.path);
-    const otherConfig = await provisionTestKiosk(gateway.dataDir, OTHER, gateway.mqttUrl, dir.path);
+    const { dir, receiver, gateway } = await startSystem(defer);
+    const senderConfig = await provisionTestKiosk(gateway.dataDir, SENDER, gateway.mqttUrl, dir);
+    const otherConfig = await provisionTestKiosk(gateway.dataDir, OTHER, gateway.mqttUrl, dir);
 
     // The sender is a real mqtt.js client with its provisioned credentials, misbehaving on purpose.
     const client = await connectRaw(gateway.mqttUrl, { clientId: SENDER, username: SENDER, password: senderConfig.mqtt.password });
-    cleanups.push(() => client.endAsync(true));
+    defer(() => client.endAsync(true));
     let closes = 0;
     client.on("close", () => (closes += 1));
     const acks: Ack[] = [];
@@ -109,7 +93,7 @@ describe("malformed alerts are rejected and the broker keeps serving", () => {
 
     // And so does another kiosk, with the real agent.
     const other = await startTestKiosk(otherConfig);
-    cleanups.push(() => other.stop());
+    defer(() => other.stop());
     await waitFor(() => other.logs.find("connected to gateway").length > 0, "other kiosk connected");
     other.button.press();
     const fromOther = await waitFor(() => receiver.requests.find((r) => r.body.kioskId === OTHER), "other kiosk's alert at dispatch");

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import parsePrometheusTextFormat, { type ParsedFamily, type ParsedSample } from "parse-prometheus-text-format";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import type { Alert } from "../../shared/contract.js";
 import { topicFor } from "../../shared/contract.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
@@ -18,30 +19,26 @@ function sample(families: ParsedFamily[], name: string, labels: Record<string, s
 const value = (families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number => Number(sample(families, name, labels).value);
 
 describe("/metrics counts what happened", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("kiosks by state, heartbeats, alerts received / delivered / pending, dispatch attempts and latency, connections and refusals", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const dispatch = await new DispatchReceiver().start();
-    cleanups.push(() => dispatch.stop());
+    defer(() => dispatch.stop());
     dispatch.respond = (n) => (n === 1 ? 503 : 200);
     const ops = await startOpsReceiver();
-    cleanups.push(() => ops.stop());
+    defer(() => ops.stop());
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops, { dispatch: { url: dispatch.url, secret: DISPATCH_SECRET } });
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const state = (id: string): string | undefined => gateway.supervision.supervisor.get(id)?.state;
 
     // a: online after an invalid heartbeat (degraded) and three valid ones; b: never seen; c: dropped for a refused publish.
     const a = await RawKiosk.connect(gateway, "kz-met-a", dir.path);
-    cleanups.push(() => a.end());
+    defer(() => a.end());
     await provisionTestKiosk(gateway.dataDir, "kz-met-b", gateway.mqttUrl, dir.path);
     const c = await RawKiosk.connect(gateway, "kz-met-c", dir.path);
-    cleanups.push(() => c.end());
+    defer(() => c.end());
     await a.client.publishAsync(topicFor("heartbeat", "kz-met-a"), '{"v":1}', { qos: 0 });
     await waitFor(() => state("kz-met-a") === "degraded", "a degraded by its invalid heartbeat");
     for (let i = 0; i < 3; i += 1) await a.beat();

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
 import { tempDir, waitFor } from "./harness.js";
 import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
@@ -6,21 +7,17 @@ import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "
 const KIOSK = "kz-sup-silent-01";
 
 describe("a kiosk that keeps its socket but stops sending heartbeats", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("is offline after two missed heartbeats (2 × intervalS + grace), reminded while offline, and online again with no more reminders once it beats", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const ops = await startOpsReceiver();
-    cleanups.push(() => ops.stop());
+    defer(() => ops.stop());
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops, { supervision: { missedBeats: 2, graceMs: 500, offlineReminderMs: 1_000 } });
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const kiosk = await RawKiosk.connect(gateway, KIOSK, dir.path);
-    cleanups.push(() => kiosk.end());
+    defer(() => kiosk.end());
     const state = (): string | undefined => gateway.supervision.supervisor.get(KIOSK)?.state;
 
     kiosk.startBeating(1);

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { OPERATOR_ALARMS_TOPIC } from "../../shared/call.js";
 import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
@@ -22,17 +23,13 @@ interface Env {
 }
 
 describe("operator login and MQTT over WebSocket", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   async function setup(overrides: Partial<GatewayConfigInput> = {}): Promise<Env> {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`, { iceServers: ICE, ...overrides });
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const kiosk = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
     await provisionTestKiosk(gateway.dataDir, OTHER, gateway.mqttUrl, dir.path);
     await addTestOperator(gateway.dataDir, "alice");
@@ -40,7 +37,7 @@ describe("operator login and MQTT over WebSocket", () => {
   }
 
   function track(client: MqttClient): MqttClient {
-    cleanups.push(() => client.endAsync(true));
+    defer(() => client.endAsync(true));
     return client;
   }
 

@@ -1,25 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups, startSystem } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { DISPATCH_SECRET, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor, type TestGateway, type TestKiosk } from "./harness.js";
+
+import { DISPATCH_SECRET, provisionTestKiosk, startTestKiosk, waitFor, type TestKiosk } from "./harness.js";
 
 describe("a press reaches dispatch as a signed webhook", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("delivers the alert with the kiosk's identity and registered location, signed and keyed by alertId", async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.remove());
-    const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
-    const gateway: TestGateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET, agency: "test.police" } });
-    cleanups.push(() => gateway.stop());
-    const config = await provisionTestKiosk(gateway.dataDir, "kz-hwy-0001", gateway.mqttUrl, dir.path);
+    const { dir, receiver, gateway } = await startSystem(defer, { dispatch: { agency: "test.police" } });
+    const config = await provisionTestKiosk(gateway.dataDir, "kz-hwy-0001", gateway.mqttUrl, dir);
     const kiosk: TestKiosk = await startTestKiosk(config);
-    cleanups.push(() => kiosk.stop());
+    defer(() => kiosk.stop());
     await waitFor(() => kiosk.logs.find("connected to gateway").length > 0, "kiosk connected");
 
     const pressedAt = new Date();

@@ -1,22 +1,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
 
 describe("an alert the gateway refuses", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("stays in the kiosk's outbox and makes the kiosk degraded (alerts-refused) at the gateway, instead of being retried unseen", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`);
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-new-0002", gateway.mqttUrl, dir.path);
     const config = parseKioskConfig({ ...provisioned, health: { ...provisioned.health, heartbeatIntervalS: 1 } });
     // The data folder of the kiosk this box was before it was re-provisioned: an alert under the old id.
@@ -26,7 +23,7 @@ describe("an alert the gateway refuses", () => {
     writeFileSync(join(config.dataDir, "outbox", `${alertId}.alert.json`), JSON.stringify(old));
 
     const kiosk = await startTestKiosk(config);
-    cleanups.push(() => kiosk.stop());
+    defer(() => kiosk.stop());
 
     const health = await waitFor(async () => {
       const row = await gateway.store.health.getHealth("kz-new-0002");

@@ -2,30 +2,22 @@
  * The kiosk as deployed with a serial button panel, built by the real composition root and driver
  * factory: the only fake is the serial port itself (@serialport/binding-mock).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups, startSystem } from "./cleanups.js";
 import { type KioskHandle, startKiosk } from "../../device/main.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import type { Alert } from "../../shared/contract.js";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+
 import { FakeSerialPanel } from "../fixtures/fake-serial-panel.js";
 import { LogCapture } from "../fixtures/log-capture.js";
-import { DISPATCH_SECRET, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "./harness.js";
+import { provisionTestKiosk, waitFor } from "./harness.js";
 
 describe("a kiosk with a serial button panel", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("raises an alarm from the panel's button, lights yellow, records the tamper state, and goes dark when the centre closes it", async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.remove());
-    const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
-    const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-    cleanups.push(() => gateway.stop());
-    const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-rest-0007", gateway.mqttUrl, dir.path);
+    const { dir, receiver, gateway } = await startSystem(defer);
+    const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-rest-0007", gateway.mqttUrl, dir);
     const path = "/dev/serial/by-id/usb-SOS_Panel_0007-if00";
     const config = parseKioskConfig({
       ...provisioned,
@@ -36,7 +28,7 @@ describe("a kiosk with a serial button panel", () => {
     const panel = new FakeSerialPanel(path);
     const logs = new LogCapture();
     const kiosk: KioskHandle = await startKiosk(config, { log: logs.logger("kiosk"), serialBinding: panel.binding });
-    cleanups.push(() => kiosk.stop());
+    defer(() => kiosk.stop());
     await kiosk.linkReady;
     await waitFor(() => logs.find("connected to gateway").length > 0 && panel.current, "kiosk connected and panel open");
     expect(panel.mode("yellow")).toBe("off");

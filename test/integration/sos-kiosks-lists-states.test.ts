@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { deferCleanups } from "./cleanups.js";
 import type { KioskListing } from "../../scripts/commands/kiosks.js";
 import { provisionTestKiosk, spawnSos, tempDir, waitFor } from "./harness.js";
 import { RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
@@ -10,31 +11,27 @@ async function sos(args: string[]): Promise<{ code: number | null; stdout: strin
 }
 
 describe("sos kiosks lists every kiosk's state", () => {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("online, degraded, offline, never-seen and decommissioned, with the last heartbeat, failing parts and last test alarm; --state filters", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const ops = await startOpsReceiver();
-    cleanups.push(() => ops.stop());
+    defer(() => ops.stop());
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const dataDir = gateway.dataDir;
     const state = (id: string): string | undefined => gateway.supervision.supervisor.get(id)?.state;
 
     const up = await RawKiosk.connect(gateway, "kz-cli-up", dir.path);
-    cleanups.push(() => up.end());
+    defer(() => up.end());
     const lastTestAlarmAt = new Date(Date.now() - 3_600_000).toISOString();
     await up.beat({ lastTestAlarmAt, uptimeS: 42 });
     const hurt = await RawKiosk.connect(gateway, "kz-cli-hurt", dir.path);
-    cleanups.push(() => hurt.end());
+    defer(() => hurt.end());
     await hurt.beat({ kioskState: { tamper: "open", power: "battery", batteryPercent: 30 } });
     const gone = await RawKiosk.connect(gateway, "kz-cli-gone", dir.path);
-    cleanups.push(() => gone.end());
+    defer(() => gone.end());
     await gone.beat();
     await waitFor(() => state("kz-cli-gone") === "online", "gone online");
     gone.dropSocket();
@@ -79,16 +76,16 @@ describe("sos kiosks lists every kiosk's state", () => {
 
   it("says in one line what is wrong: a wrong --data-dir, an unknown kiosk, an unknown state", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const missing = await sos(["kiosks", "--data-dir", `${dir.path}/nothing`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toHaveLength(1);
     expect(missing.stderr[0]).toMatch(/^sos: cannot open the gateway store .*check --data-dir/);
 
     const ops = await startOpsReceiver();
-    cleanups.push(() => ops.stop());
+    defer(() => ops.stop());
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    cleanups.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const unknown = await sos(["decommission", "kz-nobody", "--data-dir", gateway.dataDir]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toEqual([`sos: no kiosk kz-nobody in ${gateway.dataDir}: list them with 'sos kiosks --data-dir ${gateway.dataDir}'`]);

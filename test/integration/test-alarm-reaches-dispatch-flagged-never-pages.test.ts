@@ -1,33 +1,25 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { describe, expect, it } from "vitest";
+import { deferCleanups, startSystem } from "./cleanups.js";
+
 import { addTestOperator, get, login, OPERATOR_PASSWORD } from "./operator-harness.js";
-import { DISPATCH_SECRET, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
+import { provisionTestKiosk, startTestKiosk, waitFor } from "./harness.js";
 
 describe("the scheduled test alarm", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   it("travels the whole alert path to dispatch flagged as a test, is closed at once and never reaches an operator's queue", async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.remove());
-    const receiver = await new DispatchReceiver().start();
-    cleanups.push(() => receiver.stop());
-    const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-    cleanups.push(() => gateway.stop());
+    const { dir, receiver, gateway } = await startSystem(defer);
     await addTestOperator(gateway.dataDir, "alice");
-    const config = await provisionTestKiosk(gateway.dataDir, "kz-park-0007", gateway.mqttUrl, dir.path);
+    const config = await provisionTestKiosk(gateway.dataDir, "kz-park-0007", gateway.mqttUrl, dir);
     // A kiosk that was switched off past its due time tests as soon as it is back.
     mkdirSync(join(config.dataDir, "state"), { recursive: true });
     const overdue = new Date(Date.now() - 60_000).toISOString();
     writeFileSync(join(config.dataDir, "state", "test-alarm.json"), JSON.stringify({ v: 1, lastAt: null, nextAt: overdue }));
 
     const kiosk = await startTestKiosk(config);
-    cleanups.push(() => kiosk.stop());
+    defer(() => kiosk.stop());
 
     const request = await waitFor(() => receiver.requests[0], "the test alarm at dispatch");
     expect(request.body).toMatchObject({ kioskId: "kz-park-0007", kind: "test", test: true });
