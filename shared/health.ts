@@ -50,7 +50,8 @@ export const heartbeatSchema = z.object({
   v: z.literal(1),
   seq: z.number().int().min(1),
   sentAt: isoTime,
-  intervalS: z.number().int().min(1),
+  /** The kiosk config's own bound (health.heartbeatIntervalS): a longer promise is refused. */
+  intervalS: z.number().int().min(1).max(3_600),
   agentVersion: z.string().max(64),
   /** Seconds since the agent started. */
   uptimeS: z.number().min(0),

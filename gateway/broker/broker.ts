@@ -50,6 +50,12 @@ export class GatewayBroker {
   private readonly handlers = new Map<TopicName, UpHandler>();
   /** The live connection of each kiosk. */
   private readonly connected = new Map<string, Client>();
+  /**
+   * The newest authenticated connection of each kiosk. A reconnect that takes over a half-open old
+   * connection makes Aedes close the old one (clientDisconnect) before the new one is ready: that
+   * disconnect is not the kiosk going away.
+   */
+  private readonly newest = new Map<string, Client>();
   private readonly secrets = new VerifiedSecretCache();
   private stopping = false;
 
@@ -87,6 +93,7 @@ export class GatewayBroker {
         this.authenticate(client, username, password).then(
           (principal) => {
             this.principals.set(client, principal);
+            if (principal.role === "kiosk") this.newest.set(principal.kioskId, client);
             done(null, true);
           },
           (err: AuthenticateError) => {
@@ -153,6 +160,11 @@ export class GatewayBroker {
       if (principal.role === "operator") return log.info({ operator: principal.name, clientId: client.id }, "operator disconnected");
       // A kiosk that reconnected before its old connection closed keeps the new one.
       if (this.connected.get(principal.kioskId) === client) this.connected.delete(principal.kioskId);
+      if (this.newest.get(principal.kioskId) !== client) {
+        log.info({ kioskId: principal.kioskId }, "kiosk's old connection closed: it has already connected again");
+        return;
+      }
+      this.newest.delete(principal.kioskId);
       log.info({ kioskId: principal.kioskId }, "kiosk disconnected");
       // The broker closing every connection at stop is the gateway going away, not the kiosks.
       if (!this.stopping) this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });

@@ -25,6 +25,8 @@ export interface SupervisionRules {
   readonly testAlarmOverdueMs: number;
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 export const HEARTBEAT_INVALID = "heartbeat-invalid";
 export const TEST_ALARM_OVERDUE = "test-alarm";
 
@@ -47,7 +49,8 @@ export function testAlarmOverdue(lastTests: readonly (number | null)[], firstSee
 
 /** How long a kiosk may stay silent: missedBeats × its interval, plus the grace. */
 export function silenceTimeoutMs(intervalS: number | null, rules: SupervisionRules): number {
-  return rules.missedBeats * (intervalS ?? rules.defaultIntervalS) * 1_000 + rules.graceMs;
+  // Node turns a delay above 2^31-1 ms into 1 ms: never ask for one.
+  return Math.min(rules.missedBeats * (intervalS ?? rules.defaultIntervalS) * 1_000 + rules.graceMs, MAX_TIMER_MS);
 }
 
 export interface WatchFacts {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
-import { tempDir, waitFor } from "./harness.js";
+import { connectRaw, provisionTestKiosk, tempDir, waitFor } from "./harness.js";
+import { topicFor } from "../../shared/contract.js";
 import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
 
 const KIOSK = "kz-sup-drop-01";
@@ -71,5 +72,40 @@ describe("a kiosk is offline at once when its socket drops", () => {
     // The receiver answered before the gateway recorded it: wait for the record.
     await waitFor(() => gateway.logs.find("ops event delivered").length === 1, "the delivery recorded");
     expect(await gateway.store.health.listOps(5)).toMatchObject([{ attempts: 4, lastError: null }]);
+  });
+
+  it("a reconnect that takes over the kiosk's half-open old connection keeps it online: no offline, no ops event", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const ops = await startOpsReceiver();
+    defer(() => ops.stop());
+    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
+    defer(() => gateway.stop());
+    const config = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
+    // The old connection, as after a cellular address change: still open at the gateway, never ended.
+    const will = { v: 1, state: "offline", reason: "connection-lost" };
+    const old = await connectRaw(gateway.mqttUrl, {
+      clientId: KIOSK,
+      username: KIOSK,
+      password: config.mqtt.password,
+      reconnectPeriod: 0,
+      will: { topic: topicFor("status", KIOSK), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+    });
+    defer(() => old.endAsync(true));
+    await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "online", "kiosk online");
+
+    const fresh = await RawKiosk.connectAs(gateway, KIOSK, config.mqtt.password);
+    defer(() => fresh.end());
+    await waitFor(() => gateway.logs.find("kiosk's old connection closed: it has already connected again").length > 0, "the old connection taken over");
+    await fresh.beat();
+    await waitFor(() => ops.requests.length >= 1 && gateway.logs.find("kiosk connected").length === 2, "the new connection ready");
+    await waitFor(async () => (await gateway.store.health.pendingOpsCount()) === 0, "ops outbox delivered");
+
+    expect(gateway.supervision.supervisor.get(KIOSK)).toMatchObject({ state: "online" });
+    expect((await gateway.store.health.transitions(KIOSK, 10)).map((t) => `${t.from}>${t.to}`)).toEqual(["never-seen>online"]);
+    expect(ops.requests.map((r) => `${r.body.previousState}>${r.body.state}`)).toEqual(["never-seen>online"]);
+    // The new connection is the live one: dropping it is the kiosk going away.
+    fresh.dropSocket();
+    await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "offline", "offline once the live connection drops", 2_000);
   });
 });

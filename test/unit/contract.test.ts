@@ -136,5 +136,8 @@ describe("health topics (heartbeat, status)", () => {
     expect(heartbeatSchema.safeParse(hb).success).toBe(true);
     expect(heartbeatSchema.safeParse({ ...hb, seq: 0 }).success).toBe(false);
     expect(heartbeatSchema.safeParse({ ...hb, intervalS: undefined }).success).toBe(false);
+    // A kiosk may not promise silence for longer than its own config allows (nor overflow a timer).
+    expect(heartbeatSchema.safeParse({ ...hb, intervalS: 3_600 }).success).toBe(true);
+    expect(heartbeatSchema.safeParse({ ...hb, intervalS: 3_601 }).success).toBe(false);
   });
 });
