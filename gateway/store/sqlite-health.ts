@@ -59,6 +59,13 @@ function toHealth(row: HealthDbRow): KioskHealthRow {
   };
 }
 
+/**
+ * Operations events of one kiosk go out in the order they were queued: only the oldest undelivered
+ * one is due. Without this, an older event backed off longer than a newer one could arrive last and
+ * leave the receiver believing a state the kiosk has already left (offline after its return).
+ */
+const HEAD_OF_ITS_KIOSK = `NOT EXISTS (SELECT 1 FROM ops_outbox p WHERE p.kiosk_id = o.kiosk_id AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
+
 export class SqliteHealthStore implements HealthStore {
   constructor(private readonly db: Database.Database) {}
 
@@ -150,8 +157,9 @@ export class SqliteHealthStore implements HealthStore {
   dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
     const rows = this.db
       .prepare<[number, number], { event_id: string; body: string; attempts: number }>(
-        `SELECT event_id, body, attempts FROM ops_outbox
-         WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id LIMIT ?`,
+        `SELECT o.event_id, o.body, o.attempts FROM ops_outbox o
+         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? AND ${HEAD_OF_ITS_KIOSK}
+         ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
       )
       .all(now.getTime(), limit + busy.size);
     return Promise.resolve(
@@ -165,7 +173,8 @@ export class SqliteHealthStore implements HealthStore {
   nextOpsAt(busy: ReadonlySet<string>): Promise<Date | null> {
     const rows = this.db
       .prepare<[number], { event_id: string; next_attempt_at: number }>(
-        "SELECT event_id, next_attempt_at FROM ops_outbox WHERE delivered_at IS NULL ORDER BY next_attempt_at, event_id LIMIT ?",
+        `SELECT o.event_id, o.next_attempt_at FROM ops_outbox o
+         WHERE o.delivered_at IS NULL AND ${HEAD_OF_ITS_KIOSK} ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
       )
       .all(busy.size + 1);
     const next = rows.find((r) => !busy.has(r.event_id));

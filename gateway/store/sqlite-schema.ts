@@ -115,7 +115,8 @@ const migrations: readonly string[] = [
      delivered_at TEXT,
      last_error TEXT
    );
-   CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;`,
+   CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
+   CREATE INDEX ops_pending_by_kiosk ON ops_outbox (kiosk_id) WHERE delivered_at IS NULL;`,
 ];
 
 export function migrate(db: Database.Database): void {

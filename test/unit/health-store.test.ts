@@ -40,6 +40,20 @@ describe("the supervision tables (migration 4)", () => {
     ]);
   });
 
+  it("sends one kiosk's operations events in the order they were queued: a later one waits while an earlier one is undelivered", async () => {
+    const ev = (eventId: string, kioskId: string, s: number) => ({ eventId, kioskId, type: "transition" as const, body: `{"id":"${eventId}"}`, createdAt: at(s) });
+    await store.health.recordSupervision({ transitions: [], events: [ev("z-offline", "k-1", 1), ev("a-online", "k-1", 2), ev("m-other", "k-2", 2)] });
+    // The first k-1 event failed and backed off past the second one's due time.
+    await store.health.recordOpsAttempt({ id: "z-offline", attempt: 1, startedAt: at(1), durationMs: 5, ok: false, httpStatus: 503, error: "HTTP 503" }, new Date(at(60)));
+    const due = async (s: number, busy: string[] = []): Promise<string[]> => (await store.health.dueOps(new Date(at(s)), 10, new Set(busy))).map((j) => j.id);
+    expect(await due(30)).toEqual(["m-other"]); // k-2 is not held up by k-1
+    expect(await store.health.nextOpsAt(new Set(["m-other"]))).toEqual(new Date(at(60)));
+    expect(await due(60)).toEqual(["m-other", "z-offline"]); // by due time across kiosks
+    expect(await due(60, ["z-offline"])).toEqual(["m-other"]); // in flight: its successor still waits
+    await store.health.recordOpsAttempt({ id: "z-offline", attempt: 2, startedAt: at(60), durationMs: 5, ok: true, httpStatus: 200, error: null }, null);
+    expect(await due(60)).toEqual(["a-online", "m-other"]);
+  });
+
   it("keeps `since` while the state stays (degraded → degraded), sets first_seen_at once, and queues ops events with the transitions", async () => {
     const t = (from: KioskStateName, to: KioskStateName, s: number, components: string[] = []): TransitionRecord => ({ kioskId: "k-1", from, to, reason: "heartbeat", components, at: at(s) });
     await store.health.recordSupervision({
