@@ -8,9 +8,9 @@
  * - `tamper` while the case is open; `power` while the kiosk runs on battery (any battery: mains
  *   is lost and the kiosk will die within hours, which operations can act on before it does);
  * - `clock` when |receivedAt − sentAt| of the heartbeat is above maxClockSkewMs;
- * - `test-alarm` when the newest test alarm known (the kiosk's lastTestAlarmAt, or the last test
- *   alert the gateway stored) is older than testAlarmOverdueMs, counted from the kiosk's first
- *   contact when there has been none yet;
+ * - `test-alarm` when the last test alert the gateway stored (not the kiosk's own lastTestAlarmAt:
+ *   only a stored alert proves the whole path) is older than testAlarmOverdueMs, counted from the
+ *   kiosk's first contact when there has been none yet;
  * - `heartbeat-invalid` when the last heartbeat did not match the schema (the kiosk is reachable,
  *   but its health is unknown).
  */

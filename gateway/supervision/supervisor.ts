@@ -187,7 +187,8 @@ export class KioskSupervisor {
 
   private decide(w: Watch, reason: string): void {
     const now = this.now();
-    const overdue = w.alive && testAlarmOverdue([w.lastTestFromBeat, w.lastTestAlert], w.firstSeenAt, now, this.options);
+    // Only a test alert the gateway stored proves the whole path; the kiosk's lastTestAlarmAt is shown, not trusted.
+    const overdue = w.alive && testAlarmOverdue([w.lastTestAlert], w.firstSeenAt, now, this.options);
     const components = overdue ? [...w.beatComponents, TEST_ALARM_OVERDUE].sort() : w.beatComponents;
     const to = stateOf({ decommissioned: w.decommissioned, alive: w.alive, seen: w.firstSeenAt !== null, components });
     const shown = to === "degraded" ? components : [];
