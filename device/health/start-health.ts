@@ -51,13 +51,25 @@ export interface Health {
 
 const HOUR_MS = 60 * 60_000;
 
+/**
+ * Why an open alarm holds the self-tests and the test alarm back now, or null. An alarm nobody at
+ * the centre closed stops holding them once a new press would no longer join it (reopenAfterMs):
+ * the kiosk must not stop proving itself for good.
+ */
+export function alarmHoldsTests(open: { readonly openedAt: string } | null, now: Date, reopenAfterMs: number): string | null {
+  if (open === null) return null;
+  return now.getTime() - Date.parse(open.openedAt) < reopenAfterMs ? "alarm open" : null;
+}
+
 export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
   const { bus, clock, alarm, calls } = deps;
   const log = deps.log.child({ subsystem: "health" });
   const h = config.health;
   const retryAfterMs = h.selfTest.retryAfterMin * 60_000;
+  const alarmOpen = (): string | null => alarmHoldsTests(alarm.openAlarm, clock.now(), config.press.reopenAfterMs);
   const busy = (): string | null => {
-    if (alarm.openAlarm !== null) return "alarm open";
+    const open = alarmOpen();
+    if (open !== null) return open;
     const phase = calls.status.phase;
     return phase === "idle" ? null : `call ${phase}`;
   };
@@ -81,7 +93,7 @@ export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
     clock,
     log: log.child({ feature: "test-alarm" }),
     raise: () => alarm.raise("test", "scheduled-test"),
-    busy: () => (alarm.openAlarm !== null ? "alarm open" : null),
+    busy: alarmOpen,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
   const probe = deps.probe ?? new LinuxSystemProbe();

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { alarmHoldsTests } from "../../device/health/start-health.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KioskEvents } from "../../device/events.js";
 import { type CheckOutcome, pause, type SelfCheck } from "../../device/health/checks/check.js";
@@ -177,3 +178,17 @@ describe("SelfTests", () => {
     expect(logs.find("last self-test results unreadable: ignored")).toHaveLength(1);
   });
 });
+
+describe("an open alarm holds the self-tests and the test alarm back", () => {
+  const HOUR = 3_600_000;
+  const opened = { openedAt: "2025-01-02T03:00:00.000Z" };
+  const at = (ms: number): Date => new Date(Date.parse(opened.openedAt) + ms);
+
+  it("while a new press would still join it (reopenAfterMs), and no longer once nobody closed it for that long", () => {
+    expect(alarmHoldsTests(null, at(0), 2 * HOUR)).toBeNull();
+    expect(alarmHoldsTests(opened, at(0), 2 * HOUR)).toBe("alarm open");
+    expect(alarmHoldsTests(opened, at(2 * HOUR - 1), 2 * HOUR)).toBe("alarm open");
+    expect(alarmHoldsTests(opened, at(2 * HOUR), 2 * HOUR)).toBeNull();
+  });
+});
+
