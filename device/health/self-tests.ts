@@ -5,10 +5,13 @@
  *   and tried again after retryAfterMin. An alarm raised during a run aborts it at once (the camera
  *   and the speaker are the alarm's); it is tried again later the same way.
  * - Each check's result feeds the FaultMonitor as "selftest:<name>" (set on fail, cleared on pass or
- *   not-applicable) and the heartbeat. A stuck button stops alarms, so "selftest:button" is a
- *   blocking fault (the lights show out-of-order); camera and audio faults are reported but the kiosk
- *   still raises alarms, so they do not change the lights.
- * - The last result of each check is kept in the data folder, so a restart still reports it.
+ *   not-applicable) and the heartbeat. A button line that reads pressed stops alarms, so that
+ *   reading makes "selftest:button" a blocking fault (the lights show out-of-order); a line that
+ *   cannot be read (gpiomon restarting), camera and audio faults are reported but the kiosk still
+ *   raises alarms, so they do not change the lights. A failing button is read again every
+ *   retryAfterMin (the button check alone), so a freed button is back in service within minutes.
+ * - The last result of each check is kept in the data folder, so a restart still reports it; a
+ *   stored button failure is reported only, until the button is read again (retryAfterMin after start).
  * - The clock is read again at least hourly, so a clock set late (NTP at boot) still runs on time.
  */
 import { mkdirSync, readFileSync } from "node:fs";
@@ -20,6 +23,7 @@ import type { EventBus } from "../../shared/events.js";
 import { type SelfTestResult, selfTestResultSchema } from "../../shared/health.js";
 import type { KioskEvents } from "../events.js";
 import { writeFileDurably } from "../lib/durable-file.js";
+import { BUTTON_STUCK } from "./checks/button.js";
 import type { CheckOutcome, SelfCheck } from "./checks/check.js";
 
 /** Timers wake at least this often to read the clock again. */
@@ -90,6 +94,7 @@ export class SelfTests {
   private readonly results = new Map<string, SelfTestResult>();
   private readonly path: string;
   private timer: NodeJS.Timeout | undefined;
+  private buttonTimer: NodeJS.Timeout | undefined;
   private due: Date | undefined;
   private running: Promise<SelfTestResult[] | null> | undefined;
   private abort: AbortController | undefined;
@@ -102,6 +107,8 @@ export class SelfTests {
     this.path = join(dir, "self-tests.json");
     this.load();
     this.unsubscribe = deps.bus.on("alarm.raised", "self-tests", () => {
+      // A press came through the button circuit: whatever the last reading said, it is not stuck now.
+      deps.faults.set("selftest:button", false);
       if (this.abort === undefined) return;
       deps.log.warn("alarm raised during the self-test: self-test aborted, the camera and speaker are the alarm's");
       this.abort.abort();
@@ -128,6 +135,7 @@ export class SelfTests {
     this.stopped = true;
     this.unsubscribe();
     clearTimeout(this.timer);
+    clearTimeout(this.buttonTimer);
     this.abort?.abort();
   }
 
@@ -168,11 +176,30 @@ export class SelfTests {
     this.deps.log[level]({ check: result.name, result: result.result, detail: result.detail, measurements: result.measurements, durationMs: result.durationMs }, "self-test check");
   }
 
-  private applyFault(result: SelfTestResult): void {
+  /** `fresh`: a reading just made (a stored one from before a restart may no longer be true). */
+  private applyFault(result: SelfTestResult, fresh = true): void {
     const fault = `selftest:${result.name}`;
     const failing = result.result === "fail";
-    if (result.name === "button") this.deps.faults.set(fault, failing);
-    else this.deps.faults.setDegraded(fault, failing);
+    const stuck = failing && result.name === "button" && result.measurements[BUTTON_STUCK] === 1 && fresh;
+    if (result.name === "button") this.deps.faults.set(fault, stuck);
+    this.deps.faults.setDegraded(fault, failing && !stuck);
+    if (result.name === "button") this.armButtonRecheck(failing);
+  }
+
+  /** While the button fails, read it again (alone) every retryAfterMs. */
+  private armButtonRecheck(failing: boolean): void {
+    clearTimeout(this.buttonTimer);
+    this.buttonTimer = undefined;
+    const check = this.deps.checks.find((c) => c.name === "button");
+    if (!failing || this.stopped || check === undefined) return;
+    this.buttonTimer = setTimeout(() => void this.recheckButton(check), this.deps.retryAfterMs);
+  }
+
+  private async recheckButton(check: SelfCheck): Promise<void> {
+    if (this.stopped) return;
+    if (this.running !== undefined || this.deps.busy() !== null) return this.armButtonRecheck(true);
+    const [result] = await runChecks([check], this.deps.clock, new AbortController().signal, (r) => this.record(r));
+    if (result !== undefined) this.save();
   }
 
   private arm(): void {
@@ -205,7 +232,7 @@ export class SelfTests {
       if (!parsed.success) throw new Error("does not match the schema");
       for (const r of parsed.data.results) {
         this.results.set(r.name, r);
-        this.applyFault(r);
+        this.applyFault(r, false);
       }
     } catch (err) {
       this.deps.log.warn({ path: this.path, reason: (err as Error).message }, "last self-test results unreadable: ignored");

@@ -120,9 +120,9 @@ describe("SelfTests", () => {
     expect(audio.runs).toEqual([FIRST_RUN + 1_500 + 10 * MIN + 1_000 + 10_000]);
   });
 
-  it("a failing button is a blocking fault (lights); a failing camera or audio is degraded: reported, no light change", async () => {
+  it("a button that reads pressed is a blocking fault (lights); a failing camera or audio is degraded: reported, no light change", async () => {
     const s = make();
-    button.outcome = { result: "fail", detail: "stuck" };
+    button.outcome = { result: "fail", detail: "stuck", measurements: { stuck: 1 } };
     camera.outcome = { result: "fail", detail: "black picture", measurements: { meanLuma: 16 } };
     audio.outcome = { result: "not-applicable", detail: "no speaker" };
     await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
@@ -136,6 +136,42 @@ describe("SelfTests", () => {
     await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
     expect(faults.all).toEqual([]);
     expect(changes).toEqual([["selftest:button"], []]);
+  });
+
+  it("a button line that cannot be read is reported, not a blocking fault; a failing button is read again (alone) every retryAfterMin until it passes", async () => {
+    const s = make();
+    button.outcome = { result: "fail", detail: "gpiomon restarting" };
+    await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
+    expect(faults.current).toEqual([]);
+    expect(faults.all).toEqual(["selftest:button"]);
+    button.outcome = { result: "fail", detail: "stuck", measurements: { stuck: 1 } };
+    await vi.advanceTimersByTimeAsync(10 * MIN + 1_000);
+    expect(faults.current).toEqual(["selftest:button"]);
+    expect([button.runs.length, camera.runs.length]).toEqual([2, 1]);
+    button.outcome = { result: "pass", detail: "idle" };
+    await vi.advanceTimersByTimeAsync(10 * MIN + 1_000);
+    expect(faults.all).toEqual([]);
+    expect(changes).toEqual([["selftest:button"], []]);
+    await vi.advanceTimersByTimeAsync(30 * MIN);
+    expect(button.runs).toHaveLength(3); // passing: no more re-reads until the daily run
+  });
+
+  it("a stuck button stored before a restart is reported but does not stop alarms until it is read again", async () => {
+    button.outcome = { result: "fail", detail: "stuck", measurements: { stuck: 1 } };
+    const s = make();
+    await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
+    s.stop();
+    const fresh = new FaultMonitor(bus, 120_000);
+    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", retryAfterMs: 10 * MIN });
+    made.push(again);
+    expect(fresh.current).toEqual([]);
+    expect(fresh.all).toEqual(["selftest:button"]);
+    await vi.advanceTimersByTimeAsync(10 * MIN + 1_000); // read again: still stuck
+    expect(fresh.current).toEqual(["selftest:button"]);
+    // A press raises an alarm after all: the circuit works, the kiosk does not say out of order.
+    bus.emit("alarm.raised", { alert: { alertId: "a-2" } as never });
+    expect(fresh.current).toEqual([]);
+    fresh.stop();
   });
 
   it("on demand: runs now; a second request while it runs joins it; busy → null", async () => {

@@ -10,6 +10,9 @@ import { sysfsGpioNumber } from "../../gpio/chip-base.js";
 import type { ButtonInput } from "../../inputs/button.js";
 import type { CheckOutcome, SelfCheck } from "./check.js";
 
+/** The measurement a stuck (pressed) reading carries; only that reading stops alarms. */
+export const BUTTON_STUCK = "stuck";
+
 export class ButtonCheck implements SelfCheck {
   readonly name = "button" as const;
 
@@ -28,7 +31,7 @@ export class ButtonCheck implements SelfCheck {
       case "idle":
         return { result: "pass", detail: `button line (${button.driver}) at its idle level` };
       case "active":
-        return { result: "fail", detail: `button line (${button.driver}) reads pressed with no alarm open: a stuck button or a short in its wiring` };
+        return { result: "fail", detail: `button line (${button.driver}) reads pressed with no alarm open: a stuck button or a short in its wiring`, measurements: { [BUTTON_STUCK]: 1 } };
       case "unavailable":
         return { result: "fail", detail: reading.reason };
     }
