@@ -78,6 +78,8 @@ export interface HealthStore {
   recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void>;
   /** Upserts each kiosk's latest heartbeat (one transaction). */
   saveHeartbeats(rows: readonly HeartbeatRecord[]): Promise<void>;
+  /** Deletes delivered operations events and transitions from before `before`; the counts deleted. */
+  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number }>;
   /** A kiosk's transitions, newest first. */
   transitions(kioskId: string, limit: number): Promise<TransitionRecord[]>;
   /** Registry rows updated after `after` (all when null), oldest update first. */

@@ -154,6 +154,18 @@ export class SqliteHealthStore implements HealthStore {
     return Promise.resolve(changes > 0);
   }
 
+  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number }> {
+    const at = before.toISOString();
+    const prune = this.db.transaction(() => ({
+      opsEvents: this.db.prepare("DELETE FROM ops_outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?").run(at).changes,
+      // A kiosk's newest transition is kept whatever its age: it is where its current state came from.
+      transitions: this.db
+        .prepare("DELETE FROM kiosk_transitions WHERE at < ? AND id NOT IN (SELECT MAX(id) FROM kiosk_transitions GROUP BY kiosk_id)")
+        .run(at).changes,
+    }));
+    return Promise.resolve(prune.immediate());
+  }
+
   dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
     const rows = this.db
       .prepare<[number, number], { event_id: string; body: string; attempts: number }>(

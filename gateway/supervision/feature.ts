@@ -22,6 +22,8 @@ import { createOpsForwarder } from "./ops.js";
 import { KioskSupervisor } from "./supervisor.js";
 import { SupervisionWriter } from "./writer.js";
 
+const DAY_MS = 24 * 60 * 60_000;
+
 export interface SupervisionDeps {
   readonly store: GatewayStore;
   readonly events: EventBus<GatewayEvents>;
@@ -41,6 +43,7 @@ export class SupervisionFeature {
   private registryTimer: NodeJS.Timeout | undefined;
   private registryMark: string | null = null;
   private polling = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private broker: GatewayBroker | undefined;
 
   constructor(
@@ -80,6 +83,8 @@ export class SupervisionFeature {
     this.writer.start();
     this.ops?.start();
     this.registryTimer = setInterval(() => void this.pollRegistry(), this.config.supervision.registryPollMs);
+    void this.pruneHistory();
+    this.pruneTimer = setInterval(() => void this.pruneHistory(), DAY_MS);
     const counts = this.supervisor.counts();
     this.log.info({ kiosks: rows.length, ...counts, ops: this.ops !== undefined }, "supervision started");
   }
@@ -91,10 +96,22 @@ export class SupervisionFeature {
 
   async stop(graceMs: number): Promise<void> {
     clearInterval(this.registryTimer);
+    clearInterval(this.pruneTimer);
     for (const off of this.unsubscribe.splice(0)) off();
     this.supervisor.stop();
     await this.writer.stop();
     await this.ops?.stop(graceMs);
+  }
+
+  /** Keeps the history tables bounded: supervision.historyDays of delivered events and transitions. */
+  private async pruneHistory(): Promise<void> {
+    const before = new Date(this.deps.clock.now().getTime() - this.config.supervision.historyDays * DAY_MS);
+    try {
+      const pruned = await this.deps.store.health.pruneHistory(before);
+      if (pruned.opsEvents + pruned.transitions > 0) this.log.info({ ...pruned, before: before.toISOString() }, "old supervision history deleted");
+    } catch (err) {
+      this.log.warn({ err }, "could not delete old supervision history; trying again tomorrow");
+    }
   }
 
   private async pollRegistry(): Promise<void> {

@@ -28,7 +28,7 @@ const supervisionSchema = z.object({
   defaultIntervalS: z.number().int().min(1).max(3_600).default(10),
   /** Degraded when |received − sent| of a heartbeat is above this. */
   maxClockSkewMs: z.number().int().min(1_000).default(30_000),
-  /** Degraded when the last test alarm (the kiosk's word or the gateway's last test alert) is older than this. */
+  /** Degraded when the last test alert the gateway stored is older than this. */
   testAlarmOverdueMs: z.number().int().min(60_000).default(26 * 3_600_000),
   /** An offline kiosk is announced again this often until it is back. */
   offlineReminderMs: z.number().int().min(1_000).default(15 * 60_000),
@@ -42,6 +42,8 @@ const supervisionSchema = z.object({
   /** How often the registry is read for kiosks provisioned or decommissioned by the CLI. */
   registryPollMs: z.number().int().min(100).max(300_000).default(5_000),
   maxHeartbeatBytes: z.number().int().min(1_024).max(1_048_576).default(32_768),
+  /** Delivered operations events and state transitions older than this are deleted (checked daily). */
+  historyDays: z.number().int().min(1).max(3_650).default(90),
 });
 
 /** The operations webhook: supervision events, separate from dispatch (its own URL and secret). */

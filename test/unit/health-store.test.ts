@@ -54,6 +54,21 @@ describe("the supervision tables (migration 4)", () => {
     expect(await due(60)).toEqual(["a-online", "m-other"]);
   });
 
+  it("prunes delivered operations events and transitions older than the history window, keeping each kiosk's newest transition and anything undelivered", async () => {
+    const t = (kioskId: string, from: KioskStateName, to: KioskStateName, s: number): TransitionRecord => ({ kioskId, from, to, reason: "heartbeat", components: [], at: at(s) });
+    const ev = (eventId: string, s: number) => ({ eventId, kioskId: "k-1", type: "transition" as const, body: "{}", createdAt: at(s) });
+    await store.health.recordSupervision({
+      transitions: [t("k-1", "never-seen", "online", 1), t("k-1", "online", "offline", 2), t("k-2", "never-seen", "online", 3), t("k-1", "offline", "online", 100)],
+      events: [ev("old-delivered", 1), ev("old-pending", 2), ev("new-delivered", 100)],
+    });
+    await store.health.recordOpsAttempt({ id: "old-delivered", attempt: 1, startedAt: at(1), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
+    await store.health.recordOpsAttempt({ id: "new-delivered", attempt: 1, startedAt: at(100), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
+    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 1, transitions: 2 });
+    expect((await store.health.listOps(10)).map((o) => o.eventId).sort()).toEqual(["new-delivered", "old-pending"]);
+    expect((await store.health.transitions("k-1", 10)).map((r) => r.at)).toEqual([at(100)]);
+    expect((await store.health.transitions("k-2", 10)).map((r) => r.at)).toEqual([at(3)]); // its only one: kept
+  });
+
   it("keeps `since` while the state stays (degraded → degraded), sets first_seen_at once, and queues ops events with the transitions", async () => {
     const t = (from: KioskStateName, to: KioskStateName, s: number, components: string[] = []): TransitionRecord => ({ kioskId: "k-1", from, to, reason: "heartbeat", components, at: at(s) });
     await store.health.recordSupervision({
