@@ -55,6 +55,7 @@ kiosk
   .description("run the self-tests now (button circuit, camera, audio path) for a technician on site; exit 1 if any failed")
   .requiredOption("--config <file>", "the kiosk's kiosk.json")
   .option("--json", "print JSON instead of a table")
+  .option("--force", "run even while the kiosk has an alarm open (the tone plays into the call)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-selftest.js")).run(opts).catch(fail));
 
 program

@@ -19,6 +19,7 @@ export const ErrorCode = {
   AlertIdConflict: "ALERT_ID_CONFLICT",
   DispatchFailed: "DISPATCH_FAILED",
   OutboxCorrupt: "OUTBOX_CORRUPT",
+  KioskBusy: "KIOSK_BUSY",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

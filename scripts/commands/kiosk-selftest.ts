@@ -4,19 +4,34 @@
  * and takes nothing from it: the camera and microphone are free unless a call is on; a gpio button
  * line is read from the value file the agent exported (never exported here); a gpiod line is held
  * by the agent's gpiomon, so its check is left to the agent's daily self-test.
+ * While the kiosk has an alarm open (a call may be on), it refuses unless --force: the camera and
+ * the speaker are the alarm's, and a 1 kHz tone at full volume has no place in an emergency call.
  */
 import { createChecks } from "../../device/health/checks/index.js";
 import { sysfsButtonCircuit } from "../../device/health/checks/button.js";
 import { spawnRunner } from "../../device/health/checks/runner.js";
 import { runChecks } from "../../device/health/self-tests.js";
 import { systemClock } from "../../shared/clock.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type KioskConfig, loadKioskConfig } from "../../shared/config/kiosk.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { SelfTestResult } from "../../shared/health.js";
 import { formatTable } from "../lib/table.js";
 
 export interface SelftestOptions {
   config?: unknown;
   json?: unknown;
+  force?: unknown;
+}
+
+/** The agent's open alarm, as it keeps it in its data folder (device/alarm/open-alarm.ts), or null. */
+function openAlarm(config: KioskConfig): { alertId?: string; openedAt?: string } | null {
+  try {
+    return JSON.parse(readFileSync(join(config.dataDir, "state", "open-alarm.json"), "utf8")) as { alertId?: string; openedAt?: string };
+  } catch {
+    return null;
+  }
 }
 
 function buttonFor(config: KioskConfig): Parameters<typeof createChecks>[1]["button"] {
@@ -30,6 +45,13 @@ const LABEL: Record<SelfTestResult["result"], string> = { pass: "PASS", fail: "F
 
 export async function run(opts: SelftestOptions): Promise<void> {
   const config = loadKioskConfig(String(opts.config));
+  const open = opts.force === true ? null : openAlarm(config);
+  if (open !== null) {
+    throw new SosError(
+      ErrorCode.KioskBusy,
+      `kiosk ${config.kioskId} has an alarm open (${open.alertId ?? "?"}, since ${open.openedAt ?? "?"}): its camera and speaker are the alarm's; have the centre close it first, or add --force`,
+    );
+  }
   const checks = createChecks(config, { runner: spawnRunner, button: buttonFor(config) });
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();

@@ -170,6 +170,22 @@ describe("sos CLI: one-line errors", () => {
     });
   });
 
+  describe("sos kiosk selftest", () => {
+    it("refuses while the kiosk has an alarm open (one line naming the alarm and --force), and touches nothing", async () => {
+      const out = join(dir.path, "selftest-out");
+      const provisioned = await sos(["provision", "kz-st-0001", "--data-dir", join(dir.path, "gw-selftest"), "--gateway", GATEWAY_URL, "--out", out, ...location]);
+      expect(provisioned.code, provisioned.stderr).toBe(0);
+      const state = join(out, "data", "state");
+      mkdirSync(state, { recursive: true });
+      const openAlarm = { v: 1, alertId: "5b0c3c52-3f3e-4f7e-9a51-2f1d5f0b1a77", openedAt: new Date().toISOString() };
+      writeFileSync(join(state, "open-alarm.json"), JSON.stringify(openAlarm));
+      const line = oneLineError(await sos(["kiosk", "selftest", "--config", join(out, "kiosk.json")]));
+      expect(line).toContain(openAlarm.alertId);
+      expect(line).toContain("--force");
+      expect(readFileSync(join(state, "open-alarm.json"), "utf8")).toBe(JSON.stringify(openAlarm));
+    });
+  });
+
   describe("sos alerts", () => {
     const alert: Alert = {
       v: 1,
