@@ -5,7 +5,7 @@
  *   supervision.attach(broker);                                 // heartbeat and status handlers, bus events
  *   await supervision.start();                                  // restore stored states, arm timers
  *   … broker.start() …
- *   stop: supervision.stop() before broker.stop()
+ *   stop: supervision.stop() after broker.stop() (the broker's own shutdown is not kiosks going offline)
  *
  * The registry is read every registryPollMs for kiosks provisioned or (de)commissioned by the CLI
  * meanwhile (an admin change, not a detection path: offline detection is per-kiosk timers only).

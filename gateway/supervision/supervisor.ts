@@ -227,7 +227,11 @@ export class KioskSupervisor {
     const since = new Date(w.since).toISOString();
     this.deps.log.warn({ kioskId: w.kioskId, since, reason: w.reason, reminder: w.reminders }, "kiosk still offline");
     this.deps.writer.reminder({ type: "reminder", kioskId: w.kioskId, state: "offline", previousState: "offline", reason: w.reason, components: [], since, at, reminder: w.reminders });
-    w.reminder = setTimeout(() => this.remind(w), this.options.offlineReminderMs);
+    // Back on the grid since + n × every, so reminders do not drift over a long outage (a timer that
+    // fired a hair early must not make the next one follow at once).
+    const every = this.options.offlineReminderMs;
+    const toGrid = every - ((this.now() - w.since) % every);
+    w.reminder = setTimeout(() => this.remind(w), toGrid < every / 2 ? toGrid + every : toGrid);
   }
 
   private armSilence(w: Watch, timeoutMs: number): void {
