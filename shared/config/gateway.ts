@@ -22,8 +22,12 @@ const retrySchema = z.object({
 const supervisionSchema = z.object({
   /** A kiosk is offline once this many heartbeats in a row are missing (missedBeats × its intervalS + graceMs). */
   missedBeats: z.number().int().min(1).max(10).default(2),
-  /** Added to the missed-heartbeat timeout for network and scheduling jitter. */
-  graceMs: z.number().int().min(0).max(60_000).default(1_000),
+  /**
+   * Added to the missed-heartbeat timeout. 0 by default: on a live TCP connection heartbeats are not
+   * lost one by one, so the silence reaches 2 intervals only when the kiosk (or its link) stalls for
+   * a whole interval: no jitter to absorb, and 2 × 10 s = 20 s is the issue's detection bound.
+   */
+  graceMs: z.number().int().min(0).max(60_000).default(0),
   /** The interval assumed for a connected kiosk that has not said its own yet. */
   defaultIntervalS: z.number().int().min(1).max(3_600).default(10),
   /** Degraded when |received − sent| of a heartbeat is above this. */

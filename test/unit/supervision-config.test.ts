@@ -3,11 +3,11 @@ import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import { isSosError } from "../../shared/errors.js";
 
 describe("gateway config: supervision and the ops webhook", () => {
-  it("defaults: 2 missed beats, 1 s grace, 30 s clock skew, 26 h test alarm, 15 min reminders, no ops webhook", () => {
+  it("defaults: 2 missed beats, no grace (20 s at 10 s beats), 30 s clock skew, 26 h test alarm, 15 min reminders, no ops webhook", () => {
     const config = parseGatewayConfig({ dataDir: "/tmp/x" });
     expect(config.supervision).toMatchObject({
       missedBeats: 2,
-      graceMs: 1_000,
+      graceMs: 0,
       defaultIntervalS: 10,
       maxClockSkewMs: 30_000,
       testAlarmOverdueMs: 26 * 3_600_000,
