@@ -4,10 +4,10 @@
  * for alarms and kiosk calls over MQTT on /mqtt, and answer one call at a time.
  * Test hooks: data-testid attributes, and window.sosCall = { pc, state, callId, kioskId, ... }.
  */
-import mqtt from "/vendor/mqtt.esm.js";
-import { AlarmList } from "/alarms.js";
-import { Call } from "/call.js";
-import { Ringer } from "/ringer.js";
+import mqtt from "mqtt";
+import { AlarmList } from "./alarms.js";
+import { Call } from "./call.js";
+import { Ringer } from "./ringer.js";
 
 const ALARMS_TOPIC = "sos/v1/operators/alarms";
 const CALL_UP_FILTER = "sos/v1/kiosks/+/call/up";
