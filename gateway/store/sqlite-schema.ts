@@ -116,6 +116,9 @@ const migrations: readonly string[] = [
      last_error TEXT
    );
    CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;`,
+  // 5: PLACEHOLDER on branch issue-7 only, so that migration 6 has its number here. Migration 5
+  //    comes from another branch; at the merge its SQL replaces this line (never ship this placeholder).
+  `SELECT 1;`,
 ];
 
 export function migrate(db: Database.Database): void {
