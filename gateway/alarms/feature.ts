@@ -85,6 +85,8 @@ export class AlarmsFeature {
         this.escalation.cancel(e.alertId);
         this.stepped(e.alertId, "closed", e.closedBy);
       }),
+      // An alarm closed by another process (`sos alerts close`): seen once its kiosk confirms the command.
+      events.on("command.confirmed", "alarms", (e) => void this.closedElsewhere(e.kioskId)),
       events.on("kiosk.state", "alarms", (e) => void this.pushKiosk(e.kioskId)),
       events.on("kiosk.heartbeat", "alarms", (e) => {
         if (!e.valid) return;
@@ -202,6 +204,21 @@ export class AlarmsFeature {
       (view) => view !== undefined && this.stream.send("alarm", view),
       (err: unknown) => this.log.error({ err, alertId }, "could not build an alarm for the pages"),
     );
+  }
+
+  private async closedElsewhere(kioskId: string): Promise<void> {
+    try {
+      for (const alert of await this.deps.store.alarms.alertsOfKiosk(kioskId, 5)) {
+        if (alert.closedAt === null) continue;
+        this.escalation.cancel(alert.alertId);
+        if (this.stream.size > 0) {
+          const view = await alarmView(this.deps.store, alert.alertId);
+          if (view !== undefined) this.stream.send("alarm", view);
+        }
+      }
+    } catch (err) {
+      this.log.error({ err, kioskId }, "could not refresh a kiosk's alarms for the pages");
+    }
   }
 
   private async fleetRow(kioskId: string): Promise<FleetKiosk | undefined> {

@@ -5,6 +5,8 @@
  * to the signed escalation webhook, and acknowledging stops it; the event stream pushes each step.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { closeAlarm } from "../../gateway/alerts/close.js";
+import { systemClock } from "../../shared/clock.js";
 import { type EscalationEvent, escalationEventSchema } from "../../shared/escalation.js";
 import { verifySignature } from "../../shared/signature.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
@@ -165,6 +167,10 @@ describe("console alarm lifecycle over HTTP", () => {
     await post(env.gateway.httpPort, `/api/alarms/${alertId}/acknowledge`, {}, env.cookie);
     await waitFor(() => text.includes(`"acknowledgedBy":"alice"`), "the acknowledgement on the stream");
     expect(text).toMatch(/event: alarm\ndata: \{/);
+    // Closed by another process (the CLI's path, which emits nothing here): pushed once the kiosk confirms.
+    const { result } = await closeAlarm(env.gateway.store, { alertId, outcome: "help sent", closedBy: "cli" }, systemClock);
+    expect(result).toBe("closed");
+    await waitFor(() => text.includes(`"status":"closed"`) && text.includes(`"closedBy":"cli"`), "the close on the stream", 10_000);
     controller.abort();
     await reading;
   });

@@ -1,4 +1,4 @@
-/* global window, document, navigator, location, fetch, TextDecoder, EventSource */
+/* global window, document, navigator, location, fetch, TextDecoder */
 /**
  * The operator page: log in, open camera and microphone at once (so a call starts fast), listen
  * for alarms and kiosk calls over MQTT on /mqtt, and answer one call at a time.
@@ -7,7 +7,8 @@
 import mqtt from "mqtt";
 import { AlarmList } from "./alarms.js";
 import { Call } from "./call.js";
-import { Fleet, renderAlarm, renderKiosk } from "./fleet.js";
+import { Fleet } from "./fleet.js";
+import { createPages } from "./pages.js";
 import { Ringer } from "./ringer.js";
 
 const ALARMS_TOPIC = "sos/v1/operators/alarms";
@@ -30,7 +31,6 @@ let call = null;
 /** callId → { kioskId, alertId } for kiosks ringing that nobody here has accepted yet. */
 const rings = new Map();
 
-let events = null;
 const fleet = new Fleet({ onChange: () => alarms.redrawMaps() });
 const alarms = new AlarmList({
   list: $("alarm-list"),
@@ -38,8 +38,8 @@ const alarms = new AlarmList({
   count: $("alarm-count"),
   template: $("alarm-template"),
   onAccept: (alertId) => accept(alertId),
-  onAcknowledge: (alertId) => void acknowledge(alertId),
-  onClose: (alertId, outcome, note) => closeAlarm(alertId, outcome, note),
+  onAcknowledge: (alertId) => void pages.acknowledge(alertId),
+  onClose: (alertId, outcome, note) => pages.closeAlarm(alertId, outcome, note),
   points: () => fleet.points(),
   onChange: () => {
     const open = alarms?.cards.size ?? 0;
@@ -49,6 +49,7 @@ const alarms = new AlarmList({
 });
 
 const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size, alarms: alarms.unacknowledged() }));
+const pages = createPages({ api: (path, options) => api(path, options), alarms, fleet, ringer, checkSession: () => checkSession() });
 
 // --- login -------------------------------------------------------------------------------------------
 function showLogin(message = "") {
@@ -103,8 +104,8 @@ function start(data) {
   $("login").hidden = true;
   $("console").hidden = false;
   $("nav").hidden = false;
-  void route();
-  openEvents();
+  void pages.route();
+  pages.openEvents();
   $("logout").hidden = false;
   $("operator-name").hidden = false;
   $("operator-name").textContent = `Operator: ${data.operator}`;
@@ -113,8 +114,7 @@ function start(data) {
 }
 
 function stop() {
-  events?.close();
-  events = null;
+  pages.closeEvents();
   $("nav").hidden = true;
   client?.end(true);
   client = null;
@@ -177,7 +177,7 @@ function connect() {
     current.subscribe([ALARMS_TOPIC, CALL_UP_FILTER], { qos: 1 }, (err) => {
       if (err) setStatus(`Subscription refused: ${err.message}`, "offline");
     });
-    void loadAlarms();
+    void pages.loadAlarms();
   });
   current.on("reconnect", () => setStatus("Reconnecting…", "connecting"));
   current.on("offline", () => setStatus("Offline: reconnecting…", "offline"));
@@ -209,87 +209,6 @@ async function checkSession() {
     showLogin("Your session has ended: log in again.");
   }
 }
-
-async function loadAlarms() {
-  const { status, body } = await api("/api/alarm-queue").catch(() => ({ status: 0, body: null }));
-  if (status === 200) for (const alarm of body.data.alarms) alarms.upsert(alarm);
-}
-
-async function loadFleet() {
-  const { status, body } = await api("/api/fleet").catch(() => ({ status: 0, body: null }));
-  if (status === 200) fleet.load(body.data.kiosks);
-}
-
-// --- the event stream: alarms with their lifecycle, kiosks of the fleet ---------------------------
-function openEvents() {
-  events?.close();
-  events = new EventSource("/api/events");
-  events.addEventListener("open", () => {
-    // Whatever happened while the stream was down: reload both lists.
-    void loadAlarms();
-    void loadFleet();
-  });
-  events.addEventListener("alarm", (event) => {
-    const alarm = JSON.parse(event.data);
-    const known = alarms.cards.has(alarm.alertId);
-    alarms.upsert(alarm);
-    if (!known && alarm.status !== "closed") ringer.update();
-    if (currentRoute.view === "alarm" && currentRoute.id === alarm.alertId) renderAlarm($("view-alarm"), alarm);
-  });
-  events.addEventListener("kiosk", (event) => fleet.upsert(JSON.parse(event.data)));
-  events.addEventListener("error", () => {
-    // EventSource reconnects by itself; a 401 (session over) closes it for good.
-    if (events?.readyState === EventSource.CLOSED) void checkSession();
-  });
-}
-
-async function acknowledge(alertId) {
-  const { status, body } = await api(`/api/alarms/${encodeURIComponent(alertId)}/acknowledge`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => ({ status: 0, body: null }));
-  if (status === 200) alarms.upsert({ alertId, acknowledgedBy: body.data.by, status: "acknowledged" });
-  ringer.update();
-}
-
-/** Returns an error message for the card, or null when the alarm was closed. */
-async function closeAlarm(alertId, outcome, note) {
-  const { status, body } = await api(`/api/alarms/${encodeURIComponent(alertId)}/close`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(note.trim() === "" ? { outcome } : { outcome, note: note.trim() }),
-  }).catch(() => ({ status: 0, body: null }));
-  if (status === 200) {
-    alarms.remove(alertId);
-    ringer.update();
-    return null;
-  }
-  return body?.error?.message ?? `Could not close the alarm (HTTP ${status})`;
-}
-
-// --- pages: #/alarms, #/fleet, #/kiosk/<id>, #/alarm/<id> --------------------------------------
-let currentRoute = { view: "alarms", id: null };
-
-function parseRoute() {
-  const [, view = "alarms", id = null] = location.hash.split("/");
-  return { view: ["alarms", "fleet", "kiosk", "alarm"].includes(view) ? view : "alarms", id: id === null ? null : decodeURIComponent(id) };
-}
-
-async function route() {
-  currentRoute = parseRoute();
-  const { view, id } = currentRoute;
-  for (const name of ["alarms", "fleet", "kiosk", "alarm"]) $(`view-${name}`).hidden = name !== view;
-  for (const link of document.querySelectorAll("#nav a")) link.setAttribute("aria-current", String(link.dataset.view === view));
-  if (view === "kiosk" && id !== null) {
-    const { status, body } = await api(`/api/kiosks/${encodeURIComponent(id)}`).catch(() => ({ status: 0, body: null }));
-    if (status === 200) renderKiosk($("view-kiosk"), body.data, fleet.points());
-    else $("view-kiosk").textContent = `No kiosk ${id}.`;
-  }
-  if (view === "alarm" && id !== null) {
-    const { status, body } = await api(`/api/alarms/${encodeURIComponent(id)}`).catch(() => ({ status: 0, body: null }));
-    if (status === 200) renderAlarm($("view-alarm"), body.data);
-    else $("view-alarm").textContent = `No alarm ${id}.`;
-  }
-}
-
-window.addEventListener("hashchange", () => void route());
 
 function onAlarm(alarm) {
   if (typeof alarm.alertId !== "string" || typeof alarm.kioskId !== "string") return;
