@@ -65,7 +65,7 @@ function toKiosk(row: KioskDbRow): KioskRecord {
     secretHash: row.secret_hash,
     name: row.name,
     location: { lat: row.lat, lon: row.lon, address: row.address },
-    region: row.region ?? null,
+    ...(row.region == null ? {} : { region: row.region }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -11,7 +11,7 @@ import { type EscalationEvent, escalationEventSchema } from "../../shared/escala
 import { verifySignature } from "../../shared/signature.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
-import { DISPATCH_SECRET, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor, type TestGateway, type TestKiosk } from "./harness.js";
+import { DISPATCH_SECRET, provisionTestKiosk, spawnSos, startTestGateway, startTestKiosk, tempDir, waitFor, type TestGateway, type TestKiosk } from "./harness.js";
 import { addTestOperator, httpBase, login, OPERATOR_PASSWORD } from "./operator-harness.js";
 
 const ESCALATION_SECRET = "test-escalation-secret-0123456789";
@@ -173,5 +173,25 @@ describe("console alarm lifecycle over HTTP", () => {
     await waitFor(() => text.includes(`"status":"closed"`) && text.includes(`"closedBy":"cli"`), "the close on the stream", 10_000);
     controller.abort();
     await reading;
+  });
+
+  it("the fleet lists every kiosk with its state and the region given to `sos provision --region`; an empty region is refused in one line", async () => {
+    const env = await setup();
+    const provision = (region: string) =>
+      spawnSos(["provision", "kz-con-0002", "--data-dir", env.gateway.dataDir, "--gateway", env.gateway.mqttUrl, "--out", `${env.gateway.dataDir}/../b2`, "--lat", "43.3", "--lon", "76.9", "--address", "Bus stop", "--region", region, "--force"]);
+    const bad = provision(" ");
+    expect((await bad.exited).code).toBe(1);
+    expect(bad.stderr.join("\n")).toMatch(/^.*--region must be 1-100 characters.*$/m);
+    expect((await provision("Almaty North").exited).code).toBe(0);
+    const fleet = await waitFor(async () => {
+      const body = await json(await fetch(`${httpBase(env.gateway.httpPort)}/api/fleet`, { headers: { cookie: env.cookie } }));
+      const kiosks = body.data.kiosks as { kioskId: string; state: string; region: string | null; location: { lat: number } | null }[];
+      return kiosks.length === 2 ? kiosks : undefined;
+    }, "both kiosks in the fleet");
+    expect(fleet.map((k) => [k.kioskId, k.state, k.region])).toEqual([
+      ["kz-con-0001", "online", null],
+      ["kz-con-0002", "never-seen", "Almaty North"],
+    ]);
+    expect(fleet[1]?.location?.lat).toBe(43.3);
   });
 });
