@@ -82,6 +82,7 @@ program
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--json", "print JSON instead of a table")
   .addOption(new Option("--state <state>", "only kiosks in this state").choices(["online", "degraded", "offline", "never-seen", "decommissioned"]))
+  .option("--region <text>", "only kiosks in this region (sos provision --region)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).run(opts).catch(fail));
 
 program

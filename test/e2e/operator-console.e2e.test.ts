@@ -105,6 +105,10 @@ describe("the operator console in the browser", () => {
     await card.getByTestId("acknowledge").click();
     await waitFor(async () => (await card.getAttribute("data-acknowledged")) === "true", "acknowledged on the card");
     await page.waitForFunction(`window.sosConsole.sound.alarming === false`, undefined, { timeout: 5_000 });
+    // The alarm tone repeats no more (it sounds every 2.5 s while an alarm waits).
+    const beeps = Number(await page.evaluate(`window.sosConsole.sound.alarmBeeps`));
+    await page.waitForTimeout(2_700);
+    expect(Number(await page.evaluate(`window.sosConsole.sound.alarmBeeps`))).toBe(beeps);
     await expect(card.getByTestId("alarm-ack").textContent()).resolves.toContain("duty1");
 
     const accept = card.getByTestId("accept-call");

@@ -18,15 +18,16 @@ export class Ringer {
 
   update() {
     const { ringing, count, alarms = 0 } = this.state();
-    if (ringing && this.timer === null) {
+    // One sound at a time: the alarm tone while an SOS alarm is unacknowledged, else the ring tone.
+    const alarming = alarms > 0;
+    const ringTone = ringing && !alarming;
+    if (ringTone && this.timer === null) {
       this.beep();
       this.timer = setInterval(() => this.beep(), 2_000);
-    } else if (!ringing && this.timer !== null) {
+    } else if (!ringTone && this.timer !== null) {
       clearInterval(this.timer);
       this.timer = null;
     }
-    // The alarm tone pauses while the call rings (one sound at a time), and resumes after.
-    const alarming = alarms > 0 && !ringing;
     if (alarming && this.alarmTimer === null) {
       this.alarm();
       this.alarmTimer = setInterval(() => this.alarm(), 2_500);
