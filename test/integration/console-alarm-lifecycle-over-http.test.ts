@@ -194,4 +194,21 @@ describe("console alarm lifecycle over HTTP", () => {
     ]);
     expect(fleet[1]?.location?.lat).toBe(43.3);
   });
+
+  it("after a gateway restart, an open unacknowledged alarm is escalated again on its timer", async () => {
+    const env = await setup(60_000);
+    const alertId = await raise(env);
+    await env.kiosk.stop();
+    await env.gateway.stop();
+    // The same store, now with a short timeout: the alarm is long overdue and escalates at start.
+    const again = await startTestGateway(env.gateway.dataDir, {
+      alarms: { escalateAfterMs: 300, escalationRepeatMs: 60_000 },
+      escalation: { url: env.escalations.url, secret: ESCALATION_SECRET },
+    });
+    cleanups.push(() => again.stop());
+    const request = await waitFor(() => env.escalations.requests.find((r) => r.body.alertId === alertId), "escalation after the restart", 10_000);
+    expect(request.body.escalation).toBe(1);
+    expect(again.alarms.escalation.pending).toBe(1);
+    expect(again.logs.find("alarm console started")[0]).toMatchObject({ unacknowledged: 1 });
+  });
 });

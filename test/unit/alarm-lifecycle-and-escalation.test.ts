@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EscalationTimers } from "../../gateway/alarms/escalation.js";
+import { openAlarms } from "../../gateway/alarms/views.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { systemClock } from "../../shared/clock.js";
 import type { Alert } from "../../shared/contract.js";
@@ -71,6 +72,20 @@ describe("alarm lifecycle store", () => {
     expect(steps.map((s) => `${s.type}:${s.actor}`)).toEqual(["received:gateway", "presses:kiosk", "presses:kiosk", "acknowledged:alice"]);
     expect(steps[0]?.detail).toEqual({ health: { state: "online" } });
     expect((await store.getKiosk(KIOSK))?.region).toBe("Almaty");
+  });
+});
+
+describe("the alarm queue's order", () => {
+  it("lists open alarms SOS before test, newest first within each, and leaves closed ones out", async () => {
+    const t = Date.now();
+    const oldSos = await storeAlert("sos", new Date(t - 60_000));
+    const newTest = await storeAlert("test", new Date(t - 1_000));
+    const newSos = await storeAlert("sos", new Date(t - 10_000));
+    const closed = await storeAlert("sos", new Date(t));
+    await store.closeAlert(closed, { outcome: "prank", closedBy: "alice", now: new Date(), commandId: "c3", command: () => "{}" });
+    const queue = await openAlarms(store);
+    expect(queue.map((a) => a.alertId)).toEqual([newSos, oldSos, newTest]);
+    expect(queue[0]).toMatchObject({ kioskName: "Park gate", region: "Almaty", status: "received", pressCount: 1, escalations: 0, acknowledgedBy: null });
   });
 });
 
