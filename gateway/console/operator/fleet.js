@@ -123,7 +123,7 @@ export function renderKiosk(section, page, points) {
     h("h3", "State history"),
     history,
   );
-  drawMap(map, points, kiosk.kioskId);
+  drawMap(map, points.map((p) => (p.id === kiosk.kioskId ? { ...p, state: kiosk.state } : p)), kiosk.kioskId, false);
 }
 
 /** The alarm page: one alarm with its whole timeline. */

@@ -26,9 +26,10 @@ function gridStep(span) {
 
 /**
  * Draws `points` ({ id, lat, lon, state, label }) on `svg`; `focus` (an id) is drawn large and red
- * with its label, and the view is centred on it when given.
+ * with its label (in its state's colour when `alarm` is false: a kiosk page), and the view is centred
+ * on it when given.
  */
-export function drawMap(svg, points, focus = null) {
+export function drawMap(svg, points, focus = null, alarm = true) {
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const placed = points.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
@@ -80,8 +81,9 @@ export function drawMap(svg, points, focus = null) {
     svg.append(dot);
   }
   if (f !== undefined) {
-    svg.append(el("circle", { cx: x(f.lon), cy: y(f.lat), r: 14, class: "map-focus-ring" }));
-    svg.append(el("circle", { cx: x(f.lon), cy: y(f.lat), r: 7, class: "map-focus", "data-kiosk-id": f.id }));
+    svg.append(el("circle", { cx: x(f.lon), cy: y(f.lat), r: 14, class: alarm ? "map-focus-ring" : "map-focus-ring-kiosk" }));
+    const colour = alarm ? {} : { fill: STATE_COLOUR[f.state] ?? "#8e8e93" };
+    svg.append(el("circle", { cx: x(f.lon), cy: y(f.lat), r: 7, class: alarm ? "map-focus" : "map-focus-kiosk", "data-kiosk-id": f.id, ...colour }));
     svg.append(el("text", { x: x(f.lon) + 12, y: y(f.lat) - 10, class: "map-label" }, f.label));
   }
   svg.setAttribute("aria-label", f !== undefined ? `Map: ${f.label} at ${f.lat.toFixed(4)}, ${f.lon.toFixed(4)}` : `Map of ${placed.length} kiosks`);
