@@ -1,5 +1,6 @@
 import type { AlertKind } from "../shared/contract.js";
 import type { KioskStateName } from "../shared/ops.js";
+import type { AlarmStepType } from "./store/alarm-store.js";
 
 /** What the gateway's features tell each other (and the demo, metrics and tests). */
 export interface GatewayEvents {
@@ -21,6 +22,9 @@ export interface GatewayEvents {
   "kiosk.state": { kioskId: string; from: KioskStateName; to: KioskStateName; reason: string; components: readonly string[]; at: string };
   /** The broker refused a connection, a publish or a subscription. */
   "mqtt.refused": { what: "connection" | "publish" | "subscribe"; reason: string };
+  /** A step of an alarm's lifecycle was stored (gateway/alarms/): pages get the updated alarm. */
+  "alarm.step": { alertId: string; type: AlarmStepType; actor: string | null };
+  "escalation.delivered": { eventId: string; attempt: number };
   "ops.delivered": { eventId: string; attempt: number };
   "ops.failed": { eventId: string; attempt: number; error: string; retryInMs: number };
 }

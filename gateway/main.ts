@@ -8,12 +8,14 @@ import type { GatewayConfig } from "../shared/config/gateway.js";
 import { EventBus } from "../shared/events.js";
 import { type CloseRequest, closeAlarm } from "./alerts/close.js";
 import { AlertPipeline } from "./alerts/pipeline.js";
+import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
+import { consoleAuthorizer } from "./http/operator-routes.js";
 import { HttpServer } from "./http/server.js";
 import { GatewayMetrics } from "./metrics/metrics.js";
 import type { OutboxSender } from "./outbox/forwarder.js";
@@ -31,6 +33,8 @@ export interface GatewayDeps {
   readonly sender?: DispatchSender;
   /** Defaults to the ops webhook in the config. */
   readonly opsSender?: OutboxSender;
+  /** Defaults to the escalation webhook in the config. */
+  readonly escalationSender?: OutboxSender;
 }
 
 export interface GatewayHandle {
@@ -40,6 +44,7 @@ export interface GatewayHandle {
   readonly events: EventBus<GatewayEvents>;
   readonly supervision: SupervisionFeature;
   readonly metrics: GatewayMetrics;
+  readonly alarms: AlarmsFeature;
   /** Closes an alarm and tells its kiosk at once (the path the operator console uses). */
   closeAlarm(request: CloseRequest): Promise<CloseAlertResult>;
   stop(): Promise<void>;
@@ -120,6 +125,27 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     // the broker (whose own shutdown is not reported as kiosks going offline).
     await supervision.start();
     stops.push(() => supervision.stop(config.shutdown.graceMs));
+    const close = async (request: CloseRequest): Promise<CloseAlertResult> => {
+      const { result } = await closeAlarm(store, request, clock);
+      if (result === "closed") {
+        log.info({ alertId: request.alertId, outcome: request.outcome, closedBy: request.closedBy }, "alarm closed");
+        events.emit("alert.closed", { alertId: request.alertId, outcome: request.outcome, closedBy: request.closedBy });
+      }
+      return result;
+    };
+    const alarms = new AlarmsFeature(config, {
+      store,
+      events,
+      clock,
+      log,
+      userAgent: `sos-gateway/${GATEWAY_VERSION}`,
+      kioskState: (kioskId) => supervision.supervisor.get(kioskId),
+      close,
+      ...(deps.escalationSender === undefined ? {} : { escalationSender: deps.escalationSender }),
+    });
+    alarms.attach(broker);
+    await alarms.start();
+    stops.push(() => alarms.stop(config.shutdown.graceMs));
     const metrics = new GatewayMetrics({
       events,
       store,
@@ -152,7 +178,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         },
       },
       log.child({ subsystem: "http" }),
-      { ...operatorHttp, routes: [metricsRoutes(metrics), ...(operatorHttp.routes ?? [])] },
+      { ...operatorHttp, routes: [metricsRoutes(metrics), alarms.routes(consoleAuthorizer(operators.auth.sessions)), ...(operatorHttp.routes ?? [])] },
     );
     const httpPort = await http.start(config.http.host, config.http.port);
     stops.push(() => http.stop());
@@ -171,14 +197,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       events,
       supervision,
       metrics,
-      closeAlarm: async (request) => {
-        const { result } = await closeAlarm(store, request, clock);
-        if (result === "closed") {
-          log.info({ alertId: request.alertId, outcome: request.outcome, closedBy: request.closedBy }, "alarm closed");
-          events.emit("alert.closed", { alertId: request.alertId, outcome: request.outcome, closedBy: request.closedBy });
-        }
-        return result;
-      },
+      alarms,
+      closeAlarm: close,
       stop: () => {
         stopping ??= stopAll().then(() => log.info("gateway stopped"));
         return stopping;

@@ -35,6 +35,10 @@ program
   .option("--ops-secret <secret>", "HMAC key for the ops webhook's X-Sos-Signature (or set SOS_OPS_SECRET)")
   .option("--missed-beats <n>", "a kiosk is offline after this many missing heartbeats", parseNumber)
   .option("--offline-reminder-min <n>", "remind operations of an offline kiosk this often, in minutes", parseNumber)
+  .option("--escalate-after-s <n>", "escalate an SOS alarm nobody acknowledged at the console after this many seconds (default 30)", parseNumber)
+  .option("--escalation-repeat-s <n>", "escalate it again this often until acknowledged, in seconds (default 60)", parseNumber)
+  .option("--escalation-url <url>", "escalation webhook URL: unacknowledged alarms (none are sent without one)")
+  .option("--escalation-secret <secret>", "HMAC key for the escalation webhook's X-Sos-Signature (or set SOS_ESCALATION_SECRET)")
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 
@@ -69,6 +73,7 @@ program
   .option("--lon <n>", "longitude in degrees", parseNumber)
   .option("--address <text>", "address or place description read out to dispatch")
   .option("--name <text>", "a short human name for the kiosk")
+  .option("--region <text>", "a region for the console's fleet filter (e.g. Almaty, A2 highway)")
   .option("--force", "replace an existing kiosk's registration and secret")
   .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/provision.js")).run(kioskId, opts).catch(fail));
 
@@ -78,6 +83,7 @@ program
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--json", "print JSON instead of a table")
   .addOption(new Option("--state <state>", "only kiosks in this state").choices(["online", "degraded", "offline", "never-seen", "decommissioned"]))
+  .option("--region <text>", "only kiosks in this region (sos provision --region)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).run(opts).catch(fail));
 
 program

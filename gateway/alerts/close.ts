@@ -1,7 +1,7 @@
 /**
  * Closing an alarm: stored with its outcome and who closed it, and the kiosk told through the
  * command outbox in the same transaction (its yellow light goes off when it gets the command).
- * Used by `sos alerts close` now and by the operator console later.
+ * Used by `sos alerts close` and by the operator console (POST /api/alarms/<alertId>/close).
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
@@ -27,5 +27,9 @@ export async function closeAlarm(store: GatewayStore, request: CloseRequest, clo
       return JSON.stringify(command);
     },
   });
+  // The lifecycle's last step, with who closed it (the console's timeline; migration 6).
+  if (result === "closed") {
+    await store.alarms.recordStep({ alertId: request.alertId, type: "closed", at: now.toISOString(), actor: request.closedBy, detail: { outcome: request.outcome } });
+  }
   return { result, commandId };
 }

@@ -1,41 +1,35 @@
 /**
- * The operator page: static files from gateway/console/operator/ at /, and mqtt.js's browser ES
- * module from node_modules at /vendor/mqtt.esm.js (no CDN: the control room may have no internet).
+ * The operator console: the static files esbuild builds from gateway/console/operator/ into
+ * dist/console/ (`npm run build`; scripts/build-console.ts). One HTML page, one script bundle (mqtt.js
+ * included) and one stylesheet, all from our own origin: no CDN, the control room may have no internet.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { RouteGroup } from "./respond.js";
 import { requireMethod } from "./respond.js";
 
-/** The page is served from the source tree, also when the gateway runs from dist/. */
+/** dist/console/, from the gateway running in dist/ or from the sources (tests). */
 export function findConsoleDir(): string {
   const here = import.meta.dirname;
-  const candidates = [resolve(here, "../console/operator"), resolve(here, "../../../gateway/console/operator")];
+  const candidates = [resolve(here, "../../console"), resolve(here, "../../dist/console")];
   const found = candidates.find((dir) => existsSync(join(dir, "index.html")));
-  if (found === undefined) throw new Error(`the operator page is missing: looked in ${candidates.join(", ")}`);
+  if (found === undefined) throw new Error(`the operator console is not built: run 'npm run build' (looked in ${candidates.join(", ")})`);
   return found;
 }
 
-function mqttBrowserBundle(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("mqtt/package.json")), "dist", "mqtt.esm.js");
-}
-
-const FILES: Record<string, { file: string; type: string }> = {
-  "/": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
-  "/alarms.js": { file: "alarms.js", type: "text/javascript; charset=utf-8" },
-  "/call.js": { file: "call.js", type: "text/javascript; charset=utf-8" },
-  "/ringer.js": { file: "ringer.js", type: "text/javascript; charset=utf-8" },
-  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+const TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  map: "application/json; charset=utf-8",
+  txt: "text/plain; charset=utf-8",
 };
 
-const VENDOR_MQTT = "/vendor/mqtt.esm.js";
+/** A built file's name: no folders, no dots but the extension's. */
+const FILE = /^\/([a-z0-9-]+\.(?:html|js|css|txt)(?:\.map)?|[a-z0-9-]+\.js\.LEGAL\.txt)$/;
 
-/** Only our own origin: scripts, styles, images, and the MQTT WebSocket. */
+/** Only our own origin: scripts, styles, images, the MQTT WebSocket and the event stream. */
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -51,27 +45,17 @@ const CSP = [
 ].join("; ");
 
 export function consoleRoutes(dir = findConsoleDir()): RouteGroup {
-  let vendor: Promise<Buffer> | undefined;
   return async (ctx) => {
-    const entry = FILES[ctx.path];
-    const isVendor = ctx.path === VENDOR_MQTT;
-    if (entry === undefined && !isVendor) return false;
+    const name = ctx.path === "/" ? "index.html" : FILE.exec(ctx.path)?.[1];
+    if (name === undefined || !existsSync(join(dir, name))) return false;
     requireMethod(ctx, "GET", "HEAD");
-    let body: Buffer;
-    let type: string;
-    if (isVendor) {
-      vendor ??= readFile(mqttBrowserBundle());
-      body = await vendor;
-      type = "text/javascript; charset=utf-8";
-    } else {
-      // Read on every request (they are small): an edited page shows without a gateway restart.
-      body = await readFile(join(dir, entry?.file ?? "index.html"));
-      type = entry?.type ?? "text/html; charset=utf-8";
-    }
+    // Read on every request (they are small): a rebuilt console shows without a gateway restart.
+    const body = await readFile(join(dir, name));
+    const type = TYPES[name.split(".").pop() ?? ""] ?? "application/octet-stream";
     ctx.res.writeHead(200, {
       "content-type": type,
       "content-length": String(body.length),
-      "cache-control": isVendor ? "public, max-age=3600" : "no-cache",
+      "cache-control": "no-cache",
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
       ...(type.startsWith("text/html") ? { "content-security-policy": CSP, "x-frame-options": "DENY" } : {}),

@@ -13,6 +13,7 @@ import { buildOperatorAlarm } from "../operators/alarms.js";
 import { operatorNameSchema, operatorUsername } from "../operators/names.js";
 import type { Session, SessionStore } from "../operators/sessions.js";
 import type { GatewayStore } from "../store/store.js";
+import type { Authorize } from "./alarm-routes.js";
 import { HttpError, readCookie, readJson, type RequestContext, type RouteGroup, requireMethod, sendError, sendOk } from "./respond.js";
 
 export const SESSION_COOKIE = "sos_session";
@@ -35,10 +36,18 @@ export function sessionOf(ctx: RequestContext, sessions: SessionStore): Session 
   return id === undefined || id === "" ? undefined : sessions.get(id);
 }
 
-function requireSession(ctx: RequestContext, sessions: SessionStore): Session {
+export function requireSession(ctx: RequestContext, sessions: SessionStore): Session {
   const session = sessionOf(ctx, sessions);
   if (session === undefined) throw new HttpError(401, "NOT_LOGGED_IN", "log in first (POST /api/login)");
   return session;
+}
+
+/**
+ * Who may do what on the console's alarm and fleet API (alarm-routes.ts). Today: every logged-in
+ * operator may do everything; a role check (operator/admin) goes here, in this one place.
+ */
+export function consoleAuthorizer(sessions: SessionStore): Authorize {
+  return (ctx, _action) => requireSession(ctx, sessions);
 }
 
 export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {

@@ -117,6 +117,34 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
    CREATE INDEX ops_pending_by_kiosk ON ops_outbox (kiosk_id) WHERE delivered_at IS NULL;`,
+  // 5: PLACEHOLDER on branch issue-7 only, so that migration 6 has its number here. Migration 5
+  //    comes from another branch; at the merge its SQL replaces this line (never ship this placeholder).
+  `SELECT 1;`,
+  // 6: the alarm lifecycle (each step with time and who), the escalation webhook's outbox, and an
+  //    optional region per kiosk (gateway/alarms/, the operator console)
+  `CREATE TABLE alert_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     alert_id TEXT NOT NULL REFERENCES alerts (alert_id),
+     type TEXT NOT NULL CHECK (type IN ('pressed', 'received', 'delivered', 'acknowledged', 'call-connected', 'closed', 'presses', 'escalated')),
+     at TEXT NOT NULL,
+     actor TEXT,
+     detail TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX alert_events_by_alert ON alert_events (alert_id, id);
+   CREATE UNIQUE INDEX alert_events_once ON alert_events (alert_id, type)
+     WHERE type IN ('pressed', 'received', 'delivered', 'acknowledged', 'closed');
+   CREATE TABLE escalation_outbox (
+     event_id TEXT PRIMARY KEY,
+     alert_id TEXT NOT NULL REFERENCES alerts (alert_id),
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     delivered_at TEXT,
+     last_error TEXT
+   );
+   CREATE INDEX escalation_due ON escalation_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
+   ALTER TABLE kiosks ADD COLUMN region TEXT;`,
 ];
 
 export function migrate(db: Database.Database): void {

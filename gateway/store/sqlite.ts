@@ -22,6 +22,8 @@ import type {
 } from "./store.js";
 import type { HealthStore } from "./health-store.js";
 import { SqliteHealthStore } from "./sqlite-health.js";
+import type { AlarmStore } from "./alarm-store.js";
+import { SqliteAlarmStore } from "./sqlite-alarms.js";
 import { migrate } from "./sqlite-schema.js";
 import * as operatorQueries from "./sqlite-operators.js";
 
@@ -36,9 +38,10 @@ interface KioskDbRow {
   address: string;
   created_at: string;
   updated_at: string;
+  region: string | null;
 }
 
-interface AlertDbRow {
+export interface AlertDbRow {
   alert_id: string;
   kiosk_id: string;
   kind: "sos" | "test";
@@ -62,12 +65,13 @@ function toKiosk(row: KioskDbRow): KioskRecord {
     secretHash: row.secret_hash,
     name: row.name,
     location: { lat: row.lat, lon: row.lon, address: row.address },
+    ...(row.region == null ? {} : { region: row.region }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
 
-function toAlertRow(row: AlertDbRow): AlertRow {
+export function toAlertRow(row: AlertDbRow): AlertRow {
   return {
     alertId: row.alert_id,
     kioskId: row.kiosk_id,
@@ -86,7 +90,7 @@ function toAlertRow(row: AlertDbRow): AlertRow {
   };
 }
 
-const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.received_at,
+export const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.received_at,
   a.press_count, a.closed_at, a.outcome, a.closed_by,
   d.delivered_at, d.attempts, d.next_attempt_at, d.last_error
   FROM alerts a JOIN dispatch_outbox d ON d.alert_id = a.alert_id`;
@@ -94,10 +98,12 @@ const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.rec
 export class SqliteStore implements GatewayStore {
   private readonly db: Database.Database;
   readonly health: HealthStore;
+  readonly alarms: AlarmStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.health = new SqliteHealthStore(db);
+    this.alarms = new SqliteAlarmStore(db, { select: ALERT_SELECT, toRow: toAlertRow });
   }
 
   /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
@@ -136,15 +142,16 @@ export class SqliteStore implements GatewayStore {
       lat: kiosk.location.lat,
       lon: kiosk.location.lon,
       address: kiosk.location.address,
+      region: kiosk.region ?? null,
       now,
     };
     const sql = options.replace
-      ? `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, created_at, updated_at)
-         VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @now, @now)
+      ? `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
+         VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @region, @now, @now)
          ON CONFLICT(kiosk_id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
-           lat = excluded.lat, lon = excluded.lon, address = excluded.address, updated_at = excluded.updated_at`
-      : `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, created_at, updated_at)
-         VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @now, @now)
+           lat = excluded.lat, lon = excluded.lon, address = excluded.address, region = excluded.region, updated_at = excluded.updated_at`
+      : `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
+         VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @region, @now, @now)
          ON CONFLICT(kiosk_id) DO NOTHING`;
     const changes = this.db.prepare(sql).run(params).changes;
     return Promise.resolve(changes > 0);

@@ -3,6 +3,7 @@
  * for gateways on several machines later. Every method is async so either can implement it.
  */
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
+import type { AlarmStore } from "./alarm-store.js";
 import type { HealthStore } from "./health-store.js";
 
 export interface KioskRecord {
@@ -10,6 +11,8 @@ export interface KioskRecord {
   readonly secretHash: string;
   readonly name: string | null;
   readonly location: Location;
+  /** An optional region for the fleet page's filter (`sos provision --region`). */
+  readonly region?: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -86,6 +89,8 @@ export interface RejectedMessage {
 export interface GatewayStore {
   /** Supervision: kiosk states, heartbeats, the operations outbox (health-store.ts). */
   readonly health: HealthStore;
+  /** The alarm lifecycle and the escalation outbox (alarm-store.ts). */
+  readonly alarms: AlarmStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

@@ -19,6 +19,10 @@ export interface GatewayOptions {
   opsSecret?: unknown;
   missedBeats?: unknown;
   offlineReminderMin?: unknown;
+  escalateAfterS?: unknown;
+  escalationRepeatS?: unknown;
+  escalationUrl?: unknown;
+  escalationSecret?: unknown;
   logLevel?: unknown;
 }
 
@@ -35,6 +39,8 @@ function iceServers(opts: GatewayOptions): unknown[] {
   }
   return [...fromFlags, ...(Array.isArray(parsed) ? (parsed as unknown[]) : [parsed])];
 }
+
+const seconds = (s: unknown): number | undefined => (typeof s === "number" ? Math.round(s * 1_000) : undefined);
 
 export async function run(opts: GatewayOptions): Promise<void> {
   const config = parseGatewayConfig(
@@ -54,6 +60,11 @@ export async function run(opts: GatewayOptions): Promise<void> {
         missedBeats: opts.missedBeats,
         offlineReminderMs: typeof opts.offlineReminderMin === "number" ? Math.round(opts.offlineReminderMin * 60_000) : undefined,
       },
+      alarms: {
+        escalateAfterMs: seconds(opts.escalateAfterS),
+        escalationRepeatMs: seconds(opts.escalationRepeatS),
+      },
+      escalation: { url: opts.escalationUrl, secret: opts.escalationSecret ?? process.env.SOS_ESCALATION_SECRET },
       log: { level: opts.logLevel },
     },
     "gateway options",

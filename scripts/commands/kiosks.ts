@@ -9,12 +9,15 @@ export interface KiosksOptions {
   dataDir?: unknown;
   json?: unknown;
   state?: unknown;
+  region?: unknown;
 }
 
 export interface KioskListing {
   readonly kioskId: string;
   readonly name: string | null;
   readonly address: string;
+  /** `sos provision --region` (the console's fleet filter). */
+  readonly region: string | null;
   readonly state: KioskStateName;
   readonly since: string | null;
   readonly reason: string | null;
@@ -28,13 +31,14 @@ export interface KioskListing {
 const time = (iso: string | null): string => (iso === null ? "-" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z"));
 const newest = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : Date.parse(a) >= Date.parse(b) ? a : b);
 
-function listing(row: KioskHealthRow): KioskListing {
+function listing(row: KioskHealthRow, region: string | null): KioskListing {
   // A decommission written by this CLI shows at once, before the gateway reads it.
   const decommissioned = row.decommissionedAt !== null;
   return {
     kioskId: row.kioskId,
     name: row.name,
     address: row.address,
+    region,
     state: decommissioned ? "decommissioned" : (row.state ?? "never-seen"),
     since: decommissioned && row.state !== "decommissioned" ? row.decommissionedAt : row.since,
     reason: row.reason,
@@ -63,17 +67,20 @@ export async function run(opts: KiosksOptions): Promise<void> {
   try {
     let rows: KioskListing[];
     try {
-      rows = (await store.health.listHealth({ reports: opts.json === true })).map(listing);
+      const regions = new Map((await store.listKiosks()).map((k) => [k.kioskId, k.region ?? null]));
+      rows = (await store.health.listHealth({ reports: opts.json === true })).map((r) => listing(r, regions.get(r.kioskId) ?? null));
     } catch (err) {
       throw explain(err, dataDir);
     }
     if (typeof opts.state === "string") rows = rows.filter((r) => r.state === opts.state);
+    if (typeof opts.region === "string") rows = rows.filter((r) => r.region === opts.region);
     if (opts.json === true) {
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       return;
     }
     if (rows.length === 0) {
-      process.stdout.write(typeof opts.state === "string" ? `no kiosk is ${opts.state}\n` : "no kiosks yet: add one with 'sos provision'\n");
+      const filtered = typeof opts.state === "string" || typeof opts.region === "string";
+      process.stdout.write(filtered ? "no kiosk matches --state/--region\n" : "no kiosks yet: add one with 'sos provision'\n");
       return;
     }
     const table = rows.map((r) => [
@@ -84,8 +91,9 @@ export async function run(opts: KiosksOptions): Promise<void> {
       r.components.length === 0 ? "-" : r.components.join(","),
       time(r.lastTestAlarmAt),
       r.reason ?? "-",
+      r.region ?? "-",
     ]);
-    process.stdout.write(`${formatTable(["KIOSK", "STATE", "SINCE", "LAST HEARTBEAT", "FAILING", "LAST TEST ALARM", "REASON"], table)}\n`);
+    process.stdout.write(`${formatTable(["KIOSK", "STATE", "SINCE", "LAST HEARTBEAT", "FAILING", "LAST TEST ALARM", "REASON", "REGION"], table)}\n`);
   } finally {
     await store.close();
   }

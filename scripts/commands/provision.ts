@@ -15,6 +15,7 @@ export interface ProvisionOptions {
   lon?: unknown;
   address?: unknown;
   name?: unknown;
+  region?: unknown;
   force?: unknown;
 }
 
@@ -34,6 +35,8 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
   if (typeof opts.lat !== "number" || typeof opts.lon !== "number" || typeof opts.address !== "string") {
     throw argumentError("a kiosk needs its location, since dispatch sends a patrol there: pass --lat, --lon and --address");
   }
+  const region = typeof opts.region === "string" ? opts.region.trim() : undefined;
+  if (region !== undefined && (region === "" || region.length > 100)) throw argumentError("--region must be 1-100 characters (e.g. Almaty)");
   const force = opts.force === true;
   const outDir = resolve(String(opts.out));
   const configPath = join(outDir, "kiosk.json");
@@ -58,7 +61,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
   try {
     const existed = (await store.getKiosk(kioskId)) !== undefined;
     const written = await store.putKiosk(
-      { kioskId, secretHash: await hashSecret(secret), name: config.name ?? null, location: config.location },
+      { kioskId, secretHash: await hashSecret(secret), name: config.name ?? null, location: config.location, region: region ?? null },
       { replace: force, now: new Date() },
     );
     if (!written) {

@@ -59,6 +59,23 @@ const opsSchema = z.object({
   retry: retrySchema.default(retrySchema.parse({})),
 });
 
+/** Alarms at the console: escalation when nobody acknowledges (gateway/alarms/, docs/operator-console.md). */
+const alarmsSchema = z.object({
+  /** An SOS alarm nobody has acknowledged this long after it was received is escalated. */
+  escalateAfterMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  /** …and escalated again this often until someone acknowledges or closes it. */
+  escalationRepeatMs: z.number().int().min(100).max(86_400_000).default(60_000),
+});
+
+/** The escalation webhook: a second signed, retried webhook (its own URL and secret). */
+const escalationSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with the receiver)").optional(),
+  timeoutMs: z.number().int().min(100).default(5_000),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  retry: retrySchema.default(retrySchema.parse({})),
+});
+
 /** The gateway's config, built from the command line and the environment. */
 export const gatewayConfigSchema = z
   .object({
@@ -121,6 +138,8 @@ export const gatewayConfigSchema = z
       .default({ sessionTtlMs: 14 * 3_600_000, maxFailedLoginsPerMinute: 10 }),
     supervision: supervisionSchema.default(supervisionSchema.parse({})),
     ops: opsSchema.default(opsSchema.parse({})),
+    alarms: alarmsSchema.default(alarmsSchema.parse({})),
+    escalation: escalationSchema.default(escalationSchema.parse({})),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   })
@@ -134,6 +153,9 @@ export const gatewayConfigSchema = z
     }
     if (config.ops.url !== undefined && config.ops.secret === undefined) {
       ctx.addIssue({ code: "custom", path: ["ops", "secret"], message: "is required with an ops URL (--ops-secret or SOS_OPS_SECRET)" });
+    }
+    if (config.escalation.url !== undefined && config.escalation.secret === undefined) {
+      ctx.addIssue({ code: "custom", path: ["escalation", "secret"], message: "is required with an escalation URL (--escalation-secret or SOS_ESCALATION_SECRET)" });
     }
     if (config.ops.retry.maxMs < config.ops.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["ops", "retry", "maxMs"], message: "must not be below minMs" });

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { hashSecret } from "../../gateway/registry/credentials.js";
+import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { DISPATCH_SECRET, provisionTestKiosk, type SosProcess, spawnSos, startTestGateway, tempDir, type TestGateway, waitFor } from "../integration/harness.js";
 
@@ -45,10 +46,10 @@ export interface System {
 
 const OPERATOR = { name: "duty1", password: "correct-horse-battery-staple" };
 
-export async function startSystem(kioskId = "kz-e2e-0001"): Promise<System> {
+export async function startSystem(kioskId = "kz-e2e-0001", overrides: Partial<GatewayConfigInput> = {}): Promise<System> {
   const dir = tempDir("sos-e2e-");
   const receiver = await new DispatchReceiver().start();
-  const gateway = await startTestGateway(join(dir.path, "gw"), { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
+  const gateway = await startTestGateway(join(dir.path, "gw"), { ...overrides, dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
 
   const provisioned = await provisionTestKiosk(gateway.dataDir, kioskId, gateway.mqttUrl, dir.path);
   const configPath = join(dir.path, kioskId, "kiosk.json");

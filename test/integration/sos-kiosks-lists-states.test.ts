@@ -66,7 +66,11 @@ describe("sos kiosks lists every kiosk's state", () => {
 
     const table = await sos(["kiosks", "--data-dir", dataDir]);
     expect(table.code).toBe(0);
-    expect(table.stdout[0]).toMatch(/^KIOSK\s+STATE\s+SINCE\s+LAST HEARTBEAT\s+FAILING\s+LAST TEST ALARM\s+REASON$/);
+    expect(table.stdout[0]).toMatch(/^KIOSK\s+STATE\s+SINCE\s+LAST HEARTBEAT\s+FAILING\s+LAST TEST ALARM\s+REASON\s+REGION$/);
+
+    await gateway.store.alarms.setRegion("kz-cli-hurt", "Almaty North", new Date());
+    const north = await sos(["kiosks", "--data-dir", dataDir, "--json", "--region", "Almaty North"]);
+    expect((JSON.parse(north.stdout.join("\n")) as KioskListing[]).map((k) => [k.kioskId, k.region])).toEqual([["kz-cli-hurt", "Almaty North"]]);
     expect(table.stdout.find((l) => l.startsWith("kz-cli-hurt"))).toMatch(/degraded .* power,tamper /);
 
     const back = await sos(["decommission", "kz-cli-old", "--data-dir", dataDir, "--undo"]);

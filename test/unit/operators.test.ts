@@ -154,7 +154,9 @@ describe("operators in the store (migration 3)", () => {
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(4);
+      expect(db.pragma("user_version", { simple: true })).toBe(6);
+      // Without what migration 6 (alarm lifecycle) added…
+      db.exec("DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");
       db.exec("DROP TABLE operators");
       // … and without what migration 4 (supervision) added.
       db.exec(`DROP TABLE kiosk_health; DROP TABLE kiosk_heartbeats; DROP TABLE kiosk_transitions; DROP TABLE ops_outbox;

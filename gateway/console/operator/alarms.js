@@ -1,39 +1,83 @@
 /* global setTimeout */
 /**
- * The alarm list: one card per alert, newest first, with the kiosk's place, times, its snapshot
- * (retried until the kiosk's photo arrives) and, while the kiosk rings, an Accept button.
+ * The alarm queue: one card per open alarm, SOS before test, newest first, with the kiosk's place,
+ * times, press count, lifecycle status and timeline, the kiosk's health when the alarm came in, its
+ * snapshot (retried until the photo arrives), a map, and Acknowledge / Accept call / Close.
+ * Cards come from MQTT (the bare alarm, at once) and from the event stream (the alarm with its
+ * lifecycle); a closed alarm leaves the queue.
  */
+import { drawMap } from "./map.js";
+import { dateTime, renderTimeline } from "./timeline.js";
 
 /** The photo follows the alarm by a second or two: look again soon, then for a couple of minutes. */
 const SNAPSHOT_RETRY_MS = 1_000;
 const SNAPSHOT_TRIES = 120;
 
-const time = (iso) => {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const STATUS_TEXT = {
+  received: "received",
+  delivered: "delivered to dispatch",
+  acknowledged: "acknowledged",
+  "call-connected": "call connected",
+  closed: "closed",
 };
 
+const q = (node, id) => node.querySelector(`[data-testid="${id}"]`);
+
 export class AlarmList {
-  /** @param {{ list: HTMLElement, empty: HTMLElement, count: HTMLElement, template: HTMLTemplateElement, onAccept: (alertId: string) => void }} el */
+  /**
+   * @param {{ list: HTMLElement, empty: HTMLElement, count: HTMLElement, template: HTMLTemplateElement,
+   *   onAccept: (alertId: string) => void, onAcknowledge: (alertId: string) => void,
+   *   onClose: (alertId: string, outcome: string, note: string) => Promise<string | null>,
+   *   points: () => object[], onChange: () => void }} el
+   */
   constructor(el) {
     this.el = el;
     /** alertId → { alarm, node } */
     this.cards = new Map();
   }
 
-  /** Adds or refreshes an alarm (from MQTT or from GET /api/alarms). */
+  /** Adds or refreshes an alarm; a closed one is removed. */
   upsert(alarm) {
+    if (alarm.status === "closed") {
+      this.remove(alarm.alertId);
+      return undefined;
+    }
     let card = this.cards.get(alarm.alertId);
     if (card === undefined) {
       const node = this.el.template.content.firstElementChild.cloneNode(true);
-      node.querySelector('[data-testid="accept-call"]').addEventListener("click", () => this.el.onAccept(alarm.alertId));
+      const id = alarm.alertId;
+      q(node, "accept-call").addEventListener("click", () => this.el.onAccept(id));
+      q(node, "acknowledge").addEventListener("click", () => this.el.onAcknowledge(id));
+      q(node, "close-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const outcome = q(node, "close-outcome").value;
+        const error = q(node, "close-error");
+        if (outcome === "") {
+          error.textContent = "Choose an outcome first.";
+          return;
+        }
+        q(node, "close-alarm").disabled = true;
+        void this.el.onClose(id, outcome, q(node, "close-note").value).then((message) => {
+          q(node, "close-alarm").disabled = false;
+          error.textContent = message ?? "";
+        });
+      });
+      q(node, "alarm-link").href = `#/alarm/${encodeURIComponent(id)}`;
       card = { alarm, node, snapshotLoaded: false };
-      this.cards.set(alarm.alertId, card);
+      this.cards.set(id, card);
     }
     card.alarm = { ...card.alarm, ...alarm };
     this.render(card);
     this.order();
     return card;
+  }
+
+  remove(alertId) {
+    const card = this.cards.get(alertId);
+    if (card === undefined) return;
+    card.node.remove();
+    this.cards.delete(alertId);
+    this.order();
   }
 
   /** A ring from a kiosk whose alarm we have not seen (the page came up after it): a minimal card. */
@@ -48,15 +92,25 @@ export class AlarmList {
     const card = this.cards.get(alertId);
     if (card === undefined) return;
     card.node.dataset.ringing = text === null ? "false" : "true";
-    card.node.querySelector('[data-testid="alarm-call"]').textContent = text ?? "";
-    const button = card.node.querySelector('[data-testid="accept-call"]');
+    q(card.node, "alarm-call").textContent = text ?? "";
+    const button = q(card.node, "accept-call");
     button.hidden = !canAccept;
     button.disabled = !canAccept;
   }
 
   /** Enables or disables every Accept button (one call at a time). */
   setAcceptEnabled(enabled) {
-    for (const { node } of this.cards.values()) node.querySelector('[data-testid="accept-call"]').disabled = !enabled;
+    for (const { node } of this.cards.values()) q(node, "accept-call").disabled = !enabled;
+  }
+
+  /** Open SOS alarms nobody has acknowledged: the alarm sound plays while there is one. */
+  unacknowledged() {
+    return [...this.cards.values()].filter((c) => c.alarm.kind === "sos" && !c.alarm.acknowledgedBy).length;
+  }
+
+  /** The kiosks' places changed (fleet loaded): redraw every card's map. */
+  redrawMaps() {
+    for (const card of this.cards.values()) this.drawCardMap(card);
   }
 
   render(card) {
@@ -65,19 +119,40 @@ export class AlarmList {
     node.dataset.alertId = alarm.alertId;
     node.dataset.kioskId = alarm.kioskId;
     node.dataset.kind = alarm.kind;
-    node.querySelector('[data-testid="alarm-kind"]').textContent = alarm.kind === "test" ? "TEST" : "SOS";
-    node.querySelector('[data-testid="alarm-kiosk"]').textContent = name;
-    node.querySelector('[data-testid="alarm-address"]').textContent = alarm.location?.address ?? "Address unknown";
-    node.querySelector('[data-testid="alarm-coords"]').textContent =
-      alarm.location ? `${alarm.location.lat.toFixed(5)}, ${alarm.location.lon.toFixed(5)}` : "";
-    node.querySelector('[data-testid="alarm-time"]').textContent = `Pressed ${time(alarm.pressedAt)} · received ${time(alarm.receivedAt)}`;
-    node.querySelector('[data-testid="accept-call"]').setAttribute("aria-label", `Accept call from ${name}`);
+    node.dataset.status = alarm.status ?? "received";
+    node.dataset.acknowledged = alarm.acknowledgedBy ? "true" : "false";
+    node.dataset.escalated = alarm.escalations > 0 && !alarm.acknowledgedBy ? "true" : "false";
+    q(node, "alarm-kind").textContent = alarm.kind === "test" ? "TEST" : "SOS";
+    q(node, "alarm-kiosk").textContent = name;
+    q(node, "alarm-presses").textContent = alarm.pressCount > 1 ? `pressed ×${alarm.pressCount}` : "";
+    q(node, "alarm-escalated").textContent = alarm.escalations > 0 && !alarm.acknowledgedBy ? `ESCALATED ×${alarm.escalations}: not acknowledged` : "";
+    q(node, "alarm-address").textContent = alarm.location?.address ?? "Address unknown";
+    q(node, "alarm-coords").textContent = alarm.location ? `${alarm.location.lat.toFixed(5)}, ${alarm.location.lon.toFixed(5)}${alarm.region ? ` · ${alarm.region}` : ""}` : "";
+    q(node, "alarm-time").textContent = `Pressed ${dateTime(alarm.pressedAt)} · received ${dateTime(alarm.receivedAt)}`;
+    q(node, "alarm-status").textContent = STATUS_TEXT[alarm.status] ?? "received";
+    q(node, "alarm-ack").textContent = alarm.acknowledgedBy ? `by ${alarm.acknowledgedBy}` : "";
+    const h = alarm.health;
+    q(node, "alarm-health").textContent = h ? `Kiosk at the alarm: ${h.state}${h.components?.length ? ` — failing: ${h.components.join(", ")}` : ""}` : "";
+    q(node, "alarm-health").dataset.state = h?.state ?? "";
+    const ack = q(node, "acknowledge");
+    ack.hidden = Boolean(alarm.acknowledgedBy);
+    ack.setAttribute("aria-label", `Acknowledge alarm from ${name}`);
+    q(node, "accept-call").setAttribute("aria-label", `Accept call from ${name}`);
+    renderTimeline(q(node, "alarm-timeline"), alarm.steps ?? []);
+    this.drawCardMap(card);
     if (alarm.snapshotUrl && !card.snapshotLoaded && card.snapshotTries === undefined) this.loadSnapshot(card, name);
   }
 
+  drawCardMap(card) {
+    const { alarm } = card;
+    const points = this.el.points().filter((p) => p.id !== alarm.kioskId);
+    if (alarm.location) points.push({ id: alarm.kioskId, lat: alarm.location.lat, lon: alarm.location.lon, state: alarm.health?.state, label: alarm.kioskName ?? alarm.kioskId });
+    drawMap(q(card.node, "alarm-map"), points, alarm.kioskId);
+  }
+
   loadSnapshot(card, name) {
-    const img = card.node.querySelector('[data-testid="alarm-snapshot"]');
-    const status = card.node.querySelector('[data-testid="alarm-snapshot-status"]');
+    const img = q(card.node, "alarm-snapshot");
+    const status = q(card.node, "alarm-snapshot-status");
     img.alt = `Photo from kiosk ${name} at the press`;
     card.snapshotTries = 0;
     img.addEventListener("load", () => {
@@ -87,7 +162,7 @@ export class AlarmList {
     });
     img.addEventListener("error", () => {
       card.snapshotTries += 1;
-      if (card.snapshotTries >= SNAPSHOT_TRIES) {
+      if (card.snapshotTries >= SNAPSHOT_TRIES || !this.cards.has(card.alarm.alertId)) {
         status.textContent = "No photo from this kiosk";
         return;
       }
@@ -100,12 +175,14 @@ export class AlarmList {
   }
 
   order() {
-    const sorted = [...this.cards.values()].sort((a, b) => String(b.alarm.receivedAt).localeCompare(String(a.alarm.receivedAt)));
+    const rank = (a) => (a.kind === "sos" ? 0 : 1);
+    const sorted = [...this.cards.values()].sort((a, b) => rank(a.alarm) - rank(b.alarm) || String(b.alarm.receivedAt).localeCompare(String(a.alarm.receivedAt)));
     sorted.forEach(({ node }, i) => {
       if (this.el.list.children[i] !== node) this.el.list.insertBefore(node, this.el.list.children[i] ?? null);
     });
     this.el.empty.hidden = sorted.length > 0;
     this.el.count.textContent = sorted.length > 0 ? `(${sorted.length})` : "";
+    this.el.onChange();
   }
 
   clear() {

@@ -4,10 +4,12 @@
  * for alarms and kiosk calls over MQTT on /mqtt, and answer one call at a time.
  * Test hooks: data-testid attributes, and window.sosCall = { pc, state, callId, kioskId, ... }.
  */
-import mqtt from "/vendor/mqtt.esm.js";
-import { AlarmList } from "/alarms.js";
-import { Call } from "/call.js";
-import { Ringer } from "/ringer.js";
+import mqtt from "mqtt";
+import { AlarmList } from "./alarms.js";
+import { Call } from "./call.js";
+import { Fleet } from "./fleet.js";
+import { createPages } from "./pages.js";
+import { Ringer } from "./ringer.js";
 
 const ALARMS_TOPIC = "sos/v1/operators/alarms";
 const CALL_UP_FILTER = "sos/v1/kiosks/+/call/up";
@@ -29,9 +31,25 @@ let call = null;
 /** callId → { kioskId, alertId } for kiosks ringing that nobody here has accepted yet. */
 const rings = new Map();
 
-const alarms = new AlarmList({ list: $("alarm-list"), empty: $("no-alarms"), count: $("alarm-count"), template: $("alarm-template"), onAccept: (alertId) => accept(alertId) });
+const fleet = new Fleet({ onChange: () => alarms.redrawMaps() });
+const alarms = new AlarmList({
+  list: $("alarm-list"),
+  empty: $("no-alarms"),
+  count: $("alarm-count"),
+  template: $("alarm-template"),
+  onAccept: (alertId) => accept(alertId),
+  onAcknowledge: (alertId) => void pages.acknowledge(alertId),
+  onClose: (alertId, outcome, note) => pages.closeAlarm(alertId, outcome, note),
+  points: () => fleet.points(),
+  onChange: () => {
+    const open = alarms?.cards.size ?? 0;
+    $("nav-alarm-count").textContent = open > 0 ? `(${open})` : "";
+    ringer?.update();
+  },
+});
 
-const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size }));
+const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size, alarms: alarms.unacknowledged() }));
+const pages = createPages({ api: (path, options) => api(path, options), alarms, fleet, ringer, checkSession: () => checkSession() });
 
 // --- login -------------------------------------------------------------------------------------------
 function showLogin(message = "") {
@@ -85,6 +103,9 @@ function start(data) {
   session = data;
   $("login").hidden = true;
   $("console").hidden = false;
+  $("nav").hidden = false;
+  void pages.route();
+  pages.openEvents();
   $("logout").hidden = false;
   $("operator-name").hidden = false;
   $("operator-name").textContent = `Operator: ${data.operator}`;
@@ -93,6 +114,8 @@ function start(data) {
 }
 
 function stop() {
+  pages.closeEvents();
+  $("nav").hidden = true;
   client?.end(true);
   client = null;
   session = null;
@@ -154,7 +177,7 @@ function connect() {
     current.subscribe([ALARMS_TOPIC, CALL_UP_FILTER], { qos: 1 }, (err) => {
       if (err) setStatus(`Subscription refused: ${err.message}`, "offline");
     });
-    void loadAlarms();
+    void pages.loadAlarms();
   });
   current.on("reconnect", () => setStatus("Reconnecting…", "connecting"));
   current.on("offline", () => setStatus("Offline: reconnecting…", "offline"));
@@ -187,15 +210,12 @@ async function checkSession() {
   }
 }
 
-async function loadAlarms() {
-  const { status, body } = await api("/api/alarms").catch(() => ({ status: 0, body: null }));
-  if (status === 200) for (const alarm of body.data.alarms) alarms.upsert(alarm);
-}
-
 function onAlarm(alarm) {
   if (typeof alarm.alertId !== "string" || typeof alarm.kioskId !== "string") return;
-  alarms.upsert(alarm);
-  ringer.beep();
+  // The bare alarm, at once (the event stream follows with its lifecycle); never re-open a closed one.
+  if (alarms.cards.has(alarm.alertId)) return;
+  alarms.upsert({ ...alarm, status: "received", pressCount: 1, acknowledgedBy: null, escalations: 0, steps: [] });
+  ringer.update();
 }
 
 // --- calls -------------------------------------------------------------------------------------------

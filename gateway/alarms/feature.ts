@@ -1,0 +1,247 @@
+/**
+ * The console's alarms and fleet, wired in one place so main.ts stays small:
+ *
+ *   const alarms = new AlarmsFeature(config, deps);   // after supervision (it reads kiosk states)
+ *   alarms.attach(broker);                             // call/up (call connected), bus events
+ *   await alarms.start();                              // escalation timers restored, webhook outbox
+ *   routes: alarms.routes(authorize)                   // the HTTP API and the event stream
+ *
+ * Each lifecycle step is stored (store.alarms) and the updated alarm pushed to every page.
+ */
+import type { Logger } from "pino";
+import { callUpSchema } from "../../shared/call.js";
+import type { Clock } from "../../shared/clock.js";
+import type { GatewayConfig } from "../../shared/config/gateway.js";
+import type { EventBus } from "../../shared/events.js";
+import type { CloseRequest } from "../alerts/close.js";
+import type { GatewayBroker } from "../broker/broker.js";
+import type { GatewayEvents } from "../events.js";
+import { alarmRoutes, type Authorize } from "../http/alarm-routes.js";
+import type { RouteGroup } from "../http/respond.js";
+import { OutboxForwarder, type OutboxSender } from "../outbox/forwarder.js";
+import { SignedWebhook } from "../outbox/signed-post.js";
+import type { AcknowledgeResult, AlarmStep } from "../store/alarm-store.js";
+import type { TransitionRecord } from "../store/health-store.js";
+import type { CloseAlertResult, GatewayStore } from "../store/store.js";
+import type { KioskView } from "../supervision/supervisor.js";
+import { EscalationTimers } from "./escalation.js";
+import { EventStream } from "./stream.js";
+import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
+
+export interface AlarmsDeps {
+  readonly store: GatewayStore;
+  readonly events: EventBus<GatewayEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly userAgent: string;
+  /** The supervisor's live view of a kiosk. */
+  readonly kioskState: (kioskId: string) => KioskView | undefined;
+  readonly close: (request: CloseRequest) => Promise<CloseAlertResult>;
+  /** Replaces the escalation webhook (tests). */
+  readonly escalationSender?: OutboxSender;
+}
+
+/** Heartbeats are pushed to pages in batches this often (they come every 10 s from every kiosk). */
+const HEARTBEAT_PUSH_MS = 2_000;
+/** Calls remembered to map a kiosk's `connected` back to its alarm. */
+const MAX_CALLS = 1_000;
+
+export class AlarmsFeature {
+  readonly stream = new EventStream();
+  readonly escalation: EscalationTimers;
+  private readonly forwarder: OutboxForwarder | undefined;
+  private readonly log: Logger;
+  private readonly calls = new Map<string, string>();
+  private readonly lastBeat = new Map<string, string>();
+  private readonly beatsDirty = new Set<string>();
+  private beatTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly deps: AlarmsDeps,
+  ) {
+    this.log = deps.log.child({ subsystem: "alarms" });
+    this.forwarder = this.createForwarder();
+    this.escalation = new EscalationTimers(config.alarms, {
+      store: deps.store,
+      clock: deps.clock,
+      log: this.log,
+      escalated: (alertId) => {
+        this.forwarder?.wake();
+        this.stepped(alertId, "escalated", "gateway");
+      },
+    });
+  }
+
+  attach(broker: GatewayBroker): void {
+    const { events } = this.deps;
+    broker.handle("callUp", (kioskId, _topic, payload) => Promise.resolve(this.callUp(kioskId, payload)));
+    this.unsubscribe.push(
+      events.on("alert.stored", "alarms", (e) => void this.received(e)),
+      events.on("alert.delivered", "alarms", (e) => void this.record({ alertId: e.alertId, type: "delivered", at: e.deliveredAt, actor: "dispatch", detail: { attempt: e.attempt, httpStatus: e.httpStatus } })),
+      events.on("alert.presses", "alarms", (e) => void this.record({ alertId: e.alertId, type: "presses", at: this.now(), actor: "kiosk", detail: { pressCount: e.pressCount } })),
+      events.on("alert.closed", "alarms", (e) => {
+        this.escalation.cancel(e.alertId);
+        this.stepped(e.alertId, "closed", e.closedBy);
+      }),
+      // An alarm closed by another process (`sos alerts close`): seen once its kiosk confirms the command.
+      events.on("command.confirmed", "alarms", (e) => void this.closedElsewhere(e.kioskId)),
+      events.on("kiosk.state", "alarms", (e) => void this.pushKiosk(e.kioskId)),
+      events.on("kiosk.heartbeat", "alarms", (e) => {
+        if (!e.valid) return;
+        this.lastBeat.set(e.kioskId, this.now());
+        this.beatsDirty.add(e.kioskId);
+      }),
+    );
+  }
+
+  async start(): Promise<void> {
+    const restored = await this.escalation.restore();
+    this.forwarder?.start();
+    this.beatTimer = setInterval(() => this.flushBeats(), HEARTBEAT_PUSH_MS);
+    this.log.info({ unacknowledged: restored, escalationWebhook: this.forwarder !== undefined }, "alarm console started");
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    clearInterval(this.beatTimer);
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.escalation.stop();
+    this.stream.stop();
+    await this.forwarder?.stop(graceMs);
+  }
+
+  routes(authorize: Authorize): RouteGroup {
+    return alarmRoutes({ authorize, store: this.deps.store, alarms: this, close: this.deps.close });
+  }
+
+  async acknowledge(alertId: string, operator: string): Promise<AcknowledgeResult> {
+    const r = await this.deps.store.alarms.acknowledge(alertId, operator, this.deps.clock.now());
+    if (r.result === "acknowledged") {
+      this.escalation.cancel(alertId);
+      this.log.info({ alertId, operator }, "alarm acknowledged");
+      this.stepped(alertId, "acknowledged", operator);
+    }
+    return r;
+  }
+
+  async fleet(): Promise<FleetKiosk[]> {
+    const { store } = this.deps;
+    const [rows, kiosks] = await Promise.all([store.health.listHealth(), store.listKiosks()]);
+    const byId = new Map(kiosks.map((k) => [k.kioskId, k]));
+    return rows.map((r) => fleetKiosk(r, byId.get(r.kioskId), this.deps.kioskState(r.kioskId), this.lastBeat.get(r.kioskId)));
+  }
+
+  async kioskPage(kioskId: string): Promise<{ kiosk: FleetKiosk; transitions: TransitionRecord[]; alarms: AlarmView[] } | undefined> {
+    const kiosk = await this.fleetRow(kioskId);
+    if (kiosk === undefined) return undefined;
+    const { store } = this.deps;
+    const [transitions, alerts] = await Promise.all([store.health.transitions(kioskId, 100), store.alarms.alertsOfKiosk(kioskId, 50)]);
+    return { kiosk, transitions, alarms: await alarmViews(store, alerts) };
+  }
+
+  private createForwarder(): OutboxForwarder | undefined {
+    const { url, secret, timeoutMs } = this.config.escalation;
+    let sender = this.deps.escalationSender;
+    if (sender === undefined && url !== undefined && secret !== undefined) {
+      const webhook = new SignedWebhook({ url, secret, timeoutMs, userAgent: this.deps.userAgent, urlOption: "--escalation-url" });
+      sender = { send: (job, attempt, signal) => webhook.post(job.id, job.body, attempt, signal) };
+    }
+    if (sender === undefined) return undefined;
+    const alarms = this.deps.store.alarms;
+    return new OutboxForwarder(
+      { due: (now, limit, busy) => alarms.dueEscalations(now, limit, busy), nextAt: (busy) => alarms.nextEscalationAt(busy), record: (a, next) => alarms.recordEscalationAttempt(a, next) },
+      sender,
+      this.config.escalation,
+      { delivered: (job, attempt) => this.deps.events.emit("escalation.delivered", { eventId: job.id, attempt }) },
+      { name: "escalation", idField: "eventId", delivered: "escalation event delivered", failed: "escalation event attempt failed: will retry" },
+      this.deps.clock,
+      this.deps.log.child({ subsystem: "escalation" }),
+    );
+  }
+
+  private async received(e: GatewayEvents["alert.stored"]): Promise<void> {
+    const live = this.deps.kioskState(e.kioskId);
+    const health = live === undefined ? null : { state: live.state, since: live.since, components: live.components };
+    if (e.kind === "sos") this.escalation.track(e.alertId, e.kioskId, e.receivedAt);
+    await this.record({ alertId: e.alertId, type: "pressed", at: e.pressedAt, actor: "kiosk", detail: {} }, false);
+    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health } });
+  }
+
+  /** A kiosk's call signaling: its ring names the alarm; its `connected` is the lifecycle's call step. */
+  private callUp(kioskId: string, payload: Buffer): void {
+    let message;
+    try {
+      message = callUpSchema.safeParse(JSON.parse(payload.toString("utf8")));
+    } catch {
+      return; // the page validates too; a malformed message is the call code's concern
+    }
+    if (!message.success) return;
+    const m = message.data;
+    if (m.type === "ring") {
+      if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value ?? "");
+      this.calls.set(`${kioskId}/${m.callId}`, m.alertId);
+    } else if (m.type === "state" && m.state === "connected") {
+      const alertId = this.calls.get(`${kioskId}/${m.callId}`);
+      if (alertId !== undefined) void this.record({ alertId, type: "call-connected", at: this.now(), actor: m.operator ?? null, detail: { callId: m.callId } });
+    }
+  }
+
+  private async record(step: AlarmStep, push = true): Promise<void> {
+    try {
+      const stored = await this.deps.store.alarms.recordStep(step);
+      if (stored && push) this.stepped(step.alertId, step.type, step.actor);
+    } catch (err) {
+      this.log.error({ err, alertId: step.alertId, step: step.type }, "could not store an alarm step");
+    }
+  }
+
+  /** A step was stored: tell the bus and push the alarm to every page. */
+  private stepped(alertId: string, type: AlarmStep["type"], actor: string | null): void {
+    this.deps.events.emit("alarm.step", { alertId, type, actor });
+    if (this.stream.size === 0) return;
+    alarmView(this.deps.store, alertId).then(
+      (view) => view !== undefined && this.stream.send("alarm", view),
+      (err: unknown) => this.log.error({ err, alertId }, "could not build an alarm for the pages"),
+    );
+  }
+
+  private async closedElsewhere(kioskId: string): Promise<void> {
+    try {
+      for (const alert of await this.deps.store.alarms.alertsOfKiosk(kioskId, 5)) {
+        if (alert.closedAt === null) continue;
+        this.escalation.cancel(alert.alertId);
+        if (this.stream.size > 0) {
+          const view = await alarmView(this.deps.store, alert.alertId);
+          if (view !== undefined) this.stream.send("alarm", view);
+        }
+      }
+    } catch (err) {
+      this.log.error({ err, kioskId }, "could not refresh a kiosk's alarms for the pages");
+    }
+  }
+
+  private async fleetRow(kioskId: string): Promise<FleetKiosk | undefined> {
+    const [row, kiosk] = await Promise.all([this.deps.store.health.getHealth(kioskId), this.deps.store.getKiosk(kioskId)]);
+    return row === undefined ? undefined : fleetKiosk(row, kiosk, this.deps.kioskState(kioskId), this.lastBeat.get(kioskId));
+  }
+
+  private async pushKiosk(kioskId: string): Promise<void> {
+    if (this.stream.size === 0) return;
+    try {
+      const row = await this.fleetRow(kioskId);
+      if (row !== undefined) this.stream.send("kiosk", row);
+    } catch (err) {
+      this.log.error({ err, kioskId }, "could not build a kiosk for the pages");
+    }
+  }
+
+  private flushBeats(): void {
+    for (const kioskId of this.beatsDirty) void this.pushKiosk(kioskId);
+    this.beatsDirty.clear();
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}

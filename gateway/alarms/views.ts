@@ -1,0 +1,112 @@
+/**
+ * What the console shows, built from the store: an alarm with its lifecycle (AlarmView) and a kiosk
+ * of the fleet (FleetKiosk). The same objects go out over HTTP and on the event stream.
+ */
+import type { OperatorAlarm } from "../../shared/call.js";
+import type { KioskStateName } from "../../shared/ops.js";
+import { buildOperatorAlarm } from "../operators/alarms.js";
+import type { AlarmStep } from "../store/alarm-store.js";
+import type { KioskHealthRow } from "../store/health-store.js";
+import type { AlertRow, GatewayStore, KioskRecord } from "../store/store.js";
+import type { KioskView } from "../supervision/supervisor.js";
+
+export type AlarmStatus = "received" | "delivered" | "acknowledged" | "call-connected" | "closed";
+
+export interface AlarmView extends OperatorAlarm {
+  readonly status: AlarmStatus;
+  readonly pressCount: number;
+  readonly region: string | null;
+  readonly acknowledgedBy: string | null;
+  readonly acknowledgedAt: string | null;
+  readonly escalations: number;
+  readonly closedAt: string | null;
+  readonly outcome: string | null;
+  readonly closedBy: string | null;
+  /** The kiosk's supervision state when the alarm was received. */
+  readonly health: { readonly state: string; readonly since: string | null; readonly components: readonly string[] } | null;
+  readonly steps: readonly AlarmStep[];
+}
+
+const has = (steps: readonly AlarmStep[], type: AlarmStep["type"]): AlarmStep | undefined => steps.find((s) => s.type === type);
+
+export function statusOf(alert: AlertRow, steps: readonly AlarmStep[]): AlarmStatus {
+  if (alert.closedAt !== null) return "closed";
+  if (has(steps, "call-connected") !== undefined) return "call-connected";
+  if (has(steps, "acknowledged") !== undefined) return "acknowledged";
+  if (alert.deliveredAt !== null) return "delivered";
+  return "received";
+}
+
+export async function alarmViews(store: GatewayStore, alerts: readonly AlertRow[]): Promise<AlarmView[]> {
+  const steps = await store.alarms.stepsFor(alerts.map((a) => a.alertId));
+  const kiosks = new Map<string, KioskRecord | undefined>();
+  const out: AlarmView[] = [];
+  for (const alert of alerts) {
+    if (!kiosks.has(alert.kioskId)) kiosks.set(alert.kioskId, await store.getKiosk(alert.kioskId));
+    const s = steps.get(alert.alertId) ?? [];
+    const ack = has(s, "acknowledged");
+    const received = has(s, "received")?.detail.health as AlarmView["health"] | undefined;
+    out.push({
+      ...(await buildOperatorAlarm(store, alert)),
+      status: statusOf(alert, s),
+      pressCount: alert.pressCount,
+      region: kiosks.get(alert.kioskId)?.region ?? null,
+      acknowledgedBy: ack?.actor ?? null,
+      acknowledgedAt: ack?.at ?? null,
+      escalations: s.filter((x) => x.type === "escalated").length,
+      closedAt: alert.closedAt,
+      outcome: alert.outcome,
+      closedBy: alert.closedBy,
+      health: received ?? null,
+      steps: s,
+    });
+  }
+  return out;
+}
+
+export async function alarmView(store: GatewayStore, alertId: string): Promise<AlarmView | undefined> {
+  const alert = await store.getAlert(alertId);
+  return alert === undefined ? undefined : (await alarmViews(store, [alert]))[0];
+}
+
+/** Open alarms, SOS before test, newest first (the console's queue order). */
+export async function openAlarms(store: GatewayStore, limit = 100): Promise<AlarmView[]> {
+  const open = (await store.listAlerts({ limit: 500 })).filter((a) => a.closedAt === null);
+  open.sort((a, b) => (a.kind === b.kind ? b.receivedAt.localeCompare(a.receivedAt) : a.kind === "sos" ? -1 : 1));
+  return alarmViews(store, open.slice(0, limit));
+}
+
+export interface FleetKiosk {
+  readonly kioskId: string;
+  readonly name: string | null;
+  readonly address: string;
+  readonly region: string | null;
+  readonly location: { readonly lat: number; readonly lon: number } | null;
+  readonly state: KioskStateName;
+  readonly since: string | null;
+  readonly reason: string | null;
+  readonly components: readonly string[];
+  readonly lastHeartbeatAt: string | null;
+  readonly lastTestAlarmAt: string | null;
+}
+
+const newest = (...xs: (string | null | undefined)[]): string | null =>
+  xs.reduce<string | null>((best, x) => (x == null ? best : best === null || Date.parse(x) > Date.parse(best) ? x : best), null);
+
+/** One kiosk as the fleet page shows it: the store's row, the registry's place, the supervisor's live state. */
+export function fleetKiosk(row: KioskHealthRow, kiosk: KioskRecord | undefined, live: KioskView | undefined, lastBeat: string | undefined): FleetKiosk {
+  const decommissioned = row.decommissionedAt !== null;
+  return {
+    kioskId: row.kioskId,
+    name: row.name,
+    address: row.address,
+    region: kiosk?.region ?? null,
+    location: kiosk === undefined ? null : { lat: kiosk.location.lat, lon: kiosk.location.lon },
+    state: live?.state ?? (decommissioned ? "decommissioned" : (row.state ?? "never-seen")),
+    since: live?.since ?? row.since,
+    reason: live?.reason ?? row.reason,
+    components: live?.components ?? row.components,
+    lastHeartbeatAt: newest(row.lastHeartbeatAt, lastBeat),
+    lastTestAlarmAt: newest(row.lastTestAlarmAt, row.lastTestAlertAt),
+  };
+}

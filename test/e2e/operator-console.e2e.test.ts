@@ -1,0 +1,176 @@
+/**
+ * Issue "operator and operations console": the console in Chromium against a running gateway with a
+ * real kiosk agent (`sos kiosk`, stdin button) and a second simulated kiosk in-process. The alarm
+ * queue with sound, map and health; acknowledge, answer, close with an outcome and the kiosk back to
+ * idle; escalation after a short timeout to the signed escalation webhook, highlighted; the fleet page
+ * following a kiosk offline and back. Saves screenshots of the main pages to docs/screenshots/.
+ */
+import { join } from "node:path";
+import type { Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EscalationEvent, escalationEventSchema } from "../../shared/escalation.js";
+import { verifySignature } from "../../shared/signature.js";
+import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
+import { provisionTestKiosk, REPO_ROOT, startTestKiosk, type TestKiosk } from "../integration/harness.js";
+import { kioskLogs, startSystem, type System, waitFor } from "./browser-harness.js";
+
+const ESCALATION_SECRET = "e2e-escalation-secret-0123456789";
+const ESCALATE_AFTER_MS = 2_000;
+const SCREENSHOTS = join(REPO_ROOT, "docs/screenshots");
+const SECOND = "kz-e2e-0002";
+
+let system: System;
+let escalations: WebhookReceiver<EscalationEvent>;
+let second: TestKiosk | undefined;
+let page: Page;
+
+beforeAll(async () => {
+  escalations = await new WebhookReceiver((j) => escalationEventSchema.parse(j), "/escalate").start();
+  system = await startSystem("kz-e2e-0001", {
+    alarms: { escalateAfterMs: ESCALATE_AFTER_MS, escalationRepeatMs: 3_000 },
+    escalation: { url: escalations.url, secret: ESCALATION_SECRET },
+    supervision: { registryPollMs: 200 },
+  });
+  page = system.page;
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await system.gateway.store.alarms.setRegion(system.kioskId, "Almaty", new Date());
+  second = await startSecondKiosk();
+}, 120_000);
+
+afterAll(async () => {
+  await second?.stop();
+  await system?.stop();
+  await escalations?.stop();
+});
+
+async function startSecondKiosk(): Promise<TestKiosk> {
+  const config = await provisionTestKiosk(system.gateway.dataDir, SECOND, system.gateway.mqttUrl, system.dir);
+  await system.gateway.store.putKiosk(
+    { ...(await system.gateway.store.getKiosk(SECOND))!, location: { lat: 43.31, lon: 76.87, address: "Almaty, Al-Farabi Ave, bus stop" }, region: "Almaty North" },
+    { replace: true, now: new Date() },
+  );
+  return startTestKiosk({ ...config, location: { lat: 43.31, lon: 76.87, address: "Almaty, Al-Farabi Ave, bus stop" } });
+}
+
+const cardOf = (alertId: string): Locator => page.locator(`[data-testid="alarm"][data-alert-id="${alertId}"]`);
+
+async function closeOpenAlarms(): Promise<void> {
+  const open = (await system.gateway.store.listAlerts()).filter((a) => a.closedAt === null);
+  const closedBefore = kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length;
+  for (const a of open) await system.gateway.closeAlarm({ alertId: a.alertId, outcome: "test", closedBy: "e2e" });
+  if (open.length > 0) await waitFor(() => kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length > closedBefore, "kiosk idle again", 10_000);
+}
+
+/** Presses the kiosk's button; resolves once its alarm card is visible, with the press → visible time. */
+async function pressForNewAlarm(): Promise<{ alertId: string; card: Locator; visibleMs: number }> {
+  await closeOpenAlarms();
+  const before = await page.locator('[data-testid="alarm"]').evaluateAll((cards) => cards.map((c) => (c as unknown as { dataset: { alertId: string } }).dataset.alertId));
+  const pressedAt = Date.now();
+  await system.press();
+  const handle = await page.waitForFunction(
+    `(() => [...document.querySelectorAll('[data-testid="alarm"]')].find((c) => !${JSON.stringify(before)}.includes(c.dataset.alertId) && c.offsetParent !== null)?.dataset.alertId)()`,
+    undefined,
+    { timeout: 10_000, polling: "raf" },
+  );
+  const visibleMs = Date.now() - pressedAt;
+  const alertId = String(await handle.jsonValue());
+  return { alertId, card: cardOf(alertId), visibleMs };
+}
+
+describe("the operator console in the browser", () => {
+  it("a press puts the alarm at the top of the queue with sound, map, the kiosk's health and its press count", async () => {
+    const { alertId, card, visibleMs } = await pressForNewAlarm();
+    // The ≤ 1 s target is measured by `npm run bench:console`; here it is only reported.
+    process.stdout.write(`press → alarm visible in the console: ${visibleMs} ms\n`);
+    await expect(card.getByTestId("alarm-kiosk").textContent()).resolves.toContain(system.kioskId);
+    await page.waitForFunction(`window.sosConsole.sound.alarming === true`, undefined, { timeout: 5_000 });
+    await waitFor(async () => (await card.getByTestId("alarm-health").textContent())?.includes("online"), "health at the alarm");
+    await expect(card.getByTestId("alarm-map").locator(`circle.map-focus[data-kiosk-id="${system.kioskId}"]`).count()).resolves.toBe(1);
+    // The second kiosk is on the same map, as a neighbour.
+    await waitFor(async () => (await card.getByTestId("alarm-map").locator(`circle[data-kiosk-id="${SECOND}"]`).count()) === 1, "neighbour on the map");
+    await waitFor(async () => (await card.getAttribute("data-status")) === "delivered", "delivered to dispatch");
+    // More presses on the open alarm: the count is pushed to the page.
+    await system.press();
+    await system.press();
+    await waitFor(async () => /pressed ×[23]/.test((await card.getByTestId("alarm-presses").textContent()) ?? ""), "press count on the card", 10_000);
+    await page.locator('[data-testid="alarm"]').first().waitFor();
+    expect(await page.locator('[data-testid="alarm"]').first().getAttribute("data-alert-id")).toBe(alertId);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(SCREENSHOTS, "alarm-queue.png"), fullPage: true });
+  });
+
+  it("acknowledge stops the sound; answer connects the call; closing with an outcome returns the kiosk to idle and the timeline shows every step", async () => {
+    const { alertId, card } = await pressForNewAlarm();
+    await page.waitForFunction(`window.sosConsole.sound.alarming === true`, undefined, { timeout: 5_000 });
+    await card.getByTestId("acknowledge").click();
+    await waitFor(async () => (await card.getAttribute("data-acknowledged")) === "true", "acknowledged on the card");
+    await page.waitForFunction(`window.sosConsole.sound.alarming === false`, undefined, { timeout: 5_000 });
+    // The alarm tone repeats no more (it sounds every 2.5 s while an alarm waits).
+    const beeps = Number(await page.evaluate(`window.sosConsole.sound.alarmBeeps`));
+    await page.waitForTimeout(2_700);
+    expect(Number(await page.evaluate(`window.sosConsole.sound.alarmBeeps`))).toBe(beeps);
+    await expect(card.getByTestId("alarm-ack").textContent()).resolves.toContain("duty1");
+
+    const accept = card.getByTestId("accept-call");
+    await accept.waitFor({ state: "visible", timeout: 15_000 });
+    await accept.click();
+    await page.waitForFunction(`window.sosCall.state === "connected"`, undefined, { timeout: 20_000 });
+    await waitFor(async () => (await card.getAttribute("data-status")) === "call-connected", "call connected on the card", 10_000);
+
+    await card.getByTestId("close-outcome").selectOption("help-sent");
+    await card.getByTestId("close-note").fill("patrol 12 on site");
+    const closedBefore = kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length;
+    await card.getByTestId("close-alarm").click();
+    await card.waitFor({ state: "detached", timeout: 10_000 });
+    await waitFor(() => kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length > closedBefore, "the kiosk told", 10_000);
+    await waitFor(() => kioskLogs(system.kiosk).findLast((l) => l.msg === "indicator changed")?.yellow === "off", "the kiosk's yellow light off", 10_000);
+
+    await page.goto(`${page.url().split("#")[0]}#/alarm/${alertId}`);
+    const timeline = page.getByTestId("alarm-detail-timeline");
+    await waitFor(async () => (await timeline.locator('[data-testid="timeline-step"]').count()) >= 6, "the timeline", 10_000);
+    const steps = await timeline.locator('[data-testid="timeline-step"]').evaluateAll((li) => li.map((l) => (l as unknown as { dataset: { step: string } }).dataset.step));
+    for (const step of ["pressed", "received", "delivered", "acknowledged", "call-connected", "closed"]) expect(steps).toContain(step);
+    expect(steps.indexOf("acknowledged")).toBeLessThan(steps.indexOf("closed"));
+    await expect(page.getByTestId("alarm-detail-status").textContent()).resolves.toContain("help-sent: patrol 12 on site");
+    await page.screenshot({ path: join(SCREENSHOTS, "alarm-timeline.png"), fullPage: true });
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+  });
+
+  it("an alarm nobody acknowledges is escalated after the timeout to the signed escalation webhook and highlighted until acknowledged", async () => {
+    const { alertId, card } = await pressForNewAlarm();
+    const request = await waitFor(() => escalations.requests.find((r) => r.body.alertId === alertId), "escalation webhook", 10_000);
+    expect(verifySignature(request.raw, ESCALATION_SECRET, String(request.headers["x-sos-signature"]))).toBe(true);
+    expect(request.body.unacknowledgedForS).toBeGreaterThanOrEqual(ESCALATE_AFTER_MS / 1_000);
+    await waitFor(async () => (await card.getAttribute("data-escalated")) === "true", "escalation highlighted", 5_000);
+    await expect(card.getByTestId("alarm-escalated").textContent()).resolves.toContain("ESCALATED");
+    await card.getByTestId("acknowledge").click();
+    await waitFor(async () => (await card.getAttribute("data-escalated")) === "false", "highlight gone after the acknowledgement", 5_000);
+  });
+
+  it("the fleet page shows every kiosk, filters by region, and follows a kiosk going offline and coming back", async () => {
+    await page.getByTestId("nav-fleet").click();
+    const row = page.locator(`[data-testid="fleet-row"][data-kiosk-id="${SECOND}"]`);
+    await waitFor(async () => (await row.getAttribute("data-state")) === "online", "second kiosk online", 10_000);
+    await expect(page.locator('[data-testid="fleet-row"]').count()).resolves.toBe(2);
+    await page.getByTestId("fleet-region").selectOption("Almaty North");
+    await expect(page.locator('[data-testid="fleet-row"]').count()).resolves.toBe(1);
+    await page.getByTestId("fleet-region").selectOption("");
+
+    await second?.stop();
+    second = undefined;
+    await waitFor(async () => (await row.getAttribute("data-state")) === "offline", "offline on the page", 10_000);
+    await page.waitForTimeout(200);
+    await page.screenshot({ path: join(SCREENSHOTS, "fleet.png"), fullPage: true });
+    await page.getByTestId("fleet-state").selectOption("offline");
+    await expect(page.locator('[data-testid="fleet-row"]').count()).resolves.toBe(1);
+    await page.getByTestId("fleet-state").selectOption("");
+
+    second = await startSecondKiosk();
+    await waitFor(async () => (await row.getAttribute("data-state")) === "online", "back online on the page", 15_000);
+    // The kiosk page: its state history shows the round trip.
+    await row.locator("a").click();
+    const history = page.getByTestId("kiosk-history");
+    await waitFor(async () => ((await history.textContent({ timeout: 1_000 }).catch(() => "")) ?? "").includes("offline"), "state history", 10_000);
+    await page.screenshot({ path: join(SCREENSHOTS, "kiosk.png"), fullPage: true });
+  });
+});

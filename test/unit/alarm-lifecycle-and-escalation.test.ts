@@ -1,0 +1,157 @@
+/**
+ * The alarm lifecycle store (migration 6, real SQLite) and the escalation timers under fake timers:
+ * one timer per open SOS alarm, fired exactly at receipt + escalateAfterMs, repeated every
+ * escalationRepeatMs, stopped by an acknowledgement or a close, and re-armed after a restart.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { EscalationTimers } from "../../gateway/alarms/escalation.js";
+import { openAlarms } from "../../gateway/alarms/views.js";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { systemClock } from "../../shared/clock.js";
+import type { Alert } from "../../shared/contract.js";
+import { escalationEventSchema } from "../../shared/escalation.js";
+import { LogCapture } from "../fixtures/log-capture.js";
+
+const KIOSK = "kz-esc-0001";
+let dir: string;
+let store: SqliteStore;
+let seq = 0;
+
+async function storeAlert(kind: Alert["kind"] = "sos", receivedAt = new Date()): Promise<string> {
+  seq += 1;
+  const alertId = `00000000-0000-4000-8000-${seq.toString().padStart(12, "0")}`;
+  const alert: Alert = { v: 1, alertId, kioskId: KIOSK, kind, pressedAt: receivedAt.toISOString(), location: { lat: 43.25, lon: 76.95, address: "A2 km 12" } };
+  await store.recordAlert(alert, receivedAt, "{}");
+  return alertId;
+}
+
+function timers(escalated: string[] = []): EscalationTimers {
+  return new EscalationTimers(
+    { escalateAfterMs: 30_000, escalationRepeatMs: 60_000 },
+    { store, clock: systemClock, log: new LogCapture().logger("esc"), escalated: (alertId, n) => escalated.push(`${alertId}#${n}`) },
+  );
+}
+
+/** Lets the timer's async store calls finish (they resolve at once on SQLite). */
+const settle = () => vi.advanceTimersByTimeAsync(0);
+
+beforeEach(async () => {
+  vi.useFakeTimers({ now: new Date("2026-01-01T00:00:00.000Z") });
+  dir = mkdtempSync(join(tmpdir(), "sos-alarms-"));
+  store = SqliteStore.open(dir);
+  await store.putKiosk({ kioskId: KIOSK, secretHash: "x", name: "Park gate", location: { lat: 43.25, lon: 76.95, address: "A2 km 12" }, region: "Almaty" }, { replace: false, now: new Date() });
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("alarm lifecycle store", () => {
+  it("keeps once-only steps once, takes the first acknowledgement, and refuses one after the close", async () => {
+    const alertId = await storeAlert();
+    const at = new Date().toISOString();
+    expect(await store.alarms.recordStep({ alertId, type: "received", at, actor: "gateway", detail: { health: { state: "online" } } })).toBe(true);
+    expect(await store.alarms.recordStep({ alertId, type: "received", at, actor: "gateway", detail: {} })).toBe(false);
+    expect(await store.alarms.recordStep({ alertId, type: "presses", at, actor: "kiosk", detail: { pressCount: 2 } })).toBe(true);
+    expect(await store.alarms.recordStep({ alertId, type: "presses", at, actor: "kiosk", detail: { pressCount: 3 } })).toBe(true);
+    expect(await store.alarms.recordStep({ alertId: "no-such-alert", type: "received", at, actor: null, detail: {} })).toBe(false);
+
+    expect((await store.alarms.acknowledge(alertId, "alice", new Date())).result).toBe("acknowledged");
+    expect(await store.alarms.acknowledge(alertId, "bob", new Date())).toMatchObject({ result: "already-acknowledged", by: "alice" });
+    const other = await storeAlert();
+    await store.closeAlert(other, { outcome: "test", closedBy: "cli", now: new Date(), commandId: "c1", command: () => "{}" });
+    expect((await store.alarms.acknowledge(other, "alice", new Date())).result).toBe("closed");
+    expect((await store.alarms.acknowledge("nope", "alice", new Date())).result).toBe("unknown");
+
+    const steps = await store.alarms.steps(alertId);
+    expect(steps.map((s) => `${s.type}:${s.actor}`)).toEqual(["received:gateway", "presses:kiosk", "presses:kiosk", "acknowledged:alice"]);
+    expect(steps[0]?.detail).toEqual({ health: { state: "online" } });
+    expect((await store.getKiosk(KIOSK))?.region).toBe("Almaty");
+  });
+});
+
+describe("the alarm queue's order", () => {
+  it("lists open alarms SOS before test, newest first within each, and leaves closed ones out", async () => {
+    const t = Date.now();
+    const oldSos = await storeAlert("sos", new Date(t - 60_000));
+    const newTest = await storeAlert("test", new Date(t - 1_000));
+    const newSos = await storeAlert("sos", new Date(t - 10_000));
+    const closed = await storeAlert("sos", new Date(t));
+    await store.closeAlert(closed, { outcome: "prank", closedBy: "alice", now: new Date(), commandId: "c3", command: () => "{}" });
+    const queue = await openAlarms(store);
+    expect(queue.map((a) => a.alertId)).toEqual([newSos, oldSos, newTest]);
+    expect(queue[0]).toMatchObject({ kioskName: "Park gate", region: "Almaty", status: "received", pressCount: 1, escalations: 0, acknowledgedBy: null });
+  });
+});
+
+describe("escalation timers", () => {
+  it("escalates exactly at escalateAfterMs, repeats every escalationRepeatMs, and stops once acknowledged", async () => {
+    const escalated: string[] = [];
+    const t = timers(escalated);
+    const alertId = await storeAlert();
+    t.track(alertId, KIOSK, new Date().toISOString());
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(escalated).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(escalated).toEqual([`${alertId}#1`]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(escalated).toEqual([`${alertId}#1`, `${alertId}#2`]);
+
+    const queued = await store.alarms.listEscalations(10);
+    expect(queued).toHaveLength(2);
+    const body = escalationEventSchema.parse(JSON.parse(queued[1]!.body));
+    expect(body).toMatchObject({ alertId, kioskId: KIOSK, kioskName: "Park gate", escalation: 1, unacknowledgedForS: 30 });
+
+    await store.alarms.acknowledge(alertId, "alice", new Date());
+    t.cancel(alertId);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(escalated).toHaveLength(2);
+    expect(t.pending).toBe(0);
+    t.stop();
+  });
+
+  it("an alarm acknowledged or closed elsewhere (the CLI) is not escalated, and its timer ends", async () => {
+    const escalated: string[] = [];
+    const t = timers(escalated);
+    const alertId = await storeAlert();
+    t.track(alertId, KIOSK, new Date().toISOString());
+    await store.closeAlert(alertId, { outcome: "help sent", closedBy: "cli", now: new Date(), commandId: "c2", command: () => "{}" });
+    await vi.advanceTimersByTimeAsync(30_000);
+    await settle();
+    expect(escalated).toEqual([]);
+    expect(await store.alarms.listEscalations(10)).toEqual([]);
+    expect(t.pending).toBe(0);
+    t.stop();
+  });
+
+  it("after a restart, open unacknowledged SOS alarms are re-armed for their next escalation (test alarms never)", async () => {
+    const first = timers();
+    const old = await storeAlert("sos", new Date(Date.now() - 45_000)); // escalated once, 15 s ago, before the restart
+    await first.restore();
+    await settle();
+    first.stop();
+    expect((await store.alarms.steps(old)).filter((s) => s.type === "escalated")).toHaveLength(1);
+    const fresh = await storeAlert("sos", new Date(Date.now() - 10_000));
+    await storeAlert("test", new Date(Date.now() - 100_000));
+
+    const escalated: string[] = [];
+    const second = timers(escalated);
+    expect(await second.restore()).toBe(2);
+    await vi.advanceTimersByTimeAsync(19_999);
+    expect(escalated).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(escalated).toEqual([`${fresh}#1`]);
+    await vi.advanceTimersByTimeAsync(40_000); // the old one: 60 s after its last escalation
+    await settle();
+    expect(escalated).toEqual([`${fresh}#1`, `${old}#2`]);
+    second.stop();
+  });
+});
