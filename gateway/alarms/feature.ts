@@ -164,8 +164,11 @@ export class AlarmsFeature {
     const live = this.deps.kioskState(e.kioskId);
     const health = live === undefined ? null : { state: live.state, since: live.since, components: live.components };
     if (e.kind === "sos") this.escalation.track(e.alertId, e.kioskId, e.receivedAt);
+    // A test alarm is stored closed (outcome test): its timeline is complete, and no page is told.
+    const sos = e.kind !== "test";
     await this.record({ alertId: e.alertId, type: "pressed", at: e.pressedAt, actor: "kiosk", detail: {} }, false);
-    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health } });
+    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health } }, sos);
+    if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
   }
 
   /** A kiosk's call signaling: its ring names the alarm; its `connected` is the lifecycle's call step. */
