@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { GatewayConfig } from "../shared/config/gateway.js";
+import { ErrorCode, SosError } from "../shared/errors.js";
 import { EventBus } from "../shared/events.js";
 import { type CloseRequest, closeAlarm } from "./alerts/close.js";
 import { AlertPipeline } from "./alerts/pipeline.js";
@@ -18,6 +19,9 @@ import { HttpServer } from "./http/server.js";
 import { GatewayMetrics } from "./metrics/metrics.js";
 import type { OutboxSender } from "./outbox/forwarder.js";
 import { OperatorFeature } from "./operators/feature.js";
+import { loadServerTls, pkiExists, pkiPaths, type ServerTls } from "./pki/ca.js";
+import { RevocationWatcher } from "./security/revocation.js";
+import { securityRoutes } from "./security/routes.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
@@ -34,8 +38,13 @@ export interface GatewayDeps {
 }
 
 export interface GatewayHandle {
+  /** The password listener's port; 0 when it is off (production profile). */
   readonly mqttPort: number;
+  /** MQTT over TLS with client certificates; null when the data folder has no CA. */
+  readonly mqttsPort: number | null;
   readonly httpPort: number;
+  /** Whether the HTTP port speaks HTTPS (it does when there is a CA). */
+  readonly https: boolean;
   readonly store: GatewayStore;
   readonly events: EventBus<GatewayEvents>;
   readonly supervision: SupervisionFeature;
@@ -52,9 +61,19 @@ function safeUrl(url: string | undefined): string | null {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
+/** The server certificate and CA when the data folder has them; a production gateway requires them. */
+function serverTls(config: GatewayConfig): ServerTls | undefined {
+  if (pkiExists(config.dataDir)) return loadServerTls(config.dataDir);
+  if (config.profile === "production") {
+    throw new SosError(ErrorCode.ConfigMissing, `the production profile needs TLS and ${pkiPaths(config.dataDir).dir} holds no CA: run 'sos ca init --data-dir ${config.dataDir}'`);
+  }
+  return undefined;
+}
+
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
+  const tls = serverTls(config);
   const events = new EventBus<GatewayEvents>(log);
   const store = SqliteStore.open(config.dataDir);
   const stops: (() => Promise<void>)[] = [() => store.close()];
@@ -84,8 +103,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       stops.push(() => f.stop(config.shutdown.graceMs));
     }
 
-    const operators = new OperatorFeature(config, { store, events, clock, log });
-    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth });
+    const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
+    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, ...(tls === undefined ? {} : { tls }) });
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
@@ -127,8 +146,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       kioskStates: () => supervision.supervisor.counts(),
       mqttConnections: () => broker.connectedClients,
     });
-    const mqttPort = await broker.start();
+    await broker.start();
     stops.push(() => broker.stop());
+    const mqttPort = broker.mqttPort ?? 0;
+    const mqttsPort = broker.mqttsPort;
+    const revocations = new RevocationWatcher(store.security, broker, config.security.revocationPollMs, log.child({ subsystem: "security" }));
+    await revocations.start();
+    stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
 
@@ -152,7 +176,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         },
       },
       log.child({ subsystem: "http" }),
-      { ...operatorHttp, routes: [metricsRoutes(metrics), ...(operatorHttp.routes ?? [])] },
+      {
+        ...operatorHttp,
+        routes: [
+          metricsRoutes(metrics),
+          securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
+          ...(operatorHttp.routes ?? []),
+        ],
+        ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),
+      },
     );
     const httpPort = await http.start(config.http.host, config.http.port);
     stops.push(() => http.stop());
@@ -161,12 +193,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
-    log.info({ mqttPort, httpPort, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
+    log.info({ mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
 
     let stopping: Promise<void> | undefined;
     return {
       mqttPort,
+      mqttsPort,
       httpPort,
+      https: tls !== undefined,
       store,
       events,
       supervision,

@@ -116,6 +116,32 @@ const migrations: readonly string[] = [
      last_error TEXT
    );
    CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;`,
+  // 5: security: operator roles, kiosk certificates and their revocation, one-time enrolment tokens
+  //    (gateway/store/sqlite-security.ts)
+  `ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'operator' CHECK (role IN ('operator', 'admin'));
+   CREATE TABLE kiosk_certificates (
+     serial TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     not_before TEXT NOT NULL,
+     not_after TEXT NOT NULL,
+     issued_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX kiosk_certificates_by_kiosk ON kiosk_certificates (kiosk_id);
+   CREATE TABLE revocations (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kiosk_id TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE TABLE enrolment_tokens (
+     token_hash TEXT PRIMARY KEY,
+     site TEXT,
+     created_at TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at TEXT,
+     used_by TEXT
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

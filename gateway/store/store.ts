@@ -4,6 +4,7 @@
  */
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { HealthStore } from "./health-store.js";
+import type { SecurityStore } from "./security-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -31,10 +32,14 @@ export interface PendingCommand {
   readonly lastSentAt: number | null;
 }
 
+export type OperatorRole = "operator" | "admin";
+
 export interface OperatorRecord {
   readonly name: string;
   /** scrypt, as for kiosk secrets (registry/credentials.ts). */
   readonly passwordHash: string;
+  /** operator: alarms and calls; admin: that, and kiosks, tokens and operators. */
+  readonly role: OperatorRole;
   readonly createdAt: string;
 }
 
@@ -86,6 +91,8 @@ export interface RejectedMessage {
 export interface GatewayStore {
   /** Supervision: kiosk states, heartbeats, the operations outbox (health-store.ts). */
   readonly health: HealthStore;
+  /** Certificates, revocation, enrolment tokens (security-store.ts). */
+  readonly security: SecurityStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
@@ -125,8 +132,10 @@ export interface GatewayStore {
   // operators
   getOperator(name: string): Promise<OperatorRecord | undefined>;
   /** Adds an operator; refuses an existing name unless `replace` (a new password). Returns false when it existed and was kept. */
-  putOperator(operator: { name: string; passwordHash: string }, options: { replace: boolean; now: Date }): Promise<boolean>;
+  putOperator(operator: { name: string; passwordHash: string; role?: OperatorRole }, options: { replace: boolean; now: Date }): Promise<boolean>;
   listOperators(): Promise<OperatorRecord[]>;
+  /** Returns false when there was no such operator. */
+  removeOperator(name: string): Promise<boolean>;
 
   recordRejected(message: RejectedMessage): Promise<void>;
   listRejected(limit: number): Promise<RejectedMessage[]>;
