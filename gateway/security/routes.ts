@@ -56,9 +56,11 @@ const REFUSALS = {
   "kiosk-has-certificate": [409, "KIOSK_ENROLLED", "this kiosk id already has a valid certificate: revoke it first ('sos revoke KIOSK_ID') or choose another id"],
 } as const;
 
-function requireAdmin(ctx: RequestContext, sessions: SessionStore): Session {
+/** A live session of an operator who is an admin now (the store is asked again: a removed or demoted admin loses it at once). */
+async function requireAdmin(ctx: RequestContext, sessions: SessionStore, store: GatewayStore): Promise<Session> {
   const session = requireSession(ctx, sessions);
-  if (session.role !== "admin") throw new HttpError(403, "FORBIDDEN", "this needs an admin; your role is operator");
+  const role = session.role === "admin" ? (await store.getOperator(session.operator))?.role : session.role;
+  if (role !== "admin") throw new HttpError(403, "FORBIDDEN", `this needs an admin; your role is ${role ?? "gone"}`);
   return session;
 }
 
@@ -113,7 +115,7 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
   };
 
   const revoke = async (ctx: RequestContext, kioskId: string): Promise<void> => {
-    const admin = requireAdmin(ctx, deps.sessions);
+    const admin = await requireAdmin(ctx, deps.sessions, store);
     const revoked = await store.security.revokeKiosk(kioskId, clock.now());
     if (revoked === null) throw new HttpError(404, "KIOSK_UNKNOWN", `no kiosk ${kioskId}`);
     log.info({ kioskId, certificates: revoked, by: admin.operator }, "kiosk revoked by an admin");
@@ -122,7 +124,7 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
   };
 
   const tokens = async (ctx: RequestContext): Promise<void> => {
-    const admin = requireAdmin(ctx, deps.sessions);
+    const admin = await requireAdmin(ctx, deps.sessions, store);
     const parsed = tokensSchema.safeParse(await readJson(ctx.req, 4_096));
     const expiresMs = parsed.success ? parseDuration(parsed.data.expires) : undefined;
     if (!parsed.success || expiresMs === undefined) throw new HttpError(400, "BODY_INVALID", 'send {count: 1-1000, expires: "7d" (m, h or d), site?: "text"}');
@@ -154,7 +156,7 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
     switch (ctx.path) {
       case "/api/admin/kiosks": {
         requireMethod(ctx, "GET");
-        requireAdmin(ctx, deps.sessions);
+        await requireAdmin(ctx, deps.sessions, store);
         const kiosks = await store.listKiosks();
         const list = [];
         for (const k of kiosks) {
@@ -170,7 +172,7 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
         return true;
       case "/api/admin/operators": {
         requireMethod(ctx, "GET");
-        requireAdmin(ctx, deps.sessions);
+        await requireAdmin(ctx, deps.sessions, store);
         sendOk(ctx.res, { operators: (await store.listOperators()).map((o) => ({ name: o.name, role: o.role, createdAt: o.createdAt })) });
         return true;
       }

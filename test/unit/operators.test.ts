@@ -148,14 +148,16 @@ describe("operators in the store (migration 3)", () => {
       expect(await store.putOperator({ name: "bob", passwordHash: "scrypt$3" }, { replace: false, now })).toBe(false);
       expect((await store.getOperator("bob"))?.passwordHash).toBe("scrypt$1");
       expect(await store.putOperator({ name: "bob", passwordHash: "scrypt$3" }, { replace: true, now: new Date(now.getTime() + 1_000) })).toBe(true);
-      expect(await store.getOperator("bob")).toEqual({ name: "bob", passwordHash: "scrypt$3", createdAt: now.toISOString() });
+      expect(await store.getOperator("bob")).toEqual({ name: "bob", passwordHash: "scrypt$3", role: "operator", createdAt: now.toISOString() });
       expect((await store.listOperators()).map((o) => o.name)).toEqual(["alice", "bob"]);
       expect(await store.getOperator("carol")).toBeUndefined();
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(4);
+      expect(db.pragma("user_version", { simple: true })).toBe(5);
       db.exec("DROP TABLE operators");
+      // … without what migration 5 (security) added,
+      db.exec("DROP TABLE kiosk_certificates; DROP TABLE revocations; DROP TABLE enrolment_tokens;");
       // … and without what migration 4 (supervision) added.
       db.exec(`DROP TABLE kiosk_health; DROP TABLE kiosk_heartbeats; DROP TABLE kiosk_transitions; DROP TABLE ops_outbox;
         DROP INDEX kiosks_by_update; DROP INDEX alerts_test_by_kiosk; ALTER TABLE kiosks DROP COLUMN decommissioned_at;`);
