@@ -4,7 +4,7 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { fail, parseNumber, parsePort, requireDataDir, requireOption } from "./lib/cli.js";
+import { argumentError, fail, parseNumber, parsePort, requireDataDir, requireOption } from "./lib/cli.js";
 
 const program = new Command()
   .name("sos")
@@ -111,17 +111,25 @@ kiosk
 
 program
   .command("provision")
-  .description("register a kiosk in the gateway store and write its kiosk.json")
-  .argument("<kioskId>", "the kiosk's id: letters, digits, '-' or '_'")
+  .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
+  .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883")
-  .requiredOption("--out <dir>", "folder to write kiosk.json to")
+  .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
+  .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
+  .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)")
   .option("--lat <n>", "latitude in degrees", parseNumber)
   .option("--lon <n>", "longitude in degrees", parseNumber)
   .option("--address <text>", "address or place description read out to dispatch")
   .option("--name <text>", "a short human name for the kiosk")
   .option("--force", "replace an existing kiosk's registration and secret")
-  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/provision.js")).run(kioskId, opts).catch(fail));
+  .action(async (kioskId: string | undefined, opts: Record<string, unknown>) => {
+    if (typeof opts.csv === "string") {
+      if (kioskId !== undefined) fail(argumentError("give either a kiosk id or --csv, not both"));
+      return (await import("./commands/provision-bulk.js")).run(opts).catch(fail);
+    }
+    if (kioskId === undefined) fail(argumentError("give the kiosk's id, or --csv FILE for many (see 'sos provision --help')"));
+    return (await import("./commands/provision.js")).run(kioskId, opts).catch(fail);
+  });
 
 program
   .command("kiosks")
