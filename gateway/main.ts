@@ -21,6 +21,7 @@ import type { OutboxSender } from "./outbox/forwarder.js";
 import { OperatorFeature } from "./operators/feature.js";
 import { loadServerTls, pkiExists, pkiPaths, type ServerTls } from "./pki/ca.js";
 import { RevocationWatcher } from "./security/revocation.js";
+import { CertificateRotation } from "./security/rotation.js";
 import { securityRoutes } from "./security/routes.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
@@ -125,6 +126,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     broker.handle("commandResults", (kioskId, _topic, payload) => commands.handleResult(kioskId, payload));
     events.on("kiosk.connected", "command-sender", ({ kioskId }) => commands.wake(kioskId));
     events.on("alert.closed", "command-sender", () => commands.wake());
+    if (tls !== undefined) {
+      const rotationLog = log.child({ subsystem: "security" });
+      new CertificateRotation(config, { store, events, clock, log: rotationLog, sessionSerial: (id) => broker.sessionSerial(id), wake: (id) => commands.wake(id) }).attach();
+    }
     operators.attach(broker);
     const supervision = new SupervisionFeature(config, {
       store,

@@ -84,6 +84,13 @@ program
   .action(async (opts: Record<string, unknown>) => (await import("./commands/enroll.js")).run(opts).catch(fail));
 
 program
+  .command("rotate")
+  .description("renew a kiosk's certificate over its commands topic; the old one is revoked once it connects with the new one")
+  .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/rotate.js")).run(kioskId, opts).catch(fail));
+
+program
   .command("revoke")
   .description("revoke a kiosk's certificates and password; the running gateway cuts its session within a second")
   .argument("<kioskId>", "the kiosk (see 'sos kiosks')")

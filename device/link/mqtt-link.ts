@@ -127,6 +127,13 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     client.on("close", () => this.onClose());
   }
 
+  /** Drops the connection and connects again with the TLS files read afresh (a renewed certificate). */
+  reloadCredentials(reason: string): void {
+    this.log.info({ reason }, "reconnecting with new credentials");
+    this.lastError = reason;
+    this.client?.stream.destroy();
+  }
+
   /** Publishes an alert at QoS 1; resolves when the broker has taken it (PUBACK). */
   publishAlert(alert: Alert): Promise<void> {
     return this.publishUp("alerts", alert);
@@ -245,7 +252,17 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     );
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
-      if (!this.stopping) this.client?.reconnect();
+      if (this.stopping) return;
+      if (this.config.mqtt.tls === undefined) {
+        this.client?.reconnect();
+        return;
+      }
+      // A certificate kiosk builds a new client, so files renewed since the last connect are read.
+      const old = this.client;
+      old?.removeAllListeners();
+      old?.on("error", () => undefined);
+      old?.end(true);
+      this.start();
     }, delayMs);
   }
 }

@@ -74,6 +74,13 @@ export class GatewayBroker {
     return this.tlsPort;
   }
 
+  /** The serial of the certificate the kiosk's live session authenticated with (undefined: none, or a password). */
+  sessionSerial(kioskId: string): string | undefined {
+    const client = this.connected.get(kioskId);
+    const principal = client === undefined ? undefined : this.principals.get(client);
+    return principal?.role === "kiosk" ? principal.serial : undefined;
+  }
+
   /** Cuts every live connection of a kiosk (it was revoked); returns how many were closed. */
   disconnectKiosk(kioskId: string, reason: string): number {
     const client = this.connected.get(kioskId);

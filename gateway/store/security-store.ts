@@ -67,4 +67,10 @@ export interface SecurityStore {
   /** Uses the token and registers the kiosk with its certificate, all or nothing. */
   enrol(enrolment: Enrolment): Promise<EnrolResult>;
   listTokens(): Promise<TokenRecord[]>;
+
+  /** Certificate rotation: a command for the kiosk in the command outbox (kiosk_commands). */
+  queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void>;
+  getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined>;
+  /** Revokes the kiosk's certificates issued before `serial` was; returns how many. */
+  revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number>;
 }

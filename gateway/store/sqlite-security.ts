@@ -116,6 +116,28 @@ export class SqliteSecurityStore implements SecurityStore {
     return Promise.resolve(rows.map((r) => ({ site: r.site, createdAt: r.created_at, expiresAt: new Date(r.expires_at).toISOString(), usedAt: r.used_at, usedBy: r.used_by })));
   }
 
+  queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void> {
+    this.db.prepare("INSERT INTO kiosk_commands (command_id, kiosk_id, payload, created_at) VALUES (?, ?, ?, ?)").run(commandId, kioskId, payload, now.toISOString());
+    return Promise.resolve();
+  }
+
+  getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined> {
+    const row = this.db
+      .prepare<[string], { kiosk_id: string; payload: string; result: string | null }>("SELECT kiosk_id, payload, result FROM kiosk_commands WHERE command_id = ?")
+      .get(commandId);
+    return Promise.resolve(row === undefined ? undefined : { kioskId: row.kiosk_id, payload: row.payload, result: row.result });
+  }
+
+  revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number> {
+    const changes = this.db
+      .prepare(
+        `UPDATE kiosk_certificates SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL AND serial != ?
+           AND issued_at < (SELECT issued_at FROM kiosk_certificates WHERE serial = ? AND kiosk_id = ?)`,
+      )
+      .run(now.toISOString(), kioskId, serial, serial, kioskId).changes;
+    return Promise.resolve(changes);
+  }
+
   private check(e: Enrolment): EnrolResult | undefined {
     const state = this.stateOf(e.tokenHash, e.now);
     if (state !== "valid") return { outcome: `token-${state}` };

@@ -9,10 +9,12 @@ import { enrolmentTests } from "./security/enrolment.js";
 import { limitsTests } from "./security/limits.js";
 import { mutualTlsTests } from "./security/mtls.js";
 import { revocationTests } from "./security/revocation.js";
+import { rotationTests } from "./security/rotation.js";
 import { suite } from "./security/rig.js";
 
 mutualTlsTests();
 revocationTests();
+rotationTests();
 enrolmentTests();
 adminApiTests();
 limitsTests();
