@@ -4,9 +4,9 @@
  * them into Aedes' hooks and routes kiosk messages to their handlers.
  */
 import type { IncomingMessage } from "node:http";
-import { createServer, type Server, type Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { createServer as createTlsServer, TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import { Aedes, type Client } from "aedes";
 import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
@@ -22,8 +22,9 @@ import { isOperatorClientId, operatorNameFromUsername, OPERATOR_USERNAME_PREFIX 
 import type { ServerTls } from "../pki/ca.js";
 import type { GatewayStore } from "../store/store.js";
 import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
-import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
+import { ConnectionRateLimiter } from "./guard.js";
 import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
+import { listenMqtt } from "./listeners.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -200,77 +201,18 @@ export class GatewayBroker {
     }
   }
 
-  /** One MQTT listener: plain TCP (password kiosks) or TLS with client certificates required. */
   private async listen(kind: "mqtt" | "mqtts", aedes: Aedes): Promise<number> {
-    const { log, bus } = this.deps;
-    const refused = new WeakSet<Socket>();
-    const refuse = (socket: Socket, reason: string, label: string, extra: Record<string, unknown> = {}): void => {
-      refused.add(socket);
-      log.warn({ address: socket.remoteAddress, listener: kind, reason, ...extra }, "connection refused");
-      bus.emit("mqtt.refused", { what: "connection", reason: label });
-      socket.destroy();
-    };
-    const onSocket = (socket: Socket): void => {
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-      aedes.handle(socket);
-      // After handle(): Aedes reads with read() on 'readable', so this listener sees each chunk first.
-      watchPacketSize(socket, this.config.limits.maxPacketBytes, (announced) =>
-        refuse(socket, `packet of ${announced} bytes is over the ${this.config.limits.maxPacketBytes}-byte limit`, "packet-too-large"),
-      );
-    };
-    const admit = (socket: Socket): boolean => {
-      if (this.connections.take(socket.remoteAddress ?? "unknown")) return true;
-      refuse(socket, "too many connections from this address", "rate-limited");
-      return false;
-    };
-    const tls = this.deps.tls;
-    let server: Server;
-    if (kind === "mqtts" && tls !== undefined) {
-      // rejectUnauthorized is false so that a refused certificate is logged with its reason (Node
-      // would destroy the socket silently); nothing reaches Aedes unless the chain verified.
-      const tlsServer = createTlsServer(
-        { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2", handshakeTimeout: 10_000 },
-        (socket) => {
-          if (!socket.authorized) {
-            const peer = socket.getPeerCertificate();
-            const none = peer === null || Object.keys(peer).length === 0;
-            const code = String(socket.authorizationError);
-            return refuse(socket, none ? "no client certificate" : `client certificate refused: ${code}`, none ? "tls-no-certificate" : tlsRefusalLabel(code), { cn: none ? null : (peer.subject?.CN ?? null) });
-          }
-          socket.setNoDelay(true);
-          onSocket(socket);
-        },
-      );
-      // Before the handshake: a flood costs no TLS work.
-      tlsServer.on("connection", (socket: Socket) => {
-        admit(socket);
-      });
-      tlsServer.on("tlsClientError", (err: Error & { code?: string }, socket) => {
-        if (refused.has(socket)) return;
-        log.warn({ address: socket.remoteAddress, listener: kind, reason: err.message, code: err.code }, "TLS handshake failed");
-        bus.emit("mqtt.refused", { what: "connection", reason: "tls-handshake" });
-      });
-      server = tlsServer;
-    } else {
-      // No Nagle: an alert or an ack is one small packet that must not wait for a delayed TCP ack.
-      server = createServer({ noDelay: true }, (socket) => {
-        if (admit(socket)) onSocket(socket);
-      });
-    }
-    this.servers.push(server);
-    const { host, port } = kind === "mqtt" ? this.config.mqtt : this.config.mqtts;
-    const flag = kind === "mqtt" ? "--mqtt-port" : "--mqtts-port";
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err: NodeJS.ErrnoException) => {
-        if (err.code === "EADDRINUSE") {
-          reject(new SosError(ErrorCode.PortInUse, `MQTT port ${port} on ${host} is already in use (another broker, such as Mosquitto?): choose another with ${flag}`));
-        } else reject(err);
-      });
-      server.listen(port, host, () => resolve());
+    const { server, port } = await listenMqtt(kind, {
+      config: this.config,
+      log: this.deps.log,
+      bus: this.deps.bus,
+      connections: this.connections,
+      sockets: this.sockets,
+      aedes,
+      ...(this.deps.tls === undefined ? {} : { tls: this.deps.tls }),
     });
-    const address = server.address();
-    return typeof address === "object" && address !== null ? address.port : port;
+    this.servers.push(server);
+    return port;
   }
 
   /** Serves one MQTT-over-WebSocket connection (the HTTP server did the upgrade). */
@@ -354,12 +296,6 @@ function refusalLabel(returnCode: number | undefined): string {
   if (returnCode === BAD_USERNAME_OR_PASSWORD) return "bad-credentials";
   if (returnCode === NOT_AUTHORIZED) return "not-authorized";
   return "other";
-}
-
-/** A refused client certificate's metric label, from its verification error code. */
-function tlsRefusalLabel(code: string): string {
-  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") return "tls-certificate-expired";
-  return "tls-certificate-untrusted";
 }
 
 function transport(client: Client): "tcp" | "websocket" {
