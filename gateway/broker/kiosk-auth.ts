@@ -4,8 +4,8 @@
  * - on MQTT over TLS, by its client certificate: TLS has already checked the chain to our CA and the
  *   validity dates; here the certificate must be one this gateway issued and recorded (by serial),
  *   not revoked, its CN the kiosk id and equal to the MQTT client id;
- * - on the plain listener (demo and development), by its password (scrypt), with failed attempts
- *   per address limited before any scrypt runs.
+ * - on the plain listener (demo and development), by its password (scrypt); an address with too
+ *   many failures is refused before any scrypt runs.
  */
 import type { TLSSocket } from "node:tls";
 import type { AuthenticateError, Client } from "aedes";
@@ -60,14 +60,20 @@ export class KioskAuthenticator {
     if (client.id !== username) throw authError(IDENTIFIER_REJECTED, "client id must equal the kiosk id");
     const retryAfterMs = this.limiter.retryAfterMs(address);
     if (retryAfterMs > 0) throw authError(NOT_AUTHORIZED, `too many failed logins from this address: retry in ${Math.ceil(retryAfterMs / 1_000)} s`, "rate-limited");
-    // Counted up front and forgiven on success, so concurrent guesses cannot slip past the limit.
-    this.limiter.fail(address);
+    // Only failures count, once known (unlike operator logins, which count up front): a fleet behind
+    // one NAT address reconnecting at once after a gateway restart must not lock itself out. The
+    // concurrent guesses that can slip past are bounded by the connection rate limit.
     const kiosk = await this.store.getKiosk(username);
-    if (kiosk === undefined) throw authError(BAD_USERNAME_OR_PASSWORD, "unknown kiosk");
+    if (kiosk === undefined) {
+      this.limiter.fail(address);
+      throw authError(BAD_USERNAME_OR_PASSWORD, "unknown kiosk");
+    }
     if (kiosk.secretHash === REVOKED_PASSWORD) throw authError(NOT_AUTHORIZED, "kiosk revoked", "revoked");
     const ok = await this.secrets.verify(password.toString("utf8"), kiosk.secretHash);
-    if (!ok) throw authError(BAD_USERNAME_OR_PASSWORD, "wrong password");
-    this.limiter.forgive(address);
+    if (!ok) {
+      this.limiter.fail(address);
+      throw authError(BAD_USERNAME_OR_PASSWORD, "wrong password");
+    }
     return { role: "kiosk", kioskId: kiosk.kioskId };
   }
 }
