@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { GatewayConfig } from "../shared/config/gateway.js";
+import { ErrorCode, SosError } from "../shared/errors.js";
 import { EventBus } from "../shared/events.js";
 import { type CloseRequest, closeAlarm } from "./alerts/close.js";
 import { AlertPipeline } from "./alerts/pipeline.js";
@@ -20,6 +21,10 @@ import { HttpServer } from "./http/server.js";
 import { GatewayMetrics } from "./metrics/metrics.js";
 import type { OutboxSender } from "./outbox/forwarder.js";
 import { OperatorFeature } from "./operators/feature.js";
+import { loadServerTls, pkiExists, pkiPaths, type ServerTls } from "./pki/ca.js";
+import { RevocationWatcher } from "./security/revocation.js";
+import { CertificateRotation } from "./security/rotation.js";
+import { securityRoutes } from "./security/routes.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
@@ -38,8 +43,13 @@ export interface GatewayDeps {
 }
 
 export interface GatewayHandle {
+  /** The password listener's port; 0 when it is off (production profile). */
   readonly mqttPort: number;
+  /** MQTT over TLS with client certificates; null when the data folder has no CA. */
+  readonly mqttsPort: number | null;
   readonly httpPort: number;
+  /** Whether the HTTP port speaks HTTPS (it does when there is a CA). */
+  readonly https: boolean;
   readonly store: GatewayStore;
   readonly events: EventBus<GatewayEvents>;
   readonly supervision: SupervisionFeature;
@@ -57,9 +67,19 @@ function safeUrl(url: string | undefined): string | null {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
+/** The server certificate and CA when the data folder has them; a production gateway requires them. */
+function serverTls(config: GatewayConfig): ServerTls | undefined {
+  if (pkiExists(config.dataDir)) return loadServerTls(config.dataDir);
+  if (config.profile === "production") {
+    throw new SosError(ErrorCode.ConfigMissing, `the production profile needs TLS and ${pkiPaths(config.dataDir).dir} holds no CA: run 'sos ca init --data-dir ${config.dataDir}'`);
+  }
+  return undefined;
+}
+
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
+  const tls = serverTls(config);
   const events = new EventBus<GatewayEvents>(log);
   const store = SqliteStore.open(config.dataDir);
   const stops: (() => Promise<void>)[] = [() => store.close()];
@@ -89,8 +109,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       stops.push(() => f.stop(config.shutdown.graceMs));
     }
 
-    const operators = new OperatorFeature(config, { store, events, clock, log });
-    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth });
+    const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
+    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, ...(tls === undefined ? {} : { tls }) });
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
@@ -111,6 +131,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     broker.handle("commandResults", (kioskId, _topic, payload) => commands.handleResult(kioskId, payload));
     events.on("kiosk.connected", "command-sender", ({ kioskId }) => commands.wake(kioskId));
     events.on("alert.closed", "command-sender", () => commands.wake());
+    if (tls !== undefined) {
+      const rotationLog = log.child({ subsystem: "security" });
+      new CertificateRotation(config, { store, events, clock, log: rotationLog, sessionSerial: (id) => broker.sessionSerial(id), wake: (id) => commands.wake(id) }).attach();
+    }
     operators.attach(broker);
     const supervision = new SupervisionFeature(config, {
       store,
@@ -153,8 +177,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       kioskStates: () => supervision.supervisor.counts(),
       mqttConnections: () => broker.connectedClients,
     });
-    const mqttPort = await broker.start();
+    await broker.start();
     stops.push(() => broker.stop());
+    const mqttPort = broker.mqttPort ?? 0;
+    const mqttsPort = broker.mqttsPort;
+    const revocations = new RevocationWatcher(store.security, broker, config.security.revocationPollMs, log.child({ subsystem: "security" }));
+    await revocations.start();
+    stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
 
@@ -178,7 +207,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         },
       },
       log.child({ subsystem: "http" }),
-      { ...operatorHttp, routes: [metricsRoutes(metrics), alarms.routes(consoleAuthorizer(operators.auth.sessions)), ...(operatorHttp.routes ?? [])] },
+      {
+        ...operatorHttp,
+        routes: [
+          metricsRoutes(metrics),
+          securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
+          alarms.routes(consoleAuthorizer(operators.auth.sessions)),
+          ...(operatorHttp.routes ?? []),
+        ],
+        ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),
+      },
     );
     const httpPort = await http.start(config.http.host, config.http.port);
     stops.push(() => http.stop());
@@ -187,12 +225,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
-    log.info({ mqttPort, httpPort, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
+    log.info({ mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
 
     let stopping: Promise<void> | undefined;
     return {
       mqttPort,
+      mqttsPort,
       httpPort,
+      https: tls !== undefined,
       store,
       events,
       supervision,

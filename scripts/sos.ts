@@ -4,7 +4,7 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { fail, parseNumber, parsePort, requireDataDir, requireOption } from "./lib/cli.js";
+import { argumentError, fail, parseNumber, parsePort, requireDataDir, requireOption } from "./lib/cli.js";
 
 const program = new Command()
   .name("sos")
@@ -26,6 +26,13 @@ program
   .option("--mqtt-host <host>", "MQTT listen address", "0.0.0.0")
   .option("--http-port <port>", "HTTP listen port: health, the operator console and MQTT over WebSocket at /mqtt (0 = any free port)", parsePort, 8080)
   .option("--http-host <host>", "HTTP listen address", "127.0.0.1")
+  .option("--mqtts-port <port>", "MQTT over TLS port, client certificates required; served when the data folder has a CA ('sos ca init')", parsePort, 8883)
+  .option("--mqtts-host <host>", "MQTT over TLS listen address", "0.0.0.0")
+  .addOption(new Option("--profile <profile>", "production: no password listener (unless --plain-mqtt) and a CA required").choices(["dev", "production"]).default("dev"))
+  .option("--plain-mqtt", "serve the password listener (--mqtt-port) even in the production profile")
+  .option("--no-plain-mqtt", "do not serve the password listener (certificate kiosks only)")
+  .option("--connection-burst <n>", "new MQTT connections allowed at once per source address (0 = no limit)", parseNumber)
+  .option("--connections-per-second <n>", "then this many per second per source address", parseNumber)
   .option("--dispatch-url <url>", "dispatch webhook URL (alerts are stored but not forwarded without one)")
   .option("--dispatch-secret <secret>", "HMAC key for X-Sos-Signature (or set SOS_DISPATCH_SECRET, which keeps it out of ps)")
   .option("--agency <id>", "agency id used in incident tracking ids", "sos.gateway")
@@ -41,6 +48,58 @@ program
   .option("--escalation-secret <secret>", "HMAC key for the escalation webhook's X-Sos-Signature (or set SOS_ESCALATION_SECRET)")
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
+
+program
+  .command("ca")
+  .description("the gateway's certificate authority")
+  .command("init")
+  .description("create the gateway's CA and its server certificate in DATA/pki/ (MQTT over TLS and HTTPS)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, [])
+  .option("--force", "replace an existing CA (every kiosk certificate it issued stops working)")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runInit(opts).catch(fail));
+
+program
+  .command("token")
+  .description("one-time enrolment tokens for 'sos enroll'")
+  .command("create")
+  .description("create one-time enrolment tokens (printed once; stored hashed)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--count <n>", "how many", parseNumber, 1)
+  .option("--expires <duration>", "how long they are valid: 30m, 12h, 7d", "7d")
+  .option("--site <text>", "a note on where they are for (a site, a technician)")
+  .option("--json", "print JSON")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/token.js")).runCreate(opts).catch(fail));
+
+program
+  .command("enroll")
+  .description("on a new kiosk: make its key pair, get a certificate from the gateway with a one-time token, write kiosk.json")
+  .requiredOption("--gateway <url>", "the gateway's HTTPS address, https://HOST:PORT")
+  .requiredOption("--token <token>", "a one-time token from 'sos token create'")
+  .requiredOption("--id <kioskId>", "this kiosk's id")
+  .option("--lat <n>", "latitude in degrees", parseNumber)
+  .option("--lon <n>", "longitude in degrees", parseNumber)
+  .option("--address <text>", "address or place description read out to dispatch")
+  .option("--name <text>", "a short human name for the kiosk")
+  .option("--ca-cert <file>", "the gateway's CA certificate (its pki/ca.crt), to trust it the first time")
+  .option("--ca-fingerprint <sha256>", "or the CA's SHA-256 fingerprint, as 'sos ca init' printed it")
+  .option("--out <dir>", "folder for kiosk.json and tls/", ".")
+  .option("--force", "overwrite an existing kiosk.json in --out")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/enroll.js")).run(opts).catch(fail));
+
+program
+  .command("rotate")
+  .description("renew a kiosk's certificate over its commands topic; the old one is revoked once it connects with the new one")
+  .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/rotate.js")).run(kioskId, opts).catch(fail));
+
+program
+  .command("revoke")
+  .description("revoke a kiosk's certificates and password; the running gateway cuts its session within a second")
+  .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/revoke.js")).run(kioskId, opts).catch(fail));
 
 const kiosk = program
   .command("kiosk")
@@ -64,18 +123,26 @@ kiosk
 
 program
   .command("provision")
-  .description("register a kiosk in the gateway store and write its kiosk.json")
-  .argument("<kioskId>", "the kiosk's id: letters, digits, '-' or '_'")
+  .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
+  .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883")
-  .requiredOption("--out <dir>", "folder to write kiosk.json to")
+  .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
+  .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
+  .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)")
   .option("--lat <n>", "latitude in degrees", parseNumber)
   .option("--lon <n>", "longitude in degrees", parseNumber)
   .option("--address <text>", "address or place description read out to dispatch")
   .option("--name <text>", "a short human name for the kiosk")
   .option("--region <text>", "a region for the console's fleet filter (e.g. Almaty, A2 highway)")
   .option("--force", "replace an existing kiosk's registration and secret")
-  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/provision.js")).run(kioskId, opts).catch(fail));
+  .action(async (kioskId: string | undefined, opts: Record<string, unknown>) => {
+    if (typeof opts.csv === "string") {
+      if (kioskId !== undefined) fail(argumentError("give either a kiosk id or --csv, not both"));
+      return (await import("./commands/provision-bulk.js")).run(opts).catch(fail);
+    }
+    if (kioskId === undefined) fail(argumentError("give the kiosk's id, or --csv FILE for many (see 'sos provision --help')"));
+    return (await import("./commands/provision.js")).run(kioskId, opts).catch(fail);
+  });
 
 program
   .command("kiosks")
@@ -121,8 +188,16 @@ operator
   .argument("<name>", "the operator's login name: lowercase letters, digits, '.', '-' or '_'")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--password-stdin", "read the password from the first line of stdin instead of generating one")
-  .option("--force", "give an existing operator a new password")
+  .addOption(new Option("--role <role>", "operator: alarms and calls; admin: also kiosks, tokens and operators").choices(["operator", "admin"]).default("operator"))
+  .option("--force", "give an existing operator a new password (and role)")
   .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runAdd(name, opts).catch(fail));
+
+operator
+  .command("remove")
+  .description("remove an operator (their open console sessions end at their expiry or a gateway restart)")
+  .argument("<name>", "the operator's login name")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runRemove(name, opts).catch(fail));
 
 operator
   .command("list")

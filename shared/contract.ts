@@ -86,6 +86,10 @@ export const commandSchema = z.discriminatedUnion("type", [
     outcome: z.string().max(500),
     closedAt: z.iso.datetime({ offset: true }),
   }),
+  /** Make a new key pair and answer with a CSR for it (data.csr); the key stays on the kiosk. */
+  z.object({ v: z.literal(1), commandId: z.uuid(), type: z.literal("renew-certificate") }),
+  /** The certificate for the renewed key: install it and reconnect with it. */
+  z.object({ v: z.literal(1), commandId: z.uuid(), type: z.literal("install-certificate"), certificate: z.string().min(1).max(8_192) }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
 

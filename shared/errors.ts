@@ -10,6 +10,7 @@ export const ErrorCode = {
   KioskExists: "KIOSK_EXISTS",
   KioskUnknown: "KIOSK_UNKNOWN",
   OperatorExists: "OPERATOR_EXISTS",
+  OperatorUnknown: "OPERATOR_UNKNOWN",
   AlertUnknown: "ALERT_UNKNOWN",
   StoreUnavailable: "STORE_UNAVAILABLE",
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",

@@ -33,12 +33,23 @@ export interface LinkHandle {
   stop(): Promise<void>;
 }
 
-function carryOut(command: Command, alarm: AlarmController): CommandResult {
+async function carryOut(command: Command, alarm: AlarmController, config: KioskConfig): Promise<CommandResult> {
   switch (command.type) {
     case "close-alarm": {
       // Idempotent: a repeated or stale close is still "ok", with what it found.
       const wasOpen = alarm.onClosed(command.alertId, command.outcome);
       return { v: 1, commandId: command.commandId, status: "ok", data: { wasOpen } };
+    }
+    case "renew-certificate":
+    case "install-certificate": {
+      // Loaded only now: the X.509 code is not on the alert path.
+      const rotation = await import("./certificate.js");
+      try {
+        const data = command.type === "renew-certificate" ? await rotation.renewCertificate(config, command.commandId) : await rotation.installCertificate(config, command.certificate);
+        return { v: 1, commandId: command.commandId, status: "ok", data };
+      } catch (err) {
+        return { v: 1, commandId: command.commandId, status: "error", error: { code: "CERTIFICATE_ROTATION_FAILED", message: (err as Error).message } };
+      }
     }
   }
 }
@@ -63,10 +74,17 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
     }
   });
   link.on("command", (command) => {
-    const result = carryOut(command, alarm);
-    log.info({ commandId: command.commandId, type: command.type }, "command carried out");
-    // A lost result is harmless: the gateway sends the command again and the answer is the same.
-    link.publishCommandResult(result).catch((err: unknown) => log.warn({ err, commandId: command.commandId }, "command result not sent; the gateway will ask again"));
+    void carryOut(command, alarm, config).then(async (result) => {
+      log.info({ commandId: command.commandId, type: command.type, status: result.status }, "command carried out");
+      // A lost result is harmless: the gateway sends the command again and the answer is the same.
+      try {
+        await link.publishCommandResult(result);
+      } catch (err) {
+        log.warn({ err, commandId: command.commandId }, "command result not sent; the gateway will ask again");
+        return;
+      }
+      if (command.type === "install-certificate" && result.status === "ok") link.reloadCredentials("new certificate installed");
+    });
   });
   link.on("call", (msg) => {
     // A fault in the call feature must not reach mqtt.js's packet handler (and the alert path).

@@ -11,6 +11,7 @@
  * clean DISCONNECT so the broker drops the will instead of sending it.
  */
 import { EventEmitter } from "node:events";
+import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Backoff } from "../../shared/backoff.js";
@@ -87,10 +88,26 @@ export class MqttLink extends EventEmitter<LinkEvents> {
 
   start(): void {
     const { mqtt: m, kioskId } = this.config;
+    // Certificate kiosks: the files are read here, after the button is armed (the link loads last).
+    // A missing or unreadable file is retried with backoff: alerts wait in the outbox meanwhile.
+    let tls = {};
+    if (m.tls !== undefined) {
+      try {
+        tls = { ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), rejectUnauthorized: true };
+      } catch (err) {
+        const delayMs = this.backoff.next();
+        this.log.error({ reason: (err as Error).message, delayMs }, "cannot read the kiosk's TLS files (mqtt.tls in kiosk.json): retrying");
+        this.reconnectTimer = setTimeout(() => {
+          if (!this.stopping) this.start();
+        }, delayMs);
+        return;
+      }
+    }
     const client = mqtt.connect(m.url, {
       clientId: kioskId,
-      username: m.username,
-      password: m.password,
+      ...(m.username === undefined ? {} : { username: m.username }),
+      ...(m.password === undefined ? {} : { password: m.password }),
+      ...tls,
       protocolVersion: 4,
       clean: false,
       keepalive: m.keepaliveSeconds,
@@ -108,6 +125,13 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
     });
     client.on("close", () => this.onClose());
+  }
+
+  /** Drops the connection and connects again with the TLS files read afresh (a renewed certificate). */
+  reloadCredentials(reason: string): void {
+    this.log.info({ reason }, "reconnecting with new credentials");
+    this.lastError = reason;
+    this.client?.stream.destroy();
   }
 
   /** Publishes an alert at QoS 1; resolves when the broker has taken it (PUBACK). */
@@ -228,7 +252,17 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     );
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
-      if (!this.stopping) this.client?.reconnect();
+      if (this.stopping) return;
+      if (this.config.mqtt.tls === undefined) {
+        this.client?.reconnect();
+        return;
+      }
+      // A certificate kiosk builds a new client, so files renewed since the last connect are read.
+      const old = this.client;
+      old?.removeAllListeners();
+      old?.on("error", () => undefined);
+      old?.end(true);
+      this.start();
     }, delayMs);
   }
 }

@@ -13,6 +13,8 @@ import { parseTopic, TOPIC_PREFIX, topics } from "../../shared/contract.js";
 export interface KioskPrincipal {
   readonly role: "kiosk";
   readonly kioskId: string;
+  /** The client certificate's serial, on MQTT over TLS. */
+  readonly serial?: string;
 }
 
 export interface OperatorPrincipal {

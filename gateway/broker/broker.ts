@@ -4,26 +4,27 @@
  * them into Aedes' hooks and routes kiosk messages to their handlers.
  */
 import type { IncomingMessage } from "node:http";
-import { createServer, type Server, type Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { Aedes, type AuthenticateError, type Client } from "aedes";
+import { TLSSocket } from "node:tls";
+import { Aedes, type Client } from "aedes";
 import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
+import { type Clock, systemClock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
-import { type Ack, kioskIdSchema, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
+import { type Ack, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import type { OperatorAuth } from "../operators/auth.js";
+import { FailedLoginLimiter } from "../operators/limiter.js";
 import { isOperatorClientId, operatorNameFromUsername, OPERATOR_USERNAME_PREFIX } from "../operators/names.js";
-import { VerifiedSecretCache } from "../registry/credentials.js";
+import type { ServerTls } from "../pki/ca.js";
 import type { GatewayStore } from "../store/store.js";
 import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
-
-// Aedes' AuthErrorCode is a const enum, which isolatedModules cannot import: the MQTT 3.1.1 codes.
-const IDENTIFIER_REJECTED = 2;
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
+import { ConnectionRateLimiter } from "./guard.js";
+import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
+import { listenMqtt } from "./listeners.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -34,17 +35,17 @@ export interface BrokerDeps {
   readonly log: Logger;
   /** Without it, operators cannot connect. */
   readonly operators?: OperatorAuth;
-}
-
-function authError(returnCode: number, message: string): AuthenticateError {
-  const err: AuthenticateError = Object.assign(new Error(message), { returnCode });
-  return err;
+  /** The server certificate and the CA for MQTT over TLS; without it, no TLS listener. */
+  readonly tls?: ServerTls;
+  readonly clock?: Clock;
 }
 
 export class GatewayBroker {
   readonly principals = new WeakMap<Client, Principal>();
   private aedes: Aedes | undefined;
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
+  private plainPort: number | null = null;
+  private tlsPort: number | null = null;
   /** Every open TCP connection, including those that have not completed MQTT CONNECT yet. */
   private readonly sockets = new Set<Socket | Duplex>();
   private readonly handlers = new Map<TopicName, UpHandler>();
@@ -56,13 +57,45 @@ export class GatewayBroker {
    * disconnect is not the kiosk going away.
    */
   private readonly newest = new Map<string, Client>();
-  private readonly secrets = new VerifiedSecretCache();
+  private readonly kioskAuth: KioskAuthenticator;
+  private readonly connections: ConnectionRateLimiter;
   private stopping = false;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly deps: BrokerDeps,
-  ) {}
+  ) {
+    const clock = deps.clock ?? systemClock;
+    const { limits } = config;
+    this.kioskAuth = new KioskAuthenticator(deps.store, new FailedLoginLimiter(limits.maxAuthFailuresPerMinute, 60_000, clock));
+    this.connections = new ConnectionRateLimiter(limits.connectionBurst, limits.connectionsPerSecond, clock);
+  }
+
+  /** The password listener's port (null when it is off). */
+  get mqttPort(): number | null {
+    return this.plainPort;
+  }
+
+  /** The MQTT-over-TLS port (null without a CA). */
+  get mqttsPort(): number | null {
+    return this.tlsPort;
+  }
+
+  /** The serial of the certificate the kiosk's live session authenticated with (undefined: none, or a password). */
+  sessionSerial(kioskId: string): string | undefined {
+    const client = this.connected.get(kioskId);
+    const principal = client === undefined ? undefined : this.principals.get(client);
+    return principal?.role === "kiosk" ? principal.serial : undefined;
+  }
+
+  /** Cuts every live connection of a kiosk (it was revoked); returns how many were closed. */
+  disconnectKiosk(kioskId: string, reason: string): number {
+    const client = this.connected.get(kioskId);
+    if (client === undefined) return 0;
+    this.deps.log.warn({ kioskId, reason }, "kiosk disconnected by the gateway");
+    client.close();
+    return 1;
+  }
 
   /** Routes a kiosk `up` topic to a handler. Messages before a handler is attached are resent by the kiosk. */
   handle(topic: TopicName, handler: UpHandler): void {
@@ -77,12 +110,12 @@ export class GatewayBroker {
     return this.aedes?.connectedClients ?? 0;
   }
 
-  /** Accepting MQTT/TCP connections (readiness). */
+  /** Accepting MQTT connections on every listener (readiness). */
   get listening(): boolean {
-    return this.server?.listening === true && this.aedes?.closed === false;
+    return this.servers.length > 0 && this.servers.every((s) => s.listening) && this.aedes?.closed === false;
   }
 
-  async start(): Promise<number> {
+  async start(): Promise<void> {
     const { log } = this.deps;
     const aedes = await Aedes.createBroker({
       id: this.config.broker.id,
@@ -96,9 +129,9 @@ export class GatewayBroker {
             if (principal.role === "kiosk") this.newest.set(principal.kioskId, client);
             done(null, true);
           },
-          (err: AuthenticateError) => {
+          (err: RefusalError) => {
             log.warn({ clientId: client.id, username, reason: err.message, address: remoteAddress(client), transport: transport(client) }, "connection refused");
-            this.deps.bus.emit("mqtt.refused", { what: "connection", reason: refusalLabel(err.returnCode) });
+            this.deps.bus.emit("mqtt.refused", { what: "connection", reason: err.label ?? refusalLabel(err.returnCode) });
             done(err, false);
           },
         );
@@ -172,24 +205,26 @@ export class GatewayBroker {
     aedes.on("clientError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "client error"));
     aedes.on("connectionError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "connection error"));
 
-    // No Nagle: an alert or an ack is one small packet that must not wait for a delayed TCP ack.
-    const server = createServer({ noDelay: true }, (socket) => {
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-      aedes.handle(socket);
+    const plainEnabled = this.config.mqtt.enabled ?? this.config.profile === "dev";
+    if (plainEnabled) this.plainPort = await this.listen("mqtt", aedes);
+    if (this.deps.tls !== undefined) this.tlsPort = await this.listen("mqtts", aedes);
+    if (!plainEnabled && this.deps.tls === undefined) {
+      throw new SosError(ErrorCode.ConfigInvalid, "no MQTT listener: the password listener is off and there is no CA; run 'sos ca init --data-dir DIR' (or enable the password listener for development)");
+    }
+  }
+
+  private async listen(kind: "mqtt" | "mqtts", aedes: Aedes): Promise<number> {
+    const { server, port } = await listenMqtt(kind, {
+      config: this.config,
+      log: this.deps.log,
+      bus: this.deps.bus,
+      connections: this.connections,
+      sockets: this.sockets,
+      aedes,
+      ...(this.deps.tls === undefined ? {} : { tls: this.deps.tls }),
     });
-    this.server = server;
-    const { host, port } = this.config.mqtt;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err: NodeJS.ErrnoException) => {
-        if (err.code === "EADDRINUSE") {
-          reject(new SosError(ErrorCode.PortInUse, `MQTT port ${port} on ${host} is already in use (another broker, such as Mosquitto?): choose another with --mqtt-port`));
-        } else reject(err);
-      });
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address();
-    return typeof address === "object" && address !== null ? address.port : port;
+    this.servers.push(server);
+    return port;
   }
 
   /** Serves one MQTT-over-WebSocket connection (the HTTP server did the upgrade). */
@@ -233,9 +268,8 @@ export class GatewayBroker {
   /** Stops accepting connections, then closes the broker (which closes every client). */
   async stop(): Promise<void> {
     this.stopping = true;
-    const server = this.server;
     const aedes = this.aedes;
-    const listening = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+    const listening = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     if (aedes !== undefined && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     // aedes.close() closes only clients that completed CONNECT; a connection still authenticating
     // (or one that never sent CONNECT) would hold server.close() open until Aedes' 30 s connect timeout.
@@ -244,18 +278,16 @@ export class GatewayBroker {
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
+    if (client.conn instanceof TLSSocket) {
+      if (username?.startsWith(OPERATOR_USERNAME_PREFIX) === true) throw authError(NOT_AUTHORIZED, "operators connect over the WebSocket (/mqtt on the HTTP port), not MQTT/TLS");
+      return this.kioskAuth.byCertificate(client, client.conn);
+    }
     if (username === undefined || password === undefined) {
       throw authError(BAD_USERNAME_OR_PASSWORD, "no username or password");
     }
     if (username.startsWith(OPERATOR_USERNAME_PREFIX)) return this.authenticateOperator(client, username, password);
-    if (!kioskIdSchema.safeParse(username).success) throw authError(BAD_USERNAME_OR_PASSWORD, "username is not a kiosk id");
     if (transport(client) === "websocket") throw authError(NOT_AUTHORIZED, "kiosks connect over MQTT/TCP, not the WebSocket");
-    if (client.id !== username) throw authError(IDENTIFIER_REJECTED, "client id must equal the kiosk id");
-    const kiosk = await this.deps.store.getKiosk(username);
-    if (kiosk === undefined) throw authError(BAD_USERNAME_OR_PASSWORD, "unknown kiosk");
-    const ok = await this.secrets.verify(password.toString("utf8"), kiosk.secretHash);
-    if (!ok) throw authError(BAD_USERNAME_OR_PASSWORD, "wrong password");
-    return { role: "kiosk", kioskId: kiosk.kioskId };
+    return this.kioskAuth.byPassword(client, username, password, remoteAddress(client) ?? "unknown");
   }
 
   private async authenticateOperator(client: Client, username: string, password: Buffer): Promise<Principal> {

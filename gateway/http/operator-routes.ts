@@ -57,6 +57,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
     `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${deps.secureCookie ? "; Secure" : ""}`;
   const sessionData = (session: Session): unknown => ({
     operator: session.operator,
+    role: session.role,
     expiresAt: new Date(session.expiresAt).toISOString(),
     mqtt: { path: MQTT_WS_PATH, username: operatorUsername(session.operator), password: session.mqttToken, clientId: session.clientId },
     iceServers: deps.iceServers,
@@ -81,8 +82,9 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
       }
       return sendError(ctx.res, 401, "LOGIN_FAILED", "wrong name or password");
     }
-    const { id, session } = sessions.create(name, `${operatorUsername(name)}:${randomBytes(6).toString("hex")}`);
-    log.info({ operator: name, address: ctx.address }, "operator logged in");
+    const role = (await deps.store.getOperator(name))?.role ?? "operator";
+    const { id, session } = sessions.create(name, `${operatorUsername(name)}:${randomBytes(6).toString("hex")}`, role);
+    log.info({ operator: name, role, address: ctx.address }, "operator logged in");
     sendOk(ctx.res, sessionData(session), { "set-cookie": cookie(id, Math.floor((session.expiresAt - Date.now()) / 1_000)) });
   };
 

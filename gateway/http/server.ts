@@ -2,7 +2,8 @@
  * The gateway's HTTP port: liveness and readiness, and the route groups the features add (operator
  * login, snapshots, the operator page). WebSocket upgrades go to the handler given (MQTT at /mqtt).
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { ErrorCode, SosError } from "../../shared/errors.js";
@@ -18,6 +19,8 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 export interface HttpServerOptions {
   readonly routes?: readonly RouteGroup[];
   readonly upgrade?: UpgradeHandler;
+  /** Serve HTTPS with this key and certificate chain (PEM). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export class HttpServer {
@@ -30,7 +33,7 @@ export class HttpServer {
   ) {}
 
   async start(host: string, port: number): Promise<number> {
-    const server = createServer((req, res) => {
+    const listener: RequestListener = (req, res) => {
       this.serve(req, res).catch((err: unknown) => {
         if (err instanceof HttpError) {
           if (!res.headersSent) sendError(res, err.status, err.code, err.message, err.headers);
@@ -41,7 +44,9 @@ export class HttpServer {
         if (!res.headersSent) sendError(res, 500, "INTERNAL", "the gateway could not answer this request; see its log");
         else res.destroy();
       });
-    });
+    };
+    const tls = this.options.tls;
+    const server: Server = tls === undefined ? createServer(listener) : createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, listener);
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy());
       if (this.options.upgrade?.(req, socket, head) === true) return;

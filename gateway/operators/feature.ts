@@ -31,11 +31,13 @@ export interface OperatorFeatureDeps {
   readonly events: EventBus<GatewayEvents>;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The HTTP port speaks HTTPS (cookies get `Secure`, the default public URL is https://). */
+  readonly https?: boolean;
 }
 
 /** http://host:port for a listen address (brackets for IPv6). */
-export function defaultPublicUrl(host: string, port: number): string {
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+export function defaultPublicUrl(host: string, port: number, https = false): string {
+  return `${https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 export class OperatorFeature {
@@ -51,7 +53,7 @@ export class OperatorFeature {
     const sessions = new SessionStore(config.operators.sessionTtlMs, deps.clock);
     this.auth = new OperatorAuth(deps.store, sessions, { maxFailedPerMinute: config.operators.maxFailedLoginsPerMinute }, deps.clock);
     // A fixed HTTP port gives the default public URL now; an ephemeral one (tests) once listening.
-    const known = config.publicUrl ?? (config.http.port === 0 ? undefined : defaultPublicUrl(config.http.host, config.http.port));
+    const known = config.publicUrl ?? (config.http.port === 0 ? undefined : defaultPublicUrl(config.http.host, config.http.port, deps.https));
     this.links = new SnapshotLinks(config.dispatch.secret, known);
     this.snapshots = new SnapshotStore(config.dataDir, deps.store, deps.clock, deps.log.child({ subsystem: "snapshots" }));
   }
@@ -78,7 +80,7 @@ export class OperatorFeature {
           auth: this.auth,
           store,
           iceServers: this.config.iceServers,
-          secureCookie: this.config.publicUrl?.startsWith("https:") === true,
+          secureCookie: this.deps.https === true || this.config.publicUrl?.startsWith("https:") === true,
           log: httpLog,
         }),
         snapshotRoutes({ sessions: this.auth.sessions, links: this.links, snapshots: this.snapshots }),
@@ -90,7 +92,7 @@ export class OperatorFeature {
 
   listening(host: string, port: number): void {
     if (this.config.publicUrl !== undefined) return;
-    this.links.setBase(defaultPublicUrl(host, port));
+    this.links.setBase(defaultPublicUrl(host, port, this.deps.https));
     if (host === "0.0.0.0" || host === "::") {
       this.deps.log.warn({ host, port }, "no --public-url: dispatch gets snapshot links on the listen address, which it cannot reach; set --public-url");
     }

@@ -6,9 +6,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
+import type { OperatorRole } from "../store/store.js";
 
 export interface Session {
   readonly operator: string;
+  /** As stored at login: a changed role takes effect at the next login. */
+  readonly role: OperatorRole;
   /** The MQTT password for this session (returned to the page, never logged). */
   readonly mqttToken: string;
   /** The MQTT client id this session's page uses. */
@@ -29,14 +32,14 @@ export class SessionStore {
   ) {}
 
   /** Starts a session; returns its id (for the cookie) and the session. */
-  create(operator: string, clientId: string): { id: string; session: Session } {
+  create(operator: string, clientId: string, role: OperatorRole = "operator"): { id: string; session: Session } {
     this.prune();
     if (this.byId.size >= this.maxSessions) {
       const oldest = this.byId.keys().next().value;
       if (oldest !== undefined) this.remove(oldest);
     }
     const id = randomBytes(32).toString("base64url");
-    const session: Session = { operator, mqttToken: randomBytes(32).toString("base64url"), clientId, expiresAt: this.clock.now().getTime() + this.ttlMs };
+    const session: Session = { operator, role, mqttToken: randomBytes(32).toString("base64url"), clientId, expiresAt: this.clock.now().getTime() + this.ttlMs };
     this.byId.set(digest(id), session);
     this.byToken.set(digest(session.mqttToken), digest(id));
     return { id, session };

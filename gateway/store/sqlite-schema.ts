@@ -117,9 +117,32 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
    CREATE INDEX ops_pending_by_kiosk ON ops_outbox (kiosk_id) WHERE delivered_at IS NULL;`,
-  // 5: PLACEHOLDER on branch issue-7 only, so that migration 6 has its number here. Migration 5
-  //    comes from another branch; at the merge its SQL replaces this line (never ship this placeholder).
-  `SELECT 1;`,
+  // 5: security: operator roles, kiosk certificates and their revocation, one-time enrolment tokens
+  //    (gateway/store/sqlite-security.ts)
+  `ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'operator' CHECK (role IN ('operator', 'admin'));
+   CREATE TABLE kiosk_certificates (
+     serial TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     not_before TEXT NOT NULL,
+     not_after TEXT NOT NULL,
+     issued_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX kiosk_certificates_by_kiosk ON kiosk_certificates (kiosk_id);
+   CREATE TABLE revocations (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kiosk_id TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE TABLE enrolment_tokens (
+     token_hash TEXT PRIMARY KEY,
+     site TEXT,
+     created_at TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at TEXT,
+     used_by TEXT
+   );`,
   // 6: the alarm lifecycle (each step with time and who), the escalation webhook's outbox, and an
   //    optional region per kiosk (gateway/alarms/, the operator console)
   `CREATE TABLE alert_events (

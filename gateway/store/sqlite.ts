@@ -17,6 +17,7 @@ import type {
   GatewayStore,
   KioskRecord,
   OperatorRecord,
+  OperatorRole,
   RecordAlertResult,
   RejectedMessage,
 } from "./store.js";
@@ -24,6 +25,8 @@ import type { HealthStore } from "./health-store.js";
 import { SqliteHealthStore } from "./sqlite-health.js";
 import type { AlarmStore } from "./alarm-store.js";
 import { SqliteAlarmStore } from "./sqlite-alarms.js";
+import type { SecurityStore } from "./security-store.js";
+import { SqliteSecurityStore } from "./sqlite-security.js";
 import { migrate } from "./sqlite-schema.js";
 import * as operatorQueries from "./sqlite-operators.js";
 
@@ -99,11 +102,13 @@ export class SqliteStore implements GatewayStore {
   private readonly db: Database.Database;
   readonly health: HealthStore;
   readonly alarms: AlarmStore;
+  readonly security: SecurityStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.health = new SqliteHealthStore(db);
     this.alarms = new SqliteAlarmStore(db, { select: ALERT_SELECT, toRow: toAlertRow });
+    this.security = new SqliteSecurityStore(db);
   }
 
   /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
@@ -335,8 +340,12 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(operatorQueries.get(this.db, name));
   }
 
-  putOperator(operator: { name: string; passwordHash: string }, options: { replace: boolean; now: Date }): Promise<boolean> {
+  putOperator(operator: { name: string; passwordHash: string; role?: OperatorRole }, options: { replace: boolean; now: Date }): Promise<boolean> {
     return Promise.resolve(operatorQueries.put(this.db, operator, options));
+  }
+
+  removeOperator(name: string): Promise<boolean> {
+    return Promise.resolve(operatorQueries.remove(this.db, name));
   }
 
   listOperators(): Promise<OperatorRecord[]> {

@@ -5,6 +5,7 @@
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
 import type { HealthStore } from "./health-store.js";
+import type { SecurityStore } from "./security-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -34,10 +35,14 @@ export interface PendingCommand {
   readonly lastSentAt: number | null;
 }
 
+export type OperatorRole = "operator" | "admin";
+
 export interface OperatorRecord {
   readonly name: string;
   /** scrypt, as for kiosk secrets (registry/credentials.ts). */
   readonly passwordHash: string;
+  /** operator: alarms and calls; admin: that, and kiosks, tokens and operators. */
+  readonly role: OperatorRole;
   readonly createdAt: string;
 }
 
@@ -91,6 +96,8 @@ export interface GatewayStore {
   readonly health: HealthStore;
   /** The alarm lifecycle and the escalation outbox (alarm-store.ts). */
   readonly alarms: AlarmStore;
+  /** Certificates, revocation, enrolment tokens (security-store.ts). */
+  readonly security: SecurityStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
@@ -130,8 +137,10 @@ export interface GatewayStore {
   // operators
   getOperator(name: string): Promise<OperatorRecord | undefined>;
   /** Adds an operator; refuses an existing name unless `replace` (a new password). Returns false when it existed and was kept. */
-  putOperator(operator: { name: string; passwordHash: string }, options: { replace: boolean; now: Date }): Promise<boolean>;
+  putOperator(operator: { name: string; passwordHash: string; role?: OperatorRole }, options: { replace: boolean; now: Date }): Promise<boolean>;
   listOperators(): Promise<OperatorRecord[]>;
+  /** Returns false when there was no such operator. */
+  removeOperator(name: string): Promise<boolean>;
 
   recordRejected(message: RejectedMessage): Promise<void>;
   listRejected(limit: number): Promise<RejectedMessage[]>;

@@ -10,6 +10,12 @@ export interface GatewayOptions {
   mqttHost?: unknown;
   httpPort?: unknown;
   httpHost?: unknown;
+  mqttsPort?: unknown;
+  mqttsHost?: unknown;
+  profile?: unknown;
+  plainMqtt?: unknown;
+  connectionBurst?: unknown;
+  connectionsPerSecond?: unknown;
   dispatchUrl?: unknown;
   dispatchSecret?: unknown;
   agency?: unknown;
@@ -46,7 +52,10 @@ export async function run(opts: GatewayOptions): Promise<void> {
   const config = parseGatewayConfig(
     {
       dataDir: opts.dataDir,
-      mqtt: { host: opts.mqttHost, port: opts.mqttPort },
+      profile: opts.profile,
+      mqtt: { host: opts.mqttHost, port: opts.mqttPort, enabled: typeof opts.plainMqtt === "boolean" ? opts.plainMqtt : undefined },
+      mqtts: { host: opts.mqttsHost, port: opts.mqttsPort },
+      limits: { connectionBurst: opts.connectionBurst, connectionsPerSecond: opts.connectionsPerSecond },
       http: { host: opts.httpHost, port: opts.httpPort },
       dispatch: {
         url: opts.dispatchUrl,

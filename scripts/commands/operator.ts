@@ -10,6 +10,7 @@ export interface OperatorAddOptions {
   dataDir?: unknown;
   passwordStdin?: unknown;
   force?: unknown;
+  role?: unknown;
 }
 
 export interface OperatorListOptions {
@@ -52,7 +53,8 @@ export async function addOperator(name: string, opts: OperatorAddOptions, stdin:
   const store = SqliteStore.open(String(opts.dataDir));
   try {
     const existed = (await store.getOperator(name)) !== undefined;
-    const written = await store.putOperator({ name, passwordHash: await hashSecret(password) }, { replace: opts.force === true, now: new Date() });
+    const role = opts.role === "admin" ? "admin" : "operator";
+    const written = await store.putOperator({ name, passwordHash: await hashSecret(password), role }, { replace: opts.force === true, now: new Date() });
     if (!written) throw new SosError(ErrorCode.OperatorExists, `operator ${name} already exists: pass --force to give them a new password`);
     return { name, generated, replaced: existed };
   } finally {
@@ -73,7 +75,7 @@ export async function runAdd(name: string, opts: OperatorAddOptions): Promise<vo
 export async function runList(opts: OperatorListOptions): Promise<void> {
   const store = SqliteStore.open(String(opts.dataDir), { mustExist: true });
   try {
-    const operators = (await store.listOperators()).map((o) => ({ name: o.name, mqttUsername: operatorUsername(o.name), createdAt: o.createdAt }));
+    const operators = (await store.listOperators()).map((o) => ({ name: o.name, role: o.role, mqttUsername: operatorUsername(o.name), createdAt: o.createdAt }));
     if (opts.json === true) {
       process.stdout.write(`${JSON.stringify(operators, null, 2)}\n`);
       return;
@@ -82,7 +84,17 @@ export async function runList(opts: OperatorListOptions): Promise<void> {
       process.stdout.write("no operators yet: add one with 'sos operator add NAME --data-dir DIR'\n");
       return;
     }
-    process.stdout.write(`${formatTable(["NAME", "MQTT USERNAME", "CREATED"], operators.map((o) => [o.name, o.mqttUsername, o.createdAt]))}\n`);
+    process.stdout.write(`${formatTable(["NAME", "ROLE", "MQTT USERNAME", "CREATED"], operators.map((o) => [o.name, o.role, o.mqttUsername, o.createdAt]))}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function runRemove(name: string, opts: { dataDir?: unknown }): Promise<void> {
+  const store = SqliteStore.open(String(opts.dataDir), { mustExist: true });
+  try {
+    if (!(await store.removeOperator(name))) throw new SosError(ErrorCode.OperatorUnknown, `no operator ${name}: see 'sos operator list'`);
+    process.stdout.write(`removed operator ${name}\n`);
   } finally {
     await store.close();
   }

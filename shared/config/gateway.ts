@@ -76,12 +76,43 @@ const escalationSchema = z.object({
   retry: retrySchema.default(retrySchema.parse({})),
 });
 
+/** Limits on the MQTT listeners, applied before authentication (gateway/broker/guard.ts). */
+const limitsSchema = z.object({
+  /** A packet announcing more than this ends its connection before it is buffered. 0 = no limit. */
+  maxPacketBytes: z.number().int().min(0).default(512 * 1024),
+  /** New connections per source address: this many at once… (0 = no limit) */
+  connectionBurst: z.number().int().min(0).default(100),
+  /** …then this many per second. Kiosks behind carrier-grade NAT share an address: keep it generous. */
+  connectionsPerSecond: z.number().min(0).default(10),
+  /** Failed password logins of kiosks per address per minute; more are refused unchecked. */
+  maxAuthFailuresPerMinute: z.number().int().min(1).max(100_000).default(30),
+});
+
+/** Certificates and enrolment (gateway/pki/, gateway/security/). */
+const securitySchema = z.object({
+  /** How often the store is read for revocations written by the CLI (a live session is cut within this plus a little). */
+  revocationPollMs: z.number().int().min(50).max(60_000).default(250),
+  /** Lifetime of a kiosk certificate issued at enrolment. */
+  kioskCertDays: z.number().int().min(1).max(3_650).default(825),
+  /** Failed enrolments (bad, used or expired tokens) allowed per address per minute. */
+  maxFailedEnrolmentsPerMinute: z.number().int().min(1).max(1_000).default(10),
+});
+
 /** The gateway's config, built from the command line and the environment. */
 export const gatewayConfigSchema = z
   .object({
     version: z.literal(1).default(1),
     dataDir: z.string().min(1),
-    mqtt: z.object({ host: z.string().default("0.0.0.0"), port: portSchema.default(1883) }).default({ host: "0.0.0.0", port: 1883 }),
+    /** "production": no password listener unless asked for, and TLS (a CA, 'sos ca init') required. */
+    profile: z.enum(["dev", "production"]).default("dev"),
+    /** The password listener for demo and development kiosks; `enabled` defaults to on in dev, off in production. */
+    mqtt: z
+      .object({ host: z.string().default("0.0.0.0"), port: portSchema.default(1883), enabled: z.boolean().optional() })
+      .default({ host: "0.0.0.0", port: 1883 }),
+    /** MQTT over TLS with client certificates, served when the data folder holds a CA (pki/). */
+    mqtts: z.object({ host: z.string().default("0.0.0.0"), port: portSchema.default(8883) }).default({ host: "0.0.0.0", port: 8883 }),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    security: securitySchema.default(securitySchema.parse({})),
     http: z.object({ host: z.string().default("127.0.0.1"), port: portSchema.default(8080) }).default({ host: "127.0.0.1", port: 8080 }),
     broker: z
       .object({

@@ -194,9 +194,15 @@ export const kioskConfigSchema = z.object({
   name: z.string().max(200).optional(),
   location: locationSchema,
   mqtt: z.object({
-    url: z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT"),
-    username: z.string().min(1),
-    password: z.string().min(1),
+    url: z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT"),
+    /** Password kiosks (demo, development): username = kiosk id. */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /**
+     * Certificate kiosks (`sos enroll`): PEM files, relative to the config file. The key never leaves
+     * the kiosk; the CN of cert is the kiosk id; ca is the gateway's CA.
+     */
+    tls: z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).optional(),
     keepaliveSeconds: z.number().int().min(5).max(600).default(30),
     connectTimeoutMs: z.number().int().min(500).default(10_000),
   }),
@@ -230,6 +236,11 @@ const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
       message: `"${config.indicator.driver}" lights need button.driver "${config.indicator.driver}" too (they are on the same board)`,
     });
   }
+  const tls = config.mqtt.tls !== undefined;
+  if (!tls && (config.mqtt.username === undefined || config.mqtt.password === undefined)) {
+    ctx.addIssue({ code: "custom", path: ["mqtt"], message: "needs username and password, or tls {ca, cert, key} (from 'sos enroll')" });
+  }
+  if (tls && !/^(mqtts|ssl):/.test(config.mqtt.url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
   if (config.reconnect.maxMs < config.reconnect.minMs) ctx.addIssue({ code: "custom", path: ["reconnect", "maxMs"], message: "must not be below minMs" });
 });
 
@@ -248,10 +259,13 @@ export function parseKioskConfig(input: unknown, source = "kiosk config"): Kiosk
   return parseConfig(kioskConfigRefined, input, source);
 }
 
-/** Loads kiosk.json; the data dir is resolved against the file's folder unless overridden. */
+/** Loads kiosk.json; the data dir and TLS files are resolved against the file's folder (the data dir unless overridden). */
 export function loadKioskConfig(path: string, overrides: { dataDir?: string } = {}): KioskConfig {
   const raw = readJsonFile(path);
   const parsed = parseKioskConfig(raw, path);
-  const dataDir = overrides.dataDir ?? resolve(dirname(path), parsed.dataDir);
-  return parseKioskConfig({ ...parsed, dataDir }, path);
+  const here = dirname(path);
+  const dataDir = overrides.dataDir ?? resolve(here, parsed.dataDir);
+  const tls = parsed.mqtt.tls;
+  const mqtt = tls === undefined ? parsed.mqtt : { ...parsed.mqtt, tls: { ca: resolve(here, tls.ca), cert: resolve(here, tls.cert), key: resolve(here, tls.key) } };
+  return parseKioskConfig({ ...parsed, dataDir, mqtt }, path);
 }

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     await provisionFleet(gwDir, "fleet-", max, FLEET_SECRET);
     const gateway = spawn(
       process.execPath,
-      [sosBin, "gateway", "--data-dir", gwDir, "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--dispatch-url", receiver.url, "--log-level", "info"],
+      [sosBin, "gateway", "--data-dir", gwDir, "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--connection-burst", "0", "--dispatch-url", receiver.url, "--log-level", "info"],
       { env: { ...process.env, SOS_DISPATCH_SECRET: SECRET }, stdio: ["ignore", "pipe", "inherit"] },
     );
     children.push(gateway);

@@ -82,19 +82,20 @@ describe("a kiosk is offline at once when its socket drops", () => {
     const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
     defer(() => gateway.stop());
     const config = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
+    const password = config.mqtt.password ?? "";
     // The old connection, as after a cellular address change: still open at the gateway, never ended.
     const will = { v: 1, state: "offline", reason: "connection-lost" };
     const old = await connectRaw(gateway.mqttUrl, {
       clientId: KIOSK,
       username: KIOSK,
-      password: config.mqtt.password,
+      password,
       reconnectPeriod: 0,
       will: { topic: topicFor("status", KIOSK), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
     });
     defer(() => old.endAsync(true));
     await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "online", "kiosk online");
 
-    const fresh = await RawKiosk.connectAs(gateway, KIOSK, config.mqtt.password);
+    const fresh = await RawKiosk.connectAs(gateway, KIOSK, password);
     defer(() => fresh.end());
     await waitFor(() => gateway.logs.find("kiosk's old connection closed: it has already connected again").length > 0, "the old connection taken over");
     await fresh.beat();

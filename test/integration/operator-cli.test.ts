@@ -53,7 +53,7 @@ describe("sos operator", () => {
     const rows = JSON.parse(listed.stdout) as { name: string; mqttUsername: string }[];
     expect(rows.map((r) => [r.name, r.mqttUsername])).toEqual([["alice", "operator:alice"], ["bob", "operator:bob"]]);
     const table = await run(["operator", "list", "--data-dir", dataDir]);
-    expect(table.stdout).toMatch(/^NAME +MQTT USERNAME +CREATED/);
+    expect(table.stdout).toMatch(/^NAME +ROLE +MQTT USERNAME +CREATED/);
 
     // Only scrypt hashes are stored.
     const store = SqliteStore.open(dataDir, { readonly: true });

@@ -41,7 +41,7 @@ export class RawKiosk {
 
   static async connect(gateway: TestGateway, kioskId: string, bundleRoot: string): Promise<RawKiosk> {
     const config = await provisionTestKiosk(gateway.dataDir, kioskId, gateway.mqttUrl, bundleRoot);
-    return RawKiosk.connectAs(gateway, kioskId, config.mqtt.password);
+    return RawKiosk.connectAs(gateway, kioskId, config.mqtt.password ?? "");
   }
 
   static async connectAs(gateway: TestGateway, kioskId: string, password: string): Promise<RawKiosk> {

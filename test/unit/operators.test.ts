@@ -148,7 +148,7 @@ describe("operators in the store (migration 3)", () => {
       expect(await store.putOperator({ name: "bob", passwordHash: "scrypt$3" }, { replace: false, now })).toBe(false);
       expect((await store.getOperator("bob"))?.passwordHash).toBe("scrypt$1");
       expect(await store.putOperator({ name: "bob", passwordHash: "scrypt$3" }, { replace: true, now: new Date(now.getTime() + 1_000) })).toBe(true);
-      expect(await store.getOperator("bob")).toEqual({ name: "bob", passwordHash: "scrypt$3", createdAt: now.toISOString() });
+      expect(await store.getOperator("bob")).toEqual({ name: "bob", passwordHash: "scrypt$3", role: "operator", createdAt: now.toISOString() });
       expect((await store.listOperators()).map((o) => o.name)).toEqual(["alice", "bob"]);
       expect(await store.getOperator("carol")).toBeUndefined();
       await store.close();
@@ -158,6 +158,8 @@ describe("operators in the store (migration 3)", () => {
       // Without what migration 6 (alarm lifecycle) added…
       db.exec("DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");
       db.exec("DROP TABLE operators");
+      // … without what migration 5 (security) added,
+      db.exec("DROP TABLE kiosk_certificates; DROP TABLE revocations; DROP TABLE enrolment_tokens;");
       // … and without what migration 4 (supervision) added.
       db.exec(`DROP TABLE kiosk_health; DROP TABLE kiosk_heartbeats; DROP TABLE kiosk_transitions; DROP TABLE ops_outbox;
         DROP INDEX kiosks_by_update; DROP INDEX alerts_test_by_kiosk; ALTER TABLE kiosks DROP COLUMN decommissioned_at;`);

@@ -1,0 +1,96 @@
+/**
+ * Limits applied to MQTT connections before (and beside) authentication:
+ *
+ * - a connection rate per source address (a token bucket: `burst` at once, then `perSecond`);
+ * - a maximum MQTT packet size, enforced from each packet's fixed header: a packet announcing more
+ *   than the limit ends the connection as soon as its length is read, so the broker never buffers it
+ *   (mqtt-packet has no such limit for MQTT 3.1.1; Aedes would wait for the whole packet).
+ *
+ * Kiosks behind carrier-grade NAT share addresses: keep the connection rate generous (docs/threat-model.md).
+ */
+import type { Duplex } from "node:stream";
+import type { Clock } from "../../shared/clock.js";
+
+export class ConnectionRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+    private readonly clock: Clock,
+    private readonly maxAddresses = 10_000,
+  ) {}
+
+  /** Takes a token for the address; false when it has none left (refuse the connection). 0 burst = no limit. */
+  take(address: string): boolean {
+    if (this.burst <= 0) return true;
+    const now = this.clock.now().getTime();
+    const bucket = this.buckets.get(address) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1_000) * this.perSecond);
+    bucket.at = now;
+    this.buckets.delete(address);
+    if (this.buckets.size >= this.maxAddresses) {
+      const oldest = this.buckets.keys().next().value;
+      if (oldest !== undefined) this.buckets.delete(oldest);
+    }
+    this.buckets.set(address, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * Follows MQTT framing on a connection's bytes (as the broker reads them) and calls `tooLarge` with
+ * the announced size when a packet's remaining length is over `maxBytes`. Reads only headers.
+ */
+export class PacketSizeWatcher {
+  private state: "header" | "length" | "body" = "header";
+  private length = 0;
+  private multiplier = 1;
+  private remaining = 0;
+  private tripped = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly tooLarge: (announced: number) => void,
+  ) {}
+
+  feed(chunk: Buffer): void {
+    let i = 0;
+    while (i < chunk.length && !this.tripped) {
+      if (this.state === "body") {
+        const take = Math.min(this.remaining, chunk.length - i);
+        this.remaining -= take;
+        i += take;
+        if (this.remaining === 0) this.state = "header";
+        continue;
+      }
+      const byte = chunk[i] ?? 0;
+      i += 1;
+      if (this.state === "header") {
+        this.state = "length";
+        this.length = 0;
+        this.multiplier = 1;
+        continue;
+      }
+      this.length += (byte & 0x7f) * this.multiplier;
+      this.multiplier *= 128;
+      if ((byte & 0x80) !== 0 && this.multiplier <= 128 ** 3) continue;
+      if (this.length > this.maxBytes) {
+        this.tripped = true;
+        this.tooLarge(this.length);
+        return;
+      }
+      this.remaining = this.length;
+      this.state = this.remaining === 0 ? "header" : "body";
+    }
+  }
+}
+
+/** Watches a socket's packets; the 'data' listener sees each chunk when the broker reads it, before its parser does. */
+export function watchPacketSize(stream: Duplex, maxBytes: number, tooLarge: (announced: number) => void): void {
+  if (maxBytes <= 0) return;
+  const watcher = new PacketSizeWatcher(maxBytes, tooLarge);
+  stream.on("data", (chunk: Buffer) => watcher.feed(chunk));
+}

@@ -1,0 +1,108 @@
+/**
+ * The broker's MQTT listeners: the plain one (password kiosks, demo and development) and MQTT over TLS
+ * with client certificates required. Connections are rate-limited per address before anything else
+ * (before the TLS handshake), and every socket's packets are size-checked from their headers.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { createServer as createTlsServer } from "node:tls";
+import type { Aedes } from "aedes";
+import type { Logger } from "pino";
+import type { GatewayConfig } from "../../shared/config/gateway.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
+import type { EventBus } from "../../shared/events.js";
+import type { GatewayEvents } from "../events.js";
+import type { ServerTls } from "../pki/ca.js";
+import { type ConnectionRateLimiter, watchPacketSize } from "./guard.js";
+
+export interface ListenerContext {
+  readonly config: GatewayConfig;
+  readonly log: Logger;
+  readonly bus: EventBus<GatewayEvents>;
+  readonly connections: ConnectionRateLimiter;
+  /** Every open connection, so that stop() can end those still authenticating. */
+  readonly sockets: Set<Socket | Duplex>;
+  readonly aedes: Aedes;
+  readonly tls?: ServerTls;
+}
+
+/** One MQTT listener: plain TCP (password kiosks) or TLS with client certificates required. */
+export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): Promise<{ server: Server; port: number }> {
+  const { log, bus, aedes, config } = ctx;
+  const refused = new WeakSet<Socket>();
+  const refuse = (socket: Socket, reason: string, label: string, extra: Record<string, unknown> = {}): void => {
+    refused.add(socket);
+    log.warn({ address: socket.remoteAddress, listener: kind, reason, ...extra }, "connection refused");
+    bus.emit("mqtt.refused", { what: "connection", reason: label });
+    socket.destroy();
+  };
+  const onSocket = (socket: Socket): void => {
+    ctx.sockets.add(socket);
+    socket.once("close", () => ctx.sockets.delete(socket));
+    aedes.handle(socket);
+    // After handle(): Aedes reads with read() on 'readable', so this listener sees each chunk first.
+    watchPacketSize(socket, config.limits.maxPacketBytes, (announced) =>
+      refuse(socket, `packet of ${announced} bytes is over the ${config.limits.maxPacketBytes}-byte limit`, "packet-too-large"),
+    );
+  };
+  const admit = (socket: Socket): boolean => {
+    if (ctx.connections.take(socket.remoteAddress ?? "unknown")) return true;
+    refuse(socket, "too many connections from this address", "rate-limited");
+    return false;
+  };
+  const tls = ctx.tls;
+  let server: Server;
+  if (kind === "mqtts" && tls !== undefined) {
+    // rejectUnauthorized is false so that a refused certificate is logged with its reason (Node
+    // would destroy the socket silently); nothing reaches Aedes unless the chain verified.
+    const tlsServer = createTlsServer(
+      { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2", handshakeTimeout: 10_000 },
+      (socket) => {
+        if (!socket.authorized) {
+          const peer = socket.getPeerCertificate();
+          const none = peer === null || Object.keys(peer).length === 0;
+          const code = String(socket.authorizationError);
+          return refuse(socket, none ? "no client certificate" : `client certificate refused: ${code}`, none ? "tls-no-certificate" : tlsRefusalLabel(code), { cn: none ? null : (peer.subject?.CN ?? null) });
+        }
+        socket.setNoDelay(true);
+        onSocket(socket);
+      },
+    );
+    // Before the handshake: a flood costs no TLS work.
+    tlsServer.on("connection", (socket: Socket) => {
+      if (!admit(socket)) return;
+      // Tracked from the start, so stop() also ends handshakes in progress.
+      ctx.sockets.add(socket);
+      socket.once("close", () => ctx.sockets.delete(socket));
+    });
+    tlsServer.on("tlsClientError", (err: Error & { code?: string }, socket) => {
+      if (refused.has(socket)) return;
+      log.warn({ address: socket.remoteAddress, listener: kind, reason: err.message, code: err.code }, "TLS handshake failed");
+      bus.emit("mqtt.refused", { what: "connection", reason: "tls-handshake" });
+    });
+    server = tlsServer;
+  } else {
+    // No Nagle: an alert or an ack is one small packet that must not wait for a delayed TCP ack.
+    server = createServer({ noDelay: true }, (socket) => {
+      if (admit(socket)) onSocket(socket);
+    });
+  }
+  const { host, port } = kind === "mqtt" ? config.mqtt : config.mqtts;
+  const flag = kind === "mqtt" ? "--mqtt-port" : "--mqtts-port";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") {
+        reject(new SosError(ErrorCode.PortInUse, `MQTT port ${port} on ${host} is already in use (another broker, such as Mosquitto?): choose another with ${flag}`));
+      } else reject(err);
+    });
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return { server, port: typeof address === "object" && address !== null ? address.port : port };
+}
+
+/** A refused client certificate's metric label, from its verification error code. */
+function tlsRefusalLabel(code: string): string {
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") return "tls-certificate-expired";
+  return "tls-certificate-untrusted";
+}

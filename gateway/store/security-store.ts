@@ -1,0 +1,76 @@
+/**
+ * The store's security side (migration 5): kiosk certificates and their revocation, one-time
+ * enrolment tokens (stored as SHA-256 digests), and the revocation log the running gateway polls.
+ * SqliteStore exposes it as `store.security`.
+ */
+import type { Location } from "../../shared/contract.js";
+
+/** A kiosk registered by certificate, or revoked, has this in place of a password hash: no password verifies against it. */
+export const NO_PASSWORD = "!none";
+export const REVOKED_PASSWORD = "!revoked";
+
+export interface CertificateRecord {
+  /** Lowercase hex, no leading zeros (shared/pki/x509.ts normaliseSerial). */
+  readonly serial: string;
+  readonly kioskId: string;
+  readonly fingerprint: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly issuedAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface RevocationEvent {
+  readonly id: number;
+  readonly kioskId: string;
+}
+
+export type TokenState = "valid" | "unknown" | "used" | "expired";
+
+export interface TokenRecord {
+  readonly site: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly usedAt: string | null;
+  readonly usedBy: string | null;
+}
+
+export interface Enrolment {
+  readonly tokenHash: string;
+  readonly kioskId: string;
+  readonly name: string | null;
+  readonly location: Location;
+  /** The certificate is issued only once the token and the kiosk id have been checked. */
+  readonly issue: () => Promise<Omit<CertificateRecord, "kioskId" | "issuedAt" | "revokedAt"> & { pem: string }>;
+  readonly now: Date;
+}
+
+export type EnrolResult =
+  | { readonly outcome: "enrolled"; readonly pem: string; readonly serial: string }
+  | { readonly outcome: "token-unknown" | "token-used" | "token-expired" | "kiosk-has-certificate" };
+
+export interface SecurityStore {
+  recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date): Promise<void>;
+  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  certificatesOf(kioskId: string): Promise<CertificateRecord[]>;
+  /**
+   * Revokes every certificate of the kiosk and its password (if it had one), and logs a revocation
+   * the running gateway acts on. Returns how many certificates were revoked, or null for an unknown kiosk.
+   */
+  revokeKiosk(kioskId: string, now: Date): Promise<number | null>;
+  /** Revocations logged after `afterId`, oldest first. */
+  revocationsSince(afterId: number): Promise<RevocationEvent[]>;
+  lastRevocationId(): Promise<number>;
+
+  createTokens(tokenHashes: readonly string[], options: { site: string | null; expiresAt: Date; now: Date }): Promise<void>;
+  tokenState(tokenHash: string, now: Date): Promise<TokenState>;
+  /** Uses the token and registers the kiosk with its certificate, all or nothing. */
+  enrol(enrolment: Enrolment): Promise<EnrolResult>;
+  listTokens(): Promise<TokenRecord[]>;
+
+  /** Certificate rotation: a command for the kiosk in the command outbox (kiosk_commands). */
+  queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void>;
+  getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined>;
+  /** Revokes the kiosk's certificates issued before `serial` was; returns how many. */
+  revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number>;
+}

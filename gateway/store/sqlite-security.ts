@@ -1,0 +1,164 @@
+/** The security tables (migration 5) behind SecurityStore, kept apart from sqlite.ts. */
+import type Database from "better-sqlite3";
+import {
+  type CertificateRecord,
+  type Enrolment,
+  type EnrolResult,
+  NO_PASSWORD,
+  REVOKED_PASSWORD,
+  type RevocationEvent,
+  type SecurityStore,
+  type TokenRecord,
+  type TokenState,
+} from "./security-store.js";
+
+interface CertDbRow {
+  serial: string;
+  kiosk_id: string;
+  fingerprint: string;
+  not_before: string;
+  not_after: string;
+  issued_at: string;
+  revoked_at: string | null;
+}
+
+const toCert = (r: CertDbRow): CertificateRecord => ({
+  serial: r.serial,
+  kioskId: r.kiosk_id,
+  fingerprint: r.fingerprint,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  issuedAt: r.issued_at,
+  revokedAt: r.revoked_at,
+});
+
+export class SqliteSecurityStore implements SecurityStore {
+  constructor(private readonly db: Database.Database) {}
+
+  recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date): Promise<void> {
+    this.insertCert(cert, now);
+    return Promise.resolve();
+  }
+
+  getCertificate(serial: string): Promise<CertificateRecord | undefined> {
+    const row = this.db.prepare<[string], CertDbRow>("SELECT * FROM kiosk_certificates WHERE serial = ?").get(serial);
+    return Promise.resolve(row === undefined ? undefined : toCert(row));
+  }
+
+  certificatesOf(kioskId: string): Promise<CertificateRecord[]> {
+    return Promise.resolve(this.db.prepare<[string], CertDbRow>("SELECT * FROM kiosk_certificates WHERE kiosk_id = ? ORDER BY issued_at").all(kioskId).map(toCert));
+  }
+
+  revokeKiosk(kioskId: string, now: Date): Promise<number | null> {
+    const tx = this.db.transaction((): number | null => {
+      const kiosk = this.db.prepare<[string], { kiosk_id: string }>("SELECT kiosk_id FROM kiosks WHERE kiosk_id = ?").get(kioskId);
+      if (kiosk === undefined) return null;
+      const at = now.toISOString();
+      const revoked = this.db.prepare("UPDATE kiosk_certificates SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL").run(at, kioskId).changes;
+      this.db.prepare("UPDATE kiosks SET secret_hash = ?, updated_at = ? WHERE kiosk_id = ?").run(REVOKED_PASSWORD, at, kioskId);
+      this.db.prepare("INSERT INTO revocations (kiosk_id, at) VALUES (?, ?)").run(kioskId, at);
+      return revoked;
+    });
+    return Promise.resolve(tx.immediate());
+  }
+
+  revocationsSince(afterId: number): Promise<RevocationEvent[]> {
+    const rows = this.db.prepare<[number], { id: number; kiosk_id: string }>("SELECT id, kiosk_id FROM revocations WHERE id > ? ORDER BY id LIMIT 1000").all(afterId);
+    return Promise.resolve(rows.map((r) => ({ id: r.id, kioskId: r.kiosk_id })));
+  }
+
+  lastRevocationId(): Promise<number> {
+    const row = this.db.prepare<[], { id: number | null }>("SELECT MAX(id) AS id FROM revocations").get();
+    return Promise.resolve(row?.id ?? 0);
+  }
+
+  createTokens(tokenHashes: readonly string[], options: { site: string | null; expiresAt: Date; now: Date }): Promise<void> {
+    const insert = this.db.prepare("INSERT INTO enrolment_tokens (token_hash, site, created_at, expires_at) VALUES (?, ?, ?, ?)");
+    this.db.transaction(() => {
+      for (const hash of tokenHashes) insert.run(hash, options.site, options.now.toISOString(), options.expiresAt.getTime());
+    }).immediate();
+    return Promise.resolve();
+  }
+
+  tokenState(tokenHash: string, now: Date): Promise<TokenState> {
+    return Promise.resolve(this.stateOf(tokenHash, now));
+  }
+
+  async enrol(e: Enrolment): Promise<EnrolResult> {
+    const before = this.check(e);
+    if (before !== undefined) return before;
+    const cert = await e.issue();
+    const tx = this.db.transaction((): EnrolResult => {
+      // Checked again: another request may have used the token while the certificate was signed.
+      const again = this.check(e);
+      if (again !== undefined) return again;
+      const at = e.now.toISOString();
+      this.db.prepare("UPDATE enrolment_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?").run(at, e.kioskId, e.tokenHash);
+      this.db
+        .prepare(
+          `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(kiosk_id) DO UPDATE SET secret_hash = excluded.secret_hash, name = COALESCE(excluded.name, kiosks.name),
+             lat = excluded.lat, lon = excluded.lon, address = excluded.address, updated_at = excluded.updated_at`,
+        )
+        .run(e.kioskId, NO_PASSWORD, e.name, e.location.lat, e.location.lon, e.location.address, at, at);
+      this.insertCert({ serial: cert.serial, kioskId: e.kioskId, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter }, e.now);
+      return { outcome: "enrolled", pem: cert.pem, serial: cert.serial };
+    });
+    return tx.immediate();
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    const rows = this.db
+      .prepare<[], { site: string | null; created_at: string; expires_at: number; used_at: string | null; used_by: string | null }>(
+        "SELECT site, created_at, expires_at, used_at, used_by FROM enrolment_tokens ORDER BY created_at",
+      )
+      .all();
+    return Promise.resolve(rows.map((r) => ({ site: r.site, createdAt: r.created_at, expiresAt: new Date(r.expires_at).toISOString(), usedAt: r.used_at, usedBy: r.used_by })));
+  }
+
+  queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void> {
+    this.db.prepare("INSERT INTO kiosk_commands (command_id, kiosk_id, payload, created_at) VALUES (?, ?, ?, ?)").run(commandId, kioskId, payload, now.toISOString());
+    return Promise.resolve();
+  }
+
+  getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined> {
+    const row = this.db
+      .prepare<[string], { kiosk_id: string; payload: string; result: string | null }>("SELECT kiosk_id, payload, result FROM kiosk_commands WHERE command_id = ?")
+      .get(commandId);
+    return Promise.resolve(row === undefined ? undefined : { kioskId: row.kiosk_id, payload: row.payload, result: row.result });
+  }
+
+  revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number> {
+    const changes = this.db
+      .prepare(
+        `UPDATE kiosk_certificates SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL AND serial != ?
+           AND issued_at < (SELECT issued_at FROM kiosk_certificates WHERE serial = ? AND kiosk_id = ?)`,
+      )
+      .run(now.toISOString(), kioskId, serial, serial, kioskId).changes;
+    return Promise.resolve(changes);
+  }
+
+  private check(e: Enrolment): EnrolResult | undefined {
+    const state = this.stateOf(e.tokenHash, e.now);
+    if (state !== "valid") return { outcome: `token-${state}` };
+    const active = this.db
+      .prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM kiosk_certificates WHERE kiosk_id = ? AND revoked_at IS NULL")
+      .get(e.kioskId);
+    if ((active?.n ?? 0) > 0) return { outcome: "kiosk-has-certificate" };
+    return undefined;
+  }
+
+  private stateOf(tokenHash: string, now: Date): TokenState {
+    const row = this.db.prepare<[string], { expires_at: number; used_at: string | null }>("SELECT expires_at, used_at FROM enrolment_tokens WHERE token_hash = ?").get(tokenHash);
+    if (row === undefined) return "unknown";
+    if (row.used_at !== null) return "used";
+    if (row.expires_at <= now.getTime()) return "expired";
+    return "valid";
+  }
+
+  private insertCert(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date): void {
+    this.db
+      .prepare("INSERT INTO kiosk_certificates (serial, kiosk_id, fingerprint, not_before, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(cert.serial, cert.kioskId, cert.fingerprint, cert.notBefore, cert.notAfter, now.toISOString());
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * `sos enroll` on a new kiosk: makes the kiosk's key pair here (the private key never leaves it),
+ * sends a CSR with a one-time token to the gateway over HTTPS, and writes kiosk.json, the key, the
+ * certificate and the CA. The gateway is trusted the first time through its CA: a file (--ca-cert)
+ * or its SHA-256 fingerprint (--ca-fingerprint, printed by 'sos ca init'), checked before the token is sent.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { kioskIdSchema } from "../../shared/contract.js";
+import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
+import { createCsr, fingerprintOf, generateKeyPair, normaliseFingerprint } from "../../shared/pki/x509.js";
+import { argumentError } from "../lib/cli.js";
+import { httpsRequest } from "../lib/https.js";
+
+export interface EnrollOptions {
+  gateway?: unknown;
+  token?: unknown;
+  id?: unknown;
+  lat?: unknown;
+  lon?: unknown;
+  address?: unknown;
+  name?: unknown;
+  caCert?: unknown;
+  caFingerprint?: unknown;
+  out?: unknown;
+  force?: unknown;
+}
+
+function writeFile(path: string, text: string, mode: number): void {
+  writeFileSync(`${path}.tmp`, text, { mode });
+  renameSync(`${path}.tmp`, path);
+}
+
+async function trustedCa(base: URL, opts: EnrollOptions): Promise<string> {
+  if (typeof opts.caCert === "string") {
+    try {
+      return readFileSync(opts.caCert, "utf8");
+    } catch (err) {
+      throw argumentError(`cannot read --ca-cert ${opts.caCert}: ${errorMessage(err)}`);
+    }
+  }
+  if (typeof opts.caFingerprint !== "string") throw argumentError("say how to trust the gateway: --ca-cert FILE (its pki/ca.crt) or --ca-fingerprint SHA256 (printed by 'sos ca init')");
+  const expected = normaliseFingerprint(opts.caFingerprint);
+  if (expected.length !== 95) throw argumentError("--ca-fingerprint must be a SHA-256 fingerprint: 64 hex digits, with or without ':'");
+  const reply = await httpsRequest(new URL("/api/enroll/ca", base), { method: "GET", insecure: true });
+  if (reply.status !== 200) throw new SosError(ErrorCode.ArgumentInvalid, `the gateway did not give its CA certificate (HTTP ${reply.status}): check --gateway`);
+  const actual = fingerprintOf(reply.text);
+  if (actual !== expected) {
+    throw new SosError(ErrorCode.ArgumentInvalid, `the gateway's CA fingerprint is ${actual}, not the one given: not enrolling (check the fingerprint; someone may be in between)`);
+  }
+  return reply.text;
+}
+
+export interface EnrollResult {
+  readonly configPath: string;
+  readonly kioskId: string;
+}
+
+export async function enrollKiosk(opts: EnrollOptions): Promise<EnrollResult> {
+  const kioskId = String(opts.id);
+  if (!kioskIdSchema.safeParse(kioskId).success) throw argumentError(`kiosk id '${kioskId}' is invalid: use 1-64 letters, digits, '-' or '_', starting with a letter or digit`);
+  if (typeof opts.lat !== "number" || typeof opts.lon !== "number" || typeof opts.address !== "string") {
+    throw argumentError("a kiosk needs its location, since dispatch sends a patrol there: pass --lat, --lon and --address");
+  }
+  let base: URL;
+  try {
+    base = new URL(String(opts.gateway));
+  } catch {
+    throw argumentError(`--gateway '${String(opts.gateway)}' is not a URL: use https://HOST:PORT (the gateway's HTTPS port)`);
+  }
+  if (base.protocol !== "https:") throw argumentError("--gateway must be https://HOST:PORT: enrolment sends a token and never goes over plain HTTP");
+  const outDir = resolve(typeof opts.out === "string" ? opts.out : ".");
+  const configPath = join(outDir, "kiosk.json");
+  if (existsSync(configPath) && opts.force !== true) throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force`);
+  const location = { lat: opts.lat, lon: opts.lon, address: opts.address };
+  const ca = await trustedCa(base, opts);
+  const key = await generateKeyPair();
+  const csr = await createCsr(key.keys, kioskId);
+  const body = { token: String(opts.token).trim(), kioskId, location, csr, ...(typeof opts.name === "string" ? { name: opts.name } : {}) };
+  let reply;
+  try {
+    reply = await httpsRequest(new URL("/api/enroll", base), { method: "POST", body, ca });
+  } catch (err) {
+    throw new SosError(ErrorCode.ArgumentInvalid, `cannot reach the gateway at ${base.host}: ${errorMessage(err)}`);
+  }
+  let parsed: { status?: string; data?: { certificate: string; caCertificate: string; mqtts: { port: number } }; error?: { message?: string } };
+  try {
+    parsed = JSON.parse(reply.text) as typeof parsed;
+  } catch {
+    throw new SosError(ErrorCode.ArgumentInvalid, `the gateway answered HTTP ${reply.status} without JSON: is --gateway its HTTPS port?`);
+  }
+  if (reply.status !== 200 || parsed.data === undefined) throw new SosError(ErrorCode.ArgumentInvalid, `enrolment refused: ${parsed.error?.message ?? `HTTP ${reply.status}`}`);
+  const tlsDir = join(outDir, "tls");
+  mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
+  writeFile(join(tlsDir, "kiosk.key"), key.privateKeyPem, 0o600);
+  writeFile(join(tlsDir, "kiosk.crt"), parsed.data.certificate, 0o644);
+  writeFile(join(tlsDir, "ca.crt"), parsed.data.caCertificate, 0o644);
+  const host = base.hostname.includes(":") ? `[${base.hostname}]` : base.hostname;
+  const config = parseKioskConfig(
+    {
+      version: 1,
+      kioskId,
+      ...(typeof opts.name === "string" ? { name: opts.name } : {}),
+      location,
+      mqtt: { url: `mqtts://${host}:${parsed.data.mqtts.port}`, tls: { ca: "tls/ca.crt", cert: "tls/kiosk.crt", key: "tls/kiosk.key" } },
+      dataDir: "data",
+      button: { driver: "stdin" },
+    },
+    "enrolment",
+  );
+  writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+  return { configPath, kioskId };
+}
+
+export async function run(opts: EnrollOptions): Promise<void> {
+  const result = await enrollKiosk(opts);
+  process.stdout.write(`enrolled kiosk ${result.kioskId}: wrote ${result.configPath} and its key and certificates in tls/\nrun: sos kiosk --config ${result.configPath}\n`);
+}

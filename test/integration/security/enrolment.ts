@@ -1,0 +1,77 @@
+/** Enrolment by claim: one-time, expiring tokens; the gateway's CA pinned before the token is sent. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashToken } from "../../../gateway/security/tokens.js";
+import { SqliteStore } from "../../../gateway/store/sqlite.js";
+import { fingerprintOf } from "../../../shared/pki/x509.js";
+import { spawnSos, tempDir } from "../harness.js";
+import { enrolTestKiosk, newToken, type SecureGateway, startSecureGateway, suite } from "./rig.js";
+
+export function enrolmentTests(): void {
+  describe("enrolment tokens are single-use and expire", () => {
+    const dir = tempDir("sos-sec-enrol-");
+    let gateway: SecureGateway;
+
+    beforeAll(async () => {
+      gateway = await startSecureGateway(dir.path);
+    });
+    afterAll(async () => {
+      await gateway.stop();
+      dir.remove();
+    });
+
+    function enrolCli(token: string, id: string, trust: string[]): ReturnType<typeof spawnSos> {
+      return spawnSos([
+        "enroll", "--gateway", gateway.httpsBase.href, "--token", token, "--id", id,
+        "--lat", "43.2", "--lon", "76.9", "--address", "Test road", "--out", `${dir.path}/${id}-cli`, ...trust,
+      ]);
+    }
+
+    it("a kiosk enrols with the CLI, pinning the CA by fingerprint; its key is written 0600 and only a CSR was sent", async () => {
+      const token = await newToken(gateway);
+      const cli = enrolCli(token, "kz-enr-0001", ["--ca-fingerprint", fingerprintOf(gateway.caCertPem).replaceAll(":", "").toLowerCase()]);
+      const exit = await cli.exited;
+      suite.text.push(...cli.stdout, ...cli.stderr);
+      expect(cli.stderr).toEqual([]);
+      expect(exit.code).toBe(0);
+      const { statSync, readFileSync } = await import("node:fs");
+      expect(statSync(`${dir.path}/kz-enr-0001-cli/tls/kiosk.key`).mode & 0o777).toBe(0o600);
+      const config = JSON.parse(readFileSync(`${dir.path}/kz-enr-0001-cli/kiosk.json`, "utf8")) as { mqtt: { url: string; tls: unknown } };
+      expect(config.mqtt.url).toBe(gateway.mqttsUrl);
+      const store = SqliteStore.open(gateway.dataDir, { readonly: true });
+      try {
+        expect(await store.security.tokenState(hashToken(token), new Date())).toBe("used");
+        expect(await store.security.certificatesOf("kz-enr-0001")).toHaveLength(1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("a reused token gets a clear one-line refusal and exit 1", async () => {
+      const token = await newToken(gateway);
+      await enrolTestKiosk(gateway, "kz-enr-0002", dir.path, token);
+      const cli = enrolCli(token, "kz-enr-0003", ["--ca-cert", `${gateway.dataDir}/pki/ca.crt`]);
+      const exit = await cli.exited;
+      suite.text.push(...cli.stdout, ...cli.stderr);
+      expect(exit.code).toBe(1);
+      expect(cli.stderr).toEqual(["sos: enrolment refused: this enrolment token has already been used: ask the gateway's admin for a new one ('sos token create')"]);
+      await expect(enrolTestKiosk(gateway, "kz-enr-0003", dir.path, token)).rejects.toThrow(/already been used/);
+    });
+
+    it("an expired token is refused and enrols nothing", async () => {
+      const token = await newToken(gateway, 60_000, new Date(Date.now() - 120_000));
+      await expect(enrolTestKiosk(gateway, "kz-enr-0004", dir.path, token)).rejects.toThrow("enrolment refused: this enrolment token has expired: ask the gateway's admin for a new one ('sos token create')");
+      expect(await gateway.store.getKiosk("kz-enr-0004")).toBeUndefined();
+      expect(gateway.logs.find("enrolment refused", (l) => l.reason === "token-expired")).toHaveLength(1);
+    });
+
+    it("a wrong CA fingerprint stops enrolment before the token is sent, so the token stays usable", async () => {
+      const token = await newToken(gateway);
+      const cli = enrolCli(token, "kz-enr-0005", ["--ca-fingerprint", "00".repeat(32)]);
+      const exit = await cli.exited;
+      suite.text.push(...cli.stdout, ...cli.stderr);
+      expect(exit.code).toBe(1);
+      expect(cli.stderr[0]).toMatch(/^sos: the gateway's CA fingerprint is [0-9A-F:]{95}, not the one given: not enrolling/);
+      expect(await gateway.store.security.tokenState(hashToken(token), new Date())).toBe("valid");
+    });
+  });
+}

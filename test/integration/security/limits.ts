@@ -1,0 +1,104 @@
+/** Limits before authentication: failed logins and connections per address, the MQTT packet size. */
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import mqtt from "mqtt";
+import { tempDir, waitFor } from "../harness.js";
+import { provisionFleet } from "../../bench/lib.js";
+import { enrolTestKiosk, refusal, rememberSecret, type SecureGateway, startSecureGateway, startSuiteKiosk } from "./rig.js";
+import type { TestKiosk } from "../harness.js";
+
+const MAX_PACKET = 64 * 1024;
+
+export function limitsTests(): void {
+  describe("floods and oversized packets are refused while legitimate kiosks keep working", () => {
+    const dir = tempDir("sos-sec-limits-");
+    let gateway: SecureGateway;
+    let kiosk: TestKiosk;
+
+    beforeAll(async () => {
+      gateway = await startSecureGateway(dir.path, {
+        limits: { maxPacketBytes: MAX_PACKET, connectionBurst: 40, connectionsPerSecond: 5, maxAuthFailuresPerMinute: 5 },
+      });
+      kiosk = await startSuiteKiosk(await enrolTestKiosk(gateway, "kz-lim-0001", dir.path));
+      await waitFor(() => kiosk.logs.find("connected to gateway").length > 0, "legitimate kiosk connected");
+    });
+    afterAll(async () => {
+      await kiosk.stop();
+      await gateway.stop();
+      dir.remove();
+    });
+
+    it("a flood of failed logins is rate-limited (no password checked once the address is over the limit) while a connected kiosk keeps publishing and getting acks", async () => {
+      const acksBefore = kiosk.logs.find("alert acknowledged by gateway").length;
+      // 12 waves of 10 concurrent guesses: the first wave's failures block the address for the rest.
+      const guess = (i: number): ReturnType<typeof refusal> =>
+        refusal(() => mqtt.connect(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId: "kz-lim-0002", username: "kz-lim-0002", password: `guess-${i}`, connectTimeout: 3_000 }));
+      for (let i = 0; i < 3; i += 1) kiosk.raise("test");
+      const results: Awaited<ReturnType<typeof refusal>>[] = [];
+      for (let wave = 0; wave < 12; wave += 1) results.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => guess(wave * 10 + i)))));
+      expect(results.every((r) => r !== undefined)).toBe(true);
+      await waitFor(() => kiosk.outbox.depth === 0 && kiosk.logs.find("alert acknowledged by gateway").length >= acksBefore + 3, "the kiosk's alerts acknowledged during the flood");
+      const refused = gateway.logs.find("connection refused");
+      const checked = refused.filter((l) => l.reason === "unknown kiosk").length;
+      const limitedAuth = refused.filter((l) => String(l.reason).startsWith("too many failed logins")).length;
+      const limitedConn = refused.filter((l) => l.reason === "too many connections from this address").length;
+      // At most one wave's worth of passwords was ever checked.
+      expect(checked).toBeLessThanOrEqual(10);
+      expect(limitedAuth).toBeGreaterThan(0);
+      expect(limitedConn).toBeGreaterThan(0);
+      expect(checked + limitedAuth + limitedConn).toBe(120);
+      const metrics = (await gateway.metrics.render()).body;
+      expect(metrics).toMatch(/sos_mqtt_refused_connections_total\{reason="rate-limited"\} (\d+)/);
+      const counted = [...metrics.matchAll(/sos_mqtt_refused_connections_total\{reason="rate-limited"\} (\d+)/g)].map((m) => Number(m[1]));
+      expect(counted[0]).toBe(limitedAuth + limitedConn);
+    });
+
+    it("a packet announcing more than the limit ends the connection from its header, before authentication and before it is buffered", async () => {
+      await new Promise((r) => setTimeout(r, 2_000)); // let the connection bucket refill after the flood
+      const socket = connect(gateway.mqttPort, "127.0.0.1");
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      let closed = false;
+      socket.once("close", () => (closed = true));
+      socket.on("error", () => undefined);
+      // CONNECT announcing 200 MiB (remaining length as MQTT's variable-length integer).
+      socket.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x64]));
+      let sent = 0;
+      const chunk = Buffer.alloc(16 * 1024, 0x41);
+      while (!closed && sent < 50 * 1024 * 1024) {
+        const flushed = socket.write(chunk);
+        sent += chunk.length;
+        if (!flushed) await new Promise<void>((resolve) => { socket.once("drain", () => resolve()); socket.once("close", () => resolve()); });
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(closed).toBe(true);
+      expect(sent).toBeLessThan(8 * 1024 * 1024);
+      await waitFor(() => gateway.logs.find("connection refused", (l) => l.reason === `packet of ${200 * 1024 * 1024} bytes is over the ${MAX_PACKET}-byte limit`)[0], "oversize logged");
+      expect((await gateway.metrics.render()).body).toMatch(/sos_mqtt_refused_connections_total\{reason="packet-too-large"\} 1/);
+      kiosk.raise("test");
+      await waitFor(() => kiosk.outbox.depth === 0, "the kiosk's alert acknowledged after the oversized packet");
+    });
+  });
+
+  describe("a fleet behind one address reconnecting at once is not locked out", () => {
+    const dir = tempDir("sos-sec-fleet-");
+    let gateway: SecureGateway;
+    beforeAll(async () => {
+      gateway = await startSecureGateway(dir.path, { limits: { maxAuthFailuresPerMinute: 5 } });
+    });
+    afterAll(async () => {
+      await gateway.stop();
+      dir.remove();
+    });
+
+    it("60 password kiosks from one address connecting concurrently all get in (only failures count against an address)", async () => {
+      const secret = rememberSecret("fleet-secret-shared-by-the-test-kiosks");
+      await provisionFleet(gateway.dataDir, "kz-nat-", 60, secret);
+      const clients = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => mqtt.connectAsync(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId: `kz-nat-${i}`, username: `kz-nat-${i}`, password: secret })),
+      );
+      expect(clients).toHaveLength(60);
+      await Promise.all(clients.map((c) => c.endAsync(true)));
+      expect(gateway.logs.find("connection refused")).toEqual([]);
+    });
+  });
+}
