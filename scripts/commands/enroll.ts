@@ -32,20 +32,32 @@ function writeFile(path: string, text: string, mode: number): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/**
+ * Exactly one certificate: Node trusts every certificate in a `ca` string, so a pinned first one
+ * followed by an attacker's would let the attacker's CA in beside ours.
+ */
+function singleCertificate(pem: string, what: string): string {
+  const count = pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+  if (count !== 1) throw new SosError(ErrorCode.ArgumentInvalid, `${what} holds ${count} certificates, not exactly the gateway's CA: not enrolling (someone may be in between)`);
+  return pem;
+}
+
 async function trustedCa(base: URL, opts: EnrollOptions): Promise<string> {
   if (typeof opts.caCert === "string") {
+    let pem: string;
     try {
-      return readFileSync(opts.caCert, "utf8");
+      pem = readFileSync(opts.caCert, "utf8");
     } catch (err) {
       throw argumentError(`cannot read --ca-cert ${opts.caCert}: ${errorMessage(err)}`);
     }
+    return singleCertificate(pem, `--ca-cert ${opts.caCert}`);
   }
   if (typeof opts.caFingerprint !== "string") throw argumentError("say how to trust the gateway: --ca-cert FILE (its pki/ca.crt) or --ca-fingerprint SHA256 (printed by 'sos ca init')");
   const expected = normaliseFingerprint(opts.caFingerprint);
   if (expected.length !== 95) throw argumentError("--ca-fingerprint must be a SHA-256 fingerprint: 64 hex digits, with or without ':'");
   const reply = await httpsRequest(new URL("/api/enroll/ca", base), { method: "GET", insecure: true });
   if (reply.status !== 200) throw new SosError(ErrorCode.ArgumentInvalid, `the gateway did not give its CA certificate (HTTP ${reply.status}): check --gateway`);
-  const actual = fingerprintOf(reply.text);
+  const actual = fingerprintOf(singleCertificate(reply.text, "the gateway's CA answer"));
   if (actual !== expected) {
     throw new SosError(ErrorCode.ArgumentInvalid, `the gateway's CA fingerprint is ${actual}, not the one given: not enrolling (check the fingerprint; someone may be in between)`);
   }
@@ -91,11 +103,15 @@ export async function enrollKiosk(opts: EnrollOptions): Promise<EnrollResult> {
     throw new SosError(ErrorCode.ArgumentInvalid, `the gateway answered HTTP ${reply.status} without JSON: is --gateway its HTTPS port?`);
   }
   if (reply.status !== 200 || parsed.data === undefined) throw new SosError(ErrorCode.ArgumentInvalid, `enrolment refused: ${parsed.error?.message ?? `HTTP ${reply.status}`}`);
+  // The kiosk keeps trusting the CA it checked, never one the answer names.
+  if (fingerprintOf(singleCertificate(parsed.data.caCertificate, "the enrolment answer's CA")) !== fingerprintOf(ca)) {
+    throw new SosError(ErrorCode.ArgumentInvalid, "the enrolment answer names another CA than the one checked: not enrolling (someone may be in between)");
+  }
   const tlsDir = join(outDir, "tls");
   mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
   writeFile(join(tlsDir, "kiosk.key"), key.privateKeyPem, 0o600);
   writeFile(join(tlsDir, "kiosk.crt"), parsed.data.certificate, 0o644);
-  writeFile(join(tlsDir, "ca.crt"), parsed.data.caCertificate, 0o644);
+  writeFile(join(tlsDir, "ca.crt"), ca, 0o644);
   const host = base.hostname.includes(":") ? `[${base.hostname}]` : base.hostname;
   const config = parseKioskConfig(
     {

@@ -64,6 +64,40 @@ export function enrolmentTests(): void {
       expect(gateway.logs.find("enrolment refused", (l) => l.reason === "token-expired")).toHaveLength(1);
     });
 
+    it("a CA answer that adds a second CA after the pinned one is refused before the token is sent", async () => {
+      const { createServer } = await import("node:https");
+      const { readFileSync } = await import("node:fs");
+      const { pkiPaths } = await import("../../../gateway/pki/ca.js");
+      const { createCaCertificate, generateKeyPair } = await import("../../../shared/pki/x509.js");
+      const paths = pkiPaths(gateway.dataDir);
+      const other = await createCaCertificate((await generateKeyPair()).keys, "Someone in between", 30);
+      const posts: string[] = [];
+      // Someone in between answers the CA request with ours (its fingerprint matches) and its own.
+      const mitm = createServer({ key: readFileSync(paths.serverKey), cert: readFileSync(paths.serverCert) }, (req, res) => {
+        if (req.method === "POST") posts.push(req.url ?? "");
+        res.writeHead(200, { "content-type": "application/x-pem-file" }).end(`${gateway.caCertPem}\n${other}`);
+      });
+      await new Promise<void>((r) => mitm.listen(0, "127.0.0.1", () => r()));
+      try {
+        const port = (mitm.address() as { port: number }).port;
+        const token = await newToken(gateway);
+        const cli = spawnSos([
+          "enroll", "--gateway", `https://127.0.0.1:${port}`, "--token", token, "--id", "kz-enr-0006",
+          "--lat", "43.2", "--lon", "76.9", "--address", "Test road", "--out", `${dir.path}/kz-enr-0006-cli`,
+          "--ca-fingerprint", fingerprintOf(gateway.caCertPem),
+        ]);
+        const exit = await cli.exited;
+        suite.text.push(...cli.stdout, ...cli.stderr);
+        expect(exit.code).toBe(1);
+        expect(cli.stderr).toEqual(["sos: the gateway's CA answer holds 2 certificates, not exactly the gateway's CA: not enrolling (someone may be in between)"]);
+        expect(posts).toEqual([]);
+        expect(await gateway.store.security.tokenState(hashToken(token), new Date())).toBe("valid");
+      } finally {
+        mitm.closeAllConnections();
+        await new Promise<void>((r) => mitm.close(() => r()));
+      }
+    });
+
     it("a wrong CA fingerprint stops enrolment before the token is sent, so the token stays usable", async () => {
       const token = await newToken(gateway);
       const cli = enrolCli(token, "kz-enr-0005", ["--ca-fingerprint", "00".repeat(32)]);
