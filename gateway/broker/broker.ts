@@ -22,7 +22,7 @@ import { isOperatorClientId, operatorNameFromUsername, OPERATOR_USERNAME_PREFIX 
 import type { ServerTls } from "../pki/ca.js";
 import type { GatewayStore } from "../store/store.js";
 import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
-import { ConnectionRateLimiter } from "./guard.js";
+import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
 import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
 import { listenMqtt } from "./listeners.js";
 
@@ -127,6 +127,7 @@ export class GatewayBroker {
           (principal) => {
             this.principals.set(client, principal);
             if (principal.role === "kiosk") this.newest.set(principal.kioskId, client);
+            this.connections.refund(remoteAddress(client) ?? "unknown");
             done(null, true);
           },
           (err: RefusalError) => {
@@ -234,9 +235,19 @@ export class GatewayBroker {
       stream.destroy();
       return;
     }
+    // The same limits as the TCP listeners, before anything is parsed or authenticated.
+    const address = req.socket.remoteAddress ?? "unknown";
+    const { maxPacketBytes } = this.config.limits;
+    const refuse = (reason: string, label: string): void => {
+      this.deps.log.warn({ address, listener: "ws", reason }, "connection refused");
+      this.deps.bus.emit("mqtt.refused", { what: "connection", reason: label });
+      stream.destroy();
+    };
+    if (!this.connections.take(address)) return refuse("too many connections from this address", "rate-limited");
     this.sockets.add(stream);
     stream.once("close", () => this.sockets.delete(stream));
     aedes.handle(stream, req);
+    watchPacketSize(stream, maxPacketBytes, (announced) => refuse(`packet of ${announced} bytes is over the ${maxPacketBytes}-byte limit`, "packet-too-large"));
   }
 
   publishAck(kioskId: string, ack: Ack): Promise<void> {

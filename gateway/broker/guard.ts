@@ -38,6 +38,16 @@ export class ConnectionRateLimiter {
     bucket.tokens -= 1;
     return true;
   }
+
+  /**
+   * A connection from `address` authenticated: its token is given back. Only connections that fail
+   * or never authenticate use the budget up, so a fleet behind one NAT address reconnecting at once
+   * after a gateway restart is never held back by its own successful reconnects.
+   */
+  refund(address: string): void {
+    const bucket = this.buckets.get(address);
+    if (bucket !== undefined) bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
+  }
 }
 
 /**

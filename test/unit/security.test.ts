@@ -54,6 +54,12 @@ describe("ConnectionRateLimiter", () => {
     expect(limiter.take("10.0.0.2")).toBe(true);
     clock.ms += 500;
     expect([limiter.take("10.0.0.1"), limiter.take("10.0.0.1")]).toEqual([true, false]);
+    // A connection that authenticated gives its token back: only failures use the budget up.
+    const fleet = new ConnectionRateLimiter(3, 0, clock);
+    for (let i = 0; i < 1_000; i += 1) {
+      expect(fleet.take("10.0.0.9")).toBe(true);
+      fleet.refund("10.0.0.9");
+    }
     const off = new ConnectionRateLimiter(0, 0, clock);
     expect(Array.from({ length: 1_000 }, () => off.take("10.0.0.1")).every(Boolean)).toBe(true);
   });

@@ -77,6 +77,29 @@ export function limitsTests(): void {
       kiosk.raise("test");
       await waitFor(() => kiosk.outbox.depth === 0, "the kiosk's alert acknowledged after the oversized packet");
     });
+
+    it("MQTT over WebSocket has the same packet limit: an oversized CONNECT on /mqtt ends the socket before it is buffered", async () => {
+      await new Promise((r) => setTimeout(r, 1_000)); // let the connection bucket refill
+      const { WebSocket } = await import("ws");
+      const url = new URL("/mqtt", gateway.httpsBase).href.replace(/^https:/, "wss:");
+      const ws = new WebSocket(url, "mqtt", { ca: gateway.caCertPem });
+      await new Promise<void>((resolve, reject) => { ws.once("open", () => resolve()); ws.once("error", reject); });
+      let closed = false;
+      ws.once("close", () => (closed = true));
+      ws.on("error", () => undefined);
+      ws.send(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x64]));
+      let sent = 0;
+      const chunk = Buffer.alloc(16 * 1024, 0x41);
+      while (!closed && sent < 50 * 1024 * 1024) {
+        ws.send(chunk);
+        sent += chunk.length;
+        while (ws.bufferedAmount > 1024 * 1024 && !closed) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(closed).toBe(true);
+      expect(sent).toBeLessThan(8 * 1024 * 1024);
+      await waitFor(() => gateway.logs.find("connection refused", (l) => l.listener === "ws" && l.reason === `packet of ${200 * 1024 * 1024} bytes is over the ${MAX_PACKET}-byte limit`)[0], "oversize on /mqtt logged");
+    });
   });
 
   describe("a fleet behind one address reconnecting at once is not locked out", () => {
