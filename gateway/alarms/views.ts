@@ -71,7 +71,7 @@ export async function alarmView(store: GatewayStore, alertId: string): Promise<A
 
 /** Open alarms, SOS before test, newest first (the console's queue order). */
 export async function openAlarms(store: GatewayStore, limit = 100): Promise<AlarmView[]> {
-  const open = (await store.listAlerts({ limit: 500 })).filter((a) => a.closedAt === null);
+  const open = await store.listAlerts({ open: true, limit: 1_000 });
   open.sort((a, b) => (a.kind === b.kind ? b.receivedAt.localeCompare(a.receivedAt) : a.kind === "sos" ? -1 : 1));
   return alarmViews(store, open.slice(0, limit));
 }

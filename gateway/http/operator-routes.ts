@@ -98,7 +98,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
 
   const alarms = async (ctx: RequestContext): Promise<void> => {
     requireSession(ctx, sessions);
-    const open = (await deps.store.listAlerts({ limit: 200 })).filter((a) => a.closedAt === null).slice(0, 50);
+    const open = await deps.store.listAlerts({ open: true, limit: 50 });
     const list: OperatorAlarm[] = [];
     for (const alert of open) list.push(await buildOperatorAlarm(deps.store, alert));
     sendOk(ctx.res, { alarms: list });

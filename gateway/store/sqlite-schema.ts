@@ -168,6 +168,10 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX escalation_due ON escalation_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
    ALTER TABLE kiosks ADD COLUMN region TEXT;`,
+  // 7: the open alarms and the newest alerts are read by index, however many closed ones pile up
+  //    (10 000 kiosks' daily test alarms are 3.6 million a year)
+  `CREATE INDEX IF NOT EXISTS alerts_open ON alerts (received_at) WHERE closed_at IS NULL;
+   CREATE INDEX IF NOT EXISTS alerts_by_received ON alerts (received_at);`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -205,9 +205,10 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(tx.immediate());
   }
 
-  listAlerts(options: { limit?: number } = {}): Promise<AlertRow[]> {
+  listAlerts(options: { limit?: number; open?: boolean } = {}): Promise<AlertRow[]> {
+    const where = options.open === true ? "WHERE a.closed_at IS NULL" : "";
     const rows = this.db
-      .prepare<[number], AlertDbRow>(`${ALERT_SELECT} ORDER BY a.received_at DESC, a.alert_id LIMIT ?`)
+      .prepare<[number], AlertDbRow>(`${ALERT_SELECT} ${where} ORDER BY a.received_at DESC, a.alert_id LIMIT ?`)
       .all(options.limit ?? 1_000);
     return Promise.resolve(rows.map(toAlertRow));
   }

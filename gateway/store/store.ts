@@ -107,7 +107,8 @@ export interface GatewayStore {
 
   // alerts: stored and queued for dispatch in one transaction, deduplicated by alertId
   recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult>;
-  listAlerts(options?: { limit?: number }): Promise<AlertRow[]>;
+  /** Newest received first; `open`: only alarms not closed yet (however old: an open alarm is never out of view). */
+  listAlerts(options?: { limit?: number; open?: boolean }): Promise<AlertRow[]>;
   getAlert(alertId: string): Promise<AlertRow | undefined>;
 
   // dispatch outbox

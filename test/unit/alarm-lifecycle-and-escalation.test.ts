@@ -88,6 +88,13 @@ describe("the alarm queue's order", () => {
     expect((await store.getAlert(newTest))?.outcome).toBe("test");
     expect(queue[0]).toMatchObject({ kioskName: "Park gate", region: "Almaty", status: "received", pressCount: 1, escalations: 0, acknowledgedBy: null });
   });
+
+  it("keeps an old open alarm in the queue however many closed alarms came after it", async () => {
+    const t = Date.now();
+    const old = await storeAlert("sos", new Date(t - 3 * 3_600_000));
+    for (let i = 0; i < 600; i += 1) await storeAlert("test", new Date(t - 3_600_000 + i * 1_000));
+    expect((await openAlarms(store)).map((a) => a.alertId)).toEqual([old]);
+  });
 });
 
 describe("escalation timers", () => {

@@ -154,7 +154,7 @@ describe("operators in the store (migration 3)", () => {
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(6);
+      expect(db.pragma("user_version", { simple: true })).toBe(7);
       // Without what migration 6 (alarm lifecycle) added…
       db.exec("DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");
       db.exec("DROP TABLE operators");
