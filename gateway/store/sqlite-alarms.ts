@@ -15,6 +15,9 @@ interface StepDbRow {
 
 const toStep = (r: StepDbRow): AlarmStep => ({ alertId: r.alert_id, type: r.type, at: r.at, actor: r.actor, detail: JSON.parse(r.detail) as Record<string, unknown> });
 
+/** One alarm's escalation events go out in the order they were raised (#1 before #2, whatever the backoff). */
+const HEAD_OF_ITS_ALARM = `NOT EXISTS (SELECT 1 FROM escalation_outbox p WHERE p.alert_id = o.alert_id AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
+
 export class SqliteAlarmStore implements AlarmStore {
   constructor(
     private readonly db: Database.Database,
@@ -115,8 +118,9 @@ export class SqliteAlarmStore implements AlarmStore {
   dueEscalations(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
     const rows = this.db
       .prepare<[number, number], { event_id: string; body: string; attempts: number }>(
-        `SELECT event_id, body, attempts FROM escalation_outbox
-         WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id LIMIT ?`,
+        `SELECT o.event_id, o.body, o.attempts FROM escalation_outbox o
+         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? AND ${HEAD_OF_ITS_ALARM}
+         ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
       )
       .all(now.getTime(), limit + busy.size);
     return Promise.resolve(
@@ -130,7 +134,8 @@ export class SqliteAlarmStore implements AlarmStore {
   nextEscalationAt(busy: ReadonlySet<string>): Promise<Date | null> {
     const rows = this.db
       .prepare<[number], { event_id: string; next_attempt_at: number }>(
-        "SELECT event_id, next_attempt_at FROM escalation_outbox WHERE delivered_at IS NULL ORDER BY next_attempt_at, event_id LIMIT ?",
+        `SELECT o.event_id, o.next_attempt_at FROM escalation_outbox o
+         WHERE o.delivered_at IS NULL AND ${HEAD_OF_ITS_ALARM} ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
       )
       .all(busy.size + 1);
     const next = rows.find((r) => !busy.has(r.event_id));

@@ -89,6 +89,21 @@ describe("the alarm queue's order", () => {
     expect(queue[0]).toMatchObject({ kioskName: "Park gate", region: "Almaty", status: "received", pressCount: 1, escalations: 0, acknowledgedBy: null });
   });
 
+  it("sends one alarm's escalation events in the order they were raised, whatever their backoff", async () => {
+    const alertId = await storeAlert();
+    const t = Date.now();
+    const esc = (n: number) => ({ eventId: `e-${n}`, alertId, number: n, at: new Date(t + n * 60_000).toISOString(), body: "{}" });
+    expect(await store.alarms.recordEscalation(esc(1))).toBe(true);
+    expect(await store.alarms.recordEscalation(esc(2))).toBe(true);
+    // #1 failed and backed off beyond #2's due time: #2 still waits for it.
+    await store.alarms.recordEscalationAttempt({ id: "e-1", attempt: 1, startedAt: new Date(t).toISOString(), durationMs: 1, ok: false, httpStatus: 503, error: "HTTP 503" }, new Date(t + 600_000));
+    const due = async (ms: number): Promise<string[]> => (await store.alarms.dueEscalations(new Date(t + ms), 10, new Set())).map((j) => j.id);
+    expect(await due(300_000)).toEqual([]);
+    expect(await due(600_000)).toEqual(["e-1"]);
+    await store.alarms.recordEscalationAttempt({ id: "e-1", attempt: 2, startedAt: new Date(t + 600_000).toISOString(), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
+    expect(await due(600_000)).toEqual(["e-2"]);
+  });
+
   it("keeps an old open alarm in the queue however many closed alarms came after it", async () => {
     const t = Date.now();
     const old = await storeAlert("sos", new Date(t - 3 * 3_600_000));
