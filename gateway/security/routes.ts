@@ -54,6 +54,7 @@ const REFUSALS = {
   "token-used": [409, "TOKEN_USED", "this enrolment token has already been used: ask the gateway's admin for a new one ('sos token create')"],
   "token-expired": [410, "TOKEN_EXPIRED", "this enrolment token has expired: ask the gateway's admin for a new one ('sos token create')"],
   "kiosk-has-certificate": [409, "KIOSK_ENROLLED", "this kiosk id already has a valid certificate: revoke it first ('sos revoke KIOSK_ID') or choose another id"],
+  "kiosk-registered": [409, "KIOSK_REGISTERED", "this kiosk id is registered already: revoke it first ('sos revoke KIOSK_ID') to enrol it again, or choose another id"],
 } as const;
 
 /** A live session of an operator who is an admin now (the store is asked again: a removed or demoted admin loses it at once). */

@@ -47,7 +47,7 @@ export interface Enrolment {
 
 export type EnrolResult =
   | { readonly outcome: "enrolled"; readonly pem: string; readonly serial: string }
-  | { readonly outcome: "token-unknown" | "token-used" | "token-expired" | "kiosk-has-certificate" };
+  | { readonly outcome: "token-unknown" | "token-used" | "token-expired" | "kiosk-has-certificate" | "kiosk-registered" };
 
 export interface SecurityStore {
   recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date): Promise<void>;

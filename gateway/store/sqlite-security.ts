@@ -145,6 +145,10 @@ export class SqliteSecurityStore implements SecurityStore {
       .prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM kiosk_certificates WHERE kiosk_id = ? AND revoked_at IS NULL")
       .get(e.kioskId);
     if ((active?.n ?? 0) > 0) return { outcome: "kiosk-has-certificate" };
+    // Any token may not take over a kiosk that exists (a password kiosk, or one whose certificates
+    // expired): only a revoked one is enrolled again.
+    const kiosk = this.db.prepare<[string], { secret_hash: string }>("SELECT secret_hash FROM kiosks WHERE kiosk_id = ?").get(e.kioskId);
+    if (kiosk !== undefined && kiosk.secret_hash !== REVOKED_PASSWORD) return { outcome: "kiosk-registered" };
     return undefined;
   }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../../gateway/security/tokens.js";
 import { SqliteStore } from "../../../gateway/store/sqlite.js";
 import { fingerprintOf } from "../../../shared/pki/x509.js";
-import { spawnSos, tempDir } from "../harness.js";
+import { provisionTestKiosk, spawnSos, tempDir } from "../harness.js";
 import { enrolTestKiosk, newToken, type SecureGateway, startSecureGateway, suite } from "./rig.js";
 
 export function enrolmentTests(): void {
@@ -96,6 +96,18 @@ export function enrolmentTests(): void {
         mitm.closeAllConnections();
         await new Promise<void>((r) => mitm.close(() => r()));
       }
+    });
+
+    it("a token cannot take over a kiosk id that is registered (with a password): refused until that kiosk is revoked", async () => {
+      await provisionTestKiosk(gateway.dataDir, "kz-enr-0007", gateway.mqttUrl, dir.path);
+      const before = await gateway.store.getKiosk("kz-enr-0007");
+      const token = await newToken(gateway);
+      await expect(enrolTestKiosk(gateway, "kz-enr-0007", `${dir.path}/takeover`, token)).rejects.toThrow("enrolment refused: this kiosk id is registered already: revoke it first ('sos revoke KIOSK_ID') to enrol it again, or choose another id");
+      expect(await gateway.store.getKiosk("kz-enr-0007")).toEqual(before);
+      expect(await gateway.store.security.tokenState(hashToken(token), new Date())).toBe("valid");
+      await gateway.store.security.revokeKiosk("kz-enr-0007", new Date());
+      await enrolTestKiosk(gateway, "kz-enr-0007", `${dir.path}/takeover`, token);
+      expect(await gateway.store.security.certificatesOf("kz-enr-0007")).toHaveLength(1);
     });
 
     it("a wrong CA fingerprint stops enrolment before the token is sent, so the token stays usable", async () => {
