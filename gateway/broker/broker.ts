@@ -90,11 +90,14 @@ export class GatewayBroker {
 
   /** Cuts every live connection of a kiosk (it was revoked); returns how many were closed. */
   disconnectKiosk(kioskId: string, reason: string): number {
-    const client = this.connected.get(kioskId);
-    if (client === undefined) return 0;
-    this.deps.log.warn({ kioskId, reason }, "kiosk disconnected by the gateway");
-    client.close();
-    return 1;
+    // The live connection, and a newer one still between authentication and ready (it passed the
+    // check just before the revocation was written).
+    const clients = new Set([this.connected.get(kioskId), this.newest.get(kioskId)].filter((c): c is Client => c !== undefined));
+    for (const client of clients) {
+      this.deps.log.warn({ kioskId, reason }, "kiosk disconnected by the gateway");
+      client.close();
+    }
+    return clients.size;
   }
 
   /** Routes a kiosk `up` topic to a handler. Messages before a handler is attached are resent by the kiosk. */

@@ -76,6 +76,9 @@ export class HttpServer {
     const url = new URL(req.url ?? "/", "http://gateway.invalid");
     const ctx: RequestContext = { req, res, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, address: req.socket.remoteAddress ?? "unknown" };
     if (ctx.path === "/healthz" || ctx.path === "/readyz") return this.health(ctx);
+    if (crossOrigin(req)) {
+      return sendError(res, 403, "CROSS_ORIGIN", "a request that changes something must come from the console's own page (Origin differs from Host)");
+    }
     for (const group of this.options.routes ?? []) {
       if (await group(ctx)) return;
     }
@@ -98,4 +101,21 @@ export class HttpServer {
 
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? "/").split("?")[0] ?? "/";
+}
+
+/**
+ * A state-changing request sent by a browser from another origin (CSRF): SameSite=Strict keeps the
+ * cookie from other sites, not from another port or a sibling host. Browsers name the page's origin
+ * in `Origin` on every POST; the CLI and kiosks send none, and are not affected.
+ */
+function crossOrigin(req: IncomingMessage): boolean {
+  const method = req.method ?? "GET";
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true; // "null" (a sandboxed or file: page) or garbage
+  }
 }

@@ -79,7 +79,11 @@ const escalationSchema = z.object({
 /** Limits on the MQTT listeners, applied before authentication (gateway/broker/guard.ts). */
 const limitsSchema = z.object({
   /** A packet announcing more than this ends its connection before it is buffered. 0 = no limit. */
-  maxPacketBytes: z.number().int().min(0).default(512 * 1024),
+  maxPacketBytes: z
+    .number()
+    .int()
+    .refine((n) => n === 0 || n >= 300_000, "must be 0 (no limit) or at least 300000: a kiosk's snapshot at the press is one MQTT packet of up to ~270 kB")
+    .default(512 * 1024),
   /** New connections per source address: this many at once… (0 = no limit) */
   connectionBurst: z.number().int().min(0).default(100),
   /** …then this many per second. Kiosks behind carrier-grade NAT share an address: keep it generous. */

@@ -35,4 +35,10 @@ describe("gateway config: supervision and the ops webhook", () => {
   it("takes a short secret for neither webhook", () => {
     expect(() => parseGatewayConfig({ dataDir: "/tmp/x", ops: { url: "http://127.0.0.1/ops", secret: "short" } })).toThrow(/ops\.secret: must be at least 16 characters/);
   });
+
+  it("refuses a packet limit below a snapshot's size (it would cut every kiosk that sends its photo), and takes 0 as no limit", () => {
+    expect(() => parseGatewayConfig({ dataDir: "/tmp/x", limits: { maxPacketBytes: 256 * 1024 } })).toThrow(/limits\.maxPacketBytes: must be 0 \(no limit\) or at least 300000/);
+    expect(parseGatewayConfig({ dataDir: "/tmp/x", limits: { maxPacketBytes: 0 } }).limits.maxPacketBytes).toBe(0);
+    expect(parseGatewayConfig({ dataDir: "/tmp/x" }).limits.maxPacketBytes).toBe(512 * 1024);
+  });
 });

@@ -64,7 +64,13 @@ export function adminApiTests(): void {
       tokens.forEach(rememberSecret);
       expect(tokens).toHaveLength(2);
       await enrolTestKiosk(gateway, "kz-adm-0002", dir.path, tokens[0]);
-      const revoked = await api(gateway, "POST", "/api/admin/kiosks/kz-adm-0002/revoke", { cookie, body: {} });
+      // A page of another origin (another port on the same host: SameSite does not stop it) cannot
+      // make the admin's browser revoke a kiosk; the console's own page can.
+      const forged = await api(gateway, "POST", "/api/admin/kiosks/kz-adm-0002/revoke", { cookie, body: {}, origin: `https://${gateway.httpsBase.hostname}:1` });
+      expect(forged.status).toBe(403);
+      expect(forged.json.error?.code).toBe("CROSS_ORIGIN");
+      expect((await gateway.store.security.certificatesOf("kz-adm-0002"))[0]?.revokedAt).toBeNull();
+      const revoked = await api(gateway, "POST", "/api/admin/kiosks/kz-adm-0002/revoke", { cookie, body: {}, origin: gateway.httpsBase.origin });
       expect(revoked.status).toBe(200);
       expect(revoked.json.data).toEqual({ kioskId: "kz-adm-0002", certificatesRevoked: 1 });
       const operators = await api(gateway, "GET", "/api/admin/operators", { cookie });

@@ -166,12 +166,13 @@ export async function makeIdentity(
 type CryptoKeyPairLike = Awaited<ReturnType<typeof importKeyPair>>;
 
 /** A JSON request to the gateway's HTTPS port, trusting its CA. */
-export async function api(gateway: SecureGateway, method: "GET" | "POST", path: string, options: { body?: unknown; cookie?: string } = {}): Promise<HttpsReply & { json: { status: string; data?: Record<string, unknown>; error?: { code: string; message: string } } }> {
+export async function api(gateway: SecureGateway, method: "GET" | "POST", path: string, options: { body?: unknown; cookie?: string; origin?: string } = {}): Promise<HttpsReply & { json: { status: string; data?: Record<string, unknown>; error?: { code: string; message: string } } }> {
+  const headers = { ...(options.cookie === undefined ? {} : { cookie: options.cookie }), ...(options.origin === undefined ? {} : { origin: options.origin }) };
   const reply = await httpsRequest(new URL(path, gateway.httpsBase), {
     method,
     ca: gateway.caCertPem,
     ...(options.body === undefined ? {} : { body: options.body }),
-    ...(options.cookie === undefined ? {} : { headers: { cookie: options.cookie } }),
+    headers,
   });
   return { ...reply, json: JSON.parse(reply.text) as { status: string; data?: Record<string, unknown>; error?: { code: string; message: string } } };
 }
