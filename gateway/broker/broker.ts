@@ -100,6 +100,16 @@ export class GatewayBroker {
     return clients.size;
   }
 
+  /** Closes an operator page's MQTT connection (its operator was removed). */
+  disconnectClient(clientId: string): boolean {
+    // Aedes keeps its live clients by id (aedes.js: this.clients); its types do not declare it.
+    const clients = (this.aedes as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients;
+    const client = clients?.[clientId];
+    if (client === undefined) return false;
+    client.close();
+    return true;
+  }
+
   /** Routes a kiosk `up` topic to a handler. Messages before a handler is attached are resent by the kiosk. */
   handle(topic: TopicName, handler: UpHandler): void {
     this.handlers.set(topic, handler);

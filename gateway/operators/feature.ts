@@ -26,6 +26,9 @@ import { announceAlarm } from "./alarms.js";
 import { OperatorAuth } from "./auth.js";
 import { SessionStore } from "./sessions.js";
 
+/** How often the operators are read for removals made by the CLI. */
+const OPERATOR_POLL_MS = 1_000;
+
 export interface OperatorFeatureDeps {
   readonly store: GatewayStore;
   readonly events: EventBus<GatewayEvents>;
@@ -45,6 +48,7 @@ export class OperatorFeature {
   readonly links: SnapshotLinks;
   readonly snapshots: SnapshotStore;
   private ws: MqttWebSocket | undefined;
+  private removalTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -69,6 +73,21 @@ export class OperatorFeature {
     // A test alarm proves the path to dispatch; it never pages an operator.
     events.on("alert.stored", "operator-alarms", (e) => e.kind === "test" ? undefined : announceAlarm(store, (alarm) => broker.publishOperatorAlarm(alarm), e, alarmLog));
     this.ws = new MqttWebSocket(broker, MQTT_WS_PATH, log.child({ subsystem: "mqtt-ws" }));
+    // `sos operator remove` writes the store from another process: the sessions of a removed
+    // operator end within a poll, and so do their pages' MQTT connections (calls, alarms).
+    this.removalTimer = setInterval(() => void this.dropRemovedOperators(broker), OPERATOR_POLL_MS);
+  }
+
+  private async dropRemovedOperators(broker: GatewayBroker): Promise<void> {
+    try {
+      const present = new Set((await this.deps.store.listOperators()).map((o) => o.name));
+      for (const session of this.auth.sessions.dropAbsent(present)) {
+        const cut = broker.disconnectClient(session.clientId);
+        this.deps.log.warn({ operator: session.operator, mqttCut: cut }, "operator removed: session ended");
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, "could not read the operators; trying again");
+    }
   }
 
   get http(): HttpServerOptions {
@@ -99,6 +118,7 @@ export class OperatorFeature {
   }
 
   stop(): Promise<void> {
+    clearInterval(this.removalTimer);
     return this.ws?.stop() ?? Promise.resolve();
   }
 }

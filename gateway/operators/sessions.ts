@@ -67,6 +67,17 @@ export class SessionStore {
     return this.remove(digest(id));
   }
 
+  /** Ends the sessions of operators no longer in `present` (removed with `sos operator remove`); returns them. */
+  dropAbsent(present: ReadonlySet<string>): Session[] {
+    const dropped: Session[] = [];
+    for (const [key, session] of [...this.byId]) {
+      if (present.has(session.operator)) continue;
+      this.remove(key);
+      dropped.push(session);
+    }
+    return dropped;
+  }
+
   get size(): number {
     return this.byId.size;
   }
