@@ -61,10 +61,13 @@ export class CommandSender {
     }
     const result = parsed.data;
     const confirmed = await this.store.confirmCommand(result.commandId, kioskId, JSON.stringify(result), this.clock.now());
-    if (!confirmed) {
+    if (confirmed === "unknown") {
       this.log.warn({ kioskId, commandId: result.commandId }, "command result for a command this kiosk was not sent: ignored");
       return;
     }
+    // A result sent again (a resend crossed it, or a replay) is confirmed once: what follows a
+    // confirmation (a certificate issued for a renewal) happens once.
+    if (confirmed === "again") return this.log.debug({ kioskId, commandId: result.commandId }, "command result repeated: already confirmed");
     if (result.status === "error") {
       this.log.error({ kioskId, commandId: result.commandId, code: result.error.code, reason: result.error.message }, "kiosk could not carry out a command");
     } else this.log.info({ kioskId, commandId: result.commandId }, "command confirmed by kiosk");

@@ -330,11 +330,13 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve();
   }
 
-  confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<boolean> {
-    const changes = this.db
-      .prepare("UPDATE kiosk_commands SET confirmed_at = COALESCE(confirmed_at, ?), result = COALESCE(result, ?) WHERE command_id = ? AND kiosk_id = ?")
+  confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<"confirmed" | "again" | "unknown"> {
+    const first = this.db
+      .prepare("UPDATE kiosk_commands SET confirmed_at = ?, result = ? WHERE command_id = ? AND kiosk_id = ? AND confirmed_at IS NULL")
       .run(at.toISOString(), result, commandId, kioskId).changes;
-    return Promise.resolve(changes > 0);
+    if (first > 0) return Promise.resolve("confirmed");
+    const known = this.db.prepare("SELECT 1 FROM kiosk_commands WHERE command_id = ? AND kiosk_id = ?").get(commandId, kioskId);
+    return Promise.resolve(known === undefined ? "unknown" : "again");
   }
 
   getOperator(name: string): Promise<OperatorRecord | undefined> {

@@ -133,7 +133,8 @@ export interface GatewayStore {
   pendingCommands(kioskId?: string): Promise<PendingCommand[]>;
   markCommandSent(commandId: string, at: Date): Promise<void>;
   /** Records the kiosk's result; only the kiosk the command was for can confirm it. Returns whether it matched. */
-  confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<boolean>;
+  /** "confirmed" the first time, "again" for a repeated result (kept as it was), "unknown" for a command this kiosk was not sent. */
+  confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<"confirmed" | "again" | "unknown">;
 
   // operators
   getOperator(name: string): Promise<OperatorRecord | undefined>;

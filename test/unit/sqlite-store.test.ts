@@ -262,4 +262,15 @@ describe("SqliteStore", () => {
       }
     });
   });
+
+  it("confirms a kiosk command once: a repeated result is 'again' and keeps the first; another kiosk's or an unknown command is 'unknown'", async () => {
+    await store.putKiosk(kiosk("k1"), { replace: false, now: T0 });
+    await store.security.queueCommand("k1", "c-1", "{}", T0);
+    expect(await store.confirmCommand("c-1", "k2", '{"n":0}', at(10))).toBe("unknown");
+    expect(await store.confirmCommand("c-1", "k1", '{"n":1}', at(20))).toBe("confirmed");
+    expect(await store.confirmCommand("c-1", "k1", '{"n":2}', at(30))).toBe("again");
+    expect(await store.security.getCommand("c-1")).toMatchObject({ result: '{"n":1}' });
+    expect(await store.confirmCommand("c-404", "k1", "{}", at(40))).toBe("unknown");
+  });
 });
+
