@@ -22,6 +22,7 @@ import { GatewayMetrics } from "./metrics/metrics.js";
 import type { OutboxSender } from "./outbox/forwarder.js";
 import { OperatorFeature } from "./operators/feature.js";
 import { loadServerTls, pkiExists, pkiPaths, type ServerTls } from "./pki/ca.js";
+import { certificateInfo } from "../shared/pki/x509.js";
 import { RevocationWatcher } from "./security/revocation.js";
 import { CertificateRotation } from "./security/rotation.js";
 import { securityRoutes } from "./security/routes.js";
@@ -76,10 +77,25 @@ function serverTls(config: GatewayConfig): ServerTls | undefined {
   return undefined;
 }
 
+/**
+ * Every kiosk refuses a gateway whose server certificate has expired: say so loudly well before.
+ * (`sos ca server-cert` re-issues it with the same CA; kiosk certificates are untouched.)
+ */
+function warnIfExpiring(tls: ServerTls, now: Date, log: Logger): void {
+  const notAfter = certificateInfo(tls.cert).notAfter;
+  const days = Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000);
+  if (days <= SERVER_CERT_WARN_DAYS) {
+    log.warn({ notAfter: notAfter.toISOString(), days }, "the gateway's server certificate expires soon: every kiosk will refuse the gateway then; run 'sos ca server-cert' and restart");
+  } else log.info({ notAfter: notAfter.toISOString(), days }, "server certificate valid");
+}
+
+const SERVER_CERT_WARN_DAYS = 60;
+
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
   const tls = serverTls(config);
+  if (tls !== undefined) warnIfExpiring(tls, clock.now(), log);
   const events = new EventBus<GatewayEvents>(log);
   const store = SqliteStore.open(config.dataDir);
   const stops: (() => Promise<void>)[] = [() => store.close()];

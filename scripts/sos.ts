@@ -49,15 +49,20 @@ program
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 
-program
-  .command("ca")
-  .description("the gateway's certificate authority")
-  .command("init")
+const ca = program.command("ca").description("the gateway's certificate authority");
+
+ca.command("init")
   .description("create the gateway's CA and its server certificate in DATA/pki/ (MQTT over TLS and HTTPS)")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, [])
   .option("--force", "replace an existing CA (every kiosk certificate it issued stops working)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runInit(opts).catch(fail));
+
+ca.command("server-cert")
+  .description("issue a new server certificate from the existing CA (before the old one expires, or for new names); restart the gateway after")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, [])
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runServerCert(opts).catch(fail));
 
 program
   .command("token")

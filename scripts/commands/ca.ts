@@ -1,4 +1,4 @@
-import { initCa } from "../../gateway/pki/ca.js";
+import { defaultServerNames, issueServerCertificate, initCa } from "../../gateway/pki/ca.js";
 
 export interface CaInitOptions {
   dataDir?: unknown;
@@ -15,4 +15,12 @@ export async function runInit(opts: CaInitOptions): Promise<void> {
       `server certificate for: ${result.serverNames.join(", ")}\n` +
       `CA fingerprint (SHA-256), for 'sos enroll --ca-fingerprint':\n${result.caFingerprint}\n`,
   );
+}
+
+/** `sos ca server-cert`: a new server certificate from the same CA (before the old one expires, or for new names). */
+export async function runServerCert(opts: CaInitOptions): Promise<void> {
+  const given = Array.isArray(opts.name) ? (opts.name as unknown[]).map(String) : [];
+  const names = given.length > 0 ? given : defaultServerNames();
+  const issued = await issueServerCertificate(String(opts.dataDir), names);
+  process.stdout.write(`issued a new server certificate for: ${names.join(", ")}, valid until ${issued.notAfter}\nrestart the gateway to serve it; kiosk certificates are unchanged\n`);
 }
