@@ -78,8 +78,12 @@ export interface HealthStore {
   recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void>;
   /** Upserts each kiosk's latest heartbeat (one transaction). */
   saveHeartbeats(rows: readonly HeartbeatRecord[]): Promise<void>;
-  /** Deletes delivered operations events and transitions from before `before`; the counts deleted. */
-  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number }>;
+  /**
+   * Deletes, from before `before`: delivered operations events, transitions (each kiosk keeps its
+   * newest), and delivered test alarms with their steps and attempts (each kiosk keeps its newest,
+   * which supervision reads). SOS alarms are never deleted. Returns the counts deleted.
+   */
+  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number; testAlerts: number }>;
   /** A kiosk's transitions, newest first. */
   transitions(kioskId: string, limit: number): Promise<TransitionRecord[]>;
   /** Registry rows updated after `after` (all when null), oldest update first. */

@@ -154,9 +154,10 @@ export class SqliteHealthStore implements HealthStore {
     return Promise.resolve(changes > 0);
   }
 
-  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number }> {
+  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number; testAlerts: number }> {
     const at = before.toISOString();
     const prune = this.db.transaction(() => ({
+      testAlerts: this.pruneTestAlerts(at),
       opsEvents: this.db.prepare("DELETE FROM ops_outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?").run(at).changes,
       // A kiosk's newest transition is kept whatever its age: it is where its current state came from.
       transitions: this.db
@@ -164,6 +165,23 @@ export class SqliteHealthStore implements HealthStore {
         .run(at).changes,
     }));
     return Promise.resolve(prune.immediate());
+  }
+
+  /** Old, delivered test alarms (10 000 kiosks test daily: 3.6 million a year), children first. */
+  private pruneTestAlerts(at: string): number {
+    this.db.exec("CREATE TEMP TABLE IF NOT EXISTS prune_ids (alert_id TEXT PRIMARY KEY)");
+    this.db.exec("DELETE FROM prune_ids");
+    this.db
+      .prepare(
+        `INSERT INTO prune_ids SELECT a.alert_id FROM alerts a JOIN dispatch_outbox d ON d.alert_id = a.alert_id
+         WHERE a.kind = 'test' AND a.received_at < ? AND d.delivered_at IS NOT NULL
+           AND a.received_at < (SELECT MAX(b.received_at) FROM alerts b WHERE b.kiosk_id = a.kiosk_id AND b.kind = 'test')`,
+      )
+      .run(at);
+    for (const table of ["alert_events", "escalation_outbox", "dispatch_attempts", "dispatch_outbox"]) {
+      this.db.exec(`DELETE FROM ${table} WHERE alert_id IN (SELECT alert_id FROM prune_ids)`);
+    }
+    return this.db.prepare("DELETE FROM alerts WHERE alert_id IN (SELECT alert_id FROM prune_ids)").run().changes;
   }
 
   dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {

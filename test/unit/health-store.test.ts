@@ -63,10 +63,32 @@ describe("the supervision tables (migration 4)", () => {
     });
     await store.health.recordOpsAttempt({ id: "old-delivered", attempt: 1, startedAt: at(1), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
     await store.health.recordOpsAttempt({ id: "new-delivered", attempt: 1, startedAt: at(100), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
-    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 1, transitions: 2 });
+    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 1, transitions: 2, testAlerts: 0 });
     expect((await store.health.listOps(10)).map((o) => o.eventId).sort()).toEqual(["new-delivered", "old-pending"]);
     expect((await store.health.transitions("k-1", 10)).map((r) => r.at)).toEqual([at(100)]);
     expect((await store.health.transitions("k-2", 10)).map((r) => r.at)).toEqual([at(3)]); // its only one: kept
+  });
+
+  it("prunes old delivered test alarms with their attempts, keeping each kiosk's newest test alarm, undelivered ones and every SOS alarm", async () => {
+    const delivered = async (n: number, kioskId: string, kind: "sos" | "test", s: number): Promise<string> => {
+      const alert = testAlert(n, kioskId, kind);
+      await store.recordAlert(alert, new Date(at(s)), "{}");
+      await store.recordAttempt({ alertId: alert.alertId, attempt: 1, startedAt: at(s), durationMs: 5, ok: true, httpStatus: 200, error: null }, null);
+      return alert.alertId;
+    };
+    const oldTest = await delivered(11, "k-1", "test", 1);
+    const oldSos = await delivered(12, "k-1", "sos", 2);
+    const newestTest = await delivered(13, "k-1", "test", 3);
+    const olderTestOfK2 = await delivered(14, "k-2", "test", 4);
+    const pending = testAlert(15, "k-2", "test");
+    await store.recordAlert(pending, new Date(at(5)), "{}");
+    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 0, transitions: 0, testAlerts: 2 });
+    for (const gone of [oldTest, olderTestOfK2]) {
+      expect(await store.getAlert(gone)).toBeUndefined();
+      expect(await store.attemptsFor(gone)).toEqual([]);
+    }
+    for (const kept of [oldSos, newestTest, pending.alertId]) expect(await store.getAlert(kept)).toBeDefined();
+    expect((await store.health.getHealth("k-1"))?.lastTestAlertAt).toBe(at(3));
   });
 
   it("keeps `since` while the state stays (degraded → degraded), sets first_seen_at once, and queues ops events with the transitions", async () => {
