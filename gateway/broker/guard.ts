@@ -9,6 +9,7 @@
  * Kiosks behind carrier-grade NAT share addresses: keep the connection rate generous (docs/threat-model.md).
  */
 import type { Duplex } from "node:stream";
+import { addressKey } from "../operators/limiter.js";
 import type { Clock } from "../../shared/clock.js";
 
 export class ConnectionRateLimiter {
@@ -22,8 +23,9 @@ export class ConnectionRateLimiter {
   ) {}
 
   /** Takes a token for the address; false when it has none left (refuse the connection). 0 burst = no limit. */
-  take(address: string): boolean {
+  take(ip: string): boolean {
     if (this.burst <= 0) return true;
+    const address = addressKey(ip);
     const now = this.clock.now().getTime();
     const bucket = this.buckets.get(address) ?? { tokens: this.burst, at: now };
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1_000) * this.perSecond);
@@ -44,8 +46,8 @@ export class ConnectionRateLimiter {
    * or never authenticate use the budget up, so a fleet behind one NAT address reconnecting at once
    * after a gateway restart is never held back by its own successful reconnects.
    */
-  refund(address: string): void {
-    const bucket = this.buckets.get(address);
+  refund(ip: string): void {
+    const bucket = this.buckets.get(addressKey(ip));
     if (bucket !== undefined) bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
   }
 }

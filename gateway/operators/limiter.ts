@@ -5,7 +5,24 @@
  * counts as a failure from its start and is forgiven when it succeeds, so a burst of concurrent
  * guesses cannot slip past the limit while their scrypt runs.
  */
+import { isIPv6 } from "node:net";
 import type { Clock } from "../../shared/clock.js";
+
+/**
+ * The key an address is limited by: an IPv4 address as it is (an IPv4-mapped IPv6 one too), an IPv6
+ * address by its /64 — one subscriber's prefix, inside which an attacker can pick any address.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!isIPv6(address.split("%")[0] ?? "")) return address;
+  const bare = (address.split("%")[0] ?? "").toLowerCase();
+  const [head = "", tail] = bare.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}
 
 export class FailedLoginLimiter {
   private readonly failures = new Map<string, number[]>();
@@ -18,14 +35,16 @@ export class FailedLoginLimiter {
   ) {}
 
   /** 0 when the address may try; otherwise how long until it may try again. */
-  retryAfterMs(address: string): number {
+  retryAfterMs(ip: string): number {
+    const address = addressKey(ip);
     const recent = this.recent(address);
     if (recent.length < this.maxFailures) return 0;
     const oldest = recent[recent.length - this.maxFailures] ?? 0;
     return Math.max(1, oldest + this.windowMs - this.clock.now().getTime());
   }
 
-  fail(address: string): void {
+  fail(ip: string): void {
+    const address = addressKey(ip);
     const recent = this.recent(address);
     recent.push(this.clock.now().getTime());
     this.failures.delete(address);
@@ -37,7 +56,8 @@ export class FailedLoginLimiter {
   }
 
   /** Takes back one failure (an attempt counted up front, before its password check, succeeded). */
-  forgive(address: string): void {
+  forgive(ip: string): void {
+    const address = addressKey(ip);
     const recent = this.recent(address);
     recent.pop();
     if (recent.length === 0) this.failures.delete(address);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConnectionRateLimiter, PacketSizeWatcher } from "../../gateway/broker/guard.js";
+import { addressKey } from "../../gateway/operators/limiter.js";
 import { createTokens, hashToken, parseDuration } from "../../gateway/security/tokens.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
 import type { Clock } from "../../shared/clock.js";
@@ -129,3 +130,19 @@ describe("kiosk.json mqtt credentials", () => {
     expect(parseKioskConfig({ ...base, mqtt: { url: "mqtts://gw:8883", tls: { ca: "a", cert: "b", key: "c" } } }).mqtt.password).toBeUndefined();
   });
 });
+
+describe("addressKey", () => {
+  it("limits IPv4 by address and IPv6 by its /64 (an attacker picks any address inside a prefix)", () => {
+    expect(addressKey("10.1.2.3")).toBe("10.1.2.3");
+    expect(addressKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
+    expect(addressKey("2001:db8:0:1::1")).toBe("2001:db8:0:1::/64");
+    expect(addressKey("2001:0db8:0000:0001:abcd:ef01:2345:6789")).toBe("2001:db8:0:1::/64");
+    expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+    const clock = new FakeClock();
+    const limiter = new ConnectionRateLimiter(2, 0, clock);
+    expect(["2001:db8:0:1::a", "2001:db8:0:1::b", "2001:db8:0:1::c"].map((a) => limiter.take(a))).toEqual([true, true, false]);
+    expect(limiter.take("2001:db8:0:2::a")).toBe(true);
+  });
+});
+
