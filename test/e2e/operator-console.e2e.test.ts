@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EscalationEvent, escalationEventSchema } from "../../shared/escalation.js";
 import { verifySignature } from "../../shared/signature.js";
 import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
-import { provisionTestKiosk, REPO_ROOT, startTestKiosk, type TestKiosk } from "../integration/harness.js";
+import { connectRaw, provisionTestKiosk, REPO_ROOT, startTestKiosk, type TestKiosk } from "../integration/harness.js";
 import { CHROMIUM, CHROMIUM_ARGS, kioskLogs, startSystem, type System, waitFor } from "./browser-harness.js";
 
 const ESCALATION_SECRET = "e2e-escalation-secret-0123456789";
@@ -267,4 +267,31 @@ describe("stale cards and a failing event stream", () => {
     await b.card.waitFor({ state: "detached", timeout: 5_000 });
     expect(await status.textContent()).not.toContain("interrupted");
   }, 90_000);
+});
+
+describe("a ring for an alarm the page has no card for", () => {
+  it("fetches the alarm: a closed one's card and ring are dropped, an unknown one keeps ringing", async () => {
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+    const config = (second ?? (second = await startSecondKiosk())).config;
+    await second.stop();
+    second = undefined;
+    // The kiosk's own identity, publishing its call/up by hand.
+    const kiosk = await connectRaw(system.gateway.mqttUrl, { clientId: SECOND, username: config.mqtt.username, password: config.mqtt.password });
+    try {
+      const closedId = crypto.randomUUID();
+      await system.gateway.store.recordAlert({ v: 1, alertId: closedId, kioskId: SECOND, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 43.31, lon: 76.87, address: "x" } }, new Date(), "{}");
+      await system.gateway.closeAlarm({ alertId: closedId, outcome: "false-alarm", closedBy: "e2e" });
+      const unknownId = crypto.randomUUID();
+      const ring = (callId: string, alertId: string) => kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "ring", callId, alertId, at: new Date().toISOString() }), { qos: 1 });
+      await ring("ring-closed-0001", closedId);
+      await ring("ring-unknown-0001", unknownId);
+      await waitFor(async () => (await cardOf(unknownId).getAttribute("data-ringing")) === "true", "the unknown alarm's card ringing", 10_000);
+      await waitFor(async () => (await cardOf(closedId).count()) === 0, "the closed alarm's card dropped", 5_000);
+      await expect(page.evaluate(`window.sosConsole.sound.ringing`)).resolves.toBe(true);
+      await kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "state", callId: "ring-unknown-0001", state: "ended", reason: "test over" }), { qos: 1 });
+      await page.waitForFunction(`window.sosConsole.sound.ringing === false`, undefined, { timeout: 5_000 });
+    } finally {
+      await kiosk.endAsync(true);
+    }
+  }, 60_000);
 });
