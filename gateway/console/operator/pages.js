@@ -24,7 +24,8 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     const { status, body } = await api("/api/alarm-queue").catch(() => ({ status: 0, body: null }));
     if (status !== 200) return;
     const open = new Set(body.data.alarms.map((a) => a.alertId));
-    for (const alertId of before) if (!open.has(alertId)) alarms.remove(alertId);
+    // A card whose kiosk is ringing stays (a ring without an alarm id has a card of its own).
+    for (const alertId of before) if (!open.has(alertId) && alarms.cards.get(alertId)?.node.dataset.ringing !== "true") alarms.remove(alertId);
     for (const alarm of body.data.alarms) alarms.upsert(alarm);
     ringer.update();
   }
