@@ -228,6 +228,8 @@ describe("the alarm sound in a browser that blocks autoplay", () => {
       await p.getByTestId("login-name").fill("duty1");
       await p.getByTestId("login-password").fill("correct-horse-battery-staple");
       await p.getByTestId("login-submit").click();
+      // Logged in (the session cookie is set) and the click started the audio.
+      await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
       await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 10_000 });
       expect(await p.getByTestId("alarm-sound").isHidden()).toBe(true);
       // The session resumed without a gesture (a reload, a restarted browser; a fresh context with the
@@ -237,7 +239,10 @@ describe("the alarm sound in a browser that blocks autoplay", () => {
       await p.close();
       p = await resumed.newPage();
       await p.goto(`http://127.0.0.1:${system.gateway.httpPort}/`);
-      await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 10_000 });
+      await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 10_000 }).catch(async (err: unknown) => {
+        process.stdout.write(`resumed page: ${await p.getByTestId("connection-status").textContent()} login hidden=${await p.getByTestId("login").isHidden()} cookies=${JSON.stringify((await resumed.cookies()).map((c) => c.name))}\n`);
+        throw err;
+      });
       process.stdout.write(`sound after resume: ${JSON.stringify(await p.evaluate("window.sosConsole.sound"))}\n`);
       await p.waitForFunction(`window.sosConsole.sound.context === "suspended" && window.sosConsole.sound.banner === true`, undefined, { timeout: 10_000 });
       await p.getByTestId("alarm-sound").waitFor({ state: "visible", timeout: 5_000 });
