@@ -41,17 +41,31 @@ export interface AlarmsDeps {
   readonly escalationSender?: OutboxSender;
 }
 
-/** Heartbeats are pushed to pages in batches this often (they come every 10 s from every kiosk). */
-const HEARTBEAT_PUSH_MS = 2_000;
+/**
+ * Heartbeat times go to pages in one `heartbeats` event this often, naming only the kiosks that beat
+ * since the last one (every kiosk beats every 10 s: a whole row per beat froze pages of a large fleet).
+ */
+export const HEARTBEAT_PUSH_MS = 15_000;
 /** Calls remembered to map a kiosk's `connected` back to its alarm. */
 const MAX_CALLS = 1_000;
+/** `closedElsewhere` pushes only alarms closed this recently (older ones left the pages long ago). */
+const RECENTLY_CLOSED_MS = 60_000;
+
+/** One kiosk call: the alarm its ring named, whose accept the kiosk took (`connecting`), whether its step is stored. */
+interface CallEntry {
+  readonly alertId: string;
+  operator: string | null;
+  connected: boolean;
+}
 
 export class AlarmsFeature {
   readonly stream = new EventStream();
   readonly escalation: EscalationTimers;
   private readonly forwarder: OutboxForwarder | undefined;
   private readonly log: Logger;
-  private readonly calls = new Map<string, string>();
+  private readonly calls = new Map<string, CallEntry>();
+  /** kioskId → state and failing parts last pushed to the pages. */
+  private readonly pushed = new Map<string, string>();
   private readonly lastBeat = new Map<string, string>();
   private readonly beatsDirty = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
@@ -171,7 +185,11 @@ export class AlarmsFeature {
     if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
   }
 
-  /** A kiosk's call signaling: its ring names the alarm; its `connected` is the lifecycle's call step. */
+  /**
+   * A kiosk's call signaling: its ring names the alarm, its `connecting` names the operator whose
+   * accept it took, its first `connected` is the lifecycle's call step (once per call, and only for
+   * an alarm of the kiosk that rang).
+   */
   private callUp(kioskId: string, payload: Buffer): void {
     let message;
     try {
@@ -181,13 +199,34 @@ export class AlarmsFeature {
     }
     if (!message.success) return;
     const m = message.data;
+    const key = `${kioskId}/${m.callId}`;
     if (m.type === "ring") {
+      if (this.calls.has(key)) return;
       if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value ?? "");
-      this.calls.set(`${kioskId}/${m.callId}`, m.alertId);
+      this.calls.set(key, { alertId: m.alertId, operator: null, connected: false });
+    } else if (m.type === "state" && m.state === "connecting") {
+      const call = this.calls.get(key);
+      if (call !== undefined && !call.connected) call.operator = m.operator ?? null;
     } else if (m.type === "state" && m.state === "connected") {
-      const alertId = this.calls.get(`${kioskId}/${m.callId}`);
-      if (alertId !== undefined) void this.record({ alertId, type: "call-connected", at: this.now(), actor: m.operator ?? null, detail: { callId: m.callId } });
+      const call = this.calls.get(key);
+      if (call === undefined || call.connected) return;
+      call.connected = true;
+      void this.callConnected(kioskId, m.callId, call, m.operator);
     }
+  }
+
+  private async callConnected(kioskId: string, callId: string, call: CallEntry, stated: string | undefined): Promise<void> {
+    try {
+      const alert = await this.deps.store.getAlert(call.alertId);
+      if (alert?.kioskId !== kioskId) {
+        this.log.warn({ kioskId, callId, alertId: call.alertId }, "a kiosk's call named an alarm of another kiosk (or none): no call step stored");
+        return;
+      }
+    } catch (err) {
+      this.log.error({ err, kioskId, alertId: call.alertId }, "could not look up a call's alarm");
+      return;
+    }
+    await this.record({ alertId: call.alertId, type: "call-connected", at: this.now(), actor: call.operator ?? stated ?? null, detail: { callId } });
   }
 
   private async record(step: AlarmStep, push = true): Promise<void> {
@@ -204,17 +243,21 @@ export class AlarmsFeature {
     this.deps.events.emit("alarm.step", { alertId, type, actor });
     if (this.stream.size === 0) return;
     alarmView(this.deps.store, alertId).then(
-      (view) => view !== undefined && this.stream.send("alarm", view),
+      // A test alarm is stored closed and never pages anyone: its later steps (delivered, presses) are not pushed either.
+      (view) => view !== undefined && view.kind !== "test" && this.stream.send("alarm", view),
       (err: unknown) => this.log.error({ err, alertId }, "could not build an alarm for the pages"),
     );
   }
 
+  /** A kiosk confirmed a command: its alarms closed recently (by `sos alerts close`) leave the pages. */
   private async closedElsewhere(kioskId: string): Promise<void> {
     try {
+      const now = this.deps.clock.now().getTime();
       for (const alert of await this.deps.store.alarms.alertsOfKiosk(kioskId, 5)) {
         if (alert.closedAt === null) continue;
         this.escalation.cancel(alert.alertId);
-        if (this.stream.size > 0) {
+        const recent = now - Date.parse(alert.closedAt) <= RECENTLY_CLOSED_MS;
+        if (recent && alert.kind !== "test" && this.stream.size > 0) {
           const view = await alarmView(this.deps.store, alert.alertId);
           if (view !== undefined) this.stream.send("alarm", view);
         }
@@ -229,19 +272,27 @@ export class AlarmsFeature {
     return row === undefined ? undefined : fleetKiosk(row, kiosk, this.deps.kioskState(kioskId), this.lastBeat.get(kioskId));
   }
 
+  /** A kiosk's state or failing parts changed: its row goes to the pages (not when nothing they show changed). */
   private async pushKiosk(kioskId: string): Promise<void> {
     if (this.stream.size === 0) return;
     try {
       const row = await this.fleetRow(kioskId);
-      if (row !== undefined) this.stream.send("kiosk", row);
+      if (row === undefined) return;
+      const shown = `${row.state}|${row.components.join(",")}`;
+      if (this.pushed.get(kioskId) === shown) return;
+      this.pushed.set(kioskId, shown);
+      this.stream.send("kiosk", row);
     } catch (err) {
       this.log.error({ err, kioskId }, "could not build a kiosk for the pages");
     }
   }
 
+  /** The heartbeat times of the kiosks that beat since the last batch, in one event. */
   private flushBeats(): void {
-    for (const kioskId of this.beatsDirty) void this.pushKiosk(kioskId);
+    if (this.beatsDirty.size === 0) return;
+    const kiosks = [...this.beatsDirty].map((kioskId) => ({ kioskId, lastHeartbeatAt: this.lastBeat.get(kioskId) ?? null }));
     this.beatsDirty.clear();
+    this.stream.send("heartbeats", { kiosks });
   }
 
   private now(): string {

@@ -1,6 +1,7 @@
 /**
  * Server-sent events for the console (GET /api/events): `alarm` (an AlarmView after any step),
- * `kiosk` (a FleetKiosk whose state or heartbeat changed). One-way, plain HTTP, reconnected by the
+ * `kiosk` (a FleetKiosk whose state or failing parts changed), `heartbeats` ({ kiosks: [{ kioskId,
+ * lastHeartbeatAt }] }, at most every 15 s, only the kiosks that beat since the last one). One-way, plain HTTP, reconnected by the
  * browser's EventSource on its own; the page reloads the lists after each (re)connect.
  */
 import type { ServerResponse } from "node:http";

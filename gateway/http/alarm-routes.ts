@@ -8,7 +8,7 @@
  *   POST /api/alarms/<alertId>/close         { outcome, note? } → closed; the kiosk is told (its light goes idle)
  *   GET  /api/fleet                          every kiosk: state, since, last heartbeat, failing parts, last test alarm, place
  *   GET  /api/kiosks/<kioskId>               one kiosk with its alarms and state history
- *   GET  /api/events                         server-sent events: `alarm`, `kiosk`
+ *   GET  /api/events                         server-sent events: `alarm`, `kiosk`, `heartbeats`
  */
 import { z } from "zod";
 import type { CloseRequest } from "../alerts/close.js";

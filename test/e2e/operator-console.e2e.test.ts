@@ -6,13 +6,13 @@
  * following a kiosk offline and back. Saves screenshots of the main pages to docs/screenshots/.
  */
 import { join } from "node:path";
-import type { Locator, Page } from "playwright-core";
+import { chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EscalationEvent, escalationEventSchema } from "../../shared/escalation.js";
 import { verifySignature } from "../../shared/signature.js";
 import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
-import { provisionTestKiosk, REPO_ROOT, startTestKiosk, type TestKiosk } from "../integration/harness.js";
-import { kioskLogs, startSystem, type System, waitFor } from "./browser-harness.js";
+import { connectRaw, provisionTestKiosk, REPO_ROOT, startTestKiosk, type TestKiosk } from "../integration/harness.js";
+import { CHROMIUM, CHROMIUM_ARGS, kioskLogs, startSystem, type System, waitFor } from "./browser-harness.js";
 
 const ESCALATION_SECRET = "e2e-escalation-secret-0123456789";
 const ESCALATE_AFTER_MS = 2_000;
@@ -173,4 +173,137 @@ describe("the operator console in the browser", () => {
     await waitFor(async () => ((await history.textContent({ timeout: 1_000 }).catch(() => "")) ?? "").includes("offline"), "state history", 10_000);
     await page.screenshot({ path: join(SCREENSHOTS, "kiosk.png"), fullPage: true });
   });
+});
+
+describe("the console with a large fleet", () => {
+  it("with 2 000 kiosks and a burst of kiosk updates on the stream, an alarm still appears and an acknowledge click is handled", async () => {
+    const now = new Date();
+    for (let i = 0; i < 1_998; i++) {
+      const kioskId = `kz-fleet-${String(i).padStart(4, "0")}`;
+      const location = { lat: 43.0 + (i % 50) * 0.1, lon: 76.5 + Math.floor(i / 50) * 0.1, address: `Fleet road ${i}` };
+      await system.gateway.store.putKiosk({ kioskId, secretHash: "x", name: null, location, region: `Region ${i % 7}` }, { replace: true, now });
+    }
+    await page.goto(`${page.url().split("#")[0]}#/fleet`);
+    await page.reload();
+    await waitFor(async () => ((await page.getByTestId("fleet-count").textContent()) ?? "").includes("of 2000"), "2 000 kiosks on the fleet page", 20_000);
+    await expect(page.locator('[data-testid="fleet-row"]').count()).resolves.toBe(2_000);
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+
+    // 5 rounds of an update for every kiosk, and heartbeat batches, while the kiosk's button is pressed.
+    const rows = await system.gateway.alarms.fleet();
+    const states = ["offline", "degraded", "online", "offline", "degraded"] as const;
+    let burst = true;
+    const bursting = (async () => {
+      for (const state of states) {
+        for (const row of rows) if (row.kioskId.startsWith("kz-fleet-")) system.gateway.alarms.stream.send("kiosk", { ...row, state, components: state === "degraded" ? ["camera"] : [] });
+        system.gateway.alarms.stream.send("heartbeats", { kiosks: rows.map((r) => ({ kioskId: r.kioskId, lastHeartbeatAt: new Date().toISOString() })) });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      burst = false;
+    })();
+    const { card } = await pressForNewAlarm();
+    await card.getByTestId("acknowledge").click({ timeout: 5_000 });
+    await waitFor(async () => (await card.getAttribute("data-acknowledged")) === "true", "acknowledged on the card", 5_000);
+    await bursting;
+    expect(burst).toBe(false);
+    // The last update of each kiosk is on its row (updated in place, drawn when the fleet page is shown).
+    await page.getByTestId("nav-fleet").click();
+    const last = page.locator('[data-testid="fleet-row"][data-kiosk-id="kz-fleet-0007"]');
+    await waitFor(async () => (await last.getAttribute("data-state")) === "degraded", "the kiosk's last state on its row", 10_000);
+    await expect(page.locator('[data-testid="fleet-row"]').count()).resolves.toBe(2_000);
+    // An alarm card's map draws only the neighbours inside its view, not the whole fleet.
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+    const drawn = Number(await card.getByTestId("alarm-map").getAttribute("data-points"));
+    expect(drawn).toBeGreaterThan(0);
+    expect(drawn).toBeLessThan(2_000);
+  }, 120_000);
+});
+
+describe("the alarm sound in a browser that blocks autoplay", () => {
+  it("the login click starts the sound; a session resumed without a gesture shows a large banner asking for a click until the sound runs", async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => !a.startsWith("--autoplay-policy")) });
+    try {
+      let p = await (await browser.newContext({ bypassCSP: true })).newPage();
+      await p.goto(`http://127.0.0.1:${system.gateway.httpPort}/`);
+      await p.getByTestId("login-name").fill("duty1");
+      await p.getByTestId("login-password").fill("correct-horse-battery-staple");
+      await p.getByTestId("login-submit").click();
+      // Logged in (the session cookie is set) and the click started the audio.
+      await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
+      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 10_000 });
+      expect(await p.getByTestId("alarm-sound").isHidden()).toBe(true);
+      // The session resumed without a gesture (a reload, a restarted browser; a fresh context with the
+      // session cookie: Chromium may carry a same-origin reload's activation over): audio stays suspended.
+      const resumed = await browser.newContext({ bypassCSP: true });
+      await resumed.addCookies(await p.context().cookies());
+      await p.close();
+      p = await resumed.newPage();
+      await p.goto(`http://127.0.0.1:${system.gateway.httpPort}/`);
+      await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 10_000 }).catch(async (err: unknown) => {
+        process.stdout.write(`resumed page: ${await p.getByTestId("connection-status").textContent()} login hidden=${await p.getByTestId("login").isHidden()} cookies=${JSON.stringify((await resumed.cookies()).map((c) => c.name))}\n`);
+        throw err;
+      });
+      process.stdout.write(`sound after resume: ${JSON.stringify(await p.evaluate("window.sosConsole.sound"))}\n`);
+      await p.waitForFunction(`window.sosConsole.sound.context === "suspended" && window.sosConsole.sound.banner === true`, undefined, { timeout: 10_000 });
+      await p.getByTestId("alarm-sound").waitFor({ state: "visible", timeout: 5_000 });
+      await p.getByTestId("alarm-sound").click();
+      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 5_000 });
+      await p.getByTestId("alarm-sound").waitFor({ state: "hidden", timeout: 5_000 });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
+
+describe("stale cards and a failing event stream", () => {
+  it("a 502 on the event stream is shown and retried; acknowledging an alarm closed meanwhile removes its card; the queue reloaded after the stream is back drops alarms closed meanwhile", async () => {
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+    const a = await pressForNewAlarm();
+    const status = page.getByTestId("connection-status");
+    await page.route("**/api/events", (route) => route.fulfill({ status: 502, contentType: "text/plain", body: "bad gateway" }));
+    system.gateway.alarms.stream.stop();
+    await waitFor(async () => (await status.getAttribute("data-stream")) === "down", "stream down in the connection status", 10_000);
+    await expect(status.textContent()).resolves.toContain("live updates interrupted");
+
+    // Closed elsewhere while the page hears nothing: the card stays until the acknowledge answers 409.
+    await closeOpenAlarms();
+    await expect(a.card.count()).resolves.toBe(1);
+    await a.card.getByTestId("acknowledge").click();
+    await a.card.waitFor({ state: "detached", timeout: 5_000 });
+
+    const b = await pressForNewAlarm();
+    await closeOpenAlarms();
+    await expect(b.card.count()).resolves.toBe(1);
+    await page.unroute("**/api/events");
+    await waitFor(async () => (await status.getAttribute("data-stream")) === "live", "stream reopened", 40_000);
+    await b.card.waitFor({ state: "detached", timeout: 5_000 });
+    expect(await status.textContent()).not.toContain("interrupted");
+  }, 90_000);
+});
+
+describe("a ring for an alarm the page has no card for", () => {
+  it("fetches the alarm: a closed one's card and ring are dropped, an unknown one keeps ringing", async () => {
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+    const config = (second ?? (second = await startSecondKiosk())).config;
+    await second.stop();
+    second = undefined;
+    // The kiosk's own identity, publishing its call/up by hand.
+    const kiosk = await connectRaw(system.gateway.mqttUrl, { clientId: SECOND, username: config.mqtt.username, password: config.mqtt.password });
+    try {
+      const closedId = crypto.randomUUID();
+      await system.gateway.store.recordAlert({ v: 1, alertId: closedId, kioskId: SECOND, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 43.31, lon: 76.87, address: "x" } }, new Date(), "{}");
+      await system.gateway.closeAlarm({ alertId: closedId, outcome: "false-alarm", closedBy: "e2e" });
+      const unknownId = crypto.randomUUID();
+      const ring = (callId: string, alertId: string) => kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "ring", callId, alertId, at: new Date().toISOString() }), { qos: 1 });
+      await ring("ring-closed-0001", closedId);
+      await ring("ring-unknown-0001", unknownId);
+      await waitFor(async () => (await cardOf(unknownId).getAttribute("data-ringing")) === "true", "the unknown alarm's card ringing", 10_000);
+      await waitFor(async () => (await cardOf(closedId).count()) === 0, "the closed alarm's card dropped", 5_000);
+      await expect(page.evaluate(`window.sosConsole.sound.ringing`)).resolves.toBe(true);
+      await kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "state", callId: "ring-unknown-0001", state: "ended", reason: "test over" }), { qos: 1 });
+      await page.waitForFunction(`window.sosConsole.sound.ringing === false`, undefined, { timeout: 5_000 });
+    } finally {
+      await kiosk.endAsync(true);
+    }
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-/* global setTimeout */
+/* global setTimeout, window */
 /**
  * The alarm queue: one card per open alarm, SOS before test, newest first, with the kiosk's place,
  * times, press count, lifecycle status and timeline, the kiosk's health when the alarm came in, its
@@ -108,9 +108,23 @@ export class AlarmList {
     return [...this.cards.values()].filter((c) => c.alarm.kind === "sos" && !c.alarm.acknowledgedBy).length;
   }
 
-  /** The kiosks' places changed (fleet loaded): redraw every card's map. */
+  /** The kiosks' places changed (fleet loaded): redraw every card's map (at the next frame). */
   redrawMaps() {
     for (const card of this.cards.values()) this.drawCardMap(card);
+  }
+
+  /** Marks a card's map for redrawing; the maps are drawn at most once per animation frame. */
+  drawCardMap(card) {
+    card.mapDirty = true;
+    if (this.mapFrame !== undefined && this.mapFrame !== null) return;
+    this.mapFrame = window.requestAnimationFrame(() => {
+      this.mapFrame = null;
+      for (const c of this.cards.values()) {
+        if (!c.mapDirty) continue;
+        c.mapDirty = false;
+        this.drawCardMapNow(c);
+      }
+    });
   }
 
   render(card) {
@@ -143,7 +157,7 @@ export class AlarmList {
     if (alarm.snapshotUrl && !card.snapshotLoaded && card.snapshotTries === undefined) this.loadSnapshot(card, name);
   }
 
-  drawCardMap(card) {
+  drawCardMapNow(card) {
     const { alarm } = card;
     const points = this.el.points().filter((p) => p.id !== alarm.kioskId);
     if (alarm.location) points.push({ id: alarm.kioskId, lat: alarm.location.lat, lon: alarm.location.lon, state: alarm.health?.state, label: alarm.kioskName ?? alarm.kioskId });

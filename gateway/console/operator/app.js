@@ -48,8 +48,8 @@ const alarms = new AlarmList({
   },
 });
 
-const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size, alarms: alarms.unacknowledged() }));
-const pages = createPages({ api: (path, options) => api(path, options), alarms, fleet, ringer, checkSession: () => checkSession() });
+const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size, alarms: alarms.unacknowledged(), armed: session !== null }), $("alarm-sound"));
+const pages = createPages({ api: (path, options) => api(path, options), alarms, fleet, ringer, checkSession: () => checkSession(), onStreamStatus: (state) => setStreamStatus(state) });
 
 // --- login -------------------------------------------------------------------------------------------
 function showLogin(message = "") {
@@ -101,6 +101,7 @@ $("logout").addEventListener("click", async () => {
 
 function start(data) {
   session = data;
+  ringer.update();
   $("login").hidden = true;
   $("console").hidden = false;
   $("nav").hidden = false;
@@ -152,9 +153,27 @@ async function openMedia() {
 }
 
 // --- MQTT over WebSocket -----------------------------------------------------------------------------
+/** The MQTT connection's status, and the event stream's ("live", "connecting", "down"): shown together. */
+let mqttStatus = { text: "Not logged in", state: "offline" };
+let streamStatus = "down";
+const STREAM_TEXT = { connecting: "live updates: connecting…", down: "live updates interrupted: retrying…" };
+
 function setStatus(text, state) {
-  $("connection-status").textContent = text;
-  $("connection-status").dataset.state = state;
+  mqttStatus = { text, state };
+  showStatus();
+}
+
+function setStreamStatus(state) {
+  streamStatus = state;
+  showStatus();
+}
+
+function showStatus() {
+  const el = $("connection-status");
+  const stream = session !== null && streamStatus !== "live" ? STREAM_TEXT[streamStatus] : "";
+  el.textContent = stream ? `${mqttStatus.text} · ${stream}` : mqttStatus.text;
+  el.dataset.state = mqttStatus.state === "connected" && streamStatus === "down" && session !== null ? "connecting" : mqttStatus.state;
+  el.dataset.stream = streamStatus;
 }
 
 function connect() {
@@ -174,6 +193,7 @@ function connect() {
   const current = client;
   current.on("connect", () => {
     setStatus("Connected to the gateway", "connected");
+    clearRings();
     current.subscribe([ALARMS_TOPIC, CALL_UP_FILTER], { qos: 1 }, (err) => {
       if (err) setStatus(`Subscription refused: ${err.message}`, "offline");
     });
@@ -237,7 +257,16 @@ function onCallUp(kioskId, message) {
   if (message.type === "ring") {
     const alertId = typeof message.alertId === "string" && message.alertId !== "" ? message.alertId : `call-${callId}`;
     rings.set(callId, { kioskId, alertId });
-    alarms.ensure(alertId, kioskId);
+    if (!alarms.cards.has(alertId)) {
+      alarms.ensure(alertId, kioskId);
+      // An alarm this page has not seen (it came up after it): fetch it; a closed one's ring is dropped.
+      void pages.refreshAlarm(alertId).then((state) => {
+        if (state !== "closed") return;
+        for (const [id, ring] of rings) if (ring.alertId === alertId) rings.delete(id);
+        if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
+        ringer.update();
+      });
+    }
     alarms.setRinging(alertId, "The kiosk is calling", true);
     alarms.setAcceptEnabled(call === null);
     if (call === null) setCallState("ringing", null);
@@ -255,6 +284,14 @@ function onCallUp(kioskId, message) {
     alarms.setRinging(ring.alertId, "Answered by another operator", false);
   }
   if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
+  ringer.update();
+}
+
+/** Every (re)connect: rings heard before it may have ended unseen; kiosks still calling ring again. */
+function clearRings() {
+  for (const ring of rings.values()) alarms.setRinging(ring.alertId, null, false);
+  rings.clear();
+  if (call === null && sosCall.state === "ringing") setCallState("idle", null);
   ringer.update();
 }
 

@@ -1,4 +1,4 @@
-/* global document */
+/* global document, window */
 /**
  * The fleet page (every kiosk: state, since when, last heartbeat, failing parts, last test alarm,
  * region, place; filters by state and region; a map), the kiosk page (its alarms and state history)
@@ -23,35 +23,97 @@ function h(tag, text, attrs = {}) {
   return node;
 }
 
+/** Points for maps: { id, lat, lon, state, label }. */
+const pointOf = (k) => ({ id: k.kioskId, lat: k.location.lat, lon: k.location.lon, state: k.state, label: k.name ?? k.kioskId });
+
+/**
+ * The fleet table and map. A fleet of thousands: rows are kept in a map (kioskId → <tr>) and a kiosk's
+ * change updates its row in place; nothing is drawn while the fleet page is hidden (drawn when shown);
+ * the map is redrawn at most once per animation frame.
+ */
 export class Fleet {
   /** @param {{ onChange: () => void }} options */
   constructor(options) {
     this.options = options;
     /** kioskId → FleetKiosk */
     this.kiosks = new Map();
+    /** kioskId → <tr>, for the kiosks the filters show. */
+    this.rows = new Map();
+    this.visible = false;
+    /** The table must be rebuilt when next shown (loaded, or a filter or state changed while hidden). */
+    this.stale = true;
+    this.mapFrame = null;
+    this.cachedPoints = null;
     $("fleet-state").addEventListener("change", () => this.render());
     $("fleet-region").addEventListener("change", () => this.render());
   }
 
+  /** The fleet page was shown or hidden: drawn only while shown. */
+  setVisible(visible) {
+    this.visible = visible;
+    if (visible && this.stale) this.render();
+  }
+
   load(rows) {
     this.kiosks = new Map(rows.map((r) => [r.kioskId, r]));
-    this.render();
+    this.cachedPoints = null;
+    this.stale = true;
+    if (this.visible) this.render();
     this.options.onChange();
   }
 
   upsert(row) {
     const before = this.kiosks.get(row.kioskId);
     this.kiosks.set(row.kioskId, row);
-    this.render();
-    if (before?.state !== row.state || before?.location?.lat !== row.location?.lat) this.options.onChange();
+    const moved = before?.state !== row.state || before?.location?.lat !== row.location?.lat || before?.location?.lon !== row.location?.lon;
+    if (moved) this.cachedPoints = null;
+    if (!this.visible) this.stale = true;
+    else if (before === undefined || before.region !== row.region) this.render();
+    else {
+      const tr = this.rows.get(row.kioskId);
+      const match = this.matches(row);
+      if (tr !== undefined && match) this.fillRow(tr, row);
+      else if (tr !== undefined) {
+        tr.remove();
+        this.rows.delete(row.kioskId);
+      } else if (match) this.render();
+      this.summary();
+      if (moved) this.drawMapSoon();
+    }
+    if (moved) this.options.onChange();
   }
 
-  /** Points for maps: { id, lat, lon, state, label }. */
+  /** A batch of heartbeat times ({ kioskId, lastHeartbeatAt }[]): only those cells change. */
+  heartbeats(list) {
+    for (const { kioskId, lastHeartbeatAt } of list) {
+      const k = this.kiosks.get(kioskId);
+      if (k === undefined || typeof lastHeartbeatAt !== "string") continue;
+      const updated = { ...k, lastHeartbeatAt };
+      this.kiosks.set(kioskId, updated);
+      const tr = this.visible ? this.rows.get(kioskId) : undefined;
+      if (tr !== undefined) tr.cells[3].textContent = dateTime(lastHeartbeatAt);
+    }
+  }
+
+  /** Points for maps: { id, lat, lon, state, label } (one array, rebuilt only when a place or state changed). */
   points() {
-    return [...this.kiosks.values()].filter((k) => k.location).map((k) => ({ id: k.kioskId, lat: k.location.lat, lon: k.location.lon, state: k.state, label: k.name ?? k.kioskId }));
+    this.cachedPoints ??= [...this.kiosks.values()].filter((k) => k.location).map(pointOf);
+    return this.cachedPoints;
   }
 
+  matches(k) {
+    const state = $("fleet-state").value;
+    const region = $("fleet-region").value;
+    return (state === "" || k.state === state) && (region === "" || k.region === region);
+  }
+
+  /** Rebuilds the table (filters, load, a kiosk entering or leaving the filter); rows are reused. */
   render() {
+    if (!this.visible) {
+      this.stale = true;
+      return;
+    }
+    this.stale = false;
     const regions = [...new Set([...this.kiosks.values()].map((k) => k.region).filter(Boolean))].sort();
     const select = $("fleet-region");
     const chosen = select.value;
@@ -59,29 +121,59 @@ export class Fleet {
       select.replaceChildren(h("option", "all", { value: "" }), ...regions.map((r) => h("option", r, { value: r })));
       select.value = regions.includes(chosen) ? chosen : "";
     }
-    const state = $("fleet-state").value;
-    const region = select.value;
-    const shown = [...this.kiosks.values()].filter((k) => (state === "" || k.state === state) && (region === "" || k.region === region));
+    const shown = [...this.kiosks.values()].filter((k) => this.matches(k));
+    const rows = new Map();
+    for (const k of shown) {
+      const tr = this.rows.get(k.kioskId) ?? this.newRow();
+      this.fillRow(tr, k);
+      rows.set(k.kioskId, tr);
+    }
+    this.rows = rows;
+    $("fleet-rows").replaceChildren(...rows.values());
+    this.summary();
+    this.drawMapSoon();
+  }
+
+  summary() {
     const counts = {};
     for (const k of this.kiosks.values()) counts[k.state] = (counts[k.state] ?? 0) + 1;
-    $("fleet-count").textContent = `(${shown.length} of ${this.kiosks.size})`;
+    $("fleet-count").textContent = `(${this.rows.size} of ${this.kiosks.size})`;
     $("fleet-summary").textContent = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(" · ");
-    $("fleet-rows").replaceChildren(
-      ...shown.map((k) => {
-        const tr = document.createElement("tr");
-        tr.dataset.testid = "fleet-row";
-        tr.dataset.kioskId = k.kioskId;
-        tr.dataset.state = k.state;
-        const name = document.createElement("td");
-        const link = h("a", k.name ? `${k.name} (${k.kioskId})` : k.kioskId, { href: `#/kiosk/${encodeURIComponent(k.kioskId)}` });
-        name.append(link);
-        const st = cell(k.state, "fleet-state-cell");
-        st.className = `state state-${k.state}`;
-        tr.append(name, st, cell(dateTime(k.since)), cell(dateTime(k.lastHeartbeatAt)), cell(k.components.join(", ") || "-"), cell(dateTime(k.lastTestAlarmAt)), cell(k.region ?? "-"), cell(k.address));
-        return tr;
-      }),
-    );
-    drawMap($("fleet-map"), shown.filter((k) => k.location).map((k) => ({ id: k.kioskId, lat: k.location.lat, lon: k.location.lon, state: k.state, label: k.name ?? k.kioskId })));
+  }
+
+  newRow() {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = "fleet-row";
+    const name = document.createElement("td");
+    name.append(h("a"));
+    tr.append(name, cell("", "fleet-state-cell"), ...Array.from({ length: 6 }, () => cell("")));
+    return tr;
+  }
+
+  fillRow(tr, k) {
+    tr.dataset.kioskId = k.kioskId;
+    tr.dataset.state = k.state;
+    const link = tr.cells[0].firstChild;
+    link.textContent = k.name ? `${k.name} (${k.kioskId})` : k.kioskId;
+    link.setAttribute("href", `#/kiosk/${encodeURIComponent(k.kioskId)}`);
+    const texts = [k.state, dateTime(k.since), dateTime(k.lastHeartbeatAt), k.components.join(", ") || "-", dateTime(k.lastTestAlarmAt), k.region ?? "-", k.address];
+    texts.forEach((text, i) => {
+      const td = tr.cells[i + 1];
+      if (td.textContent !== text) td.textContent = text;
+    });
+    tr.cells[1].className = `state state-${k.state}`;
+  }
+
+  drawMapSoon() {
+    if (this.mapFrame !== null) return;
+    this.mapFrame = window.requestAnimationFrame(() => {
+      this.mapFrame = null;
+      if (!this.visible) {
+        this.stale = true;
+        return;
+      }
+      drawMap($("fleet-map"), [...this.rows.keys()].map((id) => this.kiosks.get(id)).filter((k) => k?.location).map(pointOf));
+    });
   }
 }
 

@@ -74,9 +74,16 @@ export function drawMap(svg, points, focus = null, alarm = true) {
     svg.append(el("line", { x1: x(lon), x2: x(lon), y1: 0, y2: H, class: "map-grid" }));
     svg.append(el("text", { x: x(lon) + 2, y: H - 3, class: "map-tick" }, `${lon.toFixed(decimals)}°E`));
   }
+  // Only the points inside the view (a card's map shows a few neighbours, not the whole fleet).
+  const inside = (cx, cy) => cx >= -5 && cx <= W + 5 && cy >= -5 && cy <= H + 5;
+  let drawn = 0;
   for (const p of placed) {
     if (p.id === focus) continue;
-    const dot = el("circle", { cx: x(p.lon), cy: y(p.lat), r: 5, fill: STATE_COLOUR[p.state] ?? "#8e8e93", class: "map-point", "data-kiosk-id": p.id });
+    const cx = x(p.lon);
+    const cy = y(p.lat);
+    if (!inside(cx, cy)) continue;
+    drawn += 1;
+    const dot = el("circle", { cx, cy, r: 5, fill: STATE_COLOUR[p.state] ?? "#8e8e93", class: "map-point", "data-kiosk-id": p.id });
     dot.append(el("title", {}, `${p.label} (${p.state ?? "unknown"})`));
     svg.append(dot);
   }
@@ -87,6 +94,7 @@ export function drawMap(svg, points, focus = null, alarm = true) {
     svg.append(el("text", { x: x(f.lon) + 12, y: y(f.lat) - 10, class: "map-label" }, f.label));
   }
   svg.setAttribute("aria-label", f !== undefined ? `Map: ${f.label} at ${f.lat.toFixed(4)}, ${f.lon.toFixed(4)}` : `Map of ${placed.length} kiosks`);
+  svg.dataset.points = String(drawn + (f === undefined ? 0 : 1));
 }
 
 export { STATE_COLOUR };

@@ -12,15 +12,19 @@ const WHAT = {
   escalated: "Escalated (not acknowledged)",
 };
 
+// One formatter each, made once: toLocaleString builds a new one per call (thousands of fleet cells).
+const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+
 export const clock = (iso) => {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso ?? "-") : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return Number.isNaN(d.getTime()) ? String(iso ?? "-") : TIME.format(d);
 };
 
 export const dateTime = (iso) => {
   if (!iso) return "-";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+  return Number.isNaN(d.getTime()) ? String(iso) : DATE_TIME.format(d);
 };
 
 function detailText(step) {
