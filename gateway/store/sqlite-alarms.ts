@@ -4,6 +4,7 @@ import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
 import type { AcknowledgeResult, AlarmStep, AlarmStepType, AlarmStore, EscalationOutboxRow, QueuedEscalation, UnacknowledgedAlarm } from "./alarm-store.js";
 import { ONCE_STEPS } from "./alarm-store.js";
 import type { AlertRow } from "./store.js";
+import { SqliteEventOutbox } from "./sqlite-event-outbox.js";
 
 interface StepDbRow {
   alert_id: string;
@@ -15,14 +16,16 @@ interface StepDbRow {
 
 const toStep = (r: StepDbRow): AlarmStep => ({ alertId: r.alert_id, type: r.type, at: r.at, actor: r.actor, detail: JSON.parse(r.detail) as Record<string, unknown> });
 
-/** One alarm's escalation events go out in the order they were raised (#1 before #2, whatever the backoff). */
-const HEAD_OF_ITS_ALARM = `NOT EXISTS (SELECT 1 FROM escalation_outbox p WHERE p.alert_id = o.alert_id AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
-
 export class SqliteAlarmStore implements AlarmStore {
+  /** One alarm's escalation events go out in the order they were raised (#1 before #2, whatever the backoff). */
+  private readonly escalations: SqliteEventOutbox;
+
   constructor(
     private readonly db: Database.Database,
     private readonly alertQuery: { select: string; toRow: (row: never) => AlertRow },
-  ) {}
+  ) {
+    this.escalations = new SqliteEventOutbox(db, "escalation_outbox", "alert_id");
+  }
 
   recordStep(step: AlarmStep): Promise<boolean> {
     return Promise.resolve(this.insertStep(step));
@@ -116,43 +119,15 @@ export class SqliteAlarmStore implements AlarmStore {
   }
 
   dueEscalations(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
-    const rows = this.db
-      .prepare<[number, number], { event_id: string; body: string; attempts: number }>(
-        `SELECT o.event_id, o.body, o.attempts FROM escalation_outbox o
-         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? AND ${HEAD_OF_ITS_ALARM}
-         ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
-      )
-      .all(now.getTime(), limit + busy.size);
-    return Promise.resolve(
-      rows
-        .filter((r) => !busy.has(r.event_id))
-        .slice(0, limit)
-        .map((r) => ({ id: r.event_id, body: r.body, attempts: r.attempts })),
-    );
+    return this.escalations.due(now, limit, busy);
   }
 
   nextEscalationAt(busy: ReadonlySet<string>): Promise<Date | null> {
-    const rows = this.db
-      .prepare<[number], { event_id: string; next_attempt_at: number }>(
-        `SELECT o.event_id, o.next_attempt_at FROM escalation_outbox o
-         WHERE o.delivered_at IS NULL AND ${HEAD_OF_ITS_ALARM} ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
-      )
-      .all(busy.size + 1);
-    const next = rows.find((r) => !busy.has(r.event_id));
-    return Promise.resolve(next === undefined ? null : new Date(next.next_attempt_at));
+    return this.escalations.nextAt(busy);
   }
 
   recordEscalationAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void> {
-    const finishedAt = new Date(Date.parse(attempt.startedAt) + attempt.durationMs).toISOString();
-    this.db
-      .prepare(
-        `UPDATE escalation_outbox SET attempts = MAX(attempts, @attempt), last_error = @error,
-           delivered_at = CASE WHEN @ok THEN COALESCE(delivered_at, @finishedAt) ELSE delivered_at END,
-           next_attempt_at = @next
-         WHERE event_id = @id`,
-      )
-      .run({ attempt: attempt.attempt, error: attempt.error, ok: attempt.ok ? 1 : 0, finishedAt, next: nextAttemptAt?.getTime() ?? null, id: attempt.id });
-    return Promise.resolve();
+    return this.escalations.recordAttempt(attempt, nextAttemptAt);
   }
 
   listEscalations(limit: number): Promise<EscalationOutboxRow[]> {

@@ -11,6 +11,7 @@ import type {
   RegistryChange,
   TransitionRecord,
 } from "./health-store.js";
+import { SqliteEventOutbox } from "./sqlite-event-outbox.js";
 
 interface HealthDbRow {
   kiosk_id: string;
@@ -59,15 +60,13 @@ function toHealth(row: HealthDbRow): KioskHealthRow {
   };
 }
 
-/**
- * Operations events of one kiosk go out in the order they were queued: only the oldest undelivered
- * one is due. Without this, an older event backed off longer than a newer one could arrive last and
- * leave the receiver believing a state the kiosk has already left (offline after its return).
- */
-const HEAD_OF_ITS_KIOSK = `NOT EXISTS (SELECT 1 FROM ops_outbox p WHERE p.kiosk_id = o.kiosk_id AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
-
 export class SqliteHealthStore implements HealthStore {
-  constructor(private readonly db: Database.Database) {}
+  /** One kiosk's operations events go out in the order they were queued (the last one a receiver gets is the kiosk's state). */
+  private readonly ops: SqliteEventOutbox;
+
+  constructor(private readonly db: Database.Database) {
+    this.ops = new SqliteEventOutbox(db, "ops_outbox", "kiosk_id");
+  }
 
   listHealth(options: { reports?: boolean } = {}): Promise<KioskHealthRow[]> {
     const select = options.reports === true ? HEALTH_SELECT.replace("/*report*/", "b.report,") : HEALTH_SELECT;
@@ -185,43 +184,15 @@ export class SqliteHealthStore implements HealthStore {
   }
 
   dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
-    const rows = this.db
-      .prepare<[number, number], { event_id: string; body: string; attempts: number }>(
-        `SELECT o.event_id, o.body, o.attempts FROM ops_outbox o
-         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? AND ${HEAD_OF_ITS_KIOSK}
-         ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
-      )
-      .all(now.getTime(), limit + busy.size);
-    return Promise.resolve(
-      rows
-        .filter((r) => !busy.has(r.event_id))
-        .slice(0, limit)
-        .map((r) => ({ id: r.event_id, body: r.body, attempts: r.attempts })),
-    );
+    return this.ops.due(now, limit, busy);
   }
 
   nextOpsAt(busy: ReadonlySet<string>): Promise<Date | null> {
-    const rows = this.db
-      .prepare<[number], { event_id: string; next_attempt_at: number }>(
-        `SELECT o.event_id, o.next_attempt_at FROM ops_outbox o
-         WHERE o.delivered_at IS NULL AND ${HEAD_OF_ITS_KIOSK} ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
-      )
-      .all(busy.size + 1);
-    const next = rows.find((r) => !busy.has(r.event_id));
-    return Promise.resolve(next === undefined ? null : new Date(next.next_attempt_at));
+    return this.ops.nextAt(busy);
   }
 
   recordOpsAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void> {
-    const finishedAt = new Date(Date.parse(attempt.startedAt) + attempt.durationMs).toISOString();
-    this.db
-      .prepare(
-        `UPDATE ops_outbox SET attempts = MAX(attempts, @attempt), last_error = @error,
-           delivered_at = CASE WHEN @ok THEN COALESCE(delivered_at, @finishedAt) ELSE delivered_at END,
-           next_attempt_at = @next
-         WHERE event_id = @id`,
-      )
-      .run({ attempt: attempt.attempt, error: attempt.error, ok: attempt.ok ? 1 : 0, finishedAt, next: nextAttemptAt?.getTime() ?? null, id: attempt.id });
-    return Promise.resolve();
+    return this.ops.recordAttempt(attempt, nextAttemptAt);
   }
 
   listOps(limit: number): Promise<OpsOutboxRow[]> {
