@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { type GatewayHandle, startGateway } from "../../gateway/main.js";
 import { type KioskDeps, type KioskHandle, startKiosk } from "../../device/main.js";
@@ -16,19 +16,10 @@ import { provisionKiosk } from "../../scripts/commands/provision.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.js";
 import { LogCapture } from "../fixtures/log-capture.js";
+import { findRepoRoot } from "../../scripts/lib/repo-root.js";
 
 /** The folder holding package.json, from the TS sources (vitest) or from dist/ (benchmarks). */
-function repoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${from}`);
-    dir = up;
-  }
-  return dir;
-}
-
-export const REPO_ROOT = repoRoot(import.meta.dirname);
+export const REPO_ROOT = findRepoRoot(import.meta.dirname);
 export const SOS_BIN = join(REPO_ROOT, "dist/scripts/sos.js");
 export const DISPATCH_SECRET = "test-dispatch-secret-0123456789";
 
