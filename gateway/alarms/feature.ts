@@ -180,6 +180,9 @@ export class AlarmsFeature {
     if (e.kind === "sos") this.escalation.track(e.alertId, e.kioskId, e.receivedAt);
     // A test alarm is stored closed (outcome test): its timeline is complete, and no page is told.
     const sos = e.kind !== "test";
+    // The steps are written after this tick: every SQLite write is an fsync on the one thread, and
+    // the alert's ack and its dispatch (other listeners of alert.stored) must not wait for them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await this.record({ alertId: e.alertId, type: "pressed", at: e.pressedAt, actor: "kiosk", detail: {} }, false);
     await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health } }, sos);
     if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
