@@ -9,13 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { startKiosk } from "../../device/main.js";
-import { provisionKiosk } from "../../scripts/commands/provision.js";
-import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
-import { createLogger } from "../../shared/log.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { FakeButton } from "../fixtures/fake-button.js";
-import { percentile, provisionFleet, waitLine } from "./lib.js";
+import { percentile, provisionFleet, waitLine, startBenchKiosk } from "./lib.js";
 
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
 const IDLE = Number(process.env.BENCH_IDLE ?? 1000);
@@ -49,18 +44,7 @@ async function main(): Promise<void> {
     if (IDLE > 0) await waitLine(idle, (l) => l.startsWith("ready"), "idle kiosks");
     const connectSeconds = (performance.now() - t0) / 1000;
 
-    await provisionKiosk("bench-kiosk", { dataDir: gwDir, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
-    // Every press a new alarm (no coalescing), recorded on the edge (no debounce), no speaker: the bench
-    // measures the alert path, from the press the agent recognises to the dispatch receiver.
-    const config = parseKioskConfig({
-      ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")),
-      log: { level: "warn" },
-      press: { debounceMs: 0, coalesceWhileOpen: false },
-      audio: { player: "none" },
-    });
-    const button = new FakeButton();
-    const kiosk = await startKiosk(config, { log: createLogger({ name: "kiosk", level: "warn" }), button });
-    await new Promise<void>((r) => kiosk.events.on("link.up", "bench", () => r()));
+    const { kiosk, button } = await startBenchKiosk(dir, gwDir, mqttUrl);
 
     const pressed = new Map<string, number>();
     const recordMs: number[] = [];

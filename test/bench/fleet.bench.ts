@@ -13,13 +13,8 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { startKiosk } from "../../device/main.js";
-import { provisionKiosk } from "../../scripts/commands/provision.js";
-import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
-import { createLogger } from "../../shared/log.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { FakeButton } from "../fixtures/fake-button.js";
-import { percentile, provisionFleet, sorted, waitLine } from "./lib.js";
+import { percentile, provisionFleet, sorted, waitLine, startBenchKiosk } from "./lib.js";
 
 const LEVELS = (process.env.BENCH_FLEET_LEVELS ?? "1000,5000,10000").split(",").map(Number);
 const MEASURE_S = Number(process.env.BENCH_FLEET_MEASURE_S ?? 30);
@@ -72,16 +67,7 @@ async function main(): Promise<void> {
     gateway.stdout?.resume();
     const mqttUrl = `mqtt://127.0.0.1:${ready.mqttPort}`;
 
-    await provisionKiosk("bench-kiosk", { dataDir: gwDir, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
-    const config = parseKioskConfig({
-      ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")),
-      log: { level: "warn" },
-      press: { debounceMs: 0, coalesceWhileOpen: false },
-      audio: { player: "none" },
-    });
-    const button = new FakeButton();
-    const kiosk = await startKiosk(config, { log: createLogger({ name: "kiosk", level: "warn" }), button });
-    await new Promise<void>((r) => kiosk.events.on("link.up", "bench", () => r()));
+    const { kiosk, button } = await startBenchKiosk(dir, gwDir, mqttUrl);
     const pressed = new Map<string, number>();
     kiosk.events.on("alert.recorded", "bench", (e) => pressed.set(e.alert.alertId, performance.now() - e.recordMs));
     let window: number[] | undefined;

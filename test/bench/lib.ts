@@ -1,6 +1,12 @@
 /** Pieces the benchmarks share: percentiles, reading a child's output, a fleet of kiosks with one secret. */
 import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { type KioskHandle, startKiosk } from "../../device/main.js";
+import { provisionKiosk } from "../../scripts/commands/provision.js";
+import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { createLogger } from "../../shared/log.js";
+import { FakeButton } from "../fixtures/fake-button.js";
 import { hashSecret } from "../../gateway/registry/credentials.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
 
@@ -42,3 +48,23 @@ export async function provisionFleet(dataDir: string, prefix: string, count: num
     await store.close();
   }
 }
+
+/**
+ * The one real kiosk agent a bench presses, provisioned at the gateway in `gwDir` and connected.
+ * Every press a new alarm (no coalescing), recorded on the edge (no debounce), no speaker: benches
+ * measure the alert path, from the press the agent recognises to the dispatch receiver.
+ */
+export async function startBenchKiosk(dir: string, gwDir: string, mqttUrl: string): Promise<{ kiosk: KioskHandle; button: FakeButton }> {
+  await provisionKiosk("bench-kiosk", { dataDir: gwDir, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
+  const config = parseKioskConfig({
+    ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")),
+    log: { level: "warn" },
+    press: { debounceMs: 0, coalesceWhileOpen: false },
+    audio: { player: "none" },
+  });
+  const button = new FakeButton();
+  const kiosk = await startKiosk(config, { log: createLogger({ name: "kiosk", level: "warn" }), button });
+  await new Promise<void>((r) => kiosk.events.on("link.up", "bench", () => r()));
+  return { kiosk, button };
+}
+
