@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
-import { connectRaw, provisionTestKiosk, tempDir, waitFor } from "./harness.js";
-import { topicFor } from "../../shared/contract.js";
+import { provisionTestKiosk, tempDir, waitFor } from "./harness.js";
 import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
 
 const KIOSK = "kz-sup-drop-01";
@@ -84,15 +83,8 @@ describe("a kiosk is offline at once when its socket drops", () => {
     const config = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
     const password = config.mqtt.password ?? "";
     // The old connection, as after a cellular address change: still open at the gateway, never ended.
-    const will = { v: 1, state: "offline", reason: "connection-lost" };
-    const old = await connectRaw(gateway.mqttUrl, {
-      clientId: KIOSK,
-      username: KIOSK,
-      password,
-      reconnectPeriod: 0,
-      will: { topic: topicFor("status", KIOSK), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
-    });
-    defer(() => old.endAsync(true));
+    const old = await RawKiosk.connectAs(gateway, KIOSK, password, { reconnectPeriod: 0 });
+    defer(() => old.end());
     await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "online", "kiosk online");
 
     const fresh = await RawKiosk.connectAs(gateway, KIOSK, password);

@@ -3,7 +3,7 @@
  * real mqtt.js clients using their provisioned credentials, publishing heartbeats (shared/health.ts)
  * on their own topic with the last will the kiosk agent sets.
  */
-import type { MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { topicFor } from "../../shared/contract.js";
 import { type OpsEvent, opsEventSchema } from "../../shared/ops.js";
 import { type HeartbeatOverrides, makeHeartbeat } from "../fixtures/heartbeat.js";
@@ -44,7 +44,7 @@ export class RawKiosk {
     return RawKiosk.connectAs(gateway, kioskId, config.mqtt.password ?? "");
   }
 
-  static async connectAs(gateway: TestGateway, kioskId: string, password: string): Promise<RawKiosk> {
+  static async connectAs(gateway: TestGateway, kioskId: string, password: string, extra: IClientOptions = {}): Promise<RawKiosk> {
     const will = { v: 1, state: "offline", reason: "connection-lost" };
     const client = await connectRaw(gateway.mqttUrl, {
       clientId: kioskId,
@@ -52,6 +52,7 @@ export class RawKiosk {
       password,
       keepalive: 30,
       will: { topic: topicFor("status", kioskId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+      ...extra,
     });
     return new RawKiosk(kioskId, client);
   }
