@@ -243,11 +243,15 @@ describe("the alarm sound in a browser that blocks autoplay", () => {
         process.stdout.write(`resumed page: ${await p.getByTestId("connection-status").textContent()} login hidden=${await p.getByTestId("login").isHidden()} cookies=${JSON.stringify((await resumed.cookies()).map((c) => c.name))}\n`);
         throw err;
       });
-      process.stdout.write(`sound after resume: ${JSON.stringify(await p.evaluate("window.sosConsole.sound"))}\n`);
-      await p.waitForFunction(`window.sosConsole.sound.context === "suspended" && window.sosConsole.sound.banner === true`, undefined, { timeout: 10_000 });
+      // The sound is not running (suspended, or any other state than running) and the banner is up. Polled
+      // on a timer, not on animation frames, which a loaded machine may skip.
+      await p.waitForFunction(`window.sosConsole.sound.context !== "running" && window.sosConsole.sound.banner === true`, undefined, { timeout: 10_000, polling: 100 }).catch(async (err: unknown) => {
+        process.stdout.write(`sound banner never shown; sound: ${JSON.stringify(await p.evaluate("window.sosConsole.sound"))} url=${p.url()} title=${await p.title()}\n`);
+        throw err;
+      });
       await p.getByTestId("alarm-sound").waitFor({ state: "visible", timeout: 5_000 });
       await p.getByTestId("alarm-sound").click();
-      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 5_000 });
+      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 5_000, polling: 100 });
       await p.getByTestId("alarm-sound").waitFor({ state: "hidden", timeout: 5_000 });
     } finally {
       await browser.close();
