@@ -9,7 +9,6 @@
  * Each lifecycle step is stored (store.alarms) and the updated alarm pushed to every page.
  */
 import type { Logger } from "pino";
-import { callUpSchema } from "../../shared/call.js";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import type { EventBus } from "../../shared/events.js";
@@ -24,6 +23,7 @@ import type { AcknowledgeResult, AlarmStep } from "../store/alarm-store.js";
 import type { TransitionRecord } from "../store/health-store.js";
 import type { CloseAlertResult, GatewayStore } from "../store/store.js";
 import type { KioskView } from "../supervision/supervisor.js";
+import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
 import { EventStream } from "./stream.js";
 import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
@@ -46,24 +46,16 @@ export interface AlarmsDeps {
  * since the last one (every kiosk beats every 10 s: a whole row per beat froze pages of a large fleet).
  */
 export const HEARTBEAT_PUSH_MS = 15_000;
-/** Calls remembered to map a kiosk's `connected` back to its alarm. */
-const MAX_CALLS = 1_000;
 /** `closedElsewhere` pushes only alarms closed this recently (older ones left the pages long ago). */
 const RECENTLY_CLOSED_MS = 60_000;
-
-/** One kiosk call: the alarm its ring named, whose accept the kiosk took (`connecting`), whether its step is stored. */
-interface CallEntry {
-  readonly alertId: string;
-  operator: string | null;
-  connected: boolean;
-}
 
 export class AlarmsFeature {
   readonly stream = new EventStream();
   readonly escalation: EscalationTimers;
   private readonly forwarder: OutboxForwarder | undefined;
   private readonly log: Logger;
-  private readonly calls = new Map<string, CallEntry>();
+  /** Kiosk calls: the call step of an alarm's lifecycle, and who is in a call on an alarm. */
+  readonly calls = new KioskCalls((call, stated) => void this.callConnected(call, stated));
   /** kioskId → state and failing parts last pushed to the pages. */
   private readonly pushed = new Map<string, string>();
   private readonly lastBeat = new Map<string, string>();
@@ -90,7 +82,7 @@ export class AlarmsFeature {
 
   attach(broker: GatewayBroker): void {
     const { events } = this.deps;
-    broker.handle("callUp", (kioskId, _topic, payload) => Promise.resolve(this.callUp(kioskId, payload)));
+    broker.handle("callUp", (kioskId, _topic, payload) => Promise.resolve(this.calls.up(kioskId, payload)));
     this.unsubscribe.push(
       events.on("alert.stored", "alarms", (e) => void this.received(e)),
       events.on("alert.delivered", "alarms", (e) => void this.record({ alertId: e.alertId, type: "delivered", at: e.deliveredAt, actor: "dispatch", detail: { attempt: e.attempt, httpStatus: e.httpStatus } })),
@@ -102,6 +94,7 @@ export class AlarmsFeature {
       // An alarm closed by another process (`sos alerts close`): seen once its kiosk confirms the command.
       events.on("command.confirmed", "alarms", (e) => void this.closedElsewhere(e.kioskId)),
       events.on("kiosk.state", "alarms", (e) => void this.pushKiosk(e.kioskId)),
+      events.on("kiosk.disconnected", "alarms", (e) => this.calls.kioskGone(e.kioskId)),
       events.on("kiosk.heartbeat", "alarms", (e) => {
         if (!e.valid) return;
         this.lastBeat.set(e.kioskId, this.now());
@@ -137,6 +130,18 @@ export class AlarmsFeature {
       this.stepped(alertId, "acknowledged", operator);
     }
     return r;
+  }
+
+  /**
+   * Before an operator closes an alarm: the operator of another operator's live call on it (null when
+   * the kiosk did not name one), which refuses the close unless forced; undefined lets it go ahead.
+   */
+  closingCall(alertId: string, operator: string, force: boolean): string | null | undefined {
+    const call = this.calls.inCall(alertId);
+    if (call === undefined || call.operator === operator) return undefined;
+    if (!force) return call.operator;
+    this.log.warn({ alertId, operator, inCall: call.operator }, "alarm closed during another operator's call: the call ends");
+    return undefined;
   }
 
   async fleet(): Promise<FleetKiosk[]> {
@@ -188,37 +193,9 @@ export class AlarmsFeature {
     if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
   }
 
-  /**
-   * A kiosk's call signaling: its ring names the alarm, its `connecting` names the operator whose
-   * accept it took, its first `connected` is the lifecycle's call step (once per call, and only for
-   * an alarm of the kiosk that rang).
-   */
-  private callUp(kioskId: string, payload: Buffer): void {
-    let message;
-    try {
-      message = callUpSchema.safeParse(JSON.parse(payload.toString("utf8")));
-    } catch {
-      return; // the page validates too; a malformed message is the call code's concern
-    }
-    if (!message.success) return;
-    const m = message.data;
-    const key = `${kioskId}/${m.callId}`;
-    if (m.type === "ring") {
-      if (this.calls.has(key)) return;
-      if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value ?? "");
-      this.calls.set(key, { alertId: m.alertId, operator: null, connected: false });
-    } else if (m.type === "state" && m.state === "connecting") {
-      const call = this.calls.get(key);
-      if (call !== undefined && !call.connected) call.operator = m.operator ?? null;
-    } else if (m.type === "state" && m.state === "connected") {
-      const call = this.calls.get(key);
-      if (call === undefined || call.connected) return;
-      call.connected = true;
-      void this.callConnected(kioskId, m.callId, call, m.operator);
-    }
-  }
-
-  private async callConnected(kioskId: string, callId: string, call: CallEntry, stated: string | undefined): Promise<void> {
+  /** A call's first `connected`: the lifecycle's call step (only for an alarm of the kiosk that rang). */
+  private async callConnected(call: CallEntry, stated: string | undefined): Promise<void> {
+    const { kioskId, callId } = call;
     try {
       const alert = await this.deps.store.getAlert(call.alertId);
       if (alert?.kioskId !== kioskId) {

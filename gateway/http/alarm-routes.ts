@@ -5,7 +5,8 @@
  *   GET  /api/alarm-queue                    open alarms with their lifecycle, SOS before test, newest first
  *   GET  /api/alarms/<alertId>               one alarm with its timeline
  *   POST /api/alarms/<alertId>/acknowledge   {} → the first acknowledgement wins (stops the sound and escalation)
- *   POST /api/alarms/<alertId>/close         { outcome, note? } → closed; the kiosk is told (its light goes idle)
+ *   POST /api/alarms/<alertId>/close         { outcome, note?, force? } → closed; the kiosk is told (its light goes idle);
+ *                                            409 CALL_IN_PROGRESS while another operator is in a call on it, unless `force`
  *   GET  /api/fleet                          every kiosk: state, since, last heartbeat, failing parts, last test alarm, place
  *   GET  /api/kiosks/<kioskId>               one kiosk with its alarms and state history
  *   GET  /api/events                         server-sent events: `alarm`, `kiosk`, `heartbeats`
@@ -23,7 +24,8 @@ export type ConsoleAction = "view" | "handle-alarm";
 export type Authorize = (ctx: RequestContext, action: ConsoleAction) => Session;
 
 export const closeOutcomes = ["help-sent", "false-alarm", "prank", "test", "other"] as const;
-const closeSchema = z.object({ outcome: z.enum(closeOutcomes), note: z.string().max(400).optional() });
+/** `force`: close even while another operator is in a call with the kiosk (closing ends that call). */
+const closeSchema = z.object({ outcome: z.enum(closeOutcomes), note: z.string().max(400).optional(), force: z.boolean().optional() });
 
 const ALARM = /^\/api\/alarms\/([A-Za-z0-9_-]{1,64})(?:\/(acknowledge|close))?$/;
 const KIOSK = /^\/api\/kiosks\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})$/;
@@ -56,7 +58,11 @@ export function alarmRoutes(deps: AlarmRoutesDeps): RouteGroup {
       return sendOk(ctx.res, { acknowledged: r.result === "acknowledged", by: r.result === "acknowledged" ? session.operator : r.by, at: r.at });
     }
     const parsed = closeSchema.safeParse(await readJson(ctx.req, 4_096));
-    if (!parsed.success) throw new HttpError(400, "BODY_INVALID", `send {"outcome": one of ${closeOutcomes.join(", ")}, "note": optional text}`);
+    if (!parsed.success) throw new HttpError(400, "BODY_INVALID", `send {"outcome": one of ${closeOutcomes.join(", ")}, "note": optional text, "force": optional true}`);
+    const inCall = alarms.closingCall(alertId, session.operator, parsed.data.force === true);
+    if (inCall !== undefined) {
+      throw new HttpError(409, "CALL_IN_PROGRESS", `${inCall ?? "another operator"} is in a call with this kiosk: ask them to close the alarm, or close it anyway (that ends their call)`);
+    }
     const note = parsed.data.note?.trim();
     const outcome = note === undefined || note === "" ? parsed.data.outcome : `${parsed.data.outcome}: ${note}`;
     const result = await deps.close({ alertId, outcome, closedBy: session.operator });

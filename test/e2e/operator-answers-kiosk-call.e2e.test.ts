@@ -117,6 +117,29 @@ describe("an operator answers a kiosk's SOS call in the browser", () => {
     await expect(system.page.getByTestId("call-end-reason").textContent()).resolves.toMatch(/alarm closed|ended/i);
   });
 
+  it("another operator closing the alarm during the call is told who is in it and must confirm; 'Close anyway' ends the call", async () => {
+    await answerIncomingCall();
+    const alertId = String(await system.page.evaluate(`window.sosCall.alertId`));
+    const second = await system.openConsole({ name: "duty2", password: "another-long-password-2" });
+    try {
+      const card = second.locator(`[data-testid="alarm"][data-alert-id="${alertId}"]`);
+      await card.waitFor({ state: "visible", timeout: 10_000 });
+      await card.getByTestId("close-outcome").selectOption("help-sent");
+      await card.getByTestId("close-alarm").click();
+      await expect.poll(() => card.getByTestId("close-error").textContent(), { timeout: 5_000 }).toMatch(/^duty1 is in a call with this kiosk/);
+      await expect(card.getByTestId("close-alarm").textContent()).resolves.toMatch(/close anyway/i);
+      expect(await system.page.evaluate(`window.sosCall.state`)).toBe("connected");
+      expect((await system.gateway.store.getAlert(alertId))?.closedAt).toBeNull();
+
+      await card.getByTestId("close-alarm").click();
+      await card.waitFor({ state: "detached", timeout: 5_000 });
+      await system.page.waitForFunction(`window.sosCall.state !== "connected"`, undefined, { timeout: 15_000 });
+      expect((await system.gateway.store.getAlert(alertId))?.closedBy).toBe("duty2");
+    } finally {
+      await second.context().close();
+    }
+  });
+
   it.each([
     ["two operators", { name: "duty2", password: "another-long-password-2" }],
     ["one operator in two tabs", { name: "duty1", password: "correct-horse-battery-staple" }],

@@ -16,7 +16,7 @@ import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.
 import { FakeMedia } from "../fixtures/fake-media.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { provisionTestKiosk, startTestGateway, tempDir, waitFor, type TestGateway } from "./harness.js";
-import { addTestOperator, connectOperatorWs, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, connectOperatorWs, get, httpBase, login, OPERATOR_PASSWORD } from "./operator-harness.js";
 
 const KIOSK_ID = "kz-call-0001";
 const ICE = [{ urls: "stun:stun.example.org:3478" }];
@@ -140,6 +140,36 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     expect(media.of("hangup")).toEqual([{ method: "hangup", callId: ring.callId }]);
     await waitFor(() => kiosk.alarm.openAlarm === null, "alarm closed at the kiosk");
     expect(indicator.current).toEqual({ yellow: "off", green: "off" });
+  });
+
+  it("closing an alarm during another operator's call is refused with 409 naming them, unless forced; the forced close hangs the call up", async () => {
+    const { gateway, kiosk, media, button } = await setUp();
+    const op = await operator(gateway, "tab1");
+    await addTestOperator(gateway.dataDir, "bob");
+    const bob = await login(gateway.httpPort, "bob", OPERATOR_PASSWORD);
+    button.press();
+    const ring = await waitFor(() => op.last("ring"), "ring");
+    const alertId = ring.alertId;
+    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
+    await waitFor(() => media.of("startCall").length === 1, "call started");
+    media.state(ring.callId, "connected");
+    const status = async (): Promise<unknown> => ((await (await get(gateway.httpPort, `/api/alarms/${alertId}`, bob.cookie)).json()) as { data: { status: string } }).data.status;
+    await waitFor(async () => (await status()) === "call-connected", "call connected on the alarm");
+
+    const close = (body: object): Promise<Response> =>
+      fetch(`${httpBase(gateway.httpPort)}/api/alarms/${alertId}/close`, { method: "POST", headers: { "content-type": "application/json", cookie: bob.cookie ?? "" }, body: JSON.stringify(body) });
+    const refused = await close({ outcome: "help-sent" });
+    expect(refused.status).toBe(409);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("CALL_IN_PROGRESS");
+    expect(error.message).toMatch(/^op7 is in a call with this kiosk: .*close it anyway/);
+    expect((await gateway.store.getAlert(alertId))?.closedAt).toBeNull();
+    expect(media.of("hangup")).toEqual([]);
+
+    expect((await close({ outcome: "help-sent", force: true })).status).toBe(200);
+    expect(await waitFor(() => op.last("hangup", ring.callId), "hangup on close")).toMatchObject({ reason: "alarm closed" });
+    await waitFor(() => kiosk.alarm.openAlarm === null, "alarm closed at the kiosk");
+    expect(gateway.logs.find("alarm closed during another operator's call: the call ends")).toMatchObject([{ alertId, operator: "bob", inCall: "op7" }]);
   });
 
   it("media lost during a call: reported failed, and the kiosk rings again once its media is ready", async () => {

@@ -27,7 +27,7 @@ export class AlarmList {
   /**
    * @param {{ list: HTMLElement, empty: HTMLElement, count: HTMLElement, template: HTMLTemplateElement,
    *   onAccept: (alertId: string) => void, onAcknowledge: (alertId: string) => void,
-   *   onClose: (alertId: string, outcome: string, note: string) => Promise<string | null>,
+   *   onClose: (alertId: string, outcome: string, note: string, force: boolean) => Promise<{ message: string, code?: string } | null>,
    *   points: () => object[], onChange: () => void }} el
    */
   constructor(el) {
@@ -56,10 +56,16 @@ export class AlarmList {
           error.textContent = "Choose an outcome first.";
           return;
         }
-        q(node, "close-alarm").disabled = true;
-        void this.el.onClose(id, outcome, q(node, "close-note").value).then((message) => {
-          q(node, "close-alarm").disabled = false;
-          error.textContent = message ?? "";
+        const button = q(node, "close-alarm");
+        button.disabled = true;
+        // Another operator is in a call on this alarm: the refusal says who, and the button turns into
+        // "Close anyway", which ends their call.
+        void this.el.onClose(id, outcome, q(node, "close-note").value, button.dataset.force === "true").then((refused) => {
+          button.disabled = false;
+          error.textContent = refused?.message ?? "";
+          const force = refused?.code === "CALL_IN_PROGRESS";
+          button.dataset.force = String(force);
+          button.textContent = force ? "Close anyway (ends the call)" : "Close alarm";
         });
       });
       q(node, "alarm-link").href = `#/alarm/${encodeURIComponent(id)}`;

@@ -39,7 +39,7 @@ const alarms = new AlarmList({
   template: $("alarm-template"),
   onAccept: (alertId) => accept(alertId),
   onAcknowledge: (alertId) => void pages.acknowledge(alertId),
-  onClose: (alertId, outcome, note) => pages.closeAlarm(alertId, outcome, note),
+  onClose: (alertId, outcome, note, force) => pages.closeAlarm(alertId, outcome, note, force),
   points: () => fleet.points(),
   onChange: () => {
     const open = alarms?.cards.size ?? 0;

@@ -123,19 +123,19 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     ringer.update();
   }
 
-  /** Returns an error message for the card, or null when the alarm was closed. */
-  async function closeAlarm(alertId, outcome, note) {
+  /** Returns why the close was refused ({ message, code }) for the card, or null when the alarm was closed. */
+  async function closeAlarm(alertId, outcome, note, force = false) {
     const { status, body } = await api(`/api/alarms/${encodeURIComponent(alertId)}/close`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(note.trim() === "" ? { outcome } : { outcome, note: note.trim() }),
+      body: JSON.stringify({ outcome, ...(note.trim() === "" ? {} : { note: note.trim() }), ...(force ? { force: true } : {}) }),
     }).catch(() => ({ status: 0, body: null }));
     if (status === 200 || closedElsewhere(alertId, status, body)) {
       alarms.remove(alertId);
       ringer.update();
       return null;
     }
-    return body?.error?.message ?? `Could not close the alarm (HTTP ${status})`;
+    return { message: body?.error?.message ?? `Could not close the alarm (HTTP ${status})`, code: body?.error?.code };
   }
 
   // --- pages: #/alarms, #/fleet, #/kiosk/<id>, #/alarm/<id> --------------------------------------
