@@ -7,7 +7,9 @@
  * - `selftest:<name>` for each self-test whose last result is "fail";
  * - `tamper` while the case is open; `power` while the kiosk runs on battery (any battery: mains
  *   is lost and the kiosk will die within hours, which operations can act on before it does);
- * - `clock` when |receivedAt − sentAt| of the heartbeat is above maxClockSkewMs;
+ * - `clock` when |receivedAt − sentAt| of the heartbeat is above maxClockSkewMs, and until it is back
+ *   under half of that (hysteresis: a skew hovering at the limit, network delay included, would
+ *   otherwise make a transition and an ops event per heartbeat);
  * - `test-alarm` when the last test alert the gateway stored (not the kiosk's own lastTestAlarmAt:
  *   only a stored alert proves the whole path) is older than testAlarmOverdueMs, counted from the
  *   kiosk's first contact when there has been none yet;
@@ -30,13 +32,17 @@ const MAX_TIMER_MS = 2_147_483_647;
 export const HEARTBEAT_INVALID = "heartbeat-invalid";
 export const TEST_ALARM_OVERDUE = "test-alarm";
 
-/** What a valid heartbeat reports as failing (without the test alarm, which depends on the time). */
-export function heartbeatComponents(hb: Heartbeat, receivedAtMs: number, rules: SupervisionRules): string[] {
+/**
+ * What a valid heartbeat reports as failing (without the test alarm, which depends on the time).
+ * `before`: what the kiosk's previous heartbeat reported (for the clock's hysteresis).
+ */
+export function heartbeatComponents(hb: Heartbeat, receivedAtMs: number, rules: SupervisionRules, before: readonly string[] = []): string[] {
   const out = new Set<string>(hb.faults);
   for (const test of hb.selfTests) if (test.result === "fail") out.add(`selftest:${test.name}`);
   if (hb.kioskState.tamper === "open") out.add("tamper");
   if (hb.kioskState.power === "battery") out.add("power");
-  if (Math.abs(receivedAtMs - Date.parse(hb.sentAt)) > rules.maxClockSkewMs) out.add("clock");
+  const clockLimit = before.includes("clock") ? rules.maxClockSkewMs / 2 : rules.maxClockSkewMs;
+  if (Math.abs(receivedAtMs - Date.parse(hb.sentAt)) > clockLimit) out.add("clock");
   return [...out].sort();
 }
 

@@ -133,7 +133,7 @@ export class KioskSupervisor {
       w.beatComponents = [HEARTBEAT_INVALID];
     } else {
       w.invalidStreak = false;
-      w.beatComponents = heartbeatComponents(hb, now, this.options);
+      w.beatComponents = heartbeatComponents(hb, now, this.options, w.beatComponents);
       w.intervalS = hb.intervalS;
       w.lastTestFromBeat = ms(hb.lastTestAlarmAt);
       const receivedAt = new Date(now).toISOString();

@@ -50,6 +50,23 @@ describe("supervision: degraded and back", () => {
     expect(r.supervisor.get(KIOSK)).toMatchObject({ state: "online", components: [] });
   });
 
+  it("a clock skew hovering at the limit does not flap: degraded above 30 s, still degraded at 20 s, online again under 15 s", async () => {
+    const r = await rig();
+    r.connect();
+    r.beat({ sentAt: ago(31_000) });
+    r.beat({ sentAt: ago(29_000) });
+    r.beat({ sentAt: ago(31_000) });
+    r.beat({ sentAt: ago(20_000) });
+    expect(r.supervisor.get(KIOSK)).toMatchObject({ state: "degraded", components: ["clock"] });
+    r.beat({ sentAt: ago(14_000) });
+    r.beat({ sentAt: ago(29_000) });
+    expect(r.states.map((s) => [s.from, s.to, s.components])).toEqual([
+      ["never-seen", "online", []],
+      ["online", "degraded", ["clock"]],
+      ["degraded", "online", []],
+    ]);
+  });
+
   it("lists every failing part at once, sorted, and records a change of parts while degraded as a transition", async () => {
     const r = await rig();
     r.beat({ faults: ["selftest:audio"], selfTests: [selfTest("audio", "fail")], kioskState: { tamper: "open", power: "battery", batteryPercent: 40 } });
