@@ -25,6 +25,7 @@ import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
 import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
 import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
 import { listenMqtt } from "./listeners.js";
+import { RefusalLog } from "./refusal-log.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -59,6 +60,8 @@ export class GatewayBroker {
   private readonly newest = new Map<string, Client>();
   private readonly kioskAuth: KioskAuthenticator;
   private readonly connections: ConnectionRateLimiter;
+  /** Refused connections, logged sampled (a flood would drown the log). */
+  private readonly refusals: RefusalLog;
   private stopping = false;
 
   constructor(
@@ -69,6 +72,7 @@ export class GatewayBroker {
     const { limits } = config;
     this.kioskAuth = new KioskAuthenticator(deps.store, new FailedLoginLimiter(limits.maxAuthFailuresPerMinute, 60_000, clock));
     this.connections = new ConnectionRateLimiter(limits.connectionBurst, limits.connectionsPerSecond, clock);
+    this.refusals = new RefusalLog(deps.log, { perKey: limits.refusalLogPerKey, total: limits.refusalLogTotal, windowMs: limits.refusalLogWindowMs });
   }
 
   /** The password listener's port (null when it is off). */
@@ -144,8 +148,9 @@ export class GatewayBroker {
             done(null, true);
           },
           (err: RefusalError) => {
-            log.warn({ clientId: client.id, username, reason: err.message, address: remoteAddress(client), transport: transport(client) }, "connection refused");
-            this.deps.bus.emit("mqtt.refused", { what: "connection", reason: err.label ?? refusalLabel(err.returnCode) });
+            const label = err.label ?? refusalLabel(err.returnCode);
+            this.refusals.refused(label, { clientId: client.id, username, reason: err.message, address: remoteAddress(client), transport: transport(client) });
+            this.deps.bus.emit("mqtt.refused", { what: "connection", reason: label });
             done(err, false);
           },
         );
@@ -193,6 +198,7 @@ export class GatewayBroker {
       },
     });
     this.aedes = aedes;
+    this.refusals.start();
     aedes.on("clientReady", (client) => {
       const principal = this.principals.get(client);
       if (principal === undefined) return;
@@ -230,9 +236,9 @@ export class GatewayBroker {
   private async listen(kind: "mqtt" | "mqtts", aedes: Aedes): Promise<number> {
     const { server, port } = await listenMqtt(kind, {
       config: this.config,
-      log: this.deps.log,
       bus: this.deps.bus,
       connections: this.connections,
+      refusals: this.refusals,
       sockets: this.sockets,
       aedes,
       ...(this.deps.tls === undefined ? {} : { tls: this.deps.tls }),
@@ -252,7 +258,7 @@ export class GatewayBroker {
     const address = req.socket.remoteAddress ?? "unknown";
     const { maxPacketBytes } = this.config.limits;
     const refuse = (reason: string, label: string): void => {
-      this.deps.log.warn({ address, listener: "ws", reason }, "connection refused");
+      this.refusals.refused(label, { address, listener: "ws", reason });
       this.deps.bus.emit("mqtt.refused", { what: "connection", reason: label });
       stream.destroy();
     };
@@ -292,6 +298,7 @@ export class GatewayBroker {
   /** Stops accepting connections, then closes the broker (which closes every client). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.refusals.stop();
     const aedes = this.aedes;
     const listening = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     if (aedes !== undefined && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -7,19 +7,20 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer } from "node:tls";
 import type { Aedes } from "aedes";
-import type { Logger } from "pino";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import type { ServerTls } from "../pki/ca.js";
 import { type ConnectionRateLimiter, watchPacketSize } from "./guard.js";
+import type { RefusalLog } from "./refusal-log.js";
 
 export interface ListenerContext {
   readonly config: GatewayConfig;
-  readonly log: Logger;
   readonly bus: EventBus<GatewayEvents>;
   readonly connections: ConnectionRateLimiter;
+  /** Where refusals are logged (sampled). */
+  readonly refusals: RefusalLog;
   /** Every open connection, so that stop() can end those still authenticating. */
   readonly sockets: Set<Socket | Duplex>;
   readonly aedes: Aedes;
@@ -28,11 +29,11 @@ export interface ListenerContext {
 
 /** One MQTT listener: plain TCP (password kiosks) or TLS with client certificates required. */
 export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): Promise<{ server: Server; port: number }> {
-  const { log, bus, aedes, config } = ctx;
+  const { bus, aedes, config } = ctx;
   const refused = new WeakSet<Socket>();
   const refuse = (socket: Socket, reason: string, label: string, extra: Record<string, unknown> = {}): void => {
     refused.add(socket);
-    log.warn({ address: socket.remoteAddress, listener: kind, reason, ...extra }, "connection refused");
+    ctx.refusals.refused(label, { address: socket.remoteAddress, listener: kind, reason, ...extra });
     bus.emit("mqtt.refused", { what: "connection", reason: label });
     socket.destroy();
   };
@@ -77,7 +78,7 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
     });
     tlsServer.on("tlsClientError", (err: Error & { code?: string }, socket) => {
       if (refused.has(socket)) return;
-      log.warn({ address: socket.remoteAddress, listener: kind, reason: err.message, code: err.code }, "TLS handshake failed");
+      ctx.refusals.refused("tls-handshake", { address: socket.remoteAddress, listener: kind, reason: err.message, code: err.code }, "TLS handshake failed");
       bus.emit("mqtt.refused", { what: "connection", reason: "tls-handshake" });
     });
     server = tlsServer;

@@ -90,6 +90,13 @@ const limitsSchema = z.object({
   connectionsPerSecond: z.number().min(0).default(10),
   /** Failed password logins of kiosks per address per minute; more are refused unchecked. */
   maxAuthFailuresPerMinute: z.number().int().min(1).max(100_000).default(30),
+  /**
+   * Refused connections are logged sampled: per reason and address this many lines one by one per
+   * window, at most `refusalLogTotal` over all; the rest are counted into one line when the window ends.
+   */
+  refusalLogPerKey: z.number().int().min(1).max(10_000).default(20),
+  refusalLogTotal: z.number().int().min(1).max(100_000).default(200),
+  refusalLogWindowMs: z.number().int().min(100).max(3_600_000).default(60_000),
 });
 
 /** Certificates and enrolment (gateway/pki/, gateway/security/). */

@@ -1,0 +1,48 @@
+/**
+ * Refused connections are logged sampled: a flood of guesses must not write a line per attempt and
+ * push the lines that matter out of a rate-limited journal, but nothing goes uncounted.
+ */
+import { describe, expect, it } from "vitest";
+import { RefusalLog } from "../../gateway/broker/refusal-log.js";
+import { LogCapture } from "../fixtures/log-capture.js";
+
+describe("refusal log", () => {
+  it("logs the first refusals per reason and address one by one, then counts the rest into one line when the window ends", () => {
+    const logs = new LogCapture();
+    const refusals = new RefusalLog(logs.logger("broker"), { perKey: 3, total: 100, windowMs: 60_000 });
+    for (let i = 0; i < 10; i += 1) refusals.refused("bad-credentials", { address: "203.0.113.7", reason: "wrong password", clientId: `kz-${i}` });
+    refusals.refused("bad-credentials", { address: "198.51.100.1", reason: "wrong password" });
+    refusals.refused("rate-limited", { address: "203.0.113.7", reason: "too many connections from this address" });
+    expect(logs.find("connection refused").map((l) => [l.address, l.reason])).toEqual([
+      ["203.0.113.7", "wrong password"],
+      ["203.0.113.7", "wrong password"],
+      ["203.0.113.7", "wrong password"],
+      ["198.51.100.1", "wrong password"],
+      ["203.0.113.7", "too many connections from this address"],
+    ]);
+    expect(logs.find("connection refusals not logged one by one")).toEqual([]);
+    refusals.flush();
+    expect(logs.find("connection refusals not logged one by one")).toMatchObject([{ level: "warn", label: "bad-credentials", address: "203.0.113.7", suppressed: 7, windowS: 60 }]);
+    // A new window logs again.
+    refusals.refused("bad-credentials", { address: "203.0.113.7", reason: "wrong password" });
+    expect(logs.find("connection refused")).toHaveLength(6);
+  });
+
+  it("caps the lines of a window over all addresses (a flood from many addresses), counting the rest per key", () => {
+    const logs = new LogCapture();
+    const refusals = new RefusalLog(logs.logger("broker"), { perKey: 3, total: 5, windowMs: 60_000 });
+    for (let a = 0; a < 10; a += 1) refusals.refused("bad-credentials", { address: `2001:db8::${a}`, reason: "unknown kiosk" });
+    expect(logs.find("connection refused")).toHaveLength(5);
+    refusals.stop();
+    const summaries = logs.find("connection refusals not logged one by one");
+    expect(summaries).toHaveLength(5);
+    expect(summaries.reduce((n, l) => n + Number(l.suppressed), 0)).toBe(5);
+  });
+
+  it("keeps the given message (a failed TLS handshake) and the line's fields", () => {
+    const logs = new LogCapture();
+    const refusals = new RefusalLog(logs.logger("broker"));
+    refusals.refused("tls-handshake", { address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }, "TLS handshake failed");
+    expect(logs.find("TLS handshake failed")).toMatchObject([{ address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }]);
+  });
+});
