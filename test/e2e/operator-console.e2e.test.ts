@@ -230,7 +230,10 @@ describe("the alarm sound in a browser that blocks autoplay", () => {
       await p.getByTestId("login-submit").click();
       // Logged in (the session cookie is set) and the click started the audio.
       await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
-      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 10_000 });
+      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 10_000, polling: 100 }).catch(async (err: unknown) => {
+        process.stdout.write(`sound never ran after the login click; sound: ${JSON.stringify(await p.evaluate("window.sosConsole.sound"))}\n`);
+        throw err;
+      });
       expect(await p.getByTestId("alarm-sound").isHidden()).toBe(true);
       // The session resumed without a gesture (a reload, a restarted browser; a fresh context with the
       // session cookie: Chromium may carry a same-origin reload's activation over): audio stays suspended.
@@ -251,7 +254,10 @@ describe("the alarm sound in a browser that blocks autoplay", () => {
       });
       await p.getByTestId("alarm-sound").waitFor({ state: "visible", timeout: 5_000 });
       await p.getByTestId("alarm-sound").click();
-      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 5_000, polling: 100 });
+      await p.waitForFunction(`window.sosConsole.sound.context === "running"`, undefined, { timeout: 5_000, polling: 100 }).catch(async (err: unknown) => {
+        process.stdout.write(`sound never ran after the banner click; sound: ${JSON.stringify(await p.evaluate("window.sosConsole.sound"))}\n`);
+        throw err;
+      });
       await p.getByTestId("alarm-sound").waitFor({ state: "hidden", timeout: 5_000 });
     } finally {
       await browser.close();
@@ -310,4 +316,47 @@ describe("a ring for an alarm the page has no card for", () => {
       await kiosk.endAsync(true);
     }
   }, 60_000);
+});
+
+describe("many console tabs in one browser", () => {
+  it("eight tabs share one event stream: requests in the eighth are answered, every tab follows an alarm's acknowledgement, and closing the streaming tab hands the stream on", async () => {
+    const baseline = system.gateway.alarms.stream.size;
+    const first = await system.openConsole({ name: "duty1", password: "correct-horse-battery-staple" });
+    const context = first.context();
+    const connected = `/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`;
+    try {
+      const tabs = [first];
+      for (let i = 1; i < 8; i += 1) {
+        const tab = await context.newPage();
+        // Each more tab resumes the session (the cookie): without a shared stream the seventh would hang here.
+        await tab.goto(first.url().split("#")[0] ?? "");
+        await tab.waitForFunction(connected, undefined, { timeout: 15_000, polling: 100 });
+        tabs.push(tab);
+      }
+      // One stream for the eight tabs (the browser's six connections per host stay free).
+      await waitFor(() => system.gateway.alarms.stream.size === baseline + 1, "one event stream for the browser", 10_000);
+      const streaming = async () => (await Promise.all(tabs.map((t) => t.evaluate(`window.sosConsole.feed.streaming`)))).filter(Boolean).length;
+      expect(await streaming()).toBe(1);
+
+      const { alertId } = await pressForNewAlarm();
+      const cardIn = (t: Page): Locator => t.locator(`[data-testid="alarm"][data-alert-id="${alertId}"]`);
+      for (const t of tabs) await cardIn(t).waitFor({ state: "visible", timeout: 10_000 });
+      const last = tabs[7]!;
+      await cardIn(last).getByTestId("acknowledge").click({ timeout: 5_000 });
+      // The acknowledgement reaches every tab through the one stream.
+      for (const t of tabs) await waitFor(async () => (await cardIn(t).getAttribute("data-acknowledged")) === "true", "acknowledged in every tab", 10_000);
+
+      // The streaming tab closes: another takes the stream over, and the tabs left still follow the alarm.
+      const holders = await Promise.all(tabs.map((t) => t.evaluate(`window.sosConsole.feed.streaming`)));
+      const holder = tabs[holders.indexOf(true)]!;
+      await holder.close();
+      const left = tabs.filter((t) => t !== holder);
+      await waitFor(async () => system.gateway.alarms.stream.size === baseline + 1 && (await Promise.all(left.map((t) => t.evaluate(`window.sosConsole.feed.streaming`)))).filter(Boolean).length === 1, "the stream taken over by another tab", 10_000);
+      await system.gateway.closeAlarm({ alertId, outcome: "test", closedBy: "e2e" });
+      for (const t of left) await cardIn(t).waitFor({ state: "detached", timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+    await waitFor(() => system.gateway.alarms.stream.size === baseline, "the browser's stream closed with it", 10_000);
+  }, 120_000);
 });

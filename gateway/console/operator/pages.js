@@ -1,22 +1,15 @@
-/* global window, document, location, EventSource, setTimeout, clearTimeout */
+/* global window, document, location */
 /**
  * The console's live data and pages: the event stream (alarms with their lifecycle, kiosks of the
  * fleet), acknowledge and close, and the pages #/alarms, #/fleet, #/kiosk/<id>, #/alarm/<id>.
  */
+import { createEventFeed } from "./event-feed.js";
 import { renderAlarm, renderKiosk } from "./fleet.js";
 
 const $ = (id) => document.getElementById(id);
-const STREAM_RETRY_MS = 1_000;
-const STREAM_RETRY_MAX_MS = 30_000;
 
 /** @param {{ api: Function, alarms: import("./alarms.js").AlarmList, fleet: import("./fleet.js").Fleet, ringer: { update(): void }, checkSession: () => Promise<void> }} deps */
 export function createPages({ api, alarms, fleet, ringer, checkSession, onStreamStatus = () => undefined }) {
-  let events = null;
-  /** The stream should be open (logged in); a failed one is reopened after `retryMs` (doubling, at most 30 s). */
-  let wanted = false;
-  let retryMs = STREAM_RETRY_MS;
-  let retryTimer = null;
-
   /** The queue from the server replaces the cards: one not in it was closed while we were not listening. */
   async function loadAlarms() {
     // Cards that arrive while the request is under way are newer than its answer: kept.
@@ -59,62 +52,30 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     if (status === 200) fleet.load(body.data.kiosks);
   }
 
-  function closeEvents() {
-    wanted = false;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    events?.close();
-    events = null;
-    onStreamStatus("down");
-  }
-
-  /** The browser gives up on a stream for good after a non-200 answer (a proxy's 502): reopen it later. */
-  function reopenLater() {
-    if (!wanted || retryTimer !== null) return;
-    const wait = retryMs * (0.75 + Math.random() * 0.5);
-    retryMs = Math.min(retryMs * 2, STREAM_RETRY_MAX_MS);
-    retryTimer = setTimeout(() => {
-      retryTimer = null;
-      if (wanted) openEvents();
-    }, wait);
-  }
-
-  function openEvents() {
-    wanted = true;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    events?.close();
-    const source = new EventSource("/api/events");
-    events = source;
-    onStreamStatus("connecting");
-    source.addEventListener("open", () => {
-      retryMs = STREAM_RETRY_MS;
-      onStreamStatus("live");
-      // Whatever happened while the stream was down: reload both lists.
+  // One tab of the browser holds the stream and relays it to the others (event-feed.js).
+  const feed = createEventFeed({
+    onOpen: () => {
+      // Whatever happened while the stream was down (or before this tab heard it): reload both lists.
       void loadAlarms();
       void loadFleet();
-    });
-    source.addEventListener("alarm", (event) => {
-      const alarm = JSON.parse(event.data);
-      const known = alarms.cards.has(alarm.alertId);
-      alarms.upsert(alarm);
-      if (!known && alarm.status !== "closed") ringer.update();
-      if (currentRoute.view === "alarm" && currentRoute.id === alarm.alertId) renderAlarm($("view-alarm"), alarm);
-    });
-    source.addEventListener("kiosk", (event) => fleet.upsert(JSON.parse(event.data)));
-    source.addEventListener("heartbeats", (event) => fleet.heartbeats(JSON.parse(event.data).kiosks ?? []));
-    source.addEventListener("error", () => {
-      if (events !== source) return;
-      // EventSource reconnects by itself after a dropped connection; a non-200 answer closes it for
-      // good: a 401 (session over) logs out, anything else (a proxy's 502) is retried with a backoff.
-      if (source.readyState !== EventSource.CLOSED) {
-        onStreamStatus("connecting");
-        return;
-      }
-      onStreamStatus("down");
-      void checkSession().then(() => reopenLater());
-    });
-  }
+    },
+    onEvent: (type, data) => {
+      if (type === "alarm") {
+        const known = alarms.cards.has(data.alertId);
+        alarms.upsert(data);
+        if (!known && data.status !== "closed") ringer.update();
+        if (currentRoute.view === "alarm" && currentRoute.id === data.alertId) renderAlarm($("view-alarm"), data);
+      } else if (type === "kiosk") fleet.upsert(data);
+      else if (type === "heartbeats") fleet.heartbeats(data.kiosks ?? []);
+    },
+    onStatus: (state) => onStreamStatus(state),
+    // A 401 (session over) logs out; anything else (a proxy's 502) is retried with a backoff.
+    onRefused: () => checkSession(),
+  });
+  window.sosConsole = { ...(window.sosConsole ?? {}), feed };
+
+  const openEvents = () => feed.open();
+  const closeEvents = () => feed.close();
 
   async function acknowledge(alertId) {
     const { status, body } = await api(`/api/alarms/${encodeURIComponent(alertId)}/acknowledge`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => ({ status: 0, body: null }));
