@@ -126,6 +126,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     }
 
     const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
+    // Before the broker and HTTP listen: a console that was logged in before a restart reconnects.
+    await operators.start();
     const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, ...(tls === undefined ? {} : { tls }) });
     const pipeline = new AlertPipeline(
       store,

@@ -3,6 +3,7 @@
  * MQTT over WebSocket, snapshots, and alarms announced to operator pages.
  *
  *   const operators = new OperatorFeature(config, deps);       // before the broker (it authenticates operators)
+ *   await operators.start();                                    // sessions from before a restart
  *   const broker = new GatewayBroker(config, { ..., operators: operators.auth });
  *   operators.attach(broker);                                   // snapshot handler, alarms, /mqtt
  *   new HttpServer(readiness, log, operators.http);             // routes and the upgrade
@@ -54,12 +55,18 @@ export class OperatorFeature {
     private readonly config: GatewayConfig,
     private readonly deps: OperatorFeatureDeps,
   ) {
-    const sessions = new SessionStore(config.operators.sessionTtlMs, deps.clock);
+    const sessions = new SessionStore(config.operators.sessionTtlMs, deps.clock, { persist: { records: deps.store.sessions, log: deps.log.child({ subsystem: "sessions" }) } });
     this.auth = new OperatorAuth(deps.store, sessions, { maxFailedPerMinute: config.operators.maxFailedLoginsPerMinute }, deps.clock);
     // A fixed HTTP port gives the default public URL now; an ephemeral one (tests) once listening.
     const known = config.publicUrl ?? (config.http.port === 0 ? undefined : defaultPublicUrl(config.http.host, config.http.port, deps.https));
     this.links = new SnapshotLinks(config.dispatch.secret, known);
     this.snapshots = new SnapshotStore(config.dataDir, deps.store, deps.clock, deps.log.child({ subsystem: "snapshots" }));
+  }
+
+  /** Restores the sessions a restart would otherwise end: call before the broker and HTTP listen. */
+  async start(): Promise<void> {
+    const restored = await this.auth.sessions.load();
+    this.deps.log.info({ sessions: restored }, "operator sessions restored");
   }
 
   /** The snapshot link for the dispatch body (undefined before the public URL is known). */
@@ -117,8 +124,9 @@ export class OperatorFeature {
     }
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     clearInterval(this.removalTimer);
-    return this.ws?.stop() ?? Promise.resolve();
+    await this.ws?.stop();
+    await this.auth.sessions.flush();
   }
 }

@@ -1,11 +1,19 @@
 /**
- * Operator sessions, in memory: a gateway restart logs everyone out (the page logs in again).
- * A session has two random secrets: its id (the HttpOnly cookie) and an MQTT token the page uses
- * as its MQTT password, so it need not keep the operator's password and can reconnect after a
- * reload. Both are looked up by their SHA-256, never stored or logged as they are.
+ * Operator sessions, kept in memory for the hot path (every HTTP request, every MQTT connect) and
+ * written through to the store (migration 8), so a gateway restart logs nobody out: the page's
+ * event stream and MQTT connection come back with the same cookie and token. `load()` reads the
+ * live sessions at gateway start (and deletes the expired ones).
+ *
+ * A session has two secrets: its id (the HttpOnly cookie, 256 random bits) and an MQTT token the
+ * page uses as its MQTT password, so it need not keep the operator's password and can reconnect
+ * after a reload. The token is an HMAC of the id: whoever holds the cookie may read the token
+ * anyway (GET /api/session), and the gateway can give it out again after a restart without ever
+ * storing it. Both are looked up by their SHA-256, never stored or logged as they are.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
+import type { SessionRecord, SessionRecordStore } from "../store/session-store.js";
 import type { OperatorRole } from "../store/store.js";
 
 export interface Session {
@@ -19,79 +27,153 @@ export interface Session {
   readonly expiresAt: number;
 }
 
+export interface SessionStoreOptions {
+  /** Where sessions are written through to and loaded from; without it they live in memory only. */
+  readonly persist?: { readonly records: SessionRecordStore; readonly log: Logger };
+  readonly maxSessions?: number;
+}
+
 const digest = (secret: string): string => createHash("sha256").update(secret).digest("base64url");
+const mqttTokenOf = (id: string): string => createHmac("sha256", id).update("sos operator mqtt token v1").digest("base64url");
+
+/** A session as cached: the stored record, and the Session once its id has been seen. */
+interface Entry {
+  readonly record: SessionRecord;
+  session?: Session;
+}
 
 export class SessionStore {
-  private readonly byId = new Map<string, Session>();
+  /** SHA-256 of the id → entry, oldest first. */
+  private readonly byId = new Map<string, Entry>();
+  /** SHA-256 of the MQTT token → SHA-256 of the id. */
   private readonly byToken = new Map<string, string>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly maxSessions: number;
 
   constructor(
     private readonly ttlMs: number,
     private readonly clock: Clock,
-    private readonly maxSessions = 10_000,
-  ) {}
+    private readonly options: SessionStoreOptions = {},
+  ) {
+    this.maxSessions = options.maxSessions ?? 10_000;
+  }
+
+  /** Reads the live sessions from the store (deleting the expired ones); returns how many. A store error is logged: nobody stays logged in. */
+  async load(): Promise<number> {
+    const persist = this.options.persist;
+    if (persist === undefined) return 0;
+    try {
+      for (const record of await persist.records.loadLive(this.clock.now())) {
+        this.byId.set(record.idHash, { record });
+        this.byToken.set(record.tokenHash, record.idHash);
+      }
+    } catch (err) {
+      persist.log.error({ err }, "could not read the operator sessions: every operator must log in again");
+    }
+    return this.byId.size;
+  }
 
   /** Starts a session; returns its id (for the cookie) and the session. */
   create(operator: string, clientId: string, role: OperatorRole = "operator"): { id: string; session: Session } {
     this.prune();
     if (this.byId.size >= this.maxSessions) {
       const oldest = this.byId.keys().next().value;
-      if (oldest !== undefined) this.remove(oldest);
+      if (oldest !== undefined) this.end([oldest]);
     }
     const id = randomBytes(32).toString("base64url");
-    const session: Session = { operator, role, mqttToken: randomBytes(32).toString("base64url"), clientId, expiresAt: this.clock.now().getTime() + this.ttlMs };
-    this.byId.set(digest(id), session);
-    this.byToken.set(digest(session.mqttToken), digest(id));
+    const now = this.clock.now();
+    const session: Session = { operator, role, mqttToken: mqttTokenOf(id), clientId, expiresAt: now.getTime() + this.ttlMs };
+    const record: SessionRecord = { idHash: digest(id), tokenHash: digest(session.mqttToken), operator, role, clientId, createdAt: now.toISOString(), expiresAt: session.expiresAt };
+    this.byId.set(record.idHash, { record, session });
+    this.byToken.set(record.tokenHash, record.idHash);
+    this.write("could not store an operator session: it will not survive a restart", { operator }, (records) => records.put(record));
     return { id, session };
   }
 
   get(id: string): Session | undefined {
     const key = digest(id);
-    const session = this.byId.get(key);
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= this.clock.now().getTime()) {
-      this.remove(key);
+    const entry = this.byId.get(key);
+    if (entry === undefined) return undefined;
+    const { record } = entry;
+    if (record.expiresAt <= this.clock.now().getTime()) {
+      this.end([key]);
       return undefined;
     }
-    return session;
+    entry.session ??= { operator: record.operator, role: record.role, mqttToken: mqttTokenOf(id), clientId: record.clientId, expiresAt: record.expiresAt };
+    return entry.session;
   }
 
   /** Whether `token` is the MQTT token of a live session of `operator`. */
   mqttTokenValid(operator: string, token: string): boolean {
     const key = this.byToken.get(digest(token));
-    const session = key === undefined ? undefined : this.byId.get(key);
-    return session !== undefined && session.operator === operator && session.expiresAt > this.clock.now().getTime();
+    const record = key === undefined ? undefined : this.byId.get(key)?.record;
+    return record !== undefined && record.operator === operator && record.expiresAt > this.clock.now().getTime();
   }
 
   delete(id: string): boolean {
-    return this.remove(digest(id));
+    return this.end([digest(id)]).length > 0;
   }
 
   /** Ends the sessions of operators no longer in `present` (removed with `sos operator remove`); returns them. */
-  dropAbsent(present: ReadonlySet<string>): Session[] {
-    const dropped: Session[] = [];
-    for (const [key, session] of [...this.byId]) {
-      if (present.has(session.operator)) continue;
-      this.remove(key);
-      dropped.push(session);
-    }
-    return dropped;
+  dropAbsent(present: ReadonlySet<string>): SessionRecord[] {
+    const absent = [...this.byId].filter(([, entry]) => !present.has(entry.record.operator)).map(([key]) => key);
+    return absent.length === 0 ? [] : this.end(absent);
   }
 
   get size(): number {
     return this.byId.size;
   }
 
-  private remove(key: string): boolean {
-    const session = this.byId.get(key);
-    if (session === undefined) return false;
-    this.byId.delete(key);
-    this.byToken.delete(digest(session.mqttToken));
-    return true;
+  /** Resolves once every write started so far has finished (or failed and been logged). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  /** Removes these sessions from memory and the store; returns the records that were there. */
+  private end(keys: readonly string[]): SessionRecord[] {
+    const ended: SessionRecord[] = [];
+    for (const key of keys) {
+      const record = this.byId.get(key)?.record;
+      if (record === undefined) continue;
+      this.byId.delete(key);
+      this.byToken.delete(record.tokenHash);
+      ended.push(record);
+    }
+    if (ended.length === 0) return ended;
+    const operators = [...new Set(ended.map((r) => r.operator))];
+    this.write("could not delete ended operator sessions from the store: they come back if the gateway restarts before they expire", { operators }, (records) =>
+      records.delete(ended.map((r) => r.idHash)),
+    );
+    return ended;
   }
 
   private prune(): void {
-    const now = this.clock.now().getTime();
-    for (const [key, session] of this.byId) if (session.expiresAt <= now) this.remove(key);
+    const now = this.clock.now();
+    const expired = [...this.byId].filter(([, entry]) => entry.record.expiresAt <= now.getTime()).map(([key]) => key);
+    for (const key of expired) {
+      const record = this.byId.get(key)?.record;
+      this.byId.delete(key);
+      if (record !== undefined) this.byToken.delete(record.tokenHash);
+    }
+    // Also any expired row a failed delete left behind.
+    this.write("could not delete expired operator sessions from the store", {}, (records) => records.deleteExpired(now));
+  }
+
+  /**
+   * Writes through to the store, each write started in call order (SQLite finishes each before the
+   * next starts). A failure is logged and the gateway goes on with the session in memory.
+   */
+  private write(failure: string, context: Record<string, unknown>, op: (records: SessionRecordStore) => Promise<unknown>): void {
+    const persist = this.options.persist;
+    if (persist === undefined) return;
+    // A synchronous throw (SQLite's) becomes a rejection like an asynchronous one.
+    const settled = Promise.resolve()
+      .then(() => op(persist.records))
+      .then(
+        () => undefined,
+        (err: unknown) => persist.log.error({ err, ...context }, failure),
+      );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
   }
 }

@@ -172,6 +172,19 @@ const migrations: readonly string[] = [
   //    (10 000 kiosks' daily test alarms are 3.6 million a year)
   `CREATE INDEX IF NOT EXISTS alerts_open ON alerts (received_at) WHERE closed_at IS NULL;
    CREATE INDEX IF NOT EXISTS alerts_by_received ON alerts (received_at);`,
+  // 8: operator sessions survive a gateway restart (gateway/store/sqlite-sessions.ts). Only the
+  //    SHA-256 of the session id and of its MQTT token are kept, never the secrets themselves.
+  `CREATE TABLE operator_sessions (
+     id_hash TEXT PRIMARY KEY,
+     token_hash TEXT NOT NULL UNIQUE,
+     operator TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('operator', 'admin')),
+     client_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX operator_sessions_by_expiry ON operator_sessions (expires_at);
+   CREATE INDEX operator_sessions_by_operator ON operator_sessions (operator);`,
 ];
 
 export function migrate(db: Database.Database): void {

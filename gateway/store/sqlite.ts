@@ -27,6 +27,8 @@ import type { AlarmStore } from "./alarm-store.js";
 import { SqliteAlarmStore } from "./sqlite-alarms.js";
 import type { SecurityStore } from "./security-store.js";
 import { SqliteSecurityStore } from "./sqlite-security.js";
+import type { SessionRecordStore } from "./session-store.js";
+import { deleteSessionsOf, SqliteSessionStore } from "./sqlite-sessions.js";
 import { migrate } from "./sqlite-schema.js";
 import * as operatorQueries from "./sqlite-operators.js";
 
@@ -103,12 +105,14 @@ export class SqliteStore implements GatewayStore {
   readonly health: HealthStore;
   readonly alarms: AlarmStore;
   readonly security: SecurityStore;
+  readonly sessions: SessionRecordStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.health = new SqliteHealthStore(db);
     this.alarms = new SqliteAlarmStore(db, { select: ALERT_SELECT, toRow: toAlertRow });
     this.security = new SqliteSecurityStore(db);
+    this.sessions = new SqliteSessionStore(db);
   }
 
   /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
@@ -348,7 +352,12 @@ export class SqliteStore implements GatewayStore {
   }
 
   removeOperator(name: string): Promise<boolean> {
-    return Promise.resolve(operatorQueries.remove(this.db, name));
+    // Its sessions go with it: a running gateway also ends them within a poll (operators/feature.ts).
+    const tx = this.db.transaction((): boolean => {
+      deleteSessionsOf(this.db, name);
+      return operatorQueries.remove(this.db, name);
+    });
+    return Promise.resolve(tx.immediate());
   }
 
   listOperators(): Promise<OperatorRecord[]> {

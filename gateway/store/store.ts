@@ -6,6 +6,7 @@ import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
 import type { HealthStore } from "./health-store.js";
 import type { SecurityStore } from "./security-store.js";
+import type { SessionRecordStore } from "./session-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -98,6 +99,8 @@ export interface GatewayStore {
   readonly alarms: AlarmStore;
   /** Certificates, revocation, enrolment tokens (security-store.ts). */
   readonly security: SecurityStore;
+  /** Operator sessions, by the SHA-256 of their secrets, so a restart logs nobody out (session-store.ts). */
+  readonly sessions: SessionRecordStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
@@ -141,7 +144,7 @@ export interface GatewayStore {
   /** Adds an operator; refuses an existing name unless `replace` (a new password). Returns false when it existed and was kept. */
   putOperator(operator: { name: string; passwordHash: string; role?: OperatorRole }, options: { replace: boolean; now: Date }): Promise<boolean>;
   listOperators(): Promise<OperatorRecord[]>;
-  /** Returns false when there was no such operator. */
+  /** Removes the operator and its sessions; returns false when there was no such operator. */
   removeOperator(name: string): Promise<boolean>;
 
   recordRejected(message: RejectedMessage): Promise<void>;

@@ -202,7 +202,8 @@ function connect() {
   current.on("reconnect", () => setStatus("Reconnecting…", "connecting"));
   current.on("offline", () => setStatus("Offline: reconnecting…", "offline"));
   current.on("error", (err) => {
-    // Refused credentials: the session ended (logout elsewhere, expiry, gateway restart).
+    // Refused credentials: the session ended (logout elsewhere, expiry, operator removed). A gateway
+    // restart ends none: the same token is accepted again once it is back (the stored sessions).
     if (err?.code === 4 || err?.code === 5) void checkSession();
   });
   current.on("message", (topic, payload) => {
