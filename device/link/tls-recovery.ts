@@ -1,7 +1,8 @@
 /**
  * At the kiosk's start, before the link reads the TLS files: an interrupted certificate swap
  * (device/link/tls-swap.ts) is finished or undone first; otherwise the pair is checked in the
- * background, so that a key and certificate that do not match get one clear error line. Runs after
+ * background, so that a key and certificate that do not match (or cannot be read) get one clear error
+ * line. The link retries with backoff meanwhile and connects once the files are put right. Runs after
  * the button is armed and never throws: a press is recorded whatever happens here.
  */
 import { existsSync } from "node:fs";
@@ -18,8 +19,12 @@ async function recover(config: KioskConfig, files: { cert: string; key: string }
   const result = await recoverTlsPair(files, config.kioskId);
   switch (result.outcome) {
     case "intact":
-    case "unreadable":
       return;
+    case "unreadable":
+      return log.error(
+        { cert: files.cert, key: files.key },
+        `the kiosk's TLS key or certificate is missing or unreadable: it cannot connect to the gateway until they are back; check mqtt.tls in kiosk.json, or ${reenrolHint(config.kioskId)}`,
+      );
     case "rolled-forward":
       return log.warn({ serial: result.serial, discarded: result.discarded }, "interrupted certificate swap recovered: the new key and certificate are in place");
     case "kept-old":
