@@ -132,7 +132,9 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
   let stopLink: () => Promise<void> = () => Promise.resolve();
   const linkReady = (async () => {
-    const { connectLink } = await import("./link/connect.js");
+    const [{ connectLink }, { prepareTlsFiles }] = await Promise.all([import("./link/connect.js"), import("./link/tls-recovery.js")]);
+    // An interrupted certificate swap is put right before the link reads the TLS files.
+    await prepareTlsFiles(config, log.child({ subsystem: "tls" }));
     const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION });
     stopLink = () => link.stop();
     health.attachLink((heartbeat) => link.publishHeartbeat(heartbeat));

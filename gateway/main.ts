@@ -24,6 +24,7 @@ import { OperatorFeature } from "./operators/feature.js";
 import { loadServerTls, pkiExists, pkiPaths, type ServerTls } from "./pki/ca.js";
 import { certificateInfo } from "../shared/pki/x509.js";
 import { RevocationWatcher } from "./security/revocation.js";
+import { CertificateRenewal } from "./security/renewal.js";
 import { CertificateRotation } from "./security/rotation.js";
 import { securityRoutes } from "./security/routes.js";
 import { SqliteStore } from "./store/sqlite.js";
@@ -149,9 +150,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     broker.handle("commandResults", (kioskId, _topic, payload) => commands.handleResult(kioskId, payload));
     events.on("kiosk.connected", "command-sender", ({ kioskId }) => commands.wake(kioskId));
     events.on("alert.closed", "command-sender", () => commands.wake());
+    // Rotation, and automatic renewal before certificates expire (started with the command sender below).
+    let renewal: CertificateRenewal | undefined;
     if (tls !== undefined) {
       const rotationLog = log.child({ subsystem: "security" });
       new CertificateRotation(config, { store, events, clock, log: rotationLog, sessionSerial: (id) => broker.sessionSerial(id), wake: (id) => commands.wake(id) }).attach();
+      renewal = new CertificateRenewal(config, { store: store.security, clock, log: rotationLog, wake: (id) => commands.wake(id) });
     }
     operators.attach(broker);
     const supervision = new SupervisionFeature(config, {
@@ -204,6 +208,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
+    if (renewal !== undefined) {
+      await renewal.start();
+      stops.push(() => Promise.resolve(renewal.stop()));
+    }
 
     const operatorHttp = operators.http;
     const http = new HttpServer(

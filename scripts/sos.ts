@@ -46,6 +46,8 @@ program
   .option("--escalation-repeat-s <n>", "escalate it again this often until acknowledged, in seconds (default 60)", parseNumber)
   .option("--escalation-url <url>", "escalation webhook URL: unacknowledged alarms (none are sent without one)")
   .option("--escalation-secret <secret>", "HMAC key for the escalation webhook's X-Sos-Signature (or set SOS_ESCALATION_SECRET)")
+  .option("--renew-before-days <n>", "renew a kiosk's certificate automatically once it expires within this many days (default 90)", parseNumber)
+  .option("--renew-check-hours <n>", "look for certificates to renew at start and then this often, in hours (default 6)", parseNumber)
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 
@@ -80,7 +82,8 @@ program
   .command("enroll")
   .description("on a new kiosk: make its key pair, get a certificate from the gateway with a one-time token, write kiosk.json")
   .requiredOption("--gateway <url>", "the gateway's HTTPS address, https://HOST:PORT")
-  .requiredOption("--token <token>", "a one-time token from 'sos token create'")
+  .option("--token-file <path>", "a file whose first line is the one-time token from 'sos token create'; - reads it from standard input (kept out of ps and the shell history)")
+  .option("--token <token>", "or the token itself (visible in ps to anyone on the machine while enrolling: prefer --token-file)")
   .requiredOption("--id <kioskId>", "this kiosk's id")
   .option("--lat <n>", "latitude in degrees", parseNumber)
   .option("--lon <n>", "longitude in degrees", parseNumber)
@@ -90,6 +93,7 @@ program
   .option("--ca-fingerprint <sha256>", "or the CA's SHA-256 fingerprint, as 'sos ca init' printed it")
   .option("--out <dir>", "folder for kiosk.json and tls/", ".")
   .option("--force", "overwrite an existing kiosk.json in --out")
+  .addHelpText("after", "\nExactly one of --token-file and --token. For example:\n  sos enroll --gateway https://gw.example:8443 --token-file /run/sos-token --id kz-ala-0001 --lat 43.24 --lon 76.89 --address \"Abay Ave\" --ca-fingerprint 5B:72:…\n  printf '%s\\n' \"$TOKEN\" | sos enroll --token-file - …")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/enroll.js")).run(opts).catch(fail));
 
 program

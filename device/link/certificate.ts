@@ -2,13 +2,16 @@
  * Certificate rotation on the kiosk (commands `renew-certificate`, `install-certificate`): a new key
  * pair is made here and kept in DATA/tls-pending/<commandId>.key (so a repeated command gets the same
  * CSR); only the CSR goes to the gateway. The certificate that comes back is installed over the
- * kiosk's TLS files only if it is for that key and this kiosk. Loaded only when such a command comes.
+ * kiosk's TLS files only if it is for that key and this kiosk, by a crash-safe swap (tls-swap.ts).
+ * Loaded only when such a command comes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileDurably } from "../lib/durable-file.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { certificateMatchesKey, importKeyPairFromPrivate } from "../../shared/pki/keys.js";
 import { certificateInfo, createCsr, generateKeyPair } from "../../shared/pki/x509.js";
+import { swapTlsPair } from "./tls-swap.js";
 
 const pendingDir = (config: KioskConfig): string => join(config.dataDir, "tls-pending");
 
@@ -27,8 +30,8 @@ export async function renewCertificate(config: KioskConfig, commandId: string): 
   else {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     keyPem = (await generateKeyPair()).privateKeyPem;
-    writeFileSync(`${path}.tmp`, keyPem, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    // Durable: the gateway records the certificate it issues for this key as the kiosk's newest.
+    writeFileDurably(path, keyPem, 0o600);
   }
   return { csr: await createCsr(await importKeyPairFromPrivate(keyPem), config.kioskId) };
 }
@@ -38,17 +41,32 @@ export async function installCertificate(config: KioskConfig, certPem: string): 
   const info = certificateInfo(certPem);
   if (info.commonName !== config.kioskId) throw new Error(`the certificate is for ${info.commonName ?? "nobody"}, not ${config.kioskId}`);
   const dir = pendingDir(config);
+  // The same certificate again (its result was lost, or the kiosk restarted after the swap): already installed.
+  if (readText(files.cert) === certPem && (await matches(certPem, readText(files.key)))) {
+    rmSync(dir, { recursive: true, force: true });
+    return { serial: info.serial };
+  }
   const candidates = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".key")) : [];
   for (const file of candidates) {
-    const keyPem = readFileSync(join(dir, file), "utf8");
-    if (!(await certificateMatchesKey(certPem, keyPem))) continue;
-    // Both written beside their targets first, then renamed: the pair is swapped in two renames.
-    writeFileSync(`${files.key}.new`, keyPem, { mode: 0o600 });
-    writeFileSync(`${files.cert}.new`, certPem, { mode: 0o644 });
-    renameSync(`${files.key}.new`, files.key);
-    renameSync(`${files.cert}.new`, files.cert);
+    const keyPem = readText(join(dir, file));
+    if (keyPem === undefined || !(await matches(certPem, keyPem))) continue;
+    swapTlsPair(files, { keyPem, certPem });
     rmSync(dir, { recursive: true, force: true });
     return { serial: info.serial };
   }
   throw new Error("the certificate matches no key this kiosk made for a renewal");
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the certificate is for the key; a key that cannot be read matches nothing. */
+async function matches(certPem: string, keyPem: string | undefined): Promise<boolean> {
+  if (keyPem === undefined) return false;
+  return certificateMatchesKey(certPem, keyPem).catch(() => false);
 }

@@ -64,6 +64,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private stopping = false;
   private connected = false;
   private lastError: string | undefined;
+  private tlsFailureLogged = false;
   private readonly ackTopic: string;
   private readonly commandTopic: string;
   private readonly callDownTopic: string;
@@ -87,23 +88,40 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   start(): void {
-    const { mqtt: m, kioskId } = this.config;
+    const m = this.config.mqtt;
     // Certificate kiosks: the files are read here, after the button is armed (the link loads last).
     // A missing or unreadable file is retried with backoff: alerts wait in the outbox meanwhile.
+    // A key that does not match its certificate throws in mqtt.connect (the TLS context): retried the same way.
     let tls = {};
-    if (m.tls !== undefined) {
-      try {
-        tls = { ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), rejectUnauthorized: true };
-      } catch (err) {
-        const delayMs = this.backoff.next();
-        this.log.error({ reason: (err as Error).message, delayMs }, "cannot read the kiosk's TLS files (mqtt.tls in kiosk.json): retrying");
-        this.reconnectTimer = setTimeout(() => {
-          if (!this.stopping) this.start();
-        }, delayMs);
-        return;
-      }
+    let client: MqttClient;
+    try {
+      if (m.tls !== undefined) tls = { ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), rejectUnauthorized: true };
+      client = this.connect(tls);
+    } catch (err) {
+      const delayMs = this.backoff.next();
+      // Said once (the start-up check, tls-recovery.ts, logs the error and what to do); the retries only at debug.
+      const level = this.tlsFailureLogged ? "debug" : "warn";
+      this.tlsFailureLogged = true;
+      this.log[level]({ reason: (err as Error).message, delayMs }, "cannot use the kiosk's TLS files (mqtt.tls in kiosk.json): retrying");
+      this.reconnectTimer = setTimeout(() => {
+        if (!this.stopping) this.start();
+      }, delayMs);
+      return;
     }
-    const client = mqtt.connect(m.url, {
+    this.tlsFailureLogged = false;
+    this.client = client;
+    client.on("connect", () => this.onConnect(client));
+    client.on("message", (topic, payload) => this.onMessage(topic, payload));
+    client.on("error", (err) => {
+      this.lastError = err.message;
+      this.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
+    });
+    client.on("close", () => this.onClose());
+  }
+
+  private connect(tls: object): MqttClient {
+    const { mqtt: m, kioskId } = this.config;
+    return mqtt.connect(m.url, {
       clientId: kioskId,
       ...(m.username === undefined ? {} : { username: m.username }),
       ...(m.password === undefined ? {} : { password: m.password }),
@@ -117,14 +135,6 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       resubscribe: false,
       will: { topic: this.statusTopic, payload: Buffer.from(JSON.stringify(OFFLINE_WILL)), qos: 1, retain: true },
     });
-    this.client = client;
-    client.on("connect", () => this.onConnect(client));
-    client.on("message", (topic, payload) => this.onMessage(topic, payload));
-    client.on("error", (err) => {
-      this.lastError = err.message;
-      this.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
-    });
-    client.on("close", () => this.onClose());
   }
 
   /** Drops the connection and connects again with the TLS files read afresh (a renewed certificate). */

@@ -15,7 +15,7 @@ import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { commandResultSchema } from "../../shared/contract.js";
 import type { EventBus } from "../../shared/events.js";
 import { errorMessage } from "../../shared/errors.js";
-import { importKeyPair, issueCertificate, parseCsr } from "../../shared/pki/x509.js";
+import { certificateInfo, importKeyPair, issueCertificate, parseCsr } from "../../shared/pki/x509.js";
 import type { GatewayEvents } from "../events.js";
 import { loadCa } from "../pki/ca.js";
 import type { GatewayStore } from "../store/store.js";
@@ -52,9 +52,11 @@ export class CertificateRotation {
   private async onConfirmed(commandId: string, kioskId: string): Promise<void> {
     const { store, log, clock } = this.deps;
     const command = await store.security.getCommand(commandId);
-    if (command === undefined || command.result === null || !command.payload.includes('"renew-certificate"')) return;
+    if (command === undefined || command.result === null) return;
+    if (command.payload.includes('"install-certificate"')) return this.onInstalled(kioskId, commandId, command.payload, command.result);
+    if (!command.payload.includes('"renew-certificate"')) return;
     const result = commandResultSchema.safeParse(JSON.parse(command.result));
-    if (!result.success || result.data.status !== "ok") return log.error({ kioskId, commandId }, "certificate renewal failed at the kiosk; run 'sos rotate' again");
+    if (!result.success || result.data.status !== "ok") return log.error({ kioskId, commandId }, "certificate renewal failed at the kiosk; run 'sos rotate' again (a certificate that expires soon is renewed again automatically)");
     try {
       const sent = result.data.data.csr;
       const csr = await parseCsr(typeof sent === "string" ? sent : "");
@@ -76,6 +78,25 @@ export class CertificateRotation {
       this.deps.wake(kioskId);
     } catch (err) {
       log.error({ kioskId, commandId, reason: errorMessage(err) }, "certificate renewal refused");
+    }
+  }
+
+  /**
+   * A certificate the kiosk could not install is never used: it is revoked, so that the kiosk's newest
+   * certificate is again the one it has (and automatic renewal sees it expire).
+   */
+  private async onInstalled(kioskId: string, commandId: string, payload: string, resultJson: string): Promise<void> {
+    const { store, log, clock } = this.deps;
+    const result = commandResultSchema.safeParse(JSON.parse(resultJson));
+    if (result.success && result.data.status === "ok") return;
+    try {
+      const sent = (JSON.parse(payload) as { certificate?: unknown }).certificate;
+      const serial = certificateInfo(typeof sent === "string" ? sent : "").serial;
+      const revoked = await store.security.revokeCertificate(kioskId, serial, clock.now());
+      const reason = result.success && result.data.status === "error" ? result.data.error.message : "unreadable result";
+      log.error({ kioskId, commandId, serial, revoked, reason }, "the kiosk could not install its renewed certificate: that certificate is revoked; run 'sos rotate' again (one that expires soon is renewed again automatically)");
+    } catch (err) {
+      log.error({ kioskId, commandId, reason: errorMessage(err) }, "the kiosk could not install its renewed certificate");
     }
   }
 

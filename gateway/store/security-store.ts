@@ -20,6 +20,13 @@ export interface CertificateRecord {
   readonly revokedAt: string | null;
 }
 
+/** A kiosk whose certificate expires soon (automatic renewal, gateway/security/renewal.ts). */
+export interface ExpiringCertificate {
+  readonly kioskId: string;
+  readonly serial: string;
+  readonly notAfter: string;
+}
+
 export interface RevocationEvent {
   readonly id: number;
   readonly kioskId: string;
@@ -73,4 +80,12 @@ export interface SecurityStore {
   getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined>;
   /** Revokes the kiosk's certificates issued before `serial` was; returns how many. */
   revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number>;
+  /** Revokes one certificate (never used: a renewal the kiosk could not install); false when it is unknown or revoked already. */
+  revokeCertificate(kioskId: string, serial: string, now: Date): Promise<boolean>;
+  /**
+   * Certificate kiosks in service (not revoked, not decommissioned, no password) whose newest unrevoked
+   * certificate ends before `expiresBefore` and that have no renewal under way (no `renew-certificate`
+   * or `install-certificate` command unconfirmed in the command outbox). Soonest first.
+   */
+  renewalsDue(expiresBefore: Date): Promise<ExpiringCertificate[]>;
 }

@@ -4,6 +4,7 @@ import {
   type CertificateRecord,
   type Enrolment,
   type EnrolResult,
+  type ExpiringCertificate,
   NO_PASSWORD,
   REVOKED_PASSWORD,
   type RevocationEvent,
@@ -136,6 +137,29 @@ export class SqliteSecurityStore implements SecurityStore {
       )
       .run(now.toISOString(), kioskId, serial, serial, kioskId).changes;
     return Promise.resolve(changes);
+  }
+
+  revokeCertificate(kioskId: string, serial: string, now: Date): Promise<boolean> {
+    const changes = this.db
+      .prepare("UPDATE kiosk_certificates SET revoked_at = ? WHERE kiosk_id = ? AND serial = ? AND revoked_at IS NULL")
+      .run(now.toISOString(), kioskId, serial).changes;
+    return Promise.resolve(changes > 0);
+  }
+
+  renewalsDue(expiresBefore: Date): Promise<ExpiringCertificate[]> {
+    // One pass over the certificates (a few per kiosk); the open-commands check uses kiosk_commands_open.
+    const rows = this.db
+      .prepare<{ before: string; none: string }, { kiosk_id: string; serial: string; not_after: string }>(
+        `SELECT c.kiosk_id, c.serial, c.not_after FROM kiosk_certificates c JOIN kiosks k ON k.kiosk_id = c.kiosk_id
+         WHERE c.revoked_at IS NULL AND k.secret_hash = @none AND k.decommissioned_at IS NULL AND c.not_after < @before
+           AND c.rowid = (SELECT n.rowid FROM kiosk_certificates n WHERE n.kiosk_id = c.kiosk_id AND n.revoked_at IS NULL
+                          ORDER BY n.issued_at DESC, n.rowid DESC LIMIT 1)
+           AND NOT EXISTS (SELECT 1 FROM kiosk_commands q WHERE q.kiosk_id = c.kiosk_id AND q.confirmed_at IS NULL
+                             AND json_extract(q.payload, '$.type') IN ('renew-certificate', 'install-certificate'))
+         ORDER BY c.not_after, c.kiosk_id`,
+      )
+      .all({ before: expiresBefore.toISOString(), none: NO_PASSWORD });
+    return Promise.resolve(rows.map((r) => ({ kioskId: r.kiosk_id, serial: r.serial, notAfter: r.not_after })));
   }
 
   private check(e: Enrolment): EnrolResult | undefined {

@@ -3,6 +3,8 @@
  * sends a CSR with a one-time token to the gateway over HTTPS, and writes kiosk.json, the key, the
  * certificate and the CA. The gateway is trusted the first time through its CA: a file (--ca-cert)
  * or its SHA-256 fingerprint (--ca-fingerprint, printed by 'sos ca init'), checked before the token is sent.
+ * The token comes from --token-file (a file, or `-` for standard input: kept out of `ps` and the shell
+ * history) or --token.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -16,6 +18,7 @@ import { httpsRequest } from "../lib/https.js";
 export interface EnrollOptions {
   gateway?: unknown;
   token?: unknown;
+  tokenFile?: unknown;
   id?: unknown;
   lat?: unknown;
   lon?: unknown;
@@ -64,12 +67,41 @@ async function trustedCa(base: URL, opts: EnrollOptions): Promise<string> {
   return reply.text;
 }
 
+/** The enrolment token: exactly one of --token and --token-file (`-`: standard input); its first line, trimmed. */
+async function enrolmentToken(opts: EnrollOptions, stdin: NodeJS.ReadableStream): Promise<string> {
+  const hasToken = opts.token !== undefined;
+  const hasFile = opts.tokenFile !== undefined;
+  if (hasToken && hasFile) throw argumentError("give the enrolment token once: --token-file FILE (or - for standard input) or --token TOKEN, not both");
+  if (!hasToken && !hasFile) throw argumentError("say which enrolment token to use: --token-file FILE (or - to read it from standard input, which keeps it out of ps) or --token TOKEN");
+  if (hasToken) {
+    const token = String(opts.token).trim();
+    if (token === "") throw argumentError("--token is empty: pass the token 'sos token create' printed, or use --token-file");
+    return token;
+  }
+  const path = String(opts.tokenFile);
+  const where = path === "-" ? "standard input (--token-file -)" : `--token-file ${path}`;
+  let text: string;
+  try {
+    if (path === "-") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+      text = Buffer.concat(chunks).toString("utf8");
+    } else text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw argumentError(`cannot read ${where}: ${errorMessage(err)}`);
+  }
+  const token = (text.split(/\r?\n/)[0] ?? "").trim();
+  if (token === "") throw argumentError(`${where} holds no token on its first line: put the token 'sos token create' printed there`);
+  return token;
+}
+
 export interface EnrollResult {
   readonly configPath: string;
   readonly kioskId: string;
 }
 
-export async function enrollKiosk(opts: EnrollOptions): Promise<EnrollResult> {
+export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStream = process.stdin): Promise<EnrollResult> {
+  const token = await enrolmentToken(opts, stdin);
   const kioskId = String(opts.id);
   if (!kioskIdSchema.safeParse(kioskId).success) throw argumentError(`kiosk id '${kioskId}' is invalid: use 1-64 letters, digits, '-' or '_', starting with a letter or digit`);
   if (typeof opts.lat !== "number" || typeof opts.lon !== "number" || typeof opts.address !== "string") {
@@ -89,7 +121,7 @@ export async function enrollKiosk(opts: EnrollOptions): Promise<EnrollResult> {
   const ca = await trustedCa(base, opts);
   const key = await generateKeyPair();
   const csr = await createCsr(key.keys, kioskId);
-  const body = { token: String(opts.token).trim(), kioskId, location, csr, ...(typeof opts.name === "string" ? { name: opts.name } : {}) };
+  const body = { token, kioskId, location, csr, ...(typeof opts.name === "string" ? { name: opts.name } : {}) };
   let reply;
   try {
     reply = await httpsRequest(new URL("/api/enroll", base), { method: "POST", body, ca });

@@ -29,6 +29,8 @@ export interface GatewayOptions {
   escalationRepeatS?: unknown;
   escalationUrl?: unknown;
   escalationSecret?: unknown;
+  renewBeforeDays?: unknown;
+  renewCheckHours?: unknown;
   logLevel?: unknown;
 }
 
@@ -74,6 +76,10 @@ export async function run(opts: GatewayOptions): Promise<void> {
         escalationRepeatMs: seconds(opts.escalationRepeatS),
       },
       escalation: { url: opts.escalationUrl, secret: opts.escalationSecret ?? process.env.SOS_ESCALATION_SECRET },
+      security: {
+        renewBeforeDays: opts.renewBeforeDays,
+        renewCheckMs: typeof opts.renewCheckHours === "number" ? Math.round(opts.renewCheckHours * 3_600_000) : undefined,
+      },
       log: { level: opts.logLevel },
     },
     "gateway options",

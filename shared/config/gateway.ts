@@ -103,8 +103,12 @@ const limitsSchema = z.object({
 const securitySchema = z.object({
   /** How often the store is read for revocations written by the CLI (a live session is cut within this plus a little). */
   revocationPollMs: z.number().int().min(50).max(60_000).default(250),
-  /** Lifetime of a kiosk certificate issued at enrolment. */
+  /** Lifetime of a kiosk certificate issued at enrolment or renewal. */
   kioskCertDays: z.number().int().min(1).max(3_650).default(825),
+  /** A kiosk's certificate is renewed automatically once it expires within this many days (below kioskCertDays). */
+  renewBeforeDays: z.number().int().min(1).max(3_649).default(90),
+  /** How often the store is read for certificates to renew (and once at start). */
+  renewCheckMs: z.number().int().min(100).max(7 * 86_400_000).default(6 * 3_600_000),
   /** Failed enrolments (bad, used or expired tokens) allowed per address per minute. */
   maxFailedEnrolmentsPerMinute: z.number().int().min(1).max(1_000).default(10),
 });
@@ -198,6 +202,13 @@ export const gatewayConfigSchema = z
     }
     if (config.escalation.url !== undefined && config.escalation.secret === undefined) {
       ctx.addIssue({ code: "custom", path: ["escalation", "secret"], message: "is required with an escalation URL (--escalation-secret or SOS_ESCALATION_SECRET)" });
+    }
+    if (config.security.renewBeforeDays >= config.security.kioskCertDays) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["security", "renewBeforeDays"],
+        message: `must be below security.kioskCertDays (${config.security.kioskCertDays}): otherwise every renewed certificate is due for renewal at once`,
+      });
     }
     if (config.ops.retry.maxMs < config.ops.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["ops", "retry", "maxMs"], message: "must not be below minMs" });

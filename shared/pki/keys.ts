@@ -1,4 +1,9 @@
-/** Key pairs kept in files: re-importing a PKCS#8 key with its public half, and matching a key to a certificate. */
+/**
+ * Key pairs kept in files: re-importing a PKCS#8 key with its public half, and matching a key to a certificate.
+ * The Reflect polyfill comes first: @peculiar/x509 (through tsyringe) needs it when it loads, and this
+ * module may be the first to load it (the kiosk's certificate rotation).
+ */
+import "reflect-metadata";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { type CryptoKey, type CryptoKeyPair, EC_ALG } from "./x509.js";

@@ -94,6 +94,12 @@ describe("sos CLI: one-line errors", () => {
       const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-secret"), "--mqtt-port", "0", "--http-port", "0", "--dispatch-url", "https://dispatch.example/incidents"]);
       expect(oneLineError(run)).toContain("dispatch.secret");
     });
+
+    it("renewing certificates as early as their whole lifetime is refused with one line naming both settings", async () => {
+      const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-renew"), "--mqtt-port", "0", "--http-port", "0", "--renew-before-days", "825"]);
+      const line = oneLineError(run);
+      expect(line).toContain("security.renewBeforeDays: must be below security.kioskCertDays (825)");
+    });
   });
 
   describe("sos kiosk", () => {

@@ -46,6 +46,46 @@ export function enrolmentTests(): void {
       }
     });
 
+    it("the token comes from a file or standard input with --token-file (out of ps); exactly one of --token and --token-file, else one line", async () => {
+      const { writeFileSync } = await import("node:fs");
+      const trust = ["--ca-cert", `${gateway.dataDir}/pki/ca.crt`];
+      const enrol = (id: string, token: string[]): ReturnType<typeof spawnSos> =>
+        spawnSos(["enroll", "--gateway", gateway.httpsBase.href, ...token, "--id", id, "--lat", "43.2", "--lon", "76.9", "--address", "Test road", "--out", `${dir.path}/${id}-cli`, ...trust]);
+      const finish = async (cli: ReturnType<typeof spawnSos>): Promise<number | null> => {
+        const exit = await cli.exited;
+        suite.text.push(...cli.stdout, ...cli.stderr);
+        return exit.code;
+      };
+
+      const fileToken = await newToken(gateway);
+      const tokenPath = `${dir.path}/token.txt`;
+      writeFileSync(tokenPath, `${fileToken}\n`, { mode: 0o600 });
+      const fromFile = enrol("kz-enr-0008", ["--token-file", tokenPath]);
+      expect(fromFile.child.spawnargs.join(" ")).not.toContain(fileToken);
+      expect(await finish(fromFile)).toBe(0);
+      expect(fromFile.stderr).toEqual([]);
+      expect(await gateway.store.security.tokenState(hashToken(fileToken), new Date())).toBe("used");
+
+      const stdinToken = await newToken(gateway);
+      const fromStdin = enrol("kz-enr-0009", ["--token-file", "-"]);
+      fromStdin.child.stdin?.end(`${stdinToken}\n`);
+      expect(await finish(fromStdin)).toBe(0);
+      expect(fromStdin.stderr).toEqual([]);
+      expect(await gateway.store.security.certificatesOf("kz-enr-0009")).toHaveLength(1);
+
+      const both = enrol("kz-enr-0010", ["--token", "sosenr_x", "--token-file", tokenPath]);
+      expect(await finish(both)).toBe(1);
+      expect(both.stderr).toEqual(["sos: give the enrolment token once: --token-file FILE (or - for standard input) or --token TOKEN, not both"]);
+      const neither = enrol("kz-enr-0010", []);
+      expect(await finish(neither)).toBe(1);
+      expect(neither.stderr).toEqual(["sos: say which enrolment token to use: --token-file FILE (or - to read it from standard input, which keeps it out of ps) or --token TOKEN"]);
+      writeFileSync(tokenPath, "\n");
+      const empty = enrol("kz-enr-0010", ["--token-file", tokenPath]);
+      expect(await finish(empty)).toBe(1);
+      expect(empty.stderr).toEqual([`sos: --token-file ${tokenPath} holds no token on its first line: put the token 'sos token create' printed there`]);
+      expect(await gateway.store.getKiosk("kz-enr-0010")).toBeUndefined();
+    });
+
     it("a reused token gets a clear one-line refusal and exit 1", async () => {
       const token = await newToken(gateway);
       await enrolTestKiosk(gateway, "kz-enr-0002", dir.path, token);

@@ -1,12 +1,14 @@
 /** Rotation: a new certificate over the commands topic, the old one revoked once the kiosk uses the new one. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rotateKiosk } from "../../../scripts/commands/rotate.js";
 import { certificateInfo } from "../../../shared/pki/x509.js";
 import { tempDir, waitFor } from "../harness.js";
-import { enrolTestKiosk, identityOf, refusal, rememberPem, type SecureGateway, startSecureGateway, startSuiteKiosk, tlsClient } from "./rig.js";
+import { enrolTestKiosk, identityOf, makeIdentity, refusal, rememberPem, type SecureGateway, startSecureGateway, startSuiteKiosk, tlsClient } from "./rig.js";
 
 const KIOSK = "kz-rot-0001";
+const SWAP_KIOSK = "kz-rot-0002";
+const MISMATCH_KIOSK = "kz-rot-0003";
 
 export function rotationTests(): void {
   describe("sos rotate renews a kiosk's certificate through the command outbox", () => {
@@ -51,6 +53,57 @@ export function rotationTests(): void {
         expect((await refusal(tlsClient(gateway, KIOSK, old)))?.code).toBe(5);
         agent.raise("test");
         await waitFor(() => agent.outbox.depth === 0, "alert acknowledged after rotation");
+      } finally {
+        await agent.stop();
+      }
+    });
+
+    it("a kiosk whose swap was cut between the two renames (new key, old certificate) finishes it at start and connects", async () => {
+      const config = await enrolTestKiosk(gateway, SWAP_KIOSK, dir.path);
+      const tls = config.mqtt.tls;
+      if (tls === undefined) throw new Error("no tls");
+      const old = identityOf(config);
+      const renewed = await makeIdentity(SWAP_KIOSK, { gateway, record: true });
+      // What the power cut left: the new key renamed in, the new certificate still beside the old one.
+      writeFileSync(`${tls.key}.old`, old.key);
+      writeFileSync(tls.key, renewed.key);
+      writeFileSync(`${tls.cert}.new`, renewed.cert);
+      const agent = await startSuiteKiosk(config);
+      try {
+        await waitFor(() => agent.logs.find("connected to gateway").length > 0, "kiosk connected after recovery");
+        expect(agent.logs.find("interrupted certificate swap recovered: the new key and certificate are in place")).toEqual([
+          expect.objectContaining({ serial: renewed.serial }),
+        ]);
+        expect(readFileSync(tls.cert, "utf8")).toBe(renewed.cert);
+        expect(existsSync(`${tls.cert}.new`) || existsSync(`${tls.key}.old`)).toBe(false);
+        agent.raise("test");
+        await waitFor(() => agent.outbox.depth === 0, "alert acknowledged with the recovered pair");
+      } finally {
+        await agent.stop();
+      }
+    });
+
+    it("a key and certificate that do not match, with nothing to recover, get one error line saying how to fix it; presses are kept and sent once the files are right", async () => {
+      const config = await enrolTestKiosk(gateway, MISMATCH_KIOSK, dir.path);
+      const tls = config.mqtt.tls;
+      if (tls === undefined) throw new Error("no tls");
+      const good = identityOf(config);
+      const other = await makeIdentity(MISMATCH_KIOSK, { gateway });
+      writeFileSync(tls.key, other.key);
+      const agent = await startSuiteKiosk(config);
+      try {
+        const alert = agent.raise("test");
+        expect(agent.outbox.depth).toBe(1);
+        await waitFor(() => agent.logs.lines.some((l) => l.level === "error"), "the start-up check's error line");
+        await new Promise((r) => setTimeout(r, 1_000)); // a few link retries (100-500 ms backoff)
+        expect(agent.logs.lines.filter((l) => l.level === "error").map((l) => l.msg)).toEqual([
+          `the kiosk's TLS key and certificate do not match (the certificate is not for the private key): it cannot connect to the gateway; revoke it at the gateway ('sos revoke ${MISMATCH_KIOSK}') and enrol it again here ('sos enroll --token-file FILE … --force')`,
+        ]);
+        expect(agent.logs.find("connected to gateway")).toEqual([]);
+        // The technician puts the right key back: the link, still retrying, connects and sends the press.
+        writeFileSync(tls.key, good.key);
+        await waitFor(() => agent.outbox.depth === 0, "the press acknowledged once the files are right");
+        expect(await gateway.store.getAlert(alert.alertId)).toBeDefined();
       } finally {
         await agent.stop();
       }

@@ -1,0 +1,174 @@
+/**
+ * The kiosk's key and certificate are two files, and no rename swaps two files at once. The swap is
+ * made crash-safe instead: every new file (KEY.new, CERT.new, and KEY.old, a copy of the key in use)
+ * is written and fsync'd, with its folder, before the first rename; then KEY.new → KEY, CERT.new →
+ * CERT, each rename fsync'd, and KEY.old removed. A power cut at any point leaves files from which
+ * recoverTlsPair (run at the kiosk's start, before the link reads them) rebuilds a matching pair:
+ * the new one when the files left behind are complete and match, else the old one.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { certificateMatchesKey } from "../../shared/pki/keys.js";
+import { certificateInfo } from "../../shared/pki/x509.js";
+
+export interface TlsPaths {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The file operations of the swap: real files by default; tests cut the power between two of them. */
+export interface SwapIo {
+  /** Creates or replaces `path` with `data` and fsyncs it (not its folder). */
+  writeSynced(path: string, data: string, mode: number): void;
+  rename(from: string, to: string): void;
+  remove(path: string): void;
+  syncDir(dir: string): void;
+}
+
+export const fileIo: SwapIo = {
+  writeSynced(path, data, mode) {
+    const fd = openSync(path, "w", mode);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
+  rename: (from, to) => renameSync(from, to),
+  remove: (path) => rmSync(path, { force: true }),
+  syncDir(dir) {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
+export const leftoversOf = (files: TlsPaths): { keyNew: string; certNew: string; keyOld: string } => ({
+  keyNew: `${files.key}.new`,
+  certNew: `${files.cert}.new`,
+  keyOld: `${files.key}.old`,
+});
+
+function syncDirs(io: SwapIo, files: TlsPaths): void {
+  io.syncDir(dirname(files.key));
+  if (dirname(files.cert) !== dirname(files.key)) io.syncDir(dirname(files.cert));
+}
+
+/** Installs a key and its certificate over the kiosk's TLS files, crash-safe (see above). */
+export function swapTlsPair(files: TlsPaths, pair: { keyPem: string; certPem: string }, io: SwapIo = fileIo): void {
+  const left = leftoversOf(files);
+  io.writeSynced(left.keyNew, pair.keyPem, 0o600);
+  io.writeSynced(left.certNew, pair.certPem, 0o644);
+  const oldKey = readText(files.key);
+  if (oldKey !== undefined) io.writeSynced(left.keyOld, oldKey, 0o600);
+  syncDirs(io, files);
+  io.rename(left.keyNew, files.key);
+  syncDirs(io, files);
+  io.rename(left.certNew, files.cert);
+  syncDirs(io, files);
+  io.remove(left.keyOld);
+  syncDirs(io, files);
+}
+
+export type TlsRecovery =
+  /** Nothing was left behind and the pair matches. */
+  | { readonly outcome: "intact"; readonly serial: string }
+  /** An interrupted swap was finished: the new pair is in place. */
+  | { readonly outcome: "rolled-forward"; readonly serial: string; readonly discarded: string[] }
+  /** The files left behind were incomplete or did not match: removed, the old pair kept (or its key put back). */
+  | { readonly outcome: "kept-old"; readonly serial: string; readonly discarded: string[]; readonly reason: string }
+  /** The key or certificate cannot be read (the link says so when it tries). */
+  | { readonly outcome: "unreadable"; readonly reason: string }
+  /** No matching pair can be made from what is on disk. */
+  | { readonly outcome: "broken"; readonly reason: string; readonly discarded: string[] };
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The certificate's serial when it is for this key and this kiosk, else why not. */
+async function verdict(certPem: string | undefined, keyPem: string | undefined, kioskId: string): Promise<{ serial: string } | { reason: string }> {
+  if (certPem === undefined || keyPem === undefined) return { reason: "missing" };
+  let info;
+  try {
+    info = certificateInfo(certPem);
+  } catch {
+    return { reason: "the certificate is not a readable PEM certificate" };
+  }
+  if (info.commonName !== kioskId) return { reason: `the certificate is for ${info.commonName ?? "nobody"}, not ${kioskId}` };
+  try {
+    if (!(await certificateMatchesKey(certPem, keyPem))) return { reason: "the certificate is not for the private key" };
+  } catch {
+    return { reason: "the private key is not a readable PEM key" };
+  }
+  return { serial: info.serial };
+}
+
+/**
+ * Makes the TLS files a matching pair again after an interrupted swap (see above). Leaves no `.new`
+ * file, and KEY.old only when no matching pair can be made.
+ */
+export async function recoverTlsPair(files: TlsPaths, kioskId: string, io: SwapIo = fileIo): Promise<TlsRecovery> {
+  const left = leftoversOf(files);
+  const present = [left.keyNew, left.certNew, left.keyOld].filter((p) => existsSync(p));
+  const current = async (): Promise<{ serial: string } | { reason: string }> => verdict(readText(files.cert), readText(files.key), kioskId);
+  if (present.length === 0) {
+    if (readText(files.cert) === undefined || readText(files.key) === undefined) return { outcome: "unreadable", reason: "the key or certificate file is missing or unreadable" };
+    const now = await current();
+    return "serial" in now ? { outcome: "intact", serial: now.serial } : { outcome: "broken", reason: now.reason, discarded: [] };
+  }
+
+  // Roll forward: the new certificate with the new key (before the first rename) or the key in place (after it).
+  const newCert = readText(left.certNew);
+  let why = newCert === undefined ? "no new certificate was written" : "";
+  if (newCert !== undefined) {
+    for (const keyPath of [left.keyNew, files.key]) {
+      const v = await verdict(newCert, readText(keyPath), kioskId);
+      if ("reason" in v) {
+        if (why === "" && v.reason !== "missing") why = `${left.certNew}: ${v.reason}`;
+        continue;
+      }
+      if (keyPath === left.keyNew) {
+        io.rename(left.keyNew, files.key);
+        syncDirs(io, files);
+      }
+      io.rename(left.certNew, files.cert);
+      syncDirs(io, files);
+      const discarded = [left.keyNew, left.keyOld].filter((p) => existsSync(p));
+      for (const p of discarded) io.remove(p);
+      syncDirs(io, files);
+      return { outcome: "rolled-forward", serial: v.serial, discarded };
+    }
+  }
+
+  // Otherwise the new files are thrown away and the old pair kept; its key comes back from KEY.old if it was replaced.
+  const discarded = [left.keyNew, left.certNew].filter((p) => existsSync(p));
+  for (const p of discarded) io.remove(p);
+  let now = await current();
+  if ("reason" in now && existsSync(left.keyOld)) {
+    const back = await verdict(readText(files.cert), readText(left.keyOld), kioskId);
+    if ("serial" in back) {
+      io.rename(left.keyOld, files.key);
+      now = back;
+    }
+  }
+  if ("serial" in now && existsSync(left.keyOld)) {
+    io.remove(left.keyOld);
+    // Only KEY.old was left: both renames had happened, and the pair in place is the new one.
+    if (discarded.length === 0 && present.length === 1) {
+      syncDirs(io, files);
+      return { outcome: "rolled-forward", serial: now.serial, discarded: [left.keyOld] };
+    }
+  }
+  syncDirs(io, files);
+  if ("serial" in now) return { outcome: "kept-old", serial: now.serial, discarded, reason: why };
+  return { outcome: "broken", reason: existsSync(left.keyOld) ? `${now.reason} (the previous key is kept in ${left.keyOld})` : now.reason, discarded };
+}
