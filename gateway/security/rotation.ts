@@ -71,9 +71,9 @@ export class CertificateRotation {
         usage: "client",
         notAfter: new Date(now.getTime() + this.config.security.kioskCertDays * 86_400_000),
       });
-      await store.security.recordCertificate({ serial: cert.serial, kioskId, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter }, now);
       const install = randomUUID();
-      await store.security.queueCommand(kioskId, install, JSON.stringify({ v: 1, commandId: install, type: "install-certificate", certificate: cert.pem }), now);
+      const payload = JSON.stringify({ v: 1, commandId: install, type: "install-certificate", certificate: cert.pem });
+      await store.security.recordCertificate({ serial: cert.serial, kioskId, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter }, now, { commandId: install, payload });
       log.info({ kioskId, serial: cert.serial }, "renewed certificate issued; sending it to the kiosk");
       this.deps.wake(kioskId);
     } catch (err) {

@@ -57,7 +57,11 @@ export type EnrolResult =
   | { readonly outcome: "token-unknown" | "token-used" | "token-expired" | "kiosk-has-certificate" | "kiosk-registered" };
 
 export interface SecurityStore {
-  recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date): Promise<void>;
+  /**
+   * Records an issued certificate; with `install`, queues the command that delivers it to the kiosk in
+   * the same transaction (a crash between the two would leave a newest certificate nobody installs).
+   */
+  recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date, install?: { readonly commandId: string; readonly payload: string }): Promise<void>;
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
   certificatesOf(kioskId: string): Promise<CertificateRecord[]>;
   /**

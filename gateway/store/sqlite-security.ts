@@ -36,9 +36,16 @@ const toCert = (r: CertDbRow): CertificateRecord => ({
 export class SqliteSecurityStore implements SecurityStore {
   constructor(private readonly db: Database.Database) {}
 
-  recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date): Promise<void> {
-    this.insertCert(cert, now);
-    return Promise.resolve();
+  recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date, install?: { readonly commandId: string; readonly payload: string }): Promise<void> {
+    try {
+      this.db.transaction(() => {
+        this.insertCert(cert, now);
+        if (install !== undefined) this.insertCommand(cert.kioskId, install.commandId, install.payload, now);
+      })();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   getCertificate(serial: string): Promise<CertificateRecord | undefined> {
@@ -118,8 +125,12 @@ export class SqliteSecurityStore implements SecurityStore {
   }
 
   queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void> {
-    this.db.prepare("INSERT INTO kiosk_commands (command_id, kiosk_id, payload, created_at) VALUES (?, ?, ?, ?)").run(commandId, kioskId, payload, now.toISOString());
+    this.insertCommand(kioskId, commandId, payload, now);
     return Promise.resolve();
+  }
+
+  private insertCommand(kioskId: string, commandId: string, payload: string, now: Date): void {
+    this.db.prepare("INSERT INTO kiosk_commands (command_id, kiosk_id, payload, created_at) VALUES (?, ?, ?, ?)").run(commandId, kioskId, payload, now.toISOString());
   }
 
   getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined> {

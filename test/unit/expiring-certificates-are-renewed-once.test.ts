@@ -67,6 +67,18 @@ describe("certificates that expire soon are renewed automatically, once", () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("a renewed certificate and the command that installs it are stored together or not at all", async () => {
+    await kiosk("kz-ren-0010");
+    await store.security.queueCommand("kz-ren-0010", "install-0001", "{}", clock.now());
+    const cert = { serial: "b1", kioskId: "kz-ren-0010", fingerprint: "FP:b1", notBefore: clock.now().toISOString(), notAfter: new Date(clock.ms + 825 * DAY).toISOString() };
+    // The command cannot be queued (its id is taken): the certificate is not recorded either.
+    await expect(store.security.recordCertificate(cert, clock.now(), { commandId: "install-0001", payload: "{}" })).rejects.toThrow(/UNIQUE/);
+    expect(await store.security.certificatesOf("kz-ren-0010")).toEqual([]);
+    await store.security.recordCertificate(cert, clock.now(), { commandId: "install-0002", payload: '{"type":"install-certificate"}' });
+    expect((await store.security.certificatesOf("kz-ren-0010")).map((c) => c.serial)).toEqual(["b1"]);
+    expect((await store.pendingCommands("kz-ren-0010")).map((c) => c.commandId)).toEqual(["install-0001", "install-0002"]);
+  });
+
   it("a certificate within the window gets exactly one renewal, and no second one while the first is pending", async () => {
     await kiosk("kz-ren-0001");
     const serial = await certificate("kz-ren-0001", 30);
