@@ -7,15 +7,20 @@ import { dirname } from "node:path";
 
 export function writeFileDurably(path: string, data: string, mode = 0o600): void {
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, "w", mode);
+  writeSynced(tmp, data, mode);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Creates or replaces `path` with `data` and fsyncs it (not its folder: see fsyncDir). */
+export function writeSynced(path: string, data: string, mode: number): void {
+  const fd = openSync(path, "w", mode);
   try {
     writeSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
 }
 
 /** Makes a rename or unlink in `dir` durable. */

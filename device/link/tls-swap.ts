@@ -6,9 +6,10 @@
  * recoverTlsPair (run at the kiosk's start, before the link reads them) rebuilds a matching pair:
  * the new one when the files left behind are complete and match, else the old one.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { certificateMatchesKey } from "../../shared/pki/keys.js";
+import { fsyncDir, writeSynced } from "../lib/durable-file.js";
 import { certificateInfo } from "../../shared/pki/x509.js";
 
 export interface TlsPaths {
@@ -26,25 +27,10 @@ export interface SwapIo {
 }
 
 export const fileIo: SwapIo = {
-  writeSynced(path, data, mode) {
-    const fd = openSync(path, "w", mode);
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  },
+  writeSynced,
   rename: (from, to) => renameSync(from, to),
   remove: (path) => rmSync(path, { force: true }),
-  syncDir(dir) {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  },
+  syncDir: fsyncDir,
 };
 
 export const leftoversOf = (files: TlsPaths): { keyNew: string; certNew: string; keyOld: string } => ({

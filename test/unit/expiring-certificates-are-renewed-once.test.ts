@@ -12,20 +12,13 @@ import { CertificateRenewal } from "../../gateway/security/renewal.js";
 import { CertificateRotation } from "../../gateway/security/rotation.js";
 import { NO_PASSWORD } from "../../gateway/store/security-store.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
-import type { Clock } from "../../shared/clock.js";
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import { EventBus } from "../../shared/events.js";
 import { createCaCertificate, generateKeyPair, issueCertificate } from "../../shared/pki/x509.js";
 import { LogCapture } from "../fixtures/log-capture.js";
+import { FakeClock } from "../fixtures/fake-clock.js";
 
 const DAY = 86_400_000;
-
-class FakeClock implements Clock {
-  ms = Date.parse("2027-03-01T08:00:00.000Z");
-  now(): Date {
-    return new Date(this.ms);
-  }
-}
 
 describe("certificates that expire soon are renewed automatically, once", () => {
   let dir: string;
@@ -55,7 +48,7 @@ describe("certificates that expire soon are renewed automatically, once", () => 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "sos-renew-"));
     store = SqliteStore.open(dir);
-    clock = new FakeClock();
+    clock = new FakeClock(Date.parse("2027-03-01T08:00:00.000Z"));
     logs = new LogCapture();
     woken = [];
     const config = parseGatewayConfig({ dataDir: dir, security: { renewBeforeDays: 90, renewCheckMs: 3_600_000 } });

@@ -9,17 +9,10 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionStore } from "../../gateway/operators/sessions.js";
 import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
-import type { Clock } from "../../shared/clock.js";
 import { LogCapture } from "../fixtures/log-capture.js";
+import { FakeClock } from "../fixtures/fake-clock.js";
 
 const TTL_MS = 60_000;
-
-class FakeClock implements Clock {
-  ms = Date.parse("2025-01-02T03:00:00.000Z");
-  now(): Date {
-    return new Date(this.ms);
-  }
-}
 
 describe("operator sessions in the store (migration 8)", () => {
   let dir: string;

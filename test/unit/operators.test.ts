@@ -10,19 +10,12 @@ import { SessionStore } from "../../gateway/operators/sessions.js";
 import { SnapshotLinks } from "../../gateway/snapshots/links.js";
 import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
 import { OPERATOR_ALARMS_TOPIC } from "../../shared/call.js";
-import type { Clock } from "../../shared/clock.js";
 import { type TopicName, topicFor, topics } from "../../shared/contract.js";
+import { FakeClock } from "../fixtures/fake-clock.js";
 
 const operator: Principal = { role: "operator", name: "alice" };
 const kiosk: Principal = { role: "kiosk", kioskId: "kz-hwy-0001" };
 const names = Object.keys(topics) as TopicName[];
-
-class FakeClock implements Clock {
-  ms = Date.parse("2025-01-02T03:00:00.000Z");
-  now(): Date {
-    return new Date(this.ms);
-  }
-}
 
 describe("operator ACL", () => {
   it("may subscribe to every kiosk's call/up (wildcard or one kiosk) and the operator alarms, and nothing else", () => {

@@ -7,16 +7,9 @@ import { ConnectionRateLimiter, PacketSizeWatcher } from "../../gateway/broker/g
 import { addressKey } from "../../gateway/operators/limiter.js";
 import { createTokens, hashToken, parseDuration } from "../../gateway/security/tokens.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
-import type { Clock } from "../../shared/clock.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { createCaCertificate, createCsr, fingerprintOf, generateKeyPair, issueCertificate, normaliseFingerprint, parseCsr } from "../../shared/pki/x509.js";
-
-class FakeClock implements Clock {
-  ms = Date.parse("2026-01-02T03:00:00.000Z");
-  now(): Date {
-    return new Date(this.ms);
-  }
-}
+import { FakeClock } from "../fixtures/fake-clock.js";
 
 /** An MQTT fixed header with the given remaining length (variable-length integer). */
 function header(type: number, length: number): Buffer {
@@ -49,7 +42,7 @@ describe("PacketSizeWatcher follows MQTT framing and trips on an announced size 
 
 describe("ConnectionRateLimiter", () => {
   it("allows a burst per address, then refills at the given rate; other addresses are unaffected; 0 turns it off", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(Date.parse("2026-01-02T03:00:00.000Z"));
     const limiter = new ConnectionRateLimiter(3, 2, clock);
     expect([1, 2, 3, 4].map(() => limiter.take("10.0.0.1"))).toEqual([true, true, true, false]);
     expect(limiter.take("10.0.0.2")).toBe(true);
@@ -139,7 +132,7 @@ describe("addressKey", () => {
     expect(addressKey("2001:0db8:0000:0001:abcd:ef01:2345:6789")).toBe("2001:db8:0:1::/64");
     expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
     expect(addressKey("::1")).toBe("0:0:0:0::/64");
-    const clock = new FakeClock();
+    const clock = new FakeClock(Date.parse("2026-01-02T03:00:00.000Z"));
     const limiter = new ConnectionRateLimiter(2, 0, clock);
     expect(["2001:db8:0:1::a", "2001:db8:0:1::b", "2001:db8:0:1::c"].map((a) => limiter.take(a))).toEqual([true, true, false]);
     expect(limiter.take("2001:db8:0:2::a")).toBe(true);
