@@ -291,14 +291,18 @@ describe("stale cards and a failing event stream", () => {
   }, 90_000);
 });
 
+/** The second kiosk's own identity, its agent stopped: call/up published by hand. */
+async function rawSecondKiosk(): Promise<Awaited<ReturnType<typeof connectRaw>>> {
+  const config = (second ?? (second = await startSecondKiosk())).config;
+  await second.stop();
+  second = undefined;
+  return connectRaw(system.gateway.mqttUrl, { clientId: SECOND, username: config.mqtt.username, password: config.mqtt.password });
+}
+
 describe("a ring for an alarm the page has no card for", () => {
   it("fetches the alarm: a closed one's card and ring are dropped, an unknown one keeps ringing", async () => {
     await page.goto(`${page.url().split("#")[0]}#/alarms`);
-    const config = (second ?? (second = await startSecondKiosk())).config;
-    await second.stop();
-    second = undefined;
-    // The kiosk's own identity, publishing its call/up by hand.
-    const kiosk = await connectRaw(system.gateway.mqttUrl, { clientId: SECOND, username: config.mqtt.username, password: config.mqtt.password });
+    const kiosk = await rawSecondKiosk();
     try {
       const closedId = crypto.randomUUID();
       await system.gateway.store.recordAlert({ v: 1, alertId: closedId, kioskId: SECOND, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 43.31, lon: 76.87, address: "x" } }, new Date(), "{}");
@@ -316,6 +320,32 @@ describe("a ring for an alarm the page has no card for", () => {
       await kiosk.endAsync(true);
     }
   }, 60_000);
+});
+
+describe("a ringing card whose alarm was closed while the page heard nothing", () => {
+  it("is dropped with its ring when the queue is reloaded after the stream is back", async () => {
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+    const kiosk = await rawSecondKiosk();
+    const status = page.getByTestId("connection-status");
+    try {
+      const alertId = crypto.randomUUID();
+      await system.gateway.store.recordAlert({ v: 1, alertId, kioskId: SECOND, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 43.31, lon: 76.87, address: "x" } }, new Date(), "{}");
+      await page.route("**/api/events", (route) => route.fulfill({ status: 502, contentType: "text/plain", body: "bad gateway" }));
+      system.gateway.alarms.stream.stop();
+      await waitFor(async () => (await status.getAttribute("data-stream")) === "down", "stream down", 10_000);
+      await kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "ring", callId: "ring-stale-0001", alertId, at: new Date().toISOString() }), { qos: 1 });
+      await waitFor(async () => (await cardOf(alertId).getAttribute("data-ringing")) === "true", "the alarm's card ringing", 10_000);
+      // Closed at the centre; the kiosk's hangup never comes (lost), and the page hears nothing of the close.
+      await system.gateway.closeAlarm({ alertId, outcome: "false-alarm", closedBy: "e2e" });
+      await expect(cardOf(alertId).count()).resolves.toBe(1);
+      await page.unroute("**/api/events");
+      await waitFor(async () => (await status.getAttribute("data-stream")) === "live", "stream back", 40_000);
+      await cardOf(alertId).waitFor({ state: "detached", timeout: 5_000 });
+      await page.waitForFunction(`window.sosConsole.sound.ringing === false`, undefined, { timeout: 5_000, polling: 100 });
+    } finally {
+      await kiosk.endAsync(true);
+    }
+  }, 90_000);
 });
 
 describe("many console tabs in one browser", () => {

@@ -49,7 +49,15 @@ const alarms = new AlarmList({
 });
 
 const ringer = new Ringer(() => ({ ringing: rings.size > 0 && call === null, count: rings.size, alarms: alarms.unacknowledged(), armed: session !== null }), $("alarm-sound"));
-const pages = createPages({ api: (path, options) => api(path, options), alarms, fleet, ringer, checkSession: () => checkSession(), onStreamStatus: (state) => setStreamStatus(state) });
+const pages = createPages({
+  api: (path, options) => api(path, options),
+  alarms,
+  fleet,
+  ringer,
+  checkSession: () => checkSession(),
+  onStreamStatus: (state) => setStreamStatus(state),
+  onAlarmClosed: (alertId) => dropRingsOf(alertId),
+});
 
 // --- login -------------------------------------------------------------------------------------------
 function showLogin(message = "") {
@@ -261,12 +269,7 @@ function onCallUp(kioskId, message) {
     if (!alarms.cards.has(alertId)) {
       alarms.ensure(alertId, kioskId);
       // An alarm this page has not seen (it came up after it): fetch it; a closed one's ring is dropped.
-      void pages.refreshAlarm(alertId).then((state) => {
-        if (state !== "closed") return;
-        for (const [id, ring] of rings) if (ring.alertId === alertId) rings.delete(id);
-        if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
-        ringer.update();
-      });
+      void pages.refreshAlarm(alertId);
     }
     alarms.setRinging(alertId, "The kiosk is calling", true);
     alarms.setAcceptEnabled(call === null);
@@ -284,6 +287,13 @@ function onCallUp(kioskId, message) {
     rings.delete(callId);
     alarms.setRinging(ring.alertId, "Answered by another operator", false);
   }
+  if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
+  ringer.update();
+}
+
+/** The alarm is closed: its kiosk's rings are stale (the kiosk stopped ringing when it heard so). */
+function dropRingsOf(alertId) {
+  for (const [id, ring] of rings) if (ring.alertId === alertId) rings.delete(id);
   if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
   ringer.update();
 }

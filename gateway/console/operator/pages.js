@@ -8,8 +8,11 @@ import { renderAlarm, renderKiosk } from "./fleet.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** @param {{ api: Function, alarms: import("./alarms.js").AlarmList, fleet: import("./fleet.js").Fleet, ringer: { update(): void }, checkSession: () => Promise<void> }} deps */
-export function createPages({ api, alarms, fleet, ringer, checkSession, onStreamStatus = () => undefined }) {
+/**
+ * @param {{ api: Function, alarms: import("./alarms.js").AlarmList, fleet: import("./fleet.js").Fleet, ringer: { update(): void }, checkSession: () => Promise<void> }} deps
+ * `onAlarmClosed(alertId)`: a card was dropped because its alarm is closed (its kiosk's rings go too).
+ */
+export function createPages({ api, alarms, fleet, ringer, checkSession, onStreamStatus = () => undefined, onAlarmClosed = () => undefined }) {
   /** The queue from the server replaces the cards: one not in it was closed while we were not listening. */
   async function loadAlarms() {
     // Cards that arrive while the request is under way are newer than its answer: kept.
@@ -17,8 +20,13 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     const { status, body } = await api("/api/alarm-queue").catch(() => ({ status: 0, body: null }));
     if (status !== 200) return;
     const open = new Set(body.data.alarms.map((a) => a.alertId));
-    // A card whose kiosk is ringing stays (a ring without an alarm id has a card of its own).
-    for (const alertId of before) if (!open.has(alertId) && alarms.cards.get(alertId)?.node.dataset.ringing !== "true") alarms.remove(alertId);
+    for (const alertId of before) {
+      if (open.has(alertId)) continue;
+      // A ringing card may be for an alarm not stored yet (its ring came first): asked for alone, and
+      // dropped with its ring if it is closed. A ring without an alarm id has a card of its own (call-…).
+      if (alarms.cards.get(alertId)?.node.dataset.ringing !== "true") alarms.remove(alertId);
+      else if (!alertId.startsWith("call-")) void refreshAlarm(alertId);
+    }
     for (const alarm of body.data.alarms) alarms.upsert(alarm);
     ringer.update();
   }
@@ -32,6 +40,7 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     if (status !== 200) return "unknown";
     if (body.data.status === "closed" || body.data.closedAt) {
       alarms.remove(alertId);
+      onAlarmClosed(alertId);
       ringer.update();
       return "closed";
     }
@@ -43,6 +52,7 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
   function closedElsewhere(alertId, status, body) {
     if (status !== 409 || body?.error?.code !== "ALARM_CLOSED") return false;
     alarms.remove(alertId);
+    onAlarmClosed(alertId);
     ringer.update();
     return true;
   }
