@@ -10,8 +10,13 @@
  *   cannot be read (gpiomon restarting), camera and audio faults are reported but the kiosk still
  *   raises alarms, so they do not change the lights. A failing button is read again every
  *   retryAfterMin (the button check alone), so a freed button is back in service within minutes.
+ * - A black picture in the scheduled run is no verdict (an unlit site is dark at 03:30): the camera
+ *   is "not-applicable", no fault, and is checked again alone at health.selfTest.daylightAt, where
+ *   black fails (device/health/recheck.ts). Frozen fails at any time; on demand, black fails at once.
+ *   Re-checks (button, camera) wait while the kiosk is busy and are aborted by an alarm like a run.
  * - The last result of each check is kept in the data folder, so a restart still reports it; a
- *   stored button failure is reported only, until the button is read again (retryAfterMin after start).
+ *   stored button failure is reported only, until the button is read again (retryAfterMin after start);
+ *   a stored pending daylight re-check is armed again.
  * - The clock is read again at least hourly, so a clock set late (NTP at boot) still runs on time.
  */
 import { mkdirSync, readFileSync } from "node:fs";
@@ -25,9 +30,7 @@ import type { KioskEvents } from "../events.js";
 import { writeFileDurably } from "../lib/durable-file.js";
 import { BUTTON_STUCK } from "./checks/button.js";
 import type { CheckOutcome, SelfCheck } from "./checks/check.js";
-
-/** Timers wake at least this often to read the clock again. */
-export const MAX_SLEEP_MS = 60 * 60_000;
+import { darkIsNoVerdict, daylightRecheckDue, DueTimer, nextDailyAt } from "./recheck.js";
 
 /** The fault sink: FaultMonitor. */
 export interface FaultSink {
@@ -46,16 +49,9 @@ export interface SelfTestDeps {
   readonly busy: () => string | null;
   /** "HH:MM", local time. */
   readonly at: string;
+  /** "HH:MM", local time: the camera's re-check after a black picture in the scheduled run. */
+  readonly daylightAt: string;
   readonly retryAfterMs: number;
-}
-
-/** The next local time of day `hhmm` strictly after `now`. */
-export function nextDailyAt(now: Date, hhmm: string): Date {
-  const [h, m] = hhmm.split(":").map(Number);
-  const next = new Date(now);
-  next.setHours(h ?? 0, m ?? 0, 0, 0);
-  if (next.getTime() <= now.getTime()) next.setDate(next.getDate() + 1);
-  return next;
 }
 
 /**
@@ -93,10 +89,13 @@ const storedSchema = z.object({ v: z.literal(1), results: z.array(selfTestResult
 export class SelfTests {
   private readonly results = new Map<string, SelfTestResult>();
   private readonly path: string;
-  private timer: NodeJS.Timeout | undefined;
-  private buttonTimer: NodeJS.Timeout | undefined;
-  private due: Date | undefined;
+  private readonly daily: DueTimer;
+  /** A failing button, read again every retryAfterMs. */
+  private readonly buttonRecheck: DueTimer;
+  /** The camera, checked again in daylight after a black picture in the scheduled run. */
+  private readonly cameraRecheck: DueTimer;
   private running: Promise<SelfTestResult[] | null> | undefined;
+  private rechecking: Promise<unknown> | undefined;
   private abort: AbortController | undefined;
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -105,6 +104,9 @@ export class SelfTests {
     const dir = join(deps.dataDir, "state");
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, "self-tests.json");
+    this.daily = new DueTimer(deps.clock, () => void this.tick());
+    this.buttonRecheck = new DueTimer(deps.clock, () => void this.recheck("button", this.buttonRecheck));
+    this.cameraRecheck = new DueTimer(deps.clock, () => void this.recheck("camera", this.cameraRecheck));
     this.load();
     this.unsubscribe = deps.bus.on("alarm.raised", "self-tests", () => {
       // A press came through the button circuit: whatever the last reading said, it is not stuck now.
@@ -122,20 +124,24 @@ export class SelfTests {
 
   /** When the next scheduled run is due. */
   get nextAt(): Date | undefined {
-    return this.due;
+    return this.daily.at;
+  }
+
+  /** When the camera is checked again in daylight (after a black picture in the scheduled run), if it is. */
+  get cameraRecheckAt(): Date | undefined {
+    return this.cameraRecheck.at;
   }
 
   start(): void {
-    this.due = nextDailyAt(this.deps.clock.now(), this.deps.at);
-    this.deps.log.info({ nextAt: this.due.toISOString(), at: this.deps.at }, "self-test scheduled");
-    this.arm();
+    const due = nextDailyAt(this.deps.clock.now(), this.deps.at);
+    this.deps.log.info({ nextAt: due.toISOString(), at: this.deps.at }, "self-test scheduled");
+    this.daily.set(due);
   }
 
   stop(): void {
     this.stopped = true;
     this.unsubscribe();
-    clearTimeout(this.timer);
-    clearTimeout(this.buttonTimer);
+    for (const timer of [this.daily, this.buttonRecheck, this.cameraRecheck]) timer.stop();
     this.abort?.abort();
   }
 
@@ -148,8 +154,9 @@ export class SelfTests {
     return this.running;
   }
 
-  private async runChecks(trigger: string): Promise<SelfTestResult[] | null> {
-    const { log, clock } = this.deps;
+  private async runChecks(trigger: "scheduled" | "on-demand"): Promise<SelfTestResult[] | null> {
+    const { log, clock, at, daylightAt } = this.deps;
+    await this.rechecking; // a camera or button re-check in progress: the run follows it
     const busy = this.deps.busy();
     if (busy !== null) {
       log.info({ trigger, reason: busy, retryInMs: this.deps.retryAfterMs }, "self-test postponed");
@@ -159,7 +166,10 @@ export class SelfTests {
     this.abort = abort;
     let done: SelfTestResult[] = [];
     try {
-      done = await runChecks(this.deps.checks, clock, abort.signal, (r) => this.record(r));
+      // At night, black is no verdict; a daily run already in daylight (at = daylightAt) judges it at once.
+      const night = trigger === "scheduled" && at !== daylightAt;
+      const checks = this.deps.checks.map((c) => (night && c.name === "camera" ? darkIsNoVerdict(c, clock, daylightAt) : c));
+      done = await runChecks(checks, clock, abort.signal, (r) => this.record(r));
       if (abort.signal.aborted) return null;
       log.info({ trigger, results: done.map((r) => ({ name: r.name, result: r.result, detail: r.detail })) }, "self-test finished");
       return done;
@@ -183,41 +193,54 @@ export class SelfTests {
     const stuck = failing && result.name === "button" && result.measurements[BUTTON_STUCK] === 1 && fresh;
     if (result.name === "button") this.deps.faults.set(fault, stuck);
     this.deps.faults.setDegraded(fault, failing && !stuck);
-    if (result.name === "button") this.armButtonRecheck(failing);
+    const now = this.deps.clock.now();
+    if (result.name === "button") this.rearm(this.buttonRecheck, failing ? this.later() : undefined);
+    if (result.name === "camera") this.rearm(this.cameraRecheck, daylightRecheckDue(result, now, this.deps.daylightAt, fresh));
   }
 
-  /** While the button fails, read it again (alone) every retryAfterMs. */
-  private armButtonRecheck(failing: boolean): void {
-    clearTimeout(this.buttonTimer);
-    this.buttonTimer = undefined;
-    const check = this.deps.checks.find((c) => c.name === "button");
-    if (!failing || this.stopped || check === undefined) return;
-    this.buttonTimer = setTimeout(() => void this.recheckButton(check), this.deps.retryAfterMs);
+  private rearm(timer: DueTimer, due: Date | undefined): void {
+    if (due === undefined || this.stopped) timer.clear();
+    else timer.set(due);
   }
 
-  private async recheckButton(check: SelfCheck): Promise<void> {
-    if (this.stopped) return;
-    if (this.running !== undefined || this.deps.busy() !== null) return this.armButtonRecheck(true);
-    const [result] = await runChecks([check], this.deps.clock, new AbortController().signal, (r) => this.record(r));
-    if (result !== undefined) this.save();
+  private later(): Date {
+    return new Date(this.deps.clock.now().getTime() + this.deps.retryAfterMs);
   }
 
-  private arm(): void {
-    clearTimeout(this.timer);
-    if (this.stopped || this.due === undefined) return;
-    const wait = Math.min(Math.max(0, this.due.getTime() - this.deps.clock.now().getTime()), MAX_SLEEP_MS);
-    this.timer = setTimeout(() => void this.tick(), wait);
+  /**
+   * Runs one check alone (the failing button; the camera in daylight) and records its verdict as
+   * it is. Busy (the kiosk, or a run in progress) or aborted by an alarm: tried again after retryAfterMs.
+   */
+  private async recheck(name: "button" | "camera", timer: DueTimer): Promise<void> {
+    const { log, clock } = this.deps;
+    const check = this.deps.checks.find((c) => c.name === name);
+    if (this.stopped || check === undefined) return timer.clear();
+    const trigger = `${name} re-check`;
+    const busy = this.running !== undefined || this.rechecking !== undefined ? "self-test running" : this.deps.busy();
+    if (busy !== null) {
+      log.info({ trigger, reason: busy, retryInMs: this.deps.retryAfterMs }, "self-test postponed");
+      return timer.set(this.later());
+    }
+    timer.clear();
+    const abort = new AbortController();
+    this.abort = abort;
+    const run = runChecks([check], clock, abort.signal, (r) => this.record(r));
+    this.rechecking = run;
+    try {
+      const [result] = await run;
+      if (result !== undefined) this.save();
+      if (abort.signal.aborted && !this.stopped) timer.set(this.later());
+    } finally {
+      this.abort = undefined;
+      this.rechecking = undefined;
+    }
   }
 
   private async tick(): Promise<void> {
-    const due = this.due;
-    if (this.stopped || due === undefined) return;
-    if (this.deps.clock.now().getTime() < due.getTime()) return this.arm();
+    if (this.stopped) return;
     const results = await this.run("scheduled");
     if (this.stopped) return;
-    const now = this.deps.clock.now();
-    this.due = results === null ? new Date(now.getTime() + this.deps.retryAfterMs) : nextDailyAt(now, this.deps.at);
-    this.arm();
+    this.daily.set(results === null ? this.later() : nextDailyAt(this.deps.clock.now(), this.deps.at));
   }
 
   private load(): void {

@@ -83,6 +83,7 @@ export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
     dataDir: config.dataDir,
     busy,
     at: h.selfTest.at,
+    daylightAt: h.selfTest.daylightAt,
     retryAfterMs,
   });
   const testAlarm = new TestAlarmSchedule({

@@ -18,7 +18,7 @@ import { z } from "zod";
 import type { Clock } from "../../shared/clock.js";
 import type { Alert } from "../../shared/contract.js";
 import { writeFileDurably } from "../lib/durable-file.js";
-import { MAX_SLEEP_MS } from "./self-tests.js";
+import { MAX_SLEEP_MS } from "./recheck.js";
 
 export interface TestAlarmDeps {
   readonly dataDir: string;

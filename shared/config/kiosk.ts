@@ -165,10 +165,18 @@ const audioCheckSchema = z.object({
   timeoutMs: z.number().int().min(1_000).max(60_000).default(10_000),
 });
 
+const hhmmSchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24 h)");
+
 const selfTestSchema = z.object({
   enabled: z.boolean().default(true),
   /** Local time of day of the daily self-test (HH:MM, 24 h). */
-  at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24 h)").default("03:30"),
+  at: hhmmSchema.default("03:30"),
+  /**
+   * Local time of day (HH:MM, 24 h) when the camera is checked again, alone, after the daily run saw
+   * a black picture (a camera on an unlit site sees black at night): that run's black is no verdict,
+   * this one's is. Equal to `at`: the daily run is already in daylight and judges black at once.
+   */
+  daylightAt: hhmmSchema.default("12:30"),
   /** A self-test that could not run (a call or an alarm open) is tried again after this long. */
   retryAfterMin: z.number().int().min(1).max(24 * 60).default(10),
   camera: cameraCheckSchema.default(cameraCheckSchema.parse({})),

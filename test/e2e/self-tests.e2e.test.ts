@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AudioCheck, type AudioCheckOptions, arecordRecorder, ffmpegRecorder, type Program } from "../../device/health/checks/audio.js";
-import { CameraCheck } from "../../device/health/checks/camera.js";
+import { CAMERA_BLACK, CameraCheck } from "../../device/health/checks/camera.js";
 import { type CommandRunner, spawnRunner } from "../../device/health/checks/runner.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { spawnSos, tempDir } from "../integration/harness.js";
@@ -43,9 +43,9 @@ describe("camera self-test on ffmpeg's synthetic sources", () => {
     expect(r.measurements?.["frameDiff"]).toBeGreaterThan(1);
   });
 
-  it("color=black fails as black", async () => {
+  it("color=black fails as black, and says so in its measurements (black: 1) for the night run's daylight re-check", async () => {
     const r = await camera(lavfi("color=black:size=640x480:rate=15"));
-    expect(r).toMatchObject({ result: "fail", measurements: { frames: 16 } });
+    expect(r).toMatchObject({ result: "fail", measurements: { frames: 16, [CAMERA_BLACK]: 1 } });
     // ffmpeg's gray is full range: video black (Y 16) comes out near 0.
     expect(r.measurements?.["meanLuma"]).toBeLessThan(5);
     expect(r.detail).toMatch(/^black picture/);

@@ -93,10 +93,10 @@ describe("parseKioskConfig", () => {
 });
 
 describe("parseKioskConfig: health", () => {
-  it("defaults: heartbeat every 10 s, self-test at 03:30 local, a test alarm every 24 h + up to 2 h", () => {
+  it("defaults: heartbeat every 10 s, self-test at 03:30 local (a dark camera checked again at 12:30), a test alarm every 24 h + up to 2 h", () => {
     const { health } = parseKioskConfig(validKiosk);
     expect(health).toMatchObject({ heartbeatIntervalS: 10, testAlarmEveryH: 24, testAlarmJitterH: 2 });
-    expect(health.selfTest).toMatchObject({ enabled: true, at: "03:30", retryAfterMin: 10 });
+    expect(health.selfTest).toMatchObject({ enabled: true, at: "03:30", daylightAt: "12:30", retryAfterMin: 10 });
     expect(health.selfTest.camera).toEqual({ blackLumaMax: 24, frozenDiffMax: 0.1, settleFrames: 5, timeoutMs: 15_000 });
     expect(health.selfTest.audio).toEqual({ volumes: [30, 60, 100], minSnrDb: 10, minLevelDbfs: -50, toneMs: 1_500, recorder: "ffmpeg", timeoutMs: 10_000 });
   });
@@ -107,6 +107,12 @@ describe("parseKioskConfig: health", () => {
     expect(sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 71, testAlarmJitterH: 2 } })).message).toContain("health.testAlarmJitterH: testAlarmEveryH + testAlarmJitterH must not exceed 72 (EN 81-28)");
     expect(sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 73 } })).message).toContain("health.testAlarmEveryH");
     expect(parseKioskConfig({ ...validKiosk, health: { testAlarmEveryH: 70, testAlarmJitterH: 2, selfTest: { at: "23:59" } } }).health.selfTest.at).toBe("23:59");
+  });
+
+  it("the daylight camera re-check time is HH:MM (24 h) like the self-test's", () => {
+    expect(sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { selfTest: { daylightAt: "12h30" } } })).message).toContain("health.selfTest.daylightAt: must be HH:MM (24 h)");
+    expect(sosErrorOf(() => parseKioskConfig({ ...validKiosk, health: { selfTest: { daylightAt: "24:00" } } })).message).toContain("health.selfTest.daylightAt");
+    expect(parseKioskConfig({ ...validKiosk, health: { selfTest: { daylightAt: "14:05" } } }).health.selfTest.daylightAt).toBe("14:05");
   });
 });
 

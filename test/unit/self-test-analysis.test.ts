@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FRAME_HEIGHT, FRAME_WIDTH, judgeFrames } from "../../device/health/checks/camera.js";
+import { CAMERA_BLACK, FRAME_HEIGHT, FRAME_WIDTH, judgeFrames } from "../../device/health/checks/camera.js";
 import { detectTone, goertzelPower, meanAbsDiff, meanLuma, toneBlocks } from "../../device/health/checks/analysis.js";
 import { toneWav } from "../../device/health/checks/audio.js";
 import { parseWav } from "../../device/audio/wav.js";
@@ -123,12 +123,13 @@ describe("camera frame analysis", () => {
     const out = Buffer.concat([frame((i) => (i * 7) % 256), ...Array.from({ length: 14 }, () => frame(() => 90)), frame((i) => (i * 7 + 40) % 256)]);
     const v = judgeFrames(out, { fps: 15, thresholds });
     expect(v).toMatchObject({ result: "pass", measurements: { frames: 16, apartS: 1 } });
+    expect(v?.measurements).not.toHaveProperty(CAMERA_BLACK);
     expect(v?.measurements?.["frameDiff"]).toBeGreaterThan(10);
   });
 
-  it("a near-black picture fails as black, even when it flickers", () => {
+  it("a near-black picture fails as black, even when it flickers, and says so in its measurements (black: 1)", () => {
     const v = judgeFrames(Buffer.concat([frame(() => 16), frame((i) => 16 + (i % 3))]), { fps: 15, thresholds });
-    expect(v).toMatchObject({ result: "fail", measurements: { meanLuma: 16.5 } });
+    expect(v).toMatchObject({ result: "fail", measurements: { meanLuma: 16.5, [CAMERA_BLACK]: 1 } });
     expect(v?.detail).toMatch(/^black picture/);
   });
 
@@ -136,6 +137,7 @@ describe("camera frame analysis", () => {
     const still = frame((i) => (i * 13) % 200);
     const v = judgeFrames(Buffer.concat([still, frame(() => 0), still]), { fps: 2, thresholds });
     expect(v).toMatchObject({ result: "fail", measurements: { frameDiff: 0, frames: 3 } });
+    expect(v?.measurements).not.toHaveProperty(CAMERA_BLACK);
     expect(v?.detail).toMatch(/^frozen picture/);
   });
 

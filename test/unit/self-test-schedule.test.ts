@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KioskEvents } from "../../device/events.js";
 import { type CheckOutcome, pause, type SelfCheck } from "../../device/health/checks/check.js";
 import { FaultMonitor } from "../../device/health/faults.js";
-import { SelfTests, nextDailyAt } from "../../device/health/self-tests.js";
+import { nextDailyAt } from "../../device/health/recheck.js";
+import { SelfTests } from "../../device/health/self-tests.js";
 import { systemClock } from "../../shared/clock.js";
 import { EventBus } from "../../shared/events.js";
 import type { SelfTestName } from "../../shared/health.js";
@@ -66,7 +67,7 @@ describe("SelfTests", () => {
   });
 
   const make = (): SelfTests => {
-    const s = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults, dataDir, busy: () => busy, at: "03:30", retryAfterMs: 10 * MIN });
+    const s = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults, dataDir, busy: () => busy, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
     made.push(s);
     return s;
   };
@@ -162,7 +163,7 @@ describe("SelfTests", () => {
     await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
     s.stop();
     const fresh = new FaultMonitor(bus, 120_000);
-    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", retryAfterMs: 10 * MIN });
+    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
     made.push(again);
     expect(fresh.current).toEqual([]);
     expect(fresh.all).toEqual(["selftest:button"]);
@@ -200,7 +201,7 @@ describe("SelfTests", () => {
     await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
     s.stop();
     const fresh = new FaultMonitor(bus, 120_000);
-    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", retryAfterMs: 10 * MIN });
+    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
     made.push(again);
     expect(again.last).toEqual(s.last);
     expect(fresh.all).toEqual(["selftest:camera"]);

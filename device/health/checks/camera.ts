@@ -4,7 +4,9 @@
  * to 160×120 luma, on stdout: the first and the last are ~1 s apart. The picture fails as
  *
  * - no picture: ffmpeg failed or gave fewer than two frames (camera missing, busy, unplugged);
- * - black: mean luma ≤ blackLumaMax (lens covered or painted, sensor dead, no light);
+ * - black: mean luma ≤ blackLumaMax (lens covered or painted, sensor dead, no light); the outcome
+ *   carries the measurement CAMERA_BLACK, so the scheduler can tell "too dark" from the other failures
+ *   without reading the text (a black picture in the night run is no verdict: device/health/recheck.ts);
  * - frozen: mean absolute luma difference ≤ frozenDiffMax (a sensor that returns the same picture).
  *
  * The input is a parameter: the e2e tests drive it with ffmpeg's lavfi sources (testsrc2 is live,
@@ -18,6 +20,9 @@ import { type CommandRunner, describeRun } from "./runner.js";
 export const FRAME_WIDTH = 160;
 export const FRAME_HEIGHT = 120;
 const FRAME_BYTES = FRAME_WIDTH * FRAME_HEIGHT;
+
+/** The measurement a black picture carries (1); the only camera failure that light can explain. */
+export const CAMERA_BLACK = "black";
 
 export interface CameraCheckOptions {
   readonly ffmpeg: string;
@@ -52,7 +57,7 @@ export function judgeFrames(stdout: Buffer, o: Pick<CameraCheckOptions, "fps" | 
   const measurements = { meanLuma: Math.round(luma * 10) / 10, frameDiff: Math.round(diff * 1_000) / 1_000, frames: count, apartS };
   const { blackLumaMax, frozenDiffMax } = o.thresholds;
   if (luma <= blackLumaMax) {
-    return { result: "fail", detail: `black picture (mean luma ${measurements.meanLuma} ≤ ${blackLumaMax}): check the lens (covered, painted), the light and the camera`, measurements };
+    return { result: "fail", detail: `black picture (mean luma ${measurements.meanLuma} ≤ ${blackLumaMax}): check the lens (covered, painted), the light and the camera`, measurements: { ...measurements, [CAMERA_BLACK]: 1 } };
   }
   if (diff <= frozenDiffMax) {
     return { result: "fail", detail: `frozen picture (frames ${apartS} s apart differ by ${measurements.frameDiff} ≤ ${frozenDiffMax}): the camera repeats one image; replug or replace it`, measurements };
