@@ -82,8 +82,12 @@ export class DueTimer {
   }
 }
 
-/** The camera check of the scheduled night run: a black picture becomes "not-applicable" with a daylight re-check. */
-export function darkIsNoVerdict(check: SelfCheck, clock: Clock, daylightAt: string): SelfCheck {
+/**
+ * The camera check of the scheduled night run: a black picture is no verdict, and carries a daylight
+ * re-check. The last verdict stands meanwhile: "not-applicable" after a pass (or none), but a camera
+ * found black in daylight stays failing (it would otherwise flap: cleared every night, failing every noon).
+ */
+export function darkIsNoVerdict(check: SelfCheck, clock: Clock, daylightAt: string, last: SelfTestResult | undefined): SelfCheck {
   return {
     name: check.name,
     async run(signal: AbortSignal): Promise<CheckOutcome> {
@@ -92,6 +96,13 @@ export function darkIsNoVerdict(check: SelfCheck, clock: Clock, daylightAt: stri
       const measurements = outcome.measurements ?? {};
       if (outcome.result !== "fail" || measurements[CAMERA_BLACK] !== 1) return outcome;
       const recheckAt = nextDailyAt(started, daylightAt);
+      if (last?.result === "fail" && last.measurements[CAMERA_BLACK] === 1) {
+        return {
+          result: "fail",
+          detail: `black in daylight at ${hhmmOf(new Date(last.at))}, too dark to judge at ${hhmmOf(started)}: the camera is checked again at ${daylightAt}; check the lens (covered, painted), the light and the camera`,
+          measurements: { ...measurements, [DAYLIGHT_RECHECK_AT]: recheckAt.getTime() },
+        };
+      }
       return {
         result: "not-applicable",
         detail: `picture too dark to judge at ${hhmmOf(started)} (mean luma ${measurements["meanLuma"] ?? "?"}): the camera is checked again at ${daylightAt}`,

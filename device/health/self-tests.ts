@@ -168,7 +168,7 @@ export class SelfTests {
     try {
       // At night, black is no verdict; a daily run already in daylight (at = daylightAt) judges it at once.
       const night = trigger === "scheduled" && at !== daylightAt;
-      const checks = this.deps.checks.map((c) => (night && c.name === "camera" ? darkIsNoVerdict(c, clock, daylightAt) : c));
+      const checks = this.deps.checks.map((c) => (night && c.name === "camera" ? darkIsNoVerdict(c, clock, daylightAt, this.results.get(c.name)) : c));
       done = await runChecks(checks, clock, abort.signal, (r) => this.record(r));
       if (abort.signal.aborted) return null;
       log.info({ trigger, results: done.map((r) => ({ name: r.name, result: r.result, detail: r.detail })) }, "self-test finished");

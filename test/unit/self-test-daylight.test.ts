@@ -113,6 +113,24 @@ describe("the camera's daylight re-check", () => {
     expect(camera.runs).toHaveLength(2);
   });
 
+  it("a camera found black in daylight stays failing through the next night's dark run (no flapping), and is judged again at 12:30", async () => {
+    const s = make();
+    await vi.advanceTimersByTimeAsync(NOON + 1_000);
+    expect(faults.all).toEqual(["selftest:camera"]);
+    const cleared = vi.spyOn(faults, "setDegraded");
+    await vi.advanceTimersByTimeAsync(24 * HOUR - NOON + NIGHT + 3_000 - 1_000); // the next night's run
+    expect(camera.runs).toEqual([NIGHT + 1_000, NOON, 24 * HOUR + NIGHT + 1_000]);
+    expect(cameraResult(s)).toMatchObject({ result: "fail", measurements: { [DAYLIGHT_RECHECK_AT]: T0 + 24 * HOUR + NOON } });
+    expect(cameraResult(s)?.detail).toMatch(/^black in daylight at 12:30, too dark to judge at 03:30: the camera is checked again at 12:30/);
+    expect(faults.all).toEqual(["selftest:camera"]);
+    expect(cleared.mock.calls.filter(([fault, on]) => fault === "selftest:camera" && !on)).toEqual([]); // never cleared in between
+    camera.outcome = LIVE;
+    await vi.advanceTimersByTimeAsync(NOON - NIGHT - 3_000 + 1_000);
+    expect(camera.runs.at(-1)).toBe(24 * HOUR + NOON);
+    expect(cameraResult(s)?.result).toBe("pass");
+    expect(faults.all).toEqual([]);
+  });
+
   it("a live picture at the 12:30 re-check passes and clears the camera's fault", async () => {
     camera.outcome = FROZEN;
     const s = make();
