@@ -2,6 +2,7 @@
  * The gateway's composition root: builds the store, broker, pipeline, forwarder, supervision,
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
+import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { GatewayConfig } from "../shared/config/gateway.js";
@@ -22,7 +23,8 @@ import { GatewayMetrics } from "./metrics/metrics.js";
 import type { OutboxSender } from "./outbox/forwarder.js";
 import { OperatorFeature } from "./operators/feature.js";
 import { loadServerTls, pkiExists, pkiPaths, type ServerTls } from "./pki/ca.js";
-import { certificateInfo } from "../shared/pki/x509.js";
+import { recoverServerPair } from "./pki/server-pair.js";
+import { ServerCertificateRenewal } from "./pki/server-renewal.js";
 import { RevocationWatcher } from "./security/revocation.js";
 import { CertificateRenewal } from "./security/renewal.js";
 import { CertificateRotation } from "./security/rotation.js";
@@ -69,8 +71,17 @@ function safeUrl(url: string | undefined): string | null {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
-/** The server certificate and CA when the data folder has them; a production gateway requires them. */
-function serverTls(config: GatewayConfig): ServerTls | undefined {
+/**
+ * The server certificate and CA when the data folder has them; a production gateway requires them.
+ * An interrupted write of the server key and certificate is finished or undone first (server-pair.ts).
+ */
+async function serverTls(config: GatewayConfig, log: Logger): Promise<ServerTls | undefined> {
+  const paths = pkiPaths(config.dataDir);
+  if (existsSync(paths.dir)) {
+    const recovery = await recoverServerPair(paths);
+    if (recovery === "mismatched") throw new SosError(ErrorCode.ConfigInvalid, `${paths.serverKey} is not the key of ${paths.serverCert}: run 'sos ca server-cert --data-dir ${config.dataDir} --name HOST'`);
+    if (recovery !== "intact" && recovery !== "absent") log.warn({ recovery }, "an interrupted write of the server key and certificate was repaired");
+  }
   if (pkiExists(config.dataDir)) return loadServerTls(config.dataDir);
   if (config.profile === "production") {
     throw new SosError(ErrorCode.ConfigMissing, `the production profile needs TLS and ${pkiPaths(config.dataDir).dir} holds no CA: run 'sos ca init --data-dir ${config.dataDir}'`);
@@ -78,25 +89,14 @@ function serverTls(config: GatewayConfig): ServerTls | undefined {
   return undefined;
 }
 
-/**
- * Every kiosk refuses a gateway whose server certificate has expired: say so loudly well before.
- * (`sos ca server-cert` re-issues it with the same CA; kiosk certificates are untouched.)
- */
-function warnIfExpiring(tls: ServerTls, now: Date, log: Logger): void {
-  const notAfter = certificateInfo(tls.cert).notAfter;
-  const days = Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000);
-  if (days <= SERVER_CERT_WARN_DAYS) {
-    log.warn({ notAfter: notAfter.toISOString(), days }, "the gateway's server certificate expires soon: every kiosk will refuse the gateway then; run 'sos ca server-cert' and restart");
-  } else log.info({ notAfter: notAfter.toISOString(), days }, "server certificate valid");
-}
-
-const SERVER_CERT_WARN_DAYS = 60;
-
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
-  const tls = serverTls(config);
-  if (tls !== undefined) warnIfExpiring(tls, clock.now(), log);
+  // Renewed at start if it expires soon (before any listener serves it), then checked on a timer.
+  const loadedTls = await serverTls(config, log);
+  const serverCert = loadedTls === undefined ? undefined : new ServerCertificateRenewal(config, { clock, log: log.child({ subsystem: "security" }) }, loadedTls);
+  await serverCert?.check();
+  const tls = serverCert?.tls;
   const events = new EventBus<GatewayEvents>(log);
   const store = SqliteStore.open(config.dataDir);
   const stops: (() => Promise<void>)[] = [() => store.close()];
@@ -246,6 +246,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     );
     const httpPort = await http.start(config.http.host, config.http.port);
     stops.push(() => http.stop());
+    if (serverCert !== undefined) {
+      serverCert.serve((renewed) => broker.loadServerTls(renewed));
+      serverCert.serve((renewed) => http.loadTls(renewed));
+      serverCert.start();
+      stops.push(() => Promise.resolve(serverCert.stop()));
+    }
     operators.listening(config.http.host, httpPort);
     stops.push(() => operators.stop());
 

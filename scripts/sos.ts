@@ -61,7 +61,7 @@ ca.command("init")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runInit(opts).catch(fail));
 
 ca.command("server-cert")
-  .description("issue a new server certificate from the existing CA (before the old one expires, or for new names); restart the gateway after")
+  .description("issue a new server certificate from the existing CA (for new names; the gateway renews it by itself before it expires); a running gateway loads it at its next check")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, [])
   .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runServerCert(opts).catch(fail));

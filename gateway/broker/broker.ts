@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { TLSSocket } from "node:tls";
+import { type Server as TlsServer, TLSSocket } from "node:tls";
 import { Aedes, type Client } from "aedes";
 import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
@@ -24,7 +24,7 @@ import type { GatewayStore } from "../store/store.js";
 import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
 import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
 import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
-import { listenMqtt } from "./listeners.js";
+import { listenMqtt, secureContextOptions } from "./listeners.js";
 import { RefusalLog } from "./refusal-log.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
@@ -47,6 +47,7 @@ export class GatewayBroker {
   private readonly servers: Server[] = [];
   private plainPort: number | null = null;
   private tlsPort: number | null = null;
+  private tlsServer: TlsServer | undefined;
   /** Every open TCP connection, including those that have not completed MQTT CONNECT yet. */
   private readonly sockets = new Set<Socket | Duplex>();
   private readonly handlers = new Map<TopicName, UpHandler>();
@@ -112,6 +113,11 @@ export class GatewayBroker {
     if (client === undefined) return false;
     client.close();
     return true;
+  }
+
+  /** Serves a renewed server certificate to new TLS handshakes; connected kiosks keep their sessions. */
+  loadServerTls(tls: ServerTls): void {
+    this.tlsServer?.setSecureContext(secureContextOptions(tls));
   }
 
   /** Routes a kiosk `up` topic to a handler. Messages before a handler is attached are resent by the kiosk. */
@@ -244,6 +250,7 @@ export class GatewayBroker {
       ...(this.deps.tls === undefined ? {} : { tls: this.deps.tls }),
     });
     this.servers.push(server);
+    if (kind === "mqtts") this.tlsServer = server as TlsServer;
     return port;
   }
 

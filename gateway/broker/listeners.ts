@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { createServer as createTlsServer } from "node:tls";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import type { Aedes } from "aedes";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
@@ -25,6 +25,14 @@ export interface ListenerContext {
   readonly sockets: Set<Socket | Duplex>;
   readonly aedes: Aedes;
   readonly tls?: ServerTls;
+}
+
+/**
+ * The TLS listener's secure context: its key and chain, the CA client certificates must chain to.
+ * The same at creation and at setSecureContext (a renewed server certificate), which replaces them all.
+ */
+export function secureContextOptions(tls: ServerTls): Pick<TlsOptions, "key" | "cert" | "ca" | "minVersion"> {
+  return { key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: "TLSv1.2" };
 }
 
 /** One MQTT listener: plain TCP (password kiosks) or TLS with client certificates required. */
@@ -57,7 +65,7 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
     // rejectUnauthorized is false so that a refused certificate is logged with its reason (Node
     // would destroy the socket silently); nothing reaches Aedes unless the chain verified.
     const tlsServer = createTlsServer(
-      { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2", handshakeTimeout: 10_000 },
+      { ...secureContextOptions(tls), requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000 },
       (socket) => {
         if (!socket.authorized) {
           const peer = socket.getPeerCertificate();

@@ -3,7 +3,7 @@
  * login, snapshots, the operator page). WebSocket upgrades go to the handler given (MQTT at /mqtt).
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { ErrorCode, SosError } from "../../shared/errors.js";
@@ -25,6 +25,7 @@ export interface HttpServerOptions {
 
 export class HttpServer {
   private server: Server | undefined;
+  private httpsServer: HttpsServer | undefined;
 
   constructor(
     private readonly readiness: Readiness,
@@ -46,7 +47,8 @@ export class HttpServer {
       });
     };
     const tls = this.options.tls;
-    const server: Server = tls === undefined ? createServer(listener) : createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, listener);
+    this.httpsServer = tls === undefined ? undefined : createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, listener);
+    const server: Server = this.httpsServer ?? createServer(listener);
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy());
       if (this.options.upgrade?.(req, socket, head) === true) return;
@@ -63,6 +65,11 @@ export class HttpServer {
     });
     const address = server.address();
     return typeof address === "object" && address !== null ? address.port : port;
+  }
+
+  /** Serves a renewed server certificate to new HTTPS handshakes (open connections keep theirs). */
+  loadTls(tls: { readonly key: string; readonly cert: string }): void {
+    this.httpsServer?.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" });
   }
 
   async stop(): Promise<void> {

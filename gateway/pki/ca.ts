@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
+import { writeServerPair } from "./server-pair.js";
 import { createCaCertificate, fingerprintOf, generateKeyPair, importKeyPair, issueCertificate, type IssuedCertificate } from "../../shared/pki/x509.js";
 
 export const PKI_DIR = "pki";
@@ -62,10 +63,17 @@ export async function initCa(dataDir: string, options: { serverNames?: readonly 
   return { paths, caFingerprint: fingerprintOf(caCertPem), serverNames };
 }
 
-/** (Re)issues the gateway's server certificate for the given names. */
-export async function issueServerCertificate(dataDir: string, serverNames: readonly string[]): Promise<IssuedCertificate> {
+/** How long a server certificate lasts (the most browsers and many TLS stacks accept). */
+export const SERVER_CERT_DAYS = 825;
+
+/**
+ * (Re)issues the gateway's server certificate for the given names and writes it with its new key
+ * crash-safe (server-pair.ts). A running gateway loads it at its next check (server-renewal.ts).
+ */
+export async function issueServerCertificate(dataDir: string, serverNames: readonly string[], options: { now?: Date; validDays?: number } = {}): Promise<IssuedCertificate> {
   const paths = pkiPaths(dataDir);
   const ca = loadCa(dataDir);
+  const now = options.now ?? new Date();
   const key = await generateKeyPair();
   const issued = await issueCertificate({
     caCertPem: ca.certPem,
@@ -74,10 +82,10 @@ export async function issueServerCertificate(dataDir: string, serverNames: reado
     commonName: serverNames[0] ?? "sos-gateway",
     usage: "server",
     altNames: serverNames,
-    notAfter: new Date(Date.now() + 825 * 86_400_000),
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + (options.validDays ?? SERVER_CERT_DAYS) * 86_400_000),
   });
-  writeAtomic(paths.serverKey, key.privateKeyPem, 0o600);
-  writeAtomic(paths.serverCert, `${issued.pem}\n`, 0o644);
+  writeServerPair(paths, { keyPem: key.privateKeyPem, certPem: `${issued.pem}\n` });
   return issued;
 }
 

@@ -22,5 +22,5 @@ export async function runServerCert(opts: CaInitOptions): Promise<void> {
   const given = Array.isArray(opts.name) ? (opts.name as unknown[]).map(String) : [];
   const names = given.length > 0 ? given : defaultServerNames();
   const issued = await issueServerCertificate(String(opts.dataDir), names);
-  process.stdout.write(`issued a new server certificate for: ${names.join(", ")}, valid until ${issued.notAfter}\nrestart the gateway to serve it; kiosk certificates are unchanged\n`);
+  process.stdout.write(`issued a new server certificate for: ${names.join(", ")}, valid until ${issued.notAfter}\na running gateway loads it at its next certificate check (security.renewCheckMs, every 6 h by default; or restart it); kiosk certificates are unchanged\n`);
 }

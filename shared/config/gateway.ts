@@ -107,7 +107,12 @@ const securitySchema = z.object({
   kioskCertDays: z.number().int().min(1).max(3_650).default(825),
   /** A kiosk's certificate is renewed automatically once it expires within this many days (below kioskCertDays). */
   renewBeforeDays: z.number().int().min(1).max(3_649).default(90),
-  /** How often the store is read for certificates to renew (and once at start). */
+  /**
+   * The gateway's own server certificate (825 days) is renewed from its CA, and loaded into the live
+   * listeners, once it expires within this many days (below 825); checked with renewCheckMs.
+   */
+  serverRenewBeforeDays: z.number().int().min(1).max(824).default(60),
+  /** How often the store is read for certificates to renew, and the server certificate checked (and once at start). */
   renewCheckMs: z.number().int().min(100).max(7 * 86_400_000).default(6 * 3_600_000),
   /** Failed enrolments (bad, used or expired tokens) allowed per address per minute. */
   maxFailedEnrolmentsPerMinute: z.number().int().min(1).max(1_000).default(10),

@@ -156,6 +156,25 @@ export function certificateInfo(pem: string): { commonName: string | undefined; 
   return { commonName: cert.subjectName.getField("CN")[0], serial: normaliseSerial(cert.serialNumber), notAfter: cert.notAfter, notBefore: cert.notBefore };
 }
 
+/**
+ * The DNS names and IP addresses of a certificate's subjectAltName extension (empty without one), in
+ * its order: what a server certificate is re-issued for.
+ */
+export function subjectAltNames(pem: string): string[] {
+  const san = new x509.X509Certificate(pem).getExtension(x509.SubjectAlternativeNameExtension);
+  if (san === null) return [];
+  return san.names.items.filter((n) => n.type === "dns" || n.type === "ip").map((n) => n.value);
+}
+
+/** Whether the certificate's signature verifies with the CA certificate's key (dates are not checked). */
+export async function issuedBy(certPem: string, caCertPem: string): Promise<boolean> {
+  try {
+    return await new x509.X509Certificate(certPem).verify({ publicKey: new x509.X509Certificate(caCertPem).publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+
 /** A serial as the store keeps it: lowercase hex without leading zeros (Node's TLS prints uppercase). */
 export function normaliseSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, "");

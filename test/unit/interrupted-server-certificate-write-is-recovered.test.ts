@@ -1,0 +1,120 @@
+/**
+ * A power cut while the gateway's server key and certificate are replaced (gateway/pki/server-pair.ts):
+ * real files, the write cut before each of its steps, then the start-up recovery. The gateway must
+ * always find a key and a certificate that match: the old pair, or the new one.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { initCa, pkiPaths, type PkiPaths } from "../../gateway/pki/ca.js";
+import { type PairIo, pairFileIo, recoverServerPair, writeServerPair } from "../../gateway/pki/server-pair.js";
+import { certificateMatchesKey } from "../../shared/pki/keys.js";
+import { generateKeyPair, importKeyPair, issueCertificate } from "../../shared/pki/x509.js";
+
+interface Pair {
+  readonly keyPem: string;
+  readonly certPem: string;
+}
+
+class PowerCut extends Error {}
+
+/** The real file operations, with the power cut just before operation number `at` (0-based). */
+function cutAt(at: number): PairIo {
+  let done = 0;
+  const step = <T>(run: () => T): T => {
+    if (done === at) throw new PowerCut(`power cut before step ${at}`);
+    done += 1;
+    return run();
+  };
+  return {
+    writeSynced: (path, data, mode) => step(() => pairFileIo.writeSynced(path, data, mode)),
+    rename: (from, to) => step(() => pairFileIo.rename(from, to)),
+    remove: (path) => step(() => pairFileIo.remove(path)),
+    syncDir: (dir) => step(() => pairFileIo.syncDir(dir)),
+  };
+}
+
+describe("an interrupted write of the server key and certificate is recovered at the gateway's start", () => {
+  let root: string;
+  let paths: PkiPaths;
+  let oldPair: Pair;
+  let newPair: Pair;
+  const onDisk = (): Pair => ({ keyPem: readFileSync(paths.serverKey, "utf8"), certPem: readFileSync(paths.serverCert, "utf8") });
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "sos-srv-pair-"));
+  });
+  beforeEach(async () => {
+    const dataDir = mkdtempSync(join(root, "gw-"));
+    await initCa(dataDir, { serverNames: ["127.0.0.1"] });
+    paths = pkiPaths(dataDir);
+    oldPair = onDisk();
+    const caPem = readFileSync(paths.caCert, "utf8");
+    const key = await generateKeyPair();
+    const cert = await issueCertificate({
+      caCertPem: caPem,
+      caKeys: await importKeyPair(readFileSync(paths.caKey, "utf8"), caPem),
+      subjectPublicKey: key.keys.publicKey,
+      commonName: "127.0.0.1",
+      usage: "server",
+      altNames: ["127.0.0.1"],
+      notAfter: new Date(Date.now() + 86_400_000),
+    });
+    newPair = { keyPem: key.privateKeyPem, certPem: cert.pem };
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("the write has the steps the recovery expects: write both new files, sync, rename the key, sync, rename the certificate, sync", () => {
+    const names: string[] = [];
+    const io: PairIo = {
+      writeSynced: (p, d, m) => (names.push(`write ${p}`), pairFileIo.writeSynced(p, d, m)),
+      rename: (f, t) => (names.push(`rename ${f}`), pairFileIo.rename(f, t)),
+      remove: (p) => (names.push(`remove ${p}`), pairFileIo.remove(p)),
+      syncDir: (d) => (names.push(`sync ${d}`), pairFileIo.syncDir(d)),
+    };
+    writeServerPair(paths, newPair, io);
+    expect(names).toEqual([
+      `write ${paths.serverKey}.new`,
+      `write ${paths.serverCert}.new`,
+      `sync ${paths.dir}`,
+      `rename ${paths.serverKey}.new`,
+      `sync ${paths.dir}`,
+      `rename ${paths.serverCert}.new`,
+      `sync ${paths.dir}`,
+    ]);
+    expect(onDisk()).toEqual(newPair);
+  });
+
+  for (let at = 0; at < 7; at += 1) {
+    it(`a power cut before step ${at} leaves a matching pair after recovery: the new one once its certificate was written, else the old one`, async () => {
+      expect(() => writeServerPair(paths, newPair, cutAt(at))).toThrow(PowerCut);
+      const recovery = await recoverServerPair(paths);
+      expect(recovery).not.toBe("mismatched");
+      const pair = onDisk();
+      expect(await certificateMatchesKey(pair.certPem, pair.keyPem)).toBe(true);
+      // Steps 0 and 1 write the .new files: before step 2 the new certificate is only complete on disk
+      // (written and fsync'd) once step 1 is done.
+      expect(pair).toEqual(at >= 2 ? newPair : oldPair);
+      expect(readdirSync(paths.dir).filter((f) => f.endsWith(".new"))).toEqual([]);
+    });
+  }
+
+  it("a torn new certificate is thrown away and the old pair kept", async () => {
+    pairFileIo.writeSynced(`${paths.serverKey}.new`, newPair.keyPem, 0o600);
+    pairFileIo.writeSynced(`${paths.serverCert}.new`, newPair.certPem.slice(0, 200), 0o644);
+    expect(await recoverServerPair(paths)).toBe("discarded-new");
+    expect(onDisk()).toEqual(oldPair);
+    expect(existsSync(`${paths.serverCert}.new`)).toBe(false);
+  });
+
+  it("a key that matches no certificate is reported, not hidden", async () => {
+    pairFileIo.writeSynced(paths.serverKey, newPair.keyPem, 0o600);
+    expect(await recoverServerPair(paths)).toBe("mismatched");
+  });
+
+  it("with nothing left behind the pair is intact", async () => {
+    expect(await recoverServerPair(paths)).toBe("intact");
+    expect(onDisk()).toEqual(oldPair);
+  });
+});
