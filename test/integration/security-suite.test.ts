@@ -12,11 +12,13 @@ import { renewalTests } from "./security/renewal.js";
 import { revocationTests } from "./security/revocation.js";
 import { rotationTests } from "./security/rotation.js";
 import { suite } from "./security/rig.js";
+import { serverRenewalTests } from "./security/server-renewal.js";
 
 mutualTlsTests();
 revocationTests();
 rotationTests();
 renewalTests();
+serverRenewalTests();
 enrolmentTests();
 adminApiTests();
 limitsTests();
