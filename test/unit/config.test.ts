@@ -153,6 +153,12 @@ describe("parseGatewayConfig", () => {
     expect(err.message).toContain("dispatch.retry.maxMs: ");
   });
 
+  it("renews the server certificate 60 days before it expires by default, and refuses a window of its whole 825-day lifetime", () => {
+    expect(parseGatewayConfig({ dataDir: "/d" }).security.serverRenewBeforeDays).toBe(60);
+    expect(parseGatewayConfig({ dataDir: "/d", security: { serverRenewBeforeDays: 824 } }).security.serverRenewBeforeDays).toBe(824);
+    expect(sosErrorOf(() => parseGatewayConfig({ dataDir: "/d", security: { serverRenewBeforeDays: 825 } })).message).toContain("security.serverRenewBeforeDays: ");
+  });
+
   it("fills every default", () => {
     const config = parseGatewayConfig({ dataDir: "/var/lib/sos" });
     expect(config).toMatchObject({
