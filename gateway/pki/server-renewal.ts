@@ -27,10 +27,12 @@ export interface ServerRenewalDeps {
   readonly log: Logger;
 }
 
-export type ServerCheck =
-  | { readonly outcome: "valid" | "renewed" | "failed"; readonly serial: string; readonly notAfter: string }
-  /** Loaded from disk, put there by `sos ca server-cert` (and valid beyond the window). */
-  | { readonly outcome: "reloaded"; readonly serial: string; readonly notAfter: string };
+/** What a check did ("reloaded": loaded the certificate `sos ca server-cert` put on disk), and the certificate loaded after it. */
+export interface ServerCheck {
+  readonly outcome: "valid" | "reloaded" | "renewed" | "failed";
+  readonly serial: string;
+  readonly notAfter: string;
+}
 
 /** Loads a renewed certificate into one listener; throws if it cannot. */
 export type ServerTlsTarget = (tls: ServerTls) => void;
