@@ -98,6 +98,11 @@ export class SelfTests {
   private rechecking: Promise<unknown> | undefined;
   private abort: AbortController | undefined;
   private stopped = false;
+  /** Re-checks of stored results (read at load) are armed only by start() (self-tests enabled): they wait here. */
+  private started = false;
+  /** A check ran in this process (on demand): its re-checks arm at once. */
+  private ran = false;
+  private readonly waiting = new Map<DueTimer, Date | undefined>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: SelfTestDeps) {
@@ -136,6 +141,9 @@ export class SelfTests {
     const due = nextDailyAt(this.deps.clock.now(), this.deps.at);
     this.deps.log.info({ nextAt: due.toISOString(), at: this.deps.at }, "self-test scheduled");
     this.daily.set(due);
+    this.started = true;
+    for (const [timer, at] of this.waiting) this.rearm(timer, at);
+    this.waiting.clear();
   }
 
   stop(): void {
@@ -180,6 +188,7 @@ export class SelfTests {
   }
 
   private record(result: SelfTestResult): void {
+    this.ran = true;
     this.results.set(result.name, result);
     this.applyFault(result);
     const level = result.result === "fail" ? "warn" : "info";
@@ -199,7 +208,8 @@ export class SelfTests {
   }
 
   private rearm(timer: DueTimer, due: Date | undefined): void {
-    if (due === undefined || this.stopped) timer.clear();
+    if (!this.started && !this.ran) this.waiting.set(timer, due);
+    else if (due === undefined || this.stopped) timer.clear();
     else timer.set(due);
   }
 

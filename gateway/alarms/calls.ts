@@ -3,6 +3,9 @@
  * named, whose accept the kiosk took (`connecting`), and whether the call is live (connected and not
  * yet ended, failed or hung up). The alarm lifecycle stores the first `connected` of a call; the
  * close route asks who is in a call on an alarm, so another operator cannot end it unawares.
+ * The call's media does not go through MQTT: a kiosk's MQTT drop leaves its call live; when the
+ * kiosk connects again its calls wait for it to say `connected` again (it does so for a live call),
+ * so a call that died with a restarted kiosk does not stay live.
  */
 import { callUpSchema } from "../../shared/call.js";
 
@@ -55,8 +58,8 @@ export class KioskCalls {
     }
   }
 
-  /** The kiosk's connection dropped: its calls cannot be live any more (the media went with it). */
-  kioskGone(kioskId: string): void {
+  /** The kiosk (re)connected: its calls are live again only once it says so (a live call's `connected` is repeated). */
+  kioskBack(kioskId: string): void {
     for (const call of this.calls.values()) if (call.kioskId === kioskId) call.live = false;
   }
 

@@ -94,7 +94,7 @@ export class AlarmsFeature {
       // An alarm closed by another process (`sos alerts close`): seen once its kiosk confirms the command.
       events.on("command.confirmed", "alarms", (e) => void this.closedElsewhere(e.kioskId)),
       events.on("kiosk.state", "alarms", (e) => void this.pushKiosk(e.kioskId)),
-      events.on("kiosk.disconnected", "alarms", (e) => this.calls.kioskGone(e.kioskId)),
+      events.on("kiosk.connected", "alarms", (e) => this.calls.kioskBack(e.kioskId)),
       events.on("kiosk.heartbeat", "alarms", (e) => {
         if (!e.valid) return;
         this.lastBeat.set(e.kioskId, this.now());

@@ -3,7 +3,8 @@
  * address, the first `perKey` refusals of a window are logged one by one ("connection refused"),
  * the rest only counted; when the window ends, one "connection refusals not logged one by one" line
  * gives the count. At most `total` lines per window over all keys (an attacker with many addresses),
- * after which everything is counted. A flood of guesses would otherwise write a line per attempt and
+ * after which everything is counted, new addresses under their reason alone: a window writes at most
+ * `total` lines one by one and a summary line per address logged plus one per reason. A flood of guesses would otherwise write a line per attempt and
  * push the lines that matter (alerts, dispatch) out of a rate-limited journal. The metric
  * `sos_mqtt_refused_connections_total` still counts every refusal.
  */
@@ -49,7 +50,9 @@ export class RefusalLog {
   refused(label: string, fields: Record<string, unknown> & { address?: string | null }, message = "connection refused"): void {
     const address = fields.address ?? "unknown";
     let key = `${label}|${address}`;
-    if (!this.windows.has(key) && this.windows.size >= MAX_KEYS) key = `${label}|*`;
+    // Over the window's cap (or the key limit), a new address is counted with every other under its
+    // reason alone: one summary line per reason, however many addresses a flood comes from.
+    if (!this.windows.has(key) && (this.logged >= this.options.total || this.windows.size >= MAX_KEYS)) key = `${label}|*`;
     let w = this.windows.get(key);
     if (w === undefined) {
       w = { label, address: key.endsWith("|*") ? "*" : address, logged: 0, suppressed: 0 };

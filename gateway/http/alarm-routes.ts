@@ -59,9 +59,14 @@ export function alarmRoutes(deps: AlarmRoutesDeps): RouteGroup {
     }
     const parsed = closeSchema.safeParse(await readJson(ctx.req, 4_096));
     if (!parsed.success) throw new HttpError(400, "BODY_INVALID", `send {"outcome": one of ${closeOutcomes.join(", ")}, "note": optional text, "force": optional true}`);
+    // Closed or unknown first: a call entry left over must not hide that.
+    const alert = await store.getAlert(alertId);
+    if (alert === undefined) throw new HttpError(404, "ALARM_UNKNOWN", `no alarm ${alertId}`);
+    if (alert.closedAt !== null) throw new HttpError(409, "ALARM_CLOSED", `alarm ${alertId} is already closed`);
     const inCall = alarms.closingCall(alertId, session.operator, parsed.data.force === true);
     if (inCall !== undefined) {
-      throw new HttpError(409, "CALL_IN_PROGRESS", `${inCall ?? "another operator"} is in a call with this kiosk: ask them to close the alarm, or close it anyway (that ends their call)`);
+      const who = inCall ?? "an operator (the kiosk did not say who)";
+      throw new HttpError(409, "CALL_IN_PROGRESS", `${who} is in a call with this kiosk: ask them to close the alarm, or close it anyway (that ends their call)`);
     }
     const note = parsed.data.note?.trim();
     const outcome = note === undefined || note === "" ? parsed.data.outcome : `${parsed.data.outcome}: ${note}`;

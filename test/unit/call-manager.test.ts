@@ -65,6 +65,20 @@ describe("CallManager: a call", () => {
     expect(manager.status).toMatchObject({ phase: "active", connected: true });
   });
 
+  it("the link back during a connected call says the call is still connected (its media went on without MQTT); a call not yet connected says nothing", async () => {
+    const callId = await connectedCall();
+    const before = link.up("state").length;
+    manager.onLinkUp();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(link.up("state").slice(before)).toEqual([{ v: 1, type: "state", callId, state: "connected", operator: "op-7" }]);
+    manager.onCallDown({ v: 1, type: "hangup", callId, reason: "done" });
+    await vi.advanceTimersByTimeAsync(0);
+    const after = link.up("state").length;
+    manager.onLinkUp();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(link.up("state").slice(after)).toEqual([]);
+  });
+
   it("ignores a second accept or answer for the call, and messages for other calls", async () => {
     const callId = await connectedCall();
     manager.onCallDown({ v: 1, type: "accept", callId, operator: "op-8" });

@@ -36,13 +36,15 @@ describe("live calls on alarms", () => {
     expect(calls.inCall("alert-1")).toBeUndefined();
   });
 
-  it("a kiosk whose connection dropped has no live call; another kiosk's call stays live", () => {
+  it("a kiosk that connects again has a live call only once it says connected again (a restarted kiosk's call is gone); another kiosk's call stays live", () => {
     const calls = new KioskCalls(() => undefined);
     connectedCall(calls, "kz-1", "call-0001", "alert-1");
     connectedCall(calls, "kz-2", "call-0002", "alert-2", "bob");
-    calls.kioskGone("kz-1");
+    calls.kioskBack("kz-1");
     expect(calls.inCall("alert-1")).toBeUndefined();
     expect(calls.inCall("alert-2")).toEqual({ operator: "bob" });
+    calls.up("kz-1", up({ type: "state", callId: "call-0001", state: "connected", operator: "alice" }));
+    expect(calls.inCall("alert-1")).toEqual({ operator: "alice" });
   });
 
   it("reports a call's first connected once (the lifecycle step), not again after an ICE restart", () => {

@@ -165,6 +165,7 @@ describe("SelfTests", () => {
     const fresh = new FaultMonitor(bus, 120_000);
     const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
     made.push(again);
+    again.start(); // self-tests enabled
     expect(fresh.current).toEqual([]);
     expect(fresh.all).toEqual(["selftest:button"]);
     await vi.advanceTimersByTimeAsync(10 * MIN + 1_000); // read again: still stuck
@@ -172,6 +173,21 @@ describe("SelfTests", () => {
     // A press raises an alarm after all: the circuit works, the kiosk does not say out of order.
     bus.emit("alarm.raised", { alert: { alertId: "a-2" } as never });
     expect(fresh.current).toEqual([]);
+    fresh.stop();
+  });
+
+  it("with self-tests switched off (never started), a failing button stored before a restart is not read again", async () => {
+    button.outcome = { result: "fail", detail: "stuck", measurements: { stuck: 1 } };
+    const s = make();
+    await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
+    s.stop();
+    const runs = button.runs.length;
+    const fresh = new FaultMonitor(bus, 120_000);
+    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
+    made.push(again);
+    await vi.advanceTimersByTimeAsync(60 * MIN);
+    expect(button.runs).toHaveLength(runs);
+    expect(fresh.all).toEqual(["selftest:button"]); // still reported as stored
     fresh.stop();
   });
 
