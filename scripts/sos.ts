@@ -199,12 +199,12 @@ operator
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--password-stdin", "read the password from the first line of stdin instead of generating one")
   .addOption(new Option("--role <role>", "operator: alarms and calls; admin: also kiosks, tokens and operators").choices(["operator", "admin"]).default("operator"))
-  .option("--force", "give an existing operator a new password (and role)")
+  .option("--force", "give an existing operator a new password (and role); their open console sessions end")
   .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runAdd(name, opts).catch(fail));
 
 operator
   .command("remove")
-  .description("remove an operator (their open console sessions end at their expiry or a gateway restart)")
+  .description("remove an operator (their open console sessions end within a second)")
   .argument("<name>", "the operator's login name")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runRemove(name, opts).catch(fail));
