@@ -48,6 +48,7 @@ program
   .option("--escalation-secret <secret>", "HMAC key for the escalation webhook's X-Sos-Signature (or set SOS_ESCALATION_SECRET)")
   .option("--renew-before-days <n>", "renew a kiosk's certificate automatically once it expires within this many days (default 90)", parseNumber)
   .option("--renew-check-hours <n>", "look for certificates to renew (kiosks' and the gateway's own) at start and then this often, in hours (default 6)", parseNumber)
+  .option("--renew-max-per-check <n>", "queue at most this many kiosk certificate renewals per check, the nearest expiry first (default 50)", parseNumber)
   .option("--server-renew-before-days <n>", "renew the gateway's own server certificate, and load it without a restart, once it expires within this many days (default 60)", parseNumber)
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
@@ -199,12 +200,12 @@ operator
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--password-stdin", "read the password from the first line of stdin instead of generating one")
   .addOption(new Option("--role <role>", "operator: alarms and calls; admin: also kiosks, tokens and operators").choices(["operator", "admin"]).default("operator"))
-  .option("--force", "give an existing operator a new password (and role)")
+  .option("--force", "give an existing operator a new password (and role); their open console sessions end")
   .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runAdd(name, opts).catch(fail));
 
 operator
   .command("remove")
-  .description("remove an operator (their open console sessions end at their expiry or a gateway restart)")
+  .description("remove an operator (their open console sessions end within a second)")
   .argument("<name>", "the operator's login name")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runRemove(name, opts).catch(fail));

@@ -11,7 +11,7 @@ import type { OperatorAlarm } from "../../shared/call.js";
 import type { OperatorAuth } from "../operators/auth.js";
 import { buildOperatorAlarm } from "../operators/alarms.js";
 import { operatorNameSchema, operatorUsername } from "../operators/names.js";
-import type { Session, SessionStore } from "../operators/sessions.js";
+import { operatorStamp, type Session, type SessionStore } from "../operators/sessions.js";
 import type { GatewayStore } from "../store/store.js";
 import type { Authorize } from "./alarm-routes.js";
 import { HttpError, readCookie, readJson, type RequestContext, type RouteGroup, requireMethod, sendError, sendOk } from "./respond.js";
@@ -82,8 +82,9 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
       }
       return sendError(ctx.res, 401, "LOGIN_FAILED", "wrong name or password");
     }
-    const role = (await deps.store.getOperator(name))?.role ?? "operator";
-    const { id, session } = sessions.create(name, `${operatorUsername(name)}:${randomBytes(6).toString("hex")}`, role);
+    // The record the password was checked against: its role, and its stamp (a later change ends the session).
+    const { role } = result.operator;
+    const { id, session } = sessions.create(name, `${operatorUsername(name)}:${randomBytes(6).toString("hex")}`, role, operatorStamp(result.operator));
     log.info({ operator: name, role, address: ctx.address }, "operator logged in");
     sendOk(ctx.res, sessionData(session), { "set-cookie": cookie(id, Math.floor((session.expiresAt - Date.now()) / 1_000)) });
   };

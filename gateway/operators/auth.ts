@@ -5,15 +5,19 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../shared/clock.js";
 import { hashSecret, verifySecret } from "../registry/credentials.js";
-import type { GatewayStore } from "../store/store.js";
+import type { GatewayStore, OperatorRecord } from "../store/store.js";
 import { FailedLoginLimiter } from "./limiter.js";
 import { operatorNameSchema } from "./names.js";
 import type { SessionStore } from "./sessions.js";
 
-export type AuthResult =
-  | { readonly ok: true; readonly via: "password" | "session" }
+type Refusal =
   | { readonly ok: false; readonly reason: "rate-limited"; readonly retryAfterMs: number }
   | { readonly ok: false; readonly reason: "unknown operator" | "wrong password" | "invalid name" };
+
+/** A password check: on success, the operator record the password was checked against (its role, its stamp). */
+export type PasswordResult = { readonly ok: true; readonly via: "password"; readonly operator: OperatorRecord } | Refusal;
+
+export type AuthResult = PasswordResult | { readonly ok: true; readonly via: "session" };
 
 export class OperatorAuth {
   readonly limiter: FailedLoginLimiter;
@@ -29,19 +33,7 @@ export class OperatorAuth {
   }
 
   /** The HTTP login: the operator's own password only. */
-  verifyPassword(name: string, password: string, address: string): Promise<AuthResult> {
-    return this.check(name, password, address, false);
-  }
-
-  /** The MQTT WebSocket: a session's MQTT token, or the operator's password. */
-  verifyMqtt(name: string, password: string, address: string): Promise<AuthResult> {
-    return this.check(name, password, address, true);
-  }
-
-  private async check(name: string, password: string, address: string, allowToken: boolean): Promise<AuthResult> {
-    // A 256-bit session token cannot be guessed, and checking it costs nothing: not rate-limited,
-    // so a logged-in page reconnects even while someone else at its address is being refused.
-    if (allowToken && this.sessions.mqttTokenValid(name, password)) return { ok: true, via: "session" };
+  async verifyPassword(name: string, password: string, address: string): Promise<PasswordResult> {
     const retryAfterMs = this.limiter.retryAfterMs(address);
     if (retryAfterMs > 0) return { ok: false, reason: "rate-limited", retryAfterMs };
     this.limiter.fail(address);
@@ -55,6 +47,14 @@ export class OperatorAuth {
     }
     if (!(await verifySecret(password, operator.passwordHash))) return { ok: false, reason: "wrong password" };
     this.limiter.forgive(address);
-    return { ok: true, via: "password" };
+    return { ok: true, via: "password", operator };
+  }
+
+  /** The MQTT WebSocket: a session's MQTT token, or the operator's password. */
+  async verifyMqtt(name: string, password: string, address: string): Promise<AuthResult> {
+    // A 256-bit session token cannot be guessed, and checking it costs nothing: not rate-limited,
+    // so a logged-in page reconnects even while someone else at its address is being refused.
+    if (this.sessions.mqttTokenValid(name, password)) return { ok: true, via: "session" };
+    return this.verifyPassword(name, password, address);
   }
 }

@@ -25,9 +25,9 @@ import { SnapshotStore } from "../snapshots/snapshots.js";
 import type { GatewayStore } from "../store/store.js";
 import { announceAlarm } from "./alarms.js";
 import { OperatorAuth } from "./auth.js";
-import { SessionStore } from "./sessions.js";
+import { operatorStamps, SessionStore } from "./sessions.js";
 
-/** How often the operators are read for removals made by the CLI. */
+/** How often the operators are read for removals and changes made by the CLI. */
 const OPERATOR_POLL_MS = 1_000;
 
 export interface OperatorFeatureDeps {
@@ -65,7 +65,8 @@ export class OperatorFeature {
 
   /** Restores the sessions a restart would otherwise end: call before the broker and HTTP listen. */
   async start(): Promise<void> {
-    const restored = await this.auth.sessions.load();
+    // The operators before the sessions: one replaced in between has had its session rows deleted.
+    const restored = await this.auth.sessions.load(operatorStamps(await this.deps.store.listOperators()));
     this.deps.log.info({ sessions: restored }, "operator sessions restored");
   }
 
@@ -80,17 +81,23 @@ export class OperatorFeature {
     // A test alarm proves the path to dispatch; it never pages an operator.
     events.on("alert.stored", "operator-alarms", (e) => e.kind === "test" ? undefined : announceAlarm(store, (alarm) => broker.publishOperatorAlarm(alarm), e, alarmLog));
     this.ws = new MqttWebSocket(broker, MQTT_WS_PATH, log.child({ subsystem: "mqtt-ws" }));
-    // `sos operator remove` writes the store from another process: the sessions of a removed
-    // operator end within a poll, and so do their pages' MQTT connections (calls, alarms).
-    this.removalTimer = setInterval(() => void this.dropRemovedOperators(broker), OPERATOR_POLL_MS);
+    // `sos operator remove` and `sos operator add --force` write the store from another process: the
+    // sessions of a removed operator, or of one with a new password or role, end within a poll, and
+    // so do their pages' MQTT connections (calls, alarms).
+    this.removalTimer = setInterval(() => void this.dropStaleSessions(broker), OPERATOR_POLL_MS);
   }
 
-  private async dropRemovedOperators(broker: GatewayBroker): Promise<void> {
+  private async dropStaleSessions(broker: GatewayBroker): Promise<void> {
     try {
-      const present = new Set((await this.deps.store.listOperators()).map((o) => o.name));
-      for (const session of this.auth.sessions.dropAbsent(present)) {
+      const current = operatorStamps(await this.deps.store.listOperators());
+      const { sessions } = this.auth;
+      for (const session of sessions.dropAbsent(new Set(current.keys()))) {
         const cut = broker.disconnectClient(session.clientId);
         this.deps.log.warn({ operator: session.operator, mqttCut: cut }, "operator removed: session ended");
+      }
+      for (const session of sessions.dropChanged(current)) {
+        const cut = broker.disconnectClient(session.clientId);
+        this.deps.log.warn({ operator: session.operator, role: session.role, mqttCut: cut }, "operator changed (new password or role): session ended");
       }
     } catch (err) {
       this.deps.log.warn({ err }, "could not read the operators; trying again");

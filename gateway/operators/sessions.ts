@@ -9,16 +9,21 @@
  * after a reload. The token is an HMAC of the id: whoever holds the cookie may read the token
  * anyway (GET /api/session), and the gateway can give it out again after a restart without ever
  * storing it. Both are looked up by their SHA-256, never stored or logged as they are.
+ *
+ * A session belongs to the operator record it was granted under: `sos operator add NAME --force`
+ * (a new password, a new role) deletes the operator's session rows with the update, and the running
+ * gateway, which polls the operators, ends the cached ones whose operator's stamp (operatorStamp:
+ * password hash and role) is no longer the one the session was created or loaded under (dropChanged).
  */
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { SessionRecord, SessionRecordStore } from "../store/session-store.js";
-import type { OperatorRole } from "../store/store.js";
+import type { OperatorRecord, OperatorRole } from "../store/store.js";
 
 export interface Session {
   readonly operator: string;
-  /** As stored at login: a changed role takes effect at the next login. */
+  /** As stored at login: a changed role (or password) ends the session (dropChanged). */
   readonly role: OperatorRole;
   /** The MQTT password for this session (returned to the page, never logged). */
   readonly mqttToken: string;
@@ -36,10 +41,21 @@ export interface SessionStoreOptions {
 const digest = (secret: string): string => createHash("sha256").update(secret).digest("base64url");
 const mqttTokenOf = (id: string): string => createHmac("sha256", id).update("sos operator mqtt token v1").digest("base64url");
 
-/** A session as cached: the stored record, and the Session once its id has been seen. */
+/**
+ * What a session depends on in its operator's record: the password hash (salted, so a new password
+ * changes it even when it is the same password) and the role. Never logged or stored.
+ */
+export const operatorStamp = (operator: Pick<OperatorRecord, "passwordHash" | "role">): string =>
+  createHash("sha256").update(`${operator.role}\n${operator.passwordHash}`).digest("base64url");
+
+/** name → operatorStamp, for load() and dropChanged(). */
+export const operatorStamps = (operators: readonly OperatorRecord[]): Map<string, string> => new Map(operators.map((o) => [o.name, operatorStamp(o)]));
+
+/** A session as cached: the stored record, the Session once its id has been seen, its operator's stamp once known. */
 interface Entry {
   readonly record: SessionRecord;
   session?: Session;
+  stamp?: string;
 }
 
 export class SessionStore {
@@ -58,13 +74,18 @@ export class SessionStore {
     this.maxSessions = options.maxSessions ?? 10_000;
   }
 
-  /** Reads the live sessions from the store (deleting the expired ones); returns how many. A store error is logged: nobody stays logged in. */
-  async load(): Promise<number> {
+  /**
+   * Reads the live sessions from the store (deleting the expired ones); returns how many. A store
+   * error is logged: nobody stays logged in. `stamps` (operatorStamps) must be read before: an
+   * operator replaced after it has had its rows deleted first, or changes its stamp.
+   */
+  async load(stamps: ReadonlyMap<string, string> = new Map()): Promise<number> {
     const persist = this.options.persist;
     if (persist === undefined) return 0;
     try {
       for (const record of await persist.records.loadLive(this.clock.now())) {
-        this.byId.set(record.idHash, { record });
+        const stamp = stamps.get(record.operator);
+        this.byId.set(record.idHash, stamp === undefined ? { record } : { record, stamp });
         this.byToken.set(record.tokenHash, record.idHash);
       }
     } catch (err) {
@@ -73,8 +94,8 @@ export class SessionStore {
     return this.byId.size;
   }
 
-  /** Starts a session; returns its id (for the cookie) and the session. */
-  create(operator: string, clientId: string, role: OperatorRole = "operator"): { id: string; session: Session } {
+  /** Starts a session; returns its id (for the cookie) and the session. `stamp`: operatorStamp of the record the password was checked against. */
+  create(operator: string, clientId: string, role: OperatorRole = "operator", stamp?: string): { id: string; session: Session } {
     this.prune();
     if (this.byId.size >= this.maxSessions) {
       const oldest = this.byId.keys().next().value;
@@ -84,7 +105,7 @@ export class SessionStore {
     const now = this.clock.now();
     const session: Session = { operator, role, mqttToken: mqttTokenOf(id), clientId, expiresAt: now.getTime() + this.ttlMs };
     const record: SessionRecord = { idHash: digest(id), tokenHash: digest(session.mqttToken), operator, role, clientId, createdAt: now.toISOString(), expiresAt: session.expiresAt };
-    this.byId.set(record.idHash, { record, session });
+    this.byId.set(record.idHash, stamp === undefined ? { record, session } : { record, session, stamp });
     this.byToken.set(record.tokenHash, record.idHash);
     this.write("could not store an operator session: it will not survive a restart", { operator }, (records) => records.put(record));
     return { id, session };
@@ -118,6 +139,22 @@ export class SessionStore {
   dropAbsent(present: ReadonlySet<string>): SessionRecord[] {
     const absent = [...this.byId].filter(([, entry]) => !present.has(entry.record.operator)).map(([key]) => key);
     return absent.length === 0 ? [] : this.end(absent);
+  }
+
+  /**
+   * Ends the sessions of operators whose stamp in `current` (operatorStamps) is not the one they were
+   * created or loaded under (`sos operator add NAME --force`: a new password or role); returns them.
+   * A session whose stamp is not known yet takes the current one. Absent operators: dropAbsent.
+   */
+  dropChanged(current: ReadonlyMap<string, string>): SessionRecord[] {
+    const changed: string[] = [];
+    for (const [key, entry] of this.byId) {
+      const stamp = current.get(entry.record.operator);
+      if (stamp === undefined) continue;
+      if (entry.stamp === undefined) entry.stamp = stamp;
+      else if (entry.stamp !== stamp) changed.push(key);
+    }
+    return changed.length === 0 ? [] : this.end(changed);
   }
 
   get size(): number {

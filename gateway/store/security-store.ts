@@ -9,6 +9,13 @@ import type { Location } from "../../shared/contract.js";
 export const NO_PASSWORD = "!none";
 export const REVOKED_PASSWORD = "!revoked";
 
+/** A command for the kiosk in the command outbox (kiosk_commands). */
+export interface QueuedCommand {
+  readonly kioskId: string;
+  readonly commandId: string;
+  readonly payload: string;
+}
+
 export interface CertificateRecord {
   /** Lowercase hex, no leading zeros (shared/pki/x509.ts normaliseSerial). */
   readonly serial: string;
@@ -81,6 +88,8 @@ export interface SecurityStore {
 
   /** Certificate rotation: a command for the kiosk in the command outbox (kiosk_commands). */
   queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void>;
+  /** Several commands in one transaction (one fsync): all or none. */
+  queueCommands(commands: readonly QueuedCommand[], now: Date): Promise<void>;
   getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined>;
   /** Revokes the kiosk's certificates issued before `serial` was; returns how many. */
   revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number>;

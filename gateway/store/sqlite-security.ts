@@ -6,6 +6,7 @@ import {
   type EnrolResult,
   type ExpiringCertificate,
   NO_PASSWORD,
+  type QueuedCommand,
   REVOKED_PASSWORD,
   type RevocationEvent,
   type SecurityStore,
@@ -126,6 +127,13 @@ export class SqliteSecurityStore implements SecurityStore {
 
   queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void> {
     this.insertCommand(kioskId, commandId, payload, now);
+    return Promise.resolve();
+  }
+
+  queueCommands(commands: readonly QueuedCommand[], now: Date): Promise<void> {
+    this.db.transaction(() => {
+      for (const c of commands) this.insertCommand(c.kioskId, c.commandId, c.payload, now);
+    }).immediate();
     return Promise.resolve();
   }
 

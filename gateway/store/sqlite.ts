@@ -348,7 +348,14 @@ export class SqliteStore implements GatewayStore {
   }
 
   putOperator(operator: { name: string; passwordHash: string; role?: OperatorRole }, options: { replace: boolean; now: Date }): Promise<boolean> {
-    return Promise.resolve(operatorQueries.put(this.db, operator, options));
+    // A replaced operator (a leaked password, a demotion) keeps no session: its rows go in the same
+    // transaction, and a running gateway ends the cached ones within a poll (operators/feature.ts).
+    const tx = this.db.transaction((): boolean => {
+      const written = operatorQueries.put(this.db, operator, options);
+      if (written && options.replace) deleteSessionsOf(this.db, operator.name);
+      return written;
+    });
+    return Promise.resolve(tx.immediate());
   }
 
   removeOperator(name: string): Promise<boolean> {

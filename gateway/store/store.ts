@@ -141,7 +141,10 @@ export interface GatewayStore {
 
   // operators
   getOperator(name: string): Promise<OperatorRecord | undefined>;
-  /** Adds an operator; refuses an existing name unless `replace` (a new password). Returns false when it existed and was kept. */
+  /**
+   * Adds an operator; refuses an existing name unless `replace` (a new password and role), which
+   * deletes the operator's sessions in the same transaction. Returns false when it existed and was kept.
+   */
   putOperator(operator: { name: string; passwordHash: string; role?: OperatorRole }, options: { replace: boolean; now: Date }): Promise<boolean>;
   listOperators(): Promise<OperatorRecord[]>;
   /** Removes the operator and its sessions; returns false when there was no such operator. */

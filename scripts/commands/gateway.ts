@@ -31,6 +31,7 @@ export interface GatewayOptions {
   escalationSecret?: unknown;
   renewBeforeDays?: unknown;
   renewCheckHours?: unknown;
+  renewMaxPerCheck?: unknown;
   serverRenewBeforeDays?: unknown;
   logLevel?: unknown;
 }
@@ -80,6 +81,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
       security: {
         renewBeforeDays: opts.renewBeforeDays,
         renewCheckMs: typeof opts.renewCheckHours === "number" ? Math.round(opts.renewCheckHours * 3_600_000) : undefined,
+        renewMaxPerCheck: opts.renewMaxPerCheck,
         serverRenewBeforeDays: opts.serverRenewBeforeDays,
       },
       log: { level: opts.logLevel },

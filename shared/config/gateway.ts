@@ -114,6 +114,12 @@ const securitySchema = z.object({
   serverRenewBeforeDays: z.number().int().min(1).max(824).default(60),
   /** How often the store is read for certificates to renew, and the server certificate checked (and once at start). */
   renewCheckMs: z.number().int().min(100).max(7 * 86_400_000).default(6 * 3_600_000),
+  /**
+   * At most this many kiosk renewals are queued per check, the nearest expiry first; the rest wait
+   * for the next check. With the defaults (90 days, every 6 h: 360 checks) that is 18,000 renewals in
+   * the window, so a fleet of 10,000 enrolled in one rollout is renewed within 50 days.
+   */
+  renewMaxPerCheck: z.number().int().min(1).max(100_000).default(50),
   /** Failed enrolments (bad, used or expired tokens) allowed per address per minute. */
   maxFailedEnrolmentsPerMinute: z.number().int().min(1).max(1_000).default(10),
 });

@@ -60,6 +60,11 @@ describe("parseKioskConfig", () => {
     expectOneLine(err.message);
   });
 
+  it("queues at most 50 kiosk renewals per check by default, and at least one", () => {
+    expect(parseGatewayConfig({ dataDir: "/d" }).security.renewMaxPerCheck).toBe(50);
+    expect(sosErrorOf(() => parseGatewayConfig({ dataDir: "/d", security: { renewMaxPerCheck: 0 } })).message).toContain("security.renewMaxPerCheck: ");
+  });
+
   it("fills every default", () => {
     const config = parseKioskConfig(validKiosk);
     expect(config.mqtt.keepaliveSeconds).toBe(30);

@@ -92,6 +92,54 @@ describe("certificates that expire soon are renewed automatically, once", () => 
     expect(await renewals()).toEqual(["kz-ren-0001"]);
   });
 
+  it("a fleet due at once gets at most renewMaxPerCheck (50) renewals per check, the nearest expiries first, none twice; an expired one takes no slot", async () => {
+    const expiries = new Map<string, number>();
+    for (let i = 0; i < 120; i += 1) {
+      const kioskId = `kz-fleet-${String(i).padStart(4, "0")}`;
+      // Distinct expiries between 1 and 60.5 days, not in the order the kiosks were enrolled.
+      const days = 1 + ((i * 53) % 120) * 0.5;
+      await kiosk(kioskId);
+      await certificate(kioskId, days);
+      expiries.set(kioskId, days);
+    }
+    await kiosk("kz-fleet-dead");
+    await certificate("kz-fleet-dead", -1);
+    const bySoonest = [...expiries].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+
+    expect(await renewal.check()).toBe(50);
+    expect((await renewals()).sort()).toEqual(bySoonest.slice(0, 50).sort());
+    expect(woken.sort()).toEqual(bySoonest.slice(0, 50).sort());
+    expect(logs.find("certificate renewals still due: queued at the next checks")).toEqual([expect.objectContaining({ queued: 50, stillDue: 70, renewMaxPerCheck: 50 })]);
+    clock.ms += 3_600_000;
+    expect(await renewal.check()).toBe(50);
+    expect((await renewals()).sort()).toEqual(bySoonest.slice(0, 100).sort());
+    clock.ms += 3_600_000;
+    expect(await renewal.check()).toBe(20);
+    clock.ms += 3_600_000;
+    expect(await renewal.check()).toBe(0);
+
+    const queued = await renewals();
+    expect(queued).toHaveLength(120);
+    expect(new Set(queued).size).toBe(120);
+    expect(queued).not.toContain("kz-fleet-dead");
+    expect(logs.find("certificate renewals still due: queued at the next checks").map((l) => l.stillDue)).toEqual([70, 20]);
+    expect(logs.find("certificate renewals are behind: some certificates expire before their turn; raise security.renewMaxPerCheck (--renew-max-per-check)")).toEqual([]);
+  });
+
+  it("a backlog that cannot be queued before its certificates expire is warned about", async () => {
+    const config = parseGatewayConfig({ dataDir: dir, security: { renewBeforeDays: 90, renewCheckMs: DAY, renewMaxPerCheck: 1 } });
+    const slow = new CertificateRenewal(config, { store: store.security, clock, log: logs.logger("gateway"), wake: () => undefined });
+    for (const id of ["kz-slow-0001", "kz-slow-0002", "kz-slow-0003"]) {
+      await kiosk(id);
+      await certificate(id, 1.5);
+    }
+    // One now; the next at +1 day (in time), the last at +2 days (after its expiry).
+    expect(await slow.check()).toBe(1);
+    expect(logs.find("certificate renewals are behind: some certificates expire before their turn; raise security.renewMaxPerCheck (--renew-max-per-check)")).toEqual([
+      expect.objectContaining({ level: "warn", late: 1, stillDue: 2, renewMaxPerCheck: 1 }),
+    ]);
+  });
+
   it("a certificate outside the window gets none until it enters it", async () => {
     await kiosk("kz-ren-0002");
     await certificate("kz-ren-0002", 91);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SessionStore } from "../../gateway/operators/sessions.js";
+import { operatorStamps, SessionStore } from "../../gateway/operators/sessions.js";
 import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { FakeClock } from "../fixtures/fake-clock.js";
@@ -120,6 +120,32 @@ describe("operator sessions in the store (migration 8)", () => {
     expect(await first.store.removeOperator("alice")).toBe(true);
     expect(rows().map((r) => r.operator)).toEqual(["bob"]);
     expect((await start()).sessions.get(bob.id)?.operator).toBe("bob");
+  });
+
+  it("replacing an operator (a new password or role) deletes its session rows with it, and dropChanged ends the cached ones", async () => {
+    const first = await start();
+    const now = clock.now();
+    await first.store.putOperator({ name: "alice", passwordHash: "scrypt$1", role: "admin" }, { replace: false, now });
+    await first.store.putOperator({ name: "bob", passwordHash: "scrypt$2" }, { replace: false, now });
+    const stamps = async (): Promise<Map<string, string>> => operatorStamps(await first.store.listOperators());
+    const alice = first.sessions.create("alice", "operator:alice:1", "admin", (await stamps()).get("alice"));
+    // A session whose stamp is not known takes the current one at the first poll.
+    const bob = first.sessions.create("bob", "operator:bob:1");
+    await first.sessions.flush();
+    expect(first.sessions.dropChanged(await stamps())).toEqual([]);
+
+    // A demotion, with the same password hash: the role alone changes the stamp.
+    expect(await first.store.putOperator({ name: "alice", passwordHash: "scrypt$1", role: "operator" }, { replace: true, now })).toBe(true);
+    expect(rows().map((r) => r.operator)).toEqual(["bob"]);
+    expect(first.sessions.dropChanged(await stamps()).map((s) => s.clientId)).toEqual(["operator:alice:1"]);
+    expect(first.sessions.get(alice.id)).toBeUndefined();
+    expect(first.sessions.mqttTokenValid("alice", alice.session.mqttToken)).toBe(false);
+
+    // A new password for bob, then a restart that reads the operators before the sessions.
+    await first.store.putOperator({ name: "bob", passwordHash: "scrypt$3" }, { replace: true, now });
+    expect(rows()).toEqual([]);
+    const second = await start();
+    expect(second.sessions.get(bob.id)).toBeUndefined();
   });
 
   it("the table and the database files hold no session id and no MQTT token, only their SHA-256", async () => {
