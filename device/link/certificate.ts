@@ -7,11 +7,15 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Logger } from "pino";
+import { errorMessage } from "../../shared/errors.js";
 import { writeFileDurably } from "../lib/durable-file.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { certificateMatchesKey, importKeyPairFromPrivate } from "../../shared/pki/keys.js";
 import { certificateInfo, createCsr, generateKeyPair } from "../../shared/pki/x509.js";
-import { swapTlsPair } from "./tls-swap.js";
+import { leftoversOf, recoverTlsPair, type SwapIo, swapTlsPair } from "./tls-swap.js";
+
+export { SwapNotUndone } from "./tls-swap.js";
 
 const pendingDir = (config: KioskConfig): string => join(config.dataDir, "tls-pending");
 
@@ -36,25 +40,44 @@ export async function renewCertificate(config: KioskConfig, commandId: string): 
   return { csr: await createCsr(await importKeyPairFromPrivate(keyPem), config.kioskId) };
 }
 
-export async function installCertificate(config: KioskConfig, certPem: string): Promise<{ serial: string }> {
+/**
+ * Rejects with the old key and certificate in place when the swap fails (the gateway then revokes the
+ * new certificate), or with SwapNotUndone when even that could not be made sure: not to be answered.
+ */
+export async function installCertificate(config: KioskConfig, certPem: string, opts: { log?: Logger; io?: SwapIo } = {}): Promise<{ serial: string }> {
   const files = tlsFiles(config);
   const info = certificateInfo(certPem);
   if (info.commonName !== config.kioskId) throw new Error(`the certificate is for ${info.commonName ?? "nobody"}, not ${config.kioskId}`);
   const dir = pendingDir(config);
+  // A swap that could not be undone (and was not answered) is settled first, as at a start.
+  const left = leftoversOf(files);
+  if ([left.keyNew, left.certNew, left.keyOld].some((p) => existsSync(p))) {
+    const recovered = await recoverTlsPair(files, config.kioskId, opts.io);
+    opts.log?.warn({ outcome: recovered.outcome }, "files of an earlier certificate swap were left behind: recovered before installing");
+  }
   // The same certificate again (its result was lost, or the kiosk restarted after the swap): already installed.
   if (readText(files.cert) === certPem && (await matches(certPem, readText(files.key)))) {
-    rmSync(dir, { recursive: true, force: true });
+    forgetPending(dir, opts.log);
     return { serial: info.serial };
   }
   const candidates = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".key")) : [];
   for (const file of candidates) {
     const keyPem = readText(join(dir, file));
     if (keyPem === undefined || !(await matches(certPem, keyPem))) continue;
-    swapTlsPair(files, { keyPem, certPem });
-    rmSync(dir, { recursive: true, force: true });
+    swapTlsPair(files, { keyPem, certPem }, opts);
+    forgetPending(dir, opts.log);
     return { serial: info.serial };
   }
   throw new Error("the certificate matches no key this kiosk made for a renewal");
+}
+
+/** The new pair is in place whatever happens here: a failure must not turn the answer into an error. */
+function forgetPending(dir: string, log: Logger | undefined): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    log?.warn({ dir, reason: errorMessage(err) }, "the renewed certificate is installed; removing its pending key failed");
+  }
 }
 
 function readText(path: string): string | undefined {

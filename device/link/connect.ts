@@ -33,7 +33,8 @@ export interface LinkHandle {
   stop(): Promise<void>;
 }
 
-async function carryOut(command: Command, alarm: AlarmController, config: KioskConfig): Promise<CommandResult> {
+/** The command's result; undefined when it must not be answered (the gateway sends it again). */
+async function carryOut(command: Command, alarm: AlarmController, config: KioskConfig, log: Logger): Promise<CommandResult | undefined> {
   switch (command.type) {
     case "close-alarm": {
       // Idempotent: a repeated or stale close is still "ok", with what it found.
@@ -45,9 +46,11 @@ async function carryOut(command: Command, alarm: AlarmController, config: KioskC
       // Loaded only now: the X.509 code is not on the alert path.
       const rotation = await import("./certificate.js");
       try {
-        const data = command.type === "renew-certificate" ? await rotation.renewCertificate(config, command.commandId) : await rotation.installCertificate(config, command.certificate);
+        const data = command.type === "renew-certificate" ? await rotation.renewCertificate(config, command.commandId) : await rotation.installCertificate(config, command.certificate, { log: log.child({ subsystem: "tls" }) });
         return { v: 1, commandId: command.commandId, status: "ok", data };
       } catch (err) {
+        // Answered "error" only with the old pair in place: the gateway revokes the new certificate then.
+        if (err instanceof rotation.SwapNotUndone) return undefined;
         return { v: 1, commandId: command.commandId, status: "error", error: { code: "CERTIFICATE_ROTATION_FAILED", message: (err as Error).message } };
       }
     }
@@ -74,7 +77,8 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
     }
   });
   link.on("command", (command) => {
-    void carryOut(command, alarm, config).then(async (result) => {
+    void carryOut(command, alarm, config, log).then(async (result) => {
+      if (result === undefined) return;
       log.info({ commandId: command.commandId, type: command.type, status: result.status }, "command carried out");
       // A lost result is harmless: the gateway sends the command again and the answer is the same.
       try {

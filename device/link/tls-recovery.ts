@@ -4,19 +4,56 @@
  * background, so that a key and certificate that do not match (or cannot be read) get one clear error
  * line. The link retries with backoff meanwhile and connects once the files are put right. Runs after
  * the button is armed and never throws: a press is recorded whatever happens here.
+ *
+ * The plain check uses Node's own X.509 code: tls-swap.js (with @peculiar/x509 and reflect-metadata,
+ * slow to load on a Pi) is imported only when files of a swap were left behind, so a normal start
+ * loads nothing heavy while the button's first press is being recorded.
  */
-import { existsSync } from "node:fs";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { errorMessage } from "../../shared/errors.js";
+// A type only: erased, so tls-swap.js is not loaded by this import.
+import type { TlsRecovery } from "./tls-swap.js";
 
 function reenrolHint(kioskId: string): string {
   return `revoke it at the gateway ('sos revoke ${kioskId}') and enrol it again here ('sos enroll --token-file FILE … --force')`;
 }
 
-async function recover(config: KioskConfig, files: { cert: string; key: string }, log: Logger): Promise<void> {
-  const { recoverTlsPair } = await import("./tls-swap.js");
-  const result = await recoverTlsPair(files, config.kioskId);
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the pair in place matches and is this kiosk's, with node:crypto (the same verdicts as tls-swap.ts). */
+export function checkIntactPair(files: { cert: string; key: string }, kioskId: string): TlsRecovery {
+  const certPem = readText(files.cert);
+  const keyPem = readText(files.key);
+  if (certPem === undefined || keyPem === undefined) return { outcome: "unreadable", reason: "the key or certificate file is missing or unreadable" };
+  const broken = (reason: string): TlsRecovery => ({ outcome: "broken", reason, discarded: [] });
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return broken("the certificate is not a readable PEM certificate");
+  }
+  const commonName = /^CN=(.*)$/m.exec(cert.subject)?.[1];
+  if (commonName !== kioskId) return broken(`the certificate is for ${commonName ?? "nobody"}, not ${kioskId}`);
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    return broken("the private key is not a readable PEM key");
+  }
+  if (!cert.checkPrivateKey(key)) return broken("the certificate is not for the private key");
+  return { outcome: "intact", serial: cert.serialNumber.toLowerCase() };
+}
+
+function report(result: TlsRecovery, config: KioskConfig, files: { cert: string; key: string }, log: Logger): void {
   switch (result.outcome) {
     case "intact":
       return;
@@ -41,8 +78,24 @@ async function recover(config: KioskConfig, files: { cert: string; key: string }
 export async function prepareTlsFiles(config: KioskConfig, log: Logger): Promise<void> {
   const files = config.mqtt.tls;
   if (files === undefined) return;
+  const failed = (err: unknown): void => log.error({ reason: errorMessage(err) }, "checking the kiosk's TLS files failed; connecting with them as they are");
   const leftovers = [`${files.key}.new`, `${files.cert}.new`, `${files.key}.old`];
-  const check = recover(config, files, log).catch((err: unknown) => log.error({ reason: errorMessage(err) }, "checking the kiosk's TLS files failed; connecting with them as they are"));
-  // Only an interrupted swap is waited for; the plain check must not delay the connection.
-  if (leftovers.some((p) => existsSync(p))) await check;
+  if (leftovers.some((p) => existsSync(p))) {
+    // Only an interrupted swap is waited for (and only it loads the X.509 code of the swap).
+    try {
+      const { recoverTlsPair } = await import("./tls-swap.js");
+      report(await recoverTlsPair(files, config.kioskId), config, files, log);
+    } catch (err) {
+      failed(err);
+    }
+    return;
+  }
+  // The plain check must not delay the connection.
+  setImmediate(() => {
+    try {
+      report(checkIntactPair(files, config.kioskId), config, files, log);
+    } catch (err) {
+      failed(err);
+    }
+  });
 }

@@ -8,6 +8,8 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Logger } from "pino";
+import { errorMessage } from "../../shared/errors.js";
 import { certificateMatchesKey } from "../../shared/pki/keys.js";
 import { fsyncDir, writeSynced } from "../lib/durable-file.js";
 import { certificateInfo } from "../../shared/pki/x509.js";
@@ -44,20 +46,74 @@ function syncDirs(io: SwapIo, files: TlsPaths): void {
   if (dirname(files.cert) !== dirname(files.key)) io.syncDir(dirname(files.cert));
 }
 
-/** Installs a key and its certificate over the kiosk's TLS files, crash-safe (see above). */
-export function swapTlsPair(files: TlsPaths, pair: { keyPem: string; certPem: string }, io: SwapIo = fileIo): void {
+/**
+ * The swap failed (a full disk, an I/O error) and could not be undone either: the files are left for
+ * recoverTlsPair at the next start. The kiosk must not answer the command then (see swapTlsPair).
+ */
+export class SwapNotUndone extends Error {
+  override readonly name = "SwapNotUndone";
+}
+
+/**
+ * Installs a key and its certificate over the kiosk's TLS files, crash-safe (see above).
+ *
+ * A step that throws (not a power cut: the kiosk goes on and answers the command) is undone before the
+ * error is passed on: the old key is renamed back (renames need no free space) and the new files are
+ * removed, so that an "error" answer, on which the gateway revokes the new certificate, always leaves the
+ * old pair in place and nothing recovery would roll forward to. If the undo fails too, one error line is
+ * logged, the files are left for the start-up recovery, and SwapNotUndone is thrown: then, as after a
+ * power cut, nothing is answered. Once the certificate is renamed in, the new pair is in place: what
+ * fails after that (fsync, removing KEY.old) is logged, not thrown.
+ */
+export function swapTlsPair(files: TlsPaths, pair: { keyPem: string; certPem: string }, opts: { io?: SwapIo; log?: Logger } = {}): void {
+  const io = opts.io ?? fileIo;
   const left = leftoversOf(files);
-  io.writeSynced(left.keyNew, pair.keyPem, 0o600);
-  io.writeSynced(left.certNew, pair.certPem, 0o644);
-  const oldKey = readText(files.key);
-  if (oldKey !== undefined) io.writeSynced(left.keyOld, oldKey, 0o600);
-  syncDirs(io, files);
-  io.rename(left.keyNew, files.key);
-  syncDirs(io, files);
-  io.rename(left.certNew, files.cert);
-  syncDirs(io, files);
-  io.remove(left.keyOld);
-  syncDirs(io, files);
+  let oldKey: string | undefined;
+  let keyRenamed = false;
+  try {
+    io.writeSynced(left.keyNew, pair.keyPem, 0o600);
+    io.writeSynced(left.certNew, pair.certPem, 0o644);
+    oldKey = readText(files.key);
+    if (oldKey !== undefined) io.writeSynced(left.keyOld, oldKey, 0o600);
+    syncDirs(io, files);
+    io.rename(left.keyNew, files.key);
+    keyRenamed = true;
+    syncDirs(io, files);
+    io.rename(left.certNew, files.cert);
+  } catch (err) {
+    undoSwap(files, { keyRenamed, hadKey: oldKey !== undefined }, io, err, opts.log);
+    throw err;
+  }
+  try {
+    syncDirs(io, files);
+    io.remove(left.keyOld);
+    syncDirs(io, files);
+  } catch (err) {
+    opts.log?.warn({ reason: errorMessage(err), leftover: left.keyOld }, "the new key and certificate are in place; finishing the swap failed (the next start removes what is left)");
+  }
+}
+
+/** Puts the old pair back after a failed swap; throws SwapNotUndone (and logs why) when it cannot. */
+function undoSwap(files: TlsPaths, state: { keyRenamed: boolean; hadKey: boolean }, io: SwapIo, cause: unknown, log: Logger | undefined): void {
+  const left = leftoversOf(files);
+  try {
+    // In this order, a power cut during the undo still leaves files recovery takes back to the old pair.
+    if (state.keyRenamed) {
+      if (state.hadKey) io.rename(left.keyOld, files.key);
+      else io.remove(files.key);
+    }
+    io.remove(left.certNew);
+    io.remove(left.keyNew);
+    io.remove(left.keyOld);
+    syncDirs(io, files);
+  } catch (err) {
+    const leftovers = [left.keyNew, left.certNew, left.keyOld].filter((p) => existsSync(p));
+    log?.error(
+      { reason: errorMessage(cause), undo: errorMessage(err), leftovers },
+      "installing the renewed certificate failed and the old key and certificate could not be put back: the files are left for the next start, which keeps a matching pair; the command is not answered (the gateway sends it again)",
+    );
+    throw new SwapNotUndone(`the swap failed (${errorMessage(cause)}) and could not be undone (${errorMessage(err)})`, { cause });
+  }
 }
 
 export type TlsRecovery =

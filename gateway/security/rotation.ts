@@ -82,18 +82,30 @@ export class CertificateRotation {
   }
 
   /**
-   * A certificate the kiosk could not install is never used: it is revoked, so that the kiosk's newest
-   * certificate is again the one it has (and automatic renewal sees it expire).
+   * A certificate the kiosk reports it could not install is never used: it is revoked, so that the
+   * kiosk's newest certificate is again the one it has (and automatic renewal sees it expire). The kiosk
+   * answers "error" only with its old key and certificate back in place (device/link/tls-swap.ts); any
+   * other answer that is not "ok" says nothing sure, and the certificate is kept (revoking one the kiosk
+   * may have installed would lock it out).
    */
   private async onInstalled(kioskId: string, commandId: string, payload: string, resultJson: string): Promise<void> {
     const { store, log, clock } = this.deps;
-    const result = commandResultSchema.safeParse(JSON.parse(resultJson));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(resultJson);
+    } catch {
+      parsed = undefined;
+    }
+    const result = commandResultSchema.safeParse(parsed);
     if (result.success && result.data.status === "ok") return;
+    if (!result.success) {
+      return log.error({ kioskId, commandId }, "the kiosk's answer to install-certificate cannot be read: its renewed certificate is kept (not revoked); check the kiosk's logs");
+    }
     try {
       const sent = (JSON.parse(payload) as { certificate?: unknown }).certificate;
       const serial = certificateInfo(typeof sent === "string" ? sent : "").serial;
       const revoked = await store.security.revokeCertificate(kioskId, serial, clock.now());
-      const reason = result.success && result.data.status === "error" ? result.data.error.message : "unreadable result";
+      const reason = result.data.status === "error" ? result.data.error.message : "";
       log.error({ kioskId, commandId, serial, revoked, reason }, "the kiosk could not install its renewed certificate: that certificate is revoked; run 'sos rotate' again (one that expires soon is renewed again automatically)");
     } catch (err) {
       log.error({ kioskId, commandId, reason: errorMessage(err) }, "the kiosk could not install its renewed certificate");

@@ -8,6 +8,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
@@ -67,6 +69,42 @@ async function trustedCa(base: URL, opts: EnrollOptions): Promise<string> {
   return reply.text;
 }
 
+/**
+ * Standard input up to its first newline (or its end), then no more: a technician types the token and
+ * Enter at a terminal, which is never ended. Reading stops there (the stream is paused and, when it
+ * can be, destroyed) so that nothing keeps the process waiting on input.
+ */
+function firstLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolveLine, reject) => {
+    const decoder = new StringDecoder("utf8");
+    let text = "";
+    const finish = (err?: Error): void => {
+      stdin.removeListener("data", onData);
+      stdin.removeListener("end", onEnd);
+      stdin.removeListener("error", finish);
+      stdin.pause();
+      if ("destroy" in stdin && typeof stdin.destroy === "function") (stdin as Readable).destroy();
+      if (err === undefined) resolveLine(text);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      text += typeof chunk === "string" ? chunk : decoder.write(chunk);
+      const newline = text.indexOf("\n");
+      if (newline < 0) return;
+      text = text.slice(0, newline);
+      finish();
+    };
+    const onEnd = (): void => {
+      text += decoder.end();
+      finish();
+    };
+    stdin.on("data", onData);
+    stdin.on("end", onEnd);
+    stdin.on("error", finish);
+    stdin.resume();
+  });
+}
+
 /** The enrolment token: exactly one of --token and --token-file (`-`: standard input); its first line, trimmed. */
 async function enrolmentToken(opts: EnrollOptions, stdin: NodeJS.ReadableStream): Promise<string> {
   const hasToken = opts.token !== undefined;
@@ -82,11 +120,7 @@ async function enrolmentToken(opts: EnrollOptions, stdin: NodeJS.ReadableStream)
   const where = path === "-" ? "standard input (--token-file -)" : `--token-file ${path}`;
   let text: string;
   try {
-    if (path === "-") {
-      const chunks: Buffer[] = [];
-      for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-      text = Buffer.concat(chunks).toString("utf8");
-    } else text = readFileSync(path, "utf8");
+    text = path === "-" ? await firstLine(stdin) : readFileSync(path, "utf8");
   } catch (err) {
     throw argumentError(`cannot read ${where}: ${errorMessage(err)}`);
   }

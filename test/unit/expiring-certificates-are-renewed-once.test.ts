@@ -217,6 +217,24 @@ describe("certificates that expire soon are renewed automatically, once", () => 
     expect(await renewals("kz-ren-0008")).toEqual(["kz-ren-0008"]);
   });
 
+  it("a renewed certificate is revoked only on an error answer: one whose install answer cannot be read is kept (the kiosk may be using it)", async () => {
+    const caKey = await generateKeyPair();
+    const caCertPem = await createCaCertificate(caKey.keys, "Test CA", 30);
+    const kioskKey = await generateKeyPair();
+    await kiosk("kz-ren-0009");
+    const issued = await issueCertificate({ caCertPem, caKeys: caKey.keys, subjectPublicKey: kioskKey.keys.publicKey, commonName: "kz-ren-0009", usage: "client", notAfter: new Date(clock.ms + 825 * DAY) });
+    await store.security.recordCertificate({ serial: issued.serial, kioskId: "kz-ren-0009", fingerprint: issued.fingerprint, notBefore: issued.notBefore, notAfter: issued.notAfter }, clock.now());
+    const payload = JSON.stringify({ v: 1, commandId: "install-9", type: "install-certificate", certificate: issued.pem });
+    await store.security.queueCommand("kz-ren-0009", "install-9", payload, clock.now());
+
+    const events = new EventBus<GatewayEvents>(logs.logger("gateway"));
+    new CertificateRotation(parseGatewayConfig({ dataDir: dir }), { store, events, clock, log: logs.logger("gateway"), sessionSerial: () => undefined, wake: () => undefined }).attach();
+    await store.confirmCommand("install-9", "kz-ren-0009", JSON.stringify({ v: 1, commandId: "install-9", status: "done?" }), clock.now());
+    events.emit("command.confirmed", { commandId: "install-9", kioskId: "kz-ren-0009" });
+    await vi.waitFor(() => expect(logs.find("the kiosk's answer to install-certificate cannot be read: its renewed certificate is kept (not revoked); check the kiosk's logs")).toHaveLength(1));
+    expect((await store.security.getCertificate(issued.serial))?.revokedAt).toBeNull();
+  });
+
   it("an expired certificate is not renewed (the kiosk cannot connect) but logged as an error saying what to do", async () => {
     await kiosk("kz-ren-0007");
     await certificate("kz-ren-0007", -1);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { installCertificate, renewCertificate } from "../../device/link/certificate.js";
 import { prepareTlsFiles } from "../../device/link/tls-recovery.js";
-import { fileIo, recoverTlsPair, type SwapIo, swapTlsPair, type TlsPaths } from "../../device/link/tls-swap.js";
+import { fileIo, recoverTlsPair, type SwapIo, SwapNotUndone, swapTlsPair, type TlsPaths } from "../../device/link/tls-swap.js";
 import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { certificateMatchesKey } from "../../shared/pki/keys.js";
 import { createCaCertificate, type CryptoKeyPair, generateKeyPair, issueCertificate, parseCsr } from "../../shared/pki/x509.js";
@@ -63,7 +63,7 @@ function swapSteps(files: TlsPaths): string[] {
     remove: (p) => (names.push(`remove ${p}`), fileIo.remove(p)),
     syncDir: (d) => (names.push(`sync ${d}`), fileIo.syncDir(d)),
   };
-  swapTlsPair(files, newPair, io);
+  swapTlsPair(files, newPair, { io });
   return names;
 }
 
@@ -102,7 +102,7 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
     // swapSteps ran a whole swap: start again from the old pair.
     writeFileSync(files.key, oldPair.keyPem);
     writeFileSync(files.cert, oldPair.certPem);
-    expect(() => swapTlsPair(files, newPair, io)).toThrow(PowerCut);
+    expect(() => swapTlsPair(files, newPair, { io })).toThrow(SwapNotUndone);
     expect(onDisk()).toEqual(oldPair);
     expect(leftovers().sort()).toEqual(["kiosk.crt.new", "kiosk.key.new", "kiosk.key.old"]);
 
@@ -117,7 +117,7 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
     writeFileSync(files.key, oldPair.keyPem);
     writeFileSync(files.cert, oldPair.certPem);
     const secondRename = steps.findIndex((s, i) => s.startsWith("rename") && i > steps.findIndex((t) => t.startsWith("rename")));
-    expect(() => swapTlsPair(files, newPair, cutAt(secondRename))).toThrow(PowerCut);
+    expect(() => swapTlsPair(files, newPair, { io: cutAt(secondRename) })).toThrow(SwapNotUndone);
     // The state that used to strand a kiosk for good: the new key with the old certificate.
     expect(onDisk()).toEqual({ keyPem: newPair.keyPem, certPem: oldPair.certPem });
     expect(await certificateMatchesKey(oldPair.certPem, newPair.keyPem)).toBe(false);
@@ -131,14 +131,16 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
     const steps = swapSteps({ ...files });
     expect(steps.length).toBeGreaterThan(6);
     const certWritten = steps.indexOf(`write ${files.cert}.new`) + 1;
+    const certRenamed = steps.indexOf(`rename ${files.cert}.new`);
     expect(certWritten).toBeGreaterThan(0);
     for (let at = 0; at <= steps.length; at += 1) {
       writeFileSync(files.key, oldPair.keyPem);
       writeFileSync(files.cert, oldPair.certPem);
       for (const f of leftovers()) rmSync(join(dir, "tls", f));
       const io = cutAt(at);
-      if (at < steps.length) expect(() => swapTlsPair(files, newPair, io)).toThrow(PowerCut);
-      else swapTlsPair(files, newPair, io);
+      // Up to the certificate's rename the swap throws (the power stops the undo too); after it, the new pair is in place.
+      if (at <= certRenamed) expect(() => swapTlsPair(files, newPair, { io })).toThrow(SwapNotUndone);
+      else swapTlsPair(files, newPair, { io });
       const result = await recoverTlsPair(files, KIOSK);
       expect(result.outcome, `cut before step ${at} (${steps[at] ?? "none"})`).not.toBe("broken");
       const pair = onDisk();

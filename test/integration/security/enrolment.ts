@@ -86,6 +86,25 @@ export function enrolmentTests(): void {
       expect(await gateway.store.getKiosk("kz-enr-0010")).toBeUndefined();
     });
 
+    it("a token typed at a terminal with --token-file - is read up to its Enter: the enrolment goes on while standard input stays open", async () => {
+      const token = await newToken(gateway);
+      const cli = spawnSos([
+        "enroll", "--gateway", gateway.httpsBase.href, "--token-file", "-", "--id", "kz-enr-0011",
+        "--lat", "43.2", "--lon", "76.9", "--address", "Test road", "--out", `${dir.path}/kz-enr-0011-cli`, "--ca-cert", `${gateway.dataDir}/pki/ca.crt`,
+      ]);
+      // Typed and Enter, and standard input left open, as a terminal's is (no Ctrl-D).
+      cli.child.stdin?.write(`${token}\n`);
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([cli.exited, new Promise<"still waiting">((r) => (timer = setTimeout(() => r("still waiting"), 15_000)))]);
+      clearTimeout(timer);
+      cli.child.stdin?.end();
+      if (exit === "still waiting") cli.child.kill();
+      suite.text.push(...cli.stdout, ...cli.stderr);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(cli.stderr).toEqual([]);
+      expect(await gateway.store.security.certificatesOf("kz-enr-0011")).toHaveLength(1);
+    });
+
     it("a reused token gets a clear one-line refusal and exit 1", async () => {
       const token = await newToken(gateway);
       await enrolTestKiosk(gateway, "kz-enr-0002", dir.path, token);
