@@ -68,7 +68,10 @@ export async function startSystem(kioskId = "kz-e2e-0001", overrides: Partial<Ga
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const openConsole = async (operator: { name: string; password: string }): Promise<Page> => {
-    await gateway.store.putOperator({ name: operator.name, passwordHash: await hashSecret(operator.password) }, { replace: true, now: new Date() });
+    // Added once: replacing an operator (a new password hash) ends every session it has, pages included.
+    if ((await gateway.store.getOperator(operator.name)) === undefined) {
+      await gateway.store.putOperator({ name: operator.name, passwordHash: await hashSecret(operator.password) }, { replace: false, now: new Date() });
+    }
     // The page's CSP forbids eval; the test's own probes (waitForFunction, evaluate) need it.
     const context = await browser.newContext({ bypassCSP: true });
     const p = await context.newPage();
