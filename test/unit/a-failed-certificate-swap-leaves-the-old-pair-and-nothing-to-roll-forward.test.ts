@@ -4,50 +4,31 @@
  * command "error", on which the gateway revokes the new certificate; so the old pair must be in place
  * again, with nothing left that the start-up recovery would roll forward to (the revoked certificate).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { installCertificate, renewCertificate, SwapNotUndone } from "../../device/link/certificate.js";
-import { fileIo, recoverTlsPair, type SwapIo, type TlsPaths } from "../../device/link/tls-swap.js";
-import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
-import { createCaCertificate, type CryptoKeyPair, generateKeyPair, issueCertificate, parseCsr } from "../../shared/pki/x509.js";
+import { recoverTlsPair, type TlsPaths } from "../../device/link/tls-swap.js";
+import type { KioskConfig } from "../../shared/config/kiosk.js";
+import { issueCertificate, parseCsr } from "../../shared/pki/x509.js";
+import { type KioskTlsDir, kioskTlsDir, makeTestCa, type Pair, pairFor, type TestCa } from "../fixtures/kiosk-tls.js";
+import { steppingIo } from "../fixtures/swap-io.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 const KIOSK = "kz-swf-0001";
 
-interface Pair {
-  readonly keyPem: string;
-  readonly certPem: string;
-}
-
-/** The real file operations; `fails(n)` says whether operation number n (0-based) throws instead. */
-function failingIo(fails: (n: number) => boolean): SwapIo & { readonly names: string[] } {
-  const names: string[] = [];
-  const step = <T>(name: string, run: () => T): T => {
-    const n = names.length;
-    names.push(name);
-    if (fails(n)) throw new Error(`ENOSPC: no space left on device (step ${n}: ${name})`);
-    return run();
-  };
-  return {
-    names,
-    writeSynced: (p, d, m) => step(`write ${p}`, () => fileIo.writeSynced(p, d, m)),
-    rename: (f, t) => step(`rename ${f}`, () => fileIo.rename(f, t)),
-    remove: (p) => step(`remove ${p}`, () => fileIo.remove(p)),
-    syncDir: (d) => step(`sync ${d}`, () => fileIo.syncDir(d)),
-  };
-}
+const failingIo = (fails: (n: number) => boolean) => steppingIo((n, name) => (fails(n) ? new Error(`ENOSPC: no space left on device (step ${n}: ${name})`) : undefined));
 
 describe("a certificate swap that fails leaves the old pair and nothing to roll forward", () => {
-  let ca: { certPem: string; keys: CryptoKeyPair };
+  let ca: TestCa;
   let oldPair: Pair;
+  let tls: KioskTlsDir;
   let dir: string;
   let files: TlsPaths;
   let config: KioskConfig;
   let renewals = 0;
-  const onDisk = (): Pair => ({ keyPem: readFileSync(files.key, "utf8"), certPem: readFileSync(files.cert, "utf8") });
-  const leftovers = (): string[] => readdirSync(join(dir, "tls")).filter((f) => f.endsWith(".new") || f.endsWith(".old"));
+  const onDisk = (): Pair => tls.onDisk();
+  const leftovers = (): string[] => tls.leftovers();
 
   /** A renewal as the gateway runs it: the kiosk's CSR, and the certificate issued for it. */
   async function renewed(): Promise<string> {
@@ -58,29 +39,15 @@ describe("a certificate swap that fails leaves the old pair and nothing to roll 
   }
 
   beforeAll(async () => {
-    const caKey = await generateKeyPair();
-    ca = { certPem: await createCaCertificate(caKey.keys, "Test CA", 30), keys: caKey.keys };
-    const key = await generateKeyPair();
-    const cert = await issueCertificate({ caCertPem: ca.certPem, caKeys: ca.keys, subjectPublicKey: key.keys.publicKey, commonName: KIOSK, usage: "client", notAfter: new Date(Date.now() + 86_400_000) });
-    oldPair = { keyPem: key.privateKeyPem, certPem: cert.pem };
+    ca = await makeTestCa();
+    oldPair = await pairFor(ca, KIOSK);
   });
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sos-swapfail-"));
-    mkdirSync(join(dir, "tls"));
-    files = { key: join(dir, "tls", "kiosk.key"), cert: join(dir, "tls", "kiosk.crt") };
-    writeFileSync(files.key, oldPair.keyPem, { mode: 0o600 });
-    writeFileSync(files.cert, oldPair.certPem);
-    config = parseKioskConfig({
-      version: 1,
-      kioskId: KIOSK,
-      location: { lat: 43.2, lon: 76.9, address: "Test road" },
-      mqtt: { url: "mqtts://127.0.0.1:8883", tls: { ca: join(dir, "tls", "ca.crt"), cert: files.cert, key: files.key } },
-      dataDir: join(dir, "data"),
-      button: { driver: "stdin" },
-    });
+    tls = kioskTlsDir(KIOSK, oldPair, "sos-swapfail-");
+    ({ dir, files, config } = tls);
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => tls.remove());
 
   it("a swap step that throws, at any step up to the certificate's rename, is undone: installCertificate rejects, the old pair is in place, no leftovers, and a later start's recovery does nothing", async () => {
     const whole = failingIo(() => false);

@@ -3,99 +3,56 @@
  * after each of its steps (the I/O port throws there, as the power would stop it), then the start-up
  * recovery. The kiosk must always end up with a key and certificate that match.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { installCertificate, renewCertificate } from "../../device/link/certificate.js";
 import { prepareTlsFiles } from "../../device/link/tls-recovery.js";
-import { fileIo, recoverTlsPair, type SwapIo, SwapNotUndone, swapTlsPair, type TlsPaths } from "../../device/link/tls-swap.js";
-import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { recoverTlsPair, SwapNotUndone, swapTlsPair, type TlsPaths } from "../../device/link/tls-swap.js";
+import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { certificateMatchesKey } from "../../shared/pki/keys.js";
-import { createCaCertificate, type CryptoKeyPair, generateKeyPair, issueCertificate, parseCsr } from "../../shared/pki/x509.js";
+import { issueCertificate, parseCsr } from "../../shared/pki/x509.js";
+import { type KioskTlsDir, kioskTlsDir, makeTestCa, type Pair, pairFor, type TestCa } from "../fixtures/kiosk-tls.js";
+import { steppingIo } from "../fixtures/swap-io.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 const KIOSK = "kz-swp-0001";
 
-interface Pair {
-  readonly keyPem: string;
-  readonly certPem: string;
-}
-
-let ca: { certPem: string; keys: CryptoKeyPair };
+let ca: TestCa;
 let oldPair: Pair;
 let newPair: Pair;
 let foreignPair: Pair;
 
-async function pairFor(commonName: string): Promise<Pair> {
-  const key = await generateKeyPair();
-  const cert = await issueCertificate({ caCertPem: ca.certPem, caKeys: ca.keys, subjectPublicKey: key.keys.publicKey, commonName, usage: "client", notAfter: new Date(Date.now() + 86_400_000) });
-  return { keyPem: key.privateKeyPem, certPem: cert.pem };
-}
-
 class PowerCut extends Error {}
 
-/** The real file operations, with the power cut just before operation number `at` (0-based). */
-function cutAt(at: number): SwapIo & { readonly done: number } {
-  let done = 0;
-  const step = <T>(run: () => T): T => {
-    if (done === at) throw new PowerCut(`power cut before step ${at}`);
-    done += 1;
-    return run();
-  };
-  return {
-    get done() {
-      return done;
-    },
-    writeSynced: (path, data, mode) => step(() => fileIo.writeSynced(path, data, mode)),
-    rename: (from, to) => step(() => fileIo.rename(from, to)),
-    remove: (path) => step(() => fileIo.remove(path)),
-    syncDir: (dir) => step(() => fileIo.syncDir(dir)),
-  };
-}
+/** The real file operations, with the power cut just before operation number `at` (0-based): it and every later one fail. */
+const cutAt = (at: number) => steppingIo((n) => (n >= at ? new PowerCut(`power cut before step ${at}`) : undefined));
 
 /** The names of the operations the swap does, in order (from a run without a cut). */
 function swapSteps(files: TlsPaths): string[] {
-  const names: string[] = [];
-  const io: SwapIo = {
-    writeSynced: (p, d, m) => (names.push(`write ${p}`), fileIo.writeSynced(p, d, m)),
-    rename: (f, t) => (names.push(`rename ${f}`), fileIo.rename(f, t)),
-    remove: (p) => (names.push(`remove ${p}`), fileIo.remove(p)),
-    syncDir: (d) => (names.push(`sync ${d}`), fileIo.syncDir(d)),
-  };
+  const io = steppingIo();
   swapTlsPair(files, newPair, { io });
-  return names;
+  return io.names;
 }
 
 describe("an interrupted certificate swap is recovered at the kiosk's start", () => {
+  let tls: KioskTlsDir;
   let dir: string;
   let files: TlsPaths;
-  const onDisk = (): Pair => ({ keyPem: readFileSync(files.key, "utf8"), certPem: readFileSync(files.cert, "utf8") });
-  const leftovers = (): string[] => readdirSync(join(dir, "tls")).filter((f) => f.endsWith(".new") || f.endsWith(".old"));
+  const onDisk = (): Pair => tls.onDisk();
+  const leftovers = (): string[] => tls.leftovers();
+  const kioskConfig = (): KioskConfig => tls.config;
 
   beforeAll(async () => {
-    const caKey = await generateKeyPair();
-    ca = { certPem: await createCaCertificate(caKey.keys, "Test CA", 30), keys: caKey.keys };
-    [oldPair, newPair, foreignPair] = await Promise.all([pairFor(KIOSK), pairFor(KIOSK), pairFor("kz-swp-0002")]);
+    ca = await makeTestCa();
+    [oldPair, newPair, foreignPair] = await Promise.all([pairFor(ca, KIOSK), pairFor(ca, KIOSK), pairFor(ca, "kz-swp-0002")]);
   });
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sos-swap-"));
-    mkdirSync(join(dir, "tls"));
-    files = { key: join(dir, "tls", "kiosk.key"), cert: join(dir, "tls", "kiosk.crt") };
-    writeFileSync(files.key, oldPair.keyPem, { mode: 0o600 });
-    writeFileSync(files.cert, oldPair.certPem);
+    tls = kioskTlsDir(KIOSK, oldPair, "sos-swap-");
+    ({ dir, files } = tls);
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const kioskConfig = (): KioskConfig =>
-    parseKioskConfig({
-      version: 1,
-      kioskId: KIOSK,
-      location: { lat: 43.2, lon: 76.9, address: "Test road" },
-      mqtt: { url: "mqtts://127.0.0.1:8883", tls: { ca: join(dir, "tls", "ca.crt"), cert: files.cert, key: files.key } },
-      dataDir: join(dir, "data"),
-      button: { driver: "stdin" },
-    });
+  afterEach(() => tls.remove());
 
   it("a power cut after the new files are written (before any rename) rolls forward to the new pair", async () => {
     const io = cutAt(swapSteps({ ...files }).findIndex((s) => s.startsWith("rename")));

@@ -4,13 +4,11 @@
  * which would hold up the main thread while the first press is being recorded. Real files in a temp
  * folder; the import of tls-swap.js is watched through vitest's module mock (the real module is used).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { prepareTlsFiles } from "../../device/link/tls-recovery.js";
-import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
-import { createCaCertificate, type CryptoKeyPair, generateKeyPair, issueCertificate } from "../../shared/pki/x509.js";
+import type { KioskConfig } from "../../shared/config/kiosk.js";
+import { type KioskTlsDir, kioskTlsDir, makeTestCa, type Pair, pairFor } from "../fixtures/kiosk-tls.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 const loaded = vi.hoisted(() => ({ swap: 0 }));
@@ -22,25 +20,13 @@ vi.mock("../../device/link/tls-swap.js", async (importOriginal) => {
 const KIOSK = "kz-tls-0001";
 const HINT = `revoke it at the gateway ('sos revoke ${KIOSK}') and enrol it again here ('sos enroll --token-file FILE … --force')`;
 
-interface Pair {
-  readonly keyPem: string;
-  readonly certPem: string;
-}
-
 describe("a kiosk start loads no X.509 code when no certificate swap was interrupted", () => {
-  let ca: { certPem: string; keys: CryptoKeyPair };
   let pair: Pair;
   let other: Pair;
   let foreign: Pair;
-  let dir: string;
+  let tls: KioskTlsDir;
   let config: KioskConfig;
   let files: { cert: string; key: string };
-
-  async function pairFor(commonName: string): Promise<Pair> {
-    const key = await generateKeyPair();
-    const cert = await issueCertificate({ caCertPem: ca.certPem, caKeys: ca.keys, subjectPublicKey: key.keys.publicKey, commonName, usage: "client", notAfter: new Date(Date.now() + 86_400_000) });
-    return { keyPem: key.privateKeyPem, certPem: cert.pem };
-  }
 
   /** prepareTlsFiles, and the lines it logged once its background check has run. */
   async function start(): Promise<LogCapture> {
@@ -51,26 +37,14 @@ describe("a kiosk start loads no X.509 code when no certificate swap was interru
   }
 
   beforeAll(async () => {
-    const caKey = await generateKeyPair();
-    ca = { certPem: await createCaCertificate(caKey.keys, "Test CA", 30), keys: caKey.keys };
-    [pair, other, foreign] = await Promise.all([pairFor(KIOSK), pairFor(KIOSK), pairFor("kz-tls-0002")]);
+    const ca = await makeTestCa();
+    [pair, other, foreign] = await Promise.all([pairFor(ca, KIOSK), pairFor(ca, KIOSK), pairFor(ca, "kz-tls-0002")]);
   });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sos-tls-start-"));
-    mkdirSync(join(dir, "tls"));
-    files = { key: join(dir, "tls", "kiosk.key"), cert: join(dir, "tls", "kiosk.crt") };
-    writeFileSync(files.key, pair.keyPem, { mode: 0o600 });
-    writeFileSync(files.cert, pair.certPem);
-    config = parseKioskConfig({
-      version: 1,
-      kioskId: KIOSK,
-      location: { lat: 43.2, lon: 76.9, address: "Test road" },
-      mqtt: { url: "mqtts://127.0.0.1:8883", tls: { ca: join(dir, "tls", "ca.crt"), cert: files.cert, key: files.key } },
-      dataDir: join(dir, "data"),
-      button: { driver: "stdin" },
-    });
+    tls = kioskTlsDir(KIOSK, pair, "sos-tls-start-");
+    ({ files, config } = tls);
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => tls.remove());
 
   it("an intact matching pair is checked without loading tls-swap.js, and nothing is logged", async () => {
     const logs = await start();
