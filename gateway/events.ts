@@ -14,6 +14,8 @@ export interface GatewayEvents {
   "alert.rejected": { kioskId: string | null; topic: string; code: string; reason: string };
   "alert.delivered": { alertId: string; attempt: number; httpStatus: number | null; deliveredAt: string };
   "dispatch.failed": { alertId: string; attempt: number; error: string; retryInMs: number };
+  /** A kiosk's new connection authenticated, before its CONNACK: nothing it sends on it has been handled yet. */
+  "kiosk.authenticated": { kioskId: string };
   "kiosk.connected": { kioskId: string };
   "kiosk.disconnected": { kioskId: string };
   /** A kiosk's heartbeat arrived (`valid` false: it did not match the schema). */

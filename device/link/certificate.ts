@@ -13,7 +13,7 @@ import { writeFileDurably } from "../lib/durable-file.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { certificateMatchesKey, importKeyPairFromPrivate } from "../../shared/pki/keys.js";
 import { certificateInfo, createCsr, generateKeyPair } from "../../shared/pki/x509.js";
-import { leftoversOf, recoverTlsPair, type SwapIo, swapTlsPair } from "./tls-swap.js";
+import { leftoversOf, recoverTlsPair, type SwapIo, SwapNotUndone, swapTlsPair } from "./tls-swap.js";
 
 export { SwapNotUndone } from "./tls-swap.js";
 
@@ -52,7 +52,14 @@ export async function installCertificate(config: KioskConfig, certPem: string, o
   // A swap that could not be undone (and was not answered) is settled first, as at a start.
   const left = leftoversOf(files);
   if ([left.keyNew, left.certNew, left.keyOld].some((p) => existsSync(p))) {
-    const recovered = await recoverTlsPair(files, config.kioskId, opts.io);
+    let recovered;
+    try {
+      recovered = await recoverTlsPair(files, config.kioskId, opts.io);
+    } catch (err) {
+      // Half settled: which pair is in place is not sure, so no "error" answer (on which the gateway
+      // revokes this certificate, which the next start's recovery may still roll forward to).
+      throw new SwapNotUndone(`files of an earlier certificate swap could not be settled (${errorMessage(err)}): left for the next start`);
+    }
     opts.log?.warn({ outcome: recovered.outcome }, "files of an earlier certificate swap were left behind: recovered before installing");
   }
   // The same certificate again (its result was lost, or the kiosk restarted after the swap): already installed.

@@ -94,7 +94,8 @@ export class AlarmsFeature {
       // An alarm closed by another process (`sos alerts close`): seen once its kiosk confirms the command.
       events.on("command.confirmed", "alarms", (e) => void this.closedElsewhere(e.kioskId)),
       events.on("kiosk.state", "alarms", (e) => void this.pushKiosk(e.kioskId)),
-      events.on("kiosk.connected", "alarms", (e) => this.calls.kioskBack(e.kioskId)),
+      // Before the CONNACK: the `connected` a kiosk repeats on its new connection comes after this.
+      events.on("kiosk.authenticated", "alarms", (e) => this.calls.kioskBack(e.kioskId)),
       events.on("kiosk.heartbeat", "alarms", (e) => {
         if (!e.valid) return;
         this.lastBeat.set(e.kioskId, this.now());

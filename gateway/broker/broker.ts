@@ -149,7 +149,10 @@ export class GatewayBroker {
         this.authenticate(client, username, password).then(
           (principal) => {
             this.principals.set(client, principal);
-            if (principal.role === "kiosk") this.newest.set(principal.kioskId, client);
+            if (principal.role === "kiosk") {
+              this.newest.set(principal.kioskId, client);
+              this.deps.bus.emit("kiosk.authenticated", { kioskId: principal.kioskId });
+            }
             this.connections.refund(remoteAddress(client) ?? "unknown");
             done(null, true);
           },

@@ -70,6 +70,9 @@ export const SERVER_CERT_DAYS = 825;
  * (Re)issues the gateway's server certificate for the given names and writes it with its new key
  * crash-safe (server-pair.ts). A running gateway loads it at its next check (server-renewal.ts).
  */
+/** How long before its issue a server certificate is valid from (a kiosk's clock may be behind). */
+export const SERVER_CERT_BACKDATE_DAYS = 30;
+
 export async function issueServerCertificate(dataDir: string, serverNames: readonly string[], options: { now?: Date; validDays?: number } = {}): Promise<IssuedCertificate> {
   const paths = pkiPaths(dataDir);
   const ca = loadCa(dataDir);
@@ -82,7 +85,10 @@ export async function issueServerCertificate(dataDir: string, serverNames: reado
     commonName: serverNames[0] ?? "sos-gateway",
     usage: "server",
     altNames: serverNames,
-    notBefore: new Date(now.getTime() - 60_000),
+    // Kiosks check it with their own clock: one that booted after a power cut with a saved, older time
+    // (no real-time clock, NTP not yet reached) must not find it "not yet valid". The gateway holds the
+    // CA, so starting the validity earlier costs nothing.
+    notBefore: new Date(now.getTime() - SERVER_CERT_BACKDATE_DAYS * 86_400_000),
     notAfter: new Date(now.getTime() + (options.validDays ?? SERVER_CERT_DAYS) * 86_400_000),
   });
   writeServerPair(paths, { keyPem: key.privateKeyPem, certPem: `${issued.pem}\n` });

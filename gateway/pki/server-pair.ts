@@ -12,8 +12,8 @@
  * certificate, and server.crt.new, complete since step 1, is the certificate for that key: it is
  * renamed into place. There is no way to end with a key that does not match its certificate.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { certificateMatchesKey } from "../../shared/pki/keys.js";
 import { fsyncDir, writeSynced } from "../../shared/durable-file.js";
 import type { PkiPaths } from "./ca.js";
 
@@ -52,12 +52,13 @@ function readText(path: string): string | undefined {
 }
 
 /** Whether the certificate is for the key; false when either is missing or unreadable. */
-export async function pairMatches(certPem: string | undefined, keyPem: string | undefined): Promise<boolean> {
-  if (certPem === undefined || keyPem === undefined) return false;
+export function pairMatches(certPem: string | undefined, keyPem: string | undefined): Promise<boolean> {
+  if (certPem === undefined || keyPem === undefined) return Promise.resolve(false);
   try {
-    return await certificateMatchesKey(certPem, keyPem);
+    // node:crypto reads any key Node's TLS would serve (PKCS#8 or SEC1 EC, RSA), not only ours.
+    return Promise.resolve(new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem)));
   } catch {
-    return false;
+    return Promise.resolve(false);
   }
 }
 

@@ -108,6 +108,11 @@ describe("a certificate swap that fails leaves the old pair and nothing to roll 
     expect(leftovers().sort()).toEqual(["kiosk.crt.new", "kiosk.key.old"]);
     expect(existsSync(join(dir, "data", "tls-pending"))).toBe(true);
 
+    // The command comes again while the disk still fails: settling the files left behind fails too, and
+    // that is not answered "error" either (the gateway would revoke what the next start may roll forward to).
+    await expect(installCertificate(config, cert, { io: failingIo(() => true), log: logs.logger("kiosk") })).rejects.toThrow(SwapNotUndone);
+    expect(leftovers().sort()).toEqual(["kiosk.crt.new", "kiosk.key.old"]);
+
     // Not answered, so not revoked: the gateway sends the command again, and the swap is finished.
     await expect(installCertificate(config, cert, { log: logs.logger("kiosk") })).resolves.toMatchObject({});
     expect(onDisk().certPem).toBe(cert);

@@ -3,12 +3,13 @@
  * real files, the write cut before each of its steps, then the start-up recovery. The gateway must
  * always find a key and a certificate that match: the old pair, or the new one.
  */
+import { generateKeyPairSync, webcrypto } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { initCa, pkiPaths, type PkiPaths } from "../../gateway/pki/ca.js";
-import { type PairIo, pairFileIo, recoverServerPair, writeServerPair } from "../../gateway/pki/server-pair.js";
+import { type PairIo, pairFileIo, pairMatches, recoverServerPair, writeServerPair } from "../../gateway/pki/server-pair.js";
 import { certificateMatchesKey } from "../../shared/pki/keys.js";
 import { generateKeyPair, importKeyPair, issueCertificate } from "../../shared/pki/x509.js";
 
@@ -64,6 +65,18 @@ describe("an interrupted write of the server key and certificate is recovered at
     newPair = { keyPem: key.privateKeyPem, certPem: cert.pem };
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("a key in any form Node's TLS serves (SEC1 EC from openssl) matches its certificate; another key does not", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const caPem = readFileSync(paths.caCert, "utf8");
+    const subjectPublicKey = await webcrypto.subtle.importKey("spki", publicKey.export({ type: "spki", format: "der" }), { name: "ECDSA", namedCurve: "P-256" }, true, ["verify"]);
+    const cert = await issueCertificate({ caCertPem: caPem, caKeys: await importKeyPair(readFileSync(paths.caKey, "utf8"), caPem), subjectPublicKey, commonName: "127.0.0.1", usage: "server", notAfter: new Date(Date.now() + 86_400_000) });
+    const sec1 = privateKey.export({ type: "sec1", format: "pem" }).toString();
+    expect(sec1).toContain("BEGIN EC PRIVATE KEY");
+    await expect(pairMatches(cert.pem, sec1)).resolves.toBe(true);
+    await expect(pairMatches(cert.pem, newPair.keyPem)).resolves.toBe(false);
+    await expect(pairMatches(cert.pem, "garbage")).resolves.toBe(false);
+  });
 
   it("the write has the steps the recovery expects: write both new files, sync, rename the key, sync, rename the certificate, sync", () => {
     const names: string[] = [];

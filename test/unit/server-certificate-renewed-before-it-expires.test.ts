@@ -59,6 +59,8 @@ describe("the gateway renews its own server certificate before it expires", () =
     expect(subjectAltNames(now)).toContain("gw.example");
     // (Certificates keep whole seconds.)
     expect(certificateInfo(now).notAfter.getTime()).toBe(Math.floor((clock.ms + 825 * DAY) / 1000) * 1000);
+    // Valid from 30 days back: a kiosk whose clock is behind (a boot after a power cut) still takes it.
+    expect(certificateInfo(now).notBefore.getTime()).toBe(Math.floor((clock.ms - 30 * DAY) / 1000) * 1000);
     expect(loaded.map((t) => serialOf(t.cert))).toEqual([serialOf(now)]);
     expect(loaded[0]?.key).toBe(readFileSync(pkiPaths(dataDir).serverKey, "utf8"));
     expect(serialOf(renewal.tls.cert)).toBe(serialOf(now));
