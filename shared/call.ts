@@ -44,6 +44,8 @@ export const callUpSchema = z.discriminatedUnion("type", [
     reason: z.string().max(500).optional(),
     operator: z.string().max(200).optional(),
     pageId,
+    /** On a `connected` repeated when the kiosk's link is back: the call's alarm (a restarted gateway knows no ring). */
+    alertId: z.string().max(64).optional(),
   }),
   z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500) }),
 ]);

@@ -109,7 +109,7 @@ export class CallManager {
     const p = this.phase;
     if (p.kind === "ringing" && p.announced) this.publishRing(p);
     // The media went on without MQTT: the gateway (which then asks again) hears the call is still up.
-    if (p.kind === "active" && p.connected) void this.channel.send({ v: 1, type: "state", callId: p.callId, state: "connected", operator: p.operator });
+    if (p.kind === "active" && p.connected) void this.channel.send({ v: 1, type: "state", callId: p.callId, state: "connected", operator: p.operator, alertId: p.alertId });
   }
 
   onCallDown(msg: CallDown): void {

@@ -39,11 +39,17 @@ export class KioskCalls {
     if (!message.success) return;
     const m = message.data;
     const key = `${kioskId}/${m.callId}`;
-    const call = this.calls.get(key);
+    let call = this.calls.get(key);
+    // A live call repeated after the kiosk's link came back, which this gateway never heard ring (it
+    // restarted meanwhile): known from now on, without a lifecycle step (its call step, if any, is stored).
+    if (call === undefined && m.type === "state" && m.state === "connected" && m.alertId !== undefined) {
+      call = { kioskId, callId: m.callId, alertId: m.alertId, operator: m.operator ?? null, connected: true, live: true };
+      this.remember(key, call);
+      return;
+    }
     if (m.type === "ring") {
       if (call !== undefined) return;
-      if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value ?? "");
-      this.calls.set(key, { kioskId, callId: m.callId, alertId: m.alertId, operator: null, connected: false, live: false });
+      this.remember(key, { kioskId, callId: m.callId, alertId: m.alertId, operator: null, connected: false, live: false });
     } else if (call === undefined) {
       return;
     } else if (m.type === "hangup" || (m.type === "state" && (m.state === "ended" || m.state === "failed"))) {
@@ -56,6 +62,11 @@ export class KioskCalls {
       call.connected = true;
       this.connected(call, m.operator);
     }
+  }
+
+  private remember(key: string, call: CallEntry): void {
+    if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value ?? "");
+    this.calls.set(key, call);
   }
 
   /** The kiosk (re)connected: its calls are live again only once it says so (a live call's `connected` is repeated). */

@@ -70,7 +70,7 @@ describe("CallManager: a call", () => {
     const before = link.up("state").length;
     manager.onLinkUp();
     await vi.advanceTimersByTimeAsync(0);
-    expect(link.up("state").slice(before)).toEqual([{ v: 1, type: "state", callId, state: "connected", operator: "op-7" }]);
+    expect(link.up("state").slice(before)).toEqual([{ v: 1, type: "state", callId, state: "connected", operator: "op-7", alertId: "alert-0001" }]);
     manager.onCallDown({ v: 1, type: "hangup", callId, reason: "done" });
     await vi.advanceTimersByTimeAsync(0);
     const after = link.up("state").length;

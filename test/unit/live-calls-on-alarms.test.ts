@@ -55,6 +55,17 @@ describe("live calls on alarms", () => {
     expect(seen.map((c) => [c.kioskId, c.callId, c.alertId, c.operator])).toEqual([["kz-1", "call-0001", "alert-1", "alice"]]);
   });
 
+  it("a live call repeated with its alarm after the kiosk's link is back is known even by a gateway that never heard it ring (restarted), without a second call step", () => {
+    const steps: CallEntry[] = [];
+    const calls = new KioskCalls((call) => steps.push(call));
+    calls.kioskBack("kz-1");
+    calls.up("kz-1", up({ type: "state", callId: "call-0001", state: "connected", operator: "alice", alertId: "alert-1" }));
+    expect(calls.inCall("alert-1")).toEqual({ operator: "alice" });
+    expect(steps).toEqual([]);
+    calls.up("kz-1", up({ type: "state", callId: "call-0001", state: "ended" }));
+    expect(calls.inCall("alert-1")).toBeUndefined();
+  });
+
   it("ignores malformed messages and calls it never heard ring", () => {
     const calls = new KioskCalls(() => undefined);
     calls.up("kz-1", Buffer.from("{not json"));
