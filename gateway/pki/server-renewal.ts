@@ -19,6 +19,7 @@ import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { certificateInfo, issuedBy, subjectAltNames } from "../../shared/pki/x509.js";
 import { issueServerCertificate, loadServerTls, pkiPaths, type ServerTls } from "./ca.js";
 import { pairMatches } from "./server-pair.js";
+import { PeriodicCheck } from "../security/periodic-check.js";
 
 const DAY_MS = 86_400_000;
 
@@ -40,8 +41,7 @@ export type ServerTlsTarget = (tls: ServerTls) => void;
 export class ServerCertificateRenewal {
   private loaded: ServerTls;
   private readonly targets: ServerTlsTarget[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private checking: Promise<ServerCheck> | undefined;
+  private readonly periodic: PeriodicCheck<ServerCheck>;
   private checks = 0;
 
   constructor(
@@ -50,6 +50,7 @@ export class ServerCertificateRenewal {
     initial: ServerTls,
   ) {
     this.loaded = initial;
+    this.periodic = new PeriodicCheck(() => this.run(), config.security.renewCheckMs);
   }
 
   /** The key and certificate chain the listeners serve (after any renewal). */
@@ -64,19 +65,16 @@ export class ServerCertificateRenewal {
 
   /** Checks on the timer (the first check is the caller's, before the listeners start). */
   start(): void {
-    this.timer = setInterval(() => void this.check(), this.config.security.renewCheckMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.periodic.stop();
   }
 
   /** One check (see above). Never rejects. */
   check(): Promise<ServerCheck> {
-    this.checking ??= this.run().finally(() => (this.checking = undefined));
-    return this.checking;
+    return this.periodic.check();
   }
 
   private async run(): Promise<ServerCheck> {

@@ -22,6 +22,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import type { ExpiringCertificate, SecurityStore } from "../store/security-store.js";
+import { PeriodicCheck } from "./periodic-check.js";
 import { renewCommand } from "./rotation.js";
 
 const DAY_MS = 86_400_000;
@@ -35,30 +36,28 @@ export interface RenewalDeps {
 }
 
 export class CertificateRenewal {
-  private timer: NodeJS.Timeout | undefined;
-  private checking: Promise<number> | undefined;
+  private readonly periodic: PeriodicCheck<number>;
 
   constructor(
     private readonly config: Pick<GatewayConfig, "security">,
     private readonly deps: RenewalDeps,
-  ) {}
+  ) {
+    this.periodic = new PeriodicCheck(() => this.run(), config.security.renewCheckMs);
+  }
 
   /** Checks once now, then on the timer. */
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), this.config.security.renewCheckMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.periodic.stop();
   }
 
   /** Queues the renewals due now; resolves with how many. Never rejects. */
   check(): Promise<number> {
-    this.checking ??= this.run().finally(() => (this.checking = undefined));
-    return this.checking;
+    return this.periodic.check();
   }
 
   private async run(): Promise<number> {
