@@ -75,10 +75,10 @@ function safeUrl(url: string | undefined): string | null {
  * The server certificate and CA when the data folder has them; a production gateway requires them.
  * An interrupted write of the server key and certificate is finished or undone first (server-pair.ts).
  */
-async function serverTls(config: GatewayConfig, log: Logger): Promise<ServerTls | undefined> {
+function serverTls(config: GatewayConfig, log: Logger): ServerTls | undefined {
   const paths = pkiPaths(config.dataDir);
   if (existsSync(paths.dir)) {
-    const recovery = await recoverServerPair(paths);
+    const recovery = recoverServerPair(paths);
     if (recovery === "mismatched") throw new SosError(ErrorCode.ConfigInvalid, `${paths.serverKey} is not the key of ${paths.serverCert}: run 'sos ca server-cert --data-dir ${config.dataDir} --name HOST'`);
     if (recovery !== "intact" && recovery !== "absent") log.warn({ recovery }, "an interrupted write of the server key and certificate was repaired");
   }
@@ -93,7 +93,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
   // Renewed at start if it expires soon (before any listener serves it), then checked on a timer.
-  const loadedTls = await serverTls(config, log);
+  const loadedTls = serverTls(config, log);
   const serverCert = loadedTls === undefined ? undefined : new ServerCertificateRenewal(config, { clock, log: log.child({ subsystem: "security" }) }, loadedTls);
   await serverCert?.check();
   const tls = serverCert?.tls;

@@ -11,7 +11,8 @@ import type { Logger } from "pino";
 import { errorMessage } from "../../shared/errors.js";
 import { writeFileDurably } from "../lib/durable-file.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
-import { certificateMatchesKey, importKeyPairFromPrivate } from "../../shared/pki/keys.js";
+import { importKeyPairFromPrivate } from "../../shared/pki/keys.js";
+import { certificateMatchesKey } from "../../shared/pki/pair.js";
 import { certificateInfo, createCsr, generateKeyPair } from "../../shared/pki/x509.js";
 import { leftoversOf, recoverTlsPair, type SwapIo, SwapNotUndone, swapTlsPair } from "./tls-swap.js";
 
@@ -44,7 +45,10 @@ export async function renewCertificate(config: KioskConfig, commandId: string): 
  * Rejects with the old key and certificate in place when the swap fails (the gateway then revokes the
  * new certificate), or with SwapNotUndone when even that could not be made sure: not to be answered.
  */
-export async function installCertificate(config: KioskConfig, certPem: string, opts: { log?: Logger; io?: SwapIo } = {}): Promise<{ serial: string }> {
+export const installCertificate = (config: KioskConfig, certPem: string, opts: { log?: Logger; io?: SwapIo } = {}): Promise<{ serial: string }> =>
+  new Promise((resolve) => resolve(installNow(config, certPem, opts)));
+
+function installNow(config: KioskConfig, certPem: string, opts: { log?: Logger; io?: SwapIo }): { serial: string } {
   const files = tlsFiles(config);
   const info = certificateInfo(certPem);
   if (info.commonName !== config.kioskId) throw new Error(`the certificate is for ${info.commonName ?? "nobody"}, not ${config.kioskId}`);
@@ -54,7 +58,7 @@ export async function installCertificate(config: KioskConfig, certPem: string, o
   if ([left.keyNew, left.certNew, left.keyOld].some((p) => existsSync(p))) {
     let recovered;
     try {
-      recovered = await recoverTlsPair(files, config.kioskId, opts.io);
+      recovered = recoverTlsPair(files, config.kioskId, opts.io);
     } catch (err) {
       // Half settled: which pair is in place is not sure, so no "error" answer (on which the gateway
       // revokes this certificate, which the next start's recovery may still roll forward to).
@@ -63,14 +67,14 @@ export async function installCertificate(config: KioskConfig, certPem: string, o
     opts.log?.warn({ outcome: recovered.outcome }, "files of an earlier certificate swap were left behind: recovered before installing");
   }
   // The same certificate again (its result was lost, or the kiosk restarted after the swap): already installed.
-  if (readText(files.cert) === certPem && (await matches(certPem, readText(files.key)))) {
+  if (readText(files.cert) === certPem && (certificateMatchesKey(certPem, readText(files.key)))) {
     forgetPending(dir, opts.log);
     return { serial: info.serial };
   }
   const candidates = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".key")) : [];
   for (const file of candidates) {
     const keyPem = readText(join(dir, file));
-    if (keyPem === undefined || !(await matches(certPem, keyPem))) continue;
+    if (keyPem === undefined || !(certificateMatchesKey(certPem, keyPem))) continue;
     swapTlsPair(files, { keyPem, certPem }, opts);
     forgetPending(dir, opts.log);
     return { serial: info.serial };
@@ -95,8 +99,3 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** Whether the certificate is for the key; a key that cannot be read matches nothing. */
-async function matches(certPem: string, keyPem: string | undefined): Promise<boolean> {
-  if (keyPem === undefined) return false;
-  return certificateMatchesKey(certPem, keyPem).catch(() => false);
-}

@@ -5,15 +5,15 @@
  * line. The link retries with backoff meanwhile and connects once the files are put right. Runs after
  * the button is armed and never throws: a press is recorded whatever happens here.
  *
- * The plain check uses Node's own X.509 code: tls-swap.js (with @peculiar/x509 and reflect-metadata,
- * slow to load on a Pi) is imported only when files of a swap were left behind, so a normal start
- * loads nothing heavy while the button's first press is being recorded.
+ * The plain check uses Node's own X.509 code (shared/pki/pair.ts, no X.509 library: slow to load on a
+ * Pi); tls-swap.js is imported only when files of a swap were left behind, so a normal start loads
+ * nothing it does not need while the button's first press is being recorded.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { errorMessage } from "../../shared/errors.js";
+import { pairVerdict } from "../../shared/pki/pair.js";
 // A type only: erased, so tls-swap.js is not loaded by this import.
 import type { TlsRecovery } from "./tls-swap.js";
 
@@ -29,28 +29,13 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** Whether the pair in place matches and is this kiosk's, with node:crypto (the same verdicts as tls-swap.ts). */
+/** Whether the pair in place matches and is this kiosk's (shared/pki/pair.ts, as tls-swap.ts judges it). */
 export function checkIntactPair(files: { cert: string; key: string }, kioskId: string): TlsRecovery {
   const certPem = readText(files.cert);
   const keyPem = readText(files.key);
   if (certPem === undefined || keyPem === undefined) return { outcome: "unreadable", reason: "the key or certificate file is missing or unreadable" };
-  const broken = (reason: string): TlsRecovery => ({ outcome: "broken", reason, discarded: [] });
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(certPem);
-  } catch {
-    return broken("the certificate is not a readable PEM certificate");
-  }
-  const commonName = /^CN=(.*)$/m.exec(cert.subject)?.[1];
-  if (commonName !== kioskId) return broken(`the certificate is for ${commonName ?? "nobody"}, not ${kioskId}`);
-  let key;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch {
-    return broken("the private key is not a readable PEM key");
-  }
-  if (!cert.checkPrivateKey(key)) return broken("the certificate is not for the private key");
-  return { outcome: "intact", serial: cert.serialNumber.toLowerCase() };
+  const verdict = pairVerdict(certPem, keyPem, kioskId);
+  return "serial" in verdict ? { outcome: "intact", serial: verdict.serial } : { outcome: "broken", reason: verdict.reason, discarded: [] };
 }
 
 function report(result: TlsRecovery, config: KioskConfig, files: { cert: string; key: string }, log: Logger): void {
@@ -84,7 +69,7 @@ export async function prepareTlsFiles(config: KioskConfig, log: Logger): Promise
     // Only an interrupted swap is waited for (and only it loads the X.509 code of the swap).
     try {
       const { recoverTlsPair } = await import("./tls-swap.js");
-      report(await recoverTlsPair(files, config.kioskId), config, files, log);
+      report(recoverTlsPair(files, config.kioskId), config, files, log);
     } catch (err) {
       failed(err);
     }

@@ -10,9 +10,8 @@ import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { errorMessage } from "../../shared/errors.js";
-import { certificateMatchesKey } from "../../shared/pki/keys.js";
+import { type PairVerdict, pairVerdict } from "../../shared/pki/pair.js";
 import { fsyncDir, writeSynced } from "../lib/durable-file.js";
-import { certificateInfo } from "../../shared/pki/x509.js";
 
 export interface TlsPaths {
   readonly cert: string;
@@ -136,35 +135,18 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** The certificate's serial when it is for this key and this kiosk, else why not. */
-async function verdict(certPem: string | undefined, keyPem: string | undefined, kioskId: string): Promise<{ serial: string } | { reason: string }> {
-  if (certPem === undefined || keyPem === undefined) return { reason: "missing" };
-  let info;
-  try {
-    info = certificateInfo(certPem);
-  } catch {
-    return { reason: "the certificate is not a readable PEM certificate" };
-  }
-  if (info.commonName !== kioskId) return { reason: `the certificate is for ${info.commonName ?? "nobody"}, not ${kioskId}` };
-  try {
-    if (!(await certificateMatchesKey(certPem, keyPem))) return { reason: "the certificate is not for the private key" };
-  } catch {
-    return { reason: "the private key is not a readable PEM key" };
-  }
-  return { serial: info.serial };
-}
 
 /**
  * Makes the TLS files a matching pair again after an interrupted swap (see above). Leaves no `.new`
  * file, and KEY.old only when no matching pair can be made.
  */
-export async function recoverTlsPair(files: TlsPaths, kioskId: string, io: SwapIo = fileIo): Promise<TlsRecovery> {
+export function recoverTlsPair(files: TlsPaths, kioskId: string, io: SwapIo = fileIo): TlsRecovery {
   const left = leftoversOf(files);
   const present = [left.keyNew, left.certNew, left.keyOld].filter((p) => existsSync(p));
-  const current = async (): Promise<{ serial: string } | { reason: string }> => verdict(readText(files.cert), readText(files.key), kioskId);
+  const current = (): PairVerdict => pairVerdict(readText(files.cert), readText(files.key), kioskId);
   if (present.length === 0) {
     if (readText(files.cert) === undefined || readText(files.key) === undefined) return { outcome: "unreadable", reason: "the key or certificate file is missing or unreadable" };
-    const now = await current();
+    const now = current();
     return "serial" in now ? { outcome: "intact", serial: now.serial } : { outcome: "broken", reason: now.reason, discarded: [] };
   }
 
@@ -173,7 +155,7 @@ export async function recoverTlsPair(files: TlsPaths, kioskId: string, io: SwapI
   let why = newCert === undefined ? "no new certificate was written" : "";
   if (newCert !== undefined) {
     for (const keyPath of [left.keyNew, files.key]) {
-      const v = await verdict(newCert, readText(keyPath), kioskId);
+      const v = pairVerdict(newCert, readText(keyPath), kioskId);
       if ("reason" in v) {
         if (why === "" && v.reason !== "missing") why = `${left.certNew}: ${v.reason}`;
         continue;
@@ -194,9 +176,9 @@ export async function recoverTlsPair(files: TlsPaths, kioskId: string, io: SwapI
   // Otherwise the new files are thrown away and the old pair kept; its key comes back from KEY.old if it was replaced.
   const discarded = [left.keyNew, left.certNew].filter((p) => existsSync(p));
   for (const p of discarded) io.remove(p);
-  let now = await current();
+  let now = current();
   if ("reason" in now && existsSync(left.keyOld)) {
-    const back = await verdict(readText(files.cert), readText(left.keyOld), kioskId);
+    const back = pairVerdict(readText(files.cert), readText(left.keyOld), kioskId);
     if ("serial" in back) {
       io.rename(left.keyOld, files.key);
       now = back;

@@ -12,9 +12,9 @@
  * certificate, and server.crt.new, complete since step 1, is the certificate for that key: it is
  * renamed into place. There is no way to end with a key that does not match its certificate.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { fsyncDir, writeSynced } from "../../shared/durable-file.js";
+import { certificateMatchesKey } from "../../shared/pki/pair.js";
 import type { PkiPaths } from "./ca.js";
 
 /** The file operations of the swap: real files by default; tests cut the power between two of them. */
@@ -51,32 +51,24 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** Whether the certificate is for the key; false when either is missing or unreadable. */
-export function pairMatches(certPem: string | undefined, keyPem: string | undefined): Promise<boolean> {
-  if (certPem === undefined || keyPem === undefined) return Promise.resolve(false);
-  try {
-    // node:crypto reads any key Node's TLS would serve (PKCS#8 or SEC1 EC, RSA), not only ours.
-    return Promise.resolve(new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem)));
-  } catch {
-    return Promise.resolve(false);
-  }
-}
+/** Whether the certificate is for the key; false when either is missing or unreadable (shared/pki/pair.ts). */
+export const pairMatches = (certPem: string | undefined, keyPem: string | undefined): boolean => certificateMatchesKey(certPem, keyPem);
 
 /** "absent": there is no server key, certificate or leftover at all (no CA yet, or only its files). */
 export type PairRecovery = "absent" | "intact" | "rolled-forward" | "discarded-new" | "mismatched";
 
 /** Makes server.key and server.crt a matching pair again after an interrupted write (see above); leaves no .new file. */
-export async function recoverServerPair(paths: ServerFiles, io: PairIo = pairFileIo): Promise<PairRecovery> {
+export function recoverServerPair(paths: ServerFiles, io: PairIo = pairFileIo): PairRecovery {
   const { keyNew, certNew } = leftovers(paths);
   const hadLeftovers = existsSync(keyNew) || existsSync(certNew);
   if (!hadLeftovers && !existsSync(paths.serverKey) && !existsSync(paths.serverCert)) return "absent";
   if (hadLeftovers) {
     const newCert = readText(certNew);
-    if (newCert !== undefined && (await pairMatches(newCert, readText(keyNew)))) {
+    if (newCert !== undefined && (pairMatches(newCert, readText(keyNew)))) {
       io.rename(keyNew, paths.serverKey); // crashed before step 2
       io.syncDir(paths.dir);
     }
-    if (newCert !== undefined && (await pairMatches(newCert, readText(paths.serverKey)))) {
+    if (newCert !== undefined && (pairMatches(newCert, readText(paths.serverKey)))) {
       io.rename(certNew, paths.serverCert); // crashed before step 3
       io.remove(keyNew);
       io.syncDir(paths.dir);
@@ -86,6 +78,6 @@ export async function recoverServerPair(paths: ServerFiles, io: PairIo = pairFil
     io.remove(certNew);
     io.syncDir(paths.dir);
   }
-  if (!(await pairMatches(readText(paths.serverCert), readText(paths.serverKey)))) return "mismatched";
+  if (!(pairMatches(readText(paths.serverCert), readText(paths.serverKey)))) return "mismatched";
   return hadLeftovers ? "discarded-new" : "intact";
 }

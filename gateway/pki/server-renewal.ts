@@ -132,7 +132,7 @@ export class ServerCertificateRenewal {
       return false;
     };
     // A `sos ca server-cert` halfway through its writes, or files copied by hand.
-    if (!(await pairMatches(onDisk.cert, onDisk.key))) return refuse("it is not the certificate of server.key");
+    if (!pairMatches(onDisk.cert, onDisk.key)) return refuse("it is not the certificate of server.key");
     if (!(await issuedBy(onDisk.cert, onDisk.ca))) return refuse("it is not issued by the gateway's CA: kiosks would refuse it");
     if (info.notAfter.getTime() <= now.getTime()) return refuse("it has expired");
     this.load(onDisk);

@@ -1,12 +1,13 @@
 /**
- * Key pairs kept in files: re-importing a PKCS#8 key with its public half, and matching a key to a certificate.
+ * Key pairs kept in files: re-importing a PKCS#8 key with its public half (a key matches its
+ * certificate: shared/pki/pair.ts).
  * The Reflect polyfill comes first: @peculiar/x509 (through tsyringe) needs it when it loads, and this
  * module may be the first to load it (the kiosk's certificate rotation).
  */
 import "reflect-metadata";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { type CryptoKey, type CryptoKeyPair, EC_ALG } from "./x509.js";
+import { type CryptoKeyPair, EC_ALG } from "./x509.js";
 
 /** Imports a PKCS#8 P-256 private key and derives its public key (through JWK: x and y are in it). */
 export async function importKeyPairFromPrivate(privateKeyPem: string): Promise<CryptoKeyPair> {
@@ -17,12 +18,4 @@ export async function importKeyPairFromPrivate(privateKeyPem: string): Promise<C
   const publicKey = await webcrypto.subtle.importKey("jwk", { ...pub, key_ops: ["verify"] }, EC_ALG, true, ["verify"]);
   const privateKey = await webcrypto.subtle.importKey("pkcs8", der, EC_ALG, false, ["sign"]);
   return { privateKey, publicKey };
-}
-
-/** Whether the certificate is for this private key (same public point). */
-export async function certificateMatchesKey(certPem: string, privateKeyPem: string): Promise<boolean> {
-  const keys = await importKeyPairFromPrivate(privateKeyPem);
-  const certKey = (await new x509.X509Certificate(certPem).publicKey.export(EC_ALG, ["verify"])) as unknown as CryptoKey;
-  const [a, b] = await Promise.all([webcrypto.subtle.exportKey("jwk", keys.publicKey), webcrypto.subtle.exportKey("jwk", certKey)]);
-  return a.x === b.x && a.y === b.y;
 }

@@ -8,6 +8,7 @@
 import "reflect-metadata";
 import { createHash, randomBytes, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import { normaliseSerial } from "./pair.js";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -175,7 +176,4 @@ export async function issuedBy(certPem: string, caCertPem: string): Promise<bool
   }
 }
 
-/** A serial as the store keeps it: lowercase hex without leading zeros (Node's TLS prints uppercase). */
-export function normaliseSerial(hex: string): string {
-  return hex.toLowerCase().replace(/^0+(?=.)/, "");
-}
+export { normaliseSerial };

@@ -10,7 +10,7 @@ import { installCertificate, renewCertificate } from "../../device/link/certific
 import { prepareTlsFiles } from "../../device/link/tls-recovery.js";
 import { recoverTlsPair, SwapNotUndone, swapTlsPair, type TlsPaths } from "../../device/link/tls-swap.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
-import { certificateMatchesKey } from "../../shared/pki/keys.js";
+import { certificateMatchesKey } from "../../shared/pki/pair.js";
 import { issueCertificate, parseCsr } from "../../shared/pki/x509.js";
 import { type KioskTlsDir, kioskTlsDir, makeTestCa, type Pair, pairFor, type TestCa } from "../fixtures/kiosk-tls.js";
 import { steppingIo } from "../fixtures/swap-io.js";
@@ -54,7 +54,7 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
   });
   afterEach(() => tls.remove());
 
-  it("a power cut after the new files are written (before any rename) rolls forward to the new pair", async () => {
+  it("a power cut after the new files are written (before any rename) rolls forward to the new pair", () => {
     const io = cutAt(swapSteps({ ...files }).findIndex((s) => s.startsWith("rename")));
     // swapSteps ran a whole swap: start again from the old pair.
     writeFileSync(files.key, oldPair.keyPem);
@@ -63,13 +63,13 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
     expect(onDisk()).toEqual(oldPair);
     expect(leftovers().sort()).toEqual(["kiosk.crt.new", "kiosk.key.new", "kiosk.key.old"]);
 
-    const result = await recoverTlsPair(files, KIOSK);
+    const result = recoverTlsPair(files, KIOSK);
     expect(result.outcome).toBe("rolled-forward");
     expect(onDisk()).toEqual(newPair);
     expect(leftovers()).toEqual([]);
   });
 
-  it("a power cut between the two renames (new key, old certificate) rolls forward to the new pair", async () => {
+  it("a power cut between the two renames (new key, old certificate) rolls forward to the new pair", () => {
     const steps = swapSteps({ ...files });
     writeFileSync(files.key, oldPair.keyPem);
     writeFileSync(files.cert, oldPair.certPem);
@@ -77,14 +77,14 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
     expect(() => swapTlsPair(files, newPair, { io: cutAt(secondRename) })).toThrow(SwapNotUndone);
     // The state that used to strand a kiosk for good: the new key with the old certificate.
     expect(onDisk()).toEqual({ keyPem: newPair.keyPem, certPem: oldPair.certPem });
-    expect(await certificateMatchesKey(oldPair.certPem, newPair.keyPem)).toBe(false);
+    expect(certificateMatchesKey(oldPair.certPem, newPair.keyPem)).toBe(false);
 
-    expect(await recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "rolled-forward" });
+    expect(recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "rolled-forward" });
     expect(onDisk()).toEqual(newPair);
     expect(leftovers()).toEqual([]);
   });
 
-  it("cut before every single step of the swap, the kiosk ends with a matching pair: the new one once the first rename was made durable", async () => {
+  it("cut before every single step of the swap, the kiosk ends with a matching pair: the new one once the first rename was made durable", () => {
     const steps = swapSteps({ ...files });
     expect(steps.length).toBeGreaterThan(6);
     const certWritten = steps.indexOf(`write ${files.cert}.new`) + 1;
@@ -98,44 +98,44 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
       // Up to the certificate's rename the swap throws (the power stops the undo too); after it, the new pair is in place.
       if (at <= certRenamed) expect(() => swapTlsPair(files, newPair, { io })).toThrow(SwapNotUndone);
       else swapTlsPair(files, newPair, { io });
-      const result = await recoverTlsPair(files, KIOSK);
+      const result = recoverTlsPair(files, KIOSK);
       expect(result.outcome, `cut before step ${at} (${steps[at] ?? "none"})`).not.toBe("broken");
       const pair = onDisk();
-      expect(await certificateMatchesKey(pair.certPem, pair.keyPem), `cut before step ${at}`).toBe(true);
+      expect(certificateMatchesKey(pair.certPem, pair.keyPem), `cut before step ${at}`).toBe(true);
       // Once both .new files are complete (written and fsync'd) the swap is rolled forward; before, it is undone.
       expect(pair, `cut before step ${at} (${steps[at] ?? "none"})`).toEqual(at >= certWritten ? newPair : oldPair);
       expect(leftovers(), `cut before step ${at}`).toEqual([]);
     }
   });
 
-  it("a truncated new certificate is discarded and the old pair kept", async () => {
+  it("a truncated new certificate is discarded and the old pair kept", () => {
     writeFileSync(`${files.key}.new`, newPair.keyPem);
     writeFileSync(`${files.cert}.new`, newPair.certPem.slice(0, newPair.certPem.length / 2));
 
-    const result = await recoverTlsPair(files, KIOSK);
+    const result = recoverTlsPair(files, KIOSK);
     expect(result).toMatchObject({ outcome: "kept-old", discarded: [`${files.key}.new`, `${files.cert}.new`] });
     expect(onDisk()).toEqual(oldPair);
     expect(leftovers()).toEqual([]);
   });
 
-  it("a garbage new key, or a new certificate for another kiosk, is discarded and the old pair kept", async () => {
+  it("a garbage new key, or a new certificate for another kiosk, is discarded and the old pair kept", () => {
     writeFileSync(`${files.key}.new`, "\0\0\0garbage");
     writeFileSync(`${files.cert}.new`, newPair.certPem);
-    expect(await recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "kept-old" });
+    expect(recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "kept-old" });
     expect(onDisk()).toEqual(oldPair);
 
     writeFileSync(`${files.key}.new`, foreignPair.keyPem);
     writeFileSync(`${files.cert}.new`, foreignPair.certPem);
-    expect(await recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "kept-old", reason: expect.stringContaining("is for kz-swp-0002, not kz-swp-0001") as unknown });
+    expect(recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "kept-old", reason: expect.stringContaining("is for kz-swp-0002, not kz-swp-0001") as unknown });
     expect(onDisk()).toEqual(oldPair);
     expect(leftovers()).toEqual([]);
   });
 
-  it("after the first rename with a corrupted new certificate, the old key comes back from KEY.old", async () => {
+  it("after the first rename with a corrupted new certificate, the old key comes back from KEY.old", () => {
     writeFileSync(`${files.key}.old`, oldPair.keyPem);
     writeFileSync(files.key, newPair.keyPem);
     writeFileSync(`${files.cert}.new`, "-----BEGIN CERTIFICATE-----\nAAAA\n");
-    expect(await recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "kept-old" });
+    expect(recoverTlsPair(files, KIOSK)).toMatchObject({ outcome: "kept-old" });
     expect(onDisk()).toEqual(oldPair);
     expect(leftovers()).toEqual([]);
   });
@@ -167,7 +167,7 @@ describe("an interrupted certificate swap is recovered at the kiosk's start", ()
     const cert = await issueCertificate({ caCertPem: ca.certPem, caKeys: ca.keys, subjectPublicKey: parsed.publicKey, commonName: KIOSK, usage: "client", notAfter: new Date(Date.now() + 86_400_000) });
     await installCertificate(config, cert.pem);
     expect(onDisk().certPem).toBe(cert.pem);
-    expect(await certificateMatchesKey(cert.pem, onDisk().keyPem)).toBe(true);
+    expect(certificateMatchesKey(cert.pem, onDisk().keyPem)).toBe(true);
     expect(leftovers()).toEqual([]);
     expect(existsSync(join(dir, "data", "tls-pending"))).toBe(false);
     await expect(installCertificate(config, cert.pem)).resolves.toEqual({ serial: cert.serial });

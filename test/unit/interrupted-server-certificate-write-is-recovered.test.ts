@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { initCa, pkiPaths, type PkiPaths } from "../../gateway/pki/ca.js";
 import { type PairIo, pairFileIo, pairMatches, recoverServerPair, writeServerPair } from "../../gateway/pki/server-pair.js";
-import { certificateMatchesKey } from "../../shared/pki/keys.js";
+import { certificateMatchesKey } from "../../shared/pki/pair.js";
 import { generateKeyPair, importKeyPair, issueCertificate } from "../../shared/pki/x509.js";
 
 interface Pair {
@@ -73,9 +73,9 @@ describe("an interrupted write of the server key and certificate is recovered at
     const cert = await issueCertificate({ caCertPem: caPem, caKeys: await importKeyPair(readFileSync(paths.caKey, "utf8"), caPem), subjectPublicKey, commonName: "127.0.0.1", usage: "server", notAfter: new Date(Date.now() + 86_400_000) });
     const sec1 = privateKey.export({ type: "sec1", format: "pem" }).toString();
     expect(sec1).toContain("BEGIN EC PRIVATE KEY");
-    await expect(pairMatches(cert.pem, sec1)).resolves.toBe(true);
-    await expect(pairMatches(cert.pem, newPair.keyPem)).resolves.toBe(false);
-    await expect(pairMatches(cert.pem, "garbage")).resolves.toBe(false);
+    expect(pairMatches(cert.pem, sec1)).toBe(true);
+    expect(pairMatches(cert.pem, newPair.keyPem)).toBe(false);
+    expect(pairMatches(cert.pem, "garbage")).toBe(false);
   });
 
   it("the write has the steps the recovery expects: write both new files, sync, rename the key, sync, rename the certificate, sync", () => {
@@ -100,12 +100,12 @@ describe("an interrupted write of the server key and certificate is recovered at
   });
 
   for (let at = 0; at < 7; at += 1) {
-    it(`a power cut before step ${at} leaves a matching pair after recovery: the new one once its certificate was written, else the old one`, async () => {
+    it(`a power cut before step ${at} leaves a matching pair after recovery: the new one once its certificate was written, else the old one`, () => {
       expect(() => writeServerPair(paths, newPair, cutAt(at))).toThrow(PowerCut);
-      const recovery = await recoverServerPair(paths);
+      const recovery = recoverServerPair(paths);
       expect(recovery).not.toBe("mismatched");
       const pair = onDisk();
-      expect(await certificateMatchesKey(pair.certPem, pair.keyPem)).toBe(true);
+      expect(certificateMatchesKey(pair.certPem, pair.keyPem)).toBe(true);
       // Steps 0 and 1 write the .new files: before step 2 the new certificate is only complete on disk
       // (written and fsync'd) once step 1 is done.
       expect(pair).toEqual(at >= 2 ? newPair : oldPair);
@@ -113,21 +113,21 @@ describe("an interrupted write of the server key and certificate is recovered at
     });
   }
 
-  it("a torn new certificate is thrown away and the old pair kept", async () => {
+  it("a torn new certificate is thrown away and the old pair kept", () => {
     pairFileIo.writeSynced(`${paths.serverKey}.new`, newPair.keyPem, 0o600);
     pairFileIo.writeSynced(`${paths.serverCert}.new`, newPair.certPem.slice(0, 200), 0o644);
-    expect(await recoverServerPair(paths)).toBe("discarded-new");
+    expect(recoverServerPair(paths)).toBe("discarded-new");
     expect(onDisk()).toEqual(oldPair);
     expect(existsSync(`${paths.serverCert}.new`)).toBe(false);
   });
 
-  it("a key that matches no certificate is reported, not hidden", async () => {
+  it("a key that matches no certificate is reported, not hidden", () => {
     pairFileIo.writeSynced(paths.serverKey, newPair.keyPem, 0o600);
-    expect(await recoverServerPair(paths)).toBe("mismatched");
+    expect(recoverServerPair(paths)).toBe("mismatched");
   });
 
-  it("with nothing left behind the pair is intact", async () => {
-    expect(await recoverServerPair(paths)).toBe("intact");
+  it("with nothing left behind the pair is intact", () => {
+    expect(recoverServerPair(paths)).toBe("intact");
     expect(onDisk()).toEqual(oldPair);
   });
 });
