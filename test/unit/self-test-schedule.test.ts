@@ -66,8 +66,9 @@ describe("SelfTests", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const make = (): SelfTests => {
-    const s = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults, dataDir, busy: () => busy, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
+  /** `sink`: another FaultMonitor (a restarted agent reading the stored results). */
+  const make = (sink: FaultMonitor = faults): SelfTests => {
+    const s = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: sink, dataDir, busy: () => busy, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
     made.push(s);
     return s;
   };
@@ -163,8 +164,7 @@ describe("SelfTests", () => {
     await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
     s.stop();
     const fresh = new FaultMonitor(bus, 120_000);
-    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
-    made.push(again);
+    const again = make(fresh);
     again.start(); // self-tests enabled
     expect(fresh.current).toEqual([]);
     expect(fresh.all).toEqual(["selftest:button"]);
@@ -183,8 +183,7 @@ describe("SelfTests", () => {
     s.stop();
     const runs = button.runs.length;
     const fresh = new FaultMonitor(bus, 120_000);
-    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
-    made.push(again);
+    make(fresh); // the agent restarted; self-tests off: never started
     await vi.advanceTimersByTimeAsync(60 * MIN);
     expect(button.runs).toHaveLength(runs);
     expect(fresh.all).toEqual(["selftest:button"]); // still reported as stored
@@ -217,8 +216,7 @@ describe("SelfTests", () => {
     await Promise.all([s.run(), vi.advanceTimersByTimeAsync(3_000)]);
     s.stop();
     const fresh = new FaultMonitor(bus, 120_000);
-    const again = new SelfTests({ checks: [button, camera, audio], clock: systemClock, log: logs.logger("self-test"), bus, faults: fresh, dataDir, busy: () => null, at: "03:30", daylightAt: "12:30", retryAfterMs: 10 * MIN });
-    made.push(again);
+    const again = make(fresh);
     expect(again.last).toEqual(s.last);
     expect(fresh.all).toEqual(["selftest:camera"]);
     fresh.stop();
