@@ -16,6 +16,18 @@ const program = new Command()
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** Where a kiosk stands (`sos enroll`, `sos provision`). */
+const withPlace = (command: Command): Command =>
+  command
+    .option("--lat <n>", "latitude in degrees", parseNumber)
+    .option("--lon <n>", "longitude in degrees", parseNumber)
+    .option("--address <text>", "address or place description read out to dispatch")
+    .option("--name <text>", "a short human name for the kiosk");
+
+/** The names the gateway's server certificate is for (`sos ca init`, `sos ca server-cert`). */
+const withServerNames = (command: Command): Command =>
+  command.option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, []);
+
 const logLevel = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 
 program
@@ -55,17 +67,21 @@ program
 
 const ca = program.command("ca").description("the gateway's certificate authority");
 
-ca.command("init")
-  .description("create the gateway's CA and its server certificate in DATA/pki/ (MQTT over TLS and HTTPS)")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, [])
+withServerNames(
+  ca
+    .command("init")
+    .description("create the gateway's CA and its server certificate in DATA/pki/ (MQTT over TLS and HTTPS)")
+    .requiredOption("--data-dir <dir>", "the gateway's data folder"),
+)
   .option("--force", "replace an existing CA (every kiosk certificate it issued stops working)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runInit(opts).catch(fail));
 
-ca.command("server-cert")
-  .description("issue a new server certificate from the existing CA (for new names; the gateway renews it by itself before it expires); a running gateway loads it at its next check")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .option("--name <host>", "a DNS name or IP address kiosks reach the gateway at (repeatable; default: this host, localhost, 127.0.0.1, ::1)", collect, [])
+withServerNames(
+  ca
+    .command("server-cert")
+    .description("issue a new server certificate from the existing CA (for new names; the gateway renews it by itself before it expires); a running gateway loads it at its next check")
+    .requiredOption("--data-dir <dir>", "the gateway's data folder"),
+)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/ca.js")).runServerCert(opts).catch(fail));
 
 program
@@ -80,17 +96,15 @@ program
   .option("--json", "print JSON")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/token.js")).runCreate(opts).catch(fail));
 
-program
-  .command("enroll")
-  .description("on a new kiosk: make its key pair, get a certificate from the gateway with a one-time token, write kiosk.json")
-  .requiredOption("--gateway <url>", "the gateway's HTTPS address, https://HOST:PORT")
-  .option("--token-file <path>", "a file whose first line is the one-time token from 'sos token create'; - reads it from standard input (kept out of ps and the shell history)")
-  .option("--token <token>", "or the token itself (visible in ps to anyone on the machine while enrolling: prefer --token-file)")
-  .requiredOption("--id <kioskId>", "this kiosk's id")
-  .option("--lat <n>", "latitude in degrees", parseNumber)
-  .option("--lon <n>", "longitude in degrees", parseNumber)
-  .option("--address <text>", "address or place description read out to dispatch")
-  .option("--name <text>", "a short human name for the kiosk")
+withPlace(
+  program
+    .command("enroll")
+    .description("on a new kiosk: make its key pair, get a certificate from the gateway with a one-time token, write kiosk.json")
+    .requiredOption("--gateway <url>", "the gateway's HTTPS address, https://HOST:PORT")
+    .option("--token-file <path>", "a file whose first line is the one-time token from 'sos token create'; - reads it from standard input (kept out of ps and the shell history)")
+    .option("--token <token>", "or the token itself (visible in ps to anyone on the machine while enrolling: prefer --token-file)")
+    .requiredOption("--id <kioskId>", "this kiosk's id"),
+)
   .option("--ca-cert <file>", "the gateway's CA certificate (its pki/ca.crt), to trust it the first time")
   .option("--ca-fingerprint <sha256>", "or the CA's SHA-256 fingerprint, as 'sos ca init' printed it")
   .option("--out <dir>", "folder for kiosk.json and tls/", ".")
@@ -132,18 +146,16 @@ kiosk
   .option("--force", "run even while the kiosk has an alarm open (the tone plays into the call)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-selftest.js")).run(opts).catch(fail));
 
-program
-  .command("provision")
-  .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
-  .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
-  .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
-  .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)")
-  .option("--lat <n>", "latitude in degrees", parseNumber)
-  .option("--lon <n>", "longitude in degrees", parseNumber)
-  .option("--address <text>", "address or place description read out to dispatch")
-  .option("--name <text>", "a short human name for the kiosk")
+withPlace(
+  program
+    .command("provision")
+    .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
+    .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
+    .requiredOption("--data-dir <dir>", "the gateway's data folder")
+    .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
+    .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
+    .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)"),
+)
   .option("--region <text>", "a region for the console's fleet filter (e.g. Almaty, A2 highway)")
   .option("--force", "replace an existing kiosk's registration and secret")
   .action(async (kioskId: string | undefined, opts: Record<string, unknown>) => {
