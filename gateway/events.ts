@@ -22,8 +22,12 @@ export interface GatewayEvents {
   "kiosk.heartbeat": { kioskId: string; valid: boolean };
   /** Supervision: a kiosk's state (or its failing components) changed. */
   "kiosk.state": { kioskId: string; from: KioskStateName; to: KioskStateName; reason: string; components: readonly string[]; at: string };
-  /** The broker refused a connection, a publish or a subscription. */
-  "mqtt.refused": { what: "connection" | "publish" | "subscribe"; reason: string };
+  /**
+   * The broker refused a connection, a publish or a subscription: `reason` is a fixed label
+   * ("bad-credentials", "qos2", "retain", "payload-too-large", "too-many-filters", "not-allowed" …),
+   * `role` the refused client's ("kiosk", "operator", "none"; publishes and subscriptions).
+   */
+  "mqtt.refused": { what: "connection" | "publish" | "subscribe"; reason: string; role?: string };
   /** A step of an alarm's lifecycle was stored (gateway/alarms/): pages get the updated alarm. */
   "alarm.step": { alertId: string; type: AlarmStepType; actor: string | null };
   "escalation.delivered": { eventId: string; attempt: number };

@@ -59,6 +59,8 @@ export interface GatewayHandle {
   readonly supervision: SupervisionFeature;
   readonly metrics: GatewayMetrics;
   readonly alarms: AlarmsFeature;
+  /** The embedded MQTT broker (its retained state and sessions, for diagnostics and tests). */
+  readonly broker: GatewayBroker;
   /** Closes an alarm and tells its kiosk at once (the path the operator console uses). */
   closeAlarm(request: CloseRequest): Promise<CloseAlertResult>;
   stop(): Promise<void>;
@@ -270,6 +272,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       supervision,
       metrics,
       alarms,
+      broker,
       closeAlarm: close,
       stop: () => {
         stopping ??= stopAll().then(() => log.info("gateway stopped"));

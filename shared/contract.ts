@@ -112,24 +112,37 @@ interface TopicSpec<S extends z.ZodType> {
   readonly retain: boolean;
   readonly schema: S;
   readonly reserved: boolean;
+  /**
+   * The largest payload (bytes) the topic carries: the broker refuses a bigger publish and
+   * disconnects its client. Each is above the largest payload its schema accepts (contract.test.ts).
+   */
+  readonly maxBytes: number;
 }
 
 function topic<S extends z.ZodType>(spec: TopicSpec<S>): TopicSpec<S> {
   return spec;
 }
 
+/**
+ * Payload caps (`maxBytes`): an alert, an ack or a status is well under 1 KiB even with a long
+ * escaped address (8 KiB / 2 KiB caps); a heartbeat ~2-3 KiB (64 KiB: above the supervisor's own
+ * 32 KiB default); a certificate command or a CSR result under 10 KiB (16 KiB); call signalling
+ * carries an SDP of up to 64 000 characters, each escaped to at most 2 bytes (128 KiB); a snapshot
+ * is up to 262 144 base64 characters plus its envelope (257 KiB). The broker's `limits.maxPacketBytes`
+ * (512 KiB) stays the outer guard, checked before a packet is buffered.
+ */
 export const topics = {
-  alerts: topic({ suffix: "alerts", direction: "up", qos: 1, retain: false, schema: alertSchema, reserved: false }),
-  acks: topic({ suffix: "acks", direction: "down", qos: 1, retain: false, schema: ackSchema, reserved: false }),
+  alerts: topic({ suffix: "alerts", direction: "up", qos: 1, retain: false, schema: alertSchema, reserved: false, maxBytes: 8_192 }),
+  acks: topic({ suffix: "acks", direction: "down", qos: 1, retain: false, schema: ackSchema, reserved: false, maxBytes: 8_192 }),
   /** Kiosk health every few seconds while connected (shared/health.ts). */
-  heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: heartbeatSchema, reserved: false }),
+  heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: heartbeatSchema, reserved: false, maxBytes: 65_536 }),
   /** online / offline, retained; the kiosk's MQTT last will says offline (shared/health.ts). */
-  status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: statusSchema, reserved: false }),
-  commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: commandSchema, reserved: false }),
-  commandResults: topic({ suffix: "command-results", direction: "up", qos: 1, retain: false, schema: commandResultSchema, reserved: false }),
-  callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: callUpSchema, reserved: false }),
-  callDown: topic({ suffix: "call/down", direction: "down", qos: 1, retain: false, schema: callDownSchema, reserved: false }),
-  snapshot: topic({ suffix: "snapshot", direction: "up", qos: 1, retain: false, schema: snapshotSchema, reserved: false }),
+  status: topic({ suffix: "status", direction: "up", qos: 1, retain: true, schema: statusSchema, reserved: false, maxBytes: 2_048 }),
+  commands: topic({ suffix: "commands", direction: "down", qos: 1, retain: false, schema: commandSchema, reserved: false, maxBytes: 16_384 }),
+  commandResults: topic({ suffix: "command-results", direction: "up", qos: 1, retain: false, schema: commandResultSchema, reserved: false, maxBytes: 16_384 }),
+  callUp: topic({ suffix: "call/up", direction: "up", qos: 1, retain: false, schema: callUpSchema, reserved: false, maxBytes: 131_072 }),
+  callDown: topic({ suffix: "call/down", direction: "down", qos: 1, retain: false, schema: callDownSchema, reserved: false, maxBytes: 131_072 }),
+  snapshot: topic({ suffix: "snapshot", direction: "up", qos: 1, retain: false, schema: snapshotSchema, reserved: false, maxBytes: 263_168 }),
 } as const;
 
 export type TopicName = keyof typeof topics;

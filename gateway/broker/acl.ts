@@ -6,6 +6,11 @@
  * An operator (a browser on the MQTT WebSocket) may subscribe to every kiosk's `call/up` and to the
  * operator alarms, and publish only on a kiosk's `call/down` (the broker also checks that the kiosk
  * is registered). Everything else is refused.
+ *
+ * Beside who may use a topic, the contract bounds how (decidePublishContract, decideSubscribePacket):
+ * no QoS 2 (refused before Aedes stores anything: the contract uses QoS 0 and 1), `retain` only where
+ * the contract retains (a kiosk's own status, and its last will), a payload no larger than its
+ * topic's cap, and a bounded number of filters per SUBSCRIBE, each of which must be allowed.
  */
 import { OPERATOR_ALARMS_TOPIC } from "../../shared/call.js";
 import { parseTopic, TOPIC_PREFIX, topics } from "../../shared/contract.js";
@@ -27,7 +32,8 @@ export type Principal = KioskPrincipal | OperatorPrincipal;
 /** Every kiosk's call signaling, for the operator page. */
 export const ALL_CALL_UP_FILTER = `${TOPIC_PREFIX}/+/${topics.callUp.suffix}`;
 
-export type Decision = { readonly allow: true } | { readonly allow: false; readonly reason: string };
+/** A refusal's `label` is its metric label (a fixed word, never a client's data); `reason` is for the log. */
+export type Decision = { readonly allow: true } | { readonly allow: false; readonly reason: string; readonly label?: string };
 
 const allow: Decision = { allow: true };
 
@@ -69,4 +75,41 @@ function operatorSubscribe(filter: string): Decision {
   const parsed = parseTopic(filter);
   if (parsed?.name === "callUp") return allow;
   return { allow: false, reason: `operators may subscribe only to call/up and ${OPERATOR_ALARMS_TOPIC}` };
+}
+
+/** What the broker knows of a PUBLISH before handling it (the wire packet, or a last will). */
+export interface PublishShape {
+  readonly topic: string;
+  readonly qos: number;
+  readonly retain: boolean;
+  readonly bytes: number;
+}
+
+/**
+ * The contract's bounds on any publish, whoever sends it: QoS 0 or 1, `retain` only on a topic the
+ * contract retains, the payload within its topic's cap. Topics outside the contract are left to
+ * decidePublish (which refuses them); the broker's packet limit bounds their size.
+ */
+export function decidePublishContract(p: PublishShape): Decision {
+  if (p.qos > 1) return { allow: false, reason: "QoS 2 is not served: the contract uses QoS 0 and 1", label: "qos2" };
+  const parsed = parseTopic(p.topic);
+  const spec = parsed === null ? undefined : topics[parsed.name];
+  if (p.retain && spec?.retain !== true) return { allow: false, reason: `retain is refused on ${parsed?.name ?? "a topic outside the contract"}: only a kiosk's status is retained`, label: "retain" };
+  if (spec !== undefined && parsed !== null && p.bytes > spec.maxBytes) {
+    return { allow: false, reason: `a ${p.bytes}-byte payload is over the ${spec.maxBytes}-byte cap of ${parsed.name}`, label: "payload-too-large" };
+  }
+  return allow;
+}
+
+/**
+ * A whole SUBSCRIBE: at most `maxFilters` filters, each allowed for the principal. One refused filter
+ * refuses the packet (the client is disconnected), so no filter of it is stored or logged one by one.
+ */
+export function decideSubscribePacket(principal: Principal | null, filters: readonly string[], maxFilters: number): Decision & { readonly filter?: string } {
+  if (filters.length > maxFilters) return { allow: false, reason: `${filters.length} filters in one packet, over the limit of ${maxFilters}`, label: "too-many-filters" };
+  for (const filter of filters) {
+    const decision = decideSubscribe(principal, filter);
+    if (!decision.allow) return { ...decision, label: "not-allowed", filter };
+  }
+  return allow;
 }

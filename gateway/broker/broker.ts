@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
-import { type Ack, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
+import { type Ack, parseTopic, TOPIC_PREFIX, type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
@@ -21,11 +21,12 @@ import { FailedLoginLimiter } from "../operators/limiter.js";
 import { isOperatorClientId, operatorNameFromUsername, OPERATOR_USERNAME_PREFIX } from "../operators/names.js";
 import type { ServerTls } from "../pki/ca.js";
 import type { GatewayStore } from "../store/store.js";
-import { decidePublish, decideSubscribe, type Principal } from "./acl.js";
+import { type Decision, decidePublish, decidePublishContract, decideSubscribe, type Principal } from "./acl.js";
 import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
 import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
 import { listenMqtt, secureContextOptions } from "./listeners.js";
-import { RefusalLog } from "./refusal-log.js";
+import { PacketGate, RefusedError } from "./packet-gate.js";
+import { CLIENT_ERROR, CONNECTION_ERROR, RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -39,6 +40,14 @@ export interface BrokerDeps {
   /** The server certificate and the CA for MQTT over TLS; without it, no TLS listener. */
   readonly tls?: ServerTls;
   readonly clock?: Clock;
+  /** Aedes' store of sessions, retained messages and wills; defaults to Aedes' own, in memory. */
+  readonly persistence?: BrokerPersistence;
+}
+
+/** What the gateway reads of Aedes' persistence (aedes-persistence's interface). */
+export interface BrokerPersistence {
+  createRetainedStream(pattern: string): AsyncIterable<{ topic: string }>;
+  incomingGetPacket(client: { id: string }, packet: { messageId: number }): Promise<unknown>;
 }
 
 export class GatewayBroker {
@@ -61,8 +70,11 @@ export class GatewayBroker {
   private readonly newest = new Map<string, Client>();
   private readonly kioskAuth: KioskAuthenticator;
   private readonly connections: ConnectionRateLimiter;
-  /** Refused connections, logged sampled (a flood would drown the log). */
+  /** Refused connections, publishes and subscriptions and client errors, logged sampled (a flood would drown the log). */
   private readonly refusals: RefusalLog;
+  private readonly gate: PacketGate;
+  /** Connections cut because their kiosk was revoked: nothing more from them is published, not even their will. */
+  private readonly cut = new WeakSet<Client>();
   private stopping = false;
 
   constructor(
@@ -74,6 +86,14 @@ export class GatewayBroker {
     this.kioskAuth = new KioskAuthenticator(deps.store, new FailedLoginLimiter(limits.maxAuthFailuresPerMinute, 60_000, clock));
     this.connections = new ConnectionRateLimiter(limits.connectionBurst, limits.connectionsPerSecond, clock);
     this.refusals = new RefusalLog(deps.log, { perKey: limits.refusalLogPerKey, total: limits.refusalLogTotal, windowMs: limits.refusalLogWindowMs });
+    this.gate = new PacketGate({
+      principals: this.principals,
+      refusals: this.refusals,
+      bus: deps.bus,
+      log: deps.log,
+      maxFiltersPerSubscribe: limits.maxFiltersPerSubscribe,
+      remoteAddress,
+    });
   }
 
   /** The password listener's port (null when it is off). */
@@ -100,9 +120,40 @@ export class GatewayBroker {
     const clients = new Set([this.connected.get(kioskId), this.newest.get(kioskId)].filter((c): c is Client => c !== undefined));
     for (const client of clients) {
       this.deps.log.warn({ kioskId, reason }, "kiosk disconnected by the gateway");
+      this.cut.add(client);
       client.close();
     }
     return clients.size;
+  }
+
+  /** Aedes' persistence (sessions, retained messages, wills, QoS 2 in flight); undefined before start. */
+  get persistence(): BrokerPersistence | undefined {
+    return (this.aedes as unknown as { persistence?: BrokerPersistence } | undefined)?.persistence;
+  }
+
+  /** The topics under the kiosk's prefix that hold a retained message. */
+  async retainedTopics(kioskId: string): Promise<string[]> {
+    const found: string[] = [];
+    const persistence = this.persistence;
+    if (persistence === undefined) return found;
+    for await (const packet of persistence.createRetainedStream(`${TOPIC_PREFIX}/${kioskId}/#`)) found.push(packet.topic);
+    return found;
+  }
+
+  /**
+   * Clears every retained message of a kiosk (it was revoked): an empty retained publish on each
+   * topic that holds one, which is how MQTT deletes a retained message. Returns how many were cleared.
+   */
+  async clearRetained(kioskId: string): Promise<number> {
+    const aedes = this.aedes;
+    if (aedes === undefined || aedes.closed) return 0;
+    const held = await this.retainedTopics(kioskId);
+    for (const topic of held) {
+      await new Promise<void>((resolve, reject) => {
+        aedes.publish({ cmd: "publish", topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
+      });
+    }
+    return held.length;
   }
 
   /** Closes an operator page's MQTT connection (its operator was removed). */
@@ -142,6 +193,7 @@ export class GatewayBroker {
     const { log } = this.deps;
     const aedes = await Aedes.createBroker({
       id: this.config.broker.id,
+      ...(this.deps.persistence === undefined ? {} : { persistence: this.deps.persistence }),
       drainTimeout: this.config.broker.drainTimeoutMs,
       maxTopicLevels: this.config.broker.maxTopicLevels,
       maxClientsIdLength: 64,
@@ -164,31 +216,39 @@ export class GatewayBroker {
           },
         );
       },
+      // Runs before Aedes stores a QoS 2 packet or a retained message (aedes 1.2 lib/handlers/publish.js:
+      // authorizePublish, then enqueuePublish), for wire publishes and for last wills; the gate has
+      // already checked the contract on wire publishes, this checks it again (and on wills).
       authorizePublish: (client, packet, done) => {
         const principal = client === null ? null : (this.principals.get(client) ?? null);
-        const refuse = (reason: string): void => {
-          log.warn({ clientId: client?.id ?? null, topic: packet.topic, reason }, "publish refused: client disconnected");
-          this.deps.bus.emit("mqtt.refused", { what: "publish", reason: principal?.role ?? "none" });
-          done(new Error(reason));
+        const refuse = (decision: Extract<Decision, { allow: false }>): void => {
+          this.gate.refusePublish(client, packet.topic, decision);
+          done(new RefusedError(decision.reason));
         };
+        if (client !== null && this.cut.has(client)) return refuse({ allow: false, reason: "the kiosk was revoked", label: "revoked" });
+        const payload = packet.payload;
+        const contract = decidePublishContract({ topic: packet.topic, qos: packet.qos, retain: packet.retain, bytes: typeof payload === "string" ? Buffer.byteLength(payload) : payload.length });
+        if (!contract.allow) return refuse(contract);
         const decision = decidePublish(principal, packet.topic);
-        if (!decision.allow) return refuse(decision.reason);
+        if (!decision.allow) return refuse(decision);
         if (principal?.role !== "operator") return done(null);
         // An operator writes only to kiosks that exist (not to topics a future kiosk id would use).
         const kioskId = parseTopic(packet.topic)?.kioskId ?? "";
         this.deps.store.getKiosk(kioskId).then(
-          (kiosk) => (kiosk === undefined ? refuse(`kiosk ${kioskId} is not registered`) : done(null)),
+          (kiosk) => (kiosk === undefined ? refuse({ allow: false, reason: `kiosk ${kioskId} is not registered`, label: "unknown-kiosk" }) : done(null)),
           (err: unknown) => {
             log.error({ err }, "kiosk lookup failed");
-            refuse("kiosk lookup failed");
+            refuse({ allow: false, reason: "kiosk lookup failed", label: "lookup-failed" });
           },
         );
       },
+      // A second lock: the gate has refused (and disconnected) every SUBSCRIBE with a refused filter.
+      // What reaches this refused is a stored subscription of a restored session: dropped, the
+      // client stays connected (refusing it would refuse every reconnect).
       authorizeSubscribe: (client, sub, done) => {
         const decision = decideSubscribe(this.principals.get(client) ?? null, sub.topic);
         if (decision.allow) return done(null, sub);
-        log.warn({ clientId: client.id, topic: sub.topic, reason: decision.reason }, "subscription refused");
-        this.deps.bus.emit("mqtt.refused", { what: "subscribe", reason: this.principals.get(client)?.role ?? "none" });
+        this.gate.refuseSubscribe(client, sub.topic, decision, RESTORED_SUBSCRIPTION_REFUSED);
         done(null, null);
       },
       published: (packet, client, done) => {
@@ -231,8 +291,15 @@ export class GatewayBroker {
       // The broker closing every connection at stop is the gateway going away, not the kiosks.
       if (!this.stopping) this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });
     });
-    aedes.on("clientError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "client error"));
-    aedes.on("connectionError", (client, err) => log.warn({ clientId: client.id, err: { message: err.message } }, "connection error"));
+    // Malformed packets, protocol errors and timeouts: any peer can cause them, so they are sampled.
+    // A refusal's error was logged as the refusal.
+    aedes.on("clientError", (client, err) => {
+      if (err instanceof RefusedError) return;
+      this.refusals.refused("client-error", { clientId: client.id, address: remoteAddress(client) ?? null, err: { message: err.message } }, CLIENT_ERROR);
+    });
+    aedes.on("connectionError", (client, err) =>
+      this.refusals.refused("connection-error", { clientId: client.id, address: remoteAddress(client) ?? null, err: { message: err.message } }, CONNECTION_ERROR),
+    );
 
     const plainEnabled = this.config.mqtt.enabled ?? this.config.profile === "dev";
     if (plainEnabled) this.plainPort = await this.listen("mqtt", aedes);
@@ -250,6 +317,7 @@ export class GatewayBroker {
       refusals: this.refusals,
       sockets: this.sockets,
       aedes,
+      gate: (client) => this.gate.install(client),
       ...(this.deps.tls === undefined ? {} : { tls: this.deps.tls }),
     });
     this.servers.push(server);
@@ -275,7 +343,7 @@ export class GatewayBroker {
     if (!this.connections.take(address)) return refuse("too many connections from this address", "rate-limited");
     this.sockets.add(stream);
     stream.once("close", () => this.sockets.delete(stream));
-    aedes.handle(stream, req);
+    this.gate.install(aedes.handle(stream, req));
     watchPacketSize(stream, maxPacketBytes, (announced) => refuse(`packet of ${announced} bytes is over the ${maxPacketBytes}-byte limit`, "packet-too-large"));
   }
 

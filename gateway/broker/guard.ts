@@ -4,10 +4,12 @@
  * - a connection rate per source address (a token bucket: `burst` at once, then `perSecond`);
  * - a maximum MQTT packet size, enforced from each packet's fixed header: a packet announcing more
  *   than the limit ends the connection as soon as its length is read, so the broker never buffers it
- *   (mqtt-packet has no such limit for MQTT 3.1.1; Aedes would wait for the whole packet).
+ *   (mqtt-packet has no such limit for MQTT 3.1.1; Aedes would wait for the whole packet);
+ * - a gate on each whole packet, in front of Aedes' handlers (gatePackets; the policy is in packet-gate.ts).
  *
  * Kiosks behind carrier-grade NAT share addresses: keep the connection rate generous (docs/threat-model.md).
  */
+import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { addressKey } from "../operators/limiter.js";
 import type { Clock } from "../../shared/clock.js";
@@ -105,4 +107,42 @@ export function watchPacketSize(stream: Duplex, maxBytes: number, tooLarge: (ann
   if (maxBytes <= 0) return;
   const watcher = new PacketSizeWatcher(maxBytes, tooLarge);
   stream.on("data", (chunk: Buffer) => watcher.feed(chunk));
+}
+
+/** A packet as Aedes' parser (mqtt-packet) hands it over: the fields the gate reads. */
+export interface WirePacket {
+  readonly cmd: string;
+  readonly topic?: string;
+  readonly qos?: number;
+  readonly retain?: boolean;
+  readonly payload?: Buffer | string;
+  readonly subscriptions?: { topic: string; qos: number }[];
+  readonly unsubscriptions?: string[];
+}
+
+type PacketListener = (this: unknown, packet: WirePacket) => void;
+
+/**
+ * Puts `admit` in front of Aedes for every packet a client sends. Aedes' client parses its bytes
+ * with an mqtt-packet parser whose 'packet' listener hands each whole packet to the broker's
+ * handlers (aedes 1.2, lib/client.js: `this._parser.on('packet', enqueue)`); the gate takes that
+ * listener's place and calls it only for admitted packets, so a refused packet never reaches a hook,
+ * a handler or a store. Once one is refused, nothing more from the connection is handed on (the
+ * rest of the chunk being parsed). Returns false when Aedes' parser is not where aedes 1.2 keeps it.
+ */
+export function gatePackets(client: object, admit: (packet: WirePacket) => boolean): boolean {
+  const parser = (client as { _parser?: unknown })._parser;
+  if (!(parser instanceof EventEmitter) || parser.listenerCount("packet") === 0) return false;
+  const handlers = parser.listeners("packet") as PacketListener[];
+  parser.removeAllListeners("packet");
+  let refused = false;
+  parser.on("packet", function gate(this: unknown, packet: WirePacket) {
+    if (refused) return;
+    if (!admit(packet)) {
+      refused = true;
+      return;
+    }
+    for (const handler of handlers) handler.call(this, packet);
+  });
+  return true;
 }

@@ -6,14 +6,14 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
-import type { Aedes } from "aedes";
+import type { Aedes, Client } from "aedes";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import type { ServerTls } from "../pki/ca.js";
 import { type ConnectionRateLimiter, watchPacketSize } from "./guard.js";
-import type { RefusalLog } from "./refusal-log.js";
+import { type RefusalLog, TLS_HANDSHAKE_FAILED } from "./refusal-log.js";
 
 export interface ListenerContext {
   readonly config: GatewayConfig;
@@ -24,6 +24,8 @@ export interface ListenerContext {
   /** Every open connection, so that stop() can end those still authenticating. */
   readonly sockets: Set<Socket | Duplex>;
   readonly aedes: Aedes;
+  /** Puts the packet gate in front of Aedes for a new connection. */
+  readonly gate: (client: Client) => void;
   readonly tls?: ServerTls;
 }
 
@@ -48,7 +50,7 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
   const onSocket = (socket: Socket): void => {
     ctx.sockets.add(socket);
     socket.once("close", () => ctx.sockets.delete(socket));
-    aedes.handle(socket);
+    ctx.gate(aedes.handle(socket));
     // After handle(): Aedes reads with read() on 'readable', so this listener sees each chunk first.
     watchPacketSize(socket, config.limits.maxPacketBytes, (announced) =>
       refuse(socket, `packet of ${announced} bytes is over the ${config.limits.maxPacketBytes}-byte limit`, "packet-too-large"),
@@ -86,7 +88,7 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
     });
     tlsServer.on("tlsClientError", (err: Error & { code?: string }, socket) => {
       if (refused.has(socket)) return;
-      ctx.refusals.refused("tls-handshake", { address: socket.remoteAddress, listener: kind, reason: err.message, code: err.code }, "TLS handshake failed");
+      ctx.refusals.refused("tls-handshake", { address: socket.remoteAddress, listener: kind, reason: err.message, code: err.code }, TLS_HANDSHAKE_FAILED);
       bus.emit("mqtt.refused", { what: "connection", reason: "tls-handshake" });
     });
     server = tlsServer;

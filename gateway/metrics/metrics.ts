@@ -79,8 +79,8 @@ export class GatewayMetrics {
       },
     });
     const refusedConnections = new Counter({ name: "sos_mqtt_refused_connections_total", help: "MQTT connections refused, by MQTT reason", labelNames: ["reason"], registers });
-    const refusedPublishes = new Counter({ name: "sos_mqtt_refused_publishes_total", help: "MQTT publishes refused (the client is disconnected), by the client's role", labelNames: ["role"], registers });
-    const refusedSubscriptions = new Counter({ name: "sos_mqtt_refused_subscriptions_total", help: "MQTT subscriptions refused, by the client's role", labelNames: ["role"], registers });
+    const refusedPublishes = new Counter({ name: "sos_mqtt_refused_publishes_total", help: "MQTT publishes refused (the client is disconnected), by the client's role and the reason", labelNames: ["role", "reason"], registers });
+    const refusedSubscriptions = new Counter({ name: "sos_mqtt_refused_subscriptions_total", help: "MQTT subscriptions refused (the client is disconnected), by the client's role and the reason", labelNames: ["role", "reason"], registers });
 
     // Every label value is initialised, so a series exists (at 0) before its first event.
     for (const state of kioskStateNames) transitions.inc({ to: state }, 0);
@@ -108,8 +108,8 @@ export class GatewayMetrics {
     events.on("ops.failed", "metrics", () => opsAttempts.inc({ result: "failed" }));
     events.on("mqtt.refused", "metrics", (e) => {
       if (e.what === "connection") refusedConnections.inc({ reason: e.reason });
-      else if (e.what === "publish") refusedPublishes.inc({ role: e.reason });
-      else refusedSubscriptions.inc({ role: e.reason });
+      else if (e.what === "publish") refusedPublishes.inc({ role: e.role ?? "none", reason: e.reason });
+      else refusedSubscriptions.inc({ role: e.role ?? "none", reason: e.reason });
     });
   }
 

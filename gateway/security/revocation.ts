@@ -1,13 +1,17 @@
 /**
  * Revocation at the running gateway: `sos revoke` writes to the store (another process); this polls
- * the store's revocation log (one indexed query, every `security.revocationPollMs`) and cuts the
- * revoked kiosk's live connection. New connections are refused by the broker's own store lookup.
+ * the store's revocation log (one indexed query, every `security.revocationPollMs`), cuts the
+ * revoked kiosk's live connection (its last will is not published) and clears what the broker
+ * retains for it (its status), so nothing it said is handed to later subscribers. New connections
+ * are refused by the broker's own store lookup.
  */
 import type { Logger } from "pino";
 import type { SecurityStore } from "../store/security-store.js";
 
 export interface Disconnector {
   disconnectKiosk(kioskId: string, reason: string): number;
+  /** Clears the kiosk's retained messages; resolves with how many there were. */
+  clearRetained(kioskId: string): Promise<number>;
 }
 
 export class RevocationWatcher {
@@ -36,7 +40,8 @@ export class RevocationWatcher {
       for (const event of await this.store.revocationsSince(this.lastId)) {
         this.lastId = event.id;
         const closed = this.broker.disconnectKiosk(event.kioskId, "revoked");
-        this.log.info({ kioskId: event.kioskId, liveSessionsClosed: closed }, "kiosk revoked");
+        const retainedCleared = await this.broker.clearRetained(event.kioskId);
+        this.log.info({ kioskId: event.kioskId, liveSessionsClosed: closed, retainedCleared }, "kiosk revoked");
       }
     } catch (err) {
       this.log.error({ err }, "reading revocations failed; trying again");

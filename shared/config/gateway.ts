@@ -97,6 +97,11 @@ const limitsSchema = z.object({
   refusalLogPerKey: z.number().int().min(1).max(10_000).default(20),
   refusalLogTotal: z.number().int().min(1).max(100_000).default(200),
   refusalLogWindowMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * Topic filters in one SUBSCRIBE (or UNSUBSCRIBE); more end the connection before any is looked at.
+   * Kiosks and operator pages send 1-2 at a time.
+   */
+  maxFiltersPerSubscribe: z.number().int().min(1).max(1_000).default(16),
 });
 
 /** Certificates and enrolment (gateway/pki/, gateway/security/). */

@@ -3,7 +3,7 @@
  * push the lines that matter out of a rate-limited journal, but nothing goes uncounted.
  */
 import { describe, expect, it } from "vitest";
-import { RefusalLog } from "../../gateway/broker/refusal-log.js";
+import { RefusalLog, TLS_HANDSHAKE_FAILED } from "../../gateway/broker/refusal-log.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 describe("refusal log", () => {
@@ -40,7 +40,7 @@ describe("refusal log", () => {
   it("keeps the given message (a failed TLS handshake) and the line's fields", () => {
     const logs = new LogCapture();
     const refusals = new RefusalLog(logs.logger("broker"));
-    refusals.refused("tls-handshake", { address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }, "TLS handshake failed");
+    refusals.refused("tls-handshake", { address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }, TLS_HANDSHAKE_FAILED);
     expect(logs.find("TLS handshake failed")).toMatchObject([{ address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }]);
   });
 });
