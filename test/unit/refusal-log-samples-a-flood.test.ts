@@ -3,7 +3,7 @@
  * push the lines that matter out of a rate-limited journal, but nothing goes uncounted.
  */
 import { describe, expect, it } from "vitest";
-import { RefusalLog, TLS_HANDSHAKE_FAILED } from "../../gateway/broker/refusal-log.js";
+import { CLIENT_ERROR, RefusalLog, SUBSCRIBE_REFUSED, TLS_HANDSHAKE_FAILED } from "../../gateway/broker/refusal-log.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 describe("refusal log", () => {
@@ -42,5 +42,19 @@ describe("refusal log", () => {
     const refusals = new RefusalLog(logs.logger("broker"));
     refusals.refused("tls-handshake", { address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }, TLS_HANDSHAKE_FAILED);
     expect(logs.find("TLS handshake failed")).toMatchObject([{ address: "192.0.2.9", listener: "mqtts", reason: "no shared cipher", code: "ERR_SSL" }]);
+  });
+
+  it("samples each kind of line on its own, with its own summary, under one total per window", () => {
+    const logs = new LogCapture();
+    const refusals = new RefusalLog(logs.logger("broker"), { perKey: 2, total: 5, windowMs: 60_000 });
+    for (let i = 0; i < 10; i += 1) {
+      refusals.refused("not-allowed", { address: "192.0.2.1", topic: "#" }, SUBSCRIBE_REFUSED);
+      refusals.refused("client-error", { address: "192.0.2.1", err: { message: "Invalid qos" } }, CLIENT_ERROR);
+    }
+    expect(logs.find("subscription refused: client disconnected")).toHaveLength(2);
+    expect(logs.find("client error")).toHaveLength(2);
+    refusals.flush();
+    expect(logs.find("subscription refusals not logged one by one")).toMatchObject([{ label: "not-allowed", address: "192.0.2.1", suppressed: 8 }]);
+    expect(logs.find("client errors not logged one by one")).toMatchObject([{ label: "client-error", address: "192.0.2.1", suppressed: 8 }]);
   });
 });
