@@ -124,15 +124,17 @@ function topic<S extends z.ZodType>(spec: TopicSpec<S>): TopicSpec<S> {
 }
 
 /**
- * Payload caps (`maxBytes`): an alert, an ack or a status is well under 1 KiB even with a long
- * escaped address (8 KiB / 2 KiB caps); a heartbeat ~2-3 KiB (64 KiB: above the supervisor's own
- * 32 KiB default); a certificate command or a CSR result under 10 KiB (16 KiB); call signalling
- * carries an SDP of up to 64 000 characters, each escaped to at most 2 bytes (128 KiB); a snapshot
- * is up to 262 144 base64 characters plus its envelope (257 KiB). The broker's `limits.maxPacketBytes`
- * (512 KiB) stays the outer guard, checked before a packet is buffered.
+ * Payload caps (`maxBytes`): an alert, an ack or a status is well under 1 KiB, and under 4 KiB with
+ * the longest escaped address (alerts 16 KiB: the default of the alert pipeline's own
+ * `alerts.maxPayloadBytes`, whose smaller configured limit records a refusal instead; acks 8 KiB;
+ * status 2 KiB); a heartbeat ~2-3 KiB (64 KiB: above the supervisor's own 32 KiB default); a
+ * certificate command or a CSR result under 10 KiB (16 KiB); call signalling carries an SDP of up to
+ * 64 000 characters, each escaped to at most 2 bytes (128 KiB); a snapshot is up to 262 144 base64
+ * characters plus its envelope (257 KiB). The broker's `limits.maxPacketBytes` (512 KiB) stays the
+ * outer guard, checked before a packet is buffered.
  */
 export const topics = {
-  alerts: topic({ suffix: "alerts", direction: "up", qos: 1, retain: false, schema: alertSchema, reserved: false, maxBytes: 8_192 }),
+  alerts: topic({ suffix: "alerts", direction: "up", qos: 1, retain: false, schema: alertSchema, reserved: false, maxBytes: 16_384 }),
   acks: topic({ suffix: "acks", direction: "down", qos: 1, retain: false, schema: ackSchema, reserved: false, maxBytes: 8_192 }),
   /** Kiosk health every few seconds while connected (shared/health.ts). */
   heartbeat: topic({ suffix: "heartbeat", direction: "up", qos: 0, retain: false, schema: heartbeatSchema, reserved: false, maxBytes: 65_536 }),

@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
-import { type Ack, parseTopic, TOPIC_PREFIX, type TopicName, topicFor, topics } from "../../shared/contract.js";
+import { type Ack, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
@@ -21,12 +21,14 @@ import { FailedLoginLimiter } from "../operators/limiter.js";
 import { isOperatorClientId, operatorNameFromUsername, OPERATOR_USERNAME_PREFIX } from "../operators/names.js";
 import type { ServerTls } from "../pki/ca.js";
 import type { GatewayStore } from "../store/store.js";
-import { type Decision, decidePublish, decidePublishContract, decideSubscribe, type Principal } from "./acl.js";
+import { decideSubscribe, type Principal } from "./acl.js";
+import { remoteAddress, transport } from "./clients.js";
 import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
-import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, type RefusalError } from "./kiosk-auth.js";
+import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, refusalLabel, type RefusalError } from "./kiosk-auth.js";
 import { listenMqtt, secureContextOptions } from "./listeners.js";
-import { PacketGate, RefusedError } from "./packet-gate.js";
-import { CLIENT_ERROR, CONNECTION_ERROR, RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
+import { PacketGate, type Refusal, RefusedError } from "./packet-gate.js";
+import { RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
+import { type BrokerPersistence, clearRetained, retainedTopics } from "./retained.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -42,12 +44,6 @@ export interface BrokerDeps {
   readonly clock?: Clock;
   /** Aedes' store of sessions, retained messages and wills; defaults to Aedes' own, in memory. */
   readonly persistence?: BrokerPersistence;
-}
-
-/** What the gateway reads of Aedes' persistence (aedes-persistence's interface). */
-export interface BrokerPersistence {
-  createRetainedStream(pattern: string): AsyncIterable<{ topic: string }>;
-  incomingGetPacket(client: { id: string }, packet: { messageId: number }): Promise<unknown>;
 }
 
 export class GatewayBroker {
@@ -73,8 +69,6 @@ export class GatewayBroker {
   /** Refused connections, publishes and subscriptions and client errors, logged sampled (a flood would drown the log). */
   private readonly refusals: RefusalLog;
   private readonly gate: PacketGate;
-  /** Connections cut because their kiosk was revoked: nothing more from them is published, not even their will. */
-  private readonly cut = new WeakSet<Client>();
   private stopping = false;
 
   constructor(
@@ -120,7 +114,7 @@ export class GatewayBroker {
     const clients = new Set([this.connected.get(kioskId), this.newest.get(kioskId)].filter((c): c is Client => c !== undefined));
     for (const client of clients) {
       this.deps.log.warn({ kioskId, reason }, "kiosk disconnected by the gateway");
-      this.cut.add(client);
+      this.gate.cut(client);
       client.close();
     }
     return clients.size;
@@ -131,29 +125,14 @@ export class GatewayBroker {
     return (this.aedes as unknown as { persistence?: BrokerPersistence } | undefined)?.persistence;
   }
 
-  /** The topics under the kiosk's prefix that hold a retained message. */
-  async retainedTopics(kioskId: string): Promise<string[]> {
-    const found: string[] = [];
-    const persistence = this.persistence;
-    if (persistence === undefined) return found;
-    for await (const packet of persistence.createRetainedStream(`${TOPIC_PREFIX}/${kioskId}/#`)) found.push(packet.topic);
-    return found;
+  /** The topics of the kiosk that hold a retained message. */
+  retainedTopics(kioskId: string): Promise<string[]> {
+    return retainedTopics(this.persistence, kioskId);
   }
 
-  /**
-   * Clears every retained message of a kiosk (it was revoked): an empty retained publish on each
-   * topic that holds one, which is how MQTT deletes a retained message. Returns how many were cleared.
-   */
-  async clearRetained(kioskId: string): Promise<number> {
-    const aedes = this.aedes;
-    if (aedes === undefined || aedes.closed) return 0;
-    const held = await this.retainedTopics(kioskId);
-    for (const topic of held) {
-      await new Promise<void>((resolve, reject) => {
-        aedes.publish({ cmd: "publish", topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
-      });
-    }
-    return held.length;
+  /** Clears every retained message of a kiosk (it was revoked); resolves with how many there were. */
+  clearRetained(kioskId: string): Promise<number> {
+    return this.aedes === undefined || this.aedes.closed ? Promise.resolve(0) : clearRetained(this.aedes, this.persistence, kioskId);
   }
 
   /** Closes an operator page's MQTT connection (its operator was removed). */
@@ -220,18 +199,13 @@ export class GatewayBroker {
       // authorizePublish, then enqueuePublish), for wire publishes and for last wills; the gate has
       // already checked the contract on wire publishes, this checks it again (and on wills).
       authorizePublish: (client, packet, done) => {
-        const principal = client === null ? null : (this.principals.get(client) ?? null);
-        const refuse = (decision: Extract<Decision, { allow: false }>): void => {
+        const refuse = (decision: Refusal): void => {
           this.gate.refusePublish(client, packet.topic, decision);
           done(new RefusedError(decision.reason));
         };
-        if (client !== null && this.cut.has(client)) return refuse({ allow: false, reason: "the kiosk was revoked", label: "revoked" });
-        const payload = packet.payload;
-        const contract = decidePublishContract({ topic: packet.topic, qos: packet.qos, retain: packet.retain, bytes: typeof payload === "string" ? Buffer.byteLength(payload) : payload.length });
-        if (!contract.allow) return refuse(contract);
-        const decision = decidePublish(principal, packet.topic);
+        const decision = this.gate.decidePublish(client, packet);
         if (!decision.allow) return refuse(decision);
-        if (principal?.role !== "operator") return done(null);
+        if ((client === null ? undefined : this.principals.get(client))?.role !== "operator") return done(null);
         // An operator writes only to kiosks that exist (not to topics a future kiosk id would use).
         const kioskId = parseTopic(packet.topic)?.kioskId ?? "";
         this.deps.store.getKiosk(kioskId).then(
@@ -291,15 +265,7 @@ export class GatewayBroker {
       // The broker closing every connection at stop is the gateway going away, not the kiosks.
       if (!this.stopping) this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });
     });
-    // Malformed packets, protocol errors and timeouts: any peer can cause them, so they are sampled.
-    // A refusal's error was logged as the refusal.
-    aedes.on("clientError", (client, err) => {
-      if (err instanceof RefusedError) return;
-      this.refusals.refused("client-error", { clientId: client.id, address: remoteAddress(client) ?? null, err: { message: err.message } }, CLIENT_ERROR);
-    });
-    aedes.on("connectionError", (client, err) =>
-      this.refusals.refused("connection-error", { clientId: client.id, address: remoteAddress(client) ?? null, err: { message: err.message } }, CONNECTION_ERROR),
-    );
+    this.gate.logErrors(aedes);
 
     const plainEnabled = this.config.mqtt.enabled ?? this.config.profile === "dev";
     if (plainEnabled) this.plainPort = await this.listen("mqtt", aedes);
@@ -409,22 +375,4 @@ export class GatewayBroker {
     if (!result.ok) throw authError(result.reason === "rate-limited" ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason);
     return { role: "operator", name };
   }
-}
-
-/** A refused connection's metric label: the MQTT return code, not the message (which can name a client). */
-function refusalLabel(returnCode: number | undefined): string {
-  if (returnCode === IDENTIFIER_REJECTED) return "identifier-rejected";
-  if (returnCode === BAD_USERNAME_OR_PASSWORD) return "bad-credentials";
-  if (returnCode === NOT_AUTHORIZED) return "not-authorized";
-  return "other";
-}
-
-function transport(client: Client): "tcp" | "websocket" {
-  return client.req === undefined ? "tcp" : "websocket";
-}
-
-function remoteAddress(client: Client): string | undefined {
-  if (client.req !== undefined) return client.req.socket.remoteAddress;
-  const conn = client.conn as { remoteAddress?: string };
-  return conn.remoteAddress;
 }

@@ -29,6 +29,14 @@ export function authError(returnCode: number, message: string, label?: string): 
   return Object.assign(new Error(message), { returnCode, ...(label === undefined ? {} : { label }) });
 }
 
+/** A refused connection's metric label: the MQTT return code, not the message (which can name a client). */
+export function refusalLabel(returnCode: number | undefined): string {
+  if (returnCode === IDENTIFIER_REJECTED) return "identifier-rejected";
+  if (returnCode === BAD_USERNAME_OR_PASSWORD) return "bad-credentials";
+  if (returnCode === NOT_AUTHORIZED) return "not-authorized";
+  return "other";
+}
+
 export class KioskAuthenticator {
   private readonly secrets = new VerifiedSecretCache();
 

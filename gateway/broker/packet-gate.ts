@@ -1,7 +1,8 @@
 /**
  * The broker's refusals of publishes and subscriptions, in one place: the gate every packet passes
- * before Aedes handles it (gatePackets), and the log lines and metric of each refusal, wherever it
- * is decided (here, or in Aedes' authorizePublish / authorizeSubscribe hooks).
+ * before Aedes handles it (gatePackets), the checks of Aedes' authorizePublish hook, and the log
+ * lines (sampled) and metric of each refusal, wherever it is decided; also the sampled lines of
+ * Aedes' client and connection errors.
  *
  * The gate checks what can be checked on the packet alone, before any hook, handler or store sees it:
  * - PUBLISH: the contract's QoS (no QoS 2), `retain` and payload cap (acl.ts decidePublishContract);
@@ -13,18 +14,18 @@
  * A refused packet ends the connection (as a refused publish always has): its sender learns nothing
  * from a SUBACK, and a flood costs one sampled log line, not one per filter.
  */
-import type { Client } from "aedes";
+import type { Aedes, Client } from "aedes";
 import type { Logger } from "pino";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
-import { type Decision, decidePublishContract, decideSubscribePacket, type Principal } from "./acl.js";
+import { type Decision, decidePublish, decidePublishContract, decideSubscribePacket, type Principal } from "./acl.js";
 import { gatePackets, type WirePacket } from "./guard.js";
-import { PUBLISH_REFUSED, type RefusalLog, type SampledLine, SUBSCRIBE_REFUSED } from "./refusal-log.js";
+import { CLIENT_ERROR, CONNECTION_ERROR, PUBLISH_REFUSED, type RefusalLog, type SampledLine, SUBSCRIBE_REFUSED } from "./refusal-log.js";
 
 /** A refusal the broker already logged: Aedes' 'clientError' that follows it is not logged again. */
 export class RefusedError extends Error {}
 
-type Refusal = Extract<Decision, { allow: false }>;
+export type Refusal = Extract<Decision, { allow: false }>;
 
 export interface PacketGateDeps {
   readonly principals: WeakMap<Client, Principal>;
@@ -37,6 +38,8 @@ export interface PacketGateDeps {
 
 export class PacketGate {
   private missingLogged = false;
+  /** Connections cut because their kiosk was revoked: nothing more from them is published, not even their will. */
+  private readonly revoked = new WeakSet<Client>();
 
   constructor(private readonly deps: PacketGateDeps) {}
 
@@ -47,12 +50,40 @@ export class PacketGate {
     this.deps.log.error("the packet gate could not be installed (aedes' client parser has moved): SUBSCRIBE limits are not enforced; publishes are still checked in authorizePublish");
   }
 
+  /** The client's kiosk was revoked (its connection is being closed): refuse anything it still publishes. */
+  cut(client: Client): void {
+    this.revoked.add(client);
+  }
+
+  /**
+   * Aedes' client and connection errors (malformed packets, protocol errors, timeouts): any peer can
+   * cause them, so they are logged sampled. A refusal's own error was logged as the refusal.
+   */
+  logErrors(aedes: Aedes): void {
+    const fields = (client: Client, err: Error) => ({ clientId: client.id, address: this.deps.remoteAddress(client) ?? null, err: { message: err.message } });
+    aedes.on("clientError", (client, err) => {
+      if (!(err instanceof RefusedError)) this.deps.refusals.refused("client-error", fields(client, err), CLIENT_ERROR);
+    });
+    aedes.on("connectionError", (client, err) => this.deps.refusals.refused("connection-error", fields(client, err), CONNECTION_ERROR));
+  }
+
   /** Whether a packet may reach Aedes; a refused one is logged, counted, and ends the connection. */
   admit(client: Client, packet: WirePacket): boolean {
     const refusal = this.check(client, packet);
     if (refusal === undefined) return true;
     client.close();
     return false;
+  }
+
+  /**
+   * The synchronous checks of Aedes' authorizePublish (wire publishes and last wills): the client was
+   * not cut off (revoked), the contract's bounds, the ACL.
+   */
+  decidePublish(client: Client | null, packet: { topic: string; qos: number; retain: boolean; payload: Buffer | string }): Decision {
+    if (client !== null && this.revoked.has(client)) return { allow: false, reason: "the kiosk was revoked", label: "revoked" };
+    const contract = decidePublishContract({ topic: packet.topic, qos: packet.qos, retain: packet.retain, bytes: payloadBytes(packet.payload) });
+    if (!contract.allow) return contract;
+    return decidePublish(client === null ? null : (this.deps.principals.get(client) ?? null), packet.topic);
   }
 
   /** Logs (sampled) and counts a refused publish. */
@@ -68,9 +99,7 @@ export class PacketGate {
   private check(client: Client, packet: WirePacket): Refusal | undefined {
     if (packet.cmd === "publish") {
       const topic = packet.topic ?? "";
-      const payload = packet.payload ?? "";
-      const bytes = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
-      const decision = decidePublishContract({ topic, qos: packet.qos ?? 0, retain: packet.retain === true, bytes });
+      const decision = decidePublishContract({ topic, qos: packet.qos ?? 0, retain: packet.retain === true, bytes: payloadBytes(packet.payload ?? "") });
       if (decision.allow) return undefined;
       this.refusePublish(client, topic, decision);
       return decision;
@@ -103,4 +132,8 @@ export class PacketGate {
     this.deps.refusals.refused(label, { clientId: client?.id ?? null, address, label, ...fields }, line);
     this.deps.bus.emit("mqtt.refused", { what, reason: label, role: principal?.role ?? "none" });
   }
+}
+
+function payloadBytes(payload: Buffer | string): number {
+  return typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
 }

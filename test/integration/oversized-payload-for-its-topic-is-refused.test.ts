@@ -1,6 +1,6 @@
 /**
  * Each topic's payload is bounded by what it carries (shared/contract.ts `maxBytes`): an alert is a
- * few hundred bytes, so a 9 KiB one is refused (the client disconnected) although the packet is far
+ * few hundred bytes, so a 17 KiB one is refused (the client disconnected) although the packet is far
  * under the broker's 512 KiB packet limit, while a 200 KiB snapshot, which its topic carries, passes.
  */
 import { describe, expect, it } from "vitest";
@@ -38,7 +38,7 @@ describe("a payload over its topic's cap is refused", () => {
     await victimStillDelivers(env);
   });
 
-  it("a payload at its topic's cap passes: an alert of exactly 8 KiB is stored, a 200 KiB snapshot is taken", async () => {
+  it("a payload at its topic's cap passes: an alert of exactly 16 KiB is stored, a 200 KiB snapshot is taken", async () => {
     const env = await startLimitsEnv(defer);
     const rogue = await connectRogue(env, defer);
     await rogue.client.publishAsync(rogueTopic("alerts"), paddedAlert(ROGUE, topics.alerts.maxBytes), { qos: 1 });

@@ -35,7 +35,7 @@ describe("topic payload caps", () => {
     const status = { v: 1, state: "offline", reason: "connection-lost", at: now, agentVersion: worst(64) };
     expect(statusSchema.safeParse(status).success).toBe(true);
     expect(bytes(status)).toBeLessThanOrEqual(topics.status.maxBytes);
-    const pemLines = Array.from({ length: 8_192 / 65 }, () => `${"A".repeat(64)}\n`).join("");
+    const pemLines = Array.from({ length: Math.ceil(8_192 / 65) }, () => `${"A".repeat(64)}\n`).join("");
     const install = { v: 1, commandId: randomUUID(), type: "install-certificate", certificate: pemLines.slice(0, 8_192) };
     expect(commandSchema.safeParse(install).success).toBe(true);
     expect(bytes(install)).toBeLessThanOrEqual(topics.commands.maxBytes);
