@@ -74,11 +74,18 @@ export function mutualTlsTests(): void {
     });
 
     it("a certificate kiosk cannot subscribe to another kiosk's topics or '#', nor publish under another kiosk", async () => {
+      // Each refused filter costs the connection.
+      for (const filter of ["#", `sos/v1/kiosks/${OTHER}/acks`, "sos/v1/kiosks/+/commands"]) {
+        const probe = await connectTls(gateway, KIOSK, identityOf(kiosk));
+        try {
+          await expect(probe.subscribeAsync(filter, { qos: 1 }), filter).rejects.toThrow("Connection closed");
+          await waitFor(() => gateway.logs.find("subscription refused: client disconnected", (l) => l.clientId === KIOSK && l.topic === filter)[0], `${filter} refusal logged`);
+        } finally {
+          await probe.endAsync(true);
+        }
+      }
       const client = await connectTls(gateway, KIOSK, identityOf(kiosk));
       try {
-        for (const filter of ["#", `sos/v1/kiosks/${OTHER}/acks`, "sos/v1/kiosks/+/commands"]) {
-          await expect(client.subscribeAsync(filter, { qos: 1 }), filter).rejects.toThrow();
-        }
         const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
         const alert = { v: 1, alertId: randomUUID(), kioskId: OTHER, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 1, lon: 2, address: "x" } };
         client.publish(topicFor("alerts", OTHER), JSON.stringify(alert), { qos: 1 });
