@@ -29,6 +29,7 @@ import { listenMqtt, secureContextOptions } from "./listeners.js";
 import { PacketGate, type Refusal, RefusedError } from "./packet-gate.js";
 import { RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
 import { type BrokerPersistence, clearRetained, retainedTopics } from "./retained.js";
+import { SessionLog } from "./session-log.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -69,6 +70,8 @@ export class GatewayBroker {
   /** Refused connections, publishes and subscriptions and client errors, logged sampled (a flood would drown the log). */
   private readonly refusals: RefusalLog;
   private readonly gate: PacketGate;
+  /** Connect and disconnect lines, sampled per client (one reconnecting in a loop would flood the log). */
+  private readonly sessions: SessionLog;
   private stopping = false;
 
   constructor(
@@ -80,6 +83,7 @@ export class GatewayBroker {
     this.kioskAuth = new KioskAuthenticator(deps.store, new FailedLoginLimiter(limits.maxAuthFailuresPerMinute, 60_000, clock));
     this.connections = new ConnectionRateLimiter(limits.connectionBurst, limits.connectionsPerSecond, clock);
     this.refusals = new RefusalLog(deps.log, { perKey: limits.refusalLogPerKey, total: limits.refusalLogTotal, windowMs: limits.refusalLogWindowMs });
+    this.sessions = new SessionLog(deps.log, { perKey: limits.refusalLogPerKey, windowMs: limits.refusalLogWindowMs });
     this.gate = new PacketGate({
       principals: this.principals,
       refusals: this.refusals,
@@ -242,26 +246,27 @@ export class GatewayBroker {
     });
     this.aedes = aedes;
     this.refusals.start();
+    this.sessions.start();
     aedes.on("clientReady", (client) => {
       const principal = this.principals.get(client);
       if (principal === undefined) return;
-      if (principal.role === "operator") return log.info({ operator: principal.name, clientId: client.id, address: remoteAddress(client) }, "operator connected");
+      if (principal.role === "operator") return this.sessions.info(`operator:${principal.name}`, { operator: principal.name, clientId: client.id, address: remoteAddress(client) }, "operator connected");
       this.connected.set(principal.kioskId, client);
-      log.info({ kioskId: principal.kioskId, address: remoteAddress(client) }, "kiosk connected");
+      this.sessions.info(principal.kioskId, { kioskId: principal.kioskId, address: remoteAddress(client) }, "kiosk connected");
       this.deps.bus.emit("kiosk.connected", { kioskId: principal.kioskId });
     });
     aedes.on("clientDisconnect", (client) => {
       const principal = this.principals.get(client);
       if (principal === undefined) return;
-      if (principal.role === "operator") return log.info({ operator: principal.name, clientId: client.id }, "operator disconnected");
+      if (principal.role === "operator") return this.sessions.info(`operator:${principal.name}`, { operator: principal.name, clientId: client.id }, "operator disconnected");
       // A kiosk that reconnected before its old connection closed keeps the new one.
       if (this.connected.get(principal.kioskId) === client) this.connected.delete(principal.kioskId);
       if (this.newest.get(principal.kioskId) !== client) {
-        log.info({ kioskId: principal.kioskId }, "kiosk's old connection closed: it has already connected again");
+        this.sessions.info(principal.kioskId, { kioskId: principal.kioskId }, "kiosk's old connection closed: it has already connected again");
         return;
       }
       this.newest.delete(principal.kioskId);
-      log.info({ kioskId: principal.kioskId }, "kiosk disconnected");
+      this.sessions.info(principal.kioskId, { kioskId: principal.kioskId }, "kiosk disconnected");
       // The broker closing every connection at stop is the gateway going away, not the kiosks.
       if (!this.stopping) this.deps.bus.emit("kiosk.disconnected", { kioskId: principal.kioskId });
     });
@@ -343,6 +348,7 @@ export class GatewayBroker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.refusals.stop();
+    this.sessions.stop();
     const aedes = this.aedes;
     const listening = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     if (aedes !== undefined && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));

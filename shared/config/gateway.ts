@@ -91,8 +91,10 @@ const limitsSchema = z.object({
   /** Failed password logins of kiosks per address per minute; more are refused unchecked. */
   maxAuthFailuresPerMinute: z.number().int().min(1).max(100_000).default(30),
   /**
-   * Refused connections are logged sampled: per reason and address this many lines one by one per
-   * window, at most `refusalLogTotal` over all; the rest are counted into one line when the window ends.
+   * Refused connections, publishes and subscriptions, and client/connection errors are logged sampled:
+   * per line, reason and address this many lines one by one per window, at most `refusalLogTotal` over
+   * all; the rest are counted into one line when the window ends. A kiosk's or operator page's connect
+   * and disconnect lines are sampled per client with the same `refusalLogPerKey` and window.
    */
   refusalLogPerKey: z.number().int().min(1).max(10_000).default(20),
   refusalLogTotal: z.number().int().min(1).max(100_000).default(200),

@@ -49,7 +49,7 @@ describe("subscription floods are capped, disconnected and logged sampled", () =
     expect(rogue.closed()).toBe(false);
   });
 
-  it("a refused filter among allowed ones refuses the SUBSCRIBE; a flood of them over many connections writes 3 lines and a summary", async () => {
+  it("a refused filter among allowed ones refuses the SUBSCRIBE; a flood of them over many connections writes 3 lines of each kind and a summary", async () => {
     const env = await startLimitsEnv(defer, SAMPLED);
     for (let i = 0; i < 25; i += 1) {
       const rogue = await connectRogue(env, defer);
@@ -61,9 +61,15 @@ describe("subscription floods are capped, disconnected and logged sampled", () =
     expect(lines[0]).toMatchObject({ clientId: ROGUE, topic: topicFor("acks", VICTIM), label: "not-allowed", reason: `topic belongs to kiosk ${VICTIM}` });
     expect(await counter(env, "sos_mqtt_refused_subscriptions_total", { role: "kiosk", reason: "not-allowed" })).toBe(25);
     await victimStillDelivers(env);
+    // Its 25 sessions: 3 connect and 3 disconnect lines, the rest counted.
+    expect(env.gateway.logs.find("kiosk connected", (l) => l.kioskId === ROGUE)).toHaveLength(3);
     await env.gateway.stop();
     expect(env.gateway.logs.find("subscription refusals not logged one by one")).toEqual([
       expect.objectContaining({ label: "not-allowed", address: "127.0.0.1", suppressed: 22 }),
+    ]);
+    expect(env.gateway.logs.find("session lines not logged one by one", (l) => l.client === ROGUE)).toEqual([
+      expect.objectContaining({ line: "kiosk connected", suppressed: 22 }),
+      expect.objectContaining({ line: "kiosk disconnected", suppressed: 22 }),
     ]);
   });
 
