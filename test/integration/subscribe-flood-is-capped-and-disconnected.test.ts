@@ -37,7 +37,7 @@ describe("subscription floods are capped, disconnected and logged sampled", () =
     await victimStillDelivers(env);
   });
 
-  it("the cap counts filters, allowed or not; a kiosk's own subscriptions are served, QoS 2 granted as QoS 1", async () => {
+  it("the cap counts filters, allowed or not, in SUBSCRIBE and UNSUBSCRIBE; a kiosk's own subscriptions are served, QoS 2 granted as QoS 1", async () => {
     const env = await startLimitsEnv(defer);
     const tooMany = await connectRogue(env, defer);
     await expect(tooMany.client.subscribeAsync(Array.from({ length: 17 }, () => rogueTopic("acks")), { qos: 1 })).rejects.toThrow("Connection closed");
@@ -47,6 +47,11 @@ describe("subscription floods are capped, disconnected and logged sampled", () =
     const granted = await rogue.client.subscribeAsync([rogueTopic("acks"), rogueTopic("commands")], { qos: 2 });
     expect(granted.map((g) => g.qos)).toEqual([1, 1]);
     expect(rogue.closed()).toBe(false);
+
+    // UNSUBSCRIBE is held to the same count.
+    rogue.client.unsubscribe(Array.from({ length: 17 }, (_, i) => `x/${i}`), () => undefined);
+    await waitFor(() => rogue.closed(), "disconnected for an UNSUBSCRIBE of 17 filters");
+    expect(await counter(env, "sos_mqtt_refused_subscriptions_total", { role: "kiosk", reason: "too-many-filters" })).toBe(2);
   });
 
   it("a refused filter among allowed ones refuses the SUBSCRIBE; a flood of them over many connections writes 3 lines of each kind and a summary", async () => {
