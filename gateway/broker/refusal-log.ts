@@ -16,6 +16,8 @@ export interface RefusalLogOptions {
   /** Lines logged one by one in a window over all keys. */
   readonly total: number;
   readonly windowMs: number;
+  /** The end-of-window line for what was not logged one by one (default: connection refusals). */
+  readonly summary?: string;
 }
 
 /** The defaults of the gateway's config (`limits.refusalLog*`). */
@@ -71,7 +73,7 @@ export class RefusalLog {
   flush(): void {
     for (const w of this.windows.values()) {
       if (w.suppressed === 0) continue;
-      this.log.warn({ label: w.label, address: w.address, suppressed: w.suppressed, windowS: this.options.windowMs / 1_000 }, "connection refusals not logged one by one");
+      this.log.warn({ label: w.label, address: w.address, suppressed: w.suppressed, windowS: this.options.windowMs / 1_000 }, this.options.summary ?? "connection refusals not logged one by one");
     }
     this.windows.clear();
     this.logged = 0;
