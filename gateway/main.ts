@@ -10,6 +10,7 @@ import { ErrorCode, SosError } from "../shared/errors.js";
 import { EventBus } from "../shared/events.js";
 import { type CloseRequest, closeAlarm } from "./alerts/close.js";
 import { AlertPipeline } from "./alerts/pipeline.js";
+import { CallGuard } from "./alarms/call-guard.js";
 import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
@@ -131,7 +132,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
     // Before the broker and HTTP listen: a console that was logged in before a restart reconnects.
     await operators.start();
-    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, ...(tls === undefined ? {} : { tls }) });
+    // A kiosk's call messages may name only its own alarms: checked before anyone receives them.
+    const callGuard = new CallGuard(config.limits, { store, events, log: log.child({ subsystem: "calls" }) });
+    callGuard.start();
+    stops.push(() => Promise.resolve(callGuard.stop()));
+    const checkKioskPublish = (kioskId: string, topic: string, payload: Buffer): Promise<string | null> => callGuard.checkKioskPublish(kioskId, topic, payload);
+    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, checkKioskPublish, ...(tls === undefined ? {} : { tls }) });
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
@@ -189,6 +195,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       userAgent: `sos-gateway/${GATEWAY_VERSION}`,
       kioskState: (kioskId) => supervision.supervisor.get(kioskId),
       close,
+      callGuard,
       ...(deps.escalationSender === undefined ? {} : { escalationSender: deps.escalationSender }),
     });
     alarms.attach(broker);

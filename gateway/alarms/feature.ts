@@ -2,7 +2,7 @@
  * The console's alarms and fleet, wired in one place so main.ts stays small:
  *
  *   const alarms = new AlarmsFeature(config, deps);   // after supervision (it reads kiosk states)
- *   alarms.attach(broker);                             // call/up (call connected), bus events
+ *   alarms.attach(broker);                             // call/up (call connected), call/down accepts, bus events
  *   await alarms.start();                              // escalation timers restored, webhook outbox
  *   routes: alarms.routes(authorize)                   // the HTTP API and the event stream
  *
@@ -11,6 +11,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
+import { parseTopic } from "../../shared/contract.js";
 import type { EventBus } from "../../shared/events.js";
 import type { CloseRequest } from "../alerts/close.js";
 import type { GatewayBroker } from "../broker/broker.js";
@@ -23,6 +24,7 @@ import type { AcknowledgeResult, AlarmStep } from "../store/alarm-store.js";
 import type { TransitionRecord } from "../store/health-store.js";
 import type { CloseAlertResult, GatewayStore } from "../store/store.js";
 import type { KioskView } from "../supervision/supervisor.js";
+import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
 import { EventStream } from "./stream.js";
@@ -37,6 +39,8 @@ export interface AlarmsDeps {
   /** The supervisor's live view of a kiosk. */
   readonly kioskState: (kioskId: string) => KioskView | undefined;
   readonly close: (request: CloseRequest) => Promise<CloseAlertResult>;
+  /** Checks call messages against the contract (the broker checks kiosks' with it too). */
+  readonly callGuard: CallGuard;
   /** Replaces the escalation webhook (tests). */
   readonly escalationSender?: OutboxSender;
 }
@@ -55,7 +59,7 @@ export class AlarmsFeature {
   private readonly forwarder: OutboxForwarder | undefined;
   private readonly log: Logger;
   /** Kiosk calls: the call step of an alarm's lifecycle, and who is in a call on an alarm. */
-  readonly calls = new KioskCalls((call, stated) => void this.callConnected(call, stated));
+  readonly calls = new KioskCalls((call) => void this.callConnected(call));
   /** kioskId → state and failing parts last pushed to the pages. */
   private readonly pushed = new Map<string, string>();
   private readonly lastBeat = new Map<string, string>();
@@ -83,6 +87,12 @@ export class AlarmsFeature {
   attach(broker: GatewayBroker): void {
     const { events } = this.deps;
     broker.handle("callUp", (kioskId, _topic, payload) => Promise.resolve(this.calls.up(kioskId, payload)));
+    // Who pressed Accept, by the page's authenticated operator (the call step's actor).
+    broker.handleOperator("callDown", (operator, topic, payload) => {
+      const kioskId = parseTopic(topic)?.kioskId;
+      const message = this.deps.callGuard.operatorMessage(operator, topic, payload);
+      if (kioskId !== undefined && message !== undefined) this.calls.down(operator, kioskId, message);
+    });
     this.unsubscribe.push(
       events.on("alert.stored", "alarms", (e) => void this.received(e)),
       events.on("alert.delivered", "alarms", (e) => void this.record({ alertId: e.alertId, type: "delivered", at: e.deliveredAt, actor: "dispatch", detail: { attempt: e.attempt, httpStatus: e.httpStatus } })),
@@ -134,11 +144,12 @@ export class AlarmsFeature {
   }
 
   /**
-   * Before an operator closes an alarm: the operator of another operator's live call on it (null when
-   * the kiosk did not name one), which refuses the close unless forced; undefined lets it go ahead.
+   * Before an operator closes an alarm of kiosk `kioskId`: the operator of another operator's live call
+   * on it (null when unknown), which refuses the close unless forced; undefined lets it go ahead. Only
+   * that kiosk's own calls count.
    */
-  closingCall(alertId: string, operator: string, force: boolean): string | null | undefined {
-    const call = this.calls.inCall(alertId);
+  closingCall(alertId: string, kioskId: string, operator: string, force: boolean): string | null | undefined {
+    const call = this.calls.inCall(alertId, kioskId);
     if (call === undefined || call.operator === operator) return undefined;
     if (!force) return call.operator;
     this.log.warn({ alertId, operator, inCall: call.operator }, "alarm closed during another operator's call: the call ends");
@@ -194,8 +205,11 @@ export class AlarmsFeature {
     if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
   }
 
-  /** A call's first `connected`: the lifecycle's call step (only for an alarm of the kiosk that rang). */
-  private async callConnected(call: CallEntry, stated: string | undefined): Promise<void> {
+  /**
+   * A call's first `connected`: the lifecycle's call step (only for an alarm of the kiosk that rang),
+   * by the operator whose accept the gateway saw and the kiosk took; null when none matches.
+   */
+  private async callConnected(call: CallEntry): Promise<void> {
     const { kioskId, callId } = call;
     try {
       const alert = await this.deps.store.getAlert(call.alertId);
@@ -207,7 +221,7 @@ export class AlarmsFeature {
       this.log.error({ err, kioskId, alertId: call.alertId }, "could not look up a call's alarm");
       return;
     }
-    await this.record({ alertId: call.alertId, type: "call-connected", at: this.now(), actor: call.operator ?? stated ?? null, detail: { callId } });
+    await this.record({ alertId: call.alertId, type: "call-connected", at: this.now(), actor: call.operator, detail: { callId } });
   }
 
   private async record(step: AlarmStep, push = true): Promise<void> {

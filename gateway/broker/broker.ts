@@ -7,7 +7,7 @@ import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type Server as TlsServer, TLSSocket } from "node:tls";
-import { Aedes, type Client } from "aedes";
+import { Aedes, type Client, type PublishPacket } from "aedes";
 import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
@@ -33,6 +33,11 @@ import { SessionLog } from "./session-log.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
+/** Sees a message an operator page published (after it was delivered): `operator` is its authenticated name. */
+export type OperatorHandler = (operator: string, topic: string, payload: Buffer) => void;
+
+/** Where a dropped kiosk message goes: a topic nobody can subscribe to and no handler takes. */
+const DROPPED_TOPIC = "$SYS/sos/dropped";
 
 export interface BrokerDeps {
   readonly store: GatewayStore;
@@ -45,6 +50,11 @@ export interface BrokerDeps {
   readonly clock?: Clock;
   /** Aedes' store of sessions, retained messages and wills; defaults to Aedes' own, in memory. */
   readonly persistence?: BrokerPersistence;
+  /**
+   * Checks a kiosk's publish the ACL allowed (alarms/call-guard.ts). A reason drops the message
+   * (acknowledged, delivered to no one, handled by nothing) and the kiosk stays connected.
+   */
+  readonly checkKioskPublish?: (kioskId: string, topic: string, payload: Buffer) => Promise<string | null>;
 }
 
 export class GatewayBroker {
@@ -57,6 +67,7 @@ export class GatewayBroker {
   /** Every open TCP connection, including those that have not completed MQTT CONNECT yet. */
   private readonly sockets = new Set<Socket | Duplex>();
   private readonly handlers = new Map<TopicName, UpHandler>();
+  private readonly operatorHandlers = new Map<TopicName, OperatorHandler>();
   /** The live connection of each kiosk. */
   private readonly connected = new Map<string, Client>();
   /**
@@ -154,6 +165,11 @@ export class GatewayBroker {
     this.tlsServer?.setSecureContext(secureContextOptions(tls));
   }
 
+  /** Routes what operator pages publish on a topic (call/down) to a handler. */
+  handleOperator(topic: TopicName, handler: OperatorHandler): void {
+    this.operatorHandlers.set(topic, handler);
+  }
+
   /** Routes a kiosk `up` topic to a handler. Messages before a handler is attached are resent by the kiosk. */
   handle(topic: TopicName, handler: UpHandler): void {
     this.handlers.set(topic, handler);
@@ -209,7 +225,9 @@ export class GatewayBroker {
         };
         const decision = this.gate.decidePublish(client, packet);
         if (!decision.allow) return refuse(decision);
-        if ((client === null ? undefined : this.principals.get(client))?.role !== "operator") return done(null);
+        const principal = client === null ? undefined : this.principals.get(client);
+        if (principal?.role === "kiosk" && this.deps.checkKioskPublish !== undefined) return this.checkKioskPublish(principal.kioskId, packet, done);
+        if (principal?.role !== "operator") return done(null);
         // An operator writes only to kiosks that exist (not to topics a future kiosk id would use).
         const kioskId = parseTopic(packet.topic)?.kioskId ?? "";
         this.deps.store.getKiosk(kioskId).then(
@@ -233,8 +251,9 @@ export class GatewayBroker {
         const principal = client === null ? undefined : this.principals.get(client);
         const parsed = parseTopic(packet.topic);
         const handler = parsed === null ? undefined : this.handlers.get(parsed.name);
-        if (principal?.role !== "kiosk" || handler === undefined) return done();
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        if (principal?.role === "operator" && parsed !== null) this.operatorHandlers.get(parsed.name)?.(principal.name, packet.topic, payload);
+        if (principal?.role !== "kiosk" || handler === undefined) return done();
         handler(principal.kioskId, packet.topic, payload).then(
           () => done(),
           (err: unknown) => {
@@ -356,6 +375,30 @@ export class GatewayBroker {
     // (or one that never sent CONNECT) would hold server.close() open until Aedes' 30 s connect timeout.
     for (const socket of this.sockets) socket.destroy();
     await listening;
+  }
+
+  /**
+   * A kiosk message the policy refuses is dropped, the kiosk staying connected: Aedes has no way to
+   * refuse one message without closing the connection, so it goes (empty, not retained) to a topic
+   * nobody can subscribe to, and is acknowledged so that the kiosk does not send it again.
+   */
+  private checkKioskPublish(kioskId: string, packet: PublishPacket, done: (err: Error | null) => void): void {
+    const check = this.deps.checkKioskPublish;
+    if (check === undefined) return done(null);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const drop = (): void => {
+      packet.topic = DROPPED_TOPIC;
+      packet.payload = Buffer.alloc(0);
+      packet.retain = false;
+      done(null);
+    };
+    check(kioskId, packet.topic, payload).then(
+      (refusal) => (refusal === null ? done(null) : drop()),
+      (err: unknown) => {
+        this.deps.log.error({ err, kioskId, topic: packet.topic }, "checking a kiosk's message failed: dropped");
+        drop();
+      },
+    );
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Principal> {

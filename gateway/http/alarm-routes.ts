@@ -63,7 +63,7 @@ export function alarmRoutes(deps: AlarmRoutesDeps): RouteGroup {
     const alert = await store.getAlert(alertId);
     if (alert === undefined) throw new HttpError(404, "ALARM_UNKNOWN", `no alarm ${alertId}`);
     if (alert.closedAt !== null) throw new HttpError(409, "ALARM_CLOSED", `alarm ${alertId} is already closed`);
-    const inCall = alarms.closingCall(alertId, session.operator, parsed.data.force === true);
+    const inCall = alarms.closingCall(alertId, alert.kioskId, session.operator, parsed.data.force === true);
     if (inCall !== undefined) {
       const who = inCall ?? "an operator (the kiosk did not say who)";
       throw new HttpError(409, "CALL_IN_PROGRESS", `${who} is in a call with this kiosk: ask them to close the alarm, or close it anyway (that ends their call)`);

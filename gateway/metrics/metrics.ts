@@ -81,6 +81,12 @@ export class GatewayMetrics {
     const refusedConnections = new Counter({ name: "sos_mqtt_refused_connections_total", help: "MQTT connections refused, by MQTT reason", labelNames: ["reason"], registers });
     const refusedPublishes = new Counter({ name: "sos_mqtt_refused_publishes_total", help: "MQTT publishes refused (the client is disconnected), by the client's role and the reason", labelNames: ["role", "reason"], registers });
     const refusedSubscriptions = new Counter({ name: "sos_mqtt_refused_subscriptions_total", help: "MQTT subscriptions refused (the client is disconnected), by the client's role and the reason", labelNames: ["role", "reason"], registers });
+    const refusedCalls = new Counter({
+      name: "sos_call_messages_refused_total",
+      help: "Call messages that broke the contract or named an alarm not their kiosk's, by direction (up: dropped at the gateway; down: the kiosk drops them) and reason",
+      labelNames: ["direction", "reason"],
+      registers,
+    });
 
     // Every label value is initialised, so a series exists (at 0) before its first event.
     for (const state of kioskStateNames) transitions.inc({ to: state }, 0);
@@ -111,6 +117,7 @@ export class GatewayMetrics {
       else if (e.what === "publish") refusedPublishes.inc({ role: e.role ?? "none", reason: e.reason });
       else refusedSubscriptions.inc({ role: e.role ?? "none", reason: e.reason });
     });
+    events.on("call.refused", "metrics", (e) => refusedCalls.inc({ direction: e.direction, reason: e.reason }));
   }
 
   /** The exposition text and its content type. */

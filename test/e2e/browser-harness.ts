@@ -67,22 +67,7 @@ export async function startSystem(kioskId = "kz-e2e-0001", overrides: Partial<Ga
   );
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const openConsole = async (operator: { name: string; password: string }): Promise<Page> => {
-    // Added once: replacing an operator (a new password hash) ends every session it has, pages included.
-    if ((await gateway.store.getOperator(operator.name)) === undefined) {
-      await gateway.store.putOperator({ name: operator.name, passwordHash: await hashSecret(operator.password) }, { replace: false, now: new Date() });
-    }
-    // The page's CSP forbids eval; the test's own probes (waitForFunction, evaluate) need it.
-    const context = await browser.newContext({ bypassCSP: true });
-    const p = await context.newPage();
-    await p.goto(`http://127.0.0.1:${gateway.httpPort}/`);
-    await p.getByTestId("login-name").fill(operator.name);
-    await p.getByTestId("login-password").fill(operator.password);
-    await p.getByTestId("login-submit").click();
-    // Page code is passed as text: the project's TypeScript has no DOM types (it runs on Node).
-    await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
-    return p;
-  };
+  const openConsole = (operator: { name: string; password: string }): Promise<Page> => openConsolePage(browser, gateway, operator);
   const page = await openConsole(OPERATOR);
 
   let lastPress = 0;
@@ -124,6 +109,29 @@ export async function startSystem(kioskId = "kz-e2e-0001", overrides: Partial<Ga
   };
   await system.startKiosk();
   return system;
+}
+
+/** Logs an operator (added if missing) into the console in a page of its own; resolves once it is connected. */
+export async function openConsolePage(browser: Browser, gateway: TestGateway, operator: { name: string; password: string }): Promise<Page> {
+  // Added once: replacing an operator (a new password hash) ends every session it has, pages included.
+  if ((await gateway.store.getOperator(operator.name)) === undefined) {
+    await gateway.store.putOperator({ name: operator.name, passwordHash: await hashSecret(operator.password) }, { replace: false, now: new Date() });
+  }
+  // The page's CSP forbids eval; the test's own probes (waitForFunction, evaluate) need it.
+  const context = await browser.newContext({ bypassCSP: true });
+  const p = await context.newPage();
+  await p.goto(`http://127.0.0.1:${gateway.httpPort}/`);
+  await p.getByTestId("login-name").fill(operator.name);
+  await p.getByTestId("login-password").fill(operator.password);
+  await p.getByTestId("login-submit").click();
+  await waitForConnected(p);
+  return p;
+}
+
+/** Until the page says it is connected to the gateway. */
+export async function waitForConnected(p: Page): Promise<void> {
+  // Page code is passed as text: the project's TypeScript has no DOM types (it runs on Node).
+  await p.waitForFunction(`/connected/i.test(document.querySelector('[data-testid="connection-status"]')?.textContent ?? "")`, undefined, { timeout: 15_000 });
 }
 
 /** JSON log lines the kiosk printed so far. */

@@ -299,29 +299,6 @@ async function rawSecondKiosk(): Promise<Awaited<ReturnType<typeof connectRaw>>>
   return connectRaw(system.gateway.mqttUrl, { clientId: SECOND, username: config.mqtt.username, password: config.mqtt.password });
 }
 
-describe("a ring for an alarm the page has no card for", () => {
-  it("fetches the alarm: a closed one's card and ring are dropped, an unknown one keeps ringing", async () => {
-    await page.goto(`${page.url().split("#")[0]}#/alarms`);
-    const kiosk = await rawSecondKiosk();
-    try {
-      const closedId = crypto.randomUUID();
-      await system.gateway.store.recordAlert({ v: 1, alertId: closedId, kioskId: SECOND, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 43.31, lon: 76.87, address: "x" } }, new Date(), "{}");
-      await system.gateway.closeAlarm({ alertId: closedId, outcome: "false-alarm", closedBy: "e2e" });
-      const unknownId = crypto.randomUUID();
-      const ring = (callId: string, alertId: string) => kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "ring", callId, alertId, at: new Date().toISOString() }), { qos: 1 });
-      await ring("ring-closed-0001", closedId);
-      await ring("ring-unknown-0001", unknownId);
-      await waitFor(async () => (await cardOf(unknownId).getAttribute("data-ringing")) === "true", "the unknown alarm's card ringing", 10_000);
-      await waitFor(async () => (await cardOf(closedId).count()) === 0, "the closed alarm's card dropped", 5_000);
-      await expect(page.evaluate(`window.sosConsole.sound.ringing`)).resolves.toBe(true);
-      await kiosk.publishAsync(`sos/v1/kiosks/${SECOND}/call/up`, JSON.stringify({ v: 1, type: "state", callId: "ring-unknown-0001", state: "ended", reason: "test over" }), { qos: 1 });
-      await page.waitForFunction(`window.sosConsole.sound.ringing === false`, undefined, { timeout: 5_000 });
-    } finally {
-      await kiosk.endAsync(true);
-    }
-  }, 60_000);
-});
-
 describe("a ringing card whose alarm was closed while the page heard nothing", () => {
   it("is dropped with its ring when the queue is reloaded after the stream is back", async () => {
     await page.goto(`${page.url().split("#")[0]}#/alarms`);

@@ -2,13 +2,14 @@
  * What the alarms feature pushes to the console's pages (real SQLite store, real event bus, fake
  * timers; the event stream's send is observed): a kiosk row only when its state or failing parts
  * change, heartbeat times in one batch at most every 15 s with only the kiosks that beat; the call
- * step once per call, by the operator the kiosk named in `connecting`, only for the ringing kiosk's
+ * step once per call, by the authenticated operator whose accept the kiosk took, only for the ringing kiosk's
  * own alarm; test alarms never pushed; a command confirmation pushes only recently closed alarms.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallGuard } from "../../gateway/alarms/call-guard.js";
 import { AlarmsFeature, HEARTBEAT_PUSH_MS } from "../../gateway/alarms/feature.js";
 import type { GatewayBroker } from "../../gateway/broker/broker.js";
 import type { GatewayEvents } from "../../gateway/events.js";
@@ -28,6 +29,7 @@ let store: SqliteStore;
 let events: EventBus<GatewayEvents>;
 let feature: AlarmsFeature;
 let callUp: (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
+let callDown: (operator: string, topic: string, payload: Buffer) => void;
 let sent: { event: string; data: unknown }[];
 const live = new Map<string, KioskView>();
 
@@ -43,6 +45,7 @@ async function storeAlert(kioskId: string, kind: Alert["kind"] = "sos"): Promise
 }
 
 const up = (kioskId: string, message: Record<string, unknown>) => callUp(kioskId, `sos/v1/kiosks/${kioskId}/call/up`, Buffer.from(JSON.stringify({ v: 1, ...message })));
+const down = (operator: string, kioskId: string, message: Record<string, unknown>) => callDown(operator, `sos/v1/kiosks/${kioskId}/call/down`, Buffer.from(JSON.stringify({ v: 1, ...message })));
 
 beforeEach(async () => {
   vi.useFakeTimers({ now: new Date("2026-01-01T00:00:00.000Z") });
@@ -62,8 +65,9 @@ beforeEach(async () => {
     userAgent: "test",
     kioskState: (kioskId) => live.get(kioskId),
     close: () => Promise.resolve("closed"),
+    callGuard: new CallGuard(parseGatewayConfig({ dataDir: dir }).limits, { store, events, log: logs.logger("calls") }),
   });
-  const broker = { handle: (_topic: string, handler: typeof callUp) => (callUp = handler) } as unknown as GatewayBroker;
+  const broker = { handle: (_topic: string, handler: typeof callUp) => (callUp = handler), handleOperator: (_topic: string, handler: typeof callDown) => (callDown = handler) } as unknown as GatewayBroker;
   feature.attach(broker);
   await feature.start();
   sent = [];
@@ -122,10 +126,11 @@ describe("fleet pushes", () => {
 });
 
 describe("the call-connected step", () => {
-  it("is stored once per call, by the operator the kiosk named when it took the accept", async () => {
+  it("is stored once per call, by the authenticated operator whose accept the kiosk took (not the name the kiosk states)", async () => {
     const alertId = await storeAlert(A);
     await up(A, { type: "ring", callId: "call-0001", alertId, at: new Date().toISOString() });
-    await up(A, { type: "state", callId: "call-0001", state: "connecting", operator: "alice", pageId: "page-0001" });
+    down("alice", A, { type: "accept", callId: "call-0001", operator: "alice", pageId: "page-0001" });
+    await up(A, { type: "state", callId: "call-0001", state: "connecting", operator: "mallory", pageId: "page-0001" });
     await up(A, { type: "state", callId: "call-0001", state: "connected" });
     await up(A, { type: "state", callId: "call-0001", state: "connected" });
     await settle();

@@ -86,13 +86,6 @@ export class AlarmList {
     this.order();
   }
 
-  /** A ring from a kiosk whose alarm we have not seen (the page came up after it): a minimal card. */
-  ensure(alertId, kioskId) {
-    const known = this.cards.get(alertId);
-    if (known !== undefined) return known;
-    return this.upsert({ alertId, kioskId, kioskName: null, kind: "sos", pressedAt: new Date().toISOString(), receivedAt: new Date().toISOString(), location: null, snapshotUrl: null });
-  }
-
   /** Shows or clears the ring on a card. `text` null clears it. */
   setRinging(alertId, text, canAccept) {
     const card = this.cards.get(alertId);

@@ -30,6 +30,10 @@ let client = null;
 let call = null;
 /** callId → { kioskId, alertId } for kiosks ringing that nobody here has accepted yet. */
 const rings = new Map();
+/** callId → { kioskId, alertId }: rings naming an alarm this page has not seen, while it is asked for. */
+const pendingRings = new Map();
+/** Alarms being asked for because a ring named them. */
+const checking = new Set();
 
 const fleet = new Fleet({ onChange: () => alarms.redrawMaps() });
 const alarms = new AlarmList({
@@ -129,6 +133,7 @@ function stop() {
   client = null;
   session = null;
   rings.clear();
+  pendingRings.clear();
   ringer.update();
   alarms.clear();
   for (const track of sosCall.localStream?.getTracks() ?? []) track.stop();
@@ -214,7 +219,7 @@ function connect() {
     // restart ends none: the same token is accepted again once it is back (the stored sessions).
     if (err?.code === 4 || err?.code === 5) void checkSession();
   });
-  current.on("message", (topic, payload) => {
+  current.on("message", (topic, payload, packet) => {
     let message;
     try {
       message = JSON.parse(new TextDecoder().decode(payload));
@@ -225,7 +230,9 @@ function connect() {
     if (topic === ALARMS_TOPIC) onAlarm(message);
     else {
       const match = CALL_UP.exec(topic);
-      if (match !== null) onCallUp(match[1], message);
+      // Call messages are never retained: a retained one is a kiosk's leftover (or forgery), replayed
+      // at every (re)subscription, even after the kiosk was revoked.
+      if (match !== null && packet?.retain !== true) onCallUp(match[1], message);
     }
   });
 }
@@ -248,9 +255,15 @@ function onAlarm(alarm) {
 }
 
 // --- calls -------------------------------------------------------------------------------------------
+/**
+ * A kiosk's call/up message (`kioskId` from its topic). A kiosk's messages may name only its own
+ * alarms: the gateway checks, and so does this page — a ring is shown only on the card of an alarm of
+ * that kiosk (from the gateway's alarm list or stream); one naming an alarm of another kiosk is ignored.
+ */
 function onCallUp(kioskId, message) {
   const { callId } = message;
   if (typeof callId !== "string") return;
+  if (typeof message.alertId === "string" && !alarmOfKiosk(message.alertId, kioskId, true)) return;
   if (call !== null && call.callId === callId && call.kioskId === kioskId) {
     // Two pages accepted the same ring: the kiosk took the other one's accept. Stand down without
     // telling the kiosk (a hangup would end the other operator's call).
@@ -264,19 +277,14 @@ function onCallUp(kioskId, message) {
     return;
   }
   if (message.type === "ring") {
-    const alertId = typeof message.alertId === "string" && message.alertId !== "" ? message.alertId : `call-${callId}`;
-    rings.set(callId, { kioskId, alertId });
-    if (!alarms.cards.has(alertId)) {
-      alarms.ensure(alertId, kioskId);
-      // An alarm this page has not seen (it came up after it): fetch it; a closed one's ring is dropped.
-      void pages.refreshAlarm(alertId);
-    }
-    alarms.setRinging(alertId, "The kiosk is calling", true);
-    alarms.setAcceptEnabled(call === null);
-    if (call === null) setCallState("ringing", null);
-    ringer.update();
+    const { alertId } = message;
+    if (typeof alertId !== "string" || alertId === "") return;
+    if (alarmOfKiosk(alertId, kioskId, false)) showRing(callId, kioskId, alertId);
+    else checkRing(callId, kioskId, alertId);
     return;
   }
+  const pending = pendingRings.get(callId);
+  if (pending?.kioskId === kioskId && message.type !== "ice") pendingRings.delete(callId);
   const ring = rings.get(callId);
   if (ring === undefined || ring.kioskId !== kioskId) return;
   // Progress on a call we did not accept: someone else answered, or the kiosk gave up.
@@ -291,6 +299,41 @@ function onCallUp(kioskId, message) {
   ringer.update();
 }
 
+/**
+ * Whether `alertId` is an alarm of kiosk `kioskId` on this page. `unknownOk`: an alarm this page has
+ * no card for passes (only a known alarm of another kiosk fails).
+ */
+function alarmOfKiosk(alertId, kioskId, unknownOk) {
+  const card = alarms.cards.get(alertId);
+  return card === undefined ? unknownOk : card.alarm.kioskId === kioskId;
+}
+
+function showRing(callId, kioskId, alertId) {
+  rings.set(callId, { kioskId, alertId });
+  alarms.setRinging(alertId, "The kiosk is calling", true);
+  alarms.setAcceptEnabled(call === null);
+  if (call === null) setCallState("ringing", null);
+  ringer.update();
+}
+
+/**
+ * A ring naming an alarm this page has not seen (the ring came before the alarm): the alarm is asked
+ * for, and the ring shown only if it is open and that kiosk's. Repeated rings meanwhile wait with it.
+ */
+function checkRing(callId, kioskId, alertId) {
+  pendingRings.set(callId, { kioskId, alertId });
+  if (checking.has(alertId)) return;
+  checking.add(alertId);
+  void pages.refreshAlarm(alertId, true).then((alarm) => {
+    checking.delete(alertId);
+    for (const [id, ring] of pendingRings) {
+      if (ring.alertId !== alertId) continue;
+      pendingRings.delete(id);
+      if (alarm?.kioskId === ring.kioskId && alarmOfKiosk(alertId, ring.kioskId, false)) showRing(id, ring.kioskId, alertId);
+    }
+  });
+}
+
 /** The alarm is closed: its kiosk's rings are stale (the kiosk stopped ringing when it heard so). */
 function dropRingsOf(alertId) {
   for (const [id, ring] of rings) if (ring.alertId === alertId) rings.delete(id);
@@ -302,6 +345,7 @@ function dropRingsOf(alertId) {
 function clearRings() {
   for (const ring of rings.values()) alarms.setRinging(ring.alertId, null, false);
   rings.clear();
+  pendingRings.clear();
   if (call === null && sosCall.state === "ringing") setCallState("idle", null);
   ringer.update();
 }
@@ -311,8 +355,10 @@ function accept(alertId) {
   const entry = [...rings.entries()].reverse().find(([, ring]) => ring.alertId === alertId);
   if (entry === undefined) return;
   const [callId, ring] = entry;
-  rings.delete(callId);
   const kioskId = ring.kioskId;
+  // The card's kiosk is the one the call goes to (never another kiosk ringing on its alarm).
+  if (!alarmOfKiosk(alertId, kioskId, false)) return;
+  rings.delete(callId);
   alarms.setRinging(alertId, "In call", false);
   alarms.setAcceptEnabled(false);
   Object.assign(sosCall, { callId, kioskId, alertId, muted: false, reason: null });

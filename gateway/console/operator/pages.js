@@ -22,30 +22,31 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     const open = new Set(body.data.alarms.map((a) => a.alertId));
     for (const alertId of before) {
       if (open.has(alertId)) continue;
-      // A ringing card may be for an alarm not stored yet (its ring came first): asked for alone, and
-      // dropped with its ring if it is closed. A ring without an alarm id has a card of its own (call-…).
+      // A ringing card's alarm may have come in after this answer was made: asked for alone, and
+      // dropped with its ring if it is closed.
       if (alarms.cards.get(alertId)?.node.dataset.ringing !== "true") alarms.remove(alertId);
-      else if (!alertId.startsWith("call-")) void refreshAlarm(alertId);
+      else void refreshAlarm(alertId);
     }
     for (const alarm of body.data.alarms) alarms.upsert(alarm);
     ringer.update();
   }
 
   /**
-   * Fetches one alarm into its card (a ring for an alarm this page has not seen). Returns "closed"
-   * when it is closed (its card is removed), "open", or "unknown".
+   * Fetches one alarm into its card (`add`: a card is made if there is none — a ring named an alarm
+   * this page has not seen). Returns the alarm when it is open; null when it is closed (its card is
+   * removed) or unknown.
    */
-  async function refreshAlarm(alertId) {
+  async function refreshAlarm(alertId, add = false) {
     const { status, body } = await api(`/api/alarms/${encodeURIComponent(alertId)}`).catch(() => ({ status: 0, body: null }));
-    if (status !== 200) return "unknown";
+    if (status !== 200) return null;
     if (body.data.status === "closed" || body.data.closedAt) {
       alarms.remove(alertId);
       onAlarmClosed(alertId);
       ringer.update();
-      return "closed";
+      return null;
     }
-    if (alarms.cards.has(alertId)) alarms.upsert(body.data);
-    return "open";
+    if (add || alarms.cards.has(alertId)) alarms.upsert(body.data);
+    return body.data;
   }
 
   /** A 409 ALARM_CLOSED: someone else closed it; the card goes. */
