@@ -24,6 +24,8 @@ export interface GatewayEvents {
   "kiosk.state": { kioskId: string; from: KioskStateName; to: KioskStateName; reason: string; components: readonly string[]; at: string };
   /** The broker refused a connection, a publish or a subscription. */
   "mqtt.refused": { what: "connection" | "publish" | "subscribe"; reason: string };
+  /** The HTTP(S) port refused or cut a connection (http/connection-guard.ts: a limit, a timeout, another origin on /mqtt). */
+  "http.refused": { reason: string };
   /** A step of an alarm's lifecycle was stored (gateway/alarms/): pages get the updated alarm. */
   "alarm.step": { alertId: string; type: AlarmStepType; actor: string | null };
   "escalation.delivered": { eventId: string; attempt: number };

@@ -80,6 +80,14 @@ export class GatewayMetrics {
     });
     const refusedConnections = new Counter({ name: "sos_mqtt_refused_connections_total", help: "MQTT connections refused, by MQTT reason", labelNames: ["reason"], registers });
     const refusedPublishes = new Counter({ name: "sos_mqtt_refused_publishes_total", help: "MQTT publishes refused (the client is disconnected), by the client's role", labelNames: ["role"], registers });
+    const refusedHttp = new Counter({
+      name: "sos_http_refused_connections_total",
+      help: "HTTP(S) connections refused or cut: address-limit, global-limit, timeout, bad-request, tls-handshake, cross-origin (a WebSocket from another page)",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of ["address-limit", "global-limit", "timeout", "bad-request", "tls-handshake", "cross-origin"]) refusedHttp.inc({ reason }, 0);
+    events.on("http.refused", "metrics", (e) => refusedHttp.inc({ reason: e.reason }));
     const refusedSubscriptions = new Counter({ name: "sos_mqtt_refused_subscriptions_total", help: "MQTT subscriptions refused, by the client's role", labelNames: ["role"], registers });
 
     // Every label value is initialised, so a series exists (at 0) before its first event.
