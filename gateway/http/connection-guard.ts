@@ -34,6 +34,8 @@ export type HttpRefusal = "address-limit" | "global-limit" | "timeout" | "bad-re
 export class HttpConnectionGuard {
   private readonly perAddress = new Map<string, number>();
   private open = 0;
+  /** Sockets already answered for a client error (their peer's EOF after our answer is no second error). */
+  readonly answered = new WeakSet<Duplex>();
 
   constructor(
     private readonly limits: HttpLimits,
@@ -103,10 +105,11 @@ export function checkingIntervalMs(limits: HttpLimits): number {
  * line logged sampled and counted: 408 for a deadline, 431 for oversized headers, 400 otherwise.
  */
 export function answerClientError(guard: HttpConnectionGuard, err: NodeJS.ErrnoException, socket: Duplex & { remoteAddress?: string; _httpMessage?: { headersSent?: boolean } }): void {
-  if (err.code === "ECONNRESET" || err.code === "EPIPE") {
+  if (err.code === "ECONNRESET" || err.code === "EPIPE" || guard.answered.has(socket)) {
     socket.destroy();
     return;
   }
+  guard.answered.add(socket);
   const timeout = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
   guard.refused(timeout ? "timeout" : "bad-request", socket.remoteAddress, timeout ? "request not received in time (headers, body or TLS handshake)" : "malformed HTTP request", { code: err.code ?? null });
   const status = timeout ? "408 Request Timeout" : err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";

@@ -67,6 +67,11 @@ export class HttpServer {
           else res.destroy();
           return;
         }
+        // The client went away mid-request (or was cut for being slow): nothing to answer, nothing of ours failed.
+        if (req.socket.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === "ECONNRESET") {
+          res.destroy();
+          return;
+        }
         this.log.error({ err, method: req.method, path: pathOf(req) }, "request failed");
         if (!res.headersSent) sendError(res, 500, "INTERNAL", "the gateway could not answer this request; see its log");
         else res.destroy();
