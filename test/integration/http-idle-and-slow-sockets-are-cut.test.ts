@@ -10,6 +10,7 @@ import { deferCleanups } from "./cleanups.js";
 import { startTestGateway, tempDir, waitFor } from "./harness.js";
 import { metricValue, openRaw, type RawSocket } from "./http-raw.js";
 import { addTestOperator, connectOperator, login } from "./operator-harness.js";
+import { startSecureGateway } from "./security/rig.js";
 
 const HEADERS_MS = 600;
 const REQUEST_MS = 1_200;
@@ -53,7 +54,7 @@ describe("idle and slow HTTP sockets are cut", () => {
     expect(gateway.logs.find("request failed")).toEqual([]);
   });
 
-  it("keeps a logged-in console's MQTT WebSocket and event stream open well past the timeouts (they still count as connections)", async () => {
+  it("keeps a logged-in console's MQTT WebSocket and event stream open well past the timeouts", async () => {
     const dir = tempDir();
     defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`, {
@@ -83,5 +84,17 @@ describe("idle and slow HTTP sockets are cut", () => {
     expect(page.connected).toBe(true);
     expect(streamEnded).toBe(false);
     expect(gateway.logs.find("connection cut")).toEqual([]);
+  });
+
+  it("HTTPS: a socket that never starts its TLS handshake is cut after the headers timeout, and counted", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const gateway = await startSecureGateway(dir.path, { limits: { httpHeadersTimeoutMs: HEADERS_MS, httpRequestTimeoutMs: REQUEST_MS } });
+    defer(() => gateway.stop());
+    const silent = await openRaw(gateway.httpPort);
+    defer(() => silent.close());
+    await waitFor(() => silent.closed(), "the silent TLS socket cut", 10_000);
+    await waitFor(() => gateway.logs.find("connection cut", (l) => l.listener === "https" && l.code === "ERR_TLS_HANDSHAKE_TIMEOUT")[0], "the cut logged");
+    expect((await gateway.metrics.render()).body).toContain('sos_http_refused_connections_total{reason="timeout"} 1\n');
   });
 });
