@@ -30,6 +30,8 @@ export interface GatewayEvents {
   "mqtt.refused": { what: "connection" | "publish" | "subscribe"; reason: string; role?: string };
   /** A call message broke the contract or named an alarm not its kiosk's (alarms/call-guard.ts): call/up ones are dropped. */
   "call.refused": { direction: "up" | "down"; reason: string; kioskId: string | null };
+  /** The HTTP(S) port refused or cut a connection (http/connection-guard.ts: a limit, a timeout, another origin on /mqtt). */
+  "http.refused": { reason: string };
   /** A step of an alarm's lifecycle was stored (gateway/alarms/): pages get the updated alarm. */
   "alarm.step": { alertId: string; type: AlarmStepType; actor: string | null };
   "escalation.delivered": { eventId: string; attempt: number };

@@ -199,6 +199,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       ...(deps.escalationSender === undefined ? {} : { escalationSender: deps.escalationSender }),
     });
     alarms.attach(broker);
+    // An event stream ends with the session that opened it (logout, expiry, …).
+    alarms.stream.endWith(operators.auth.sessions);
     await alarms.start();
     stops.push(() => alarms.stop(config.shutdown.graceMs));
     const metrics = new GatewayMetrics({
@@ -245,12 +247,21 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       {
         ...operatorHttp,
         routes: [
-          metricsRoutes(metrics),
+          metricsRoutes(metrics, { token: config.metrics.token }),
           securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
           alarms.routes(consoleAuthorizer(operators.auth.sessions)),
           ...(operatorHttp.routes ?? []),
         ],
         ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),
+        limits: {
+          perAddress: config.limits.httpConnectionsPerAddress,
+          total: config.limits.httpConnections,
+          headersTimeoutMs: config.limits.httpHeadersTimeoutMs,
+          requestTimeoutMs: config.limits.httpRequestTimeoutMs,
+          keepAliveTimeoutMs: config.limits.httpKeepAliveTimeoutMs,
+        },
+        refusalLog: { perKey: config.limits.refusalLogPerKey, total: config.limits.refusalLogTotal, windowMs: config.limits.refusalLogWindowMs },
+        onRefused: (reason) => events.emit("http.refused", { reason }),
       },
     );
     const httpPort = await http.start(config.http.host, config.http.port);

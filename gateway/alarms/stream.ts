@@ -3,6 +3,10 @@
  * `kiosk` (a FleetKiosk whose state or failing parts changed), `heartbeats` ({ kiosks: [{ kioskId,
  * lastHeartbeatAt }] }, at most every 15 s, only the kiosks that beat since the last one). One-way, plain HTTP, reconnected by the
  * browser's EventSource on its own; the page reloads the lists after each (re)connect.
+ *
+ * Each stream belongs to the session that opened it: when the session ends (logout, expiry, a newer
+ * login past the per-operator cap, the operator removed or changed) its streams are ended too, and
+ * the browser's reconnect gets 401 (an EventSource stops for good on a non-200 answer).
  */
 import type { ServerResponse } from "node:http";
 
@@ -10,15 +14,44 @@ const KEEPALIVE_MS = 20_000;
 /** A page that reads slower than this much backlog is dropped (it reconnects and reloads). */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+/** Where sessions end (operators/sessions.ts SessionStore). */
+export interface StreamSessions {
+  onEnded(listener: (ended: readonly { readonly idHash: string }[]) => void): void;
+  isLive(key: string): boolean;
+}
+
 export class EventStream {
   private readonly clients = new Set<ServerResponse>();
+  /** Each stream's session key. */
+  private readonly owners = new Map<ServerResponse, string>();
+  private sessions: StreamSessions | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+
+  /** Ends each stream with its session: at once when it is ended, by the next keepalive when it expires. */
+  endWith(sessions: StreamSessions): void {
+    this.sessions = sessions;
+    sessions.onEnded((ended) => this.endSessions(ended.map((r) => r.idHash)));
+  }
+
+  /** Ends the streams of these sessions; returns how many. */
+  endSessions(keys: readonly string[]): number {
+    const ending = new Set(keys);
+    let ended = 0;
+    for (const [res, key] of this.owners) {
+      if (!ending.has(key)) continue;
+      this.drop(res);
+      res.end();
+      ended += 1;
+    }
+    return ended;
+  }
 
   get size(): number {
     return this.clients.size;
   }
 
-  add(res: ServerResponse): void {
+  /** Opens a stream on `res`; `session`: the key of the session it belongs to (Session.key). */
+  add(res: ServerResponse, session?: string): void {
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -28,8 +61,9 @@ export class EventStream {
     });
     res.write("retry: 2000\n: connected\n\n");
     this.clients.add(res);
-    res.on("close", () => this.clients.delete(res));
-    this.keepalive ??= setInterval(() => this.write(": keepalive\n\n"), KEEPALIVE_MS);
+    if (session !== undefined) this.owners.set(res, session);
+    res.on("close", () => this.drop(res));
+    this.keepalive ??= setInterval(() => this.tick(), KEEPALIVE_MS);
   }
 
   send(event: string, data: unknown): void {
@@ -42,13 +76,28 @@ export class EventStream {
     this.keepalive = undefined;
     for (const res of this.clients) res.end();
     this.clients.clear();
+    this.owners.clear();
+  }
+
+  private tick(): void {
+    const sessions = this.sessions;
+    if (sessions !== undefined) {
+      const expired = [...new Set(this.owners.values())].filter((key) => !sessions.isLive(key));
+      if (expired.length > 0) this.endSessions(expired);
+    }
+    this.write(": keepalive\n\n");
+  }
+
+  private drop(res: ServerResponse): void {
+    this.clients.delete(res);
+    this.owners.delete(res);
   }
 
   private write(chunk: string): void {
     for (const res of this.clients) {
       if (res.writableLength > MAX_BUFFERED_BYTES) {
         res.destroy();
-        this.clients.delete(res);
+        this.drop(res);
         continue;
       }
       res.write(chunk);

@@ -414,14 +414,14 @@ export class GatewayBroker {
     return this.kioskAuth.byPassword(client, username, password, remoteAddress(client) ?? "unknown");
   }
 
-  private async authenticateOperator(client: Client, username: string, password: Buffer): Promise<Principal> {
+  private authenticateOperator(client: Client, username: string, password: Buffer): Principal {
     if (transport(client) !== "websocket") throw authError(NOT_AUTHORIZED, "operators connect over the WebSocket (/mqtt on the HTTP port), not MQTT/TCP");
     const name = operatorNameFromUsername(username);
     if (name === null) throw authError(BAD_USERNAME_OR_PASSWORD, "username is not operator:NAME");
     if (!isOperatorClientId(client.id, name)) throw authError(IDENTIFIER_REJECTED, `client id must be ${username} or ${username}:SUFFIX`);
     if (this.deps.operators === undefined) throw authError(NOT_AUTHORIZED, "operators are not served");
-    const result = await this.deps.operators.verifyMqtt(name, password.toString("utf8"), remoteAddress(client) ?? "unknown");
-    if (!result.ok) throw authError(result.reason === "rate-limited" ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason);
+    const result = this.deps.operators.verifyMqtt(name, password.toString("utf8"));
+    if (!result.ok) throw authError(BAD_USERNAME_OR_PASSWORD, `${result.reason}: log in at POST /api/login and use its MQTT token`);
     return { role: "operator", name };
   }
 }

@@ -91,8 +91,8 @@ export function alarmRoutes(deps: AlarmRoutesDeps): RouteGroup {
     }
     if (ctx.path === "/api/events") {
       requireMethod(ctx, "GET");
-      authorize(ctx, "view");
-      alarms.stream.add(ctx.res);
+      // The stream ends with the session that opened it (logout, expiry: stream.ts).
+      alarms.stream.add(ctx.res, authorize(ctx, "view").key);
       return true;
     }
     const alarm = ALARM.exec(ctx.path);

@@ -76,7 +76,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
     if (!result.ok) {
       // A name that is not one (often a password typed into the wrong field) is not logged.
       const logged = operatorNameSchema.safeParse(name).success ? name : null;
-      log.warn({ operator: logged, address: ctx.address, reason: result.reason }, "login refused");
+      log.warn({ operator: logged, address: ctx.address, reason: result.reason, ...(result.reason !== "rate-limited" && result.slowedMs > 0 ? { slowedMs: result.slowedMs } : {}) }, "login refused");
       if (result.reason === "rate-limited") {
         return sendError(ctx.res, 429, "TOO_MANY_ATTEMPTS", "too many failed logins from this address: wait a minute", { "retry-after": String(Math.ceil(result.retryAfterMs / 1_000)) });
       }
@@ -85,7 +85,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
     // The record the password was checked against: its role, and its stamp (a later change ends the session).
     const { role } = result.operator;
     const { id, session } = sessions.create(name, `${operatorUsername(name)}:${randomBytes(6).toString("hex")}`, role, operatorStamp(result.operator));
-    log.info({ operator: name, role, address: ctx.address }, "operator logged in");
+    log.info({ operator: name, role, address: ctx.address, ...(result.slowedMs > 0 ? { slowedMs: result.slowedMs } : {}) }, "operator logged in");
     sendOk(ctx.res, sessionData(session), { "set-cookie": cookie(id, Math.floor((session.expiresAt - Date.now()) / 1_000)) });
   };
 

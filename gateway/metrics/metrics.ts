@@ -87,6 +87,14 @@ export class GatewayMetrics {
       labelNames: ["direction", "reason"],
       registers,
     });
+    const refusedHttp = new Counter({
+      name: "sos_http_refused_connections_total",
+      help: "HTTP(S) connections refused or cut: address-limit, global-limit, timeout, bad-request, tls-handshake, cross-origin (a WebSocket from another page)",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of ["address-limit", "global-limit", "timeout", "bad-request", "tls-handshake", "cross-origin"]) refusedHttp.inc({ reason }, 0);
+    events.on("http.refused", "metrics", (e) => refusedHttp.inc({ reason: e.reason }));
 
     // Every label value is initialised, so a series exists (at 0) before its first event.
     for (const state of kioskStateNames) transitions.inc({ to: state }, 0);

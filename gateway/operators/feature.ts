@@ -55,8 +55,11 @@ export class OperatorFeature {
     private readonly config: GatewayConfig,
     private readonly deps: OperatorFeatureDeps,
   ) {
-    const sessions = new SessionStore(config.operators.sessionTtlMs, deps.clock, { persist: { records: deps.store.sessions, log: deps.log.child({ subsystem: "sessions" }) } });
-    this.auth = new OperatorAuth(deps.store, sessions, { maxFailedPerMinute: config.operators.maxFailedLoginsPerMinute }, deps.clock);
+    const sessions = new SessionStore(config.operators.sessionTtlMs, deps.clock, {
+      persist: { records: deps.store.sessions, log: deps.log.child({ subsystem: "sessions" }) },
+      maxPerOperator: config.operators.maxSessionsPerOperator,
+    });
+    this.auth = new OperatorAuth(deps.store, sessions, { maxFailedPerMinute: config.operators.maxFailedLoginsPerMinute, slowdown: config.operators.accountSlowdown }, deps.clock);
     // A fixed HTTP port gives the default public URL now; an ephemeral one (tests) once listening.
     const known = config.publicUrl ?? (config.http.port === 0 ? undefined : defaultPublicUrl(config.http.host, config.http.port, deps.https));
     this.links = new SnapshotLinks(config.dispatch.secret, known);
@@ -80,7 +83,17 @@ export class OperatorFeature {
     const alarmLog = log.child({ subsystem: "operator-alarms" });
     // A test alarm proves the path to dispatch; it never pages an operator.
     events.on("alert.stored", "operator-alarms", (e) => e.kind === "test" ? undefined : announceAlarm(store, (alarm) => broker.publishOperatorAlarm(alarm), e, alarmLog));
-    this.ws = new MqttWebSocket(broker, MQTT_WS_PATH, log.child({ subsystem: "mqtt-ws" }));
+    const origins = [...this.config.http.allowedOrigins, ...(this.config.publicUrl === undefined ? [] : [this.config.publicUrl])];
+    this.ws = new MqttWebSocket(broker, MQTT_WS_PATH, log.child({ subsystem: "mqtt-ws" }), origins);
+    // A session that ends by logout, a newer login past the per-operator cap or expiry takes its
+    // page's MQTT connection with it (removed or changed operators: dropStaleSessions, which logs them).
+    this.auth.sessions.onEnded((ended, why) => {
+      if (why === "removed" || why === "changed") return;
+      for (const session of ended) {
+        const cut = broker.disconnectClient(session.clientId);
+        if (cut) log.info({ operator: session.operator, why }, "operator session ended: its MQTT connection closed");
+      }
+    });
     // `sos operator remove` and `sos operator add --force` write the store from another process: the
     // sessions of a removed operator, or of one with a new password or role, end within a poll, and
     // so do their pages' MQTT connections (calls, alarms).
@@ -117,7 +130,7 @@ export class OperatorFeature {
           log: httpLog,
         }),
         snapshotRoutes({ sessions: this.auth.sessions, links: this.links, snapshots: this.snapshots }),
-        consoleRoutes(),
+        consoleRoutes({ production: this.config.profile === "production", https: this.deps.https === true }),
       ],
       ...(this.ws === undefined ? {} : { upgrade: this.ws.upgrade }),
     };

@@ -71,3 +71,56 @@ export class FailedLoginLimiter {
     return kept;
   }
 }
+
+export interface AccountSlowdownOptions {
+  /** Failures in the window that cost nothing. */
+  readonly freeFailures: number;
+  /** The first slowed attempt waits this; each further failure doubles it… */
+  readonly baseDelayMs: number;
+  /** …up to this. */
+  readonly maxDelayMs: number;
+  readonly windowMs: number;
+}
+
+/**
+ * Failed logins per account (an operator name, known or not, from any address): past
+ * `freeFailures` in the window, each attempt on the account waits before its password is checked,
+ * twice as long per further failure, up to `maxDelayMs`. A slowdown and never a lockout: the
+ * operator who knows the password still logs in, after at most `maxDelayMs`, while guesses spread
+ * over many addresses (which the per-address limit cannot see) each cost the wait. Attempts count
+ * from their start (concurrent guesses see each other) and a success clears the account.
+ */
+export class AccountSlowdown {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly options: AccountSlowdownOptions,
+    private readonly clock: Clock,
+    private readonly maxAccounts = 10_000,
+  ) {}
+
+  /** Counts an attempt on `account` as a failure (until forgiven); returns how long it must wait first. */
+  attempt(account: string): number {
+    const recent = this.recent(account);
+    const over = recent.length - this.options.freeFailures;
+    const delay = over < 0 ? 0 : Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(over, 30));
+    recent.push(this.clock.now().getTime());
+    this.failures.delete(account);
+    if (this.failures.size >= this.maxAccounts) {
+      const oldest = this.failures.keys().next().value;
+      if (oldest !== undefined) this.failures.delete(oldest);
+    }
+    this.failures.set(account, recent.slice(-64));
+    return delay;
+  }
+
+  /** The password was right: the account's failures are forgotten. */
+  succeeded(account: string): void {
+    this.failures.delete(account);
+  }
+
+  private recent(account: string): number[] {
+    const since = this.clock.now().getTime() - this.options.windowMs;
+    return (this.failures.get(account) ?? []).filter((t) => t > since);
+  }
+}

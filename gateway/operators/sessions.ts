@@ -22,6 +22,8 @@ import type { SessionRecord, SessionRecordStore } from "../store/session-store.j
 import type { OperatorRecord, OperatorRole } from "../store/store.js";
 
 export interface Session {
+  /** A handle for this session (the SHA-256 of its id, not a secret): what ends with it (its event streams) is keyed by it. */
+  readonly key: string;
   readonly operator: string;
   /** As stored at login: a changed role (or password) ends the session (dropChanged). */
   readonly role: OperatorRole;
@@ -36,7 +38,13 @@ export interface SessionStoreOptions {
   /** Where sessions are written through to and loaded from; without it they live in memory only. */
   readonly persist?: { readonly records: SessionRecordStore; readonly log: Logger };
   readonly maxSessions?: number;
+  /** Live sessions per operator: a further login ends that operator's oldest, never another's. */
+  readonly maxPerOperator?: number;
 }
+
+/** Why sessions ended: logged out, replaced by a newer login (a cap), expired, operator removed or changed. */
+export type SessionEnd = "logout" | "evicted" | "expired" | "removed" | "changed";
+export type SessionEndListener = (ended: readonly SessionRecord[], why: SessionEnd) => void;
 
 const digest = (secret: string): string => createHash("sha256").update(secret).digest("base64url");
 const mqttTokenOf = (id: string): string => createHmac("sha256", id).update("sos operator mqtt token v1").digest("base64url");
@@ -65,6 +73,8 @@ export class SessionStore {
   private readonly byToken = new Map<string, string>();
   private readonly pending = new Set<Promise<void>>();
   private readonly maxSessions: number;
+  private readonly maxPerOperator: number;
+  private readonly endListeners: SessionEndListener[] = [];
 
   constructor(
     private readonly ttlMs: number,
@@ -72,6 +82,18 @@ export class SessionStore {
     private readonly options: SessionStoreOptions = {},
   ) {
     this.maxSessions = options.maxSessions ?? 10_000;
+    this.maxPerOperator = options.maxPerOperator ?? 10;
+  }
+
+  /** Called with the sessions that end, whatever the reason (streams and connections opened with them are ended too). */
+  onEnded(listener: SessionEndListener): void {
+    this.endListeners.push(listener);
+  }
+
+  /** Whether the session with this key is live (not ended, not expired). */
+  isLive(key: string): boolean {
+    const record = this.byId.get(key)?.record;
+    return record !== undefined && record.expiresAt > this.clock.now().getTime();
   }
 
   /**
@@ -97,14 +119,19 @@ export class SessionStore {
   /** Starts a session; returns its id (for the cookie) and the session. `stamp`: operatorStamp of the record the password was checked against. */
   create(operator: string, clientId: string, role: OperatorRole = "operator", stamp?: string): { id: string; session: Session } {
     this.prune();
+    // The operator's own oldest sessions make room (entries are oldest first): one operator's logins
+    // never end another's. The global cap is a backstop for thousands of operators.
+    const own = [...this.byId].filter(([, entry]) => entry.record.operator === operator).map(([key]) => key);
+    if (own.length >= this.maxPerOperator) this.end(own.slice(0, own.length - this.maxPerOperator + 1), "evicted");
     if (this.byId.size >= this.maxSessions) {
       const oldest = this.byId.keys().next().value;
-      if (oldest !== undefined) this.end([oldest]);
+      if (oldest !== undefined) this.end([oldest], "evicted");
     }
     const id = randomBytes(32).toString("base64url");
     const now = this.clock.now();
-    const session: Session = { operator, role, mqttToken: mqttTokenOf(id), clientId, expiresAt: now.getTime() + this.ttlMs };
-    const record: SessionRecord = { idHash: digest(id), tokenHash: digest(session.mqttToken), operator, role, clientId, createdAt: now.toISOString(), expiresAt: session.expiresAt };
+    const idHash = digest(id);
+    const session: Session = { key: idHash, operator, role, mqttToken: mqttTokenOf(id), clientId, expiresAt: now.getTime() + this.ttlMs };
+    const record: SessionRecord = { idHash, tokenHash: digest(session.mqttToken), operator, role, clientId, createdAt: now.toISOString(), expiresAt: session.expiresAt };
     this.byId.set(record.idHash, stamp === undefined ? { record, session } : { record, session, stamp });
     this.byToken.set(record.tokenHash, record.idHash);
     this.write("could not store an operator session: it will not survive a restart", { operator }, (records) => records.put(record));
@@ -117,10 +144,10 @@ export class SessionStore {
     if (entry === undefined) return undefined;
     const { record } = entry;
     if (record.expiresAt <= this.clock.now().getTime()) {
-      this.end([key]);
+      this.end([key], "expired");
       return undefined;
     }
-    entry.session ??= { operator: record.operator, role: record.role, mqttToken: mqttTokenOf(id), clientId: record.clientId, expiresAt: record.expiresAt };
+    entry.session ??= { key, operator: record.operator, role: record.role, mqttToken: mqttTokenOf(id), clientId: record.clientId, expiresAt: record.expiresAt };
     return entry.session;
   }
 
@@ -132,13 +159,13 @@ export class SessionStore {
   }
 
   delete(id: string): boolean {
-    return this.end([digest(id)]).length > 0;
+    return this.end([digest(id)], "logout").length > 0;
   }
 
   /** Ends the sessions of operators no longer in `present` (removed with `sos operator remove`); returns them. */
   dropAbsent(present: ReadonlySet<string>): SessionRecord[] {
     const absent = [...this.byId].filter(([, entry]) => !present.has(entry.record.operator)).map(([key]) => key);
-    return absent.length === 0 ? [] : this.end(absent);
+    return absent.length === 0 ? [] : this.end(absent, "removed");
   }
 
   /**
@@ -154,7 +181,7 @@ export class SessionStore {
       if (entry.stamp === undefined) entry.stamp = stamp;
       else if (entry.stamp !== stamp) changed.push(key);
     }
-    return changed.length === 0 ? [] : this.end(changed);
+    return changed.length === 0 ? [] : this.end(changed, "changed");
   }
 
   get size(): number {
@@ -167,7 +194,7 @@ export class SessionStore {
   }
 
   /** Removes these sessions from memory and the store; returns the records that were there. */
-  private end(keys: readonly string[]): SessionRecord[] {
+  private end(keys: readonly string[], why: SessionEnd): SessionRecord[] {
     const ended: SessionRecord[] = [];
     for (const key of keys) {
       const record = this.byId.get(key)?.record;
@@ -181,19 +208,35 @@ export class SessionStore {
     this.write("could not delete ended operator sessions from the store: they come back if the gateway restarts before they expire", { operators }, (records) =>
       records.delete(ended.map((r) => r.idHash)),
     );
+    this.ended(ended, why);
     return ended;
   }
 
   private prune(): void {
     const now = this.clock.now();
     const expired = [...this.byId].filter(([, entry]) => entry.record.expiresAt <= now.getTime()).map(([key]) => key);
+    const ended: SessionRecord[] = [];
     for (const key of expired) {
       const record = this.byId.get(key)?.record;
       this.byId.delete(key);
-      if (record !== undefined) this.byToken.delete(record.tokenHash);
+      if (record !== undefined) {
+        this.byToken.delete(record.tokenHash);
+        ended.push(record);
+      }
     }
+    if (ended.length > 0) this.ended(ended, "expired");
     // Also any expired row a failed delete left behind.
     this.write("could not delete expired operator sessions from the store", {}, (records) => records.deleteExpired(now));
+  }
+
+  private ended(records: readonly SessionRecord[], why: SessionEnd): void {
+    for (const listener of this.endListeners) {
+      try {
+        listener(records, why);
+      } catch (err) {
+        this.options.persist?.log.error({ err }, "a listener for ended operator sessions failed");
+      }
+    }
   }
 
   /**

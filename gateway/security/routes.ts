@@ -115,8 +115,10 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
     sendOk(ctx.res, { kioskId: body.kioskId, certificate: result.pem, caCertificate: ca.certPem, mqtts: { port: deps.mqttsPort } });
   };
 
-  const revoke = async (ctx: RequestContext, kioskId: string): Promise<void> => {
+  const revoke = async (ctx: RequestContext, encodedId: string): Promise<void> => {
+    // Who asks first: nothing in the path is looked at for someone who may not revoke.
     const admin = await requireAdmin(ctx, deps.sessions, store);
+    const kioskId = decodePathPart(encodedId);
     const revoked = await store.security.revokeKiosk(kioskId, clock.now());
     if (revoked === null) throw new HttpError(404, "KIOSK_UNKNOWN", `no kiosk ${kioskId}`);
     log.info({ kioskId, certificates: revoked, by: admin.operator }, "kiosk revoked by an admin");
@@ -151,7 +153,7 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
     const revokeMatch = REVOKE_PATH.exec(ctx.path);
     if (revokeMatch !== null) {
       requireMethod(ctx, "POST");
-      await revoke(ctx, decodeURIComponent(revokeMatch[1] ?? ""));
+      await revoke(ctx, revokeMatch[1] ?? "");
       return true;
     }
     switch (ctx.path) {
@@ -181,4 +183,13 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
         return false;
     }
   };
+}
+
+/** A %-encoded path segment, or 400 for a malformed escape (`%zz`). */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, "BAD_PATH", "the kiosk id in the path is not valid (a malformed %-escape)");
+  }
 }

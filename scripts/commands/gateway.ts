@@ -67,6 +67,8 @@ export async function run(opts: GatewayOptions): Promise<void> {
         agency: opts.agency,
       },
       publicUrl: opts.publicUrl,
+      // The environment only: a token on the command line would show in ps.
+      metrics: { token: process.env.SOS_METRICS_TOKEN === "" ? undefined : process.env.SOS_METRICS_TOKEN },
       iceServers: iceServers(opts),
       ops: { url: opts.opsUrl, secret: opts.opsSecret ?? process.env.SOS_OPS_SECRET },
       supervision: {

@@ -104,6 +104,19 @@ const limitsSchema = z.object({
    * Kiosks and operator pages send 1-2 at a time.
    */
   maxFiltersPerSubscribe: z.number().int().min(1).max(1_000).default(16),
+  /**
+   * The HTTP(S) port (gateway/http/connection-guard.ts): open connections per source address and in
+   * all, WebSockets at /mqtt included; past either, a new connection is closed at once (a control room
+   * behind one NAT address has a few per console). 0 = no limit.
+   */
+  httpConnectionsPerAddress: z.number().int().min(0).default(128),
+  httpConnections: z.number().int().min(0).default(1_024),
+  /** A request's headers must arrive within this (a socket that sends nothing is cut after it too; HTTPS: the TLS handshake as well). */
+  httpHeadersTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  /** A whole request, body included, must arrive within this (a trickled body is cut). */
+  httpRequestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** An idle keep-alive connection is closed after this. */
+  httpKeepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
 });
 
 /** Certificates and enrolment (gateway/pki/, gateway/security/). */
@@ -146,7 +159,25 @@ export const gatewayConfigSchema = z
     mqtts: z.object({ host: z.string().default("0.0.0.0"), port: portSchema.default(8883) }).default({ host: "0.0.0.0", port: 8883 }),
     limits: limitsSchema.default(limitsSchema.parse({})),
     security: securitySchema.default(securitySchema.parse({})),
-    http: z.object({ host: z.string().default("127.0.0.1"), port: portSchema.default(8080) }).default({ host: "127.0.0.1", port: 8080 }),
+    http: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: portSchema.default(8080),
+        /**
+         * Origins (scheme://host[:port]) besides the gateway's own whose pages may open the MQTT
+         * WebSocket at /mqtt (a console served through another name). The request's own Host and
+         * publicUrl are always allowed.
+         */
+        allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
+      })
+      .default({ host: "127.0.0.1", port: 8080, allowedOrigins: [] }),
+    /**
+     * GET /metrics: with a token (SOS_METRICS_TOKEN), only `Authorization: Bearer <token>` is served;
+     * without one, only requests from loopback (a Prometheus on the gateway's machine).
+     */
+    metrics: z
+      .object({ token: z.string().min(16, "must be at least 16 characters (use a random token shared with Prometheus)").optional() })
+      .default({}),
     broker: z
       .object({
         /** A fixed id so that wills and sessions survive a restart. */
@@ -198,8 +229,28 @@ export const gatewayConfigSchema = z
         sessionTtlMs: z.number().int().min(60_000).default(14 * 3_600_000),
         /** Failed logins (HTTP or MQTT) allowed per address per minute; more are refused unchecked. */
         maxFailedLoginsPerMinute: z.number().int().min(1).max(1_000).default(10),
+        /** Live sessions per operator; a further login ends that operator's oldest (never another operator's). */
+        maxSessionsPerOperator: z.number().int().min(1).max(1_000).default(10),
+        /**
+         * Failed logins on one account (from any address) slow its next attempts: after `freeFailures`
+         * in `windowMs`, each attempt waits baseDelayMs, doubled per further failure, up to maxDelayMs.
+         * A slowdown, never a lockout: the right password still logs in.
+         */
+        accountSlowdown: z
+          .object({
+            freeFailures: z.number().int().min(0).max(1_000).default(3),
+            baseDelayMs: z.number().int().min(0).max(60_000).default(1_000),
+            maxDelayMs: z.number().int().min(0).max(300_000).default(15_000),
+            windowMs: z.number().int().min(1_000).max(86_400_000).default(15 * 60_000),
+          })
+          .default({ freeFailures: 3, baseDelayMs: 1_000, maxDelayMs: 15_000, windowMs: 15 * 60_000 }),
       })
-      .default({ sessionTtlMs: 14 * 3_600_000, maxFailedLoginsPerMinute: 10 }),
+      .default({
+        sessionTtlMs: 14 * 3_600_000,
+        maxFailedLoginsPerMinute: 10,
+        maxSessionsPerOperator: 10,
+        accountSlowdown: { freeFailures: 3, baseDelayMs: 1_000, maxDelayMs: 15_000, windowMs: 15 * 60_000 },
+      }),
     supervision: supervisionSchema.default(supervisionSchema.parse({})),
     ops: opsSchema.default(opsSchema.parse({})),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),

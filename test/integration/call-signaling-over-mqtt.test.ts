@@ -16,7 +16,7 @@ import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.
 import { FakeMedia } from "../fixtures/fake-media.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { provisionTestKiosk, startTestGateway, tempDir, waitFor, type TestGateway } from "./harness.js";
-import { addTestOperator, connectOperatorWs, get, httpBase, login, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, connectOperator, get, httpBase, login, OPERATOR_PASSWORD } from "./operator-harness.js";
 
 const KIOSK_ID = "kz-call-0001";
 const ICE = [{ urls: "stun:stun.example.org:3478" }];
@@ -60,7 +60,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
   }
 
   async function operator(gateway: TestGateway, tab: string): Promise<Operator> {
-    const client = await connectOperatorWs(gateway.httpPort, { clientId: `operator:op7:${tab}`, username: "operator:op7", password: OPERATOR_PASSWORD });
+    const client = await connectOperator(gateway.httpPort, "op7", { clientId: `operator:op7:${tab}` });
     cleanups.push(() => client.endAsync(true));
     const received: CallUp[] = [];
     client.on("message", (_topic, payload) => received.push(callUpSchema.parse(JSON.parse(payload.toString("utf8")))));

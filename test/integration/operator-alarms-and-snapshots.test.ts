@@ -11,7 +11,7 @@ import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { type Alert, topicFor } from "../../shared/contract.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { connectRaw, DISPATCH_SECRET, provisionTestKiosk, startTestGateway, tempDir, waitFor, type TestGateway } from "./harness.js";
-import { addTestOperator, connectOperatorWs, get, login, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, connectOperator, get, login, OPERATOR_PASSWORD } from "./operator-harness.js";
 
 const KIOSK = "kz-cam-0001";
 const OTHER = "kz-cam-0002";
@@ -75,7 +75,7 @@ describe("operator alarms and snapshots", () => {
 
   it("publishes an operator alarm with the kiosk's registered place and snapshot link as soon as the alert is stored", async () => {
     const env = await setup();
-    const operator = await connectOperatorWs(env.gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD });
+    const operator = await connectOperator(env.gateway.httpPort, "alice", { clientId: "operator:alice" });
     cleanups.push(() => operator.endAsync(true));
     const alarms: { qos: number; alarm: OperatorAlarm }[] = [];
     operator.on("message", (topic, payload, packet) => {

@@ -62,3 +62,14 @@ export async function refusal(connecting: Promise<MqttClient>): Promise<(Error &
     (err: unknown) => err as Error & { code?: number },
   );
 }
+
+/**
+ * Logs `name` in over HTTP and connects over the WebSocket with the session's MQTT token (the only
+ * credential /mqtt takes), as the console does; `clientId` defaults to the session's own.
+ */
+export async function connectOperator(httpPort: number, name: string, options: mqtt.IClientOptions & { password?: string } = {}): Promise<MqttClient> {
+  const reply = await login(httpPort, name, options.password ?? OPERATOR_PASSWORD);
+  const mqttCreds = reply.body.data?.mqtt;
+  if (mqttCreds === undefined) throw new Error(`login of ${name} failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return connectOperatorWs(httpPort, { clientId: mqttCreds.clientId, ...options, username: mqttCreds.username, password: mqttCreds.password });
+}

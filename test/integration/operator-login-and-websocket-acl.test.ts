@@ -11,11 +11,12 @@ import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import { topicFor } from "../../shared/contract.js";
 import { connectRaw, provisionTestKiosk, startTestGateway, tempDir, waitFor, type TestGateway } from "./harness.js";
-import { addTestOperator, connectOperatorWs, get, login, OPERATOR_PASSWORD, refusal } from "./operator-harness.js";
+import { addTestOperator, connectOperator, connectOperatorWs, get, login, OPERATOR_PASSWORD, refusal } from "./operator-harness.js";
 
 const KIOSK = "kz-ops-0001";
 const OTHER = "kz-ops-0002";
 const ICE = [{ urls: "stun:stun.example.test:3478" }];
+const NOT_A_TOKEN = "not a session token: log in at POST /api/login and use its MQTT token";
 
 interface Env {
   gateway: TestGateway;
@@ -91,7 +92,7 @@ describe("operator login and MQTT over WebSocket", () => {
     expect(gateway.logs.raw.join("\n")).not.toContain(OPERATOR_PASSWORD);
   });
 
-  it("rate-limits failed logins per address: refused unchecked, even with the right password, on HTTP and on the WebSocket", async () => {
+  it("rate-limits failed logins per address: refused unchecked, even with the right password; the WebSocket takes no password at all", async () => {
     const { gateway } = await setup({ operators: { maxFailedLoginsPerMinute: 3 } });
     for (let i = 0; i < 3; i += 1) expect((await login(gateway.httpPort, "alice", `wrong-${i}`)).status).toBe(401);
     const limited = await login(gateway.httpPort, "alice", OPERATOR_PASSWORD);
@@ -100,23 +101,22 @@ describe("operator login and MQTT over WebSocket", () => {
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     const ws = await refusal(connectOperatorWs(gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }));
-    expect(ws?.code).toBe(5);
-    expect(gateway.logs.find("connection refused", (l) => l.reason === "rate-limited")).toHaveLength(1);
+    expect(ws?.code).toBe(4);
+    expect(gateway.logs.find("connection refused", (l) => String(l.reason).startsWith("not a session token"))).toHaveLength(1);
   });
 
-  it("accepts an operator on /mqtt with the password or the session token, and refuses wrong passwords, kiosks on the WebSocket and operators on TCP", async () => {
+  it("accepts an operator on /mqtt with the session token only, and refuses passwords, kiosks on the WebSocket and operators on TCP", async () => {
     const { gateway, kiosk } = await setup();
-    const byPassword = track(await connectOperatorWs(gateway.httpPort, { clientId: "operator:alice:tab1", username: "operator:alice", password: OPERATOR_PASSWORD }));
-    expect(byPassword.connected).toBe(true);
     const session = (await login(gateway.httpPort, "alice", OPERATOR_PASSWORD)).body.data;
     const byToken = track(await connectOperatorWs(gateway.httpPort, { clientId: session?.mqtt.clientId, username: session?.mqtt.username, password: session?.mqtt.password }));
     expect(byToken.connected).toBe(true);
-    await waitFor(() => gateway.logs.find("operator connected").length === 2, "both operator connections logged");
+    await waitFor(() => gateway.logs.find("operator connected").length === 1, "the operator connection logged");
     const kioskClient = track(await connectRaw(gateway.mqttUrl, { clientId: KIOSK, username: KIOSK, password: kiosk.mqtt.password }));
 
     const refused = [
-      { what: "wrong password", ws: true, options: { clientId: "operator:alice", username: "operator:alice", password: "nope" }, code: 4, reason: "wrong password" },
-      { what: "unknown operator", ws: true, options: { clientId: "operator:bob", username: "operator:bob", password: OPERATOR_PASSWORD }, code: 4, reason: "unknown operator" },
+      { what: "the right password", ws: true, options: { clientId: "operator:alice:tab1", username: "operator:alice", password: OPERATOR_PASSWORD }, code: 4, reason: NOT_A_TOKEN },
+      { what: "wrong password", ws: true, options: { clientId: "operator:alice", username: "operator:alice", password: "nope" }, code: 4, reason: NOT_A_TOKEN },
+      { what: "another operator's token", ws: true, options: { clientId: "operator:bob", username: "operator:bob", password: session?.mqtt.password }, code: 4, reason: NOT_A_TOKEN },
       { what: "client id of a kiosk", ws: true, options: { clientId: KIOSK, username: "operator:alice", password: OPERATOR_PASSWORD }, code: 2, reason: "client id must be operator:alice or operator:alice:SUFFIX" },
       { what: "kiosk on the WebSocket", ws: true, options: { clientId: KIOSK, username: KIOSK, password: kiosk.mqtt.password }, code: 5, reason: "kiosks connect over MQTT/TCP, not the WebSocket" },
       { what: "operator on TCP", ws: false, options: { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }, code: 5, reason: "operators connect over the WebSocket (/mqtt on the HTTP port), not MQTT/TCP" },
@@ -129,13 +129,13 @@ describe("operator login and MQTT over WebSocket", () => {
     // The kiosk's own session was never taken over by an operator (or a second kiosk login) using its client id.
     expect(gateway.logs.find("kiosk connected")).toHaveLength(1);
     expect(gateway.logs.find("kiosk disconnected")).toHaveLength(0);
-    expect(kioskClient.connected && byPassword.connected && byToken.connected).toBe(true);
+    expect(kioskClient.connected && byToken.connected).toBe(true);
     expect(gateway.logs.raw.join("\n")).not.toContain(OPERATOR_PASSWORD);
   });
 
   it("lets an operator subscribe to every kiosk's call/up and the alarms and publish call/down; refuses acks, alerts and publishing alerts", async () => {
     const { gateway, kiosk } = await setup();
-    const operator = track(await connectOperatorWs(gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }));
+    const operator = track(await connectOperator(gateway.httpPort, "alice", { clientId: "operator:alice" }));
     const kioskClient = track(await connectRaw(gateway.mqttUrl, { clientId: KIOSK, username: KIOSK, password: kiosk.mqtt.password }));
     const toOperator: { topic: string; body: unknown }[] = [];
     operator.on("message", (topic, payload) => toOperator.push({ topic, body: JSON.parse(payload.toString("utf8")) }));
@@ -186,7 +186,7 @@ describe("operator login and MQTT over WebSocket", () => {
 
   it("stops promptly with operator pages connected over the WebSocket, closing them", async () => {
     const { gateway } = await setup();
-    const operator = track(await connectOperatorWs(gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }));
+    const operator = track(await connectOperator(gateway.httpPort, "alice", { clientId: "operator:alice" }));
     let closed = false;
     operator.on("close", () => (closed = true));
     const started = Date.now();
@@ -198,7 +198,7 @@ describe("operator login and MQTT over WebSocket", () => {
 
   it("refuses an operator's call/down to a kiosk that is not registered", async () => {
     const { gateway } = await setup();
-    const operator = track(await connectOperatorWs(gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }));
+    const operator = track(await connectOperator(gateway.httpPort, "alice", { clientId: "operator:alice" }));
     let closed = false;
     operator.on("close", () => (closed = true));
     operator.publish(topicFor("callDown", "kz-nobody-9"), JSON.stringify({ v: 1, type: "hangup", callId: "call-0001-abcd", reason: "x" }), { qos: 1 }, () => undefined);
