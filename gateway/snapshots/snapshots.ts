@@ -91,7 +91,7 @@ export class SnapshotStore {
 
   /** Temp file, fsync, rename: a reader sees the whole old image or the whole new one. */
   private async write(alertId: string, image: Buffer): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const target = this.file(alertId);
     const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
     const handle = await open(tmp, "w", 0o640);

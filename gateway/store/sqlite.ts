@@ -2,7 +2,7 @@
  * SQLite store for a single gateway: WAL journal, synchronous=FULL (a committed alert survives a
  * power cut), one transaction per alert for "stored + queued for dispatch".
  */
-import { mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Alert } from "../../shared/contract.js";
@@ -30,6 +30,7 @@ import { SqliteSecurityStore } from "./sqlite-security.js";
 import type { SessionRecordStore } from "./session-store.js";
 import { deleteSessionsOf, SqliteSessionStore } from "./sqlite-sessions.js";
 import { migrate } from "./sqlite-schema.js";
+import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "./data-dir.js";
 import * as operatorQueries from "./sqlite-operators.js";
 
 export const STORE_FILE = "gateway.db";
@@ -115,21 +116,33 @@ export class SqliteStore implements GatewayStore {
     this.sessions = new SqliteSessionStore(db);
   }
 
-  /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
-  static open(dataDir: string, options: { readonly?: boolean; mustExist?: boolean } = {}): SqliteStore {
+  /**
+   * Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands.
+   * A writable open makes the folder 0700 and the database files 0600 (data-dir.ts); `tightened`
+   * is told of each one it had to chmod (the gateway logs it).
+   */
+  static open(dataDir: string, options: { readonly?: boolean; mustExist?: boolean; tightened?: (t: Tightened) => void } = {}): SqliteStore {
     const path = join(dataDir, STORE_FILE);
     const mustExist = options.readonly === true || options.mustExist === true;
+    const writable = options.readonly !== true;
     let db: Database.Database;
     try {
-      if (!mustExist) mkdirSync(dataDir, { recursive: true });
+      const tightened: Tightened[] = [];
+      // Before SQLite opens it: the -wal and -shm it creates take the database file's mode.
+      if (!mustExist) tightened.push(...secureDataDir(dataDir), ...secureStoreFile(path));
+      else if (writable && existsSync(path)) tightened.push(...secureDataDir(dataDir), ...secureStoreFiles(path));
       db = new Database(path, { readonly: options.readonly === true, fileMustExist: mustExist });
+      db.pragma("busy_timeout = 5000");
+      if (writable) {
+        db.pragma("journal_mode = WAL");
+        tightened.push(...secureStoreFiles(path));
+      }
+      for (const t of tightened) options.tightened?.(t);
     } catch (err) {
       const hint = mustExist ? "check --data-dir (it must hold a gateway's gateway.db)" : "check that --data-dir is writable";
       throw new SosError(ErrorCode.StoreUnavailable, `cannot open the gateway store ${path}: ${errorMessage(err)}; ${hint}`, { cause: err });
     }
-    db.pragma("busy_timeout = 5000");
-    if (options.readonly !== true) {
-      db.pragma("journal_mode = WAL");
+    if (writable) {
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
       migrate(db);
