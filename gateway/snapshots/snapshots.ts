@@ -17,7 +17,9 @@ import { isAlertId } from "./links.js";
 
 /** The schema allows 262 144 base64 characters; the JSON around them is small. */
 const MAX_PAYLOAD_BYTES = 270_000;
-const PENDING_MAX = 32;
+/** Early snapshots held at once: per kiosk (one kiosk cannot take another's slots), and in all (memory). */
+const PENDING_PER_KIOSK = 2;
+const PENDING_MAX = 64;
 const PENDING_MS = 60_000;
 const EXCERPT_BYTES = 256;
 
@@ -48,6 +50,9 @@ export class SnapshotStore {
     const alert = await this.store.getAlert(snapshot.alertId);
     if (alert === undefined) {
       this.prunePending();
+      let own = 0;
+      for (const waiting of this.pending.values()) if (waiting.kioskId === kioskId) own += 1;
+      if (own >= PENDING_PER_KIOSK) return this.reject(kioskId, topic, payload, ErrorCode.AlertUnknown, `no alert ${snapshot.alertId}, and ${own} snapshots of this kiosk already wait for theirs`);
       if (this.pending.size >= PENDING_MAX) return this.reject(kioskId, topic, payload, ErrorCode.AlertUnknown, `no alert ${snapshot.alertId}, and too many snapshots wait for theirs`);
       this.pending.set(snapshot.alertId.toLowerCase(), { kioskId, image, at: this.clock.now().getTime() });
       this.log.info({ kioskId, alertId: snapshot.alertId }, "snapshot waits for its alert");
