@@ -13,6 +13,7 @@ import type { Clock } from "../../shared/clock.js";
 import { describeZodError } from "../../shared/contract.js";
 import { ErrorCode } from "../../shared/errors.js";
 import type { GatewayStore } from "../store/store.js";
+import { RejectionSampler } from "../alerts/rejections.js";
 import { isAlertId } from "./links.js";
 
 /** The schema allows 262 144 base64 characters; the JSON around them is small. */
@@ -32,6 +33,7 @@ interface Pending {
 export class SnapshotStore {
   readonly dir: string;
   private readonly pending = new Map<string, Pending>();
+  private readonly sampler = new RejectionSampler();
 
   constructor(
     dataDir: string,
@@ -135,6 +137,11 @@ export class SnapshotStore {
   }
 
   private async reject(kioskId: string, topic: string, payload: Buffer, code: string, reason: string): Promise<void> {
+    const verdict = this.sampler.admit(kioskId, this.clock.now().getTime());
+    if (!verdict.record) {
+      if (verdict.logNow) this.log.warn({ kioskId, topic, code, reason }, "kiosk sends bad snapshots too fast: further rejections this minute are counted, not recorded");
+      return;
+    }
     this.log.warn({ kioskId, topic, code, reason, bytes: payload.length }, "snapshot rejected");
     await this.store.recordRejected({
       kioskId,

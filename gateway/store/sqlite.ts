@@ -34,6 +34,8 @@ import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from
 import * as operatorQueries from "./sqlite-operators.js";
 
 export const STORE_FILE = "gateway.db";
+/** Rejected messages kept per kiosk (for forensics, the newest are what matter). */
+export const REJECTED_PER_KIOSK = 200;
 
 interface KioskDbRow {
   kiosk_id: string;
@@ -384,10 +386,20 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(operatorQueries.list(this.db));
   }
 
+  /** Keeps the newest REJECTED_PER_KIOSK rows of each kiosk (older ones go at once; all go after historyDays). */
   recordRejected(m: RejectedMessage): Promise<void> {
-    this.db
-      .prepare("INSERT INTO rejected_messages (kiosk_id, topic, received_at, code, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(m.kioskId, m.topic, m.receivedAt, m.code, m.reason, m.excerpt);
+    const tx = this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO rejected_messages (kiosk_id, topic, received_at, code, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(m.kioskId, m.topic, m.receivedAt, m.code, m.reason, m.excerpt);
+      this.db
+        .prepare(
+          `DELETE FROM rejected_messages WHERE kiosk_id IS ? AND id <= (
+             SELECT id FROM rejected_messages WHERE kiosk_id IS ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        )
+        .run(m.kioskId, m.kioskId, REJECTED_PER_KIOSK);
+    });
+    tx.immediate();
     return Promise.resolve();
   }
 

@@ -108,7 +108,7 @@ export class SupervisionFeature {
     const before = new Date(this.deps.clock.now().getTime() - this.config.supervision.historyDays * DAY_MS);
     try {
       const pruned = await this.deps.store.health.pruneHistory(before);
-      if (pruned.opsEvents + pruned.transitions + pruned.testAlerts > 0) this.log.info({ ...pruned, before: before.toISOString() }, "old supervision history deleted");
+      if (pruned.opsEvents + pruned.transitions + pruned.testAlerts + pruned.rejected > 0) this.log.info({ ...pruned, before: before.toISOString() }, "old supervision history deleted");
     } catch (err) {
       this.log.warn({ err }, "could not delete old supervision history; trying again tomorrow");
     }

@@ -30,12 +30,12 @@ describe("early snapshots", () => {
 
     for (let i = 0; i < 100; i += 1) await snapshots.handle("kz-hog", "sos/v1/kiosks/kz-hog/snapshot", payload(randomUUID()));
     const refused = await store.listRejected(1_000);
-    expect(refused).toHaveLength(98);
+    expect(refused).toHaveLength(10); // and the rest counted, not recorded (10 rows a minute per kiosk)
     expect(refused[0]?.reason).toMatch(/2 snapshots of this kiosk already wait/);
 
     const alertId = randomUUID();
     await snapshots.handle("kz-good", "sos/v1/kiosks/kz-good/snapshot", payload(alertId));
-    expect(await store.listRejected(1_000)).toHaveLength(98);
+    expect(await store.listRejected(1_000)).toHaveLength(10);
     await snapshots.alertStored(alertId, "kz-good");
     expect(await snapshots.read(alertId)).toEqual(JPEG);
   });
