@@ -53,9 +53,9 @@ export class SupervisionFeature {
     this.log = deps.log.child({ subsystem: "supervision" });
     this.ops = createOpsForwarder(config, { ...deps, log: deps.log.child({ subsystem: "ops" }), ...(deps.opsSender === undefined ? {} : { sender: deps.opsSender }) });
     this.writer = new SupervisionWriter(deps.store, { flushMs: config.supervision.heartbeatFlushMs, ops: this.ops !== undefined, opsQueued: () => this.ops?.wake() }, this.log);
-    const { offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, ...rules } = config.supervision;
+    const { offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, settleMs, maxHeartbeatsPerMinute, ...rules } = config.supervision;
     this.supervisor = new KioskSupervisor(
-      { ...rules, offlineReminderMs, restoreGraceMs, maxHeartbeatBytes },
+      { ...rules, offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, settleMs, maxHeartbeatsPerMinute },
       { writer: this.writer, bus: deps.events, clock: deps.clock, log: this.log, isConnected: (kioskId) => this.broker?.isConnected(kioskId) ?? false },
     );
   }

@@ -25,6 +25,9 @@ export const defaultOptions: SupervisorOptions = {
   offlineReminderMs: 15 * 60_000,
   restoreGraceMs: 75_000,
   maxHeartbeatBytes: 32_768,
+  // Most supervision tests check each change on its own; the settle window has its own tests.
+  settleMs: 0,
+  maxHeartbeatsPerMinute: 6_000,
 };
 
 const clock: Clock = { now: () => new Date() }; // Date is faked along with the timers
