@@ -88,6 +88,12 @@ export class GatewayMetrics {
     const invalid = new Counter({ name: "sos_kiosk_messages_invalid_total", help: "Kiosk status messages that broke the contract (dropped)", labelNames: ["topic"], registers });
     invalid.inc({ topic: "status" }, 0);
     events.on("kiosk.invalid", "metrics", (e) => invalid.inc({ topic: e.topic }));
+    const stalls = new Counter({ name: "sos_gateway_event_loop_stalls_total", help: "Times the gateway's event loop ran late by more than supervision.stallThresholdMs", registers });
+    const stallSeconds = new Counter({ name: "sos_gateway_event_loop_stall_seconds_total", help: "Seconds the gateway's event loop was stalled (stalls above the threshold)", registers });
+    events.on("gateway.stalled", "metrics", (e) => {
+      stalls.inc();
+      stallSeconds.inc(e.ms / 1_000);
+    });
     for (const kind of ["sos", "test"]) received.inc({ kind }, 0);
     for (const result of ["delivered", "failed"]) {
       attempts.inc({ result }, 0);

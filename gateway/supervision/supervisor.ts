@@ -31,6 +31,7 @@ import {
 } from "./rules.js";
 import { BEAT_BURST, newWatch, safeJson, type Watch } from "./watch.js";
 import type { SupervisionWriter } from "./writer.js";
+import type { StallWatch } from "./stall.js";
 
 export interface SupervisorOptions extends SupervisionRules {
   readonly offlineReminderMs: number;
@@ -39,6 +40,8 @@ export interface SupervisorOptions extends SupervisionRules {
   /** online↔degraded changes at most once per this long (offline never waits); 0: at once. */
   readonly settleMs: number;
   readonly maxHeartbeatsPerMinute: number;
+  /** A silence timer firing later than this (or after a stall this long) waits one more timeout. */
+  readonly stallThresholdMs?: number;
 }
 
 const ALIVE: readonly KioskStateName[] = ["online", "degraded"];
@@ -51,6 +54,8 @@ export interface SupervisorDeps {
   readonly log: Logger;
   /** Whether the broker holds a live connection for the kiosk (a disconnect of an old one is then ignored). */
   readonly isConnected: (kioskId: string) => boolean;
+  /** The gateway's own stalls: a kiosk is not declared silent for heartbeats the gateway did not read. */
+  readonly stalls?: StallWatch;
 }
 
 export interface KioskView {
@@ -287,6 +292,7 @@ export class KioskSupervisor {
   }
 
   private armSilence(w: Watch, timeoutMs: number): void {
+    w.silenceArmedAt = this.now();
     if (w.silence !== undefined && w.silenceMs === timeoutMs) {
       w.silence.refresh();
       return;
@@ -296,9 +302,27 @@ export class KioskSupervisor {
     w.silence = setTimeout(() => {
       w.silence = undefined;
       if (this.stopped || w.decommissioned) return;
+      if (this.gatewayStalled(w)) return;
       w.alive = false;
       this.decide(w, "heartbeats-missed");
     }, timeoutMs);
+  }
+
+  /**
+   * Whether the gateway itself stalled while this kiosk's silence timer ran (the timer fired late, or
+   * a stall above the threshold ended since it was armed): its heartbeats may sit unread in the
+   * socket, so it gets one more silence timeout instead of going offline. Truly silent, it goes then.
+   */
+  private gatewayStalled(w: Watch): boolean {
+    const threshold = this.options.stallThresholdMs;
+    if (threshold === undefined) return false;
+    const now = this.now();
+    const late = now - (w.silenceArmedAt + w.silenceMs);
+    const stalled = Math.max(late, this.deps.stalls?.stalledSince(w.silenceArmedAt) ?? 0);
+    if (stalled <= threshold) return false;
+    this.deps.log.info({ kioskId: w.kioskId, stalledMs: stalled }, "silence timer ran during a gateway stall: the kiosk gets one more silence timeout");
+    this.armSilence(w, w.silenceMs);
+    return true;
   }
 
   private clearSilence(w: Watch): void {

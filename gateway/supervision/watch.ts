@@ -20,6 +20,8 @@ export interface Watch {
   invalidStreak: boolean;
   silence: NodeJS.Timeout | undefined;
   silenceMs: number;
+  /** When the silence timer was last (re-)armed. */
+  silenceArmedAt: number;
   reminder: NodeJS.Timeout | undefined;
   reminders: number;
   /** When the last online↔degraded change was recorded (settleMs counts from it). */
@@ -55,6 +57,7 @@ export function newWatch(kioskId: string, now: number): Watch {
     invalidStreak: false,
     silence: undefined,
     silenceMs: 0,
+    silenceArmedAt: now,
     reminder: undefined,
     reminders: 0,
     lastAliveChange: Number.NEGATIVE_INFINITY,

@@ -56,6 +56,12 @@ const supervisionSchema = z.object({
   settleMs: z.number().int().min(0).max(600_000).default(30_000),
   /** Heartbeats past this rate (per kiosk, bursts of 10 allowed) are dropped unread and counted. */
   maxHeartbeatsPerMinute: z.number().int().min(6).max(6_000).default(90),
+  /**
+   * The gateway's event loop running late by more than this is a stall (checked every 500 ms): a kiosk
+   * whose silence timer fires late, or after such a stall within its silence window, gets one more
+   * silence timeout before it is offline (its heartbeats may be unread in a socket buffer).
+   */
+  stallThresholdMs: z.number().int().min(100).max(60_000).default(1_000),
 });
 
 /** The operations webhook: supervision events, separate from dispatch (its own URL and secret). */
