@@ -19,7 +19,11 @@ export interface GatewayEvents {
   "kiosk.connected": { kioskId: string };
   "kiosk.disconnected": { kioskId: string };
   /** A kiosk's heartbeat arrived (`valid` false: it did not match the schema). */
-  "kiosk.heartbeat": { kioskId: string; valid: boolean };
+  "kiosk.heartbeat": { kioskId: string; valid: boolean; dropped?: boolean };
+  /** A kiosk's status message did not match the contract (dropped, counted, logged once a minute). */
+  "kiosk.invalid": { kioskId: string; topic: "status" };
+  /** The gateway's event loop ran this late (supervision/stall.ts). */
+  "gateway.stalled": { ms: number; at: string };
   /** Supervision: a kiosk's state (or its failing components) changed. */
   "kiosk.state": { kioskId: string; from: KioskStateName; to: KioskStateName; reason: string; components: readonly string[]; at: string };
   /**

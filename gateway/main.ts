@@ -101,7 +101,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   await serverCert?.check();
   const tls = serverCert?.tls;
   const events = new EventBus<GatewayEvents>(log);
-  const store = SqliteStore.open(config.dataDir);
+  const store = SqliteStore.open(config.dataDir, { tightened: (t) => log.warn(t, "data folder or store file was readable by others: permissions tightened") });
   const stops: (() => Promise<void>)[] = [() => store.close()];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {

@@ -13,6 +13,7 @@ import type { EventBus } from "../../shared/events.js";
 import { buildDispatchBody } from "../dispatch/payload.js";
 import type { GatewayEvents } from "../events.js";
 import type { GatewayStore } from "../store/store.js";
+import { RejectionSampler } from "./rejections.js";
 
 export interface PipelineOptions {
   readonly maxPayloadBytes: number;
@@ -34,6 +35,8 @@ function readAlertId(json: unknown): string | null {
 }
 
 export class AlertPipeline {
+  private readonly sampler = new RejectionSampler();
+
   constructor(
     private readonly store: GatewayStore,
     private readonly sendAck: (kioskId: string, ack: Ack) => Promise<void>,
@@ -124,15 +127,20 @@ export class AlertPipeline {
     reason: string,
     alertId: string | null,
   ): Promise<void> {
-    this.log.warn({ kioskId, topic, alertId, code, reason, bytes: payload.length }, "alert rejected");
-    await this.store.recordRejected({
-      kioskId,
-      topic,
-      receivedAt: receivedAt.toISOString(),
-      code,
-      reason,
-      excerpt: payload.subarray(0, EXCERPT_BYTES).toString("utf8"),
-    });
+    const verdict = this.sampler.admit(kioskId, receivedAt.getTime());
+    if (verdict.record) {
+      this.log.warn({ kioskId, topic, alertId, code, reason, bytes: payload.length }, "alert rejected");
+      await this.store.recordRejected({
+        kioskId,
+        topic,
+        receivedAt: receivedAt.toISOString(),
+        code,
+        reason,
+        excerpt: payload.subarray(0, EXCERPT_BYTES).toString("utf8"),
+      });
+    } else if (verdict.logNow) {
+      this.log.warn({ kioskId, topic, code, reason }, "kiosk sends bad alerts too fast: further rejections this minute are counted, not recorded");
+    }
     this.bus.emit("alert.rejected", { kioskId, topic, code, reason });
     if (alertId !== null) await this.ack(kioskId, { v: 1, alertId, status: "error", error: { code, message: reason } });
   }

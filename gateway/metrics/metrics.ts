@@ -41,7 +41,7 @@ export class GatewayMetrics {
       },
     });
     const transitions = new Counter({ name: "sos_kiosk_transitions_total", help: "Supervision transitions, by the state entered", labelNames: ["to"], registers });
-    const heartbeats = new Counter({ name: "sos_heartbeats_received_total", help: "Kiosk heartbeats received, by whether they matched the schema", labelNames: ["result"], registers });
+    const heartbeats = new Counter({ name: "sos_heartbeats_received_total", help: "Kiosk heartbeats received, by whether they matched the schema (dropped: over the rate, unread)", labelNames: ["result"], registers });
     const received = new Counter({ name: "sos_alerts_received_total", help: "Alerts stored (first copies), by kind", labelNames: ["kind"], registers });
     const duplicates = new Counter({ name: "sos_alerts_duplicate_total", help: "Alert copies received again and acknowledged again", registers });
     const rejected = new Counter({ name: "sos_alerts_rejected_total", help: "Alert messages rejected, by error code", labelNames: ["code"], registers });
@@ -98,7 +98,16 @@ export class GatewayMetrics {
 
     // Every label value is initialised, so a series exists (at 0) before its first event.
     for (const state of kioskStateNames) transitions.inc({ to: state }, 0);
-    for (const result of ["valid", "invalid"]) heartbeats.inc({ result }, 0);
+    for (const result of ["valid", "invalid", "dropped"]) heartbeats.inc({ result }, 0);
+    const invalid = new Counter({ name: "sos_kiosk_messages_invalid_total", help: "Kiosk status messages that broke the contract (dropped)", labelNames: ["topic"], registers });
+    invalid.inc({ topic: "status" }, 0);
+    events.on("kiosk.invalid", "metrics", (e) => invalid.inc({ topic: e.topic }));
+    const stalls = new Counter({ name: "sos_gateway_event_loop_stalls_total", help: "Times the gateway's event loop ran late by more than supervision.stallThresholdMs", registers });
+    const stallSeconds = new Counter({ name: "sos_gateway_event_loop_stall_seconds_total", help: "Seconds the gateway's event loop was stalled (stalls above the threshold)", registers });
+    events.on("gateway.stalled", "metrics", (e) => {
+      stalls.inc();
+      stallSeconds.inc(e.ms / 1_000);
+    });
     for (const kind of ["sos", "test"]) received.inc({ kind }, 0);
     for (const result of ["delivered", "failed"]) {
       attempts.inc({ result }, 0);
@@ -106,7 +115,7 @@ export class GatewayMetrics {
     }
 
     events.on("kiosk.state", "metrics", (e) => transitions.inc({ to: e.to }));
-    events.on("kiosk.heartbeat", "metrics", (e) => heartbeats.inc({ result: e.valid ? "valid" : "invalid" }));
+    events.on("kiosk.heartbeat", "metrics", (e) => heartbeats.inc({ result: e.dropped === true ? "dropped" : e.valid ? "valid" : "invalid" }));
     events.on("alert.stored", "metrics", (e) => received.inc({ kind: e.kind }));
     events.on("alert.duplicate", "metrics", () => duplicates.inc());
     events.on("alert.rejected", "metrics", (e) => rejected.inc({ code: e.code }));

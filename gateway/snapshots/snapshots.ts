@@ -13,11 +13,14 @@ import type { Clock } from "../../shared/clock.js";
 import { describeZodError } from "../../shared/contract.js";
 import { ErrorCode } from "../../shared/errors.js";
 import type { GatewayStore } from "../store/store.js";
+import { RejectionSampler } from "../alerts/rejections.js";
 import { isAlertId } from "./links.js";
 
 /** The schema allows 262 144 base64 characters; the JSON around them is small. */
 const MAX_PAYLOAD_BYTES = 270_000;
-const PENDING_MAX = 32;
+/** Early snapshots held at once: per kiosk (one kiosk cannot take another's slots), and in all (memory). */
+const PENDING_PER_KIOSK = 2;
+const PENDING_MAX = 64;
 const PENDING_MS = 60_000;
 const EXCERPT_BYTES = 256;
 
@@ -30,6 +33,7 @@ interface Pending {
 export class SnapshotStore {
   readonly dir: string;
   private readonly pending = new Map<string, Pending>();
+  private readonly sampler = new RejectionSampler();
 
   constructor(
     dataDir: string,
@@ -48,6 +52,9 @@ export class SnapshotStore {
     const alert = await this.store.getAlert(snapshot.alertId);
     if (alert === undefined) {
       this.prunePending();
+      let own = 0;
+      for (const waiting of this.pending.values()) if (waiting.kioskId === kioskId) own += 1;
+      if (own >= PENDING_PER_KIOSK) return this.reject(kioskId, topic, payload, ErrorCode.AlertUnknown, `no alert ${snapshot.alertId}, and ${own} snapshots of this kiosk already wait for theirs`);
       if (this.pending.size >= PENDING_MAX) return this.reject(kioskId, topic, payload, ErrorCode.AlertUnknown, `no alert ${snapshot.alertId}, and too many snapshots wait for theirs`);
       this.pending.set(snapshot.alertId.toLowerCase(), { kioskId, image, at: this.clock.now().getTime() });
       this.log.info({ kioskId, alertId: snapshot.alertId }, "snapshot waits for its alert");
@@ -91,7 +98,7 @@ export class SnapshotStore {
 
   /** Temp file, fsync, rename: a reader sees the whole old image or the whole new one. */
   private async write(alertId: string, image: Buffer): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const target = this.file(alertId);
     const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
     const handle = await open(tmp, "w", 0o640);
@@ -130,6 +137,11 @@ export class SnapshotStore {
   }
 
   private async reject(kioskId: string, topic: string, payload: Buffer, code: string, reason: string): Promise<void> {
+    const verdict = this.sampler.admit(kioskId, this.clock.now().getTime());
+    if (!verdict.record) {
+      if (verdict.logNow) this.log.warn({ kioskId, topic, code, reason }, "kiosk sends bad snapshots too fast: further rejections this minute are counted, not recorded");
+      return;
+    }
     this.log.warn({ kioskId, topic, code, reason, bytes: payload.length }, "snapshot rejected");
     await this.store.recordRejected({
       kioskId,

@@ -83,7 +83,8 @@ export interface HealthStore {
    * newest), and delivered test alarms with their steps and attempts (each kiosk keeps its newest,
    * which supervision reads). SOS alarms are never deleted. Returns the counts deleted.
    */
-  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number; testAlerts: number }>;
+  /** Also deletes rejected messages received before `before` (a kiosk sending bad messages must not fill the disk). */
+  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number; testAlerts: number; rejected: number }>;
   /** A kiosk's transitions, newest first. */
   transitions(kioskId: string, limit: number): Promise<TransitionRecord[]>;
   /** Registry rows updated after `after` (all when null), oldest update first. */

@@ -153,7 +153,7 @@ export class SqliteHealthStore implements HealthStore {
     return Promise.resolve(changes > 0);
   }
 
-  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number; testAlerts: number }> {
+  pruneHistory(before: Date): Promise<{ opsEvents: number; transitions: number; testAlerts: number; rejected: number }> {
     const at = before.toISOString();
     const prune = this.db.transaction(() => ({
       testAlerts: this.pruneTestAlerts(at),
@@ -162,6 +162,7 @@ export class SqliteHealthStore implements HealthStore {
       transitions: this.db
         .prepare("DELETE FROM kiosk_transitions WHERE at < ? AND id NOT IN (SELECT MAX(id) FROM kiosk_transitions GROUP BY kiosk_id)")
         .run(at).changes,
+      rejected: this.db.prepare("DELETE FROM rejected_messages WHERE received_at < ?").run(at).changes,
     }));
     return Promise.resolve(prune.immediate());
   }

@@ -2,7 +2,7 @@
  * SQLite store for a single gateway: WAL journal, synchronous=FULL (a committed alert survives a
  * power cut), one transaction per alert for "stored + queued for dispatch".
  */
-import { mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Alert } from "../../shared/contract.js";
@@ -30,9 +30,12 @@ import { SqliteSecurityStore } from "./sqlite-security.js";
 import type { SessionRecordStore } from "./session-store.js";
 import { deleteSessionsOf, SqliteSessionStore } from "./sqlite-sessions.js";
 import { migrate } from "./sqlite-schema.js";
+import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "./data-dir.js";
 import * as operatorQueries from "./sqlite-operators.js";
 
 export const STORE_FILE = "gateway.db";
+/** Rejected messages kept per kiosk (for forensics, the newest are what matter). */
+export const REJECTED_PER_KIOSK = 200;
 
 interface KioskDbRow {
   kiosk_id: string;
@@ -115,21 +118,33 @@ export class SqliteStore implements GatewayStore {
     this.sessions = new SqliteSessionStore(db);
   }
 
-  /** Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands. */
-  static open(dataDir: string, options: { readonly?: boolean; mustExist?: boolean } = {}): SqliteStore {
+  /**
+   * Opens (and creates or migrates) the store in `dataDir`. `readonly` is for inspection commands.
+   * A writable open makes the folder 0700 and the database files 0600 (data-dir.ts); `tightened`
+   * is told of each one it had to chmod (the gateway logs it).
+   */
+  static open(dataDir: string, options: { readonly?: boolean; mustExist?: boolean; tightened?: (t: Tightened) => void } = {}): SqliteStore {
     const path = join(dataDir, STORE_FILE);
     const mustExist = options.readonly === true || options.mustExist === true;
+    const writable = options.readonly !== true;
     let db: Database.Database;
     try {
-      if (!mustExist) mkdirSync(dataDir, { recursive: true });
+      const tightened: Tightened[] = [];
+      // Before SQLite opens it: the -wal and -shm it creates take the database file's mode.
+      if (!mustExist) tightened.push(...secureDataDir(dataDir), ...secureStoreFile(path));
+      else if (writable && existsSync(path)) tightened.push(...secureDataDir(dataDir), ...secureStoreFiles(path));
       db = new Database(path, { readonly: options.readonly === true, fileMustExist: mustExist });
+      db.pragma("busy_timeout = 5000");
+      if (writable) {
+        db.pragma("journal_mode = WAL");
+        tightened.push(...secureStoreFiles(path));
+      }
+      for (const t of tightened) options.tightened?.(t);
     } catch (err) {
       const hint = mustExist ? "check --data-dir (it must hold a gateway's gateway.db)" : "check that --data-dir is writable";
       throw new SosError(ErrorCode.StoreUnavailable, `cannot open the gateway store ${path}: ${errorMessage(err)}; ${hint}`, { cause: err });
     }
-    db.pragma("busy_timeout = 5000");
-    if (options.readonly !== true) {
-      db.pragma("journal_mode = WAL");
+    if (writable) {
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
       migrate(db);
@@ -371,10 +386,20 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(operatorQueries.list(this.db));
   }
 
+  /** Keeps the newest REJECTED_PER_KIOSK rows of each kiosk (older ones go at once; all go after historyDays). */
   recordRejected(m: RejectedMessage): Promise<void> {
-    this.db
-      .prepare("INSERT INTO rejected_messages (kiosk_id, topic, received_at, code, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(m.kioskId, m.topic, m.receivedAt, m.code, m.reason, m.excerpt);
+    const tx = this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO rejected_messages (kiosk_id, topic, received_at, code, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(m.kioskId, m.topic, m.receivedAt, m.code, m.reason, m.excerpt);
+      this.db
+        .prepare(
+          `DELETE FROM rejected_messages WHERE kiosk_id IS ? AND id <= (
+             SELECT id FROM rejected_messages WHERE kiosk_id IS ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        )
+        .run(m.kioskId, m.kioskId, REJECTED_PER_KIOSK);
+    });
+    tx.immediate();
     return Promise.resolve();
   }
 

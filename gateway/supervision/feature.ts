@@ -19,6 +19,7 @@ import type { GatewayEvents } from "../events.js";
 import type { OutboxForwarder, OutboxSender } from "../outbox/forwarder.js";
 import type { GatewayStore } from "../store/store.js";
 import { createOpsForwarder } from "./ops.js";
+import { StallDetector } from "./stall.js";
 import { KioskSupervisor } from "./supervisor.js";
 import { SupervisionWriter } from "./writer.js";
 
@@ -45,6 +46,7 @@ export class SupervisionFeature {
   private polling = false;
   private pruneTimer: NodeJS.Timeout | undefined;
   private broker: GatewayBroker | undefined;
+  private readonly stalls: StallDetector;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -53,10 +55,11 @@ export class SupervisionFeature {
     this.log = deps.log.child({ subsystem: "supervision" });
     this.ops = createOpsForwarder(config, { ...deps, log: deps.log.child({ subsystem: "ops" }), ...(deps.opsSender === undefined ? {} : { sender: deps.opsSender }) });
     this.writer = new SupervisionWriter(deps.store, { flushMs: config.supervision.heartbeatFlushMs, ops: this.ops !== undefined, opsQueued: () => this.ops?.wake() }, this.log);
-    const { offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, ...rules } = config.supervision;
+    const { offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, settleMs, maxHeartbeatsPerMinute, stallThresholdMs, ...rules } = config.supervision;
+    this.stalls = new StallDetector({ tickMs: 500, thresholdMs: stallThresholdMs }, { now: () => deps.clock.now().getTime(), log: this.log, bus: deps.events });
     this.supervisor = new KioskSupervisor(
-      { ...rules, offlineReminderMs, restoreGraceMs, maxHeartbeatBytes },
-      { writer: this.writer, bus: deps.events, clock: deps.clock, log: this.log, isConnected: (kioskId) => this.broker?.isConnected(kioskId) ?? false },
+      { ...rules, offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, settleMs, maxHeartbeatsPerMinute, stallThresholdMs },
+      { writer: this.writer, bus: deps.events, clock: deps.clock, log: this.log, isConnected: (kioskId) => this.broker?.isConnected(kioskId) ?? false, stalls: this.stalls },
     );
   }
 
@@ -81,6 +84,7 @@ export class SupervisionFeature {
     this.registryMark = (await this.deps.store.health.registryChangedSince(null)).at(-1)?.updatedAt ?? null;
     this.supervisor.load(rows);
     this.writer.start();
+    this.stalls.start();
     this.ops?.start();
     this.registryTimer = setInterval(() => void this.pollRegistry(), this.config.supervision.registryPollMs);
     void this.pruneHistory();
@@ -97,6 +101,7 @@ export class SupervisionFeature {
   async stop(graceMs: number): Promise<void> {
     clearInterval(this.registryTimer);
     clearInterval(this.pruneTimer);
+    this.stalls.stop();
     for (const off of this.unsubscribe.splice(0)) off();
     this.supervisor.stop();
     await this.writer.stop();
@@ -108,7 +113,7 @@ export class SupervisionFeature {
     const before = new Date(this.deps.clock.now().getTime() - this.config.supervision.historyDays * DAY_MS);
     try {
       const pruned = await this.deps.store.health.pruneHistory(before);
-      if (pruned.opsEvents + pruned.transitions + pruned.testAlerts > 0) this.log.info({ ...pruned, before: before.toISOString() }, "old supervision history deleted");
+      if (pruned.opsEvents + pruned.transitions + pruned.testAlerts + pruned.rejected > 0) this.log.info({ ...pruned, before: before.toISOString() }, "old supervision history deleted");
     } catch (err) {
       this.log.warn({ err }, "could not delete old supervision history; trying again tomorrow");
     }

@@ -29,14 +29,23 @@ import {
   TEST_ALARM_OVERDUE,
   testAlarmOverdue,
 } from "./rules.js";
-import { newWatch, safeJson, type Watch } from "./watch.js";
+import { BEAT_BURST, newWatch, safeJson, type Watch } from "./watch.js";
 import type { SupervisionWriter } from "./writer.js";
+import type { StallWatch } from "./stall.js";
 
 export interface SupervisorOptions extends SupervisionRules {
   readonly offlineReminderMs: number;
   readonly restoreGraceMs: number;
   readonly maxHeartbeatBytes: number;
+  /** online↔degraded changes at most once per this long (offline never waits); 0: at once. */
+  readonly settleMs: number;
+  readonly maxHeartbeatsPerMinute: number;
+  /** A silence timer firing later than this (or after a stall this long) waits one more timeout. */
+  readonly stallThresholdMs?: number;
 }
+
+const ALIVE: readonly KioskStateName[] = ["online", "degraded"];
+const LOG_EVERY_MS = 60_000;
 
 export interface SupervisorDeps {
   readonly writer: SupervisionWriter;
@@ -45,6 +54,8 @@ export interface SupervisorDeps {
   readonly log: Logger;
   /** Whether the broker holds a live connection for the kiosk (a disconnect of an old one is then ignored). */
   readonly isConnected: (kioskId: string) => boolean;
+  /** The gateway's own stalls: a kiosk is not declared silent for heartbeats the gateway did not read. */
+  readonly stalls?: StallWatch;
 }
 
 export interface KioskView {
@@ -116,12 +127,25 @@ export class KioskSupervisor {
   /** The kiosk's retained status: `offline`/`shutdown` just before a deliberate stop names the disconnect that follows. */
   status(kioskId: string, payload: Buffer): void {
     const parsed = safeJson(payload, statusSchema);
-    if (parsed?.state === "offline" && parsed.reason === "shutdown") this.watch(kioskId).shutdownSaid = true;
+    if (parsed === undefined) {
+      const w = this.watch(kioskId);
+      this.deps.bus.emit("kiosk.invalid", { kioskId, topic: "status" });
+      if (this.now() - w.statusLoggedAt >= LOG_EVERY_MS) {
+        w.statusLoggedAt = this.now();
+        this.deps.log.warn({ kioskId, bytes: payload.length }, "status message does not match the contract: dropped (logged once a minute per kiosk)");
+      }
+      return;
+    }
+    if (parsed.state === "offline" && parsed.reason === "shutdown") this.watch(kioskId).shutdownSaid = true;
   }
 
   heartbeat(kioskId: string, payload: Buffer): void {
     const w = this.watch(kioskId);
     const now = this.now();
+    if (!this.takeBeat(w, now)) {
+      this.deps.bus.emit("kiosk.heartbeat", { kioskId, valid: false, dropped: true });
+      return;
+    }
     const hb = payload.length > this.options.maxHeartbeatBytes ? undefined : safeJson(payload, heartbeatSchema);
     this.deps.bus.emit("kiosk.heartbeat", { kioskId, valid: hb !== undefined });
     if (w.decommissioned || this.stopped) return;
@@ -181,8 +205,26 @@ export class KioskSupervisor {
     for (const w of this.watches.values()) {
       this.clearSilence(w);
       clearTimeout(w.reminder);
+      clearTimeout(w.settle);
       w.reminder = undefined;
     }
+  }
+
+  /** Token bucket: maxHeartbeatsPerMinute, bursts of BEAT_BURST; an excess beat is dropped, counted, logged once a minute. */
+  private takeBeat(w: Watch, now: number): boolean {
+    const perMs = this.options.maxHeartbeatsPerMinute / 60_000;
+    w.beatTokens = Math.min(BEAT_BURST, w.beatTokens + (now - w.beatTokensAt) * perMs);
+    w.beatTokensAt = now;
+    if (w.beatTokens >= 1) {
+      w.beatTokens -= 1;
+      return true;
+    }
+    w.droppedBeats += 1;
+    if (now - w.dropLoggedAt >= LOG_EVERY_MS) {
+      w.dropLoggedAt = now;
+      this.deps.log.warn({ kioskId: w.kioskId, dropped: w.droppedBeats, limitPerMinute: this.options.maxHeartbeatsPerMinute }, "kiosk sends heartbeats too fast: excess dropped unread");
+    }
+    return false;
   }
 
   private decide(w: Watch, reason: string): void {
@@ -194,6 +236,21 @@ export class KioskSupervisor {
     const shown = to === "degraded" ? components : [];
     if (to === w.state && sameComponents(shown, w.components)) return;
     const from = w.state;
+    if (ALIVE.includes(from) && ALIVE.includes(to)) {
+      // online↔degraded (or other failing parts): at most one change per settleMs; a held change is
+      // decided again at the window's end, on what the kiosk says then.
+      const settledAt = w.lastAliveChange + this.options.settleMs;
+      if (now < settledAt) {
+        w.settle ??= setTimeout(() => {
+          w.settle = undefined;
+          if (!this.stopped && w.alive) this.decide(w, reason);
+        }, settledAt - now);
+        return;
+      }
+      w.lastAliveChange = now;
+    }
+    clearTimeout(w.settle);
+    w.settle = undefined;
     if (to !== from) w.since = now;
     w.state = to;
     w.reason = reason;
@@ -235,6 +292,7 @@ export class KioskSupervisor {
   }
 
   private armSilence(w: Watch, timeoutMs: number): void {
+    w.silenceArmedAt = this.now();
     if (w.silence !== undefined && w.silenceMs === timeoutMs) {
       w.silence.refresh();
       return;
@@ -244,9 +302,27 @@ export class KioskSupervisor {
     w.silence = setTimeout(() => {
       w.silence = undefined;
       if (this.stopped || w.decommissioned) return;
+      if (this.gatewayStalled(w)) return;
       w.alive = false;
       this.decide(w, "heartbeats-missed");
     }, timeoutMs);
+  }
+
+  /**
+   * Whether the gateway itself stalled while this kiosk's silence timer ran (the timer fired late, or
+   * a stall above the threshold ended since it was armed): its heartbeats may sit unread in the
+   * socket, so it gets one more silence timeout instead of going offline. Truly silent, it goes then.
+   */
+  private gatewayStalled(w: Watch): boolean {
+    const threshold = this.options.stallThresholdMs;
+    if (threshold === undefined) return false;
+    const now = this.now();
+    const late = now - (w.silenceArmedAt + w.silenceMs);
+    const stalled = Math.max(late, this.deps.stalls?.stalledSince(w.silenceArmedAt) ?? 0);
+    if (stalled <= threshold) return false;
+    this.deps.log.info({ kioskId: w.kioskId, stalledMs: stalled }, "silence timer ran during a gateway stall: the kiosk gets one more silence timeout");
+    this.armSilence(w, w.silenceMs);
+    return true;
   }
 
   private clearSilence(w: Watch): void {

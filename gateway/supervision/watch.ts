@@ -20,9 +20,24 @@ export interface Watch {
   invalidStreak: boolean;
   silence: NodeJS.Timeout | undefined;
   silenceMs: number;
+  /** When the silence timer was last (re-)armed. */
+  silenceArmedAt: number;
   reminder: NodeJS.Timeout | undefined;
   reminders: number;
+  /** When the last online↔degraded change was recorded (settleMs counts from it). */
+  lastAliveChange: number;
+  /** Fires at the end of the settle window when a change is held. */
+  settle: NodeJS.Timeout | undefined;
+  /** Heartbeat token bucket. */
+  beatTokens: number;
+  beatTokensAt: number;
+  droppedBeats: number;
+  dropLoggedAt: number;
+  statusLoggedAt: number;
 }
+
+/** Heartbeats a kiosk may send at once above its rate. */
+export const BEAT_BURST = 10;
 
 export function newWatch(kioskId: string, now: number): Watch {
   return {
@@ -42,8 +57,16 @@ export function newWatch(kioskId: string, now: number): Watch {
     invalidStreak: false,
     silence: undefined,
     silenceMs: 0,
+    silenceArmedAt: now,
     reminder: undefined,
     reminders: 0,
+    lastAliveChange: Number.NEGATIVE_INFINITY,
+    settle: undefined,
+    beatTokens: BEAT_BURST,
+    beatTokensAt: now,
+    droppedBeats: 0,
+    dropLoggedAt: Number.NEGATIVE_INFINITY,
+    statusLoggedAt: Number.NEGATIVE_INFINITY,
   };
 }
 

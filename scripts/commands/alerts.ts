@@ -1,6 +1,7 @@
 import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { formatTable } from "../lib/table.js";
+import { terminalSafeJson } from "../lib/terminal.js";
 
 export interface AlertsOptions {
   dataDir?: unknown;
@@ -19,7 +20,7 @@ export async function run(opts: AlertsOptions): Promise<void> {
       if (alert === undefined) throw new SosError(ErrorCode.AlertUnknown, `no alert ${opts.attempts} in ${String(opts.dataDir)}: list them with 'sos alerts --data-dir DIR'`);
       const attempts = await store.attemptsFor(opts.attempts);
       if (opts.json === true) {
-        process.stdout.write(`${JSON.stringify({ alert, attempts }, null, 2)}\n`);
+        process.stdout.write(`${terminalSafeJson({ alert, attempts })}\n`);
         return;
       }
       const rows = attempts.map((a) => [String(a.attempt), time(a.startedAt), `${a.durationMs} ms`, a.ok ? "delivered" : "failed", a.httpStatus?.toString() ?? "-", a.error ?? ""]);
@@ -28,7 +29,7 @@ export async function run(opts: AlertsOptions): Promise<void> {
     }
     const alerts = await store.listAlerts({ limit: typeof opts.limit === "number" ? opts.limit : 100 });
     if (opts.json === true) {
-      process.stdout.write(`${JSON.stringify(alerts, null, 2)}\n`);
+      process.stdout.write(`${terminalSafeJson(alerts)}\n`);
       return;
     }
     if (alerts.length === 0) {

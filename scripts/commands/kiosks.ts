@@ -4,6 +4,7 @@ import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import type { KioskStateName } from "../../shared/ops.js";
 import { formatTable } from "../lib/table.js";
+import { terminalSafeJson } from "../lib/terminal.js";
 
 export interface KiosksOptions {
   dataDir?: unknown;
@@ -75,7 +76,7 @@ export async function run(opts: KiosksOptions): Promise<void> {
     if (typeof opts.state === "string") rows = rows.filter((r) => r.state === opts.state);
     if (typeof opts.region === "string") rows = rows.filter((r) => r.region === opts.region);
     if (opts.json === true) {
-      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      process.stdout.write(`${terminalSafeJson(rows)}\n`);
       return;
     }
     if (rows.length === 0) {

@@ -1,5 +1,8 @@
-/** Plain aligned columns for terminal listings (`sos alerts`). */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+import { terminalSafe } from "./terminal.js";
+
+/** Plain aligned columns for terminal listings (`sos alerts`); control characters in cells are shown escaped. */
+export function formatTable(headers: readonly string[], unsafeRows: readonly (readonly string[])[]): string {
+  const rows = unsafeRows.map((r) => r.map(terminalSafe));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells

@@ -48,6 +48,20 @@ const supervisionSchema = z.object({
   maxHeartbeatBytes: z.number().int().min(1_024).max(1_048_576).default(32_768),
   /** Delivered operations events and state transitions older than this are deleted (checked daily). */
   historyDays: z.number().int().min(1).max(3_650).default(90),
+  /**
+   * Between online and degraded (and between two sets of failing parts), a kiosk changes at most once
+   * per this long: the first change is at once, later ones wait for the window's end and only the
+   * state then is recorded and sent. Offline is never held. 0: every change at once.
+   */
+  settleMs: z.number().int().min(0).max(600_000).default(30_000),
+  /** Heartbeats past this rate (per kiosk, bursts of 10 allowed) are dropped unread and counted. */
+  maxHeartbeatsPerMinute: z.number().int().min(6).max(6_000).default(90),
+  /**
+   * The gateway's event loop running late by more than this is a stall (checked every 500 ms): a kiosk
+   * whose silence timer fires late, or after such a stall within its silence window, gets one more
+   * silence timeout before it is offline (its heartbeats may be unread in a socket buffer).
+   */
+  stallThresholdMs: z.number().int().min(100).max(60_000).default(1_000),
 });
 
 /** The operations webhook: supervision events, separate from dispatch (its own URL and secret). */

@@ -29,7 +29,8 @@ describe("/metrics counts what happened", () => {
     dispatch.respond = (n) => (n === 1 ? 503 : 200);
     const ops = await startOpsReceiver();
     defer(() => ops.stop());
-    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops, { dispatch: { url: dispatch.url, secret: DISPATCH_SECRET } });
+    // settleMs 0: a is degraded then online again within the test, not after a 30 s settle window.
+    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops, { dispatch: { url: dispatch.url, secret: DISPATCH_SECRET }, supervision: { settleMs: 0 } });
     defer(() => gateway.stop());
     const state = (id: string): string | undefined => gateway.supervision.supervisor.get(id)?.state;
 

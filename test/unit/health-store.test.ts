@@ -63,7 +63,7 @@ describe("the supervision tables (migration 4)", () => {
     });
     await store.health.recordOpsAttempt({ id: "old-delivered", attempt: 1, startedAt: at(1), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
     await store.health.recordOpsAttempt({ id: "new-delivered", attempt: 1, startedAt: at(100), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);
-    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 1, transitions: 2, testAlerts: 0 });
+    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 1, transitions: 2, testAlerts: 0, rejected: 0 });
     expect((await store.health.listOps(10)).map((o) => o.eventId).sort()).toEqual(["new-delivered", "old-pending"]);
     expect((await store.health.transitions("k-1", 10)).map((r) => r.at)).toEqual([at(100)]);
     expect((await store.health.transitions("k-2", 10)).map((r) => r.at)).toEqual([at(3)]); // its only one: kept
@@ -82,7 +82,7 @@ describe("the supervision tables (migration 4)", () => {
     const olderTestOfK2 = await delivered(14, "k-2", "test", 4);
     const pending = testAlert(15, "k-2", "test");
     await store.recordAlert(pending, new Date(at(5)), "{}");
-    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 0, transitions: 0, testAlerts: 2 });
+    expect(await store.health.pruneHistory(new Date(at(50)))).toEqual({ opsEvents: 0, transitions: 0, testAlerts: 2, rejected: 0 });
     for (const gone of [oldTest, olderTestOfK2]) {
       expect(await store.getAlert(gone)).toBeUndefined();
       expect(await store.attemptsFor(gone)).toEqual([]);

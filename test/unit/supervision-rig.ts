@@ -6,6 +6,7 @@ import { vi } from "vitest";
 import type { GatewayEvents } from "../../gateway/events.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { KioskSupervisor, type SupervisorOptions } from "../../gateway/supervision/supervisor.js";
+import type { StallWatch } from "../../gateway/supervision/stall.js";
 import { SupervisionWriter } from "../../gateway/supervision/writer.js";
 import type { Clock } from "../../shared/clock.js";
 import { EventBus } from "../../shared/events.js";
@@ -25,6 +26,9 @@ export const defaultOptions: SupervisorOptions = {
   offlineReminderMs: 15 * 60_000,
   restoreGraceMs: 75_000,
   maxHeartbeatBytes: 32_768,
+  // Most supervision tests check each change on its own; the settle window has its own tests.
+  settleMs: 0,
+  maxHeartbeatsPerMinute: 6_000,
 };
 
 const clock: Clock = { now: () => new Date() }; // Date is faked along with the timers
@@ -54,7 +58,7 @@ export async function registerKiosks(store: SqliteStore, ...ids: string[]): Prom
   }
 }
 
-export async function makeRig(options: Partial<SupervisorOptions> = {}, existing?: { dir: string; store: SqliteStore }): Promise<Rig> {
+export async function makeRig(options: Partial<SupervisorOptions> = {}, existing?: { dir: string; store: SqliteStore }, extra: { stalls?: (bus: EventBus<GatewayEvents>, logs: LogCapture) => StallWatch } = {}): Promise<Rig> {
   if (existing === undefined) vi.useFakeTimers({ now: T0 });
   const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), "sos-supervision-"));
   const store = existing?.store ?? SqliteStore.open(dir);
@@ -63,7 +67,11 @@ export async function makeRig(options: Partial<SupervisorOptions> = {}, existing
   const bus = new EventBus<GatewayEvents>(logs.logger("bus"));
   const writer = new SupervisionWriter(store, { flushMs: 5_000, ops: true, opsQueued: () => undefined }, logs.logger("writer"));
   const live = new Set<string>();
-  const supervisor = new KioskSupervisor({ ...defaultOptions, ...options }, { writer, bus, clock, log: logs.logger("supervision"), isConnected: (id) => live.has(id) });
+  const stalls = extra.stalls?.(bus, logs);
+  const supervisor = new KioskSupervisor(
+    { ...defaultOptions, ...options },
+    { writer, bus, clock, log: logs.logger("supervision"), isConnected: (id) => live.has(id), ...(stalls === undefined ? {} : { stalls }) },
+  );
   const states: GatewayEvents["kiosk.state"][] = [];
   bus.on("kiosk.state", "test", (e) => states.push(e));
   supervisor.load(await store.health.listHealth());
