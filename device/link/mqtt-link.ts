@@ -78,9 +78,6 @@ export interface LinkEvents {
 export class MqttLink extends EventEmitter<LinkEvents> {
   private client: MqttClient | undefined;
   private readonly backoff: ReconnectPolicy;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  /** When the pending reconnect fires (epoch ms), and what it does. */
-  private reconnectDue: { readonly at: number; readonly run: () => void } | undefined;
   private stopping = false;
   private connected = false;
   private lastError: string | undefined;
@@ -127,7 +124,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       const level = this.tlsFailureLogged ? "debug" : "warn";
       this.tlsFailureLogged = true;
       this.log[level]({ reason: (err as Error).message, delayMs }, "cannot use the kiosk's TLS files (mqtt.tls in kiosk.json): retrying");
-      this.schedule(delayMs, () => this.start());
+      this.backoff.schedule(delayMs, () => {
+        if (!this.stopping) this.start();
+      });
       return;
     }
     this.tlsFailureLogged = false;
@@ -215,7 +214,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.reconnectTimer);
+    this.backoff.cancel();
     const client = this.client;
     if (client === undefined) return;
     if (!this.connected) {
@@ -297,12 +296,15 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (this.stopping) return;
     const urgent = this.urgent();
     const delayMs = this.backoff.next(urgent);
-    const level = this.backoff.attempts > 3 ? "warn" : "info";
+    // Urgent tries come every few seconds: past the tenth, one in ten is logged above debug.
+    const quiet = urgent && this.backoff.attempts > 10 && this.backoff.attempts % 10 !== 0;
+    const level = quiet ? "debug" : this.backoff.attempts > 3 ? "warn" : "info";
     this.log[level](
       { attempt: this.backoff.attempts, delayMs, urgent, url: this.config.mqtt.url, reason: this.lastError ?? "connection closed" },
       "gateway unreachable: retrying",
     );
-    this.schedule(delayMs, () => {
+    this.backoff.schedule(delayMs, () => {
+      if (this.stopping) return;
       if (this.config.mqtt.tls === undefined) {
         this.client?.reconnect();
         return;
@@ -321,21 +323,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
    * cap happens now (a press during a long idle wait must not sit out the rest of it).
    */
   hurry(): void {
-    const due = this.reconnectDue;
-    if (due === undefined || this.stopping) return;
-    const waitMs = due.at - Date.now();
-    if (waitMs <= this.backoff.urgentMaxMs) return;
-    this.log.info({ skippedMs: waitMs }, "an alert is waiting: reconnecting now");
-    this.schedule(0, due.run);
-  }
-
-  private schedule(delayMs: number, run: () => void): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectDue = { at: Date.now() + delayMs, run };
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.reconnectDue = undefined;
-      if (!this.stopping) run();
-    }, delayMs);
+    if (this.stopping) return;
+    const skippedMs = this.backoff.hurry();
+    if (skippedMs !== undefined) this.log.info({ skippedMs }, "an alert is waiting: reconnecting now");
   }
 }

@@ -21,9 +21,12 @@ export function reconnectDelay(policy: ReconnectConfig, attempt: number, urgent:
   return backoffDelay({ minMs: Math.min(policy.minMs, cap), maxMs: cap, factor: policy.factor, jitter: 1 }, attempt, random);
 }
 
-/** Counts tries and hands out the next delay; `reset()` once connected. */
+/** Counts tries and hands out the next delay (`reset()` once connected), and holds the one pending try. */
 export class ReconnectPolicy {
   private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the pending try runs (epoch ms), and what it does. */
+  private due: { readonly at: number; readonly run: () => void } | undefined;
 
   constructor(
     private readonly policy: ReconnectConfig,
@@ -46,6 +49,33 @@ export class ReconnectPolicy {
   /** A wait longer than this is cut short when an SOS alert is raised during it. */
   get urgentMaxMs(): number {
     return Math.min(this.policy.maxMs, this.policy.urgentMaxMs);
+  }
+
+  /** Runs `run` after delayMs, replacing any pending try. */
+  schedule(delayMs: number, run: () => void): void {
+    clearTimeout(this.timer);
+    this.due = { at: Date.now() + delayMs, run };
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.due = undefined;
+      run();
+    }, delayMs);
+  }
+
+  /** Runs the pending try now when it is further off than the urgent cap; returns the wait it cut (ms), or undefined. */
+  hurry(): number | undefined {
+    const due = this.due;
+    if (due === undefined) return undefined;
+    const waitMs = due.at - Date.now();
+    if (waitMs <= this.urgentMaxMs) return undefined;
+    this.schedule(0, due.run);
+    return waitMs;
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.due = undefined;
   }
 }
 

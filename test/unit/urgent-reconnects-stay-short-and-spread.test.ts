@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReconnectPolicy, reconnectDelay } from "../../device/link/reconnect-policy.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 
@@ -62,5 +62,41 @@ describe("reconnect delays", () => {
     policy.reset();
     expect(policy.attempts).toBe(0);
     expect(policy.next(false)).toBe(1_000);
+  });
+});
+
+describe("a press during a long wait", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("runs a pending try further off than the urgent cap at once, and leaves a shorter one alone", () => {
+    vi.useFakeTimers();
+    const policy = new ReconnectPolicy(production);
+    let tries = 0;
+    policy.schedule(48_000, () => (tries += 1));
+    vi.advanceTimersByTime(10_000);
+    expect(policy.hurry()).toBe(38_000);
+    vi.advanceTimersByTime(0);
+    expect(tries).toBe(1);
+    expect(policy.hurry()).toBeUndefined(); // nothing pending any more
+
+    policy.schedule(2_500, () => (tries += 1));
+    expect(policy.hurry()).toBeUndefined(); // within the cap: the jittered wait stands
+    vi.advanceTimersByTime(2_499);
+    expect(tries).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(tries).toBe(2);
+  });
+
+  it("cancel() drops the pending try", () => {
+    vi.useFakeTimers();
+    const policy = new ReconnectPolicy(production);
+    let tries = 0;
+    policy.schedule(1_000, () => (tries += 1));
+    policy.cancel();
+    vi.advanceTimersByTime(60_000);
+    expect(tries).toBe(0);
+    expect(policy.hurry()).toBeUndefined();
   });
 });
