@@ -69,7 +69,8 @@ interface BenchKiosk {
   readonly button: FakeButton;
   up: boolean;
   lastUpAt: number;
-  lastDownAt: number;
+  /** Every link.down, in order. */
+  readonly downs: number[];
 }
 
 async function until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
@@ -122,14 +123,14 @@ export async function benchLinkRecovery(options: LinkRecoveryOptions = {}): Prom
       });
       const button = new FakeButton();
       const handle = await startKiosk(config, { log, button });
-      const kiosk: BenchKiosk = { id, handle, button, up: false, lastUpAt: 0, lastDownAt: 0 };
+      const kiosk: BenchKiosk = { id, handle, button, up: false, lastUpAt: 0, downs: [] };
       handle.events.on("link.up", "bench", () => {
         kiosk.up = true;
         kiosk.lastUpAt = performance.now();
       });
       handle.events.on("link.down", "bench", () => {
         kiosk.up = false;
-        kiosk.lastDownAt = performance.now();
+        kiosk.downs.push(performance.now());
       });
       handle.events.on("alert.recorded", "bench", (e) => pressedAt.set(e.alert.alertId, performance.now()));
       kiosks.push(kiosk);
@@ -149,13 +150,14 @@ export async function benchLinkRecovery(options: LinkRecoveryOptions = {}): Prom
       });
       await sleep(outageMs);
       await Promise.all(presses);
-      const noticed = kiosks.map((k) => (k.lastDownAt >= darkAt ? k.lastDownAt - darkAt : Number.NaN));
       const healAt = performance.now();
       p.heal();
       const ids = [...pressedAt.keys()].filter((id) => !alertsBefore.has(id));
       await until(() => ids.every((id) => arrivedAt.has(id)) && kiosks.every((k) => k.up), `every ${fault} alert at dispatch`, 120_000);
       const dispatch = sorted(ids.map((id) => arrivedAt.get(id)! - healAt));
       const reconnect = sorted(kiosks.map((k) => k.lastUpAt - healAt));
+      // The first time each kiosk saw its link down after it went dark (during the outage or after the heal).
+      const noticed = kiosks.map((k) => (k.downs.find((t) => t >= darkAt) ?? Number.NaN) - darkAt);
       const noticedSorted = sorted(noticed.filter((n) => Number.isFinite(n)));
       progress(`recovery-link: ${fault} of ${outageMs} ms measured`);
       return {
