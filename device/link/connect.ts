@@ -60,7 +60,8 @@ async function carryOut(command: Command, alarm: AlarmController, config: KioskC
 /** Starts the link. */
 export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
   const { outbox, alarm, calls, events, clock, log } = deps;
-  const link = new MqttLink(config, log.child({ subsystem: "link" }), { agentVersion: deps.agentVersion, clock });
+  // While an SOS alert waits for its ack, the link retries within seconds (reconnect-policy.ts).
+  const link = new MqttLink(config, log.child({ subsystem: "link" }), { agentVersion: deps.agentVersion, clock, urgent: () => outbox.holds("sos") });
   const delivery = new AlertDelivery(outbox, link, config.alerts, events, clock, log.child({ subsystem: "delivery" }));
   link.on("up", () => {
     events.emit("link.up", {});
@@ -99,7 +100,11 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
     }
   });
   calls.attachLink(link);
-  alarm.submit = (alert) => delivery.submit(alert);
+  alarm.submit = (alert) => {
+    delivery.submit(alert);
+    // Raised during a long wait for the gateway: try now rather than at the end of the wait.
+    if (alert.kind === "sos" && !link.isUp) link.hurry();
+  };
   link.start();
   return {
     publishHeartbeat: (heartbeat) => link.publishHeartbeat(heartbeat),

@@ -1,7 +1,7 @@
 /**
  * The kiosk's MQTT connection to the gateway: clientId = kiosk id, persistent session, QoS 1.
- * Reconnects forever with the shared backoff helper; a gateway that cannot be reached is logged,
- * never a reason to exit. Messages on the kiosk's own `down` topics are validated before use.
+ * Reconnects forever (reconnect-policy.ts: short waits while an SOS alert is unacknowledged, longer
+ * ones when idle); a gateway that cannot be reached is logged, never a reason to exit. Messages on the kiosk's own `down` topics are validated before use.
  * Call signaling (`call/down`) has its own subscription: a gateway that refuses it leaves the
  * kiosk without calls, never without alerts.
  *
@@ -14,7 +14,6 @@ import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { Backoff } from "../../shared/backoff.js";
 import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
@@ -30,12 +29,24 @@ import {
   describeZodError,
   topicFor,
 } from "../../shared/contract.js";
+import { ReconnectPolicy } from "./reconnect-policy.js";
 
 /** The last will: the broker publishes it (retained) when the connection is lost without DISCONNECT. */
 export const OFFLINE_WILL: Status = { v: 1, state: "offline", reason: "connection-lost" };
 
 /** Bound on each step of a deliberate stop (offline status, clean disconnect). */
 const STOP_STEP_MS = 1_000;
+
+/**
+ * Whether a subscription failed because the gateway refused it (a SUBACK with a 0x80 return code:
+ * mqtt.js 5.16 rejects with the SUBACK as the error's `packet`) rather than because the connection
+ * closed before the SUBACK came ("Connection closed", "client disconnecting": no packet). Only a
+ * refusal is about the kiosk's registration.
+ */
+export function isSubscriptionRefusal(err: unknown): boolean {
+  const granted = (err as { packet?: { granted?: unknown } } | undefined)?.packet?.granted;
+  return Array.isArray(granted) && granted.some((code) => typeof code === "number" && (code & 0x80) !== 0);
+}
 
 /** Whether the promise resolves within ms (false when it rejects or is late). */
 async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -46,6 +57,13 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface LinkIdentity {
+  readonly agentVersion: string;
+  readonly clock: Clock;
+  /** Whether an SOS alert waits for its ack (connect.ts asks the outbox): reconnect waits are short then. */
+  readonly urgent?: () => boolean;
 }
 
 export interface LinkEvents {
@@ -59,8 +77,7 @@ export interface LinkEvents {
 
 export class MqttLink extends EventEmitter<LinkEvents> {
   private client: MqttClient | undefined;
-  private readonly backoff: Backoff;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: ReconnectPolicy;
   private stopping = false;
   private connected = false;
   private lastError: string | undefined;
@@ -73,14 +90,18 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   constructor(
     private readonly config: KioskConfig,
     private readonly log: Logger,
-    private readonly identity: { readonly agentVersion: string; readonly clock: Clock } = { agentVersion: "unknown", clock: systemClock },
+    private readonly identity: LinkIdentity = { agentVersion: "unknown", clock: systemClock },
   ) {
     super();
-    this.backoff = new Backoff(config.reconnect);
+    this.backoff = new ReconnectPolicy(config.reconnect);
     this.ackTopic = topicFor("acks", config.kioskId);
     this.commandTopic = topicFor("commands", config.kioskId);
     this.callDownTopic = topicFor("callDown", config.kioskId);
     this.statusTopic = topicFor("status", config.kioskId);
+  }
+
+  private urgent(): boolean {
+    return this.identity.urgent?.() ?? false;
   }
 
   get isUp(): boolean {
@@ -98,14 +119,14 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       if (m.tls !== undefined) tls = { ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), rejectUnauthorized: true };
       client = this.connect(tls);
     } catch (err) {
-      const delayMs = this.backoff.next();
+      const delayMs = this.backoff.next(this.urgent());
       // Said once (the start-up check, tls-recovery.ts, logs the error and what to do); the retries only at debug.
       const level = this.tlsFailureLogged ? "debug" : "warn";
       this.tlsFailureLogged = true;
       this.log[level]({ reason: (err as Error).message, delayMs }, "cannot use the kiosk's TLS files (mqtt.tls in kiosk.json): retrying");
-      this.reconnectTimer = setTimeout(() => {
+      this.backoff.schedule(delayMs, () => {
         if (!this.stopping) this.start();
-      }, delayMs);
+      });
       return;
     }
     this.tlsFailureLogged = false;
@@ -163,11 +184,22 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     return this.publishUp("snapshot", snapshot);
   }
 
-  /** The heartbeat, QoS 0 (checked against the contract first). */
+  /**
+   * The heartbeat, QoS 0 (checked against the contract first), with a PINGREQ right behind it: the
+   * heartbeat doubles as the liveness probe. The gateway's PINGRESP restarts mqtt.js's keepalive
+   * timer, so with the keepalive (12 s) above the heartbeat interval (10 s) mqtt.js sends no pings of
+   * its own, and a link that stops answering is given up 1.5 × keepalive after the last answer.
+   */
   async publishHeartbeat(heartbeat: Heartbeat): Promise<void> {
     const client = this.client;
     if (client === undefined || !this.connected) throw new Error("not connected to the gateway");
-    await client.publishAsync(topicFor("heartbeat", this.config.kioskId), JSON.stringify(heartbeatSchema.parse(heartbeat)), { qos: 0 });
+    const payload = JSON.stringify(heartbeatSchema.parse(heartbeat));
+    // Written in one go: the ping rides in the heartbeat's TCP segment instead of one of its own.
+    client.stream.cork();
+    const sent = client.publishAsync(topicFor("heartbeat", this.config.kioskId), payload, { qos: 0 });
+    client.sendPing();
+    process.nextTick(() => client.stream.uncork());
+    await sent;
   }
 
   private async publishUp(name: TopicName, payload: unknown): Promise<void> {
@@ -182,7 +214,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.reconnectTimer);
+    this.backoff.cancel();
     const client = this.client;
     if (client === undefined) return;
     if (!this.connected) {
@@ -212,10 +244,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
         client.publishAsync(this.statusTopic, JSON.stringify(online), { qos: 1, retain: true }).catch((err: unknown) => this.log.debug({ reason: (err as Error).message }, "online status not sent"));
       },
       (err: unknown) => {
-        // mqtt.js rejects a refused subscription (SUBACK 128). Drop the connection so the reconnect
-        // loop tries again with backoff, instead of sitting connected but deaf to acks.
-        this.lastError = `subscription refused: ${(err as Error).message}`;
-        this.log.error({ topics: [this.ackTopic, this.commandTopic], reason: this.lastError }, "gateway refused a subscription: check the kiosk's registration");
+        // Either way the connection is dropped so the reconnect loop tries again with backoff,
+        // instead of sitting connected but deaf to acks.
+        if (isSubscriptionRefusal(err)) {
+          this.lastError = `subscription refused: ${(err as Error).message}`;
+          this.log.error({ topics: [this.ackTopic, this.commandTopic], reason: this.lastError }, "gateway refused a subscription: check the kiosk's registration");
+        } else {
+          // The link, not the registration: the connection closed before the gateway answered.
+          this.lastError = `connection lost while subscribing: ${(err as Error).message}`;
+          this.log.info({ reason: this.lastError }, "connection lost before the gateway answered the subscriptions: reconnecting");
+        }
         client.stream.destroy();
       },
     );
@@ -223,8 +261,10 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     // its refusal costs calls only. The session is persistent, so it survives reconnects.
     client.subscribeAsync(this.callDownTopic, { qos: 1 }).then(
       () => this.log.debug({ topic: this.callDownTopic }, "subscribed to call signaling"),
-      (err: unknown) =>
-        this.log.warn({ topic: this.callDownTopic, reason: (err as Error).message }, "call signaling subscription failed: operators cannot call this kiosk on this connection; alerts are unaffected"),
+      (err: unknown) => {
+        if (isSubscriptionRefusal(err)) this.log.warn({ topic: this.callDownTopic, reason: (err as Error).message }, "call signaling subscription failed: operators cannot call this kiosk on this connection; alerts are unaffected");
+        else this.log.debug({ topic: this.callDownTopic, reason: (err as Error).message }, "call signaling subscription interrupted: the connection closed");
+      },
     );
   }
 
@@ -254,14 +294,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });
     if (this.stopping) return;
-    const delayMs = this.backoff.next();
-    const level = this.backoff.attempts > 3 ? "warn" : "info";
+    const urgent = this.urgent();
+    const delayMs = this.backoff.next(urgent);
+    // Urgent tries come every few seconds: past the tenth, one in ten is logged above debug.
+    const quiet = urgent && this.backoff.attempts > 10 && this.backoff.attempts % 10 !== 0;
+    const level = quiet ? "debug" : this.backoff.attempts > 3 ? "warn" : "info";
     this.log[level](
-      { attempt: this.backoff.attempts, delayMs, url: this.config.mqtt.url, reason: this.lastError ?? "connection closed" },
+      { attempt: this.backoff.attempts, delayMs, urgent, url: this.config.mqtt.url, reason: this.lastError ?? "connection closed" },
       "gateway unreachable: retrying",
     );
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
+    this.backoff.schedule(delayMs, () => {
       if (this.stopping) return;
       if (this.config.mqtt.tls === undefined) {
         this.client?.reconnect();
@@ -273,6 +315,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       old?.on("error", () => undefined);
       old?.end(true);
       this.start();
-    }, delayMs);
+    });
+  }
+
+  /**
+   * An SOS alert was raised while the link is down: a reconnect planned further off than the urgent
+   * cap happens now (a press during a long idle wait must not sit out the rest of it).
+   */
+  hurry(): void {
+    if (this.stopping) return;
+    const skippedMs = this.backoff.hurry();
+    if (skippedMs !== undefined) this.log.info({ skippedMs }, "an alert is waiting: reconnecting now");
   }
 }

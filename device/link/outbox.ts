@@ -87,6 +87,12 @@ export class Outbox {
     return [...this.entries.values()].map((e) => e.alert).sort((a, b) => Date.parse(a.pressedAt) - Date.parse(b.pressedAt));
   }
 
+  /** Whether an unacknowledged alert of this kind (an SOS, not a test alarm) is waiting. */
+  holds(kind: Alert["kind"]): boolean {
+    for (const entry of this.entries.values()) if (entry.alert.kind === kind) return true;
+    return false;
+  }
+
   get depth(): number {
     return this.entries.size;
   }

@@ -11,6 +11,11 @@ const backoffSchema = z.object({
   jitter: z.number().min(0).max(1).default(0.2),
 });
 
+const reconnectSchema = backoffSchema.extend({
+  /** Cap on the delay, drawn at random below it, while an SOS alert waits for its ack. */
+  urgentMaxMs: z.number().int().min(100).max(60_000).default(3_000),
+});
+
 /** A BCM GPIO line number as printed on Raspberry Pi pinout charts (GPIO17 = 17). */
 const bcmLine = z.number().int().min(0).max(53);
 const arduinoPin = z.number().int().min(0).max(69);
@@ -211,7 +216,12 @@ export const kioskConfigSchema = z.object({
      * the kiosk; the CN of cert is the kiosk id; ca is the gateway's CA.
      */
     tls: z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).optional(),
-    keepaliveSeconds: z.number().int().min(5).max(600).default(30),
+    /**
+     * MQTT keepalive: mqtt.js gives the link up 1.5 × this after the gateway last answered (12 s: a
+     * silently dead link is noticed within 18 s). Each heartbeat carries a PINGREQ, so while the
+     * heartbeat interval is shorter than this, mqtt.js sends no pings of its own.
+     */
+    keepaliveSeconds: z.number().int().min(5).max(600).default(12),
     connectTimeoutMs: z.number().int().min(500).default(10_000),
   }),
   /** Where the outbox lives; relative paths are relative to the config file. */
@@ -230,7 +240,12 @@ export const kioskConfigSchema = z.object({
       resend: backoffSchema.default({ minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 }),
     })
     .default({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 } }),
-  reconnect: backoffSchema.default({ minMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 }),
+  /**
+   * Reconnect backoff. An idle kiosk backs off up to maxMs; while the outbox holds an unacknowledged
+   * SOS alert the delay is also capped at urgentMaxMs with full jitter (0..cap), and a press during a
+   * longer wait reconnects at once.
+   */
+  reconnect: reconnectSchema.default(reconnectSchema.parse({})),
   log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   health: healthSchema.default(healthSchema.parse({})),
 });

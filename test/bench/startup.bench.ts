@@ -2,7 +2,9 @@
  * npm run bench:startup — "the button works first": time from starting `sos kiosk` to the first press
  * being on disk, with no gateway reachable (the worst case for anything that waits on the network).
  * The press is written to the agent's stdin the moment the process is spawned; the agent reads it as
- * soon as the button is armed. Options (env): BENCH_RUNS (default 10).
+ * soon as the button is armed. Then the gateway's side of a restart: time from starting `sos gateway`
+ * (a fresh data folder, with and without a CA) to its listeners open ("gateway ready"), since every
+ * kiosk waits for that after a gateway restart. Options (env): BENCH_RUNS (default 10).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -53,12 +55,38 @@ async function once(dir: string, port: number): Promise<{ armedMs: number; recor
   return { armedMs, recordedMs };
 }
 
+/** Spawn → "gateway ready" (logged once the MQTT, MQTT/TLS and HTTP listeners are open), in ms. */
+async function gatewayOnce(dir: string, withCa: boolean): Promise<number> {
+  const dataDir = join(dir, `gw-${Math.random().toString(36).slice(2)}`);
+  if (withCa) {
+    const ca = spawn(process.execPath, [sosBin, "ca", "init", "--data-dir", dataDir], { stdio: "ignore" });
+    await new Promise((r) => ca.once("exit", r));
+  }
+  const t0 = performance.now();
+  const args = ["gateway", "--data-dir", dataDir, "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-host", "127.0.0.1", "--mqtts-port", "0", "--http-port", "0"];
+  const child = spawn(process.execPath, [sosBin, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const readyMs = await new Promise<number>((resolveReady, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.includes('"gateway ready"')) resolveReady(performance.now() - t0);
+    });
+    child.once("exit", (code) => reject(new Error(`gateway exited with ${code} before it was ready`)));
+  });
+  child.kill("SIGKILL");
+  return readyMs;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sos-bench-startup-"));
   try {
     const port = await deadPort();
     const runs: { armedMs: number; recordedMs: number }[] = [];
     for (let i = 0; i < RUNS; i += 1) runs.push(await once(dir, port));
+    const gatewayPlain: number[] = [];
+    const gatewayCa: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      gatewayPlain.push(await gatewayOnce(dir, false));
+      gatewayCa.push(await gatewayOnce(dir, true));
+    }
     const stat = (xs: number[]): string => {
       const s = [...xs].sort((a, b) => a - b);
       const p50 = s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
@@ -66,15 +94,18 @@ async function main(): Promise<void> {
     };
     process.stdout.write(
       [
-        `bench:startup — ${RUNS} cold starts of 'sos kiosk', gateway unreachable, press written at spawn`,
+        `bench:startup — ${RUNS} cold starts of 'sos kiosk' (gateway unreachable, press written at spawn) and of 'sos gateway'`,
         `machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`,
         "",
         "| ms from spawn             |    p50 |    max |",
         "|---------------------------|--------|--------|",
         `| button armed              | ${stat(runs.map((r) => r.armedMs))} |`,
         `| press recorded on disk    | ${stat(runs.map((r) => r.recordedMs))} |`,
+        `| gateway listening         | ${stat(gatewayPlain)} |`,
+        `| gateway listening, CA     | ${stat(gatewayCa)} |`,
         "",
         `target: press on disk within 1000 ms of start -> ${Math.max(...runs.map((r) => r.recordedMs)) <= 1000 ? "met" : "NOT met"}`,
+        "gateway listening: 'sos gateway' spawn to its \"gateway ready\" line (MQTT, MQTT/TLS and HTTP listeners open), fresh data folder; CA: after 'sos ca init'",
         "",
       ].join("\n"),
     );
