@@ -8,7 +8,7 @@ import type { MqttClient } from "mqtt";
 import { topicFor } from "../../shared/contract.js";
 import type { Defer } from "./cleanups.js";
 import { connectRaw, provisionTestKiosk, startTestGateway, tempDir, type TestGateway, waitFor } from "./harness.js";
-import { addTestOperator, connectOperatorWs, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, connectOperator } from "./operator-harness.js";
 
 export interface RawKiosk {
   readonly kioskId: string;
@@ -57,7 +57,7 @@ export async function startCallRig(defer: Defer, kioskIds: readonly string[]): P
   }
   const operator = async (name: string): Promise<OperatorPage> => {
     if ((await gateway.store.getOperator(name)) === undefined) await addTestOperator(gateway.dataDir, name);
-    const client = await connectOperatorWs(gateway.httpPort, { clientId: `operator:${name}:${randomUUID().slice(0, 8)}`, username: `operator:${name}`, password: OPERATOR_PASSWORD });
+    const client = await connectOperator(gateway.httpPort, name);
     defer(() => client.endAsync(true));
     const received: OperatorPage["received"] = [];
     client.on("message", (topic, payload) => received.push({ topic, body: parsed(payload) }));

@@ -8,7 +8,7 @@ import { topicFor } from "../../shared/contract.js";
 import { alertFor, connectRogue, counter, paddedAlert, ROGUE, rogueTopic, startLimitsEnv, victimStillDelivers, VICTIM, watch } from "./broker-limits-rig.js";
 import { deferCleanups } from "./cleanups.js";
 import { waitFor } from "./harness.js";
-import { addTestOperator, connectOperatorWs, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, connectOperator } from "./operator-harness.js";
 
 describe("a QoS 2 publish is refused before it is stored", () => {
   const defer = deferCleanups();
@@ -54,7 +54,7 @@ describe("a QoS 2 publish is refused before it is stored", () => {
   it("an operator's QoS 2 call/down ends its page's connection before any PUBREC", async () => {
     const env = await startLimitsEnv(defer);
     await addTestOperator(env.gateway.dataDir, "alice");
-    const page = watch(await connectOperatorWs(env.gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }), defer);
+    const page = watch(await connectOperator(env.gateway.httpPort, "alice"), defer);
     const hangup = { v: 1, type: "hangup", callId: "call-0001-abcd", reason: "x" };
     page.client.publish(topicFor("callDown", VICTIM), JSON.stringify(hangup), { qos: 2 }, () => undefined);
     await waitFor(() => page.closed(), "the operator page's connection closed by the broker");

@@ -147,7 +147,7 @@ describe("operator login and MQTT over WebSocket", () => {
     }
     // A refused filter costs the page its connection (each probe is a page of its own).
     for (const [i, filter] of ["sos/v1/kiosks/+/acks", topicFor("alerts", KIOSK), topicFor("callDown", KIOSK), "#", "sos/v1/kiosks/+/snapshot"].entries()) {
-      const probe = track(await connectOperatorWs(gateway.httpPort, { clientId: `operator:alice:probe${i}`, username: "operator:alice", password: OPERATOR_PASSWORD }));
+      const probe = track(await connectOperator(gateway.httpPort, "alice", { clientId: `operator:alice:probe${i}` }));
       const err = await probe.subscribeAsync(filter, { qos: 1 }).then(() => undefined, (e: unknown) => e as Error);
       expect(err?.message, `subscription to ${filter} must be refused`).toBe("Connection closed");
       await waitFor(() => !probe.connected, `the page subscribing to ${filter} disconnected`);

@@ -10,7 +10,7 @@ import { heartbeatPayload } from "../fixtures/heartbeat.js";
 import { connectRogue, counter, ROGUE, rogueTopic, startLimitsEnv, victimStillDelivers, VICTIM, watch } from "./broker-limits-rig.js";
 import { deferCleanups } from "./cleanups.js";
 import { waitFor } from "./harness.js";
-import { addTestOperator, connectOperatorWs, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, connectOperator } from "./operator-harness.js";
 
 const ONLINE = JSON.stringify({ v: 1, state: "online", reason: "connected", at: new Date().toISOString() });
 const OFFLINE_WILL = JSON.stringify({ v: 1, state: "offline", reason: "connection-lost" });
@@ -45,7 +45,7 @@ describe("retain is refused except on a kiosk's status", () => {
 
     // An operator page that subscribes now is handed no ring.
     await addTestOperator(gateway.dataDir, "alice");
-    const page = watch(await connectOperatorWs(gateway.httpPort, { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }), defer);
+    const page = watch(await connectOperator(gateway.httpPort, "alice"), defer);
     const retained: string[] = [];
     page.client.on("message", (topic, _payload, packet) => {
       if (packet.retain) retained.push(topic);
