@@ -14,6 +14,10 @@ export interface GatewayEvents {
   "alert.rejected": { kioskId: string | null; topic: string; code: string; reason: string };
   "alert.delivered": { alertId: string; attempt: number; httpStatus: number | null; deliveredAt: string };
   "dispatch.failed": { alertId: string; attempt: number; error: string; retryInMs: number };
+  /** Dispatch has been failing as a whole (its circuit open) for `dispatch.unreachableAfterMs`. */
+  "dispatch.unreachable": { since: string; at: string; lastError: string };
+  /** Dispatch answers again after it was reported unreachable; `downMs` from its first failure. */
+  "dispatch.restored": { since: string; at: string; downMs: number; lastError: string };
   /** A kiosk's new connection authenticated, before its CONNACK: nothing it sends on it has been handled yet. */
   "kiosk.authenticated": { kioskId: string };
   "kiosk.connected": { kioskId: string };

@@ -1,7 +1,10 @@
 /**
  * Forwards stored alerts to dispatch from the persisted outbox (the generic OutboxForwarder over the
  * store's dispatch queries): no cap on attempts while undelivered, exponential backoff with a capped
- * delay, every attempt recorded; dispatch dedupes by Idempotency-Key (the alertId).
+ * delay, every attempt recorded; dispatch dedupes by Idempotency-Key (the alertId). With a circuit
+ * (the gateway's config always has one), a dispatch that is down is probed with one alert at a time
+ * and the backlog goes out, SOS oldest first and test alarms last, as soon as it answers; an outage
+ * longer than `unreachableAfterMs` is reported (reachability.ts).
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
@@ -9,9 +12,15 @@ import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import { type ForwarderOptions, OutboxForwarder, type OutboxJob, type OutboxQueue } from "../outbox/forwarder.js";
 import type { DispatchJob, GatewayStore } from "../store/store.js";
+import { DispatchReachability, type DispatchStatus } from "./reachability.js";
 import type { DispatchSender } from "./webhook.js";
 
 export type { ForwarderOptions } from "../outbox/forwarder.js";
+
+export interface DispatchForwarderOptions extends ForwarderOptions {
+  /** Dispatch failing this long is reported as unreachable (default 30 s). */
+  readonly unreachableAfterMs?: number;
+}
 
 const toOutboxJob = (job: DispatchJob): OutboxJob => ({ id: job.alertId, body: job.body, attempts: job.attempts });
 const toDispatchJob = (job: OutboxJob): DispatchJob => ({ alertId: job.id, body: job.body, attempts: job.attempts });
@@ -27,8 +36,11 @@ export function dispatchQueue(store: GatewayStore): OutboxQueue {
 
 export class DispatchForwarder {
   private readonly outbox: OutboxForwarder;
+  private readonly reachability: DispatchReachability;
 
-  constructor(store: GatewayStore, sender: DispatchSender, options: ForwarderOptions, bus: EventBus<GatewayEvents>, clock: Clock, log: Logger) {
+  constructor(store: GatewayStore, sender: DispatchSender, options: DispatchForwarderOptions, bus: EventBus<GatewayEvents>, clock: Clock, log: Logger) {
+    const reachability = new DispatchReachability(options.unreachableAfterMs ?? 30_000, bus, clock, log);
+    this.reachability = reachability;
     this.outbox = new OutboxForwarder(
       dispatchQueue(store),
       { send: (job, attempt, signal) => sender.send(toDispatchJob(job), attempt, signal) },
@@ -36,7 +48,11 @@ export class DispatchForwarder {
       {
         delivered: (job, attempt, result, finishedAt) =>
           bus.emit("alert.delivered", { alertId: job.id, attempt, httpStatus: result.httpStatus, deliveredAt: finishedAt.toISOString() }),
-        failed: (job, attempt, error, retryInMs) => bus.emit("dispatch.failed", { alertId: job.id, attempt, error, retryInMs }),
+        failed: (job, attempt, error, retryInMs) => {
+          reachability.noteError(error);
+          bus.emit("dispatch.failed", { alertId: job.id, attempt, error, retryInMs });
+        },
+        circuit: (change) => reachability.onCircuit(change),
       },
       { name: "dispatch", idField: "alertId", delivered: "alert delivered to dispatch", failed: "dispatch attempt failed: will retry" },
       clock,
@@ -53,8 +69,14 @@ export class DispatchForwarder {
     this.outbox.wake();
   }
 
+  /** Whether dispatch answers (for /readyz, the metrics and the console). */
+  status(): DispatchStatus {
+    return this.reachability.status();
+  }
+
   /** Stops starting attempts; waits up to graceMs for those in flight, then aborts them (they stay pending). */
   stop(graceMs: number): Promise<void> {
+    this.reachability.stop();
     return this.outbox.stop(graceMs);
   }
 }

@@ -6,16 +6,28 @@
  *
  * One implementation for every outbox (dispatch alerts, operations events): each gives its queue,
  * its sender, what to call on a delivery or a failure, and the words its log lines use.
+ *
+ * With `circuit` (dispatch), a receiver that is down as a whole is probed with one job at a time on
+ * a short backoff of its own (circuit.ts) instead of each job backing off on its own for minutes.
+ * An attempt the store cannot record (full disk) is kept in memory (unrecorded.ts): a delivered job
+ * is not sent again while its record waits, and the record is written once the store can.
  */
 import type { Logger } from "pino";
 import { type BackoffPolicy, backoffDelay } from "../../shared/backoff.js";
 import type { Clock } from "../../shared/clock.js";
+import { type CircuitOptions, ReceiverCircuit, receiverIsDown } from "./circuit.js";
 import type { SendResult } from "./signed-post.js";
+import { type UnrecordedAttempt, UnrecordedAttempts } from "./unrecorded.js";
 
 export interface ForwarderOptions {
   readonly retry: BackoffPolicy;
   readonly concurrency: number;
+  /** A circuit per receiver; without it every job backs off on its own (retry). */
+  readonly circuit?: CircuitOptions;
 }
+
+/** Records of attempts that failed to be written are retried this often at first, doubling up to the max. */
+const RECORD_RETRY = { minMs: 1_000, maxMs: 15_000, factor: 2, jitter: 0.2 } as const;
 
 export interface OutboxJob {
   /** The idempotency key: an alertId, an eventId. */
@@ -36,7 +48,11 @@ export interface OutboxAttempt {
 
 /** The persisted side: a store's queries for one outbox. */
 export interface OutboxQueue {
-  /** Pending jobs whose next attempt is due, oldest first, excluding `busy` ones. */
+  /**
+   * Pending jobs whose next attempt is due at `now`, in the order they should go (oldest first; the
+   * dispatch queue puts test alarms last), excluding `busy` ones: the jobs this forwarder has claimed
+   * (in flight, or waiting for their record).
+   */
   due(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]>;
   /** When the earliest pending job that is not `busy` is due, or null when none is. */
   nextAt(busy: ReadonlySet<string>): Promise<Date | null>;
@@ -48,9 +64,20 @@ export interface OutboxSender {
   send(job: OutboxJob, attempt: number, signal: AbortSignal): Promise<SendResult>;
 }
 
+/** The receiver's circuit opened (its first failure) or closed (its first answer after). */
+export interface CircuitChange {
+  readonly state: "open" | "closed";
+  /** When the outage's first failure finished. */
+  readonly since: Date;
+  readonly at: Date;
+  readonly failures: number;
+  readonly lastError: string;
+}
+
 export interface OutboxHooks {
   delivered?(job: OutboxJob, attempt: number, result: SendResult, finishedAt: Date): void;
   failed?(job: OutboxJob, attempt: number, error: string, retryInMs: number): void;
+  circuit?(change: CircuitChange): void;
 }
 
 /** How this outbox names itself in logs: the id's field and the two outcome messages. */
@@ -66,6 +93,10 @@ export interface OutboxWords {
 export class OutboxForwarder {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly circuit: ReceiverCircuit | undefined;
+  private readonly unrecorded = new UnrecordedAttempts();
+  private recordTimer: NodeJS.Timeout | undefined;
+  private recordRetries = 0;
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private again = false;
@@ -79,7 +110,14 @@ export class OutboxForwarder {
     private readonly words: OutboxWords,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.circuit = options.circuit === undefined ? undefined : new ReceiverCircuit(options.circuit);
+  }
+
+  /** Whether the receiver's circuit is open (it is failing and being probed). */
+  get circuitOpen(): boolean {
+    return this.circuit?.open != null;
+  }
 
   start(): void {
     this.wake();
@@ -111,6 +149,7 @@ export class OutboxForwarder {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.recordTimer);
     const all = Promise.allSettled([...this.inflight.values()]);
     let graceTimer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
@@ -123,19 +162,37 @@ export class OutboxForwarder {
       this.abort.abort();
       await all;
     }
+    if (this.unrecorded.size > 0 && !(await this.flushRecords())) {
+      this.log.warn({ jobs: this.unrecorded.size }, `${this.words.name} attempts still not recorded at shutdown: their jobs are sent again at start (the receiver dedupes)`);
+    }
+  }
+
+  /** The jobs not to start now: in flight, or waiting for their record (claimed by this forwarder). */
+  private busy(nowMs: number): Set<string> {
+    return new Set([...this.inflight.keys(), ...this.unrecorded.held(nowMs)]);
   }
 
   private async pump(): Promise<void> {
-    const free = this.options.concurrency - this.inflight.size;
+    const nowMs = this.clock.now().getTime();
+    const open = this.circuit?.open ?? null;
+    if (open !== null) {
+      // The receiver is down: one probe at a time, no sooner than the circuit's own backoff says.
+      if (this.inflight.size > 0) return; // a finishing send wakes us
+      if (nowMs < open.nextProbeAt) return this.schedule(open.nextProbeAt - nowMs);
+    }
+    const horizon = new Date(this.circuit?.horizon(nowMs) ?? nowMs);
+    const free = open !== null ? 1 : this.options.concurrency - this.inflight.size;
     if (free > 0) {
-      const busy = new Set(this.inflight.keys());
-      const jobs = await this.queue.due(this.clock.now(), free, busy);
+      const jobs = await this.queue.due(horizon, free, this.busy(nowMs));
       for (const job of jobs) this.launch(job);
+      if (open !== null && jobs.length > 0) return;
     }
     if (this.inflight.size >= this.options.concurrency) return; // a finishing send wakes us
-    const next = await this.queue.nextAt(new Set(this.inflight.keys()));
-    if (next === null) return;
-    this.schedule(next.getTime() - this.clock.now().getTime());
+    const next = await this.queue.nextAt(this.busy(nowMs));
+    const release = this.unrecorded.nextRelease(nowMs);
+    const at = Math.min(next?.getTime() ?? Number.POSITIVE_INFINITY, release ?? Number.POSITIVE_INFINITY);
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.schedule(at - nowMs);
   }
 
   private schedule(delayMs: number): void {
@@ -151,10 +208,9 @@ export class OutboxForwarder {
         this.wake();
       },
       (err: unknown) => {
-        // The store could not record the attempt (disk full, locked): the job stays due; back off
-        // instead of spinning on it.
+        // Unexpected (attempt() keeps unrecorded attempts itself): back off instead of spinning.
         this.inflight.delete(job.id);
-        this.log.error({ err, [this.words.idField]: job.id }, `could not record a ${this.words.name} attempt; retrying in 1 s`);
+        this.log.error({ err, [this.words.idField]: job.id }, `${this.words.name} attempt failed unexpectedly; retrying in 1 s`);
         this.schedule(1_000);
       },
     );
@@ -162,7 +218,7 @@ export class OutboxForwarder {
   }
 
   private async attempt(job: OutboxJob): Promise<void> {
-    const attempt = job.attempts + 1;
+    const attempt = Math.max(job.attempts, this.unrecorded.lastAttempt(job.id)) + 1;
     const started = this.clock.now();
     const result = await this.sender.send(job, attempt, this.abort.signal);
     const finished = this.clock.now();
@@ -175,18 +231,94 @@ export class OutboxForwarder {
       httpStatus: result.httpStatus,
       error: result.error,
     };
-    const log = this.log.child({ [this.words.idField]: job.id });
-    if (result.ok) {
-      await this.queue.record(record, null);
-      log.info({ attempt, httpStatus: result.httpStatus, durationMs: record.durationMs }, this.words.delivered);
-      this.hooks.delivered?.(job, attempt, result, finished);
-      return;
-    }
     // Shutdown aborts are not the receiver's fault: try again at once after restart.
-    const retryInMs = this.abort.signal.aborted ? 0 : backoffDelay(this.options.retry, attempt);
-    await this.queue.record(record, new Date(finished.getTime() + retryInMs));
-    const level = attempt === 1 || attempt % 10 === 0 ? "warn" : "info";
-    log[level]({ attempt, error: result.error, retryInMs }, this.words.failed);
-    this.hooks.failed?.(job, attempt, result.error ?? "unknown", retryInMs);
+    const aborted = !result.ok && this.abort.signal.aborted;
+    let retryInMs = 0;
+    if (!result.ok && !aborted) {
+      if (this.circuit !== undefined && receiverIsDown(result)) retryInMs = this.receiverFailed(finished, result.error ?? "unknown");
+      else retryInMs = backoffDelay(this.options.retry, attempt);
+    }
+    if (!aborted && (result.ok || !receiverIsDown(result))) this.receiverAnswered(finished);
+    const next = result.ok ? null : new Date(finished.getTime() + retryInMs);
+    const unrecorded: UnrecordedAttempt = { job, record, next, result, finishedAt: finished };
+    if (this.unrecorded.lastAttempt(job.id) > 0) {
+      // Earlier attempts of this job still wait for the store: keep the order, write them together.
+      this.unrecorded.remember(unrecorded);
+      this.scheduleRecords(0);
+    } else {
+      try {
+        await this.queue.record(record, next);
+      } catch (err) {
+        this.unrecorded.remember(unrecorded);
+        const inMs = this.scheduleRecords();
+        const log = this.log.child({ [this.words.idField]: job.id });
+        const what = result.ok ? "delivered; not sent again" : `failed; next attempt in ${retryInMs} ms`;
+        log.error({ err, attempt, ok: result.ok, retryRecordInMs: inMs }, `could not record a ${this.words.name} attempt (${what}): kept in memory until the store can write`);
+        return;
+      }
+      if (this.unrecorded.size > 0) this.scheduleRecords(0); // the store writes again
+      this.recorded(unrecorded);
+    }
+    if (!result.ok) {
+      const level = attempt === 1 || attempt % 10 === 0 ? "warn" : "info";
+      this.log[level]({ [this.words.idField]: job.id, attempt, error: result.error, retryInMs }, this.words.failed);
+      this.hooks.failed?.(job, attempt, result.error ?? "unknown", retryInMs);
+    }
+  }
+
+  /** What follows a written record of a delivery. */
+  private recorded(a: UnrecordedAttempt): void {
+    if (!a.result.ok) return;
+    this.log.info({ [this.words.idField]: a.job.id, attempt: a.record.attempt, httpStatus: a.result.httpStatus, durationMs: a.record.durationMs }, this.words.delivered);
+    this.hooks.delivered?.(a.job, a.record.attempt, a.result, a.finishedAt);
+  }
+
+  private receiverFailed(at: Date, error: string): number {
+    const circuit = this.circuit as ReceiverCircuit;
+    const { retryInMs, opened } = circuit.failed(at, error);
+    const open = circuit.open;
+    if (opened && open !== null) {
+      this.log.warn({ error, probeInMs: retryInMs }, `${this.words.name} receiver failing: probing it with one job at a time until it answers`);
+      this.hooks.circuit?.({ state: "open", since: open.since, at, failures: open.failures, lastError: error });
+    }
+    return retryInMs;
+  }
+
+  private receiverAnswered(at: Date): void {
+    const ended = this.circuit?.answered(at) ?? null;
+    if (ended === null) return;
+    const downMs = at.getTime() - ended.since.getTime();
+    this.log.info({ downMs, failures: ended.failures }, `${this.words.name} receiver answers again: sending the backlog`);
+    this.hooks.circuit?.({ state: "closed", since: ended.since, at, failures: ended.failures, lastError: ended.lastError });
+  }
+
+  /** Tries the waiting records again after `delayMs` (default: the next backoff step); returns the delay. */
+  private scheduleRecords(delayMs?: number): number {
+    const inMs = delayMs ?? backoffDelay(RECORD_RETRY, this.recordRetries + 1);
+    clearTimeout(this.recordTimer);
+    this.recordTimer = setTimeout(() => {
+      this.flushRecords()
+        .then((done) => {
+          if (done) {
+            this.recordRetries = 0;
+            this.wake(); // failed jobs released from memory follow the store's schedule again
+          } else if (!this.stopped) {
+            this.recordRetries += 1;
+            this.scheduleRecords();
+          }
+        })
+        .catch((err: unknown) => this.log.error({ err }, `${this.words.name} records could not be retried`));
+    }, inMs);
+    return inMs;
+  }
+
+  private async flushRecords(): Promise<boolean> {
+    const waiting = this.unrecorded.size;
+    const done = await this.unrecorded.flush(
+      (a) => this.queue.record(a.record, a.next),
+      (a) => this.recorded(a),
+    );
+    if (done && waiting > 0) this.log.info({ jobs: waiting }, `${this.words.name} attempts kept in memory are recorded now`);
+    return done;
   }
 }

@@ -240,8 +240,10 @@ export class SqliteStore implements GatewayStore {
   dueDispatches(now: Date, limit: number, busy: ReadonlySet<string>): Promise<DispatchJob[]> {
     const rows = this.db
       .prepare<[number, number], { alert_id: string; body: string; attempts: number }>(
-        `SELECT alert_id, body, attempts FROM dispatch_outbox
-         WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, alert_id LIMIT ?`,
+        // SOS alarms before test alarms, each oldest first (queued order): after an outage the
+        // backlog reaches dispatch in the order it should be handled (oldest = received first).
+        `SELECT d.alert_id, d.body, d.attempts FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
+         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? ORDER BY a.kind = 'test', a.received_at, d.rowid LIMIT ?`,
       )
       .all(now.getTime(), limit + busy.size);
     const jobs = rows

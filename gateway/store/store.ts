@@ -115,7 +115,7 @@ export interface GatewayStore {
   getAlert(alertId: string): Promise<AlertRow | undefined>;
 
   // dispatch outbox
-  /** Pending jobs whose next attempt is due, oldest first, excluding `busy` ones. */
+  /** Pending jobs whose next attempt is due, SOS alarms before test alarms, each oldest first, excluding `busy` ones. */
   dueDispatches(now: Date, limit: number, busy: ReadonlySet<string>): Promise<DispatchJob[]>;
   /** When the earliest pending job that is not `busy` is due, or null when none is. */
   nextDispatchAt(busy: ReadonlySet<string>): Promise<Date | null>;

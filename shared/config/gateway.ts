@@ -18,6 +18,13 @@ const retrySchema = z.object({
   jitter: z.number().min(0).max(1).default(0.2),
 });
 
+/** The dispatch receiver's circuit (gateway/outbox/circuit.ts). */
+const dispatchCircuitSchema = z.object({
+  probeMinMs: z.number().int().min(10).default(500),
+  probeMaxMs: z.number().int().min(10).max(60_000).default(2_500),
+  jitter: z.number().min(0).max(1).default(0.3),
+});
+
 /** Kiosk supervision (gateway/supervision/, docs/supervision.md). */
 const supervisionSchema = z.object({
   /** A kiosk is offline once this many heartbeats in a row are missing (missedBeats × its intervalS + graceMs). */
@@ -220,8 +227,23 @@ export const gatewayConfigSchema = z
             jitter: z.number().min(0).max(1).default(0.2),
           })
           .default({ minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 }),
+        /**
+         * While dispatch is down as a whole (no answer, 408/429/502/503/504) it is probed with one
+         * alert at a time, every probeMinMs doubling to probeMaxMs (jittered); its first answer
+         * sends the backlog at once, `concurrency` at a time (gateway/outbox/circuit.ts).
+         */
+        circuit: dispatchCircuitSchema.default(dispatchCircuitSchema.parse({})),
+        /** Dispatch failing this long is reported: ops event, console banner, /readyz check, metric. */
+        unreachableAfterMs: z.number().int().min(0).default(30_000),
       })
-      .default({ agency: "sos.gateway", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } }),
+      .default({
+        agency: "sos.gateway",
+        timeoutMs: 5_000,
+        concurrency: 8,
+        retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 },
+        circuit: dispatchCircuitSchema.parse({}),
+        unreachableAfterMs: 30_000,
+      }),
     commands: z
       .object({
         /** How often the command outbox is read for commands written by other processes (the CLI). */
@@ -295,6 +317,9 @@ export const gatewayConfigSchema = z
     }
     if (config.ops.retry.maxMs < config.ops.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["ops", "retry", "maxMs"], message: "must not be below minMs" });
+    }
+    if (config.dispatch.circuit.probeMaxMs < config.dispatch.circuit.probeMinMs) {
+      ctx.addIssue({ code: "custom", path: ["dispatch", "circuit", "probeMaxMs"], message: "must not be below probeMinMs" });
     }
     if (config.dispatch.retry.maxMs < config.dispatch.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["dispatch", "retry", "maxMs"], message: "must not be below minMs" });

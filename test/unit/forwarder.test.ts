@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DispatchForwarder, type ForwarderOptions } from "../../gateway/dispatch/forwarder.js";
+import { DispatchForwarder, type DispatchForwarderOptions } from "../../gateway/dispatch/forwarder.js";
 import type { DispatchSender, SendResult } from "../../gateway/dispatch/webhook.js";
 import type { GatewayEvents } from "../../gateway/events.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
@@ -106,7 +106,7 @@ describe("DispatchForwarder", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const forwarder = (options: Partial<ForwarderOptions> = {}): DispatchForwarder => {
+  const forwarder = (options: Partial<DispatchForwarderOptions> = {}): DispatchForwarder => {
     const f = new DispatchForwarder(
       store,
       sender,
@@ -273,5 +273,63 @@ describe("DispatchForwarder", () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(sender.calls).toHaveLength(2);
     expect(await store.getAlert(alert!.alertId)).toMatchObject({ delivery: "delivered", attempts: 2 });
+  });
+
+  it("probes a failing receiver with one alert at a time on its own short backoff, then sends the backlog SOS oldest first, test alarms last", async () => {
+    const testAlarm = { ...newAlert(), kind: "test" as const };
+    await store.recordAlert(testAlarm, new Date(), JSON.stringify({ alertId: testAlarm.alertId }));
+    await vi.advanceTimersByTimeAsync(10);
+    const sos = await record(4);
+    let down = true;
+    sender.answer = () => (down ? { ok: false, httpStatus: null, error: "ECONNREFUSED" } : ok);
+    const seen: string[] = [];
+    bus.on("dispatch.unreachable", "test", () => seen.push("unreachable"));
+    bus.on("dispatch.restored", "test", () => seen.push("restored"));
+    const f = forwarder({ concurrency: 4, circuit: { probeMinMs: 100, probeMaxMs: 400, jitter: 0 }, unreachableAfterMs: 5_000 });
+    f.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+
+    // The first batch fails together; then one probe at a time, never closer than the probe backoff.
+    const outage = sender.calls.length;
+    expect(outage).toBeLessThanOrEqual(4 + 10_000 / 400 + 1);
+    const probes = sender.calls.slice(4);
+    expect(probes.slice(1).every((c, i) => c.at - probes[i]!.at >= 400)).toBe(true);
+    // Probes go to the oldest SOS: the others are not hammered.
+    expect(new Set(probes.map((c) => c.job.alertId))).toEqual(new Set([sos[0]!.alertId]));
+    expect(f.status().state).toBe("unreachable");
+    expect(seen).toEqual(["unreachable"]);
+
+    down = false;
+    await vi.advanceTimersByTimeAsync(400);
+    const drained = sender.calls.slice(outage).map((c) => c.job.alertId);
+    expect(drained).toEqual([...sos.map((a) => a.alertId), testAlarm.alertId]);
+    expect(seen).toEqual(["unreachable", "restored"]);
+    expect(f.status().state).toBe("ok");
+    expect((await store.countByDelivery()).pending).toBe(0);
+    // Every attempt recorded, the same body each time.
+    const attempts = await store.attemptsFor(sos[0]!.alertId);
+    expect(attempts.length).toBe(sender.calls.filter((c) => c.job.alertId === sos[0]!.alertId).length);
+    expect(new Set(sender.calls.filter((c) => c.job.alertId === sos[0]!.alertId).map((c) => c.job.body)).size).toBe(1);
+  });
+
+  it("a delivery the store cannot record is not sent again: kept in memory and recorded once the store writes", async () => {
+    const [alert] = await record();
+    let full = true;
+    const real = store.recordAttempt.bind(store);
+    vi.spyOn(store, "recordAttempt").mockImplementation((a, next) => (full ? Promise.reject(new Error("SQLITE_FULL: database or disk is full")) : real(a, next)));
+    const delivered: GatewayEvents["alert.delivered"][] = [];
+    bus.on("alert.delivered", "test", (e) => delivered.push(e));
+    forwarder().start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(sender.calls).toHaveLength(1);
+    expect(delivered).toEqual([]);
+    expect(logs.find("could not record a dispatch attempt (delivered; not sent again): kept in memory until the store can write").length).toBeGreaterThan(0);
+
+    full = false;
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(sender.calls).toHaveLength(1);
+    expect(await store.getAlert(alert!.alertId)).toMatchObject({ delivery: "delivered", attempts: 1 });
+    expect((await store.attemptsFor(alert!.alertId)).map((a) => [a.attempt, a.ok])).toEqual([[1, true]]);
+    expect(delivered).toHaveLength(1);
   });
 });
