@@ -15,6 +15,7 @@ import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
+import type { DispatchStatus } from "./dispatch/reachability.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
@@ -239,6 +240,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               store: pending === null ? "unreachable" : "ok",
               broker: listening ? `listening, ${broker.connectedClients} clients` : "not listening",
               pendingDispatch: String(pending ?? "unknown"),
+              // Reported, not a readiness failure: a gateway whose dispatch is down still stores and
+              // acknowledges alerts (taking it out of a load balancer would stop that).
+              dispatch: describeDispatch(forwarder?.status()),
             },
           };
         },
@@ -301,4 +305,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await stopAll();
     throw err;
   }
+}
+
+/** The dispatch line of /readyz: ok, or failing / unreachable since when, with the last error. */
+function describeDispatch(status: DispatchStatus | undefined): string {
+  if (status === undefined) return "not configured";
+  if (status.state === "ok") return "ok";
+  return `${status.state} since ${status.since ?? "?"}: ${status.lastError ?? "no answer"}`;
 }

@@ -134,6 +134,14 @@ export class GatewayMetrics {
       else if (e.what === "publish") refusedPublishes.inc({ role: e.role ?? "none", reason: e.reason });
       else refusedSubscriptions.inc({ role: e.role ?? "none", reason: e.reason });
     });
+    const dispatchUnreachable = new Gauge({
+      name: "sos_dispatch_unreachable",
+      help: "1 while dispatch has been failing as a whole for dispatch.unreachableAfterMs (its circuit open), else 0",
+      registers,
+    });
+    dispatchUnreachable.set(0);
+    events.on("dispatch.unreachable", "metrics", () => dispatchUnreachable.set(1));
+    events.on("dispatch.restored", "metrics", () => dispatchUnreachable.set(0));
     events.on("call.refused", "metrics", (e) => refusedCalls.inc({ direction: e.direction, reason: e.reason }));
   }
 

@@ -119,6 +119,34 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
     expect(receiver.requests[0]?.headers["idempotency-key"]).toBe(alertId);
   });
 
+  it("says when dispatch is unreachable (log, /readyz, metric) and delivers the backlog at its first answer", async () => {
+    const port = await freePort();
+    const receiver = new DispatchReceiver();
+    defer(() => receiver.stop());
+    const { gateway, alertId } = await pressOnce(`http://127.0.0.1:${port}/incidents`, { unreachableAfterMs: 300, circuit: { probeMinMs: 50, probeMaxMs: 200, jitter: 0 } });
+    const readyz = async (): Promise<{ status: number; dispatch: string; metric: string }> => {
+      const res = await fetch(`http://127.0.0.1:${gateway.httpPort}/readyz`);
+      const body = (await res.json()) as { data: { dispatch: string } };
+      const metric = (await gateway.metrics.render()).body.split("\n").find((l) => l.startsWith("sos_dispatch_unreachable ")) ?? "";
+      return { status: res.status, dispatch: body.data.dispatch, metric };
+    };
+
+    await waitFor(() => gateway.logs.find("dispatch unreachable: alerts are kept and sent once it answers").length > 0, "dispatch reported unreachable");
+    const down = await readyz();
+    // The gateway still stores and acknowledges: it stays ready, and says dispatch is unreachable.
+    expect(down.status).toBe(200);
+    expect(down.dispatch).toMatch(/^unreachable since \S+: ECONNREFUSED$/);
+    expect(down.metric).toBe("sos_dispatch_unreachable 1");
+
+    await receiver.start(port);
+    await delivered(gateway, alertId);
+    await waitFor(() => gateway.logs.find("dispatch reachable again").length > 0, "dispatch reported reachable again");
+    const up = await readyz();
+    expect(up).toEqual({ status: 200, dispatch: "ok", metric: "sos_dispatch_unreachable 0" });
+    expect(gateway.logs.find("dispatch unreachable: alerts are kept and sent once it answers")).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it("gives up on an attempt that gets no answer within timeoutMs, says so, and retries", async () => {
     // A real receiver that accepts the request and never answers the first two.
     const hanging: ServerResponse[] = [];
