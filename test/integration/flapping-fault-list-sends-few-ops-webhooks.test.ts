@@ -4,21 +4,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
-import { tempDir, waitFor } from "./harness.js";
-import { RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
+import { waitFor } from "./harness.js";
+import { startSupervisedKiosk } from "./supervision-harness.js";
 
 describe("a flapping fault list", () => {
   const defer = deferCleanups();
 
   it("300 heartbeats alternating a fault and none make at most 3 ops webhooks", async () => {
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const ops = await startOpsReceiver();
-    defer(() => ops.stop());
-    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    defer(() => gateway.stop());
-    const kiosk = await RawKiosk.connect(gateway, "kz-flap-0001", dir.path);
-    defer(() => kiosk.end());
+    const { ops, gateway, kiosk } = await startSupervisedKiosk(defer, "kz-flap-0001");
     await waitFor(() => ops.requests.length >= 1, "the online event");
     for (let i = 0; i < 300; i += 1) {
       await kiosk.beat({ intervalS: 1, faults: i % 2 === 0 ? ["button-stuck"] : [] });

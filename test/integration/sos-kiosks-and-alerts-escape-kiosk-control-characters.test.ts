@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { KioskListing } from "../../scripts/commands/kiosks.js";
 import { deferCleanups } from "./cleanups.js";
-import { spawnSos, tempDir, waitFor } from "./harness.js";
-import { RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
+import { spawnSos, waitFor } from "./harness.js";
+import { startSupervisedKiosk } from "./supervision-harness.js";
 
 const HOSTILE = "\u001b[2J\u009b31m\u202eevil\u007f";
 // eslint-disable-next-line no-control-regex
@@ -24,14 +24,7 @@ describe("sos kiosks escapes kiosk-controlled text", () => {
   const defer = deferCleanups();
 
   it("a fault named with ESC, CSI, DEL and a bidi override is shown escaped, and --json keeps it as escapes", async () => {
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const ops = await startOpsReceiver();
-    defer(() => ops.stop());
-    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    defer(() => gateway.stop());
-    const kiosk = await RawKiosk.connect(gateway, "kz-esc-0001", dir.path);
-    defer(() => kiosk.end());
+    const { gateway, kiosk } = await startSupervisedKiosk(defer, "kz-esc-0001");
     await kiosk.beat({ faults: [HOSTILE] });
     await waitFor(() => gateway.supervision.supervisor.get("kz-esc-0001")?.state === "degraded", "degraded");
     await waitFor(async () => (await gateway.store.health.getHealth("kz-esc-0001"))?.components.length === 1, "stored");

@@ -8,7 +8,8 @@ import { topicFor } from "../../shared/contract.js";
 import { type OpsEvent, opsEventSchema } from "../../shared/ops.js";
 import { type HeartbeatOverrides, makeHeartbeat } from "../fixtures/heartbeat.js";
 import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
-import { connectRaw, provisionTestKiosk, startTestGateway, type TestGateway } from "./harness.js";
+import type { Defer } from "./cleanups.js";
+import { connectRaw, provisionTestKiosk, startTestGateway, tempDir, type TestGateway } from "./harness.js";
 import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 
 export const OPS_SECRET = "test-ops-secret-0123456789abcdef";
@@ -25,6 +26,19 @@ export async function startSupervisedGateway(dataDir: string, ops: OpsReceiver, 
     ops: { url: ops.url, secret: OPS_SECRET, retry: { minMs: 50, maxMs: 500, factor: 2, jitter: 0 }, ...overrides.ops },
     supervision: { heartbeatFlushMs: 200, registryPollMs: 200, ...overrides.supervision },
   });
+}
+
+/** A folder, an ops receiver, a supervised gateway and one connected kiosk, each undone by `defer`. */
+export async function startSupervisedKiosk(defer: Defer, kioskId: string): Promise<{ ops: OpsReceiver; gateway: TestGateway; kiosk: RawKiosk }> {
+  const dir = tempDir();
+  defer(() => dir.remove());
+  const ops = await startOpsReceiver();
+  defer(() => ops.stop());
+  const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
+  defer(() => gateway.stop());
+  const kiosk = await RawKiosk.connect(gateway, kioskId, dir.path);
+  defer(() => kiosk.end());
+  return { ops, gateway, kiosk };
 }
 
 /** A kiosk as the broker sees it: its credentials, its will, its heartbeats. */
