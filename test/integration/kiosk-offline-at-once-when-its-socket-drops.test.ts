@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
 import { verifySignature } from "../../shared/signature.js";
 import { provisionTestKiosk, tempDir, waitFor } from "./harness.js";
-import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway } from "./supervision-harness.js";
+import { OPS_SECRET, RawKiosk, startOpsReceiver, startSupervisedGateway, startSupervisedKiosk } from "./supervision-harness.js";
 
 const KIOSK = "kz-sup-drop-01";
 
@@ -10,14 +10,7 @@ describe("a kiosk is offline at once when its socket drops", () => {
   const defer = deferCleanups();
 
   it("never-seen → online when it connects and beats; its link dying → offline within 2 s (reason connection-lost), stored and sent to operations signed", async () => {
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const ops = await startOpsReceiver();
-    defer(() => ops.stop());
-    const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
-    defer(() => gateway.stop());
-    const kiosk = await RawKiosk.connect(gateway, KIOSK, dir.path);
-    defer(() => kiosk.end());
+    const { ops, gateway, kiosk } = await startSupervisedKiosk(defer, KIOSK);
 
     kiosk.startBeating(10);
     await waitFor(() => gateway.supervision.supervisor.get(KIOSK)?.state === "online", "kiosk online");
