@@ -25,6 +25,18 @@ export default defineConfig({
       },
       {
         test: {
+          // Real PostgreSQL (SOS_TEST_PG, default 127.0.0.1:5432 user postgres): `npm run test:pg`.
+          name: "pg",
+          include: ["test/pg/**/*.test.ts"],
+          sequence: { groupOrder: 3 },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          maxWorkers: 2,
+          fileParallelism: true,
+        },
+      },
+      {
+        test: {
           // Real ffmpeg, wrtc and (later) Chromium: run by `npm run test:e2e`, not by `npm test`.
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
