@@ -31,7 +31,7 @@ import { RevocationWatcher } from "./security/revocation.js";
 import { CertificateRenewal } from "./security/renewal.js";
 import { CertificateRotation } from "./security/rotation.js";
 import { securityRoutes } from "./security/routes.js";
-import { SqliteStore } from "./store/sqlite.js";
+import { SqliteStore } from "./store/sqlite/index.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
 

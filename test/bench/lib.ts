@@ -8,7 +8,7 @@ import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js"
 import { createLogger } from "../../shared/log.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { hashSecret } from "../../gateway/registry/credentials.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import type { AlertRow } from "../../gateway/store/store.js";
 import type { Alert } from "../../shared/contract.js";
 import { REPO_ROOT, SOS_BIN, tempDir } from "./harness.js";

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Tightened } from "../../gateway/store/data-dir.js";
-import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { spawnSos, tempDir } from "./harness.js";
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
-import { STORE_FILE } from "../../gateway/store/sqlite.js";
+import { STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import {
   DISPATCH_SECRET,

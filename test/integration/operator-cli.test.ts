@@ -4,7 +4,7 @@
  * Runs dist/scripts/sos.js: `npm run build` first (npm test does).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { spawnSos, startTestGateway, tempDir } from "./harness.js";
 import { login } from "./operator-harness.js";
 

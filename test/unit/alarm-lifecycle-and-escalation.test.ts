@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EscalationTimers } from "../../gateway/alarms/escalation.js";
 import { openAlarms } from "../../gateway/alarms/views.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { systemClock } from "../../shared/clock.js";
 import type { Alert } from "../../shared/contract.js";
 import { escalationEventSchema } from "../../shared/escalation.js";

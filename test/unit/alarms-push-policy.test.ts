@@ -13,7 +13,7 @@ import { CallGuard } from "../../gateway/alarms/call-guard.js";
 import { AlarmsFeature, HEARTBEAT_PUSH_MS } from "../../gateway/alarms/feature.js";
 import type { GatewayBroker } from "../../gateway/broker/broker.js";
 import type { GatewayEvents } from "../../gateway/events.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import type { KioskView } from "../../gateway/supervision/supervisor.js";
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import type { Alert } from "../../shared/contract.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SnapshotStore } from "../../gateway/snapshots/snapshots.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);

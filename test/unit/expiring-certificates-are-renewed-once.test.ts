@@ -11,7 +11,7 @@ import type { GatewayEvents } from "../../gateway/events.js";
 import { CertificateRenewal } from "../../gateway/security/renewal.js";
 import { CertificateRotation } from "../../gateway/security/rotation.js";
 import { NO_PASSWORD } from "../../gateway/store/security-store.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import { EventBus } from "../../shared/events.js";
 import { createCaCertificate, generateKeyPair, issueCertificate } from "../../shared/pki/x509.js";

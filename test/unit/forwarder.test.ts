@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DispatchForwarder, type DispatchForwarderOptions } from "../../gateway/dispatch/forwarder.js";
 import type { DispatchSender, SendResult } from "../../gateway/dispatch/webhook.js";
 import type { GatewayEvents } from "../../gateway/events.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import type { DispatchJob } from "../../gateway/store/store.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Alert } from "../../shared/contract.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import type { TransitionRecord } from "../../gateway/store/health-store.js";
 import type { Alert } from "../../shared/contract.js";
 import type { KioskStateName } from "../../shared/ops.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AlarmOwner, CallGuard, decideCallUp, MAX_CALL_MESSAGE_BYTES } from "../../gateway/alarms/call-guard.js";
 import type { GatewayEvents } from "../../gateway/events.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import { EventBus } from "../../shared/events.js";
 import { LogCapture } from "../fixtures/log-capture.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { operatorStamps, SessionStore } from "../../gateway/operators/sessions.js";
-import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { FakeClock } from "../fixtures/fake-clock.js";
 

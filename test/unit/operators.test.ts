@@ -8,7 +8,7 @@ import { FailedLoginLimiter } from "../../gateway/operators/limiter.js";
 import { isOperatorClientId, operatorNameFromUsername } from "../../gateway/operators/names.js";
 import { SessionStore } from "../../gateway/operators/sessions.js";
 import { SnapshotLinks } from "../../gateway/snapshots/links.js";
-import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { OPERATOR_ALARMS_TOPIC } from "../../shared/call.js";
 import { type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { FakeClock } from "../fixtures/fake-clock.js";

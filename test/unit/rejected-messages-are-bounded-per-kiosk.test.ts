@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AlertPipeline } from "../../gateway/alerts/pipeline.js";
 import type { GatewayEvents } from "../../gateway/events.js";
-import { REJECTED_PER_KIOSK, SqliteStore } from "../../gateway/store/sqlite.js";
+import { REJECTED_PER_KIOSK, SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { EventBus } from "../../shared/events.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 

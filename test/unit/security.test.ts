@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ConnectionRateLimiter, PacketSizeWatcher } from "../../gateway/broker/guard.js";
 import { addressKey } from "../../gateway/operators/limiter.js";
 import { createTokens, hashToken, parseDuration } from "../../gateway/security/tokens.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { createCaCertificate, createCsr, fingerprintOf, generateKeyPair, issueCertificate, normaliseFingerprint, parseCsr } from "../../shared/pki/x509.js";
 import { FakeClock } from "../fixtures/fake-clock.js";

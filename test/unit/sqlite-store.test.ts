@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { STORE_FILE, SqliteStore } from "../../gateway/store/sqlite.js";
+import { STORE_FILE, SqliteStore } from "../../gateway/store/sqlite/index.js";
 import type { AttemptRecord } from "../../gateway/store/store.js";
 import type { Alert } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";

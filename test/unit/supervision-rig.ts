@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vi } from "vitest";
 import type { GatewayEvents } from "../../gateway/events.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { KioskSupervisor, type SupervisorOptions } from "../../gateway/supervision/supervisor.js";
 import type { StallWatch } from "../../gateway/supervision/stall.js";
 import { SupervisionWriter } from "../../gateway/supervision/writer.js";

@@ -1,7 +1,7 @@
 /** Enrolment by claim: one-time, expiring tokens; the gateway's CA pinned before the token is sent. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../../gateway/security/tokens.js";
-import { SqliteStore } from "../../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../../gateway/store/sqlite/index.js";
 import { fingerprintOf } from "../../../shared/pki/x509.js";
 import { provisionTestKiosk, spawnSos, tempDir } from "../harness.js";
 import { enrolTestKiosk, newToken, type SecureGateway, startSecureGateway, suite } from "./rig.js";

@@ -9,7 +9,7 @@ import type { MqttClient } from "mqtt";
 import mqtt from "mqtt";
 import { initCa, pkiPaths } from "../../../gateway/pki/ca.js";
 import { createTokens } from "../../../gateway/security/tokens.js";
-import { SqliteStore } from "../../../gateway/store/sqlite.js";
+import { SqliteStore } from "../../../gateway/store/sqlite/index.js";
 import { enrollKiosk } from "../../../scripts/commands/enroll.js";
 import { createEnrolmentTokens } from "../../../scripts/commands/token.js";
 import { httpsRequest, type HttpsReply } from "../../../scripts/lib/https.js";

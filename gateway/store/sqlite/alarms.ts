@@ -1,10 +1,10 @@
 /** The alarm-lifecycle tables (migration 6) behind AlarmStore, kept apart from sqlite.ts. */
 import type Database from "better-sqlite3";
-import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
-import type { AcknowledgeResult, AlarmStep, AlarmStepType, AlarmStore, EscalationOutboxRow, QueuedEscalation, UnacknowledgedAlarm } from "./alarm-store.js";
-import { ONCE_STEPS } from "./alarm-store.js";
-import type { AlertRow } from "./store.js";
-import { SqliteEventOutbox } from "./sqlite-event-outbox.js";
+import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
+import type { AcknowledgeResult, AlarmStep, AlarmStepType, AlarmStore, EscalationOutboxRow, QueuedEscalation, UnacknowledgedAlarm } from "../alarm-store.js";
+import { ONCE_STEPS } from "../alarm-store.js";
+import type { AlertRow } from "../store.js";
+import { SqliteEventOutbox } from "./event-outbox.js";
 
 interface StepDbRow {
   alert_id: string;

@@ -1,6 +1,6 @@
 /** The operators table (migrations 3 and 5: roles), kept apart from sqlite.ts to keep that file readable. */
 import type Database from "better-sqlite3";
-import type { OperatorRecord, OperatorRole } from "./store.js";
+import type { OperatorRecord, OperatorRole } from "../store.js";
 
 interface OperatorDbRow {
   name: string;

@@ -1,7 +1,7 @@
 /** The supervision tables (migration 4) behind HealthStore, kept apart from sqlite.ts to keep that file readable. */
 import type Database from "better-sqlite3";
-import type { KioskStateName } from "../../shared/ops.js";
-import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
+import type { KioskStateName } from "../../../shared/ops.js";
+import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type {
   HealthStore,
   HeartbeatRecord,
@@ -10,8 +10,8 @@ import type {
   QueuedOpsEvent,
   RegistryChange,
   TransitionRecord,
-} from "./health-store.js";
-import { SqliteEventOutbox } from "./sqlite-event-outbox.js";
+} from "../health-store.js";
+import { SqliteEventOutbox } from "./event-outbox.js";
 
 interface HealthDbRow {
   kiosk_id: string;

@@ -5,7 +5,7 @@
  * undelivered event is due, so a backed-off older event can never arrive after a newer one.
  */
 import type Database from "better-sqlite3";
-import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
+import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 
 export class SqliteEventOutbox {
   private readonly headOfGroup: string;

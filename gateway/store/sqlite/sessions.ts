@@ -1,7 +1,7 @@
 /** The operator_sessions table (migration 8) behind SessionRecordStore, kept apart from sqlite.ts. */
 import type Database from "better-sqlite3";
-import type { SessionRecord, SessionRecordStore } from "./session-store.js";
-import type { OperatorRole } from "./store.js";
+import type { SessionRecord, SessionRecordStore } from "../session-store.js";
+import type { OperatorRole } from "../store.js";
 
 interface SessionDbRow {
   id_hash: string;

@@ -118,7 +118,7 @@ const migrations: readonly string[] = [
    CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
    CREATE INDEX ops_pending_by_kiosk ON ops_outbox (kiosk_id) WHERE delivered_at IS NULL;`,
   // 5: security: operator roles, kiosk certificates and their revocation, one-time enrolment tokens
-  //    (gateway/store/sqlite-security.ts)
+  //    (gateway/store/sqlite/security.ts)
   `ALTER TABLE operators ADD COLUMN role TEXT NOT NULL DEFAULT 'operator' CHECK (role IN ('operator', 'admin'));
    CREATE TABLE kiosk_certificates (
      serial TEXT PRIMARY KEY,
@@ -172,7 +172,7 @@ const migrations: readonly string[] = [
   //    (10 000 kiosks' daily test alarms are 3.6 million a year)
   `CREATE INDEX IF NOT EXISTS alerts_open ON alerts (received_at) WHERE closed_at IS NULL;
    CREATE INDEX IF NOT EXISTS alerts_by_received ON alerts (received_at);`,
-  // 8: operator sessions survive a gateway restart (gateway/store/sqlite-sessions.ts). Only the
+  // 8: operator sessions survive a gateway restart (gateway/store/sqlite/sessions.ts). Only the
   //    SHA-256 of the session id and of its MQTT token are kept, never the secrets themselves.
   `CREATE TABLE operator_sessions (
      id_hash TEXT PRIMARY KEY,

@@ -12,7 +12,7 @@ import {
   type SecurityStore,
   type TokenRecord,
   type TokenState,
-} from "./security-store.js";
+} from "../security-store.js";
 
 interface CertDbRow {
   serial: string;

@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { Alert } from "../../shared/contract.js";
-import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
+import type { Alert } from "../../../shared/contract.js";
+import { ErrorCode, SosError, errorMessage } from "../../../shared/errors.js";
 import type {
   AlertRow,
   AttemptRecord,
@@ -20,18 +20,18 @@ import type {
   OperatorRole,
   RecordAlertResult,
   RejectedMessage,
-} from "./store.js";
-import type { HealthStore } from "./health-store.js";
-import { SqliteHealthStore } from "./sqlite-health.js";
-import type { AlarmStore } from "./alarm-store.js";
-import { SqliteAlarmStore } from "./sqlite-alarms.js";
-import type { SecurityStore } from "./security-store.js";
-import { SqliteSecurityStore } from "./sqlite-security.js";
-import type { SessionRecordStore } from "./session-store.js";
-import { deleteSessionsOf, SqliteSessionStore } from "./sqlite-sessions.js";
-import { migrate } from "./sqlite-schema.js";
-import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "./data-dir.js";
-import * as operatorQueries from "./sqlite-operators.js";
+} from "../store.js";
+import type { HealthStore } from "../health-store.js";
+import { SqliteHealthStore } from "./health.js";
+import type { AlarmStore } from "../alarm-store.js";
+import { SqliteAlarmStore } from "./alarms.js";
+import type { SecurityStore } from "../security-store.js";
+import { SqliteSecurityStore } from "./security.js";
+import type { SessionRecordStore } from "../session-store.js";
+import { deleteSessionsOf, SqliteSessionStore } from "./sessions.js";
+import { migrate } from "./schema.js";
+import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "../data-dir.js";
+import * as operatorQueries from "./operators.js";
 
 export const STORE_FILE = "gateway.db";
 /** Rejected messages kept per kiosk (for forensics, the newest are what matter). */
