@@ -18,6 +18,10 @@ export interface GatewayEvents {
   "dispatch.unreachable": { since: string; at: string; lastError: string };
   /** Dispatch answers again after it was reported unreachable; `downMs` from its first failure. */
   "dispatch.restored": { since: string; at: string; downMs: number; lastError: string };
+  /** The store stopped answering (store/availability.ts): alerts are not acknowledged until `store.up`. */
+  "store.down": { since: string; lastError: string };
+  /** The store answers again after `store.down`; `downMs` from the first failed call. */
+  "store.up": { since: string; at: string; downMs: number };
   /** A kiosk's new connection authenticated, before its CONNACK: nothing it sends on it has been handled yet. */
   "kiosk.authenticated": { kioskId: string };
   "kiosk.connected": { kioskId: string };

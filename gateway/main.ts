@@ -31,7 +31,8 @@ import { RevocationWatcher } from "./security/revocation.js";
 import { CertificateRenewal } from "./security/renewal.js";
 import { CertificateRotation } from "./security/rotation.js";
 import { securityRoutes } from "./security/routes.js";
-import { SqliteStore } from "./store/sqlite/index.js";
+import { StoreAvailability, type StoreStatus } from "./store/availability.js";
+import { openStore } from "./store/open.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
 
@@ -57,6 +58,8 @@ export interface GatewayHandle {
   /** Whether the HTTP port speaks HTTPS (it does when there is a CA). */
   readonly https: boolean;
   readonly store: GatewayStore;
+  /** Whether the store answers (store/availability.ts). */
+  storeStatus(): StoreStatus;
   readonly events: EventBus<GatewayEvents>;
   readonly supervision: SupervisionFeature;
   readonly metrics: GatewayMetrics;
@@ -102,8 +105,18 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   await serverCert?.check();
   const tls = serverCert?.tls;
   const events = new EventBus<GatewayEvents>(log);
-  const store = SqliteStore.open(config.dataDir, { tightened: (t) => log.warn(t, "data folder or store file was readable by others: permissions tightened") });
-  const stops: (() => Promise<void>)[] = [() => store.close()];
+  // SQLite in the data folder, or PostgreSQL at store.url (migrated at start, under a lock).
+  const rawStore = await openStore({ url: config.store.url, dataDir: config.dataDir, log: log.child({ subsystem: "store" }) });
+  const availability = new StoreAvailability({
+    probe: () => Promise.resolve().then(() => rawStore.health.pendingDispatchCount()),
+    probeMs: config.store.probeMs,
+    events,
+    clock,
+    log: log.child({ subsystem: "store" }),
+  });
+  // Every feature gets the watched store: a call that fails makes it probe, and an outage is said once.
+  const store = availability.watch(rawStore);
+  const stops: (() => Promise<void>)[] = [() => rawStore.close(), () => Promise.resolve(availability.stop())];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
       try {
@@ -229,15 +242,17 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const http = new HttpServer(
       {
         ready: async () => {
-          // The store answers synchronously: a closed or broken database throws before any promise.
+          // SQLite answers synchronously: a closed or broken database throws before any promise.
           const pending = await Promise.resolve()
             .then(() => store.health.pendingDispatchCount())
             .catch(() => null);
           const listening = broker.listening;
+          const status = availability.status();
           return {
             ready: pending !== null && listening,
             checks: {
-              store: pending === null ? "unreachable" : "ok",
+              // Not ready while it is down: alerts cannot be stored, so none is acknowledged.
+              store: pending !== null ? "ok" : `unreachable${status.since === null ? "" : ` since ${status.since}`}: ${status.lastError ?? "no answer"}`,
               broker: listening ? `listening, ${broker.connectedClients} clients` : "not listening",
               pendingDispatch: String(pending ?? "unknown"),
               // Reported, not a readiness failure: a gateway whose dispatch is down still stores and
@@ -290,6 +305,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       httpPort,
       https: tls !== undefined,
       store,
+      storeStatus: () => availability.status(),
       events,
       supervision,
       metrics,

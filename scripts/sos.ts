@@ -4,7 +4,8 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { argumentError, fail, parseNumber, parsePort, requireDataDir, requireOption } from "./lib/cli.js";
+import { argumentError, fail, parseNumber, parsePort, requireOption } from "./lib/cli.js";
+import { requireStore, storeOption } from "./lib/store.js";
 
 const program = new Command()
   .name("sos")
@@ -33,7 +34,8 @@ const logLevel = new Option("--log-level <level>", "log level").choices(["fatal"
 program
   .command("gateway")
   .description("run the central gateway: MQTT broker, alert pipeline, dispatch forwarder")
-  .requiredOption("--data-dir <dir>", "folder for the gateway store (gateway.db)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder: certificates and keys (pki/), snapshots, and the SQLite store (gateway.db) unless --store")
+  .addOption(storeOption())
   .option("--mqtt-port <port>", "MQTT listen port (0 = any free port)", parsePort, 1883)
   .option("--mqtt-host <host>", "MQTT listen address", "0.0.0.0")
   .option("--http-port <port>", "HTTP listen port: health, the operator console and MQTT over WebSocket at /mqtt (0 = any free port)", parsePort, 8080)
@@ -89,12 +91,13 @@ program
   .description("one-time enrolment tokens for 'sos enroll'")
   .command("create")
   .description("create one-time enrolment tokens (printed once; stored hashed)")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .option("--count <n>", "how many", parseNumber, 1)
   .option("--expires <duration>", "how long they are valid: 30m, 12h, 7d", "7d")
   .option("--site <text>", "a note on where they are for (a site, a technician)")
   .option("--json", "print JSON")
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/token.js")).runCreate(opts).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/token.js")).runCreate(requireStore(opts, "token create")).catch(fail));
 
 withPlace(
   program
@@ -116,15 +119,17 @@ program
   .command("rotate")
   .description("renew a kiosk's certificate over its commands topic; the old one is revoked once it connects with the new one")
   .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/rotate.js")).run(kioskId, opts).catch(fail));
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/rotate.js")).run(kioskId, requireStore(opts, "rotate")).catch(fail));
 
 program
   .command("revoke")
   .description("revoke a kiosk's certificates and password; the running gateway cuts its session within a second")
   .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/revoke.js")).run(kioskId, opts).catch(fail));
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/revoke.js")).run(kioskId, requireStore(opts, "revoke")).catch(fail));
 
 const kiosk = program
   .command("kiosk")
@@ -151,7 +156,8 @@ withPlace(
     .command("provision")
     .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
     .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
-    .requiredOption("--data-dir <dir>", "the gateway's data folder")
+    .requiredOption("--data-dir <dir>", "the gateway's data folder (its CA, and its SQLite store unless --store)")
+    .addOption(storeOption())
     .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
     .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
     .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)"),
@@ -170,38 +176,42 @@ withPlace(
 program
   .command("kiosks")
   .description("list kiosks with their supervision state, last heartbeat, failing parts and last test alarm")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .option("--json", "print JSON instead of a table")
   .addOption(new Option("--state <state>", "only kiosks in this state").choices(["online", "degraded", "offline", "never-seen", "decommissioned"]))
   .option("--region <text>", "only kiosks in this region (sos provision --region)")
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).run(opts).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).run(requireStore(opts, "kiosks")).catch(fail));
 
 program
   .command("decommission")
   .description("take a kiosk out of supervision (removed, replaced); its alerts are still accepted")
   .argument("<kioskId>", "the kiosk (see 'sos kiosks')")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .option("--undo", "put it back in service")
-  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).runDecommission(kioskId, opts).catch(fail));
+  .action(async (kioskId: string, opts: Record<string, unknown>) => (await import("./commands/kiosks.js")).runDecommission(kioskId, requireStore(opts, "decommission")).catch(fail));
 
 const alerts = program
   .command("alerts")
   .description("list alerts with their delivery state and attempts; 'alerts close' closes one")
   .enablePositionalOptions()
-  .option("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .option("--json", "print JSON instead of a table")
   .option("--limit <n>", "how many, newest first", parseNumber, 100)
   .option("--attempts <alertId>", "show every dispatch attempt of one alert")
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/alerts.js")).run(requireDataDir(opts)).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/alerts.js")).run(requireStore(opts, "alerts")).catch(fail));
 
 alerts
   .command("close")
   .description("close an alarm with its outcome; the gateway tells the kiosk (its yellow light goes off)")
   .argument("<alertId>", "the alert to close (see 'sos alerts')")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .requiredOption("--outcome <text>", "what happened: help sent, false alarm, prank, test, other …")
   .option("--by <name>", "who closes it (recorded with the alarm)", process.env.USER ?? "cli")
-  .action(async (alertId: string, opts: Record<string, unknown>) => (await import("./commands/alerts-close.js")).run(alertId, opts).catch(fail));
+  .action(async (alertId: string, opts: Record<string, unknown>) => (await import("./commands/alerts-close.js")).run(alertId, requireStore(opts, "alerts close")).catch(fail));
 
 const operator = program.command("operator").description("operators who log in to the console at the gateway's HTTP port");
 
@@ -209,24 +219,43 @@ operator
   .command("add")
   .description("add an operator (prints a generated password unless --password-stdin)")
   .argument("<name>", "the operator's login name: lowercase letters, digits, '.', '-' or '_'")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .option("--password-stdin", "read the password from the first line of stdin instead of generating one")
   .addOption(new Option("--role <role>", "operator: alarms and calls; admin: also kiosks, tokens and operators").choices(["operator", "admin"]).default("operator"))
   .option("--force", "give an existing operator a new password (and role); their open console sessions end")
-  .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runAdd(name, opts).catch(fail));
+  .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runAdd(name, requireStore(opts, "operator add")).catch(fail));
 
 operator
   .command("remove")
   .description("remove an operator (their open console sessions end within a second)")
   .argument("<name>", "the operator's login name")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
-  .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runRemove(name, opts).catch(fail));
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
+  .action(async (name: string, opts: Record<string, unknown>) => (await import("./commands/operator.js")).runRemove(name, requireStore(opts, "operator remove")).catch(fail));
 
 operator
   .command("list")
   .description("list operators")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its store)")
+  .addOption(storeOption())
   .option("--json", "print JSON instead of a table")
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/operator.js")).runList(opts).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/operator.js")).runList(requireStore(opts, "operator list")).catch(fail));
+
+const store = program.command("store").description("the gateway's store: create or upgrade a PostgreSQL schema, copy a SQLite store into PostgreSQL");
+
+store
+  .command("migrate")
+  .description("create or upgrade the PostgreSQL store's schema (a starting gateway does too); prints the version before and after")
+  .addOption(storeOption())
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/store.js")).runMigrate(opts).catch(fail));
+
+store
+  .command("copy")
+  .description("copy every table of a SQLite store into a PostgreSQL store, in one transaction, with a progress bar and a summary")
+  .requiredOption("--from <dir>", "the gateway's data folder (it holds gateway.db)")
+  .addOption(new Option("--to <url>", "the PostgreSQL store, postgres://USER@HOST/DB (created or upgraded first)").env("SOS_STORE_URL"))
+  .option("--force", "copy into a database that already holds gateway data (what it holds is deleted first)")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/store.js")).runCopy(opts).catch(fail));
 
 program.parseAsync(process.argv).catch(fail);

@@ -51,7 +51,9 @@ export class GatewayMetrics {
       help: "Alerts stored and not yet delivered to dispatch",
       registers,
       async collect() {
-        this.set(await store.health.pendingDispatchCount());
+        // While the store is down the last value stays: sos_store_up says why it does not move.
+        const n = await Promise.resolve().then(() => store.health.pendingDispatchCount()).catch(() => undefined);
+        if (n !== undefined) this.set(n);
       },
     });
     const attempts = new Counter({ name: "sos_dispatch_attempts_total", help: "Dispatch webhook attempts, by result", labelNames: ["result"], registers });
@@ -67,7 +69,8 @@ export class GatewayMetrics {
       help: "Operations events not yet delivered",
       registers,
       async collect() {
-        this.set(await store.health.pendingOpsCount());
+        const n = await Promise.resolve().then(() => store.health.pendingOpsCount()).catch(() => undefined);
+        if (n !== undefined) this.set(n);
       },
     });
     new Gauge({
@@ -142,6 +145,10 @@ export class GatewayMetrics {
     dispatchUnreachable.set(0);
     events.on("dispatch.unreachable", "metrics", () => dispatchUnreachable.set(1));
     events.on("dispatch.restored", "metrics", () => dispatchUnreachable.set(0));
+    const storeUp = new Gauge({ name: "sos_store_up", help: "1 while the store (SQLite or PostgreSQL) answers, 0 during an outage (alerts are not acknowledged then)", registers });
+    storeUp.set(1);
+    events.on("store.down", "metrics", () => storeUp.set(0));
+    events.on("store.up", "metrics", () => storeUp.set(1));
     events.on("call.refused", "metrics", (e) => refusedCalls.inc({ direction: e.direction, reason: e.reason }));
   }
 

@@ -1,10 +1,12 @@
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { describeStore, storeArgument } from "../../gateway/store/open.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { formatTable } from "../lib/table.js";
+import { openCliStore, storeLocation } from "../lib/store.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 
 export interface AlertsOptions {
   dataDir?: unknown;
+  store?: unknown;
   json?: unknown;
   limit?: unknown;
   attempts?: unknown;
@@ -13,11 +15,11 @@ export interface AlertsOptions {
 const time = (iso: string | null): string => (iso === null ? "-" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z"));
 
 export async function run(opts: AlertsOptions): Promise<void> {
-  const store = SqliteStore.open(String(opts.dataDir), { readonly: true });
+  const store = await openCliStore(opts, { readonly: true });
   try {
     if (typeof opts.attempts === "string") {
       const alert = await store.getAlert(opts.attempts);
-      if (alert === undefined) throw new SosError(ErrorCode.AlertUnknown, `no alert ${opts.attempts} in ${String(opts.dataDir)}: list them with 'sos alerts --data-dir DIR'`);
+      if (alert === undefined) throw new SosError(ErrorCode.AlertUnknown, `no alert ${opts.attempts} in ${describeStore(storeLocation(opts))}: list them with 'sos alerts ${storeArgument(storeLocation(opts))}'`);
       const attempts = await store.attemptsFor(opts.attempts);
       if (opts.json === true) {
         process.stdout.write(`${terminalSafeJson({ alert, attempts })}\n`);

@@ -6,6 +6,8 @@ import { runUntilSignal } from "../lib/cli.js";
 
 export interface GatewayOptions {
   dataDir?: unknown;
+  /** --store, or SOS_STORE_URL (commander reads it): PostgreSQL instead of SQLite in --data-dir. */
+  store?: unknown;
   mqttPort?: unknown;
   mqttHost?: unknown;
   httpPort?: unknown;
@@ -56,6 +58,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
   const config = parseGatewayConfig(
     {
       dataDir: opts.dataDir,
+      store: { url: typeof opts.store === "string" && opts.store !== "" ? opts.store : undefined },
       profile: opts.profile,
       mqtt: { host: opts.mqttHost, port: opts.mqttPort, enabled: typeof opts.plainMqtt === "boolean" ? opts.plainMqtt : undefined },
       mqtts: { host: opts.mqttsHost, port: opts.mqttsPort },

@@ -1,13 +1,16 @@
 /** `sos kiosks`: every kiosk's supervision state from the gateway store; `sos decommission`. */
 import type { KioskHealthRow } from "../../gateway/store/health-store.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { describeStore, storeArgument } from "../../gateway/store/open.js";
+import type { GatewayStore } from "../../gateway/store/store.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import type { KioskStateName } from "../../shared/ops.js";
 import { formatTable } from "../lib/table.js";
+import { openCliStore, storeLocation, type StoreOptions } from "../lib/store.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 
 export interface KiosksOptions {
   dataDir?: unknown;
+  store?: unknown;
   json?: unknown;
   state?: unknown;
   region?: unknown;
@@ -50,21 +53,23 @@ function listing(row: KioskHealthRow, region: string | null): KioskListing {
   };
 }
 
-function openStore(dataDir: string, write: boolean): SqliteStore {
-  return write ? SqliteStore.open(dataDir, { mustExist: true }) : SqliteStore.open(dataDir, { readonly: true });
+function openStore(opts: StoreOptions, write: boolean): Promise<GatewayStore> {
+  return openCliStore(opts, write ? { mustExist: true } : { readonly: true });
 }
 
 /** A store from before supervision (the gateway has not run since the upgrade) lacks the tables. */
 function explain(err: unknown, dataDir: string): unknown {
-  if (errorMessage(err).startsWith("no such")) {
+  // SQLite: "no such table/column"; PostgreSQL: "relation … does not exist" (42P01), "column … does not exist" (42703).
+  const code = (err as { code?: unknown } | null)?.code;
+  if (errorMessage(err).startsWith("no such") || code === "42P01" || code === "42703") {
     return new SosError(ErrorCode.StoreUnavailable, `the store in ${dataDir} has no supervision tables yet: start the gateway once (it upgrades the store), then try again`);
   }
   return err;
 }
 
 export async function run(opts: KiosksOptions): Promise<void> {
-  const dataDir = String(opts.dataDir);
-  const store = openStore(dataDir, false);
+  const dataDir = describeStore(storeLocation(opts));
+  const store = await openStore(opts, false);
   try {
     let rows: KioskListing[];
     try {
@@ -100,13 +105,13 @@ export async function run(opts: KiosksOptions): Promise<void> {
   }
 }
 
-export async function runDecommission(kioskId: string, opts: { dataDir?: unknown; undo?: unknown }): Promise<void> {
-  const dataDir = String(opts.dataDir);
-  const store = openStore(dataDir, true);
+export async function runDecommission(kioskId: string, opts: { dataDir?: unknown; store?: unknown; undo?: unknown }): Promise<void> {
+  const dataDir = describeStore(storeLocation(opts));
+  const store = await openStore(opts, true);
   try {
     const back = opts.undo === true;
     const found = await store.health.setDecommissioned(kioskId, !back, new Date());
-    if (!found) throw new SosError(ErrorCode.KioskUnknown, `no kiosk ${kioskId} in ${dataDir}: list them with 'sos kiosks --data-dir ${dataDir}'`);
+    if (!found) throw new SosError(ErrorCode.KioskUnknown, `no kiosk ${kioskId} in ${dataDir}: list them with 'sos kiosks ${storeArgument(storeLocation(opts))}'`);
     process.stdout.write(
       back
         ? `kiosk ${kioskId} is back in service: the gateway supervises it again within seconds\n`

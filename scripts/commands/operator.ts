@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { hashSecret } from "../../gateway/registry/credentials.js";
 import { operatorNameSchema, operatorUsername } from "../../gateway/operators/names.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { argumentError } from "../lib/cli.js";
+import { openCliStore } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 
 export interface OperatorAddOptions {
   dataDir?: unknown;
+  store?: unknown;
   passwordStdin?: unknown;
   force?: unknown;
   role?: unknown;
@@ -15,6 +16,7 @@ export interface OperatorAddOptions {
 
 export interface OperatorListOptions {
   dataDir?: unknown;
+  store?: unknown;
   json?: unknown;
 }
 
@@ -50,7 +52,7 @@ export async function addOperator(name: string, opts: OperatorAddOptions, stdin:
     password = generated;
   }
   // Created when missing, as `sos provision` does: operators may be added before the first start.
-  const store = SqliteStore.open(String(opts.dataDir));
+  const store = await openCliStore(opts);
   try {
     const existed = (await store.getOperator(name)) !== undefined;
     const role = opts.role === "admin" ? "admin" : "operator";
@@ -73,7 +75,7 @@ export async function runAdd(name: string, opts: OperatorAddOptions): Promise<vo
 }
 
 export async function runList(opts: OperatorListOptions): Promise<void> {
-  const store = SqliteStore.open(String(opts.dataDir), { mustExist: true });
+  const store = await openCliStore(opts, { mustExist: true });
   try {
     const operators = (await store.listOperators()).map((o) => ({ name: o.name, role: o.role, mqttUsername: operatorUsername(o.name), createdAt: o.createdAt }));
     if (opts.json === true) {
@@ -90,8 +92,8 @@ export async function runList(opts: OperatorListOptions): Promise<void> {
   }
 }
 
-export async function runRemove(name: string, opts: { dataDir?: unknown }): Promise<void> {
-  const store = SqliteStore.open(String(opts.dataDir), { mustExist: true });
+export async function runRemove(name: string, opts: { dataDir?: unknown; store?: unknown }): Promise<void> {
+  const store = await openCliStore(opts, { mustExist: true });
   try {
     if (!(await store.removeOperator(name))) throw new SosError(ErrorCode.OperatorUnknown, `no operator ${name}: see 'sos operator list'`);
     process.stdout.write(`removed operator ${name}\n`);

@@ -11,17 +11,19 @@ import { SingleBar } from "cli-progress";
 import { parse } from "csv-parse/sync";
 import { loadCa, pkiExists } from "../../gateway/pki/ca.js";
 import { NO_PASSWORD } from "../../gateway/store/security-store.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
+import type { GatewayStore } from "../../gateway/store/store.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { describeZodError, kioskIdSchema, locationSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { generateKeyPair, importKeyPair, issueCertificate } from "../../shared/pki/x509.js";
 import { argumentError } from "../lib/cli.js";
+import { openCliStore } from "../lib/store.js";
 import { provisionKiosk } from "./provision.js";
 
 export interface BulkOptions {
   csv?: unknown;
   dataDir?: unknown;
+  store?: unknown;
   gateway?: unknown;
   out?: unknown;
   force?: unknown;
@@ -85,7 +87,7 @@ function writeAtomic(path: string, text: string, mode: number): void {
   renameSync(`${path}.tmp`, path);
 }
 
-async function certificateKiosk(store: SqliteStore, row: Row, ca: { certPem: string; keys: Awaited<ReturnType<typeof importKeyPair>> }, opts: BulkOptions, certDays: number): Promise<void> {
+async function certificateKiosk(store: GatewayStore, row: Row, ca: { certPem: string; keys: Awaited<ReturnType<typeof importKeyPair>> }, opts: BulkOptions, certDays: number): Promise<void> {
   const existing = await store.getKiosk(row.id);
   if (existing !== undefined && opts.force !== true) throw new SosError(ErrorCode.KioskExists, `kiosk ${row.id} is already provisioned: pass --force to replace it (its old certificates are revoked)`);
   if (existing !== undefined) await store.security.revokeKiosk(row.id, new Date());
@@ -130,7 +132,7 @@ export async function provisionBulk(opts: BulkOptions, progress?: { start(total:
     throw argumentError(`${dataDir} has a CA, so kiosks get certificates: --gateway must be the MQTT-over-TLS address, mqtts://HOST:8883`);
   }
   const provisioned: string[] = [];
-  const store = SqliteStore.open(dataDir);
+  const store = await openCliStore(opts);
   progress?.start(rows.length);
   try {
     const ca = mode === "certificate" ? loadCa(dataDir) : undefined;
@@ -138,7 +140,7 @@ export async function provisionBulk(opts: BulkOptions, progress?: { start(total:
     for (const row of rows) {
       try {
         if (caKeys !== undefined) await certificateKiosk(store, row, caKeys, opts, typeof opts.certDays === "number" ? opts.certDays : 825);
-        else await provisionKiosk(row.id, { dataDir, gateway: opts.gateway, out: join(String(opts.out), row.id), lat: row.lat, lon: row.lon, address: row.address, name: row.name, force: opts.force });
+        else await provisionKiosk(row.id, { dataDir, store: opts.store, gateway: opts.gateway, out: join(String(opts.out), row.id), lat: row.lat, lon: row.lon, address: row.address, name: row.name, force: opts.force });
         provisioned.push(row.id);
       } catch (err) {
         failed.push({ line: row.line, id: row.id, message: errorMessage(err) });

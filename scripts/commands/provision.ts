@@ -4,11 +4,14 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
-import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
+import { STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { argumentError } from "../lib/cli.js";
+import { openCliStore, storeLocation } from "../lib/store.js";
 
 export interface ProvisionOptions {
   dataDir?: unknown;
+  /** A PostgreSQL store (--store); the kiosk is registered there instead of in --data-dir. */
+  store?: unknown;
   gateway?: unknown;
   out?: unknown;
   lat?: unknown;
@@ -56,8 +59,8 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     },
     "provisioning options",
   );
-  const storeExisted = existsSync(join(String(opts.dataDir), STORE_FILE));
-  const store = SqliteStore.open(String(opts.dataDir));
+  const storeExisted = storeLocation(opts).url !== undefined || existsSync(join(String(opts.dataDir), STORE_FILE));
+  const store = await openCliStore(opts);
   try {
     const existed = (await store.getKiosk(kioskId)) !== undefined;
     const written = await store.putKiosk(

@@ -1,13 +1,13 @@
 import { renewCommand } from "../../gateway/security/rotation.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { argumentError } from "../lib/cli.js";
+import { openCliStore } from "../lib/store.js";
 
 /** Queues a certificate renewal for the kiosk; the running gateway sends it through the command outbox. */
-export async function rotateKiosk(kioskId: string, opts: { dataDir?: unknown }): Promise<string> {
+export async function rotateKiosk(kioskId: string, opts: { dataDir?: unknown; store?: unknown }): Promise<string> {
   if (!kioskIdSchema.safeParse(kioskId).success) throw argumentError(`kiosk id '${kioskId}' is invalid: use 1-64 letters, digits, '-' or '_'`);
-  const store = SqliteStore.open(String(opts.dataDir), { mustExist: true });
+  const store = await openCliStore(opts, { mustExist: true });
   try {
     const active = (await store.security.certificatesOf(kioskId)).filter((c) => c.revokedAt === null);
     if (active.length === 0) throw new SosError(ErrorCode.KioskUnknown, `kiosk ${kioskId} has no valid certificate to rotate (a password kiosk, revoked, or unknown): enrol it with 'sos enroll'`);
@@ -19,7 +19,7 @@ export async function rotateKiosk(kioskId: string, opts: { dataDir?: unknown }):
   }
 }
 
-export async function run(kioskId: string, opts: { dataDir?: unknown }): Promise<void> {
+export async function run(kioskId: string, opts: { dataDir?: unknown; store?: unknown }): Promise<void> {
   const commandId = await rotateKiosk(kioskId, opts);
   process.stdout.write(
     `queued certificate renewal ${commandId} for kiosk ${kioskId}: the gateway sends it when the kiosk is connected; ` +

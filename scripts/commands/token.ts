@@ -1,9 +1,10 @@
 import { createTokens, parseDuration } from "../../gateway/security/tokens.js";
-import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { argumentError } from "../lib/cli.js";
+import { openCliStore } from "../lib/store.js";
 
 export interface TokenCreateOptions {
   dataDir?: unknown;
+  store?: unknown;
   count?: unknown;
   expires?: unknown;
   site?: unknown;
@@ -16,7 +17,7 @@ export async function createEnrolmentTokens(opts: TokenCreateOptions): Promise<{
   const expires = typeof opts.expires === "string" ? opts.expires : "7d";
   const expiresMs = parseDuration(expires);
   if (expiresMs === undefined) throw argumentError(`--expires '${expires}' is not a duration: use a number and m, h or d, such as 30m, 12h or 7d`);
-  const store = SqliteStore.open(String(opts.dataDir), { mustExist: true });
+  const store = await openCliStore(opts, { mustExist: true });
   try {
     return await createTokens(store.security, { count, expiresMs, site: typeof opts.site === "string" ? opts.site : null, now: new Date() });
   } finally {

@@ -49,12 +49,6 @@ export function runUntilSignal(stop: () => Promise<void>): void {
   process.on("SIGTERM", onSignal);
 }
 
-/** `sos alerts` takes --data-dir as an option (so that `sos alerts close` can have its own). */
-export function requireDataDir<T extends Record<string, unknown>>(opts: T): T {
-  if (typeof opts.dataDir !== "string") fail(argumentError("required option '--data-dir <dir>' not specified (see 'sos alerts --help')"));
-  return opts;
-}
-
 /** An option required by a command that also has subcommands (commander would demand it of them too). */
 export function requireOption<T extends Record<string, unknown>>(opts: T, key: string, usage: string, command: string): T {
   if (typeof opts[key] !== "string") fail(argumentError(`required option '${usage}' not specified (see 'sos ${command} --help')`));

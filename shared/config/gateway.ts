@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { logLevelSchema } from "../log.js";
 import { parseConfig } from "./parse.js";
+import { storeUrlProblem } from "./store-url.js";
 
 const portSchema = z.number().int().min(0).max(65_535);
 
@@ -169,7 +170,25 @@ const securitySchema = z.object({
 export const gatewayConfigSchema = z
   .object({
     version: z.literal(1).default(1),
+    /** Certificates and keys (pki/), snapshots, and the SQLite store unless `store.url` names another. */
     dataDir: z.string().min(1),
+    /**
+     * The store: SQLite (gateway.db in dataDir) when `url` is absent; PostgreSQL for a postgres:// URL
+     * (several hosts with target_session_attrs=read-write follow a switchover). `--store`, `SOS_STORE_URL`.
+     */
+    store: z
+      .object({
+        url: z
+          .string()
+          .superRefine((url, ctx) => {
+            const problem = storeUrlProblem(url);
+            if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .optional(),
+        /** While the store is unreachable it is probed this often (alerts wait unacknowledged on the kiosks). */
+        probeMs: z.number().int().min(50).max(60_000).default(1_000),
+      })
+      .default({ probeMs: 1_000 }),
     /** "production": no password listener unless asked for, and TLS (a CA, 'sos ca init') required. */
     profile: z.enum(["dev", "production"]).default("dev"),
     /** The password listener for demo and development kiosks; `enabled` defaults to on in dev, off in production. */
