@@ -181,7 +181,7 @@ export class AlarmsFeature {
     if (sender === undefined) return undefined;
     const alarms = this.deps.store.alarms;
     return new OutboxForwarder(
-      { due: (now, limit, busy) => alarms.dueEscalations(now, limit, busy), nextAt: (busy) => alarms.nextEscalationAt(busy), record: (a, next) => alarms.recordEscalationAttempt(a, next) },
+      { claim: (dueBy, limit, claim) => alarms.claimEscalations(dueBy, limit, claim), nextAt: (holder) => alarms.nextEscalationAt(holder), record: (a, next) => alarms.recordEscalationAttempt(a, next) },
       sender,
       this.config.escalation,
       { delivered: (job, attempt) => this.deps.events.emit("escalation.delivered", { eventId: job.id, attempt }) },

@@ -96,16 +96,18 @@ export class CommandSender {
       for (const command of await this.store.pendingCommands(kioskId)) {
         if (!this.channel.isConnected(command.kioskId)) continue;
         if (!force && command.lastSentAt !== null && now - command.lastSentAt < this.options.resendMs) continue;
-        await this.send(command);
+        await this.send(command, force);
       }
     } finally {
       this.running = false;
     }
   }
 
-  private async send(command: PendingCommand): Promise<void> {
+  private async send(command: PendingCommand, force: boolean): Promise<void> {
+    // Claimed before it is published: another gateway process on the same store does not send it too
+    // within resendMs (last_sent_at is the claim). A publish that fails is sent again after resendMs.
+    if (!(await this.store.claimCommandSend(command.commandId, this.clock.now(), { resendMs: this.options.resendMs, force }))) return;
     await this.channel.publishCommand(command.kioskId, command.payload);
-    await this.store.markCommandSent(command.commandId, this.clock.now());
     this.log.info({ kioskId: command.kioskId, commandId: command.commandId, sentCount: command.sentCount + 1 }, "command sent to kiosk");
   }
 }

@@ -28,8 +28,8 @@ const toDispatchJob = (job: OutboxJob): DispatchJob => ({ alertId: job.id, body:
 /** The store's dispatch outbox as an OutboxQueue. */
 export function dispatchQueue(store: GatewayStore): OutboxQueue {
   return {
-    due: async (now, limit, busy) => (await store.dueDispatches(now, limit, busy)).map(toOutboxJob),
-    nextAt: (busy) => store.nextDispatchAt(busy),
+    claim: async (dueBy, limit, claim) => (await store.claimDispatches(dueBy, limit, claim)).map(toOutboxJob),
+    nextAt: (holder) => store.nextDispatchAt(holder),
     record: ({ id, ...rest }, next) => store.recordAttempt({ alertId: id, ...rest }, next),
   };
 }

@@ -18,10 +18,16 @@ import type { Clock } from "../../shared/clock.js";
 import { type CircuitOptions, ReceiverCircuit, receiverIsDown } from "./circuit.js";
 import type { SendResult } from "./signed-post.js";
 import { type UnrecordedAttempt, UnrecordedAttempts } from "./unrecorded.js";
+import { leaseFor, PROCESS_OWNER } from "../store/claims.js";
+import type { Claim, ClaimHolder } from "../store/store.js";
 
 export interface ForwarderOptions {
   readonly retry: BackoffPolicy;
   readonly concurrency: number;
+  /** The receiver's timeout: a claim on a job lasts leaseFor(timeoutMs) (default 5 s). */
+  readonly timeoutMs?: number;
+  /** Who claims jobs in the store (default: this process, PROCESS_OWNER). */
+  readonly claimOwner?: string;
   /** A circuit per receiver; without it every job backs off on its own (retry). */
   readonly circuit?: CircuitOptions;
 }
@@ -49,14 +55,14 @@ export interface OutboxAttempt {
 /** The persisted side: a store's queries for one outbox. */
 export interface OutboxQueue {
   /**
-   * Pending jobs whose next attempt is due at `now`, in the order they should go (oldest first; the
-   * dispatch queue puts test alarms last), excluding `busy` ones: the jobs this forwarder has claimed
-   * (in flight, or waiting for their record).
+   * Claims pending jobs whose next attempt is due by `dueBy`, in the order they should go (oldest
+   * first; the dispatch queue puts test alarms last), that no other process holds, excluding
+   * `claim.busy`: the jobs this forwarder holds (in flight, or waiting for their record).
    */
-  due(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]>;
-  /** When the earliest pending job that is not `busy` is due, or null when none is. */
-  nextAt(busy: ReadonlySet<string>): Promise<Date | null>;
-  /** Records one attempt; `nextAttemptAt` null means delivered. */
+  claim(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]>;
+  /** When the earliest pending job not in `holder.busy` can be claimed, or null when none can. */
+  nextAt(holder: ClaimHolder): Promise<Date | null>;
+  /** Records one attempt and ends its claim; `nextAttemptAt` null means delivered. */
   record(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void>;
 }
 
@@ -94,6 +100,8 @@ export class OutboxForwarder {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private readonly circuit: ReceiverCircuit | undefined;
+  private readonly owner: string;
+  private readonly leaseMs: number;
   private readonly unrecorded = new UnrecordedAttempts();
   private recordTimer: NodeJS.Timeout | undefined;
   private recordRetries = 0;
@@ -112,6 +120,8 @@ export class OutboxForwarder {
     private readonly log: Logger,
   ) {
     this.circuit = options.circuit === undefined ? undefined : new ReceiverCircuit(options.circuit);
+    this.owner = options.claimOwner ?? PROCESS_OWNER;
+    this.leaseMs = leaseFor(options.timeoutMs ?? 5_000);
   }
 
   /** Whether the receiver's circuit is open (it is failing and being probed). */
@@ -183,12 +193,12 @@ export class OutboxForwarder {
     const horizon = new Date(this.circuit?.horizon(nowMs) ?? nowMs);
     const free = open !== null ? 1 : this.options.concurrency - this.inflight.size;
     if (free > 0) {
-      const jobs = await this.queue.due(horizon, free, this.busy(nowMs));
+      const jobs = await this.queue.claim(horizon, free, { owner: this.owner, now: new Date(nowMs), leaseMs: this.leaseMs, busy: this.busy(nowMs) });
       for (const job of jobs) this.launch(job);
       if (open !== null && jobs.length > 0) return;
     }
     if (this.inflight.size >= this.options.concurrency) return; // a finishing send wakes us
-    const next = await this.queue.nextAt(this.busy(nowMs));
+    const next = await this.queue.nextAt({ owner: this.owner, busy: this.busy(nowMs) });
     const release = this.unrecorded.nextRelease(nowMs);
     const at = Math.min(next?.getTime() ?? Number.POSITIVE_INFINITY, release ?? Number.POSITIVE_INFINITY);
     if (at === Number.POSITIVE_INFINITY) return;

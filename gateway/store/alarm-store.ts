@@ -7,7 +7,7 @@
  *   plus presses (a new press count), escalated (nobody acknowledged in time; repeats)
  */
 import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
-import type { AlertRow } from "./store.js";
+import type { AlertRow, Claim, ClaimHolder } from "./store.js";
 
 export const alarmStepTypes = ["pressed", "received", "delivered", "acknowledged", "call-connected", "closed", "presses", "escalated"] as const;
 export type AlarmStepType = (typeof alarmStepTypes)[number];
@@ -79,8 +79,9 @@ export interface AlarmStore {
   setRegion(kioskId: string, region: string | null, now: Date): Promise<boolean>;
 
   // the escalation outbox (gateway/outbox/forwarder.ts)
-  dueEscalations(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]>;
-  nextEscalationAt(busy: ReadonlySet<string>): Promise<Date | null>;
+  /** Claims due events (each alarm's oldest undelivered only), as GatewayStore.claimDispatches. */
+  claimEscalations(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]>;
+  nextEscalationAt(holder: ClaimHolder): Promise<Date | null>;
   recordEscalationAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void>;
   listEscalations(limit: number): Promise<EscalationOutboxRow[]>;
 }

@@ -5,6 +5,7 @@
  */
 import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
 import type { KioskStateName } from "../../shared/ops.js";
+import type { Claim, ClaimHolder } from "./store.js";
 
 /** A registered kiosk as supervision sees it; `state` null: no state stored yet (never seen). */
 export interface KioskHealthRow {
@@ -93,8 +94,9 @@ export interface HealthStore {
   setDecommissioned(kioskId: string, decommissioned: boolean, now: Date): Promise<boolean>;
 
   // the operations outbox (gateway/outbox/forwarder.ts)
-  dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]>;
-  nextOpsAt(busy: ReadonlySet<string>): Promise<Date | null>;
+  /** Claims due events (each kiosk's oldest undelivered only), as GatewayStore.claimDispatches. */
+  claimOps(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]>;
+  nextOpsAt(holder: ClaimHolder): Promise<Date | null>;
   recordOpsAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void>;
   listOps(limit: number): Promise<OpsOutboxRow[]>;
   /** Undelivered ops events (index-only). */

@@ -1,6 +1,7 @@
 /**
- * The gateway's durable store, behind one interface: SQLite for a single gateway now, PostgreSQL
- * for gateways on several machines later. Every method is async so either can implement it.
+ * The gateway's durable store, behind one interface: SQLite (store/sqlite/) for a single machine,
+ * PostgreSQL (store/postgres/) for a replicated database server. Every method is async so either can
+ * implement it; a store that cannot reach its database throws SosError STORE_UNAVAILABLE.
  */
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
@@ -82,6 +83,28 @@ export interface AttemptRecord {
   readonly error: string | null;
 }
 
+/**
+ * Who looks for claimable work: this process's claim owner and the jobs it holds itself (in flight,
+ * or waiting for their record), which it never claims twice.
+ */
+export interface ClaimHolder {
+  /** A process-unique id (gateway/store/claims.ts PROCESS_OWNER); claims are fenced by it. */
+  readonly owner: string;
+  readonly busy?: ReadonlySet<string>;
+}
+
+/**
+ * A claim on outbox work, held in the database (claimed_by, claim_until), so that a second gateway
+ * process on the same database never sends the same job at the same time. A claim ends when the
+ * job's attempt is recorded, or when its lease runs out (its claimer died): then anyone may claim it.
+ * The owner's own claims never block it (its `busy` set excludes what it holds).
+ */
+export interface Claim extends ClaimHolder {
+  /** The lease's clock (the caller's clock: tests move it). */
+  readonly now: Date;
+  readonly leaseMs: number;
+}
+
 export interface RejectedMessage {
   readonly kioskId: string | null;
   readonly topic: string;
@@ -115,11 +138,14 @@ export interface GatewayStore {
   getAlert(alertId: string): Promise<AlertRow | undefined>;
 
   // dispatch outbox
-  /** Pending jobs whose next attempt is due, SOS alarms before test alarms, each oldest first, excluding `busy` ones. */
-  dueDispatches(now: Date, limit: number, busy: ReadonlySet<string>): Promise<DispatchJob[]>;
-  /** When the earliest pending job that is not `busy` is due, or null when none is. */
-  nextDispatchAt(busy: ReadonlySet<string>): Promise<Date | null>;
-  /** Records one attempt; `nextAttemptAt` null means delivered. */
+  /**
+   * Claims pending jobs due by `dueBy` (SOS alarms before test alarms, each oldest first) that nobody
+   * else holds a live claim on, excluding `claim.busy`; each is held for `claim.leaseMs`.
+   */
+  claimDispatches(dueBy: Date, limit: number, claim: Claim): Promise<DispatchJob[]>;
+  /** When the earliest pending job not in `holder.busy` can be claimed (due, and any other owner's lease over), or null. */
+  nextDispatchAt(holder: ClaimHolder): Promise<Date | null>;
+  /** Records one attempt and ends the job's claim; `nextAttemptAt` null means delivered. */
   recordAttempt(attempt: AttemptRecord, nextAttemptAt: Date | null): Promise<void>;
   attemptsFor(alertId: string): Promise<AttemptRecord[]>;
   countByDelivery(): Promise<Record<DeliveryState, number>>;
@@ -134,7 +160,12 @@ export interface GatewayStore {
   ): Promise<CloseAlertResult>;
   /** Commands the kiosk has not confirmed yet, oldest first (all kiosks, or one). */
   pendingCommands(kioskId?: string): Promise<PendingCommand[]>;
-  markCommandSent(commandId: string, at: Date): Promise<void>;
+  /**
+   * Claims an unconfirmed command for sending and counts the send, atomically: refused (false) when
+   * it was sent less than `resendMs` before `at` (by any gateway process) unless `force` (the kiosk
+   * just connected), and when it is confirmed or unknown. last_sent_at is the claim's lease.
+   */
+  claimCommandSend(commandId: string, at: Date, options: { resendMs: number; force: boolean }): Promise<boolean>;
   /** Records the kiosk's result; only the kiosk the command was for can confirm it. Returns whether it matched. */
   /** "confirmed" the first time, "again" for a repeated result (kept as it was), "unknown" for a command this kiosk was not sent. */
   confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<"confirmed" | "again" | "unknown">;

@@ -62,7 +62,7 @@ export function createOpsForwarder(
   if (sender === undefined) return undefined;
   const health = deps.store.health;
   return new OutboxForwarder(
-    { due: (now, limit, busy) => health.dueOps(now, limit, busy), nextAt: (busy) => health.nextOpsAt(busy), record: (a, next) => health.recordOpsAttempt(a, next) },
+    { claim: (dueBy, limit, claim) => health.claimOps(dueBy, limit, claim), nextAt: (holder) => health.nextOpsAt(holder), record: (a, next) => health.recordOpsAttempt(a, next) },
     sender,
     config.ops,
     {

@@ -72,7 +72,7 @@ describe("a dispatch outage is retried until the alert is delivered", () => {
     const gaps = receiver.requests.slice(1).map((r, i) => r.at - (receiver.requests[i]?.at ?? 0));
     expect(gaps.every((g) => g >= 40)).toBe(true);
     // Delivered: nothing more is scheduled, so no further request will come.
-    expect(await gateway.store.nextDispatchAt(new Set())).toBeNull();
+    expect(await gateway.store.nextDispatchAt({ owner: "test", busy: new Set() })).toBeNull();
     expect(gateway.logs.find("alert delivered to dispatch", (l) => l.alertId === alertId)).toEqual([expect.objectContaining({ attempt: 4, httpStatus: 200 })]);
   });
 

@@ -97,7 +97,7 @@ describe("the alarm queue's order", () => {
     expect(await store.alarms.recordEscalation(esc(2))).toBe(true);
     // #1 failed and backed off beyond #2's due time: #2 still waits for it.
     await store.alarms.recordEscalationAttempt({ id: "e-1", attempt: 1, startedAt: new Date(t).toISOString(), durationMs: 1, ok: false, httpStatus: 503, error: "HTTP 503" }, new Date(t + 600_000));
-    const due = async (ms: number): Promise<string[]> => (await store.alarms.dueEscalations(new Date(t + ms), 10, new Set())).map((j) => j.id);
+    const due = async (ms: number): Promise<string[]> => (await store.alarms.claimEscalations(new Date(t + ms), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: new Set() })).map((j) => j.id);
     expect(await due(300_000)).toEqual([]);
     expect(await due(600_000)).toEqual(["e-1"]);
     await store.alarms.recordEscalationAttempt({ id: "e-1", attempt: 2, startedAt: new Date(t + 600_000).toISOString(), durationMs: 1, ok: true, httpStatus: 200, error: null }, null);

@@ -230,7 +230,7 @@ describe("DispatchForwarder", () => {
         lastError: "aborted: gateway shutting down",
       });
     }
-    expect((await store.dueDispatches(abortedAt, 10, new Set())).map((j) => j.alertId).sort()).toEqual(alerts.map((a) => a.alertId).sort());
+    expect((await store.claimDispatches(abortedAt, 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: new Set() })).map((j) => j.alertId).sort()).toEqual(alerts.map((a) => a.alertId).sort());
     expect(logs.find("aborting dispatch attempts still in flight: they stay pending and are retried at start")[0]).toMatchObject({ inflight: 2 });
 
     // nothing new starts after stop, however long we wait

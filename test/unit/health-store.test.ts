@@ -45,9 +45,9 @@ describe("the supervision tables (migration 4)", () => {
     await store.health.recordSupervision({ transitions: [], events: [ev("z-offline", "k-1", 1), ev("a-online", "k-1", 2), ev("m-other", "k-2", 2)] });
     // The first k-1 event failed and backed off past the second one's due time.
     await store.health.recordOpsAttempt({ id: "z-offline", attempt: 1, startedAt: at(1), durationMs: 5, ok: false, httpStatus: 503, error: "HTTP 503" }, new Date(at(60)));
-    const due = async (s: number, busy: string[] = []): Promise<string[]> => (await store.health.dueOps(new Date(at(s)), 10, new Set(busy))).map((j) => j.id);
+    const due = async (s: number, busy: string[] = []): Promise<string[]> => (await store.health.claimOps(new Date(at(s)), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: new Set(busy) })).map((j) => j.id);
     expect(await due(30)).toEqual(["m-other"]); // k-2 is not held up by k-1
-    expect(await store.health.nextOpsAt(new Set(["m-other"]))).toEqual(new Date(at(60)));
+    expect(await store.health.nextOpsAt({ owner: "test", busy: new Set(["m-other"]) })).toEqual(new Date(at(60)));
     expect(await due(60)).toEqual(["m-other", "z-offline"]); // by due time across kiosks
     expect(await due(60, ["z-offline"])).toEqual(["m-other"]); // in flight: its successor still waits
     await store.health.recordOpsAttempt({ id: "z-offline", attempt: 2, startedAt: at(60), durationMs: 5, ok: true, httpStatus: 200, error: null }, null);
@@ -102,10 +102,10 @@ describe("the supervision tables (migration 4)", () => {
     expect(await store.health.getHealth("k-1")).toMatchObject({ state: "online", since: at(5), components: [], firstSeenAt: at(1) });
     expect((await store.health.transitions("k-1", 2)).map((r) => r.to)).toEqual(["online", "offline"]);
     expect(await store.health.pendingOpsCount()).toBe(1);
-    expect(await store.health.dueOps(new Date(at(2)), 10, new Set())).toEqual([]);
-    expect(await store.health.dueOps(new Date(at(3)), 10, new Set())).toEqual([{ id: "e-1", body: "{}", attempts: 0 }]);
+    expect(await store.health.claimOps(new Date(at(2)), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: new Set() })).toEqual([]);
+    expect(await store.health.claimOps(new Date(at(3)), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: new Set() })).toEqual([{ id: "e-1", body: "{}", attempts: 0 }]);
     await store.health.recordOpsAttempt({ id: "e-1", attempt: 1, startedAt: at(3), durationMs: 5, ok: false, httpStatus: 503, error: "HTTP 503" }, new Date(at(9)));
-    expect(await store.health.nextOpsAt(new Set())).toEqual(new Date(at(9)));
+    expect(await store.health.nextOpsAt({ owner: "test", busy: new Set() })).toEqual(new Date(at(9)));
     await store.health.recordOpsAttempt({ id: "e-1", attempt: 2, startedAt: at(9), durationMs: 5, ok: true, httpStatus: 200, error: null }, null);
     expect(await store.health.pendingOpsCount()).toBe(0);
     expect(await store.health.listOps(5)).toMatchObject([{ eventId: "e-1", attempts: 2, lastError: null }]);
@@ -126,6 +126,7 @@ describe("the supervision tables (migration 4)", () => {
     await store.recordAlert(testAlert(1, "k-2", "test"), new Date(at(10)), "{}");
     await store.close();
     const db = new Database(join(dir, STORE_FILE));
+    db.exec("ALTER TABLE dispatch_outbox DROP COLUMN claimed_by; ALTER TABLE dispatch_outbox DROP COLUMN claim_until;");
     db.exec("DROP TABLE operator_sessions; DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");
     db.exec(`DROP TABLE kiosk_health; DROP TABLE kiosk_heartbeats; DROP TABLE kiosk_transitions; DROP TABLE ops_outbox;
       DROP INDEX kiosks_by_update; DROP INDEX alerts_test_by_kiosk; ALTER TABLE kiosks DROP COLUMN decommissioned_at;

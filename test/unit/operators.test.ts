@@ -9,6 +9,7 @@ import { isOperatorClientId, operatorNameFromUsername } from "../../gateway/oper
 import { SessionStore } from "../../gateway/operators/sessions.js";
 import { SnapshotLinks } from "../../gateway/snapshots/links.js";
 import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite/index.js";
+import { SCHEMA_VERSION } from "../../gateway/store/migrations.js";
 import { OPERATOR_ALARMS_TOPIC } from "../../shared/call.js";
 import { type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { FakeClock } from "../fixtures/fake-clock.js";
@@ -147,8 +148,10 @@ describe("operators in the store (migration 3)", () => {
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(8);
-      // Without what migration 8 (operator sessions) added…
+      expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      // Without what migration 10 (claims) added…
+      db.exec("ALTER TABLE dispatch_outbox DROP COLUMN claimed_by; ALTER TABLE dispatch_outbox DROP COLUMN claim_until;");
+      // … without what migration 8 (operator sessions) added…
       db.exec("DROP TABLE operator_sessions;");
       // … without what migration 6 (alarm lifecycle) added…
       db.exec("DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");

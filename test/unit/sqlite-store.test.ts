@@ -77,14 +77,14 @@ describe("SqliteStore", () => {
         outcome: null,
         closedBy: null,
       });
-      expect(await store.dueDispatches(at(5), 10, none)).toEqual([{ alertId: alert.alertId, body: "{\"body\":1}", attempts: 0 }]);
+      expect(await store.claimDispatches(at(5), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).toEqual([{ alertId: alert.alertId, body: "{\"body\":1}", attempts: 0 }]);
     });
 
     it("the same alert from the same kiosk again is a duplicate that keeps the first receivedAt and queues nothing new", async () => {
       const alert = newAlert();
       await store.recordAlert(alert, at(0), "first");
       expect(await store.recordAlert(alert, at(1_000), "second")).toEqual({ outcome: "duplicate", receivedAt: at(0).toISOString(), pressCount: 1, updated: false });
-      expect(await store.dueDispatches(at(10_000), 10, none)).toEqual([{ alertId: alert.alertId, body: "first", attempts: 0 }]);
+      expect(await store.claimDispatches(at(10_000), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).toEqual([{ alertId: alert.alertId, body: "first", attempts: 0 }]);
       expect(await store.listAlerts()).toHaveLength(1);
     });
 
@@ -93,7 +93,7 @@ describe("SqliteStore", () => {
       await store.recordAlert(alert, at(0), "a");
       expect(await store.recordAlert({ ...alert, kioskId: "kiosk-b" }, at(1), "b")).toEqual({ outcome: "conflict", ownerKioskId: "kiosk-a" });
       expect((await store.getAlert(alert.alertId))?.kioskId).toBe("kiosk-a");
-      expect((await store.dueDispatches(at(10), 10, none)).map((j) => j.body)).toEqual(["a"]);
+      expect((await store.claimDispatches(at(10), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).map((j) => j.body)).toEqual(["a"]);
     });
   });
 
@@ -105,27 +105,27 @@ describe("SqliteStore", () => {
       await store.recordAlert(b, at(200), "b");
       await store.recordAlert(a, at(100), "a");
       await store.recordAlert(c, at(300), "c");
-      expect(await store.dueDispatches(at(99), 10, none)).toEqual([]);
-      expect((await store.dueDispatches(at(100), 10, none)).map((j) => j.alertId)).toEqual([a.alertId]);
-      expect((await store.dueDispatches(at(250), 10, none)).map((j) => j.alertId)).toEqual([a.alertId, b.alertId]);
-      expect((await store.dueDispatches(at(300), 10, none)).map((j) => j.alertId)).toEqual([a.alertId, b.alertId, c.alertId]);
-      expect((await store.dueDispatches(at(300), 2, none)).map((j) => j.alertId)).toEqual([a.alertId, b.alertId]);
+      expect(await store.claimDispatches(at(99), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).toEqual([]);
+      expect((await store.claimDispatches(at(100), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).map((j) => j.alertId)).toEqual([a.alertId]);
+      expect((await store.claimDispatches(at(250), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).map((j) => j.alertId)).toEqual([a.alertId, b.alertId]);
+      expect((await store.claimDispatches(at(300), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).map((j) => j.alertId)).toEqual([a.alertId, b.alertId, c.alertId]);
+      expect((await store.claimDispatches(at(300), 2, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).map((j) => j.alertId)).toEqual([a.alertId, b.alertId]);
     });
 
     it("skips jobs in the busy set and still fills the limit from the others", async () => {
       const alerts = [newAlert(), newAlert(), newAlert(), newAlert()];
       for (const [i, alert] of alerts.entries()) await store.recordAlert(alert, at(i), String(i));
       const busy = new Set([alerts[0]!.alertId, alerts[1]!.alertId]);
-      expect((await store.dueDispatches(at(10), 2, busy)).map((j) => j.alertId)).toEqual([alerts[2]!.alertId, alerts[3]!.alertId]);
-      expect(await store.nextDispatchAt(busy)).toEqual(at(2));
-      expect(await store.nextDispatchAt(none)).toEqual(at(0));
+      expect((await store.claimDispatches(at(10), 2, { owner: "test", now: new Date(0), leaseMs: 0, busy: busy })).map((j) => j.alertId)).toEqual([alerts[2]!.alertId, alerts[3]!.alertId]);
+      expect(await store.nextDispatchAt({ owner: "test", busy: busy })).toEqual(at(2));
+      expect(await store.nextDispatchAt({ owner: "test", busy: none })).toEqual(at(0));
     });
 
     it("nextDispatchAt is null when nothing is pending", async () => {
-      expect(await store.nextDispatchAt(none)).toBeNull();
+      expect(await store.nextDispatchAt({ owner: "test", busy: none })).toBeNull();
       const alert = newAlert();
       await store.recordAlert(alert, at(0), "x");
-      expect(await store.nextDispatchAt(new Set([alert.alertId]))).toBeNull();
+      expect(await store.nextDispatchAt({ owner: "test", busy: new Set([alert.alertId]) })).toBeNull();
     });
   });
 
@@ -134,9 +134,9 @@ describe("SqliteStore", () => {
       const alert = newAlert();
       await store.recordAlert(alert, at(0), "x");
       await store.recordAttempt(attempt(alert.alertId, 1, false, at(10)), at(5_000));
-      expect(await store.dueDispatches(at(4_999), 10, none)).toEqual([]);
-      expect(await store.dueDispatches(at(5_000), 10, none)).toEqual([{ alertId: alert.alertId, body: "x", attempts: 1 }]);
-      expect(await store.nextDispatchAt(none)).toEqual(at(5_000));
+      expect(await store.claimDispatches(at(4_999), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).toEqual([]);
+      expect(await store.claimDispatches(at(5_000), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).toEqual([{ alertId: alert.alertId, body: "x", attempts: 1 }]);
+      expect(await store.nextDispatchAt({ owner: "test", busy: none })).toEqual(at(5_000));
       expect(await store.getAlert(alert.alertId)).toMatchObject({
         delivery: "pending",
         attempts: 1,
@@ -158,8 +158,8 @@ describe("SqliteStore", () => {
         nextAttemptAt: null,
         lastError: null,
       });
-      expect(await store.dueDispatches(at(1_000_000), 10, none)).toEqual([]);
-      expect(await store.nextDispatchAt(none)).toBeNull();
+      expect(await store.claimDispatches(at(1_000_000), 10, { owner: "test", now: new Date(0), leaseMs: 0, busy: none })).toEqual([]);
+      expect(await store.nextDispatchAt({ owner: "test", busy: none })).toBeNull();
     });
 
     it("attemptsFor lists every attempt in attempt order", async () => {

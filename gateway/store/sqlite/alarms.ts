@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type { AcknowledgeResult, AlarmStep, AlarmStepType, AlarmStore, EscalationOutboxRow, QueuedEscalation, UnacknowledgedAlarm } from "../alarm-store.js";
 import { ONCE_STEPS } from "../alarm-store.js";
-import type { AlertRow } from "../store.js";
+import type { AlertRow, Claim, ClaimHolder } from "../store.js";
 import { SqliteEventOutbox } from "./event-outbox.js";
 
 interface StepDbRow {
@@ -118,12 +118,12 @@ export class SqliteAlarmStore implements AlarmStore {
     return Promise.resolve(changes > 0);
   }
 
-  dueEscalations(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
-    return this.escalations.due(now, limit, busy);
+  claimEscalations(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {
+    return this.escalations.claim(dueBy, limit, claim);
   }
 
-  nextEscalationAt(busy: ReadonlySet<string>): Promise<Date | null> {
-    return this.escalations.nextAt(busy);
+  nextEscalationAt(holder: ClaimHolder): Promise<Date | null> {
+    return this.escalations.nextAt(holder);
   }
 
   recordEscalationAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void> {

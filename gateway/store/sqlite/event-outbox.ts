@@ -1,11 +1,13 @@
 /**
  * An outbox table of signed webhook events (ops_outbox, escalation_outbox: event_id, body, attempts,
- * next_attempt_at, delivered_at, last_error), read and written the same way for each. Events of one
- * group (a kiosk's, an alarm's) go out in the order they were queued: only the group's oldest
- * undelivered event is due, so a backed-off older event can never arrive after a newer one.
+ * next_attempt_at, delivered_at, last_error, claimed_by, claim_until), read and written the same way
+ * for each. Events of one group (a kiosk's, an alarm's) go out in the order they were queued: only the
+ * group's oldest undelivered event is due, so a backed-off older event can never arrive after a newer
+ * one. Due events are claimed (claimed_by, claim_until) in the transaction that reads them.
  */
 import type Database from "better-sqlite3";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
+import type { Claim, ClaimHolder } from "../store.js";
 
 export class SqliteEventOutbox {
   private readonly headOfGroup: string;
@@ -15,34 +17,39 @@ export class SqliteEventOutbox {
     private readonly table: "ops_outbox" | "escalation_outbox",
     groupColumn: "kiosk_id" | "alert_id",
   ) {
-    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} = o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
+    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} IS o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
   }
 
-  due(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
-    const rows = this.db
-      .prepare<[number, number], { event_id: string; body: string; attempts: number }>(
-        `SELECT o.event_id, o.body, o.attempts FROM ${this.table} o
-         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? AND ${this.headOfGroup}
-         ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
-      )
-      .all(now.getTime(), limit + busy.size);
-    return Promise.resolve(
-      rows
-        .filter((r) => !busy.has(r.event_id))
-        .slice(0, limit)
-        .map((r) => ({ id: r.event_id, body: r.body, attempts: r.attempts })),
-    );
+  claim(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {
+    const busy = claim.busy ?? new Set<string>();
+    const tx = this.db.transaction((): OutboxJob[] => {
+      const rows = this.db
+        .prepare<{ due: number; now: number; owner: string; n: number }, { event_id: string; body: string; attempts: number }>(
+          `SELECT o.event_id, o.body, o.attempts FROM ${this.table} o
+           WHERE o.delivered_at IS NULL AND o.next_attempt_at <= @due
+             AND (o.claim_until IS NULL OR o.claim_until <= @now OR o.claimed_by = @owner) AND ${this.headOfGroup}
+           ORDER BY o.next_attempt_at, o.rowid LIMIT @n`,
+        )
+        .all({ due: dueBy.getTime(), now: claim.now.getTime(), owner: claim.owner, n: limit + busy.size });
+      const jobs = rows.filter((r) => !busy.has(r.event_id)).slice(0, limit);
+      const hold = this.db.prepare(`UPDATE ${this.table} SET claimed_by = ?, claim_until = ? WHERE event_id = ?`);
+      for (const r of jobs) hold.run(claim.owner, claim.now.getTime() + claim.leaseMs, r.event_id);
+      return jobs.map((r) => ({ id: r.event_id, body: r.body, attempts: r.attempts }));
+    });
+    return Promise.resolve(tx.immediate());
   }
 
-  nextAt(busy: ReadonlySet<string>): Promise<Date | null> {
+  nextAt(holder: ClaimHolder): Promise<Date | null> {
+    const busy = holder.busy ?? new Set<string>();
     const rows = this.db
-      .prepare<[number], { event_id: string; next_attempt_at: number }>(
-        `SELECT o.event_id, o.next_attempt_at FROM ${this.table} o
-         WHERE o.delivered_at IS NULL AND ${this.headOfGroup} ORDER BY o.next_attempt_at, o.rowid LIMIT ?`,
+      .prepare<{ owner: string; n: number }, { event_id: string; at: number }>(
+        `SELECT o.event_id, CASE WHEN o.claimed_by IS NOT NULL AND o.claimed_by != @owner AND o.claim_until > o.next_attempt_at
+                                 THEN o.claim_until ELSE o.next_attempt_at END AS at
+         FROM ${this.table} o WHERE o.delivered_at IS NULL AND ${this.headOfGroup} ORDER BY at, o.rowid LIMIT @n`,
       )
-      .all(busy.size + 1);
+      .all({ owner: holder.owner, n: busy.size + 1 });
     const next = rows.find((r) => !busy.has(r.event_id));
-    return Promise.resolve(next === undefined ? null : new Date(next.next_attempt_at));
+    return Promise.resolve(next === undefined ? null : new Date(next.at));
   }
 
   recordAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void> {
@@ -51,7 +58,7 @@ export class SqliteEventOutbox {
       .prepare(
         `UPDATE ${this.table} SET attempts = MAX(attempts, @attempt), last_error = @error,
            delivered_at = CASE WHEN @ok THEN COALESCE(delivered_at, @finishedAt) ELSE delivered_at END,
-           next_attempt_at = @next
+           next_attempt_at = @next, claimed_by = NULL, claim_until = NULL
          WHERE event_id = @id`,
       )
       .run({ attempt: attempt.attempt, error: attempt.error, ok: attempt.ok ? 1 : 0, finishedAt, next: nextAttemptAt?.getTime() ?? null, id: attempt.id });

@@ -11,6 +11,7 @@ import type {
   RegistryChange,
   TransitionRecord,
 } from "../health-store.js";
+import type { Claim, ClaimHolder } from "../store.js";
 import { SqliteEventOutbox } from "./event-outbox.js";
 
 interface HealthDbRow {
@@ -184,12 +185,12 @@ export class SqliteHealthStore implements HealthStore {
     return this.db.prepare("DELETE FROM alerts WHERE alert_id IN (SELECT alert_id FROM prune_ids)").run().changes;
   }
 
-  dueOps(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {
-    return this.ops.due(now, limit, busy);
+  claimOps(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {
+    return this.ops.claim(dueBy, limit, claim);
   }
 
-  nextOpsAt(busy: ReadonlySet<string>): Promise<Date | null> {
-    return this.ops.nextAt(busy);
+  nextOpsAt(holder: ClaimHolder): Promise<Date | null> {
+    return this.ops.nextAt(holder);
   }
 
   recordOpsAttempt(attempt: OutboxAttempt, nextAttemptAt: Date | null): Promise<void> {

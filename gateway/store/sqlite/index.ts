@@ -13,6 +13,8 @@ import type {
   CloseAlertResult,
   PendingCommand,
   DeliveryState,
+  Claim,
+  ClaimHolder,
   DispatchJob,
   GatewayStore,
   KioskRecord,
@@ -237,31 +239,38 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(row === undefined ? undefined : toAlertRow(row));
   }
 
-  dueDispatches(now: Date, limit: number, busy: ReadonlySet<string>): Promise<DispatchJob[]> {
-    const rows = this.db
-      .prepare<[number, number], { alert_id: string; body: string; attempts: number }>(
-        // SOS alarms before test alarms, each oldest first (queued order): after an outage the
-        // backlog reaches dispatch in the order it should be handled (oldest = received first).
-        `SELECT d.alert_id, d.body, d.attempts FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
-         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? ORDER BY a.kind = 'test', a.received_at, d.rowid LIMIT ?`,
-      )
-      .all(now.getTime(), limit + busy.size);
-    const jobs = rows
-      .filter((r) => !busy.has(r.alert_id))
-      .slice(0, limit)
-      .map((r) => ({ alertId: r.alert_id, body: r.body, attempts: r.attempts }));
-    return Promise.resolve(jobs);
+  claimDispatches(dueBy: Date, limit: number, claim: Claim): Promise<DispatchJob[]> {
+    const busy = claim.busy ?? new Set<string>();
+    const tx = this.db.transaction((): DispatchJob[] => {
+      const rows = this.db
+        .prepare<{ due: number; now: number; owner: string; n: number }, { alert_id: string; body: string; attempts: number }>(
+          // SOS alarms before test alarms, each oldest first (queued order): after an outage the
+          // backlog reaches dispatch in the order it should be handled (oldest = received first).
+          `SELECT d.alert_id, d.body, d.attempts FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
+           WHERE d.delivered_at IS NULL AND d.next_attempt_at <= @due
+             AND (d.claim_until IS NULL OR d.claim_until <= @now OR d.claimed_by = @owner)
+           ORDER BY a.kind = 'test', a.received_at, d.rowid LIMIT @n`,
+        )
+        .all({ due: dueBy.getTime(), now: claim.now.getTime(), owner: claim.owner, n: limit + busy.size });
+      const jobs = rows.filter((r) => !busy.has(r.alert_id)).slice(0, limit);
+      const hold = this.db.prepare("UPDATE dispatch_outbox SET claimed_by = ?, claim_until = ? WHERE alert_id = ?");
+      for (const r of jobs) hold.run(claim.owner, claim.now.getTime() + claim.leaseMs, r.alert_id);
+      return jobs.map((r) => ({ alertId: r.alert_id, body: r.body, attempts: r.attempts }));
+    });
+    return Promise.resolve(tx.immediate());
   }
 
-  nextDispatchAt(busy: ReadonlySet<string>): Promise<Date | null> {
+  nextDispatchAt(holder: ClaimHolder): Promise<Date | null> {
+    const busy = holder.busy ?? new Set<string>();
     const rows = this.db
-      .prepare<[number], { alert_id: string; next_attempt_at: number }>(
-        `SELECT alert_id, next_attempt_at FROM dispatch_outbox WHERE delivered_at IS NULL
-         ORDER BY next_attempt_at, alert_id LIMIT ?`,
+      .prepare<{ owner: string; n: number }, { alert_id: string; at: number }>(
+        `SELECT alert_id, CASE WHEN claimed_by IS NOT NULL AND claimed_by != @owner AND claim_until > next_attempt_at
+                               THEN claim_until ELSE next_attempt_at END AS at
+         FROM dispatch_outbox WHERE delivered_at IS NULL ORDER BY at, alert_id LIMIT @n`,
       )
-      .all(busy.size + 1);
+      .all({ owner: holder.owner, n: busy.size + 1 });
     const next = rows.find((r) => !busy.has(r.alert_id));
-    return Promise.resolve(next === undefined ? null : new Date(next.next_attempt_at));
+    return Promise.resolve(next === undefined ? null : new Date(next.at));
   }
 
   recordAttempt(attempt: AttemptRecord, nextAttemptAt: Date | null): Promise<void> {
@@ -277,7 +286,7 @@ export class SqliteStore implements GatewayStore {
         .prepare(
           `UPDATE dispatch_outbox SET attempts = MAX(attempts, ?), last_error = ?,
              delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END,
-             next_attempt_at = ?
+             next_attempt_at = ?, claimed_by = NULL, claim_until = NULL
            WHERE alert_id = ?`,
         )
         .run(attempt.attempt, attempt.error, attempt.ok ? 1 : 0, finishedAt, nextAttemptAt?.getTime() ?? null, attempt.alertId);
@@ -346,9 +355,14 @@ export class SqliteStore implements GatewayStore {
     );
   }
 
-  markCommandSent(commandId: string, at: Date): Promise<void> {
-    this.db.prepare("UPDATE kiosk_commands SET sent_count = sent_count + 1, last_sent_at = ? WHERE command_id = ?").run(at.getTime(), commandId);
-    return Promise.resolve();
+  claimCommandSend(commandId: string, at: Date, options: { resendMs: number; force: boolean }): Promise<boolean> {
+    const changes = this.db
+      .prepare(
+        `UPDATE kiosk_commands SET sent_count = sent_count + 1, last_sent_at = @at
+         WHERE command_id = @commandId AND confirmed_at IS NULL AND (@force OR last_sent_at IS NULL OR last_sent_at <= @at - @resendMs)`,
+      )
+      .run({ at: at.getTime(), commandId, force: options.force ? 1 : 0, resendMs: options.resendMs }).changes;
+    return Promise.resolve(changes > 0);
   }
 
   confirmCommand(commandId: string, kioskId: string, result: string, at: Date): Promise<"confirmed" | "again" | "unknown"> {
