@@ -8,7 +8,7 @@ import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js"
 import { createLogger } from "../../shared/log.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { hashSecret } from "../../gateway/registry/credentials.js";
-import { SqliteStore } from "../../gateway/store/sqlite/index.js";
+import { openStore } from "../../gateway/store/open.js";
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -37,8 +37,8 @@ export function waitLine(child: ChildProcess, match: (line: string) => boolean, 
  * Registers `count` kiosks `${prefix}${i}` sharing one secret (one scrypt hash, and one verification
  * at the gateway thanks to its cache), so thousands provision and connect in seconds.
  */
-export async function provisionFleet(dataDir: string, prefix: string, count: number, secret: string): Promise<void> {
-  const store = SqliteStore.open(dataDir);
+export async function provisionFleet(dataDir: string, prefix: string, count: number, secret: string, storeUrl?: string): Promise<void> {
+  const store = await openStore({ url: storeUrl, dataDir });
   try {
     const secretHash = await hashSecret(secret);
     for (let i = 0; i < count; i += 1) {

@@ -1,6 +1,7 @@
 /**
  * The one integration harness: a real gateway (in-process or as a child process), real kiosk agents,
- * real mqtt.js clients, real SQLite files and a real HTTP dispatch receiver, all on ephemeral ports.
+ * real mqtt.js clients, a real store (SQLite files, or a PostgreSQL database in test/pg/) and a real
+ * HTTP dispatch receiver, all on ephemeral ports.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,8 @@ import { type KioskDeps, type KioskHandle, startKiosk } from "../../device/main.
 import { type GatewayConfigInput, parseGatewayConfig } from "../../shared/config/gateway.js";
 import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { provisionKiosk } from "../../scripts/commands/provision.js";
+import { openStore } from "../../gateway/store/open.js";
+import type { GatewayStore } from "../../gateway/store/store.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.js";
 import { LogCapture } from "../fixtures/log-capture.js";
@@ -47,13 +50,46 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export interface TestGateway extends GatewayHandle {
+/**
+ * The store a suite's gateways run on: SQLite in their data folders, or a PostgreSQL database
+ * (test/pg/pg-store.ts) whose URL is known once the suite's `beforeAll` has made it.
+ */
+export interface TestStore {
+  readonly name: "sqlite" | "postgres";
+  url(): string | undefined;
+}
+
+export const sqliteStore: TestStore = { name: "sqlite", url: () => undefined };
+
+/** The gateway config lines that put it on `store`, to spread into overrides. */
+export function onStore(store: TestStore): Partial<GatewayConfigInput> {
+  const url = store.url();
+  return url === undefined ? {} : { store: { url } };
+}
+
+/** Where a gateway keeps its store: its data folder, and the PostgreSQL URL when it has one. */
+export interface StoreTarget {
+  readonly dataDir: string;
+  readonly storeUrl?: string | undefined;
+}
+
+/** The CLI arguments that name a gateway's store (`--data-dir DIR [--store URL]`). */
+export function storeArgs(target: StoreTarget): string[] {
+  return ["--data-dir", target.dataDir, ...(target.storeUrl === undefined ? [] : ["--store", target.storeUrl])];
+}
+
+/** A gateway's store opened from outside the gateway (as the CLI does); close it after use. */
+export function openTargetStore(target: StoreTarget, options: { readonly?: boolean } = {}): Promise<GatewayStore> {
+  return openStore({ url: target.storeUrl, dataDir: target.dataDir, ...(options.readonly === true ? { readonly: true } : { mustExist: true }) });
+}
+
+export interface TestGateway extends GatewayHandle, StoreTarget {
   readonly dataDir: string;
   readonly logs: LogCapture;
   readonly mqttUrl: string;
 }
 
-/** An in-process gateway on ephemeral ports with its logs captured. */
+/** An in-process gateway on ephemeral ports with its logs captured (on PostgreSQL with `store: { url }`). */
 export async function startTestGateway(dataDir: string, overrides: Partial<GatewayConfigInput> = {}): Promise<TestGateway> {
   const logs = new LogCapture();
   const config = parseGatewayConfig({
@@ -65,13 +101,17 @@ export async function startTestGateway(dataDir: string, overrides: Partial<Gatew
     shutdown: { graceMs: 1_000 },
   });
   const handle = await startGateway(config, { log: logs.logger("gateway") });
-  return { ...handle, dataDir, logs, mqttUrl: `mqtt://127.0.0.1:${handle.mqttPort}` };
+  return { ...handle, dataDir, storeUrl: config.store.url, logs, mqttUrl: `mqtt://127.0.0.1:${handle.mqttPort}` };
 }
 
-/** Registers a kiosk with the real provisioning code; returns its parsed config with fast test timings. */
-export async function provisionTestKiosk(gatewayDataDir: string, kioskId: string, mqttUrl: string, bundleRoot: string): Promise<KioskConfig> {
+/**
+ * Registers a kiosk with the real provisioning code, in a gateway's store (its data folder, or a
+ * StoreTarget with its PostgreSQL URL); returns its parsed config with fast test timings.
+ */
+export async function provisionTestKiosk(gateway: string | StoreTarget, kioskId: string, mqttUrl: string, bundleRoot: string): Promise<KioskConfig> {
   const out = join(bundleRoot, kioskId);
-  await provisionKiosk(kioskId, { dataDir: gatewayDataDir, gateway: mqttUrl, out, lat: 43.25, lon: 76.95, address: `Test road km ${kioskId}`, force: true });
+  const target = typeof gateway === "string" ? { dataDir: gateway } : gateway;
+  await provisionKiosk(kioskId, { dataDir: target.dataDir, store: target.storeUrl, gateway: mqttUrl, out, lat: 43.25, lon: 76.95, address: `Test road km ${kioskId}`, force: true });
   return fastTimings(loadKioskConfig(join(out, "kiosk.json")));
 }
 

@@ -5,12 +5,14 @@
 import { Readable } from "node:stream";
 import mqtt, { type MqttClient } from "mqtt";
 import { addOperator } from "../../scripts/commands/operator.js";
+import type { StoreTarget } from "./harness.js";
 
 export const OPERATOR_PASSWORD = "correct horse battery staple";
 
-/** Adds an operator the way `sos operator add NAME --password-stdin` does. */
-export async function addTestOperator(dataDir: string, name: string, password = OPERATOR_PASSWORD): Promise<void> {
-  await addOperator(name, { dataDir, passwordStdin: true }, Readable.from([`${password}\n`]));
+/** Adds an operator the way `sos operator add NAME --password-stdin` does (in a data folder, or a gateway's store). */
+export async function addTestOperator(gateway: string | StoreTarget, name: string, password = OPERATOR_PASSWORD): Promise<void> {
+  const target = typeof gateway === "string" ? { dataDir: gateway } : gateway;
+  await addOperator(name, { dataDir: target.dataDir, store: target.storeUrl, passwordStdin: true }, Readable.from([`${password}\n`]));
 }
 
 export interface LoginData {

@@ -9,7 +9,7 @@ import { type OpsEvent, opsEventSchema } from "../../shared/ops.js";
 import { type HeartbeatOverrides, makeHeartbeat } from "../fixtures/heartbeat.js";
 import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
 import type { Defer } from "./cleanups.js";
-import { connectRaw, provisionTestKiosk, startTestGateway, tempDir, type TestGateway } from "./harness.js";
+import { connectRaw, onStore, provisionTestKiosk, sqliteStore, startTestGateway, tempDir, type TestGateway, type TestStore } from "./harness.js";
 import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 
 export const OPS_SECRET = "test-ops-secret-0123456789abcdef";
@@ -29,12 +29,12 @@ export async function startSupervisedGateway(dataDir: string, ops: OpsReceiver, 
 }
 
 /** A folder, an ops receiver, a supervised gateway and one connected kiosk, each undone by `defer`. */
-export async function startSupervisedKiosk(defer: Defer, kioskId: string): Promise<{ ops: OpsReceiver; gateway: TestGateway; kiosk: RawKiosk }> {
+export async function startSupervisedKiosk(defer: Defer, kioskId: string, store: TestStore = sqliteStore): Promise<{ ops: OpsReceiver; gateway: TestGateway; kiosk: RawKiosk }> {
   const dir = tempDir();
   defer(() => dir.remove());
   const ops = await startOpsReceiver();
   defer(() => ops.stop());
-  const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops);
+  const gateway = await startSupervisedGateway(`${dir.path}/gw`, ops, onStore(store));
   defer(() => gateway.stop());
   const kiosk = await RawKiosk.connect(gateway, kioskId, dir.path);
   defer(() => kiosk.end());
@@ -54,7 +54,7 @@ export class RawKiosk {
   ) {}
 
   static async connect(gateway: TestGateway, kioskId: string, bundleRoot: string): Promise<RawKiosk> {
-    const config = await provisionTestKiosk(gateway.dataDir, kioskId, gateway.mqttUrl, bundleRoot);
+    const config = await provisionTestKiosk(gateway, kioskId, gateway.mqttUrl, bundleRoot);
     return RawKiosk.connectAs(gateway, kioskId, config.mqtt.password ?? "");
   }
 

@@ -22,8 +22,8 @@ export function adminApiTests(): void {
 
     beforeAll(async () => {
       gateway = await startSecureGateway(dir.path);
-      await addOperator("olga", { dataDir: gateway.dataDir, passwordStdin: true, role: "operator" }, Readable.from([`${OPERATOR_PASSWORD}\n`]));
-      await addOperator("adam", { dataDir: gateway.dataDir, passwordStdin: true, role: "admin" }, Readable.from([`${ADMIN_PASSWORD}\n`]));
+      await addOperator("olga", { dataDir: gateway.dataDir, store: gateway.storeUrl, passwordStdin: true, role: "operator" }, Readable.from([`${OPERATOR_PASSWORD}\n`]));
+      await addOperator("adam", { dataDir: gateway.dataDir, store: gateway.storeUrl, passwordStdin: true, role: "admin" }, Readable.from([`${ADMIN_PASSWORD}\n`]));
       await enrolTestKiosk(gateway, "kz-adm-0001", dir.path);
     });
     afterAll(async () => {

@@ -1,9 +1,8 @@
 /** Enrolment by claim: one-time, expiring tokens; the gateway's CA pinned before the token is sent. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../../gateway/security/tokens.js";
-import { SqliteStore } from "../../../gateway/store/sqlite/index.js";
 import { fingerprintOf } from "../../../shared/pki/x509.js";
-import { provisionTestKiosk, spawnSos, tempDir } from "../harness.js";
+import { openTargetStore, provisionTestKiosk, spawnSos, tempDir } from "../harness.js";
 import { enrolTestKiosk, newToken, type SecureGateway, startSecureGateway, suite } from "./rig.js";
 
 export function enrolmentTests(): void {
@@ -37,7 +36,7 @@ export function enrolmentTests(): void {
       expect(statSync(`${dir.path}/kz-enr-0001-cli/tls/kiosk.key`).mode & 0o777).toBe(0o600);
       const config = JSON.parse(readFileSync(`${dir.path}/kz-enr-0001-cli/kiosk.json`, "utf8")) as { mqtt: { url: string; tls: unknown } };
       expect(config.mqtt.url).toBe(gateway.mqttsUrl);
-      const store = SqliteStore.open(gateway.dataDir, { readonly: true });
+      const store = await openTargetStore(gateway, { readonly: true });
       try {
         expect(await store.security.tokenState(hashToken(token), new Date())).toBe("used");
         expect(await store.security.certificatesOf("kz-enr-0001")).toHaveLength(1);
@@ -158,7 +157,7 @@ export function enrolmentTests(): void {
     });
 
     it("a token cannot take over a kiosk id that is registered (with a password): refused until that kiosk is revoked", async () => {
-      await provisionTestKiosk(gateway.dataDir, "kz-enr-0007", gateway.mqttUrl, dir.path);
+      await provisionTestKiosk(gateway, "kz-enr-0007", gateway.mqttUrl, dir.path);
       const before = await gateway.store.getKiosk("kz-enr-0007");
       const token = await newToken(gateway);
       await expect(enrolTestKiosk(gateway, "kz-enr-0007", `${dir.path}/takeover`, token)).rejects.toThrow("enrolment refused: this kiosk id is registered already: revoke it first ('sos revoke KIOSK_ID') to enrol it again, or choose another id");

@@ -126,7 +126,7 @@ export function limitsTests(): void {
 
     it("60 password kiosks from one address connecting concurrently all get in (only failures count against an address)", async () => {
       const secret = rememberSecret("fleet-secret-shared-by-the-test-kiosks");
-      await provisionFleet(gateway.dataDir, "kz-nat-", 60, secret);
+      await provisionFleet(gateway.dataDir, "kz-nat-", 60, secret, gateway.storeUrl);
       const clients = await Promise.all(
         Array.from({ length: 60 }, (_, i) => mqtt.connectAsync(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId: `kz-nat-${i}`, username: `kz-nat-${i}`, password: secret })),
       );

@@ -1,7 +1,8 @@
 /** Revocation: `sos revoke` cuts a live session within a second, and the kiosk cannot come back. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { revokeKiosk } from "../../../scripts/commands/revoke.js";
-import { connectRaw, provisionTestKiosk, spawnSos, tempDir, waitFor } from "../harness.js";
+import { describeStore } from "../../../gateway/store/open.js";
+import { connectRaw, provisionTestKiosk, spawnSos, storeArgs, tempDir, waitFor } from "../harness.js";
 import { enrolTestKiosk, identityOf, refusal, rememberSecret, type SecureGateway, startSecureGateway, startSuiteKiosk, suite, tlsClient } from "./rig.js";
 
 const CERT_KIOSK = "kz-rev-0001";
@@ -27,7 +28,7 @@ export function revocationTests(): void {
         await waitFor(() => agent.logs.find("connected to gateway").length > 0, "kiosk connected");
         const connectedBefore = gateway.logs.find("kiosk connected", (l) => l.kioskId === CERT_KIOSK).length;
         const started = Date.now();
-        expect(await revokeKiosk(CERT_KIOSK, { dataDir: gateway.dataDir })).toBe(1);
+        expect(await revokeKiosk(CERT_KIOSK, { dataDir: gateway.dataDir, store: gateway.storeUrl })).toBe(1);
         await waitFor(() => gateway.logs.find("kiosk disconnected", (l) => l.kioskId === CERT_KIOSK)[0], "live session cut", 2_000);
         const cutAfterMs = Date.now() - started;
         expect(cutAfterMs).toBeLessThan(1_000);
@@ -43,11 +44,11 @@ export function revocationTests(): void {
     });
 
     it("'sos revoke' also refuses a password kiosk's password and ends its session", async () => {
-      const config = await provisionTestKiosk(gateway.dataDir, PASSWORD_KIOSK, gateway.mqttUrl, dir.path);
+      const config = await provisionTestKiosk(gateway, PASSWORD_KIOSK, gateway.mqttUrl, dir.path);
       const password = rememberSecret(config.mqtt.password ?? "");
       const client = await connectRaw(gateway.mqttUrl, { clientId: PASSWORD_KIOSK, username: PASSWORD_KIOSK, password });
       const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
-      const cli = spawnSos(["revoke", PASSWORD_KIOSK, "--data-dir", gateway.dataDir]);
+      const cli = spawnSos(["revoke", PASSWORD_KIOSK, ...storeArgs(gateway)]);
       const exit = await cli.exited;
       suite.text.push(...cli.stdout, ...cli.stderr);
       expect(exit.code).toBe(0);
@@ -60,10 +61,10 @@ export function revocationTests(): void {
     });
 
     it("'sos revoke' of an unknown kiosk is a one-line error and exit 1", async () => {
-      const cli = spawnSos(["revoke", "kz-rev-9999", "--data-dir", gateway.dataDir]);
+      const cli = spawnSos(["revoke", "kz-rev-9999", ...storeArgs(gateway)]);
       const exit = await cli.exited;
       expect(exit.code).toBe(1);
-      expect(cli.stderr).toEqual([`sos: no kiosk kz-rev-9999 in ${gateway.dataDir}: check the id with 'sos kiosks'`]);
+      expect(cli.stderr).toEqual([`sos: no kiosk kz-rev-9999 in ${describeStore({ url: gateway.storeUrl, dataDir: gateway.dataDir })}: check the id with 'sos kiosks'`]);
     });
   });
 }

@@ -9,7 +9,6 @@ import type { MqttClient } from "mqtt";
 import mqtt from "mqtt";
 import { initCa, pkiPaths } from "../../../gateway/pki/ca.js";
 import { createTokens } from "../../../gateway/security/tokens.js";
-import { SqliteStore } from "../../../gateway/store/sqlite/index.js";
 import { enrollKiosk } from "../../../scripts/commands/enroll.js";
 import { createEnrolmentTokens } from "../../../scripts/commands/token.js";
 import { httpsRequest, type HttpsReply } from "../../../scripts/lib/https.js";
@@ -17,10 +16,12 @@ import type { GatewayConfigInput } from "../../../shared/config/gateway.js";
 import { type KioskConfig, loadKioskConfig } from "../../../shared/config/kiosk.js";
 import { createCaCertificate, generateKeyPair, importKeyPair, issueCertificate } from "../../../shared/pki/x509.js";
 import type { LogCapture } from "../../fixtures/log-capture.js";
-import { fastTimings, startTestGateway, startTestKiosk, type TestGateway, type TestKiosk } from "../harness.js";
+import { fastTimings, onStore, openTargetStore, sqliteStore, startTestGateway, startTestKiosk, type TestGateway, type TestKiosk, type TestStore } from "../harness.js";
 
 /** Every log capture and every secret of the suite. */
 export const suite = {
+  /** The store the suite's gateways run on (set by the file that runs the suite: SQLite, or PostgreSQL in test/pg/). */
+  store: sqliteStore,
   logs: [] as LogCapture[],
   /** Extra log text (CLI output). */
   text: [] as string[],
@@ -49,7 +50,7 @@ export async function startSecureGateway(root: string, overrides: Partial<Gatewa
   const paths = pkiPaths(dataDir);
   rememberPem(readFileSync(paths.caKey, "utf8"));
   rememberPem(readFileSync(paths.serverKey, "utf8"));
-  const gateway = await startTestGateway(dataDir, { mqtts: { host: "127.0.0.1", port: 0 }, ...overrides });
+  const gateway = await startTestGateway(dataDir, { ...onStore(suite.store), mqtts: { host: "127.0.0.1", port: 0 }, ...overrides });
   suite.logs.push(gateway.logs);
   return {
     ...gateway,
@@ -62,9 +63,9 @@ export async function startSecureGateway(root: string, overrides: Partial<Gatewa
 export async function newToken(gateway: SecureGateway, expiresMs?: number, now?: Date): Promise<string> {
   let token: string | undefined;
   if (expiresMs === undefined) {
-    token = (await createEnrolmentTokens({ dataDir: gateway.dataDir, count: 1 })).tokens[0];
+    token = (await createEnrolmentTokens({ dataDir: gateway.dataDir, store: gateway.storeUrl, count: 1 })).tokens[0];
   } else {
-    const store = SqliteStore.open(gateway.dataDir, { mustExist: true });
+    const store = await openTargetStore(gateway);
     try {
       token = (await createTokens(store.security, { count: 1, expiresMs, site: null, now: now ?? new Date() })).tokens[0];
     } finally {
@@ -153,7 +154,7 @@ export async function makeIdentity(
     notAfter: options.notAfter ?? new Date(Date.now() + 86_400_000),
   });
   if (options.record === true && options.gateway !== undefined) {
-    const store = SqliteStore.open(options.gateway.dataDir, { mustExist: true });
+    const store = await openTargetStore(options.gateway);
     try {
       await store.security.recordCertificate({ serial: issued.serial, kioskId: commonName, fingerprint: issued.fingerprint, notBefore: issued.notBefore, notAfter: issued.notAfter }, new Date());
     } finally {

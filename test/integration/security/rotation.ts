@@ -30,7 +30,7 @@ export function rotationTests(): void {
       const agent = await startSuiteKiosk(config);
       try {
         await waitFor(() => agent.logs.find("connected to gateway").length > 0, "kiosk connected");
-        await rotateKiosk(KIOSK, { dataDir: gateway.dataDir });
+        await rotateKiosk(KIOSK, { dataDir: gateway.dataDir, store: gateway.storeUrl });
         await waitFor(() => gateway.logs.find("kiosk connected with its renewed certificate: older certificates revoked", (l) => l.kioskId === KIOSK)[0], "rotation completed", 15_000);
         const tls = config.mqtt.tls;
         if (tls === undefined) throw new Error("no tls");

@@ -9,7 +9,7 @@ import { connect } from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
 import { initCa, issueServerCertificate, pkiPaths } from "../../../gateway/pki/ca.js";
 import { certificateInfo, normaliseSerial, subjectAltNames } from "../../../shared/pki/x509.js";
-import { startTestGateway, tempDir, waitFor } from "../harness.js";
+import { onStore, startTestGateway, tempDir, waitFor } from "../harness.js";
 import { enrolTestKiosk, rememberPem, type SecureGateway, startSecureGateway, startSuiteKiosk, suite } from "./rig.js";
 
 const NAMES = ["127.0.0.1", "localhost"];
@@ -43,7 +43,7 @@ export function serverRenewalTests(): void {
       await initCa(dataDir, { serverNames: NAMES });
       const short = await issueServerCertificate(dataDir, NAMES, { validDays: 30 });
       const ca = readFileSync(pkiPaths(dataDir).caCert, "utf8");
-      const gateway = await startTestGateway(dataDir, { mqtts: { host: "127.0.0.1", port: 0 } });
+      const gateway = await startTestGateway(dataDir, { ...onStore(suite.store), mqtts: { host: "127.0.0.1", port: 0 } });
       suite.logs.push(gateway.logs);
       try {
         const cert = certOnDisk(dataDir);
