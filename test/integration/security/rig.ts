@@ -16,7 +16,7 @@ import type { GatewayConfigInput } from "../../../shared/config/gateway.js";
 import { type KioskConfig, loadKioskConfig } from "../../../shared/config/kiosk.js";
 import { createCaCertificate, generateKeyPair, importKeyPair, issueCertificate } from "../../../shared/pki/x509.js";
 import type { LogCapture } from "../../fixtures/log-capture.js";
-import { fastTimings, onStore, openTargetStore, sqliteStore, startTestGateway, startTestKiosk, type TestGateway, type TestKiosk, type TestStore } from "../harness.js";
+import { fastTimings, onStore, openTargetStore, sqliteStore, startTestGateway, startTestKiosk, type TestGateway, type TestKiosk } from "../harness.js";
 
 /** Every log capture and every secret of the suite. */
 export const suite = {
