@@ -80,7 +80,7 @@ export function duplicateAlertDispatchedOnce(store: TestStore): void {
       expect(receiver.requests).toHaveLength(1);
       expect(receiver.requests[0]?.body.alertId).toBe(alert.alertId);
       // Nothing left to send: no second dispatch is scheduled for the copies.
-      expect(await gateway.store.nextDispatchAt(new Set())).toBeNull();
+      expect(await gateway.store.nextDispatchAt({ owner: "test" })).toBeNull();
       expect(gateway.logs.find("duplicate alert: acknowledged again, not forwarded again", (l) => l.alertId === alert.alertId)).toHaveLength(2);
       expect(await gateway.store.listRejected(10)).toEqual([]);
     });
