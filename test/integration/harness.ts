@@ -51,8 +51,10 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The store a suite's gateways run on: SQLite in their data folders, or a PostgreSQL database
- * (test/pg/pg-store.ts) whose URL is known once the suite's `beforeAll` has made it.
+ * The store a suite's gateways run on: SQLite in their data folders, or PostgreSQL (test/pg/pg-store.ts).
+ * `url()` is the store for a new gateway: none for SQLite (its data folder's own gateway.db), a fresh
+ * database at each call on PostgreSQL, so each gateway starts as empty as in a new folder. A gateway
+ * restarted on the same store passes its `storeUrl` again (`{ store: { url: gateway.storeUrl } }`).
  */
 export interface TestStore {
   readonly name: "sqlite" | "postgres";
@@ -61,7 +63,7 @@ export interface TestStore {
 
 export const sqliteStore: TestStore = { name: "sqlite", url: () => undefined };
 
-/** The gateway config lines that put it on `store`, to spread into overrides. */
+/** The gateway config lines that put a new gateway on `store`, to spread into overrides. */
 export function onStore(store: TestStore): Partial<GatewayConfigInput> {
   const url = store.url();
   return url === undefined ? {} : { store: { url } };

@@ -8,7 +8,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { certificateInfo } from "../../../shared/pki/x509.js";
 import { freePort, startTestGateway, tempDir, waitFor } from "../harness.js";
 import { enrolTestKiosk, identityOf, refusal, rememberPem, type SecureGateway, startSecureGateway, startSuiteKiosk, suite, tlsClient } from "./rig.js";
-import { onStore } from "../harness.js";
 
 const KIOSK = "kz-ren-0001";
 
@@ -34,7 +33,7 @@ export function renewalTests(): void {
       expect(oldInfo.notAfter.getTime() - Date.now()).toBeLessThan(11 * 86_400_000);
 
       // …then the gateway starts with the defaults (825-day certificates, renewed 90 days ahead).
-      const started = await startTestGateway(first.dataDir, { ...onStore(suite.store), mqtts, commands: { pollMs: 100, resendMs: 2_000 } });
+      const started = await startTestGateway(first.dataDir, { store: { url: first.storeUrl }, mqtts, commands: { pollMs: 100, resendMs: 2_000 } });
       suite.logs.push(started.logs);
       const gateway: SecureGateway = { ...started, caCertPem: first.caCertPem, mqttsUrl: first.mqttsUrl, httpsBase: first.httpsBase };
       const agent = await startSuiteKiosk(config);

@@ -205,7 +205,7 @@ export function consoleAlarmLifecycleOverHttp(store: TestStore): void {
       await env.gateway.stop();
       // The same store, now with a short timeout: the alarm is long overdue and escalates at start.
       const again = await startTestGateway(env.gateway.dataDir, {
-        ...onStore(store),
+        store: { url: env.gateway.storeUrl },
         alarms: { escalateAfterMs: 300, escalationRepeatMs: 60_000 },
         escalation: { url: env.escalations.url, secret: ESCALATION_SECRET },
       });
