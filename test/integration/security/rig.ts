@@ -47,10 +47,15 @@ export interface SecureGateway extends TestGateway {
 export async function startSecureGateway(root: string, overrides: Partial<GatewayConfigInput> = {}): Promise<SecureGateway> {
   const dataDir = join(root, "gw");
   await initCa(dataDir, { serverNames: ["127.0.0.1", "localhost"] });
+  return startSecureGatewayIn(dataDir, { ...onStore(suite.store), ...overrides });
+}
+
+/** A gateway on a data folder that has its CA already (a restart, or another store for the same folder). */
+export async function startSecureGatewayIn(dataDir: string, overrides: Partial<GatewayConfigInput> = {}): Promise<SecureGateway> {
   const paths = pkiPaths(dataDir);
   rememberPem(readFileSync(paths.caKey, "utf8"));
   rememberPem(readFileSync(paths.serverKey, "utf8"));
-  const gateway = await startTestGateway(dataDir, { ...onStore(suite.store), mqtts: { host: "127.0.0.1", port: 0 }, ...overrides });
+  const gateway = await startTestGateway(dataDir, { mqtts: { host: "127.0.0.1", port: 0 }, ...overrides });
   suite.logs.push(gateway.logs);
   return {
     ...gateway,
