@@ -26,6 +26,7 @@ function sos(args: readonly string[], timeoutMs = 30_000): Promise<Run> {
   const env = { ...process.env };
   delete env.SOS_DEBUG;
   delete env.SOS_DISPATCH_SECRET;
+  delete env.SOS_STORE_URL;
   const child = spawn(process.execPath, [SOS_BIN, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -284,8 +285,31 @@ describe("sos CLI: one-line errors", () => {
     });
   });
 
+  describe("--store and sos store", () => {
+    it("a --store URL that is not PostgreSQL, or names no database: one line saying how to write it, before anything opens", async () => {
+      const dir = tempDir();
+      try {
+        const mysql = oneLineError(await sos(["operator", "list", "--store", "mysql://sos:hunter2@db1/sos"]));
+        expect(mysql).toMatch(/^sos: the store URL mysql:\/\/sos:\*\*\*@db1\/sos has the scheme 'mysql:', and only postgres:\/\/ or postgresql:\/\/ are stores: give postgres:\/\/USER/);
+        const gateway = oneLineError(await sos(["gateway", "--data-dir", dir.path, "--store", "postgres://sos@db1", "--mqtt-port", "0", "--http-port", "0"]));
+        expect(gateway).toContain("store.url: names no database: add it after the host");
+        expect(existsSync(join(dir.path, "gateway.db"))).toBe(false);
+      } finally {
+        dir.remove();
+      }
+    });
+
+    it("a store command with neither --data-dir nor --store, and sos store without its folder or URL: one line each", async () => {
+      expect(oneLineError(await sos(["kiosks"]))).toBe("sos: required option '--data-dir <dir>' or '--store <url>' not specified (see 'sos kiosks --help')");
+      expect(oneLineError(await sos(["store", "migrate"]))).toMatch(/^sos: required option '--store <url>' not specified: give the PostgreSQL store/);
+      expect(oneLineError(await sos(["store", "copy", "--from", "/nonexistent/sos", "--to", "postgres://sos@127.0.0.1/sos"]))).toBe(
+        "sos: /nonexistent/sos holds no gateway store (gateway.db): check --from, the data folder the gateway ran with",
+      );
+    });
+  });
+
   describe("--help", () => {
-    for (const command of [[], ["gateway"], ["kiosk"], ["provision"], ["alerts"]]) {
+    for (const command of [[], ["gateway"], ["kiosk"], ["provision"], ["alerts"], ["store"]]) {
       it(`sos ${[...command, "--help"].join(" ")} prints usage and exits 0`, async () => {
         const run = await sos([...command, "--help"]);
         expect(run.code, run.stderr).toBe(0);
