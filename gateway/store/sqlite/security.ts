@@ -130,11 +130,12 @@ export class SqliteSecurityStore implements SecurityStore {
     return Promise.resolve();
   }
 
-  queueCommands(commands: readonly QueuedCommand[], now: Date): Promise<void> {
+  // async: a failed insert (a duplicate id) rejects the promise rather than throwing at the call.
+  async queueCommands(commands: readonly QueuedCommand[], now: Date): Promise<void> {
+    await Promise.resolve();
     this.db.transaction(() => {
       for (const c of commands) this.insertCommand(c.kioskId, c.commandId, c.payload, now);
     }).immediate();
-    return Promise.resolve();
   }
 
   private insertCommand(kioskId: string, commandId: string, payload: string, now: Date): void {

@@ -1,0 +1,120 @@
+/**
+ * The PostgreSQL connection pool (postgres 4.2.0, porsager) and what the store does when the database
+ * cannot be reached. The pool connects lazily and again after any loss (a restart, a switchover, a
+ * killed backend); with several hosts and target_session_attrs=read-write in the URL it finds the
+ * writable one. The library reports errors only to the query that failed, never as a process-wide
+ * event, so a lost connection cannot end the process: each store call rejects instead, with SosError
+ * STORE_UNAVAILABLE, which the alert path turns into "no ack" (the kiosk keeps the alert and resends).
+ * The first failure of an outage is logged once, and the first success after it.
+ */
+import postgres, { type ISql, type Sql, type TransactionSql } from "postgres";
+import type { Logger } from "pino";
+import { redactStoreUrl } from "../../../shared/config/store-url.js";
+import { ErrorCode, SosError, errorMessage } from "../../../shared/errors.js";
+
+export type Q = ISql;
+export type Tx = TransactionSql;
+
+/** Options the URL may set itself; these are our defaults when it does not. */
+const URL_DEFAULTS: Readonly<Record<string, number>> = {
+  // A host that does not answer is given up on after 5 s (the next host is tried; a call rejects).
+  connect_timeout: 5,
+  // A query that hangs on a dead link (no RST after a switchover) rejects rather than waiting for TCP.
+  query_timeout: 30,
+  // Calls wait for a free connection at most this long.
+  queue_timeout: 15,
+  keep_alive: 10,
+};
+
+/** Connection-level failures: the database is not reachable (or not writable, or not accepting us) now. */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN",
+  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "QUERY_TIMEOUT", "QUEUE_TIMEOUT", "CANCEL_UNANSWERED",
+  // SQLSTATE: admin/crash shutdown (pg_terminate_backend, a restart), starting up, too many connections,
+  // read-only transaction (a standby after a switchover), no such database, authentication failed.
+  "57P01", "57P02", "57P03", "53300", "25006", "3D000", "28000", "28P01",
+]);
+
+export function isUnavailable(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+  const inner = (err as { errors?: unknown }).errors;
+  return Array.isArray(inner) && inner.some((e) => isUnavailable(e));
+}
+
+export interface PgStatus {
+  readonly available: boolean;
+  /** When the current outage began (its first failed call). */
+  readonly downSince: string | null;
+  readonly lastError: string | null;
+}
+
+function withDefaults(url: string): Record<string, number> {
+  const query = /\?([^#]*)/.exec(url)?.[1] ?? "";
+  const given = new Set(query.split("&").map((kv) => decodeURIComponent(kv.split("=")[0] ?? "")));
+  return Object.fromEntries(Object.entries(URL_DEFAULTS).filter(([k]) => !given.has(k)));
+}
+
+export function connect(url: string, options: { max?: number } = {}): Sql {
+  return postgres(url, {
+    ...withDefaults(url),
+    max: options.max ?? 10,
+    onnotice: () => undefined,
+    connection: { application_name: "sos-gateway" },
+    // Every bigint column holds a count, an id or epoch milliseconds: all within 2^53.
+    types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
+  });
+}
+
+/** A pool with the store's error handling: every call either resolves or rejects with STORE_UNAVAILABLE (or a bug's own error). */
+export class PgClient {
+  private downSince: Date | null = null;
+  private lastError: string | null = null;
+  readonly where: string;
+
+  constructor(
+    readonly sql: Sql,
+    url: string,
+    private readonly log: Logger | undefined,
+  ) {
+    this.where = redactStoreUrl(url);
+  }
+
+  status(): PgStatus {
+    return { available: this.downSince === null, downSince: this.downSince?.toISOString() ?? null, lastError: this.lastError };
+  }
+
+  /** Runs `fn` on the pool (one statement, or several without a transaction). */
+  async run<T>(fn: (sql: Q) => Promise<T>): Promise<T> {
+    try {
+      const result = await fn(this.sql);
+      this.reachable();
+      return result;
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  /** Runs `fn` in a transaction: resolves only once COMMIT has been answered. */
+  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.run(async (sql) => (await (sql as Sql).begin((tx) => fn(tx))) as T);
+  }
+
+  private reachable(): void {
+    if (this.downSince === null) return;
+    const downMs = Date.now() - this.downSince.getTime();
+    this.downSince = null;
+    this.log?.info({ store: this.where, downMs }, "PostgreSQL store reachable again: alerts are stored and acknowledged again");
+  }
+
+  private failed(err: unknown): unknown {
+    if (!isUnavailable(err)) return err;
+    this.lastError = errorMessage(err);
+    if (this.downSince === null) {
+      this.downSince = new Date();
+      this.log?.error({ store: this.where, err }, "PostgreSQL store unreachable: alerts are not acknowledged (kiosks keep and resend them) until it is back");
+    }
+    return new SosError(ErrorCode.StoreUnavailable, `the PostgreSQL store ${this.where} is unreachable: ${this.lastError}`, { cause: err });
+  }
+}

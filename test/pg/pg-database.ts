@@ -1,0 +1,52 @@
+/**
+ * A fresh PostgreSQL database per use, on the server named by SOS_TEST_PG (default
+ * postgres://postgres@127.0.0.1:5432/postgres: trust auth, as on our machines). Its name is unique
+ * (pid, time, counter), so parallel test files never share one; drop() removes it, ending any
+ * connection still open to it.
+ */
+import postgres from "postgres";
+
+export const TEST_PG_SERVER = process.env.SOS_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface TestDatabase {
+  readonly name: string;
+  /** The database's URL on the test server. */
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+let counter = 0;
+
+/** The server URL with its database replaced by `name`. */
+export function urlOf(name: string, server = TEST_PG_SERVER): string {
+  return server.replace(/^(postgres(?:ql)?:\/\/[^/?#]*)(\/[^?#]*)?/, `$1/${name}`);
+}
+
+function admin(): postgres.Sql {
+  return postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined, connect_timeout: 5 });
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  counter += 1;
+  const name = `sos_test_${process.pid}_${Date.now().toString(36)}_${counter}`;
+  const sql = admin();
+  try {
+    await sql.unsafe(`CREATE DATABASE ${name}`);
+  } catch (err) {
+    throw new Error(`cannot create a test database on ${TEST_PG_SERVER} (set SOS_TEST_PG to a server where user postgres may create databases): ${String(err)}`, { cause: err });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  return {
+    name,
+    url: urlOf(name),
+    drop: async () => {
+      const drop = admin();
+      try {
+        await drop.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await drop.end({ timeout: 5 });
+      }
+    },
+  };
+}
