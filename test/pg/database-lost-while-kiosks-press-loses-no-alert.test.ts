@@ -23,7 +23,7 @@ import {
   type StoreTarget,
   type TestKiosk,
 } from "../integration/harness.js";
-import { createTestDatabase, type TestDatabase } from "./pg-database.js";
+import { createTestDatabase, TEST_PG_SERVER, type TestDatabase } from "./pg-database.js";
 
 const PER_ROUND = 6;
 const ROUNDS = ["killed-1", "killed-2", "refused"] as const;
@@ -42,9 +42,12 @@ describe("the database lost while kiosks press loses no alert", () => {
     // The test's own connection, spared by the kills, checks each ack against what is committed.
     const control = postgres(db.url, { max: 1, onnotice: () => undefined, connection: { application_name: CONTROL } });
     defer(() => control.end({ timeout: 5 }));
+    // The server's own database, for what cannot be done from inside the test database.
+    const admin = postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined });
+    defer(() => admin.end({ timeout: 5 }));
     const kill = async (): Promise<number> => {
-      const rows = await control`SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> ${CONTROL}`;
+      const rows = await admin`SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+        WHERE datname = ${db.name} AND application_name <> ${CONTROL}`;
       return rows.length;
     };
 
@@ -120,12 +123,13 @@ describe("the database lost while kiosks press loses no alert", () => {
     // Round 3: the database refuses every connection for a while. (A kill above may have been an
     // outage of its own for a moment: each is said once, and once more when it ended.)
     const outagesBefore = logCount("store unreachable");
-    await control.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
+    const recoveriesBefore = logCount("store reachable again");
+    await admin.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
     await kill();
     const group = kiosks.get("refused") ?? [];
     for (const kiosk of group) kiosk.button.press();
     await waitFor(() => [...pressed.values()].filter((r) => r === "refused").length === PER_ROUND, "round refused: every press recorded");
-    await gateway.waitForLog("store unreachable: alerts are not acknowledged (kiosks keep them and resend) until it answers again", 20_000);
+    await waitFor(() => logCount("store unreachable: alerts are not acknowledged (kiosks keep them and resend) until it answers again") > outagesBefore, "the outage in the log", 20_000);
     const ready = await waitFor(async () => {
       const res = await http("/readyz");
       return res.status === 503 ? ((await res.json()) as { data: Record<string, string> }) : undefined;
@@ -139,8 +143,9 @@ describe("the database lost while kiosks press loses no alert", () => {
     expect(logCount("store unreachable")).toBe(outagesBefore + 1);
     expect(gateway.child.exitCode).toBeNull();
 
-    await control.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`);
-    await gateway.waitForLog("store reachable again: alerts are stored and acknowledged", 20_000);
+    await admin.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`);
+    await waitFor(() => logCount("store reachable again: alerts are stored and acknowledged") > recoveriesBefore, "the end of the outage in the log", 20_000);
+    expect(logCount("store reachable again")).toBe(recoveriesBefore + 1);
     await waitFor(async () => (await http("/readyz")).status === 200, "/readyz 200 again");
     expect(await (await http("/metrics")).text()).toMatch(/^sos_store_up 1$/m);
 
