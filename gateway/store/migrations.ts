@@ -425,19 +425,21 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 10,
-    what: "claims in the database: an outbox job is held by one gateway process (claimed_by) until its lease ends (claim_until, epoch ms) or its attempt is recorded",
+    what: "claims in the database: an outbox job is held by one gateway process (claimed_by) until its lease ends (claim_until, epoch ms) or its attempt is recorded; an alarm's pending escalation events by index",
     sqlite: `ALTER TABLE dispatch_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE dispatch_outbox ADD COLUMN claim_until INTEGER;
    ALTER TABLE ops_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE ops_outbox ADD COLUMN claim_until INTEGER;
    ALTER TABLE escalation_outbox ADD COLUMN claimed_by TEXT;
-   ALTER TABLE escalation_outbox ADD COLUMN claim_until INTEGER;`,
+   ALTER TABLE escalation_outbox ADD COLUMN claim_until INTEGER;
+   CREATE INDEX escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;`,
     postgres: `ALTER TABLE dispatch_outbox ADD COLUMN claimed_by text COLLATE "C";
    ALTER TABLE dispatch_outbox ADD COLUMN claim_until bigint;
    ALTER TABLE ops_outbox ADD COLUMN claimed_by text COLLATE "C";
    ALTER TABLE ops_outbox ADD COLUMN claim_until bigint;
    ALTER TABLE escalation_outbox ADD COLUMN claimed_by text COLLATE "C";
-   ALTER TABLE escalation_outbox ADD COLUMN claim_until bigint;`,
+   ALTER TABLE escalation_outbox ADD COLUMN claim_until bigint;
+   CREATE INDEX escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;`,
   },];
 
 /** The schema version a store reaches once migrated. */

@@ -16,7 +16,10 @@ export class PgEventOutbox {
   ) {}
 
   private headOfGroup(q: Q) {
-    return q`NOT EXISTS (SELECT 1 FROM ${q(this.table)} p WHERE p.${q(this.groupColumn)} IS NOT DISTINCT FROM o.${q(this.groupColumn)}
+    // Written as = OR both NULL (the gateway's own ops events have no kiosk), not IS NOT DISTINCT FROM,
+    // so that the pending-by-group index serves it.
+    const group = q(this.groupColumn);
+    return q`NOT EXISTS (SELECT 1 FROM ${q(this.table)} p WHERE (p.${group} = o.${group} OR (p.${group} IS NULL AND o.${group} IS NULL))
                           AND p.delivered_at IS NULL AND p.seq < o.seq)`;
   }
 
