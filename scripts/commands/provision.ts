@@ -4,7 +4,6 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
-import { STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { argumentError } from "../lib/cli.js";
 import { openCliStore, storeLocation } from "../lib/store.js";
 
@@ -59,7 +58,8 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     },
     "provisioning options",
   );
-  const storeExisted = storeLocation(opts).url !== undefined || existsSync(join(String(opts.dataDir), STORE_FILE));
+  // On PostgreSQL the database exists (or the connection fails); only a SQLite folder can be new.
+  const storeExisted = storeLocation(opts).url !== undefined || existsSync(join(String(opts.dataDir), (await import("../../gateway/store/sqlite/index.js")).STORE_FILE));
   const store = await openCliStore(opts);
   try {
     const existed = (await store.getKiosk(kioskId)) !== undefined;
