@@ -76,13 +76,15 @@ export class CertificateRenewal {
       }
       // The nearest expiries (renewalsDue's order), in one transaction: one fsync for the batch.
       const batch = renewable.slice(0, renewMaxPerCheck).map((due) => ({ due, ...renewCommand() }));
-      if (batch.length > 0) await store.queueCommands(batch.map(({ due, commandId, payload }) => ({ kioskId: due.kioskId, commandId, payload })), now);
+      // Another gateway process on the same store may have queued some of these meanwhile: each kiosk gets one.
+      const queued = new Set(batch.length > 0 ? await store.queueRenewals(batch.map(({ due, commandId, payload }) => ({ kioskId: due.kioskId, commandId, payload })), now) : []);
       for (const { due } of batch) {
+        if (!queued.has(due.kioskId)) continue;
         log.info({ kioskId: due.kioskId, serial: due.serial, notAfter: due.notAfter }, "certificate expires soon: renewal queued");
         wake(due.kioskId);
       }
-      this.reportWaiting(renewable.slice(batch.length), batch.length, now);
-      return batch.length;
+      this.reportWaiting(renewable.slice(batch.length), queued.size, now);
+      return queued.size;
     } catch (err) {
       log.error({ err }, "checking for certificates to renew failed; trying again at the next check");
       return 0;

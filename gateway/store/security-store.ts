@@ -90,6 +90,13 @@ export interface SecurityStore {
   queueCommand(kioskId: string, commandId: string, payload: string, now: Date): Promise<void>;
   /** Several commands in one transaction (one fsync): all or none. */
   queueCommands(commands: readonly QueuedCommand[], now: Date): Promise<void>;
+  /**
+   * Queues certificate renewals, at most one per kiosk: a kiosk with a renewal under way (a
+   * `renew-certificate` or `install-certificate` command unconfirmed), which another gateway process
+   * may have queued since renewalsDue, is skipped. One transaction, the kiosks' rows locked, so two
+   * processes renewing together queue each kiosk once. Returns the kiosks queued.
+   */
+  queueRenewals(commands: readonly QueuedCommand[], now: Date): Promise<string[]>;
   getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined>;
   /** Revokes the kiosk's certificates issued before `serial` was; returns how many. */
   revokeOlderCertificates(kioskId: string, serial: string, now: Date): Promise<number>;

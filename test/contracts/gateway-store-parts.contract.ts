@@ -210,6 +210,18 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       await store.health.setDecommissioned("k1", true, at(1));
       expect(await store.security.renewalsDue(before)).toEqual([]);
     });
+
+    it("queues each kiosk's renewal once when two processes queue renewals together", async () => {
+      const store = await fresh();
+      const other = await harness.another();
+      await registered(store, "k1", "k2", "k3");
+      await store.security.queueCommand("k3", "i-3", '{"type":"install-certificate"}', T0);
+      const renew = (prefix: string) => ["k1", "k2", "k3"].map((kioskId) => ({ kioskId, commandId: `${prefix}-${kioskId}`, payload: '{"type":"renew-certificate"}' }));
+      const [one, two] = await Promise.all([store.security.queueRenewals(renew("one"), T0), other.security.queueRenewals(renew("two"), T0)]);
+      expect([...one, ...two].sort()).toEqual(["k1", "k2"]);
+      expect((await store.pendingCommands()).map((c) => c.kioskId).sort()).toEqual(["k1", "k2", "k3"]);
+      expect(await store.security.queueRenewals([], T0)).toEqual([]);
+    });
   });
 
   describe("operator sessions (store.sessions)", () => {

@@ -154,6 +154,24 @@ export class PgSecurityStore implements SecurityStore {
     });
   }
 
+  queueRenewals(commands: readonly QueuedCommand[], now: Date): Promise<string[]> {
+    if (commands.length === 0) return Promise.resolve([]);
+    return this.db.tx(async (tx) => {
+      // Locked in one order: two processes renewing overlapping kiosks wait for each other, never deadlock.
+      const kioskIds = [...new Set(commands.map((c) => c.kioskId))].sort();
+      await tx`SELECT kiosk_id FROM kiosks WHERE kiosk_id = ANY(${kioskIds}::text[]) ORDER BY kiosk_id FOR UPDATE`;
+      const queued: string[] = [];
+      for (const c of commands) {
+        const [underWay] = await tx`SELECT 1 FROM kiosk_commands WHERE kiosk_id = ${c.kioskId} AND confirmed_at IS NULL
+                                    AND (payload::json ->> 'type') IN ('renew-certificate', 'install-certificate')`;
+        if (underWay !== undefined) continue;
+        await insertCommand(tx, c.kioskId, c.commandId, c.payload, now);
+        queued.push(c.kioskId);
+      }
+      return queued;
+    });
+  }
+
   async getCommand(commandId: string): Promise<{ kioskId: string; payload: string; result: string | null } | undefined> {
     const [row] = await this.db.run((q) => q<{ kiosk_id: string; payload: string; result: string | null }[]>`SELECT kiosk_id, payload, result FROM kiosk_commands WHERE command_id = ${commandId}`);
     return row === undefined ? undefined : { kioskId: row.kiosk_id, payload: row.payload, result: row.result };

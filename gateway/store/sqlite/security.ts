@@ -138,6 +138,23 @@ export class SqliteSecurityStore implements SecurityStore {
     }).immediate();
   }
 
+  async queueRenewals(commands: readonly QueuedCommand[], now: Date): Promise<string[]> {
+    await Promise.resolve();
+    const underWay = this.db.prepare<[string], { n: number }>(
+      `SELECT 1 AS n FROM kiosk_commands WHERE kiosk_id = ? AND confirmed_at IS NULL
+         AND json_extract(payload, '$.type') IN ('renew-certificate', 'install-certificate')`,
+    );
+    return this.db.transaction((): string[] => {
+      const queued: string[] = [];
+      for (const c of commands) {
+        if (underWay.get(c.kioskId) !== undefined) continue;
+        this.insertCommand(c.kioskId, c.commandId, c.payload, now);
+        queued.push(c.kioskId);
+      }
+      return queued;
+    }).immediate();
+  }
+
   private insertCommand(kioskId: string, commandId: string, payload: string, now: Date): void {
     this.db.prepare("INSERT INTO kiosk_commands (command_id, kiosk_id, payload, created_at) VALUES (?, ?, ?, ?)").run(commandId, kioskId, payload, now.toISOString());
   }
