@@ -32,6 +32,7 @@ import { CertificateRenewal } from "./security/renewal.js";
 import { CertificateRotation } from "./security/rotation.js";
 import { securityRoutes } from "./security/routes.js";
 import { StoreAvailability, type StoreStatus } from "./store/availability.js";
+import { secureDataDir, type Tightened } from "./store/data-dir.js";
 import { openStore } from "./store/open.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
@@ -105,8 +106,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   await serverCert?.check();
   const tls = serverCert?.tls;
   const events = new EventBus<GatewayEvents>(log);
-  // SQLite in the data folder, or PostgreSQL at store.url (migrated at start, under a lock).
-  const rawStore = await openStore({ url: config.store.url, dataDir: config.dataDir, log: log.child({ subsystem: "store" }) });
+  // SQLite in the data folder, or PostgreSQL at store.url (migrated at start, under a lock). On
+  // PostgreSQL the folder still holds the CA's key and the snapshots: it is made private all the same.
+  const tighten = (t: Tightened): void => log.warn(t, "data folder or store file was readable by others: permissions tightened");
+  if (config.store.url !== undefined) for (const t of secureDataDir(config.dataDir)) tighten(t);
+  const rawStore = await openStore({ url: config.store.url, dataDir: config.dataDir, log: log.child({ subsystem: "store" }), tightened: tighten });
   const availability = new StoreAvailability({
     probe: () => Promise.resolve().then(() => rawStore.health.pendingDispatchCount()),
     probeMs: config.store.probeMs,
