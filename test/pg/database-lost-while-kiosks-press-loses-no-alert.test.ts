@@ -121,7 +121,8 @@ describe("the database lost while kiosks press loses no alert", () => {
     }
 
     // Round 3: the database refuses every connection for a while. (A kill above may have been an
-    // outage of its own for a moment: each is said once, and once more when it ended.)
+    // outage of its own for a moment: each is said once, and once more when it ended; it is over first.)
+    await waitFor(async () => /^sos_store_up 1$/m.test(await (await http("/metrics")).text()), "the store up after the kills", 20_000);
     const outagesBefore = logCount("store unreachable");
     const recoveriesBefore = logCount("store reachable again");
     await admin.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
