@@ -10,7 +10,10 @@ import { hostname } from "node:os";
 /** Unique per process: a restarted gateway is a new owner (its predecessor's claims lapse). */
 export const PROCESS_OWNER = `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
 
-/** The lease for work whose attempt is cut off after `timeoutMs`: twice that, plus 5 s for the store's own writes. */
+/**
+ * The lease for work whose attempt is cut off after `timeoutMs`: that, plus 5 s to record it. A job a
+ * crashed process held is sent again by the next one (or by itself restarted) at most this long after.
+ */
 export function leaseFor(timeoutMs: number): number {
-  return 2 * timeoutMs + 5_000;
+  return timeoutMs + 5_000;
 }
