@@ -8,6 +8,7 @@
 import type Database from "better-sqlite3";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type { Claim, ClaimHolder } from "../store.js";
+import { lightWrite } from "./light-write.js";
 
 export class SqliteEventOutbox {
   private readonly headOfGroup: string;
@@ -22,7 +23,7 @@ export class SqliteEventOutbox {
 
   claim(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {
     const busy = claim.busy ?? new Set<string>();
-    const tx = this.db.transaction((): OutboxJob[] => {
+    const claimed = lightWrite(this.db, (): OutboxJob[] => {
       const rows = this.db
         .prepare<{ due: number; now: number; owner: string; n: number }, { event_id: string; body: string; attempts: number }>(
           `SELECT o.event_id, o.body, o.attempts FROM ${this.table} o
@@ -36,7 +37,7 @@ export class SqliteEventOutbox {
       for (const r of jobs) hold.run(claim.owner, claim.now.getTime() + claim.leaseMs, r.event_id);
       return jobs.map((r) => ({ id: r.event_id, body: r.body, attempts: r.attempts }));
     });
-    return Promise.resolve(tx.immediate());
+    return Promise.resolve(claimed);
   }
 
   nextAt(holder: ClaimHolder): Promise<Date | null> {

@@ -34,6 +34,7 @@ import { deleteSessionsOf, SqliteSessionStore } from "./sessions.js";
 import { migrate } from "./schema.js";
 import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "../data-dir.js";
 import * as operatorQueries from "./operators.js";
+import { lightWrite } from "./light-write.js";
 
 export const STORE_FILE = "gateway.db";
 /** Rejected messages kept per kiosk (for forensics, the newest are what matter). */
@@ -241,7 +242,7 @@ export class SqliteStore implements GatewayStore {
 
   claimDispatches(dueBy: Date, limit: number, claim: Claim): Promise<DispatchJob[]> {
     const busy = claim.busy ?? new Set<string>();
-    const tx = this.db.transaction((): DispatchJob[] => {
+    const claimed = lightWrite(this.db, (): DispatchJob[] => {
       const rows = this.db
         .prepare<{ due: number; now: number; owner: string; n: number }, { alert_id: string; body: string; attempts: number }>(
           // SOS alarms before test alarms, each oldest first (queued order): after an outage the
@@ -257,7 +258,7 @@ export class SqliteStore implements GatewayStore {
       for (const r of jobs) hold.run(claim.owner, claim.now.getTime() + claim.leaseMs, r.alert_id);
       return jobs.map((r) => ({ alertId: r.alert_id, body: r.body, attempts: r.attempts }));
     });
-    return Promise.resolve(tx.immediate());
+    return Promise.resolve(claimed);
   }
 
   nextDispatchAt(holder: ClaimHolder): Promise<Date | null> {
