@@ -7,7 +7,7 @@
  * STORE_UNAVAILABLE, which the alert path turns into "no ack" (the kiosk keeps the alert and resends).
  * The first failure of an outage is logged once, and the first success after it.
  */
-import postgres, { type ISql, type Sql, type TransactionSql } from "postgres";
+import postgres, { type ISql, type PendingQuery, type Sql, type TransactionSql } from "postgres";
 import type { Logger } from "pino";
 import { redactStoreUrl } from "../../../shared/config/store-url.js";
 import { ErrorCode, SosError, errorMessage } from "../../../shared/errors.js";
@@ -99,6 +99,18 @@ export class PgClient {
   /** Runs `fn` in a transaction: resolves only once COMMIT has been answered. */
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.run(async (sql) => (await (sql as Sql).begin((tx) => fn(tx))) as T);
+  }
+
+  /**
+   * Runs one statement whose effect need not survive the server's crash (a claim's lease: lost, it
+   * only frees the job), committed without waiting for the WAL flush (synchronous_commit off for
+   * that transaction alone), pipelined with its BEGIN and SET in one round trip.
+   */
+  async light<T extends readonly object[]>(statement: (tx: Q) => PendingQuery<T>): Promise<T> {
+    return this.run(async (sql) => {
+      const [, result] = (await (sql as Sql).begin((tx) => [tx`SET LOCAL synchronous_commit = off`, statement(tx)])) as unknown as [unknown, T];
+      return result;
+    });
   }
 
   private reachable(): void {

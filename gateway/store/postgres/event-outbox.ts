@@ -26,7 +26,7 @@ export class PgEventOutbox {
   async claim(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {
     const busy = [...(claim.busy ?? [])];
     const now = claim.now.getTime();
-    const rows = await this.db.run((q) => q<{ event_id: string; body: string; attempts: number; next_attempt_at: number; seq: number }[]>`
+    const rows = await this.db.light((q) => q<{ event_id: string; body: string; attempts: number; next_attempt_at: number; seq: number }[]>`
       WITH c AS (
         SELECT o.event_id FROM ${q(this.table)} o
         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ${dueBy.getTime()}

@@ -152,7 +152,7 @@ export class PostgresStore implements GatewayStore {
   async claimDispatches(dueBy: Date, limit: number, claim: Claim): Promise<DispatchJob[]> {
     const busy = [...(claim.busy ?? [])];
     const now = claim.now.getTime();
-    const rows = await this.db.run((q) => q<{ alert_id: string; body: string; attempts: number; test: boolean; received_at: string; seq: number }[]>`
+    const rows = await this.db.light((q) => q<{ alert_id: string; body: string; attempts: number; test: boolean; received_at: string; seq: number }[]>`
       WITH c AS (
         SELECT d.alert_id, a.kind = 'test' AS test, a.received_at, d.seq FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ${dueBy.getTime()}
