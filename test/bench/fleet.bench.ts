@@ -5,7 +5,9 @@
  * the pressing kiosk agent and the dispatch receiver (one clock at both ends) and reads the gateway's
  * own /metrics (process_resident_memory_bytes, process_cpu_seconds_total, sos_kiosks, heartbeats).
  * Options (env): BENCH_FLEET_LEVELS (default 1000,5000,10000), BENCH_FLEET_MEASURE_S (default 30),
- * BENCH_FLEET_INTERVAL_S (heartbeat interval, default 10), BENCH_FLEET_PRESS_MS (default 250).
+ * BENCH_FLEET_INTERVAL_S (heartbeat interval, default 10), BENCH_FLEET_PRESS_MS (default 250). With
+ * `-- --store postgres://…` the same run measures the gateway on SQLite and then on that (fresh)
+ * PostgreSQL database.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +16,7 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { percentile, provisionFleet, sorted, waitLine, startBenchKiosk } from "./lib.js";
+import { type BenchStore, benchStores, percentile, provisionFleet, sorted, storeArgs, waitLine, startBenchKiosk } from "./lib.js";
 
 const LEVELS = (process.env.BENCH_FLEET_LEVELS ?? "1000,5000,10000").split(",").map(Number);
 const MEASURE_S = Number(process.env.BENCH_FLEET_MEASURE_S ?? 30);
@@ -49,6 +51,13 @@ async function scrape(httpPort: number): Promise<Scrape> {
 }
 
 async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const lines = [`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`, ""];
+  for (const store of benchStores()) lines.push(`## ${store.name}`, "", await runOn(store), "");
+  process.stdout.write(lines.join("\n"));
+}
+
+async function runOn(store: BenchStore): Promise<string> {
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "sos-bench-fleet-"));
   const gwDir = join(dir, "gateway");
@@ -56,10 +65,10 @@ async function main(): Promise<void> {
   const receiver = await new DispatchReceiver().start();
   try {
     const max = Math.max(...LEVELS);
-    await provisionFleet(gwDir, "fleet-", max, FLEET_SECRET);
+    await provisionFleet(gwDir, "fleet-", max, FLEET_SECRET, store.url);
     const gateway = spawn(
       process.execPath,
-      [sosBin, "gateway", "--data-dir", gwDir, "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--connection-burst", "0", "--dispatch-url", receiver.url, "--log-level", "info"],
+      [sosBin, "gateway", "--data-dir", gwDir, ...storeArgs(store), "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--connection-burst", "0", "--dispatch-url", receiver.url, "--log-level", "info"],
       { env: { ...process.env, SOS_DISPATCH_SECRET: SECRET }, stdio: ["ignore", "pipe", "inherit"] },
     );
     children.push(gateway);
@@ -67,7 +76,7 @@ async function main(): Promise<void> {
     gateway.stdout?.resume();
     const mqttUrl = `mqtt://127.0.0.1:${ready.mqttPort}`;
 
-    const { kiosk, button } = await startBenchKiosk(dir, gwDir, mqttUrl);
+    const { kiosk, button } = await startBenchKiosk(dir, gwDir, mqttUrl, store.url);
     const pressed = new Map<string, number>();
     kiosk.events.on("alert.recorded", "bench", (e) => pressed.set(e.alert.alertId, performance.now() - e.recordMs));
     let window: number[] | undefined;
@@ -123,25 +132,20 @@ async function main(): Promise<void> {
       rows.push(
         `| ${String(level).padStart(6)} | ${String(stop.online).padStart(6)} | ${f(connectS)} | ${f((stop.heartbeats - start.heartbeats) / seconds, 0)} | ${f(stop.rssBytes / 2 ** 20, 0)} | ${f(peakRss / 2 ** 20, 0)} | ${f(cpuPct)} | ${String(latencies.length).padStart(5)} | ${f(percentile(latencies, 50))} | ${f(percentile(latencies, 99))} |`,
       );
-      process.stderr.write(`bench:fleet: ${level} kiosks measured\n`);
+      process.stderr.write(`bench:fleet: ${store.name}: ${level} kiosks measured\n`);
     }
     await kiosk.stop();
 
-    const cpu = cpus()[0]?.model ?? "unknown CPU";
-    process.stdout.write(
-      [
-        `bench:fleet — heartbeats every ${INTERVAL_S} s, ${MEASURE_S} s measured per level, a press every ${PRESS_MS} ms, loopback (${((performance.now() - t0) / 1_000).toFixed(0)} s in all)`,
-        `machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-        "",
-        "| kiosks | online | connect s | beats/s |  RSS MiB | peak MiB |   CPU %  | n     | disp p50 | disp p99 |",
-        "|--------|--------|-----------|---------|----------|----------|----------|-------|----------|----------|",
-        ...rows,
-        "",
-        "online: sos_kiosks{state=\"online\"} at the gateway at the end (the pressing kiosk included); connect s: to connect the kiosks added;",
-        "CPU %: the gateway's process_cpu_seconds_total over the window (100 % = one core); disp: ms from the press to the dispatch receiver.",
-        "",
-      ].join("\n"),
-    );
+    return [
+      `bench:fleet on ${store.name} — heartbeats every ${INTERVAL_S} s, ${MEASURE_S} s measured per level, a press every ${PRESS_MS} ms, loopback (${((performance.now() - t0) / 1_000).toFixed(0)} s in all)`,
+      "",
+      "| kiosks | online | connect s | beats/s |  RSS MiB | peak MiB |   CPU %  | n     | disp p50 | disp p99 |",
+      "|--------|--------|-----------|---------|----------|----------|----------|-------|----------|----------|",
+      ...rows,
+      "",
+      "online: sos_kiosks{state=\"online\"} at the gateway at the end (the pressing kiosk included); connect s: to connect the kiosks added;",
+      "CPU %: the gateway's process_cpu_seconds_total over the window (100 % = one core); disp: ms from the press to the dispatch receiver.",
+    ].join("\n");
   } finally {
     for (const c of children.reverse()) c.kill("SIGTERM");
     await receiver.stop();

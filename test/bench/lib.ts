@@ -9,6 +9,33 @@ import { createLogger } from "../../shared/log.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { hashSecret } from "../../gateway/registry/credentials.js";
 import { openStore } from "../../gateway/store/open.js";
+import { redactStoreUrl, storeUrlProblem } from "../../shared/config/store-url.js";
+
+/** A store a benchmark runs the gateway on: SQLite in its data folder, or a PostgreSQL URL. */
+export interface BenchStore {
+  readonly name: "SQLite" | "PostgreSQL";
+  readonly url: string | undefined;
+}
+
+/**
+ * SQLite, and PostgreSQL beside it when the bench is given `--store postgres://…` (npm run bench:x --
+ * --store URL), so both are measured in the same run on the same machine. The database should be a
+ * fresh one: the bench fills it.
+ */
+export function benchStores(argv: readonly string[] = process.argv.slice(2)): BenchStore[] {
+  const i = argv.indexOf("--store");
+  const url = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith("--store="))?.slice("--store=".length);
+  if (url === undefined) return [{ name: "SQLite", url: undefined }];
+  const problem = storeUrlProblem(url);
+  if (problem !== null) throw new Error(`--store ${redactStoreUrl(url)} ${problem}`);
+  return [
+    { name: "SQLite", url: undefined },
+    { name: "PostgreSQL", url },
+  ];
+}
+
+/** The `sos gateway` arguments for a bench store. */
+export const storeArgs = (store: BenchStore): string[] => (store.url === undefined ? [] : ["--store", store.url]);
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -54,8 +81,8 @@ export async function provisionFleet(dataDir: string, prefix: string, count: num
  * Every press a new alarm (no coalescing), recorded on the edge (no debounce), no speaker: benches
  * measure the alert path, from the press the agent recognises to the dispatch receiver.
  */
-export async function startBenchKiosk(dir: string, gwDir: string, mqttUrl: string): Promise<{ kiosk: KioskHandle; button: FakeButton }> {
-  await provisionKiosk("bench-kiosk", { dataDir: gwDir, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
+export async function startBenchKiosk(dir: string, gwDir: string, mqttUrl: string, storeUrl?: string): Promise<{ kiosk: KioskHandle; button: FakeButton }> {
+  await provisionKiosk("bench-kiosk", { dataDir: gwDir, store: storeUrl, gateway: mqttUrl, out: join(dir, "kiosk"), lat: 43.2389, lon: 76.8897, address: "bench", force: true });
   const config = parseKioskConfig({
     ...loadKioskConfig(join(dir, "kiosk", "kiosk.json")),
     log: { level: "warn" },
