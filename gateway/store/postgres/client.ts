@@ -5,10 +5,10 @@
  * writable one. The library reports errors only to the query that failed, never as a process-wide
  * event, so a lost connection cannot end the process: each store call rejects instead, with SosError
  * STORE_UNAVAILABLE, which the alert path turns into "no ack" (the kiosk keeps the alert and resends).
- * The first failure of an outage is logged once, and the first success after it.
+ * Saying so in the log, once per outage, is the gateway's (store/availability.ts, for either backend);
+ * status() tells this pool's own view.
  */
 import postgres, { type ISql, type PendingQuery, type Sql, type TransactionSql } from "postgres";
-import type { Logger } from "pino";
 import { redactStoreUrl } from "../../../shared/config/store-url.js";
 import { ErrorCode, SosError, errorMessage } from "../../../shared/errors.js";
 
@@ -76,7 +76,6 @@ export class PgClient {
   constructor(
     readonly sql: Sql,
     url: string,
-    private readonly log: Logger | undefined,
   ) {
     this.where = redactStoreUrl(url);
   }
@@ -114,19 +113,13 @@ export class PgClient {
   }
 
   private reachable(): void {
-    if (this.downSince === null) return;
-    const downMs = Date.now() - this.downSince.getTime();
     this.downSince = null;
-    this.log?.info({ store: this.where, downMs }, "PostgreSQL store reachable again: alerts are stored and acknowledged again");
   }
 
   private failed(err: unknown): unknown {
     if (!isUnavailable(err)) return err;
     this.lastError = errorMessage(err);
-    if (this.downSince === null) {
-      this.downSince = new Date();
-      this.log?.error({ store: this.where, err }, "PostgreSQL store unreachable: alerts are not acknowledged (kiosks keep and resend them) until it is back");
-    }
+    this.downSince ??= new Date();
     return new SosError(ErrorCode.StoreUnavailable, `the PostgreSQL store ${this.where} is unreachable: ${this.lastError}`, { cause: err });
   }
 }

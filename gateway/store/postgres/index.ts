@@ -66,7 +66,7 @@ export class PostgresStore implements GatewayStore {
    * STORE_UNAVAILABLE when the database cannot be reached; the pool is closed then.
    */
   static async open(url: string, options: PostgresOpenOptions = {}): Promise<PostgresStore> {
-    const client = new PgClient(connect(url, options.max === undefined ? {} : { max: options.max }), url, options.log);
+    const client = new PgClient(connect(url, options.max === undefined ? {} : { max: options.max }), url);
     try {
       if (options.migrate !== false) await migrateSchema(client, options.log);
       else await client.run((q) => q`SELECT 1`);
@@ -77,7 +77,7 @@ export class PostgresStore implements GatewayStore {
     return new PostgresStore(client);
   }
 
-  /** Whether the database answers (for /readyz and the metrics); the log says so once per outage. */
+  /** Whether this store's last call reached the database (the gateway's own watch is store/availability.ts). */
   status(): PgStatus {
     return this.db.status();
   }
@@ -303,7 +303,7 @@ const toOperator = (row: OperatorDbRow): OperatorRecord => ({ name: row.name, pa
 
 /** Creates or upgrades the schema at `url` under the migration lock; returns the versions before and after. */
 export async function migratePostgres(url: string, log?: Logger): Promise<{ from: number; to: number }> {
-  const client = new PgClient(connect(url, { max: 1 }), url, log);
+  const client = new PgClient(connect(url, { max: 1 }), url);
   try {
     return await migrateSchema(client, log);
   } finally {
