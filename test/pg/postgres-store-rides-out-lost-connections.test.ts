@@ -140,6 +140,21 @@ describe("the PostgreSQL store rides out lost connections", () => {
     expect(store.status()).toEqual({ available: true, downSince: null, lastError: expect.any(String) as string });
   });
 
+  it("a database that refuses connections (ALLOW_CONNECTIONS false) is unavailable too, until it accepts them again", async () => {
+    const store = await open(db.url);
+    const admin = postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined });
+    try {
+      await admin.unsafe(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
+      await terminateBackends();
+      await until(async () => (await outcome(() => store.listKiosks())) === "unavailable", "the store to be refused");
+      expect(await outcome(() => store.recordAlert(newAlert("kz-refused"), new Date(), "{}"))).toBe("unavailable");
+      await admin.unsafe(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+    await until(async () => (await outcome(() => store.listKiosks())) === "ok", "the store to answer again");
+  });
+
   it("a link that dies silently: calls are refused once the query timeout passes, not held forever", async () => {
     const { proxy: link, hostPort } = await proxy();
     const store = await open(urlVia([hostPort], "?query_timeout=1&connect_timeout=1"));

@@ -39,6 +39,10 @@ export function isUnavailable(err: unknown): boolean {
   if (typeof err !== "object" || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+  // A FATAL error ends the session: whatever its code (a database not accepting connections is
+  // 55000), the server cannot be used through this connection now.
+  const severity = (err as { severity?: unknown }).severity;
+  if (severity === "FATAL" || severity === "PANIC") return true;
   const inner = (err as { errors?: unknown }).errors;
   return Array.isArray(inner) && inner.some((e) => isUnavailable(e));
 }
