@@ -39,6 +39,14 @@ export function isSosError(err: unknown, code?: ErrorCode): err is SosError {
   return err instanceof SosError && (code === undefined || err.code === code);
 }
 
+/**
+ * The log level for a failure a loop retries by itself: "debug" while the store is unreachable (the
+ * gateway says that once per outage, store/availability.ts: a line per retry would bury it), else "error".
+ */
+export function retriedFailureLevel(err: unknown): "debug" | "error" {
+  return isSosError(err, ErrorCode.StoreUnavailable) ? "debug" : "error";
+}
+
 /** The message of anything thrown, on one line. */
 export function errorMessage(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);

@@ -13,7 +13,7 @@ import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js"
 import { type Clock, systemClock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { type Ack, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
-import { ErrorCode, SosError } from "../../shared/errors.js";
+import { ErrorCode, SosError, retriedFailureLevel } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import type { OperatorAuth } from "../operators/auth.js";
@@ -257,7 +257,7 @@ export class GatewayBroker {
         handler(principal.kioskId, packet.topic, payload).then(
           () => done(),
           (err: unknown) => {
-            log.error({ err, kioskId: principal.kioskId, topic: packet.topic }, "handling a kiosk message failed; the kiosk will resend");
+            log[retriedFailureLevel(err)]({ err, kioskId: principal.kioskId, topic: packet.topic }, "handling a kiosk message failed; the kiosk will resend");
             done();
           },
         );

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
+import { retriedFailureLevel } from "../../shared/errors.js";
 import { commandResultSchema, describeZodError } from "../../shared/contract.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
@@ -42,7 +43,7 @@ export class CommandSender {
 
   /** Sends what is due now (a kiosk connected, or a command was just written in this process). */
   wake(kioskId?: string): void {
-    void this.sendDue(kioskId, true).catch((err: unknown) => this.log.error({ err }, "sending commands failed"));
+    void this.sendDue(kioskId, true).catch((err: unknown) => this.log[retriedFailureLevel(err)]({ err }, "sending commands failed"));
   }
 
   /** A message on `sos/v1/kiosks/{kioskId}/command-results` from that kiosk. */
@@ -82,7 +83,7 @@ export class CommandSender {
   private tick(): void {
     if (this.stopped) return;
     this.sendDue(undefined, false)
-      .catch((err: unknown) => this.log.error({ err }, "sending commands failed"))
+      .catch((err: unknown) => this.log[retriedFailureLevel(err)]({ err }, "sending commands failed"))
       .finally(() => {
         if (!this.stopped) this.timer = setTimeout(() => this.tick(), this.options.pollMs);
       });

@@ -20,6 +20,7 @@ import type { SendResult } from "./signed-post.js";
 import { type UnrecordedAttempt, UnrecordedAttempts } from "./unrecorded.js";
 import { leaseFor, PROCESS_OWNER } from "../store/claims.js";
 import type { Claim, ClaimHolder } from "../store/store.js";
+import { retriedFailureLevel } from "../../shared/errors.js";
 
 export interface ForwarderOptions {
   readonly retry: BackoffPolicy;
@@ -143,7 +144,7 @@ export class OutboxForwarder {
     this.pumping = true;
     this.pump()
       .catch((err: unknown) => {
-        this.log.error({ err }, `${this.words.name} scheduling failed; retrying in 1 s`);
+        this.log[retriedFailureLevel(err)]({ err }, `${this.words.name} scheduling failed; retrying in 1 s`);
         this.schedule(1_000);
       })
       .finally(() => {
