@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { parseTopic } from "../../shared/contract.js";
+import { ErrorCode, isSosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { CloseRequest } from "../alerts/close.js";
 import type { GatewayBroker } from "../broker/broker.js";
@@ -27,6 +28,7 @@ import type { KioskView } from "../supervision/supervisor.js";
 import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
+import { StepRetry } from "./step-retry.js";
 import { EventStream } from "./stream.js";
 import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
 
@@ -66,12 +68,15 @@ export class AlarmsFeature {
   private readonly beatsDirty = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
+  /** Steps the store could not take while it was unreachable, written when it answers again. */
+  private readonly retry: StepRetry;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly deps: AlarmsDeps,
   ) {
     this.log = deps.log.child({ subsystem: "alarms" });
+    this.retry = new StepRetry(() => deps.store.alarms, (step, stored, push) => stored && push && this.stepped(step.alertId, step.type, step.actor), this.log);
     this.forwarder = this.createForwarder();
     this.escalation = new EscalationTimers(config.alarms, {
       store: deps.store,
@@ -125,6 +130,7 @@ export class AlarmsFeature {
     clearInterval(this.beatTimer);
     for (const off of this.unsubscribe.splice(0)) off();
     this.escalation.stop();
+    this.retry.stop();
     this.stream.stop();
     await this.forwarder?.stop(graceMs);
   }
@@ -229,6 +235,12 @@ export class AlarmsFeature {
       const stored = await this.deps.store.alarms.recordStep(step);
       if (stored && push) this.stepped(step.alertId, step.type, step.actor);
     } catch (err) {
+      if (isSosError(err, ErrorCode.StoreUnavailable)) {
+        // The store is away for now (the outage is logged once elsewhere): written when it is back.
+        this.log.debug({ err, alertId: step.alertId, step: step.type }, "alarm step waits for the store");
+        this.retry.add(step, push);
+        return;
+      }
       this.log.error({ err, alertId: step.alertId, step: step.type }, "could not store an alarm step");
     }
   }
