@@ -7,6 +7,7 @@
  * A failed write is kept and tried again in a second; nothing here ever throws into supervision.
  */
 import type { Logger } from "pino";
+import { retriedFailureLevel } from "../../shared/errors.js";
 import type { HeartbeatRecord, QueuedOpsEvent, TransitionRecord } from "../store/health-store.js";
 import type { GatewayStore } from "../store/store.js";
 import { buildOpsEvent, type OpsEventInput } from "./ops.js";
@@ -104,7 +105,7 @@ export class SupervisionWriter {
       await this.store.health.recordSupervision({ transitions, events });
       if (events.length > 0) this.options.opsQueued();
     } catch (err) {
-      this.log.error({ err, transitions: batch.length }, "could not store kiosk transitions; retrying in 1 s");
+      this.log[retriedFailureLevel(err)]({ err, transitions: batch.length }, "could not store kiosk transitions; retrying in 1 s");
       this.pending = [...batch, ...this.pending];
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.schedule(), RETRY_MS);
@@ -126,7 +127,7 @@ export class SupervisionWriter {
       try {
         await this.store.health.saveHeartbeats(chunk);
       } catch (err) {
-        this.log.warn({ err, heartbeats: chunk.length }, "could not store the latest heartbeats; kept for the next flush");
+        this.log[retriedFailureLevel(err) === "debug" ? "debug" : "warn"]({ err, heartbeats: chunk.length }, "could not store the latest heartbeats; kept for the next flush");
         for (const r of chunk) if (!this.beats.has(r.kioskId)) this.beats.set(r.kioskId, r);
       }
       // Let alerts through between chunks.
