@@ -425,21 +425,23 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 10,
-    what: "claims in the database: an outbox job is held by one gateway process (claimed_by) until its lease ends (claim_until, epoch ms) or its attempt is recorded; an alarm's pending escalation events by index",
+    what: "claims in the database: an outbox job is held by one gateway process (claimed_by) until its lease ends (claim_until, epoch ms) or its attempt is recorded; by index: an alarm's pending escalation events, a kiosk's rejected messages",
     sqlite: `ALTER TABLE dispatch_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE dispatch_outbox ADD COLUMN claim_until INTEGER;
    ALTER TABLE ops_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE ops_outbox ADD COLUMN claim_until INTEGER;
    ALTER TABLE escalation_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE escalation_outbox ADD COLUMN claim_until INTEGER;
-   CREATE INDEX escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;`,
+   CREATE INDEX IF NOT EXISTS escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;
+   CREATE INDEX IF NOT EXISTS rejected_by_kiosk ON rejected_messages (kiosk_id, id);`,
     postgres: `ALTER TABLE dispatch_outbox ADD COLUMN claimed_by text COLLATE "C";
    ALTER TABLE dispatch_outbox ADD COLUMN claim_until bigint;
    ALTER TABLE ops_outbox ADD COLUMN claimed_by text COLLATE "C";
    ALTER TABLE ops_outbox ADD COLUMN claim_until bigint;
    ALTER TABLE escalation_outbox ADD COLUMN claimed_by text COLLATE "C";
    ALTER TABLE escalation_outbox ADD COLUMN claim_until bigint;
-   CREATE INDEX escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;`,
+   CREATE INDEX IF NOT EXISTS escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;
+   CREATE INDEX IF NOT EXISTS rejected_by_kiosk ON rejected_messages (kiosk_id, id);`,
   },];
 
 /** The schema version a store reaches once migrated. */

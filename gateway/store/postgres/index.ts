@@ -276,8 +276,10 @@ export class PostgresStore implements GatewayStore {
     await this.db.tx(async (tx) => {
       await tx`INSERT INTO rejected_messages (kiosk_id, topic, received_at, code, reason, excerpt)
                VALUES (${m.kioskId}, ${m.topic}, ${m.receivedAt}, ${m.code}, ${m.reason}, ${m.excerpt})`;
-      await tx`DELETE FROM rejected_messages WHERE kiosk_id IS NOT DISTINCT FROM ${m.kioskId}::text AND id <= (
-                 SELECT id FROM rejected_messages WHERE kiosk_id IS NOT DISTINCT FROM ${m.kioskId}::text ORDER BY id DESC LIMIT 1 OFFSET ${REJECTED_PER_KIOSK})`;
+      // = for a kiosk, IS NULL for an unknown sender: either reads rejected_by_kiosk.
+      const sender = m.kioskId === null ? tx`kiosk_id IS NULL` : tx`kiosk_id = ${m.kioskId}`;
+      await tx`DELETE FROM rejected_messages WHERE ${sender} AND id <= (
+                 SELECT id FROM rejected_messages WHERE ${sender} ORDER BY id DESC LIMIT 1 OFFSET ${REJECTED_PER_KIOSK})`;
     });
   }
 
