@@ -113,6 +113,8 @@ export async function copySqliteToPostgres(sqlitePath: string, url: string, opti
   const source = new Database(sqlitePath, { readonly: true, fileMustExist: true });
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
+    // One read transaction: every table as of one moment, even if a gateway still writes (WAL).
+    source.exec("BEGIN");
     const fromTables = sqliteTables(source);
     const columns = await pgColumns(sql);
     const toTables = new Map<string, PgColumn[]>();
@@ -196,6 +198,7 @@ export async function copySqliteToPostgres(sqlitePath: string, url: string, opti
     throw new SosError(ErrorCode.StoreUnavailable, `copying into ${redactStoreUrl(url)} failed, and nothing was written: ${errorMessage(err)}`, { cause: err });
   } finally {
     options.progress?.stop();
+    if (source.inTransaction) source.exec("COMMIT");
     source.close();
     await sql.end({ timeout: 5 });
   }
