@@ -89,9 +89,9 @@ export class PgClient {
   }
 
   /** Runs `fn` on the pool (one statement, or several without a transaction). */
-  async run<T>(fn: (sql: Q) => Promise<T>): Promise<T> {
+  async run<T>(fn: (sql: Q) => Promise<T>, statements = 1): Promise<T> {
     try {
-      const result = await fn(this.sql);
+      const result = await this.guarded(fn(this.sql), statements);
       this.reachable();
       return result;
     } catch (err) {
@@ -101,7 +101,26 @@ export class PgClient {
 
   /** Runs `fn` in a transaction: resolves only once COMMIT has been answered. */
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.run(async (sql) => (await (sql as Sql).begin((tx) => fn(tx))) as T);
+    return this.run(async (sql) => (await (sql as Sql).begin((tx) => fn(tx))) as T, 4);
+  }
+
+  /**
+   * The client's query_timeout does not cover a statement's first run on a connection whose link
+   * died silently (measured with postgres 4.2.0: its describe step waited for TCP to give up, many
+   * minutes). So each call also has a deadline of its own: query_timeout per statement, plus the
+   * cancel's wait, plus 5 s. A call past it is refused as unavailable; if the statement still
+   * completes later (an alert committed after all), the kiosk's resend finds it a duplicate.
+   */
+  private guarded<T>(call: Promise<T>, statements: number): Promise<T> {
+    const { query_timeout: queryS, cancel_timeout: cancelS } = this.sql.options;
+    if (!(queryS > 0)) return call;
+    const ms = (queryS * statements + (cancelS > 0 ? cancelS : 0) + 5) * 1_000;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: "QUERY_TIMEOUT" })), ms);
+    });
+    call.catch(() => undefined); // settled after the deadline: nobody is waiting for it any more
+    return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
   }
 
   /**

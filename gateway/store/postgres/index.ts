@@ -108,25 +108,37 @@ export class PostgresStore implements GatewayStore {
     return (await this.db.run((q) => q<KioskDbRow[]>`SELECT * FROM kiosks ORDER BY kiosk_id`)).map(toKiosk);
   }
 
-  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult> {
+  async recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult> {
     const pressCount = alert.pressCount ?? 1;
     const received = receivedAt.toISOString();
     // A test alarm opens nothing on the kiosk, so it is closed as it is stored (as on SQLite).
     const [closedAt, outcome, closedBy] = alert.kind === "test" ? [received, "test", "system"] : [null, null, null];
-    return this.db.tx(async (tx): Promise<RecordAlertResult> => {
-      // Insert first: of two copies arriving together, one inserts and the other waits on the row.
-      const inserted = await tx`
-        INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload, press_count, last_press_at, trigger, closed_at, outcome, closed_by)
-        VALUES (${alert.alertId}, ${alert.kioskId}, ${alert.kind}, ${alert.pressedAt}, ${received}, ${JSON.stringify(alert)}, ${pressCount},
-                ${alert.lastPressAt ?? null}, ${alert.trigger ?? null}, ${closedAt}, ${outcome}, ${closedBy})
-        ON CONFLICT (alert_id) DO NOTHING`;
-      if (inserted.count > 0) {
-        await tx`INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) VALUES (${alert.alertId}, ${dispatchBody}, 0, ${receivedAt.getTime()})`;
-        return { outcome: "stored", receivedAt: received, pressCount };
-      }
+    for (let tries = 0; tries < 3; tries += 1) {
+      // A new alert (the common case): the alert and its dispatch job in one statement, one round trip,
+      // committed before it resolves. Of two copies arriving together one inserts; the other waits on
+      // the row, inserts nothing, and is handled as a copy below.
+      const [stored] = await this.db.run((q) => q<{ alert_id: string }[]>`
+        WITH a AS (
+          INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload, press_count, last_press_at, trigger, closed_at, outcome, closed_by)
+          VALUES (${alert.alertId}, ${alert.kioskId}, ${alert.kind}, ${alert.pressedAt}, ${received}, ${JSON.stringify(alert)}, ${pressCount},
+                  ${alert.lastPressAt ?? null}, ${alert.trigger ?? null}, ${closedAt}, ${outcome}, ${closedBy})
+          ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id)
+        INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) SELECT alert_id, ${dispatchBody}, 0, ${receivedAt.getTime()} FROM a
+        RETURNING alert_id`);
+      if (stored !== undefined) return { outcome: "stored", receivedAt: received, pressCount };
+      const copy = await this.recordCopy(alert, pressCount);
+      // undefined: the stored one was pruned meanwhile (an old test alarm): store this one afresh.
+      if (copy !== undefined) return copy;
+    }
+    throw new Error(`alert ${alert.alertId} was neither stored nor found three times`);
+  }
+
+  /** A copy of a stored alert: a duplicate (its press count stored when higher), or a conflict with another kiosk's. */
+  private recordCopy(alert: Alert, pressCount: number): Promise<RecordAlertResult | undefined> {
+    return this.db.tx(async (tx): Promise<RecordAlertResult | undefined> => {
       const [existing] = await tx<{ kiosk_id: string; received_at: string; press_count: number }[]>`
         SELECT kiosk_id, received_at, press_count FROM alerts WHERE alert_id = ${alert.alertId} FOR UPDATE`;
-      if (existing === undefined) throw new Error(`alert ${alert.alertId} neither inserted nor found`);
+      if (existing === undefined) return undefined;
       if (existing.kiosk_id !== alert.kioskId) return { outcome: "conflict", ownerKioskId: existing.kiosk_id };
       if (pressCount <= existing.press_count) return { outcome: "duplicate", receivedAt: existing.received_at, pressCount: existing.press_count, updated: false };
       await tx`UPDATE alerts SET press_count = ${pressCount}, last_press_at = ${alert.lastPressAt ?? null} WHERE alert_id = ${alert.alertId}`;
