@@ -17,7 +17,7 @@ import { ErrorCode } from "../../shared/errors.js";
 import { newAlert } from "../contracts/gateway-store-fixtures.js";
 import { createTestDatabase, TEST_PG_SERVER, type TestDatabase } from "./pg-database.js";
 
-const BIN = (execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }) as string).trim();
+const BIN = execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
 const server = /^postgres(?:ql)?:\/\/(?:[^@/]*@)?([^:/,]+)(?::(\d+))?/.exec(TEST_PG_SERVER);
 const WRITABLE = `${server?.[1] ?? "127.0.0.1"}:${server?.[2] ?? "5432"}`;
 
