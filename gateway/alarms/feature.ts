@@ -27,6 +27,7 @@ import type { KioskView } from "../supervision/supervisor.js";
 import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
+import { showDispatchBanner } from "./dispatch-banner.js";
 import { EventStream } from "./stream.js";
 import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
 
@@ -94,6 +95,7 @@ export class AlarmsFeature {
       if (kioskId !== undefined && message !== undefined) this.calls.down(operator, kioskId, message);
     });
     this.unsubscribe.push(
+      ...showDispatchBanner(events, this.stream),
       events.on("alert.stored", "alarms", (e) => void this.received(e)),
       events.on("alert.delivered", "alarms", (e) => void this.record({ alertId: e.alertId, type: "delivered", at: e.deliveredAt, actor: "dispatch", detail: { attempt: e.attempt, httpStatus: e.httpStatus } })),
       events.on("alert.presses", "alarms", (e) => void this.record({ alertId: e.alertId, type: "presses", at: this.now(), actor: "kiosk", detail: { pressCount: e.pressCount } })),

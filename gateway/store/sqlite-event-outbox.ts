@@ -2,7 +2,8 @@
  * An outbox table of signed webhook events (ops_outbox, escalation_outbox: event_id, body, attempts,
  * next_attempt_at, delivered_at, last_error), read and written the same way for each. Events of one
  * group (a kiosk's, an alarm's) go out in the order they were queued: only the group's oldest
- * undelivered event is due, so a backed-off older event can never arrive after a newer one.
+ * undelivered event is due, so a backed-off older event can never arrive after a newer one. The
+ * gateway's own ops events (kiosk_id NULL) are one group too (`IS`, not `=`).
  */
 import type Database from "better-sqlite3";
 import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
@@ -15,7 +16,7 @@ export class SqliteEventOutbox {
     private readonly table: "ops_outbox" | "escalation_outbox",
     groupColumn: "kiosk_id" | "alert_id",
   ) {
-    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} = o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
+    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} IS o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
   }
 
   due(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {

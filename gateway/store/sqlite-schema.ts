@@ -185,6 +185,25 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX operator_sessions_by_expiry ON operator_sessions (expires_at);
    CREATE INDEX operator_sessions_by_operator ON operator_sessions (operator);`,
+  // 9: the gateway's own operations events (dispatch unreachable/restored, a stalled event loop) in
+  //    the ops outbox: no kiosk, new types. SQLite cannot change a CHECK: the table is rebuilt.
+  `CREATE TABLE ops_outbox_new (
+     event_id TEXT PRIMARY KEY,
+     kiosk_id TEXT,
+     type TEXT NOT NULL CHECK (type IN ('transition', 'reminder', 'dispatch-unreachable', 'dispatch-restored', 'gateway-stalled')),
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     delivered_at TEXT,
+     last_error TEXT
+   );
+   INSERT INTO ops_outbox_new (rowid, event_id, kiosk_id, type, body, created_at, attempts, next_attempt_at, delivered_at, last_error)
+     SELECT rowid, event_id, kiosk_id, type, body, created_at, attempts, next_attempt_at, delivered_at, last_error FROM ops_outbox;
+   DROP TABLE ops_outbox;
+   ALTER TABLE ops_outbox_new RENAME TO ops_outbox;
+   CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
+   CREATE INDEX ops_pending_by_kiosk ON ops_outbox (kiosk_id) WHERE delivered_at IS NULL;`,
 ];
 
 export function migrate(db: Database.Database): void {
