@@ -200,6 +200,8 @@ const healthSchema = z
   })
   .refine((h) => h.testAlarmEveryH + h.testAlarmJitterH <= 72, { path: ["testAlarmJitterH"], message: "testAlarmEveryH + testAlarmJitterH must not exceed 72 (EN 81-28)" });
 
+const gatewayUrlSchema = z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT");
+
 /** kiosk.json: the kiosk's whole config, written by `sos provision`. */
 export const kioskConfigSchema = z.object({
   version: z.literal(1),
@@ -207,7 +209,14 @@ export const kioskConfigSchema = z.object({
   name: z.string().max(200).optional(),
   location: locationSchema,
   mqtt: z.object({
-    url: z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT"),
+    /** The gateway; or `urls` for several gateway nodes (not both). */
+    url: gatewayUrlSchema.optional(),
+    /**
+     * Several gateway nodes (a cluster): the kiosk connects to the first, and whenever a connection
+     * fails or drops it tries the next one (round the list), with the usual backoff between tries.
+     * It stays where it got in: a node coming back draws no kiosks away from the others.
+     */
+    urls: z.array(gatewayUrlSchema).min(1).max(8).optional(),
     /** Password kiosks (demo, development): username = kiosk id. */
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
@@ -263,13 +272,24 @@ const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
   if (!tls && (config.mqtt.username === undefined || config.mqtt.password === undefined)) {
     ctx.addIssue({ code: "custom", path: ["mqtt"], message: "needs username and password, or tls {ca, cert, key} (from 'sos enroll')" });
   }
-  if (tls && !/^(mqtts|ssl):/.test(config.mqtt.url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
+  const { url, urls } = config.mqtt;
+  if (url === undefined && urls === undefined) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "is required: the gateway's mqtt(s)://HOST:PORT (or urls: [...] for several gateway nodes)" });
+  if (url !== undefined && urls !== undefined) ctx.addIssue({ code: "custom", path: ["mqtt", "urls"], message: "give url (one gateway) or urls (several), not both" });
+  if (url !== undefined && tls && !/^(mqtts|ssl):/.test(url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
+  (urls ?? []).forEach((u, i) => {
+    if (tls && !/^(mqtts|ssl):/.test(u)) ctx.addIssue({ code: "custom", path: ["mqtt", "urls", i], message: "must be mqtts://HOST:PORT with tls" });
+  });
   if (config.reconnect.maxMs < config.reconnect.minMs) ctx.addIssue({ code: "custom", path: ["reconnect", "maxMs"], message: "must not be below minMs" });
 });
 
 
 export type KioskConfig = Readonly<z.output<typeof kioskConfigRefined>>;
 export type ButtonConfig = KioskConfig["button"];
+
+/** The gateway URLs a kiosk tries, in order (one with `mqtt.url`). */
+export function gatewayUrls(mqtt: KioskConfig["mqtt"]): readonly string[] {
+  return mqtt.urls ?? (mqtt.url === undefined ? [] : [mqtt.url]);
+}
 export type IndicatorConfig = KioskConfig["indicator"];
 export type PressConfig = KioskConfig["press"];
 export type AudioConfig = KioskConfig["audio"];
