@@ -15,6 +15,7 @@ import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
+import type { ClusterRouting } from "./cluster/routing.js";
 import type { DispatchStatus } from "./dispatch/reachability.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
@@ -93,6 +94,11 @@ function serverTls(config: GatewayConfig, log: Logger): ServerTls | undefined {
   return undefined;
 }
 
+async function clusterRouting(url: string, nodeId: string, log: Logger): Promise<ClusterRouting> {
+  const { ClusterRouting } = await import("./cluster/routing.js");
+  return new ClusterRouting({ url, nodeId }, log.child({ subsystem: "cluster" }));
+}
+
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
@@ -138,7 +144,18 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     callGuard.start();
     stops.push(() => Promise.resolve(callGuard.stop()));
     const checkKioskPublish = (kioskId: string, topic: string, payload: Buffer): Promise<string | null> => callGuard.checkKioskPublish(kioskId, topic, payload);
-    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, checkKioskPublish, ...(tls === undefined ? {} : { tls }) });
+    // Several nodes: MQTT routed between them through Redis (loaded only then); Aedes closes it.
+    const mq = config.cluster.redisUrl === undefined ? undefined : await clusterRouting(config.cluster.redisUrl, config.cluster.nodeId ?? config.broker.id, log);
+    const broker = new GatewayBroker(config, {
+      store,
+      bus: events,
+      log: log.child({ subsystem: "broker" }),
+      operators: operators.auth,
+      clock,
+      checkKioskPublish,
+      ...(tls === undefined ? {} : { tls }),
+      ...(mq === undefined ? {} : { mq }),
+    });
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),

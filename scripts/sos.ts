@@ -52,6 +52,8 @@ program
   .option("--ice-server <url>", "a STUN/TURN URL for operator calls (repeatable; TURN with credentials: SOS_ICE_SERVERS as JSON)", collect, [])
   .option("--ops-url <url>", "operations webhook URL: kiosk state changes and offline reminders (none are sent without one)")
   .option("--ops-secret <secret>", "HMAC key for the ops webhook's X-Sos-Signature (or set SOS_OPS_SECRET)")
+  .option("--cluster <url>", "several active gateway nodes: MQTT routed between them through this Redis/Valkey (redis://HOST:PORT; or SOS_CLUSTER_URL)")
+  .option("--node-id <id>", "this node's fixed id in the cluster (e.g. gw-a), unique and the same across restarts")
   .option("--missed-beats <n>", "a kiosk is offline after this many missing heartbeats", parseNumber)
   .option("--offline-reminder-min <n>", "remind operations of an offline kiosk this often, in minutes", parseNumber)
   .option("--escalate-after-s <n>", "escalate an SOS alarm nobody acknowledged at the console after this many seconds (default 30)", parseNumber)

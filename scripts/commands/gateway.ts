@@ -22,6 +22,8 @@ export interface GatewayOptions {
   publicUrl?: unknown;
   iceServer?: unknown;
   opsUrl?: unknown;
+  cluster?: unknown;
+  nodeId?: unknown;
   opsSecret?: unknown;
   missedBeats?: unknown;
   offlineReminderMin?: unknown;
@@ -71,6 +73,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
       metrics: { token: process.env.SOS_METRICS_TOKEN === "" ? undefined : process.env.SOS_METRICS_TOKEN },
       iceServers: iceServers(opts),
       ops: { url: opts.opsUrl, secret: opts.opsSecret ?? process.env.SOS_OPS_SECRET },
+      cluster: { redisUrl: opts.cluster ?? (process.env.SOS_CLUSTER_URL === "" ? undefined : process.env.SOS_CLUSTER_URL), nodeId: opts.nodeId },
       supervision: {
         missedBeats: opts.missedBeats,
         offlineReminderMs: typeof opts.offlineReminderMin === "number" ? Math.round(opts.offlineReminderMin * 60_000) : undefined,

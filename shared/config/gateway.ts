@@ -291,6 +291,17 @@ export const gatewayConfigSchema = z
     ops: opsSchema.default(opsSchema.parse({})),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
     escalation: escalationSchema.default(escalationSchema.parse({})),
+    /**
+     * Several active gateway nodes (docs/cluster.md): MQTT routed between them through Redis/Valkey
+     * (gateway/cluster/routing.ts). Without a URL the gateway is a single node, as ever.
+     */
+    cluster: z
+      .object({
+        redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, "must look like redis://HOST:PORT or rediss://HOST:PORT (Redis or Valkey)").optional(),
+        /** This node's fixed id (also its MQTT broker id): unique in the cluster, the same across restarts. */
+        nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, '.', '_' or '-' (e.g. gw-a)").optional(),
+      })
+      .default({}),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   })
@@ -314,6 +325,9 @@ export const gatewayConfigSchema = z
         path: ["security", "renewBeforeDays"],
         message: `must be below security.kioskCertDays (${config.security.kioskCertDays}): otherwise every renewed certificate is due for renewal at once`,
       });
+    }
+    if (config.cluster.redisUrl !== undefined && config.cluster.nodeId === undefined) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "nodeId"], message: "is required with a cluster URL: give each node its own fixed id (--node-id gw-a)" });
     }
     if (config.ops.retry.maxMs < config.ops.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["ops", "retry", "maxMs"], message: "must not be below minMs" });
