@@ -227,6 +227,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       log: log.child({ subsystem: "metrics" }),
       kioskStates: () => supervision.supervisor.counts(),
       mqttConnections: () => broker.connectedClients,
+      ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
     stops.push(() => broker.stop());
@@ -260,6 +261,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               // Reported, not a readiness failure: a gateway whose dispatch is down still stores and
               // acknowledges alerts (taking it out of a load balancer would stop that).
               dispatch: describeDispatch(forwarder?.status()),
+              // Reported, not a readiness failure: this node still serves its own kiosks and pages.
+              ...(mq === undefined ? {} : { cluster: mq.state().up ? "routing up" : "routing down: messages to other nodes are not routed (Redis unreachable)" }),
             },
           };
         },

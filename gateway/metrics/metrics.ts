@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { EventBus } from "../../shared/events.js";
 import { type KioskStateName, kioskStateNames } from "../../shared/ops.js";
 import type { GatewayEvents } from "../events.js";
+import type { RoutingState } from "../cluster/routing.js";
 import type { GatewayStore } from "../store/store.js";
 
 export interface MetricsSources {
@@ -17,6 +18,8 @@ export interface MetricsSources {
   readonly kioskStates: () => Record<KioskStateName, number>;
   /** Open MQTT connections (kiosks and operator pages). */
   readonly mqttConnections: () => number;
+  /** Cluster nodes only: MQTT routing between the nodes (gateway/cluster/routing.ts). */
+  readonly routing?: () => RoutingState;
 }
 
 /** Press-to-dispatch scale: most alerts take milliseconds; retries during an outage take minutes. */
@@ -29,6 +32,31 @@ export class GatewayMetrics {
     const { events, store, log } = sources;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+
+    const routing = sources.routing;
+    if (routing !== undefined) {
+      new Gauge({
+        name: "sos_cluster_routing_up",
+        help: "1 while MQTT is routed to the other gateway nodes (both Redis connections up), else 0",
+        registers,
+        collect() {
+          this.set(routing().up ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: "sos_cluster_messages_total",
+        help: "MQTT messages between gateway nodes: routed to the others, received from them, not routed (Redis down)",
+        labelNames: ["result"],
+        registers,
+        collect() {
+          const s = routing();
+          this.reset();
+          this.inc({ result: "routed" }, s.routed);
+          this.inc({ result: "received" }, s.received);
+          this.inc({ result: "not-routed" }, s.notRouted);
+        },
+      });
+    }
 
     new Gauge({
       name: "sos_kiosks",

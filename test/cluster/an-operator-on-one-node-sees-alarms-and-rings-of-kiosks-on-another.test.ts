@@ -58,6 +58,11 @@ describe("an operator on one node and a kiosk on another", () => {
 
     expect(got.filter((m) => m.topic === OPERATOR_ALARMS_TOPIC).map((m) => m.body.alertId)).toEqual([alertId]);
     expect(got.filter((m) => m.body.type === "ring")).toEqual([{ topic: topicFor("callUp", KIOSK), body: ring }]);
+    const readyz = (await (await fetch(`http://127.0.0.1:${b.httpPort}/readyz`)).json()) as { data: { cluster: string } };
+    expect(readyz.data.cluster).toBe("routing up");
+    const metrics = (await b.metrics.render()).body;
+    expect(metrics).toContain("sos_cluster_routing_up 1");
+    expect(metrics).toMatch(/sos_cluster_messages_total\{result="received"\} [1-9]/);
     // The alert was stored where the kiosk is: node A.
     expect(await a.store.getAlert(alertId)).toBeDefined();
     expect(await b.store.getAlert(alertId)).toBeUndefined();
