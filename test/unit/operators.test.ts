@@ -147,7 +147,7 @@ describe("operators in the store (migration 3)", () => {
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(8);
+      expect(db.pragma("user_version", { simple: true })).toBe(9);
       // Without what migration 8 (operator sessions) added…
       db.exec("DROP TABLE operator_sessions;");
       // … without what migration 6 (alarm lifecycle) added…
