@@ -109,6 +109,7 @@ withPlace(
 )
   .option("--ca-cert <file>", "the gateway's CA certificate (its pki/ca.crt), to trust it the first time")
   .option("--ca-fingerprint <sha256>", "or the CA's SHA-256 fingerprint, as 'sos ca init' printed it")
+  .option("--mqtt-url <url>", "the MQTT-over-TLS URL to write into kiosk.json instead of the gateway's host and mqtts port; repeat it for each node of a cluster (mqtts://gw-a:8883 …)", collect, [])
   .option("--out <dir>", "folder for kiosk.json and tls/", ".")
   .option("--force", "overwrite an existing kiosk.json in --out")
   .addHelpText("after", "\nExactly one of --token-file and --token. For example:\n  sos enroll --gateway https://gw.example:8443 --token-file /run/sos-token --id kz-ala-0001 --lat 43.24 --lon 76.89 --address \"Abay Ave\" --ca-fingerprint 5B:72:…\n  printf '%s\\n' \"$TOKEN\" | sos enroll --token-file - …")
@@ -154,7 +155,7 @@ withPlace(
     .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
     .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
     .requiredOption("--data-dir <dir>", "the gateway's data folder")
-    .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
+    .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv); repeat it for each node of a cluster, in the order kiosks try them", collect, [])
     .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
     .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)"),
 )

@@ -5,7 +5,7 @@ import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
 import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
-import { argumentError } from "../lib/cli.js";
+import { argumentError, kioskGateways } from "../lib/cli.js";
 
 export interface ProvisionOptions {
   dataDir?: unknown;
@@ -50,7 +50,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
       kioskId,
       ...(typeof opts.name === "string" ? { name: opts.name } : {}),
       location: { lat: opts.lat, lon: opts.lon, address: opts.address },
-      mqtt: { url: opts.gateway, username: kioskId, password: secret },
+      mqtt: { ...kioskGateways(opts.gateway), username: kioskId, password: secret },
       dataDir: "data",
       button: { driver: "stdin" },
     },
