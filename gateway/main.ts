@@ -14,8 +14,10 @@ import { CallGuard } from "./alarms/call-guard.js";
 import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
+import { dispatchFormat } from "./dispatch/format.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
 import type { DispatchStatus } from "./dispatch/reachability.js";
+import { DispatchUpdates } from "./dispatch/updates.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
@@ -120,14 +122,24 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       (config.dispatch.url !== undefined && config.dispatch.secret !== undefined
         ? new WebhookSender({ url: config.dispatch.url, secret: config.dispatch.secret, timeoutMs: config.dispatch.timeoutMs, userAgent: `sos-gateway/${GATEWAY_VERSION}` })
         : undefined);
+    const format = dispatchFormat(config.dispatch.format);
     let forwarder: DispatchForwarder | undefined;
     if (sender === undefined) {
       log.warn("no dispatch URL configured: alerts are stored and acknowledged but not forwarded until one is (--dispatch-url)");
     } else {
-      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }));
+      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }), format.name === "eido");
       forwarder = f;
       events.on("alert.stored", "dispatch-forwarder", () => f.wake());
       stops.push(() => f.stop(config.shutdown.graceMs));
+    }
+    if (format.name === "eido") {
+      // The alarm's later steps as EIDO updates of its incident, queued (and sent) after the alert.
+      const updates = new DispatchUpdates(format, { store, events, agency: config.dispatch.agency, log: log.child({ subsystem: "dispatch" }), wake: () => forwarder?.wake() });
+      updates.attach();
+      stops.push(async () => {
+        updates.stop();
+        await updates.settled();
+      });
     }
 
     const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
@@ -142,7 +154,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
-      { maxPayloadBytes: config.alerts.maxPayloadBytes, agency: config.dispatch.agency, snapshotUrl: operators.snapshotUrl },
+      {
+        maxPayloadBytes: config.alerts.maxPayloadBytes,
+        agency: config.dispatch.agency,
+        snapshotUrl: operators.snapshotUrl,
+        format,
+        // Supervision is built below; alerts arrive only once the broker listens, after it.
+        health: (kioskId) => supervision.supervisor.get(kioskId),
+      },
       events,
       clock,
       log.child({ subsystem: "alerts" }),
@@ -281,7 +300,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
-    log.info({ mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
+    log.info(
+      { mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), dispatchFormat: format.name, pendingDispatch: pending },
+      "gateway ready",
+    );
 
     let stopping: Promise<void> | undefined;
     return {
