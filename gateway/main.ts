@@ -38,6 +38,8 @@ import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
 
 export const GATEWAY_VERSION = "0.1.0";
+/** At start, the newest alarms whose EIDO updates are checked for steps not queued yet. */
+const RECONCILE_NEWEST = 200;
 
 export interface GatewayDeps {
   readonly log: Logger;
@@ -132,13 +134,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       events.on("alert.stored", "dispatch-forwarder", () => f.wake());
       stops.push(() => f.stop(config.shutdown.graceMs));
     }
+    let updates: DispatchUpdates | undefined;
     if (format.name === "eido") {
       // The alarm's later steps as EIDO updates of its incident, queued (and sent) after the alert.
-      const updates = new DispatchUpdates(format, { store, events, agency: config.dispatch.agency, log: log.child({ subsystem: "dispatch" }), wake: () => forwarder?.wake() });
-      updates.attach();
+      const u = new DispatchUpdates(format, { store, events, agency: config.dispatch.agency, log: log.child({ subsystem: "dispatch" }), wake: () => forwarder?.wake() });
+      u.attach();
+      updates = u;
       stops.push(async () => {
-        updates.stop();
-        await updates.settled();
+        u.stop();
+        await u.settled();
       });
     }
 
@@ -298,6 +302,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     operators.listening(config.http.host, httpPort);
     stops.push(() => operators.stop());
 
+    // Steps stored but not queued before a stop (or closed by the CLI meanwhile) are queued now.
+    if (updates !== undefined) log.debug({ alarms: await updates.reconcile(RECONCILE_NEWEST) }, "EIDO updates reconciled");
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
     log.info(

@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { type Alert, topicFor } from "../../shared/contract.js";
 import type { KioskAlarmInfo } from "../../shared/eido.js";
 import { verifySignature } from "../../shared/signature.js";
+import { closeAlarm } from "../../gateway/alerts/close.js";
+import { SqliteStore } from "../../gateway/store/sqlite.js";
+import { systemClock } from "../../shared/clock.js";
 import { EidoReceiver } from "../fixtures/eido-receiver.js";
 import { deferCleanups } from "./cleanups.js";
 import { connectRaw, DISPATCH_SECRET, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "./harness.js";
@@ -91,5 +94,38 @@ describe("with dispatch.format eido, an alarm reaches dispatch as an EIDO and it
     await waitFor(async () => (await gateway.store.alarms.steps(test.alertId)).some((s) => s.type === "delivered") || undefined, "delivered step");
     expect(await gateway.store.dispatchUpdates.updatesOf(test.alertId)).toEqual([]);
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  it("sends the close of an alarm closed by another process (the CLI) while the gateway was down, once it starts", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const receiver = await new EidoReceiver().start();
+    defer(() => receiver.stop());
+    const dataDir = `${dir.path}/gw`;
+    const overrides = { dispatch: { url: receiver.url, secret: DISPATCH_SECRET, format: "eido" as const } };
+    const gateway = await startTestGateway(dataDir, overrides);
+    defer(() => gateway.stop());
+    const config = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
+    const client = await connectRaw(gateway.mqttUrl, { clientId: KIOSK, username: KIOSK, password: config.mqtt.password });
+    defer(() => client.endAsync(true));
+    const sos: Alert = { v: 1, alertId: randomUUID(), kioskId: KIOSK, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 1, lon: 2, address: "x" } };
+    await client.publishAsync(topicFor("alerts", KIOSK), JSON.stringify(sos), { qos: 1 });
+    await waitFor(async () => (await gateway.store.getAlert(sos.alertId))?.delivery === "delivered", "alert delivered");
+    await client.endAsync(true);
+    await gateway.stop();
+
+    // `sos alerts close` writes to the store from its own process.
+    const store = SqliteStore.open(dataDir, { mustExist: true });
+    expect((await closeAlarm(store, { alertId: sos.alertId, outcome: "closed from the CLI", closedBy: "cli" }, systemClock)).result).toBe("closed");
+    await store.close();
+
+    const again = await startTestGateway(dataDir, overrides);
+    defer(() => again.stop());
+    const closed = await waitFor(() => receiver.requests.find((r) => r.headers["idempotency-key"] === `${sos.alertId}:closed`), "the close's update");
+    expect(receiver.invalid).toEqual([]);
+    expect(closed.body.$id).toBe(`urn:emergency:uid:incidentid:${sos.alertId}:sos.gateway`);
+    expect(closed.body.incidentComponent.dispositionComponent?.[0]?.dispositionDescriptionText).toBe("closed from the CLI");
+    expect(closed.body.agentComponent).toBeUndefined();
+    expect(receiver.requests.map((r) => r.headers["idempotency-key"])).toEqual([sos.alertId, `${sos.alertId}:closed`]);
   });
 });
