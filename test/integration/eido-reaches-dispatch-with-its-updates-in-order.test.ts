@@ -7,6 +7,7 @@ import { closeAlarm } from "../../gateway/alerts/close.js";
 import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { systemClock } from "../../shared/clock.js";
 import { EidoReceiver } from "../fixtures/eido-receiver.js";
+import { startCallRig } from "./call-rig.js";
 import { deferCleanups } from "./cleanups.js";
 import { connectRaw, DISPATCH_SECRET, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "./harness.js";
 
@@ -19,56 +20,54 @@ describe("with dispatch.format eido, an alarm reaches dispatch as an EIDO and it
   const defer = deferCleanups();
 
   it("sends the SOS, then acknowledged, call connected and closed of the same incident, signed, retried with the same bytes", async () => {
-    const dir = tempDir();
-    defer(() => dir.remove());
     const receiver = await new EidoReceiver().start();
     defer(() => receiver.stop());
     // The first update is refused once: it is retried, and the later ones wait behind it.
     receiver.respond = (n) => (n === 2 ? 503 : 200);
-    const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET, format: "eido", agency: "test.police" } });
-    defer(() => gateway.stop());
-    const config = await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path);
+    const { gateway, kiosks, operator } = await startCallRig(defer, [KIOSK], { dispatch: { url: receiver.url, secret: DISPATCH_SECRET, format: "eido", agency: "test.police" } });
+    const [kiosk] = kiosks;
     const record = await gateway.store.getKiosk(KIOSK);
-    if (record === undefined) throw new Error("kiosk not provisioned");
+    if (kiosk === undefined || record === undefined) throw new Error("kiosk not provisioned");
     await gateway.store.putKiosk({ ...record, name: NAME, location: { lat: 43.2389, lon: 76.8897, address: ADDRESS } }, { replace: true, now: new Date() });
-
-    const client = await connectRaw(gateway.mqttUrl, { clientId: KIOSK, username: KIOSK, password: config.mqtt.password });
-    defer(() => client.endAsync(true));
-    const publish = (alert: Alert) => client.publishAsync(topicFor("alerts", KIOSK), JSON.stringify(alert), { qos: 1 });
-    const sos: Alert = { v: 1, alertId: randomUUID(), kioskId: KIOSK, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 1, lon: 2, address: "kiosk's" }, kioskState: { power: "battery", batteryPercent: 40 } };
-    await publish(sos);
+    const alertId = await kiosk.raise();
 
     const first = await waitFor(() => receiver.requests[0], "the alarm's EIDO");
-    const incident = `urn:emergency:uid:incidentid:${sos.alertId}:test.police`;
-    expect(first.headers["idempotency-key"]).toBe(sos.alertId);
+    const incident = `urn:emergency:uid:incidentid:${alertId}:test.police`;
+    expect(first.headers["idempotency-key"]).toBe(alertId);
     expect(verifySignature(first.raw, DISPATCH_SECRET, first.headers["x-sos-signature"] as string)).toBe(true);
     expect(first.body.$id).toBe(incident);
     expect(first.body.locationComponent[0]?.locationDescriptionText).toBe(ADDRESS);
     expect((JSON.parse(first.body.alarmsSensorsComponent[0]?.csaaAlarmInformation ?? "{}") as KioskAlarmInfo).kioskName).toBe(NAME);
-    expect(first.body.mediaComponent?.[0]?.uri).toMatch(new RegExp(`/api/alerts/${sos.alertId}/snapshot\\.jpg\\?token=`));
-    expect(first.body.notesComponent[0]?.notesActionComments).toContain("power battery, battery 40%");
+    expect(first.body.mediaComponent?.[0]?.uri).toMatch(new RegExp(`/api/alerts/${alertId}/snapshot\\.jpg\\?token=`));
+    expect(first.body.notesComponent[0]?.notesActionComments).toContain("Kiosk health at the press: online since");
 
-    await waitFor(async () => (await gateway.store.getAlert(sos.alertId))?.delivery === "delivered", "alert delivered");
-    expect((await gateway.alarms.acknowledge(sos.alertId, "aigerim")).result).toBe("acknowledged");
-    // The call step as the alarm feature stores and announces it when the kiosk's call connects.
-    const callStep = { alertId: sos.alertId, type: "call-connected" as const, at: new Date().toISOString(), actor: "aigerim", detail: { callId: "call-0001-eido" } };
-    expect(await gateway.store.alarms.recordStep(callStep)).toBe(true);
-    gateway.events.emit("alarm.step", { alertId: sos.alertId, type: "call-connected", actor: "aigerim" });
-    expect(await gateway.closeAlarm({ alertId: sos.alertId, outcome: OUTCOME, closedBy: "aigerim" })).toBe("closed");
+    await waitFor(async () => (await gateway.store.getAlert(alertId))?.delivery === "delivered", "alert delivered");
+    expect((await gateway.alarms.acknowledge(alertId, "aigerim")).result).toBe("acknowledged");
+    // A real call: the kiosk rings, aigerim's page accepts, the kiosk connects.
+    const page = await operator("aigerim");
+    await kiosk.callUp({ type: "ring", callId: "call-0001-eido", alertId, at: new Date().toISOString() });
+    await waitFor(() => page.received.length > 0, "the ring at the page");
+    await page.callDown(KIOSK, { type: "accept", callId: "call-0001-eido", operator: "aigerim", pageId: "page-aigerim-0001" });
+    await waitFor(() => kiosk.down.length > 0, "the accept at the kiosk");
+    await kiosk.callUp({ type: "state", callId: "call-0001-eido", state: "connecting", pageId: "page-aigerim-0001" });
+    await kiosk.callUp({ type: "state", callId: "call-0001-eido", state: "connected" });
+    await waitFor(async () => (await gateway.store.alarms.steps(alertId)).some((s) => s.type === "call-connected") || undefined, "the call step");
+    expect(await gateway.closeAlarm({ alertId, outcome: OUTCOME, closedBy: "aigerim" })).toBe("closed");
 
-    await waitFor(() => receiver.requests.filter((r) => r.status === 200).length === 4 || undefined, "three updates delivered", 15_000);
+    await waitFor(() => receiver.requests.filter((r) => r.status === 200).length === 4 || undefined, "three updates delivered");
     expect(receiver.invalid).toEqual([]);
     const keys = receiver.requests.map((r) => r.headers["idempotency-key"]);
-    expect(keys).toEqual([sos.alertId, `${sos.alertId}:acknowledged`, `${sos.alertId}:acknowledged`, `${sos.alertId}:call-connected:call-0001-eido`, `${sos.alertId}:closed`]);
+    expect(keys).toEqual([alertId, `${alertId}:acknowledged`, `${alertId}:acknowledged`, `${alertId}:call-connected:call-0001-eido`, `${alertId}:closed`]);
     const [, refused, ack, call, closed] = receiver.requests;
     expect(refused?.raw).toBe(ack?.raw);
     expect([refused, ack].map((r) => r?.headers["x-sos-attempt"])).toEqual(["1", "2"]);
     for (const r of receiver.requests) expect(verifySignature(r.raw, DISPATCH_SECRET, r.headers["x-sos-signature"] as string)).toBe(true);
     expect([ack, call, closed].map((r) => r?.body.$id)).toEqual([incident, incident, incident]);
     expect([ack, call, closed].map((r) => r?.body.incidentComponent.incidentStatusInternalText[0])).toEqual(["ACKNOWLEDGED", "CALL CONNECTED", "CLOSED"]);
+    expect(call?.body.callComponent?.[0]).toMatchObject({ callStateRegistryText: "callAnswered", agentReference: [{ $ref: "aigerim@test.police" }] });
     expect(closed?.body.incidentComponent.dispositionComponent?.[0]?.dispositionDescriptionText).toBe(OUTCOME);
     expect(closed?.body.notesComponent.at(-1)?.notesActionComments).not.toContain("<img");
-    const stored = await gateway.store.dispatchUpdates.updatesOf(sos.alertId);
+    const stored = await gateway.store.dispatchUpdates.updatesOf(alertId);
     expect(stored.map((u) => [u.step, u.deliveredAt !== null])).toEqual([
       ["acknowledged", true],
       ["call-connected", true],
