@@ -3,6 +3,7 @@
  * `sos.dispatch.alert/v1` (payload.ts, the default), "eido" is NENA's EIDO (eido.ts, eido-update.ts).
  * Either body is built once, stored with the alert or the update, and sent as it is on every retry.
  */
+import { createHash } from "node:crypto";
 import type { Alert } from "../../shared/contract.js";
 import { EIDO_UPDATE_STEPS, type Eido, type EidoUpdateStep } from "../../shared/eido.js";
 import type { AlarmStep } from "../store/alarm-store.js";
@@ -77,8 +78,13 @@ export function dispatchFormat(name: DispatchFormatName): DispatchBodyFormat {
   return name === "eido" ? eido : flat;
 }
 
-/** The update's idempotency key (and outbox id): one per once-only step, one per call. */
+/** A call id as the key's last part: as it is when header-safe, else its SHA-256 (a kiosk chose it). */
+function keyPart(callId: string): string {
+  return /^[\w.~-]{1,64}$/.test(callId) ? callId : `sha256-${createHash("sha256").update(callId).digest("hex").slice(0, 32)}`;
+}
+
+/** The update's idempotency key (an HTTP header, and the outbox id): one per once-only step, one per call. */
 export function updateKey(alertId: string, step: AlarmStep): string {
-  const callId = step.type === "call-connected" && typeof step.detail.callId === "string" ? `:${step.detail.callId}` : "";
+  const callId = step.type === "call-connected" && typeof step.detail.callId === "string" ? `:${keyPart(step.detail.callId)}` : "";
   return `${alertId}:${step.type}${callId}`;
 }

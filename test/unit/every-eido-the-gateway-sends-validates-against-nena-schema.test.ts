@@ -144,6 +144,9 @@ describe("every EIDO the gateway sends validates against NENA's schema", () => {
 
   it("keys each update by alarm and step (and call), the id the receiver dedupes on", () => {
     expect(steps.slice(3).map((s) => updateKey(ALERT_ID, s))).toEqual([`${ALERT_ID}:acknowledged`, `${ALERT_ID}:call-connected:call-0001-abcd`, `${ALERT_ID}:closed`]);
+    // A call id the kiosk chose that could not go into an HTTP header is hashed instead.
+    const odd = updateKey(ALERT_ID, { alertId: ALERT_ID, type: "call-connected", at: "2026-11-25T03:44:15.000Z", actor: "aigerim", detail: { callId: "call\r\nX-Evil: 1 \u00e9" } });
+    expect(odd).toMatch(new RegExp(`^${ALERT_ID}:call-connected:sha256-[0-9a-f]{32}$`));
   });
 
   it("sends no update for an alert whose first body was flat, nor in the flat format", () => {
