@@ -13,6 +13,8 @@ export interface GatewayEvents {
   "command.confirmed": { commandId: string; kioskId: string };
   "alert.rejected": { kioskId: string | null; topic: string; code: string; reason: string };
   "alert.delivered": { alertId: string; attempt: number; httpStatus: number | null; deliveredAt: string };
+  /** An EIDO update of an alarm's incident reached dispatch (eventId `{alertId}:{step}`). */
+  "dispatch.update.delivered": { eventId: string; attempt: number; httpStatus: number | null; deliveredAt: string };
   "dispatch.failed": { alertId: string; attempt: number; error: string; retryInMs: number };
   /** Dispatch has been failing as a whole (its circuit open) for `dispatch.unreachableAfterMs`. */
   "dispatch.unreachable": { since: string; at: string; lastError: string };

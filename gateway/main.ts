@@ -14,9 +14,11 @@ import { CallGuard } from "./alarms/call-guard.js";
 import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
+import { dispatchFormat } from "./dispatch/format.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
 import type { ClusterRouting } from "./cluster/routing.js";
 import type { DispatchStatus } from "./dispatch/reachability.js";
+import { DispatchUpdates } from "./dispatch/updates.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
@@ -37,6 +39,8 @@ import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
 
 export const GATEWAY_VERSION = "0.1.0";
+/** At start, the newest alarms whose EIDO updates are checked for steps not queued yet. */
+const RECONCILE_NEWEST = 200;
 
 export interface GatewayDeps {
   readonly log: Logger;
@@ -126,14 +130,26 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       (config.dispatch.url !== undefined && config.dispatch.secret !== undefined
         ? new WebhookSender({ url: config.dispatch.url, secret: config.dispatch.secret, timeoutMs: config.dispatch.timeoutMs, userAgent: `sos-gateway/${GATEWAY_VERSION}` })
         : undefined);
+    const format = dispatchFormat(config.dispatch.format);
     let forwarder: DispatchForwarder | undefined;
     if (sender === undefined) {
       log.warn("no dispatch URL configured: alerts are stored and acknowledged but not forwarded until one is (--dispatch-url)");
     } else {
-      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }));
+      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }), format.name === "eido");
       forwarder = f;
       events.on("alert.stored", "dispatch-forwarder", () => f.wake());
       stops.push(() => f.stop(config.shutdown.graceMs));
+    }
+    let updates: DispatchUpdates | undefined;
+    if (format.name === "eido") {
+      // The alarm's later steps as EIDO updates of its incident, queued (and sent) after the alert.
+      const u = new DispatchUpdates(format, { store, events, agency: config.dispatch.agency, log: log.child({ subsystem: "dispatch" }), wake: () => forwarder?.wake() });
+      u.attach();
+      updates = u;
+      stops.push(async () => {
+        u.stop();
+        await u.settled();
+      });
     }
 
     const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
@@ -159,7 +175,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
-      { maxPayloadBytes: config.alerts.maxPayloadBytes, agency: config.dispatch.agency, snapshotUrl: operators.snapshotUrl },
+      {
+        maxPayloadBytes: config.alerts.maxPayloadBytes,
+        agency: config.dispatch.agency,
+        snapshotUrl: operators.snapshotUrl,
+        format,
+        // Supervision is built below; alerts arrive only once the broker listens, after it.
+        health: (kioskId) => supervision.supervisor.get(kioskId),
+      },
       events,
       clock,
       log.child({ subsystem: "alerts" }),
@@ -299,9 +322,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     operators.listening(config.http.host, httpPort);
     stops.push(() => operators.stop());
 
+    // Steps stored but not queued before a stop (or closed by the CLI meanwhile) are queued now.
+    if (updates !== undefined) log.debug({ alarms: await updates.reconcile(RECONCILE_NEWEST) }, "EIDO updates reconciled");
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
-    log.info({ mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
+    log.info(
+      { mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), dispatchFormat: format.name, pendingDispatch: pending },
+      "gateway ready",
+    );
 
     let stopping: Promise<void> | undefined;
     return {

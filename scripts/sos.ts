@@ -48,6 +48,7 @@ program
   .option("--dispatch-url <url>", "dispatch webhook URL (alerts are stored but not forwarded without one)")
   .option("--dispatch-secret <secret>", "HMAC key for X-Sos-Signature (or set SOS_DISPATCH_SECRET, which keeps it out of ps)")
   .option("--agency <id>", "agency id used in incident tracking ids", "sos.gateway")
+  .addOption(new Option("--dispatch-format <format>", "dispatch body: flat (sos.dispatch.alert/v1) or eido (NENA EIDO, with acknowledged / call connected / closed sent as updates)").choices(["flat", "eido"]).default("flat"))
   .option("--public-url <url>", "the gateway's URL as dispatch reaches it, for snapshot links (default http://<http-host>:<http-port>)")
   .option("--ice-server <url>", "a STUN/TURN URL for operator calls (repeatable; TURN with credentials: SOS_ICE_SERVERS as JSON)", collect, [])
   .option("--ops-url <url>", "operations webhook URL: kiosk state changes and offline reminders (none are sent without one)")

@@ -94,3 +94,6 @@ export const statusSchema = z.object({
   agentVersion: z.string().max(64).optional(),
 });
 export type Status = z.infer<typeof statusSchema>;
+
+/** The kiosk's last will on its status topic (QoS 1, retained): the broker publishes it when the connection is lost without DISCONNECT. */
+export const OFFLINE_WILL: Status = { v: 1, state: "offline", reason: "connection-lost" };

@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
-import { type Heartbeat, type Status, heartbeatSchema } from "../../shared/health.js";
+import { type Heartbeat, OFFLINE_WILL, type Status, heartbeatSchema } from "../../shared/health.js";
 import {
   type Ack,
   type Alert,
@@ -34,8 +34,7 @@ import {
 } from "../../shared/contract.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
 
-/** The last will: the broker publishes it (retained) when the connection is lost without DISCONNECT. */
-export const OFFLINE_WILL: Status = { v: 1, state: "offline", reason: "connection-lost" };
+export { OFFLINE_WILL };
 
 /** Bound on each step of a deliberate stop (offline status, clean disconnect). */
 const STOP_STEP_MS = 1_000;

@@ -10,7 +10,7 @@ import type { Clock } from "../../shared/clock.js";
 import { type Ack, type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
 import { ErrorCode } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
-import { buildDispatchBody } from "../dispatch/payload.js";
+import { type DispatchBodyFormat, dispatchFormat, type HealthAtPress } from "../dispatch/format.js";
 import type { GatewayEvents } from "../events.js";
 import type { GatewayStore } from "../store/store.js";
 import { RejectionSampler } from "./rejections.js";
@@ -20,6 +20,10 @@ export interface PipelineOptions {
   readonly agency: string;
   /** The snapshot link written into the dispatch body, when known. */
   readonly snapshotUrl?: (alertId: string) => string | undefined;
+  /** The dispatch body's format (default flat: sos.dispatch.alert/v1). */
+  readonly format?: DispatchBodyFormat;
+  /** The gateway's supervision view of the kiosk, for the EIDO's health note. */
+  readonly health?: (kioskId: string) => HealthAtPress | undefined;
 }
 
 type Checked = { ok: true; alert: Alert } | { ok: false; code: string; reason: string; alertId: string | null };
@@ -56,7 +60,15 @@ export class AlertPipeline {
     }
     const { alert } = checked;
     const kiosk = await this.store.getKiosk(kioskId);
-    const body = buildDispatchBody(alert, kiosk, receivedAt, this.options.agency, this.options.snapshotUrl?.(alert.alertId));
+    const format = this.options.format ?? dispatchFormat("flat");
+    const body = format.alertBody({
+      alert,
+      kiosk,
+      receivedAt,
+      agency: this.options.agency,
+      snapshotUrl: this.options.snapshotUrl?.(alert.alertId),
+      health: this.options.health?.(kioskId),
+    });
     const result = await this.store.recordAlert(alert, receivedAt, body);
     const log = this.log.child({ kioskId, alertId: alert.alertId });
     switch (result.outcome) {

@@ -13,10 +13,12 @@ export class SqliteEventOutbox {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly table: "ops_outbox" | "escalation_outbox",
+    private readonly table: "ops_outbox" | "escalation_outbox" | "dispatch_updates",
     groupColumn: "kiosk_id" | "alert_id",
+    /** A further condition on `o` before a group's head is due (dispatch updates: the alert itself delivered). */
+    readyWhen?: string,
   ) {
-    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} IS o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
+    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} IS o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)${readyWhen === undefined ? "" : ` AND ${readyWhen}`}`;
   }
 
   due(now: Date, limit: number, busy: ReadonlySet<string>): Promise<OutboxJob[]> {

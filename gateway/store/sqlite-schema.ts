@@ -204,6 +204,21 @@ const migrations: readonly string[] = [
    ALTER TABLE ops_outbox_new RENAME TO ops_outbox;
    CREATE INDEX ops_due ON ops_outbox (next_attempt_at, event_id) WHERE delivered_at IS NULL;
    CREATE INDEX ops_pending_by_kiosk ON ops_outbox (kiosk_id) WHERE delivered_at IS NULL;`,
+  // 10: EIDO updates of an alarm's incident (acknowledged, call connected, closed) for dispatch, sent
+  //    in order per alarm after the alert itself (gateway/store/sqlite-dispatch-updates.ts)
+  `CREATE TABLE dispatch_updates (
+     event_id TEXT PRIMARY KEY,
+     alert_id TEXT NOT NULL,
+     step TEXT NOT NULL,
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     delivered_at TEXT,
+     last_error TEXT
+   );
+   CREATE INDEX dispatch_updates_due ON dispatch_updates (next_attempt_at, event_id) WHERE delivered_at IS NULL;
+   CREATE INDEX dispatch_updates_by_alert ON dispatch_updates (alert_id, event_id);`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -4,6 +4,7 @@
  */
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
+import type { DispatchUpdateStore } from "./dispatch-update-store.js";
 import type { HealthStore } from "./health-store.js";
 import type { SecurityStore } from "./security-store.js";
 import type { SessionRecordStore } from "./session-store.js";
@@ -101,6 +102,8 @@ export interface GatewayStore {
   readonly security: SecurityStore;
   /** Operator sessions, by the SHA-256 of their secrets, so a restart logs nobody out (session-store.ts). */
   readonly sessions: SessionRecordStore;
+  /** EIDO updates of alarms' incidents for dispatch (dispatch-update-store.ts). */
+  readonly dispatchUpdates: DispatchUpdateStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

@@ -19,6 +19,7 @@ export interface GatewayOptions {
   dispatchUrl?: unknown;
   dispatchSecret?: unknown;
   agency?: unknown;
+  dispatchFormat?: unknown;
   publicUrl?: unknown;
   iceServer?: unknown;
   opsUrl?: unknown;
@@ -67,6 +68,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
         url: opts.dispatchUrl,
         secret: opts.dispatchSecret ?? process.env.SOS_DISPATCH_SECRET,
         agency: opts.agency,
+        format: opts.dispatchFormat,
       },
       publicUrl: opts.publicUrl,
       // The environment only: a token on the command line would show in ps.

@@ -217,6 +217,11 @@ export const gatewayConfigSchema = z
         secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with dispatch)").optional(),
         /** Written into the incident tracking id, as EIDO's owning agency. */
         agency: z.string().min(1).default("sos.gateway"),
+        /**
+         * The body: "flat" (sos.dispatch.alert/v1) or "eido" (NENA's EIDO, with the alarm's later steps
+         * sent as updates of its incident); docs/dispatch-webhook.md.
+         */
+        format: z.enum(["flat", "eido"]).default("flat"),
         timeoutMs: z.number().int().min(100).default(5_000),
         concurrency: z.number().int().min(1).max(64).default(8),
         retry: z
@@ -238,6 +243,7 @@ export const gatewayConfigSchema = z
       })
       .default({
         agency: "sos.gateway",
+        format: "flat",
         timeoutMs: 5_000,
         concurrency: 8,
         retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 },

@@ -196,7 +196,7 @@ describe("parseGatewayConfig", () => {
       http: { host: "127.0.0.1", port: 8080 },
       broker: { id: "sos-gateway", drainTimeoutMs: 20_000, maxTopicLevels: 8 },
       alerts: { maxPayloadBytes: 16_384 },
-      dispatch: { agency: "sos.gateway", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } },
+      dispatch: { agency: "sos.gateway", format: "flat", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } },
       shutdown: { graceMs: 5_000 },
       log: { level: "info" },
     });
