@@ -10,6 +10,7 @@
  * - It is also published to Redis, tagged with this node's id, for subscribers on the other nodes;
  *   a node drops its own messages when they come back. Subscriptions are mirrored to Redis without
  *   waiting for it (a SUBACK never waits for Redis).
+ * - Kiosks' acks are never taken from Redis (LOCAL_ONLY): an ack is always sent by the kiosk's own node.
  * - Redis down: cross-node messages (a call between a kiosk on one node and a page on another,
  *   operator events) are not routed meanwhile. Redis pub/sub keeps nothing, so they are gone: the
  *   gap is logged once when it starts and once when it ends (with how many messages were not
@@ -54,9 +55,18 @@ export interface RoutingState {
   readonly notRouted: number;
   /** Times routing went down. */
   readonly outages: number;
+  /** Messages from Redis that are never routed (acks: always local), dropped. */
+  readonly refused: number;
 }
 
 const ORIGIN = "sosOrigin";
+
+/**
+ * Acks never come from another node: a kiosk's alert is acknowledged by the node it arrived on, on
+ * the same connection, so an ack from Redis can only be a forgery (someone who can write to Redis
+ * making a kiosk drop an alert it still holds). They are not delivered, and counted.
+ */
+const LOCAL_ONLY = /^sos\/v1\/kiosks\/[^/]+\/acks$/;
 
 export class ClusterRouting implements Emitter {
   private readonly local: mqemitter.MQEmitter;
@@ -65,7 +75,7 @@ export class ClusterRouting implements Emitter {
   private readonly sub: Redis;
   /** listener → topic → its wrapper on the remote emitter. */
   private readonly wrapped = new Map<Listener, Map<string, Listener>>();
-  private counts = { routed: 0, received: 0, notRouted: 0, outages: 0 };
+  private counts = { routed: 0, received: 0, notRouted: 0, outages: 0, refused: 0 };
   /** Since when routing is down (from the start until Redis first answers, without an outage counted). */
   private down: { since: number; notRoutedAtStart: number; starting: boolean } | null = { since: Date.now(), notRoutedAtStart: 0, starting: true };
   private closed = false;
@@ -107,6 +117,10 @@ export class ClusterRouting implements Emitter {
     const own = this.options.nodeId;
     const fromOthers: Listener = (message, done) => {
       if (message[ORIGIN] === own) return done();
+      if (LOCAL_ONLY.test(message.topic)) {
+        this.counts.refused += 1;
+        return done();
+      }
       this.counts.received += 1;
       const { [ORIGIN]: _origin, ...packet } = message;
       listener(packet as Message, done);

@@ -45,7 +45,7 @@ export class GatewayMetrics {
       });
       new Counter({
         name: "sos_cluster_messages_total",
-        help: "MQTT messages between gateway nodes: routed to the others, received from them, not routed (Redis down)",
+        help: "MQTT messages between gateway nodes: routed to the others, received from them, not routed (Redis down), refused (a kiosk's ack from Redis: acks are always local)",
         labelNames: ["result"],
         registers,
         collect() {
@@ -54,6 +54,7 @@ export class GatewayMetrics {
           this.inc({ result: "routed" }, s.routed);
           this.inc({ result: "received" }, s.received);
           this.inc({ result: "not-routed" }, s.notRouted);
+          this.inc({ result: "refused" }, s.refused);
         },
       });
     }

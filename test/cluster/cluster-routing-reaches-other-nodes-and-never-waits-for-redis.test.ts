@@ -8,6 +8,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
 import { Aedes } from "aedes";
+import MQEmitterRedis from "mqemitter-redis";
 import mqtt, { type MqttClient } from "mqtt";
 import { describe, expect, it } from "vitest";
 import { ClusterRouting } from "../../gateway/cluster/routing.js";
@@ -74,15 +75,15 @@ describe("cluster routing between gateway nodes", () => {
     const a = await startNode(defer, "gw-a", redis.url);
     const b = await startNode(defer, "gw-b", redis.url);
     await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes on Redis");
-    const localPage = await client(defer, a.url, "page-on-a", "sos/v1/kiosks/+/acks");
-    const remotePage = await client(defer, b.url, "page-on-b", "sos/v1/kiosks/+/acks");
+    const localPage = await client(defer, a.url, "page-on-a", "sos/v1/kiosks/+/call/up");
+    const remotePage = await client(defer, b.url, "page-on-b", "sos/v1/kiosks/+/call/up");
     const kiosk = await client(defer, a.url, "kiosk-on-a");
     await new Promise((r) => setTimeout(r, 200));
 
     await redis.kill();
     await waitFor(() => !a.routing.state().up, "node A sees Redis gone");
     const sentAt = Date.now();
-    for (let i = 1; i <= 20; i += 1) await kiosk.client.publishAsync("sos/v1/kiosks/kz-1/acks", `ack ${i}`, { qos: 1 });
+    for (let i = 1; i <= 20; i += 1) await kiosk.client.publishAsync("sos/v1/kiosks/kz-1/call/up", `ice ${i}`, { qos: 1 });
     // Local delivery never waited for Redis.
     await waitFor(() => localPage.got.length === 20, "the page on the same node got all twenty");
     expect(Date.now() - sentAt).toBeLessThan(5_000);
@@ -97,8 +98,30 @@ describe("cluster routing between gateway nodes", () => {
     expect(back).toHaveLength(1);
     expect(back[0]?.notRouted).toBeGreaterThanOrEqual(20);
     await new Promise((r) => setTimeout(r, 300));
-    await kiosk.client.publishAsync("sos/v1/kiosks/kz-1/acks", "after", { qos: 1 });
+    await kiosk.client.publishAsync("sos/v1/kiosks/kz-1/call/up", "after", { qos: 1 });
     await waitFor(() => remotePage.got.includes("after"), "the remote page gets messages again");
     expect(remotePage.got).toEqual(["after"]);
+  });
+
+  it("an ack written into Redis by someone else never reaches a kiosk (acks are always local); other topics still cross", async () => {
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const a = await startNode(defer, "gw-a", redis.url);
+    await waitFor(() => a.routing.state().up, "node on Redis");
+    const kiosk = await client(defer, a.url, "kz-1", "sos/v1/kiosks/kz-1/acks");
+    const page = await client(defer, a.url, "page", "sos/v1/kiosks/+/call/up");
+    await new Promise((r) => setTimeout(r, 300));
+    // Someone with access to Redis, speaking mqemitter-redis as a node would.
+    const intruder = MQEmitterRedis({ connectionString: redis.url });
+    defer(() => new Promise<void>((r) => intruder.close(() => r())));
+    const forge = (topic: string, body: string): Promise<void> =>
+      new Promise((resolve, reject) => intruder.emit({ cmd: "publish", topic, payload: Buffer.from(body), qos: 1, retain: false, sosOrigin: "gw-x" }, (err) => (err ? reject(err) : resolve())));
+    await forge("sos/v1/kiosks/kz-1/acks", "forged ack");
+    await forge("sos/v1/kiosks/kz-1/call/up", "crossed");
+    await waitFor(() => page.got.length === 1, "the call/up message crossed");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(page.got).toEqual(["crossed"]);
+    expect(kiosk.got).toEqual([]);
+    expect(a.routing.state().refused).toBe(1);
   });
 });
