@@ -185,6 +185,21 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX operator_sessions_by_expiry ON operator_sessions (expires_at);
    CREATE INDEX operator_sessions_by_operator ON operator_sessions (operator);`,
+  // 9: the second path (docs/fallback.md): each kiosk's SMS key and the highest SMS counter taken
+  //    from it (replay protection), and the alerts that arrived by SMS (gateway/store/sqlite-sms.ts)
+  `CREATE TABLE kiosk_sms_keys (
+     kiosk_id TEXT PRIMARY KEY,
+     sms_key TEXT NOT NULL,
+     last_counter INTEGER NOT NULL DEFAULT 0,
+     issued_at TEXT NOT NULL
+   );
+   CREATE TABLE sms_arrivals (
+     alert_id TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     counter INTEGER NOT NULL,
+     received_at TEXT NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -29,6 +29,8 @@ import type { SecurityStore } from "./security-store.js";
 import { SqliteSecurityStore } from "./sqlite-security.js";
 import type { SessionRecordStore } from "./session-store.js";
 import { deleteSessionsOf, SqliteSessionStore } from "./sqlite-sessions.js";
+import { SqliteSmsStore } from "./sqlite-sms.js";
+import type { SmsStore } from "./sms-store.js";
 import { migrate } from "./sqlite-schema.js";
 import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "./data-dir.js";
 import * as operatorQueries from "./sqlite-operators.js";
@@ -109,6 +111,7 @@ export class SqliteStore implements GatewayStore {
   readonly alarms: AlarmStore;
   readonly security: SecurityStore;
   readonly sessions: SessionRecordStore;
+  readonly sms: SmsStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -116,6 +119,7 @@ export class SqliteStore implements GatewayStore {
     this.alarms = new SqliteAlarmStore(db, { select: ALERT_SELECT, toRow: toAlertRow });
     this.security = new SqliteSecurityStore(db);
     this.sessions = new SqliteSessionStore(db);
+    this.sms = new SqliteSmsStore(db);
   }
 
   /**

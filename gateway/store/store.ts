@@ -7,6 +7,7 @@ import type { AlarmStore } from "./alarm-store.js";
 import type { HealthStore } from "./health-store.js";
 import type { SecurityStore } from "./security-store.js";
 import type { SessionRecordStore } from "./session-store.js";
+import type { SmsStore } from "./sms-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -101,6 +102,8 @@ export interface GatewayStore {
   readonly security: SecurityStore;
   /** Operator sessions, by the SHA-256 of their secrets, so a restart logs nobody out (session-store.ts). */
   readonly sessions: SessionRecordStore;
+  /** SMS keys and counters, alerts that arrived by SMS (sms-store.ts). */
+  readonly sms: SmsStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
