@@ -5,7 +5,7 @@
  * (+CMGD) through the same queue.
  */
 import type { Logger } from "pino";
-import { AtReader, finalResult, parseCmgrHeader, parseCmgs, parseCmtHeader, parseCmti } from "./at-protocol.js";
+import { AtReader, finalResult, parseCmglHeader, parseCmgrHeader, parseCmgs, parseCmtHeader, parseCmti } from "./at-protocol.js";
 import { type IncomingSms, ModemError, ModemErrorCode } from "./modem.js";
 
 export interface AtPort {
@@ -52,6 +52,8 @@ export class AtCommands {
   private cmtHeader: { from: string; sentAt: string | null } | undefined;
   private unknownLines = 0;
   private closed = false;
+  /** Storage indexes being read (announced by +CMTI, or listed): each is handed on once. */
+  private readonly claimed = new Set<number>();
 
   constructor(
     private readonly port: AtPort,
@@ -191,8 +193,37 @@ export class AtCommands {
     }
   }
 
+  /**
+   * Messages stored while nobody listened (the driver was down, the device re-plugged): listed with
+   * AT+CMGL="ALL", handed on, and deleted one by one. Returns how many were read.
+   */
+  async readStored(): Promise<number> {
+    const lines = await this.run('AT+CMGL="ALL"', { prefix: "*" });
+    const messages: { index: number; from: string; sentAt: string | null; text: string[] }[] = [];
+    for (const line of lines) {
+      const header = parseCmglHeader(line);
+      if (header !== null) messages.push({ ...header, text: [] });
+      else messages.at(-1)?.text.push(line);
+    }
+    let count = 0;
+    for (const m of messages) {
+      if (this.claimed.has(m.index)) continue; // announced meanwhile: readMessage hands it on
+      this.claimed.add(m.index);
+      try {
+        await this.run(`AT+CMGD=${m.index}`).catch((err: unknown) => this.log.warn({ index: m.index, err: { message: (err as Error).message } }, "stored SMS not deleted"));
+      } finally {
+        this.claimed.delete(m.index);
+      }
+      this.hooks.sms({ from: m.from, text: m.text.join("\n"), sentAt: m.sentAt });
+      count += 1;
+    }
+    return count;
+  }
+
   /** AT+CMGR=<index> (header line, then the text) and AT+CMGD=<index>. */
   private async readMessage(index: number): Promise<void> {
+    if (this.claimed.has(index)) return;
+    this.claimed.add(index);
     try {
       const lines = await this.run(`AT+CMGR=${index}`, { prefix: "*" });
       const header = lines[0] === undefined ? null : parseCmgrHeader(lines[0]);
@@ -204,6 +235,8 @@ export class AtCommands {
       this.hooks.sms({ from: header.from, text: lines.slice(1).join("\n"), sentAt: header.sentAt });
     } catch (err) {
       this.log.warn({ index, err: { message: (err as Error).message } }, "stored SMS could not be read");
+    } finally {
+      this.claimed.delete(index);
     }
   }
 }

@@ -203,6 +203,11 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
     this.backoff.reset();
     this.log.info("modem connected");
     this.emit("present");
+    // What arrived while nobody listened (the gateway restarting, the device re-plugged).
+    void at.readStored().then(
+      (count) => count > 0 && this.log.info({ count }, "stored SMS read at connect"),
+      (err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, "stored SMS could not be listed"),
+    );
     const every = this.options.pollIntervalMs ?? 30_000;
     clearInterval(this.pollTimer);
     if (every > 0) this.pollTimer = setInterval(() => void at.run("AT").catch(() => undefined), every);

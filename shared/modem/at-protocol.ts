@@ -144,6 +144,13 @@ export function parseCmtHeader(line: string): { from: string; sentAt: string | n
   return { from: p[0], sentAt: p[2] !== undefined && p[2] !== "" ? p[2] : null };
 }
 
+/** +CMGL: <index>,<stat>,<oa>,[<alpha>],<scts> (text mode) → one stored message's header. */
+export function parseCmglHeader(line: string): { index: number; from: string; sentAt: string | null } | null {
+  const p = params(line, "+CMGL");
+  if (p === null || !/^\d+$/.test(p[0] ?? "") || p[2] === undefined || p[2] === "") return null;
+  return { index: Number(p[0]), from: p[2], sentAt: p[4] !== undefined && p[4] !== "" ? p[4] : null };
+}
+
 export function parseCmgs(line: string): number | null {
   const p = params(line, "+CMGS");
   if (p === null || !/^\d+$/.test(p[0] ?? "")) return null;

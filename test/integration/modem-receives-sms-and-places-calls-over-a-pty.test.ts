@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { IncomingSms } from "../../shared/modem/modem.js";
 import { isModemError, ModemErrorCode } from "../../shared/modem/modem.js";
+import { SimModem } from "../fixtures/sim-modem.js";
 import { waitFor } from "./harness.js";
 import { type ModemRig, startModemRig } from "./modem-rig.js";
 
@@ -17,6 +18,28 @@ describe("AT modem over a real pty: SMS in, voice calls", () => {
     expect(received[0]).toEqual({ from: "+77010000555", text: "SOSACK1 0123 deadbeef", sentAt: "26/12/05,17:00:00+24" });
     await waitFor(() => rig.sim.storedCount === 0, "the message deleted");
     expect(rig.sim.commands).toEqual(expect.arrayContaining(["AT+CMGR=1", "AT+CMGD=1"]));
+  });
+
+  it("messages that arrived while the modem was away are listed when it is back (+CMGL), handed on once and deleted", async () => {
+    rig = await startModemRig();
+    const received: IncomingSms[] = [];
+    rig.modem.on("sms", (sms) => received.push(sms));
+    await rig.sim.close();
+    await rig.pty.stop();
+    await waitFor(() => !rig.modem.isPresent, "the modem gone");
+    await rig.pty.start();
+    const sim = new SimModem(rig.pty.modemPath, "+77010000001");
+    await sim.open();
+    Object.assign(rig, { sim });
+    sim.storeUnannounced("+77010000557", "first while away");
+    sim.storeUnannounced("+77010000558", "second while away");
+    await waitFor(() => received.length === 2, "both stored messages");
+    expect(received.map((m) => [m.from, m.text])).toEqual([
+      ["+77010000557", "first while away"],
+      ["+77010000558", "second while away"],
+    ]);
+    await waitFor(() => sim.storedCount === 0, "both deleted");
+    expect(sim.commands).toContain('AT+CMGL="ALL"');
   });
 
   it("an incoming SMS pushed whole by +CMT is parsed too, even while a command runs", async () => {
