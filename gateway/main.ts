@@ -154,7 +154,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     );
     broker.handle("alerts", (kioskId, topic, payload) => pipeline.handle(kioskId, topic, payload));
     // The kiosks' second path: SMS alerts into the same pipeline (docs/fallback.md).
-    const smsIntake = new SmsIntake({ store, pipeline, bus: events, log: log.child({ subsystem: "sms" }) });
+    const smsIntake = new SmsIntake({ store, pipeline, bus: events, clock, log: log.child({ subsystem: "sms" }) });
     const commands = new CommandSender(
       store,
       broker,
@@ -257,6 +257,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               // Reported, not a readiness failure: a gateway whose dispatch is down still stores and
               // acknowledges alerts (taking it out of a load balancer would stop that).
               dispatch: describeDispatch(forwarder?.status()),
+              // Reported, not a readiness failure: the kiosks' IP path does not need it.
+              ...(smsModem === undefined ? {} : { smsModem: smsModem.isPresent ? "present" : "absent" }),
             },
           };
         },

@@ -7,6 +7,7 @@
  * the number it came from (SOSACK1, under the same key).
  */
 import type { Logger } from "pino";
+import type { Clock } from "../../shared/clock.js";
 import type { Ack, Alert } from "../../shared/contract.js";
 import type { EventBus } from "../../shared/events.js";
 import { decodeSmsAlert, encodeSmsAck, looksLikeSmsAlert, parseSmsKey, SmsRefusal } from "../../shared/sms-alert.js";
@@ -29,7 +30,7 @@ export type IntakeResult = { readonly outcome: "accepted"; readonly alertId: str
 
 export class SmsIntake {
   constructor(
-    private readonly deps: { store: GatewayStore; pipeline: AlertPipeline; bus: EventBus<GatewayEvents>; log: Logger },
+    private readonly deps: { store: GatewayStore; pipeline: AlertPipeline; bus: EventBus<GatewayEvents>; clock: Clock; log: Logger },
   ) {}
 
   async handle(sms: InboundSms, reply: SmsReply): Promise<IntakeResult> {
@@ -58,7 +59,7 @@ export class SmsIntake {
       trigger: s.kind === "test" ? "scheduled-test" : "button",
       pressCount: 1,
     };
-    await store.sms.recordArrival({ alertId: s.alertId, kioskId: s.kioskId, sender: sms.from, counter: s.counter, receivedAt: new Date().toISOString() });
+    await store.sms.recordArrival({ alertId: s.alertId, kioskId: s.kioskId, sender: sms.from, counter: s.counter, receivedAt: this.deps.clock.now().toISOString() });
     log.warn({ kioskId: s.kioskId, alertId: s.alertId, kind: s.kind, from: sms.from, via: sms.via, counter: s.counter }, "alert received by SMS: the kiosk's IP link could not deliver it");
     const answer = async (ack: Ack): Promise<void> => {
       if (ack.status !== "ok") return; // the kiosk sends again (over SMS or IP)

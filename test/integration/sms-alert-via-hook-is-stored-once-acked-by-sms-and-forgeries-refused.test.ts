@@ -83,6 +83,10 @@ describe("SMS alerts through the SMS service's hook", () => {
     expect(gateway.logs.find("SMS alert refused").map((l) => l.code)).toEqual(cases.map(([, code]) => code));
     expect((await gateway.store.listAlerts()).map((a) => a.alertId)).toEqual([first.alertId]);
     expect((await gateway.store.sms.getKey(KIOSK))?.lastCounter).toBe(5);
+    const metrics = (await gateway.metrics.render()).body;
+    expect(metrics).toContain('sos_sms_refused_total{code="SMS_REPLAYED"} 2');
+    expect(metrics).toContain('sos_sms_refused_total{code="SMS_FORGED"} 1');
+    expect(metrics).toContain('sos_alerts_received_by_sms_total{kind="sos"} 1');
   });
 
   it("an unsigned or wrongly signed hook request is refused before it is read", async () => {
