@@ -37,6 +37,8 @@ export interface FallbackDeps {
 
 interface Watch {
   readonly alert: Alert;
+  /** When the alert was recorded (or found in the outbox at start), by the injected clock. */
+  readonly since: number;
   timer: NodeJS.Timeout | undefined;
   /** SMS rounds sent so far: each starts one number further down the list. */
   rounds: number;
@@ -63,7 +65,13 @@ export class FallbackPolicy {
     const { bus, modem } = this.deps;
     this.off.push(
       bus.on("link.up", "fallback", () => (this.linkUp = true)),
-      bus.on("link.down", "fallback", () => (this.linkUp = false)),
+      bus.on("link.down", "fallback", () => {
+        this.linkUp = false;
+        // A link found dead late (a silent loss, noticed at the keepalive): alerts already past
+        // afterMs go at once instead of waiting for their next look.
+        const now = this.deps.clock.now().getTime();
+        for (const w of this.watches.values()) if (!w.sending && now - w.since >= this.config.afterMs) this.arm(w, 0);
+      }),
       bus.on("alert.recorded", "fallback", ({ alert }) => this.watch(alert)),
       bus.on("alert.acked", "fallback", ({ alertId }) => this.settle(alertId, "ip")),
       bus.on("alarm.closed", "fallback", ({ alertId }) => {
@@ -93,7 +101,7 @@ export class FallbackPolicy {
 
   private watch(alert: Alert): void {
     if (alert.kind !== "sos" || this.watches.has(alert.alertId) || this.stopped) return;
-    const w: Watch = { alert, timer: undefined, rounds: 0, sending: false, settled: false };
+    const w: Watch = { alert, since: this.deps.clock.now().getTime(), timer: undefined, rounds: 0, sending: false, settled: false };
     this.watches.set(alert.alertId, w);
     this.arm(w, this.config.afterMs);
   }

@@ -108,6 +108,17 @@ describe("the kiosk's second path (SMS, then a voice call)", () => {
     expect(handle?.policy.watching).toEqual([]);
   });
 
+  it("a link found dead late (at its keepalive) sends an alert already past its wait at once", async () => {
+    await start();
+    bus.emit("link.up", {});
+    raise();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(modem.sent).toEqual([]);
+    bus.emit("link.down", { reason: "keepalive timeout" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(modem.sent.map((s) => s.to)).toEqual([CENTRE[0]]);
+  });
+
   it("test alarms never go by SMS", async () => {
     await start();
     raise("test");
