@@ -21,7 +21,7 @@ import type { FallbackHandle } from "./fallback/start-fallback.js";
 import type { CommandRunner } from "./health/checks/runner.js";
 import { FaultMonitor } from "./health/faults.js";
 import type { SystemProbe } from "./health/probe.js";
-import { type Health, startHealth } from "./health/start-health.js";
+import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
 import { IndicatorController } from "./indicators/controller.js";
 import type { Indicator } from "./indicators/indicator.js";
@@ -151,7 +151,8 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
       player,
       faults,
       pending: leftover,
-      busy: () => (alarm.openAlarm === null ? null : "alarm open"),
+      // As for the test alarm: an open alarm holds the SMS test back, until it no longer takes presses.
+      busy: () => alarmHoldsTests(alarm.openAlarm, clock.now(), config.press.reopenAfterMs),
       ...(deps.modem === undefined ? {} : { modem: deps.modem }),
       ...(deps.random === undefined ? {} : { random: deps.random }),
     });
