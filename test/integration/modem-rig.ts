@@ -3,6 +3,7 @@ import { AtModem } from "../../shared/modem/at-modem.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { PtyPair } from "../fixtures/pty-pair.js";
 import { type SimNetwork, SimModem } from "../fixtures/sim-modem.js";
+import type { Defer } from "./cleanups.js";
 
 export interface ModemRig {
   readonly pty: PtyPair;
@@ -39,4 +40,16 @@ export async function startModemRig(number = "+77010000001", network?: SimNetwor
       await pty.remove();
     },
   };
+}
+
+/** A pty pair, a SimModem on the network at `number`, and an AtModem (not started) for a kiosk or a gateway. */
+export async function ptyModem(number: string, network: SimNetwork, logs: LogCapture, defer: Defer): Promise<{ sim: SimModem; modem: AtModem }> {
+  const pty = new PtyPair();
+  await pty.start();
+  defer(() => pty.remove());
+  const sim = new SimModem(pty.modemPath, number, network);
+  await sim.open();
+  defer(() => sim.close());
+  const modem = new AtModem({ path: pty.devicePath, baudRate: 115_200, log: logs.logger("modem"), pollIntervalMs: 0, commandTimeoutMs: 2_000, smsTimeoutMs: 5_000 });
+  return { sim, modem };
 }

@@ -6,15 +6,14 @@
  * over MQTT is a duplicate, not a second incident.
  */
 import { describe, expect, it } from "vitest";
-import { AtModem } from "../../shared/modem/at-modem.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { LogCapture } from "../fixtures/log-capture.js";
-import { PtyPair } from "../fixtures/pty-pair.js";
-import { SimModem, SimNetwork } from "../fixtures/sim-modem.js";
+import { SimNetwork } from "../fixtures/sim-modem.js";
 import { TcpProxy } from "../fixtures/tcp-proxy.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { deferCleanups } from "./cleanups.js";
 import { DISPATCH_SECRET, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
+import { ptyModem } from "./modem-rig.js";
 
 const KIOSK = "kz-hwy-0800";
 const CENTRE_SMS = "+77010000100";
@@ -24,23 +23,12 @@ const KIOSK_SIM = "+77010000901";
 describe("second path end to end", () => {
   const defer = deferCleanups();
 
-  async function modemOn(number: string, network: SimNetwork, logs: LogCapture): Promise<{ sim: SimModem; modem: AtModem }> {
-    const pty = new PtyPair();
-    await pty.start();
-    defer(() => pty.remove());
-    const sim = new SimModem(pty.modemPath, number, network);
-    await sim.open();
-    defer(() => sim.close());
-    const modem = new AtModem({ path: pty.devicePath, baudRate: 115_200, log: logs.logger("modem"), pollIntervalMs: 0, commandTimeoutMs: 2_000, smsTimeoutMs: 5_000 });
-    return { sim, modem };
-  }
-
   it("IP blackholed → press → SMS → dispatch once → SMS ack lights 'received' → centre rung → the MQTT copy after the heal is a duplicate", async () => {
     const dir = tempDir();
     defer(() => dir.remove());
     const network = new SimNetwork();
     const logs = new LogCapture();
-    const centre = await modemOn(CENTRE_SMS, network, logs);
+    const centre = await ptyModem(CENTRE_SMS, network, logs, defer);
     const receiver = await new DispatchReceiver().start();
     defer(() => receiver.stop());
     const gateway = await startTestGateway(`${dir.path}/gw`, { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } }, { smsModem: centre.modem });
@@ -56,7 +44,7 @@ describe("second path end to end", () => {
       fallback: { ...provisioned.fallback, afterMs: 1_000, smsNumbers: [CENTRE_SMS], voiceNumber: CENTRE_VOICE, smsRetry: { minMs: 100, maxMs: 500, factor: 2, jitter: 0 }, smsTest: { enabled: false } },
       health: { ...provisioned.health, selfTest: { ...provisioned.health.selfTest, enabled: false } },
     });
-    const kioskSide = await modemOn(KIOSK_SIM, network, logs);
+    const kioskSide = await ptyModem(KIOSK_SIM, network, logs, defer);
     const kiosk = await startTestKiosk(config, { modem: kioskSide.modem });
     defer(() => kiosk.stop());
     await kiosk.fallbackReady;
