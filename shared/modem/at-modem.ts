@@ -184,7 +184,7 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
     });
   }
 
-  /** Echo off, numeric errors, text mode, new messages announced by +CMTI. */
+  /** Echo off, numeric errors, text mode, new messages announced by +CMTI, ASCII texts. */
   private async initialise(port: SerialPortStream, at: AtCommands): Promise<void> {
     try {
       await at.run("AT", { timeoutMs: 2_000 }).catch(() => at.run("AT", { timeoutMs: 2_000 }));
@@ -192,6 +192,8 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
       await at.run("AT+CMEE=1");
       await at.run("AT+CMGF=1");
       await at.run("AT+CNMI=2,1,0,0,0").catch((err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, "AT+CNMI refused: incoming SMS are not announced"));
+      // Texts as ASCII: under "GSM" some modules take raw GSM-7 bytes, where 0x5F ('_' in a kiosk id) is '§'.
+      await at.run('AT+CSCS="IRA"').catch((err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, 'AT+CSCS="IRA" refused: SMS texts use the module\'s default character set'));
     } catch (err) {
       this.lost(port, err as Error);
       return;

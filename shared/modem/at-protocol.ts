@@ -11,8 +11,8 @@ export const MAX_AT_LINE = 1_024;
 export const MAX_SMS_CHARS = 160;
 /**
  * What we put in an SMS: the printable ASCII characters that are also in the GSM-7 default alphabet
- * and map one to one under AT+CSCS="IRA" or "GSM" (no @, $, `, [, ], {, }, \, ^, ~, |: extension
- * table or charset differences).
+ * (no @, $, `, [, ], {, }, \, ^, ~, |: extension table or code points that differ), sent under
+ * AT+CSCS="IRA" so the module maps them to GSM-7 itself.
  */
 export const SMS_SAFE = /^[A-Za-z0-9 !"#%&'()*+,\-./:;<=>?_]*$/;
 const NUMBER = /^\+?[0-9]{3,20}$/;

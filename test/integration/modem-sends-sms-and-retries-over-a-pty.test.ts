@@ -10,10 +10,10 @@ describe("AT modem over a real pty: SMS out", () => {
   let rig: ModemRig;
   afterEach(async () => rig.stop());
 
-  it("initialises the modem (echo off, numeric errors, text mode, +CMTI) and reports its status", async () => {
+  it("initialises the modem (echo off, numeric errors, text mode, +CMTI, ASCII texts) and reports its status", async () => {
     rig = await startModemRig();
     expect(rig.modem.isPresent).toBe(true);
-    expect(rig.sim.commands.slice(0, 5)).toEqual(["AT", "ATE0", "AT+CMEE=1", "AT+CMGF=1", "AT+CNMI=2,1,0,0,0"]);
+    expect(rig.sim.commands.slice(0, 6)).toEqual(["AT", "ATE0", "AT+CMEE=1", "AT+CMGF=1", "AT+CNMI=2,1,0,0,0", 'AT+CSCS="IRA"']);
     expect(await rig.modem.status()).toEqual({ present: true, registration: "home", csq: 20, signalDbm: -73, sim: "ready" });
     rig.sim.simReady = false;
     rig.sim.registration = 0;
