@@ -53,6 +53,7 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
   private missed = 0;
   private outageReported = false;
   private inCall = false;
+  private opening: Promise<void> | undefined;
 
   constructor(private readonly options: AtModemOptions) {
     super();
@@ -79,6 +80,7 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
     clearInterval(this.pollTimer);
     const port = this.port;
     this.drop(new ModemError(ModemErrorCode.Stopped, "modem stopped"));
+    await this.opening;
     if (port !== undefined) await release(port, this.log);
     this.log.info("modem closed");
   }
@@ -172,8 +174,13 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
     port.on("data", (chunk: Buffer) => port === this.port && at.push(chunk));
     port.on("close", (err: Error | null) => this.lost(port, err ?? new Error("serial port closed")));
     port.on("error", (err: Error) => this.lost(port, err));
-    return new Promise<void>((resolve) => {
+    const opening = new Promise<void>((resolve) => {
       port.open((err) => {
+        if (port !== this.port) {
+          // Stopped (or replaced) while opening: this port is nobody's.
+          void release(port, this.log).finally(resolve);
+          return;
+        }
         if (err) {
           this.lost(port, err);
           resolve();
@@ -182,6 +189,8 @@ export class AtModem extends EventEmitter<ModemEvents> implements Modem {
         void this.initialise(port, at).finally(resolve);
       });
     });
+    this.opening = opening;
+    return opening;
   }
 
   /** Echo off, numeric errors, text mode, new messages announced by +CMTI, ASCII texts. */
