@@ -47,7 +47,7 @@ export type LinkType = z.infer<typeof linkTypeSchema>;
 
 /**
  * The second path's health (a cellular modem for SMS and voice, docs/fallback.md): absent on a kiosk
- * without a modem. A broken second path is also named in `faults` ("backup-path"), which makes the
+ * without a modem. A broken second path is also named in `faults` ("backup-path", "sms-test"), which makes the
  * kiosk degraded at the gateway.
  */
 export const backupPathSchema = z.object({

@@ -3,7 +3,7 @@
  * (a fleet does not test at once), an SMS test alert (kind T, a fresh alertId, never in the outbox)
  * goes to the first centre number; the centre answers SOSACK1 by SMS. No answer within
  * `ackTimeoutMs`, or no SMS at all, is a failed test: the backup path is reported broken (a
- * "backup-path" fault in the heartbeat makes the kiosk degraded) until a later test passes.
+ * "sms-test" fault in the heartbeat makes the kiosk degraded) until a later test passes.
  * The schedule is kept on disk (SmsState): a restart does not reset it.
  */
 import { randomUUID } from "node:crypto";

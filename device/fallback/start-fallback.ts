@@ -1,9 +1,9 @@
 /**
  * Wires the second path: the modem (the AT driver named in kiosk.json, or the one a test passes),
  * the SMS fallback policy, the scheduled SMS-path test and the modem's health, read every
- * `healthEveryS` and reported in the heartbeat. A broken second path (no modem, no SIM, not
- * registered, a failed SMS test) is the degraded part "backup-path": the kiosk still raises alarms
- * over IP, and the gateway shows it degraded. Loaded lazily, after the button is armed.
+ * `healthEveryS` and reported in the heartbeat. A broken second path is a degraded part: "backup-path"
+ * (no modem, no SIM, not registered) or "sms-test" (the last SMS-path test got no ack). The kiosk
+ * still raises alarms over IP, and the gateway shows it degraded. Loaded lazily, after the button is armed.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
@@ -22,7 +22,10 @@ import { FallbackPolicy } from "./fallback.js";
 import { SmsPathTest } from "./sms-test.js";
 import { SmsState } from "./sms-state.js";
 
+/** The modem is absent, has no ready SIM, or is not registered. */
 export const BACKUP_PATH_FAULT = "backup-path";
+/** The last scheduled SMS-path test got no SMS ack (reported like a failed test alarm). */
+export const SMS_TEST_FAULT = "sms-test";
 
 export interface FallbackStartDeps {
   /** Default: the AT driver on config.modem.path. */
@@ -73,8 +76,8 @@ export async function startFallback(config: KioskConfig, deps: FallbackStartDeps
 
   const evaluate = (): void => {
     const s = state.current;
-    const broken = !status.present || status.sim !== "ready" || !isRegistered(status.registration) || s.lastTestOk === false;
-    deps.faults.setDegraded(BACKUP_PATH_FAULT, broken);
+    deps.faults.setDegraded(BACKUP_PATH_FAULT, !status.present || status.sim !== "ready" || !isRegistered(status.registration));
+    deps.faults.setDegraded(SMS_TEST_FAULT, s.lastTestOk === false);
   };
   const refresh = async (): Promise<void> => {
     try {

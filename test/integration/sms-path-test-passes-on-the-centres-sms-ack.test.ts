@@ -42,5 +42,6 @@ describe("the SMS-path test", () => {
     expect(kioskSide.sim.sent[0]?.text).toMatch(/^SOS1 T /);
     expect(centre.sim.sent.map((m) => m.to)).toEqual([KIOSK_SIM]);
     expect(kiosk.faults.all).not.toContain("backup-path");
+    expect(kiosk.faults.all).not.toContain("sms-test");
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KioskEvents } from "../../device/events.js";
 import { FaultMonitor } from "../../device/health/faults.js";
 import { Outbox } from "../../device/link/outbox.js";
-import { BACKUP_PATH_FAULT, type FallbackHandle, startFallback } from "../../device/fallback/start-fallback.js";
+import { BACKUP_PATH_FAULT, type FallbackHandle, SMS_TEST_FAULT, startFallback } from "../../device/fallback/start-fallback.js";
 import { systemClock } from "../../shared/clock.js";
 import { type KioskConfig, type KioskConfigInput, parseKioskConfig } from "../../shared/config/kiosk.js";
 import type { Alert } from "../../shared/contract.js";
@@ -170,22 +170,22 @@ describe("the kiosk's second path (SMS, then a voice call)", () => {
     expect(decode(modem.sent[1]?.text ?? "")).toMatchObject({ ok: true, value: { counter: 2 } });
   });
 
-  it("the weekly SMS path test passes on the centre's SMS ack and fails without it, making the backup path broken", async () => {
+  it("the weekly SMS path test passes on the centre's SMS ack and fails without it, reported as the sms-test fault", async () => {
     modem.onSent = (_to, text) => {
       const d = decode(text);
       if (d.ok && d.value.kind === "test" && modem.sent.length === 1) queueMicrotask(() => modem.deliver(CENTRE[0] ?? "", encodeSmsAck(d.value.alertId, KEY)));
     };
     const h = await start({ smsTest: { everyH: 168, jitterH: 12, ackTimeoutMs: 60_000 } });
-    expect(faults.all).not.toContain(BACKUP_PATH_FAULT);
+    expect(faults.all).not.toContain(SMS_TEST_FAULT);
     await vi.advanceTimersByTimeAsync((168 + 6) * 3_600_000);
     expect(modem.sent).toHaveLength(1);
     expect(decode(modem.sent[0]?.text ?? "")).toMatchObject({ ok: true, value: { kind: "test" } });
     expect(h.report()).toMatchObject({ lastTestOk: true });
-    expect(faults.all).not.toContain(BACKUP_PATH_FAULT);
+    expect(faults.all).not.toContain(SMS_TEST_FAULT);
     await vi.advanceTimersByTimeAsync((168 + 6) * 3_600_000 + 60_000);
     expect(modem.sent).toHaveLength(2);
     expect(h.report()).toMatchObject({ lastTestOk: false });
-    expect(faults.all).toContain(BACKUP_PATH_FAULT);
+    expect(faults.all).toContain(SMS_TEST_FAULT);
   });
 
   it("a missing modem, no SIM or no registration is a broken backup path, reported in the heartbeat's terms", async () => {
