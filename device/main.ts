@@ -17,10 +17,11 @@ import type { PromptPlayer } from "./audio/player.js";
 import type { CallManager } from "./call/call-manager.js";
 import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
+import type { FallbackHandle } from "./fallback/start-fallback.js";
 import type { CommandRunner } from "./health/checks/runner.js";
 import { FaultMonitor } from "./health/faults.js";
 import type { SystemProbe } from "./health/probe.js";
-import { type Health, startHealth } from "./health/start-health.js";
+import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
 import { IndicatorController } from "./indicators/controller.js";
 import type { Indicator } from "./indicators/indicator.js";
@@ -29,6 +30,7 @@ import type { SerialBinding } from "./inputs/serial-panel.js";
 import { Outbox } from "./link/outbox.js";
 import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
+import type { Modem } from "../shared/modem/modem.js";
 
 export { AGENT_VERSION } from "./alarm/alarm-controller.js";
 
@@ -48,6 +50,8 @@ export interface KioskDeps {
   readonly runner?: CommandRunner;
   /** For the test alarm's jitter; default Math.random. */
   readonly random?: () => number;
+  /** The second path's modem; default: the driver named in config.modem (tests pass a fake or a pty). */
+  readonly modem?: Modem;
 }
 
 export interface KioskHandle {
@@ -62,6 +66,8 @@ export interface KioskHandle {
   raise(kind?: AlertKind): Alert;
   /** Resolves when the MQTT link and delivery are wired (the button works before that). */
   readonly linkReady: Promise<void>;
+  /** The second path (SMS, voice over the modem); undefined without a modem. */
+  readonly fallbackReady: Promise<FallbackHandle | undefined>;
   stop(): Promise<void>;
 }
 
@@ -108,10 +114,13 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   lights.refresh();
   faults.start();
   events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
+  // The first acknowledgement on either path settles the alarm (docs/fallback.md).
+  events.on("fallback.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
 
   // Calls hear every alarm from now on; their media loads last, behind the link, and is never awaited.
   const calls = startCalls(config, { bus: events, player, clock, log, media: deps.media, openAlertId: open?.alert.alertId ?? null });
 
+  let fallback: FallbackHandle | undefined;
   // Health runs on its own timers (heartbeat, daily self-test, test alarm); nothing waits for it.
   const health = startHealth(config, {
     bus: events,
@@ -127,7 +136,29 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     ...(deps.probe === undefined ? {} : { probe: deps.probe }),
     ...(deps.runner === undefined ? {} : { runner: deps.runner }),
     ...(deps.random === undefined ? {} : { random: deps.random }),
+    backupPath: () => fallback?.report(),
   });
+
+  // The second path loads after the button is armed, beside the link; nothing waits for it.
+  const fallbackReady = (async () => {
+    if (config.modem.driver === "none" && deps.modem === undefined) return undefined;
+    const { startFallback } = await import("./fallback/start-fallback.js");
+    fallback = await startFallback(config, {
+      outbox,
+      bus: events,
+      clock,
+      log,
+      player,
+      faults,
+      pending: leftover,
+      // As for the test alarm: an open alarm holds the SMS test back, until it no longer takes presses.
+      busy: () => alarmHoldsTests(alarm.openAlarm, clock.now(), config.press.reopenAfterMs),
+      ...(deps.modem === undefined ? {} : { modem: deps.modem }),
+      ...(deps.random === undefined ? {} : { random: deps.random }),
+    });
+    return fallback;
+  })();
+  fallbackReady.catch((err: unknown) => log.error({ err }, "the second path (modem) failed to start; alarms go over IP only"));
 
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
   let stopLink: () => Promise<void> = () => Promise.resolve();
@@ -150,6 +181,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     health,
     raise: (kind = "sos") => alarm.raise(kind, "manual"),
     linkReady,
+    fallbackReady,
     async stop() {
       rules.stop();
       health.stop();
@@ -159,6 +191,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
       await linkReady.catch(() => undefined);
       await calls.stop();
       await stopLink();
+      await fallbackReady.then((f) => f?.stop(), () => undefined);
       await indicator.stop().catch(() => undefined);
       await player.stop();
       log.info({ pending: outbox.depth }, "kiosk agent stopped");

@@ -4,7 +4,10 @@ import type { AlarmStepType } from "./store/alarm-store.js";
 
 /** What the gateway's features tell each other (and the demo, metrics and tests). */
 export interface GatewayEvents {
-  "alert.stored": { alertId: string; kioskId: string; kind: AlertKind; pressedAt: string; receivedAt: string };
+  /** `channel`: how it came (absent = mqtt); "sms" is shown as "via SMS". */
+  "alert.stored": { alertId: string; kioskId: string; kind: AlertKind; pressedAt: string; receivedAt: string; channel?: "mqtt" | "sms" };
+  /** An SMS that claimed to be an alert was refused (forged, replayed, unknown kiosk, malformed). */
+  "sms.refused": { kioskId: string | null; code: string; reason: string; sender: string };
   "alert.duplicate": { alertId: string; kioskId: string };
   /** More presses were counted on an open alarm. */
   "alert.presses": { alertId: string; kioskId: string; pressCount: number };

@@ -37,6 +37,9 @@ import { securityRoutes } from "./security/routes.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
+import type { Modem } from "../shared/modem/modem.js";
+import { smsHookRoutes } from "./sms/http-hook.js";
+import { SmsIntake } from "./sms/intake.js";
 
 export const GATEWAY_VERSION = "0.1.0";
 /** At start, the newest alarms whose EIDO updates are checked for steps not queued yet. */
@@ -51,6 +54,8 @@ export interface GatewayDeps {
   readonly opsSender?: OutboxSender;
   /** Defaults to the escalation webhook in the config. */
   readonly escalationSender?: OutboxSender;
+  /** The SMS receiver's modem; default: the AT driver on config.sms.modem (tests pass a pty one). */
+  readonly smsModem?: Modem;
 }
 
 export interface GatewayHandle {
@@ -188,6 +193,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       log.child({ subsystem: "alerts" }),
     );
     broker.handle("alerts", (kioskId, topic, payload) => pipeline.handle(kioskId, topic, payload));
+    // The kiosks' second path: SMS alerts into the same pipeline (docs/fallback.md).
+    const smsIntake = new SmsIntake({ store, pipeline, bus: events, clock, log: log.child({ subsystem: "sms" }) });
     const commands = new CommandSender(
       store,
       broker,
@@ -255,6 +262,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await broker.start();
     stops.push(() => broker.stop());
     const mqttPort = broker.mqttPort ?? 0;
+    const smsModem = deps.smsModem ?? (config.sms.modem === undefined ? undefined : await createSmsModem(config.sms.modem, log));
+    if (smsModem !== undefined) {
+      const { ModemSmsReceiver } = await import("./sms/modem-receiver.js");
+      const receiver = new ModemSmsReceiver(smsModem, smsIntake, log.child({ subsystem: "sms", receiver: "modem" }));
+      await receiver.start();
+      stops.push(() => receiver.stop());
+    }
     const mqttsPort = broker.mqttsPort;
     const revocations = new RevocationWatcher(store.security, broker, config.security.revocationPollMs, log.child({ subsystem: "security" }));
     await revocations.start();
@@ -286,6 +300,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               dispatch: describeDispatch(forwarder?.status()),
               // Reported, not a readiness failure: this node still serves its own kiosks and pages.
               ...(mq === undefined ? {} : { cluster: mq.state().up ? "routing up" : "routing down: messages to other nodes are not routed (Redis unreachable)" }),
+              // Reported, not a readiness failure: the kiosks' IP path does not need it.
+              ...(smsModem === undefined ? {} : { smsModem: smsModem.isPresent ? "present" : "absent" }),
             },
           };
         },
@@ -295,6 +311,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         ...operatorHttp,
         routes: [
           metricsRoutes(metrics, { token: config.metrics.token }),
+          ...(config.sms.hook === undefined ? [] : [smsHookRoutes(smsIntake, config.sms.hook)]),
           securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
           alarms.routes(consoleAuthorizer(operators.auth.sessions)),
           ...(operatorHttp.routes ?? []),
@@ -353,6 +370,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await stopAll();
     throw err;
   }
+}
+
+async function createSmsModem(m: NonNullable<GatewayConfig["sms"]["modem"]>, log: Logger): Promise<Modem> {
+  const { AtModem } = await import("../shared/modem/at-modem.js");
+  return new AtModem({ path: m.path, baudRate: m.baudRate, pollIntervalMs: m.pollIntervalMs, log: log.child({ subsystem: "sms" }) });
 }
 
 /** The dispatch line of /readyz: ok, or failing / unreachable since when, with the last error. */

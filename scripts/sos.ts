@@ -65,6 +65,8 @@ program
   .option("--renew-check-hours <n>", "look for certificates to renew (kiosks' and the gateway's own) at start and then this often, in hours (default 6)", parseNumber)
   .option("--renew-max-per-check <n>", "queue at most this many kiosk certificate renewals per check, the nearest expiry first (default 50)", parseNumber)
   .option("--server-renew-before-days <n>", "renew the gateway's own server certificate, and load it without a restart, once it expires within this many days (default 60)", parseNumber)
+  .option("--sms-modem <path>", "a modem on this machine receiving the kiosks' SMS alerts (its AT port, /dev/serial/by-id/…; docs/fallback.md)")
+  .option("--sms-hook-path <path>", "the path an SMS service posts inbound messages to (default /sms/inbound; needs SOS_SMS_HOOK_SECRET)")
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 

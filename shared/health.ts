@@ -45,6 +45,26 @@ export type SelfTestResult = z.infer<typeof selfTestResultSchema>;
 export const linkTypeSchema = z.enum(["ethernet", "wifi", "cellular", "unknown"]);
 export type LinkType = z.infer<typeof linkTypeSchema>;
 
+/**
+ * The second path's health (a cellular modem for SMS and voice, docs/fallback.md): absent on a kiosk
+ * without a modem. A broken second path is also named in `faults` ("backup-path", "sms-test"), which makes the
+ * kiosk degraded at the gateway.
+ */
+export const backupPathSchema = z.object({
+  present: z.boolean(),
+  registration: z.enum(["home", "roaming", "searching", "denied", "not-registered", "unknown"]),
+  signalDbm: z.number().nullable(),
+  sim: z.enum(["ready", "pin-required", "puk-required", "absent", "error", "unknown"]),
+  checkedAt: isoTime.nullable(),
+  /** The last scheduled end-to-end SMS test: when, and whether the centre's SMS ack came back. */
+  lastTestAt: isoTime.nullable(),
+  lastTestOk: z.boolean().nullable(),
+  /** SMS sent in the last hour (alerts and tests) and the hourly budget. */
+  smsLastHour: z.number().int().min(0),
+  smsPerHour: z.number().int().min(0),
+});
+export type BackupPath = z.infer<typeof backupPathSchema>;
+
 /** kiosk → gateway, QoS 0, every intervalS while connected. */
 export const heartbeatSchema = z.object({
   v: z.literal(1),
@@ -81,6 +101,7 @@ export const heartbeatSchema = z.object({
   /** When the last scheduled test alarm was raised (EN 81-28: at least every 72 h). */
   lastTestAlarmAt: isoTime.nullable(),
   kioskState: kioskStateSchema,
+  backupPath: backupPathSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../shared/clock.js";
 import type { KioskState } from "../../shared/contract.js";
-import type { Heartbeat, SelfTestResult } from "../../shared/health.js";
+import type { BackupPath, Heartbeat, SelfTestResult } from "../../shared/health.js";
 import type { OpenAlarm } from "../alarm/open-alarm.js";
 import { linkTypeOf, type SystemProbe } from "./probe.js";
 
@@ -21,6 +21,8 @@ export interface HeartbeatSources {
   readonly selfTests: () => readonly SelfTestResult[];
   readonly lastTestAlarmAt: () => Date | null;
   readonly sensors: () => KioskState;
+  /** The second path's health; undefined on a kiosk without a modem. */
+  readonly backupPath?: () => BackupPath | undefined;
 }
 
 async function orNull<T>(read: () => Promise<T>): Promise<T | null> {
@@ -70,5 +72,10 @@ export async function gatherHeartbeat(seq: number, s: HeartbeatSources): Promise
     selfTests: [...s.selfTests()],
     lastTestAlarmAt: lastTest === null ? null : lastTest.toISOString(),
     kioskState: { ...s.sensors() },
+    ...withBackupPath(s.backupPath?.()),
   };
+}
+
+function withBackupPath(backupPath: BackupPath | undefined): { backupPath?: BackupPath } {
+  return backupPath === undefined ? {} : { backupPath };
 }

@@ -203,7 +203,7 @@ export class AlarmsFeature {
     // the alert's ack and its dispatch (other listeners of alert.stored) must not wait for them.
     await new Promise<void>((resolve) => setImmediate(resolve));
     await this.record({ alertId: e.alertId, type: "pressed", at: e.pressedAt, actor: "kiosk", detail: {} }, false);
-    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health } }, sos);
+    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health, ...(e.channel === "sms" ? { channel: "sms" } : {}) } }, sos);
     if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
   }
 

@@ -138,6 +138,13 @@ export class GatewayMetrics {
       stallSeconds.inc(e.ms / 1_000);
     });
     for (const kind of ["sos", "test"]) received.inc({ kind }, 0);
+    // The kiosks' second path (docs/fallback.md): alerts first received by SMS, and refused SMS.
+    const bySms = new Counter({ name: "sos_alerts_received_by_sms_total", help: "Alerts whose first copy came by SMS (the kiosk's IP link could not deliver them)", labelNames: ["kind"], registers });
+    const smsRefused = new Counter({ name: "sos_sms_refused_total", help: "SMS that claimed to be alerts and were refused (forged, replayed, unknown kiosk, malformed)", labelNames: ["code"], registers });
+    for (const kind of ["sos", "test"]) bySms.inc({ kind }, 0);
+    for (const code of ["SMS_MALFORMED", "SMS_UNKNOWN_KIOSK", "SMS_FORGED", "SMS_REPLAYED"]) smsRefused.inc({ code }, 0);
+    events.on("alert.stored", "metrics-sms", (e) => e.channel === "sms" && bySms.inc({ kind: e.kind }));
+    events.on("sms.refused", "metrics", (e) => smsRefused.inc({ code: e.code }));
     for (const result of ["delivered", "failed"]) {
       attempts.inc({ result }, 0);
       opsAttempts.inc({ result }, 0);

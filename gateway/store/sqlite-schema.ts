@@ -219,6 +219,21 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX dispatch_updates_due ON dispatch_updates (next_attempt_at, event_id) WHERE delivered_at IS NULL;
    CREATE INDEX dispatch_updates_by_alert ON dispatch_updates (alert_id, event_id);`,
+  // 11: the second path (docs/fallback.md): each kiosk's SMS key and the highest SMS counter taken
+  //    from it (replay protection), and the alerts that arrived by SMS (gateway/store/sqlite-sms.ts)
+  `CREATE TABLE kiosk_sms_keys (
+     kiosk_id TEXT PRIMARY KEY,
+     sms_key TEXT NOT NULL,
+     last_counter INTEGER NOT NULL DEFAULT 0,
+     issued_at TEXT NOT NULL
+   );
+   CREATE TABLE sms_arrivals (
+     alert_id TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     counter INTEGER NOT NULL,
+     received_at TEXT NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

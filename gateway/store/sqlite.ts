@@ -31,6 +31,8 @@ import type { SessionRecordStore } from "./session-store.js";
 import type { DispatchUpdateStore } from "./dispatch-update-store.js";
 import { SqliteDispatchUpdates } from "./sqlite-dispatch-updates.js";
 import { deleteSessionsOf, SqliteSessionStore } from "./sqlite-sessions.js";
+import { SqliteSmsStore } from "./sqlite-sms.js";
+import type { SmsStore } from "./sms-store.js";
 import { migrate } from "./sqlite-schema.js";
 import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "./data-dir.js";
 import * as operatorQueries from "./sqlite-operators.js";
@@ -112,6 +114,7 @@ export class SqliteStore implements GatewayStore {
   readonly security: SecurityStore;
   readonly sessions: SessionRecordStore;
   readonly dispatchUpdates: DispatchUpdateStore;
+  readonly sms: SmsStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -120,6 +123,7 @@ export class SqliteStore implements GatewayStore {
     this.security = new SqliteSecurityStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.dispatchUpdates = new SqliteDispatchUpdates(db);
+    this.sms = new SqliteSmsStore(db);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { DispatchUpdateStore } from "./dispatch-update-store.js";
 import type { HealthStore } from "./health-store.js";
 import type { SecurityStore } from "./security-store.js";
 import type { SessionRecordStore } from "./session-store.js";
+import type { SmsStore } from "./sms-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -104,6 +105,8 @@ export interface GatewayStore {
   readonly sessions: SessionRecordStore;
   /** EIDO updates of alarms' incidents for dispatch (dispatch-update-store.ts). */
   readonly dispatchUpdates: DispatchUpdateStore;
+  /** SMS keys and counters, alerts that arrived by SMS (sms-store.ts). */
+  readonly sms: SmsStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

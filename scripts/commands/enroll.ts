@@ -166,7 +166,7 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
   } catch (err) {
     throw new SosError(ErrorCode.ArgumentInvalid, `cannot reach the gateway at ${base.host}: ${errorMessage(err)}`);
   }
-  let parsed: { status?: string; data?: { certificate: string; caCertificate: string; mqtts: { port: number } }; error?: { message?: string } };
+  let parsed: { status?: string; data?: { certificate: string; caCertificate: string; mqtts: { port: number }; smsKey?: string }; error?: { message?: string } };
   try {
     parsed = JSON.parse(reply.text) as typeof parsed;
   } catch {
@@ -192,6 +192,8 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
       mqtt: { ...kioskGateways(nodes ?? `mqtts://${host}:${parsed.data.mqtts.port}`), tls: { ca: "tls/ca.crt", cert: "tls/kiosk.crt", key: "tls/kiosk.key" } },
       dataDir: "data",
       button: { driver: "stdin" },
+      // The SMS key of the second path; the centre numbers and the modem are set on site (docs/fallback.md).
+      ...(parsed.data.smsKey === undefined ? {} : { fallback: { smsKey: parsed.data.smsKey } }),
     },
     "enrolment",
   );

@@ -32,6 +32,8 @@ export interface GatewayOptions {
   escalationRepeatS?: unknown;
   escalationUrl?: unknown;
   escalationSecret?: unknown;
+  smsModem?: unknown;
+  smsHookPath?: unknown;
   renewBeforeDays?: unknown;
   renewCheckHours?: unknown;
   renewMaxPerCheck?: unknown;
@@ -56,6 +58,10 @@ function iceServers(opts: GatewayOptions): unknown[] {
 const seconds = (s: unknown): number | undefined => (typeof s === "number" ? Math.round(s * 1_000) : undefined);
 
 export async function run(opts: GatewayOptions): Promise<void> {
+  const hookSecret = process.env.SOS_SMS_HOOK_SECRET;
+  if (opts.smsHookPath !== undefined && (hookSecret === undefined || hookSecret === "")) {
+    throw new SosError(ErrorCode.ConfigInvalid, "--sms-hook-path needs SOS_SMS_HOOK_SECRET: set it to the secret the SMS service signs its posts with");
+  }
   const config = parseGatewayConfig(
     {
       dataDir: opts.dataDir,
@@ -90,6 +96,11 @@ export async function run(opts: GatewayOptions): Promise<void> {
         renewCheckMs: typeof opts.renewCheckHours === "number" ? Math.round(opts.renewCheckHours * 3_600_000) : undefined,
         renewMaxPerCheck: opts.renewMaxPerCheck,
         serverRenewBeforeDays: opts.serverRenewBeforeDays,
+      },
+      // The SMS hook's secret from the environment only (it would show in ps).
+      sms: {
+        ...(typeof opts.smsModem === "string" ? { modem: { path: opts.smsModem } } : {}),
+        ...(hookSecret === undefined || hookSecret === "" ? {} : { hook: { secret: hookSecret, path: opts.smsHookPath } }),
       },
       log: { level: opts.logLevel },
     },

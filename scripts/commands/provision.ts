@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
+import { SMS_KEY_BYTES } from "../../shared/sms-alert.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
 import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite.js";
@@ -44,6 +46,8 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force to overwrite it`);
   }
   const secret = generateSecret();
+  // The kiosk's SMS key for its second path (docs/fallback.md); the modem and numbers are set on site.
+  const smsKey = randomBytes(SMS_KEY_BYTES).toString("base64url");
   const config = parseKioskConfig(
     {
       version: 1,
@@ -53,6 +57,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
       mqtt: { ...kioskGateways(opts.gateway), username: kioskId, password: secret },
       dataDir: "data",
       button: { driver: "stdin" },
+      fallback: { smsKey },
     },
     "provisioning options",
   );
@@ -67,6 +72,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     if (!written) {
       throw new SosError(ErrorCode.KioskExists, `kiosk ${kioskId} is already provisioned: pass --force to replace its registration and secret (its old kiosk.json stops working)`);
     }
+    await store.sms.putKey(kioskId, smsKey, new Date());
     mkdirSync(outDir, { recursive: true });
     const tmp = `${configPath}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

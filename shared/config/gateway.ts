@@ -165,6 +165,25 @@ const securitySchema = z.object({
   maxFailedEnrolmentsPerMinute: z.number().int().min(1).max(1_000).default(10),
 });
 
+/** The SMS receivers of the kiosks' second path (docs/fallback.md); both optional, both may run. */
+const smsSchema = z.object({
+  /** A modem attached to the gateway (the same AT driver as the kiosks'). */
+  modem: z
+    .object({
+      path: z.string().min(1).describe("prefer /dev/serial/by-id/…"),
+      baudRate: z.number().int().default(115_200),
+      pollIntervalMs: z.number().int().min(0).default(30_000),
+    })
+    .optional(),
+  /** An SMS gateway service's inbound webhook: POST {from, text}, signed with X-Sos-Signature. */
+  hook: z
+    .object({
+      path: z.string().regex(/^\/[A-Za-z0-9/_-]*$/).default("/sms/inbound"),
+      secret: z.string().min(16, "must be at least 16 characters (a random secret shared with the SMS service)"),
+    })
+    .optional(),
+});
+
 /** The gateway's config, built from the command line and the environment. */
 export const gatewayConfigSchema = z
   .object({
@@ -308,6 +327,7 @@ export const gatewayConfigSchema = z
         nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, '.', '_' or '-' (e.g. gw-a)").optional(),
       })
       .default({}),
+    sms: smsSchema.default({}),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   })

@@ -147,9 +147,9 @@ describe("operators in the store (migration 3)", () => {
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(10);
-      // Without what migration 10 (EIDO updates) and 8 (operator sessions) added…
-      db.exec("DROP TABLE dispatch_updates; DROP TABLE operator_sessions;");
+      expect(db.pragma("user_version", { simple: true })).toBe(11);
+      // Without what migrations 11 (SMS), 10 (EIDO updates) and 8 (operator sessions) added…
+      db.exec("DROP TABLE kiosk_sms_keys; DROP TABLE sms_arrivals; DROP TABLE dispatch_updates; DROP TABLE operator_sessions;");
       // … without what migration 6 (alarm lifecycle) added…
       db.exec("DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");
       db.exec("DROP TABLE operators");
