@@ -28,6 +28,7 @@ import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
 import { showDispatchBanner } from "./dispatch-banner.js";
+import { StepWriter } from "./step-writer.js";
 import { EventStream } from "./stream.js";
 import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
 
@@ -67,12 +68,17 @@ export class AlarmsFeature {
   private readonly beatsDirty = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
+  /** Alarm steps, written again when the store could not (step-writer.ts); `quietSteps` are not pushed. */
+  private readonly steps: StepWriter;
+  private readonly quietSteps: StepWriter;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly deps: AlarmsDeps,
   ) {
     this.log = deps.log.child({ subsystem: "alarms" });
+    this.steps = new StepWriter(() => deps.store.alarms, (step) => this.stepped(step.alertId, step.type, step.actor), this.log);
+    this.quietSteps = new StepWriter(() => deps.store.alarms, () => undefined, this.log);
     this.forwarder = this.createForwarder();
     this.escalation = new EscalationTimers(config.alarms, {
       store: deps.store,
@@ -127,6 +133,8 @@ export class AlarmsFeature {
     clearInterval(this.beatTimer);
     for (const off of this.unsubscribe.splice(0)) off();
     this.escalation.stop();
+    this.steps.stop();
+    this.quietSteps.stop();
     this.stream.stop();
     await this.forwarder?.stop(graceMs);
   }
@@ -226,13 +234,8 @@ export class AlarmsFeature {
     await this.record({ alertId: call.alertId, type: "call-connected", at: this.now(), actor: call.operator, detail: { callId } });
   }
 
-  private async record(step: AlarmStep, push = true): Promise<void> {
-    try {
-      const stored = await this.deps.store.alarms.recordStep(step);
-      if (stored && push) this.stepped(step.alertId, step.type, step.actor);
-    } catch (err) {
-      this.log.error({ err, alertId: step.alertId, step: step.type }, "could not store an alarm step");
-    }
+  private record(step: AlarmStep, push = true): Promise<void> {
+    return (push ? this.steps : this.quietSteps).write(step);
   }
 
   /** A step was stored: tell the bus and push the alarm to every page. */
