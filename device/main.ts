@@ -29,6 +29,8 @@ import type { SerialBinding } from "./inputs/serial-panel.js";
 import { Outbox } from "./link/outbox.js";
 import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
+import { notifierFromEnv, type ServiceNotifier, watchdogIntervalMs } from "./service/notify.js";
+import { AlarmPathWatchdog } from "./service/watchdog.js";
 
 export { AGENT_VERSION } from "./alarm/alarm-controller.js";
 
@@ -48,6 +50,10 @@ export interface KioskDeps {
   readonly runner?: CommandRunner;
   /** For the test alarm's jitter; default Math.random. */
   readonly random?: () => number;
+  /** systemd notifications; default: systemd-notify when NOTIFY_SOCKET is set, else nothing. */
+  readonly notifier?: ServiceNotifier;
+  /** Watchdog ping interval; default half of WATCHDOG_USEC, none without it. */
+  readonly watchdogIntervalMs?: number | null;
 }
 
 export interface KioskHandle {
@@ -58,6 +64,8 @@ export interface KioskHandle {
   readonly calls: CallManager;
   /** Heartbeat, self-tests, test alarm. */
   readonly health: Health;
+  /** Feeds systemd's watchdog while the alarm path is healthy. */
+  readonly watchdog: AlarmPathWatchdog;
   /** Raises an alert without the button (test alarms, technicians). */
   raise(kind?: AlertKind): Alert;
   /** Resolves when the MQTT link and delivery are wired (the button works before that). */
@@ -98,6 +106,21 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   });
   button.on("error", (err) => log.error({ err: { message: err.message }, driver: button.driver }, "button driver error"));
   await button.start();
+  let buttonRunning = true;
+  // systemd hears READY once a press can be read and recorded; the watchdog is fed from now on.
+  const notifier = deps.notifier ?? notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
+  const pingEveryMs = deps.watchdogIntervalMs === undefined ? watchdogIntervalMs(process.env) : deps.watchdogIntervalMs;
+  void notifier.notify({ READY: "1", STATUS: "button armed" });
+  const watchdog = new AlarmPathWatchdog(
+    notifier,
+    [
+      { name: "button", problem: () => (buttonRunning && button.alive?.() !== false ? null : `button: ${button.driver} driver not running`) },
+      { name: "outbox", problem: () => outbox.writeProblem() },
+    ],
+    { intervalMs: pingEveryMs ?? 0 },
+    log.child({ subsystem: "watchdog" }),
+  );
+  if (pingEveryMs !== null) watchdog.start();
   log.info({ driver: button.driver, pending: leftover.length, openAlarm: alarm.openAlarm?.alert.alertId ?? null, startupMs: Math.round(performance.now()) }, "button armed");
 
   // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
@@ -148,13 +171,17 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     faults,
     calls: calls.manager,
     health,
+    watchdog,
     raise: (kind = "sos") => alarm.raise(kind, "manual"),
     linkReady,
     async stop() {
+      watchdog.stop();
+      void notifier.notify({ STOPPING: "1" });
       rules.stop();
       health.stop();
       alarm.stop();
       faults.stop();
+      buttonRunning = false;
       await button.stop();
       await linkReady.catch(() => undefined);
       await calls.stop();
