@@ -146,6 +146,14 @@ kiosk
   .option("--force", "run even while the kiosk has an alarm open (the tone plays into the call)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-selftest.js")).run(opts).catch(fail));
 
+kiosk
+  .command("doctor")
+  .description("check this kiosk's installation (unit, watchdog, data partition, clock, GPIO, camera, microphone, speaker, gateway) and print a fix for each failure; exit 1 if any failed")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json")
+  .option("--json", "print JSON instead of a table")
+  .option("--root <dir>", "where /dev and /sys are (an image mounted elsewhere)", "/")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-doctor.js")).run(opts).catch(fail));
+
 withPlace(
   program
     .command("provision")
