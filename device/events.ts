@@ -22,5 +22,7 @@ export interface KioskEvents {
   /** The set of reasons this kiosk cannot raise an alarm now (empty = healthy). */
   "fault.changed": { faults: readonly string[] };
   "link.up": Record<string, never>;
+  /** A heartbeat was handed to a connected link (the update's health gate waits for one). */
+  "heartbeat.sent": { seq: number };
   "link.down": { reason: string };
 }

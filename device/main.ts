@@ -31,6 +31,7 @@ import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
 import { notifierFromEnv, type ServiceNotifier, watchdogIntervalMs } from "./service/notify.js";
 import { AlarmPathWatchdog } from "./service/watchdog.js";
+import { UpdateGate } from "./update/gate.js";
 
 export { AGENT_VERSION } from "./alarm/alarm-controller.js";
 
@@ -54,6 +55,11 @@ export interface KioskDeps {
   readonly notifier?: ServiceNotifier;
   /** Watchdog ping interval; default half of WATCHDOG_USEC, none without it. */
   readonly watchdogIntervalMs?: number | null;
+  /**
+   * Ends the process so its supervisor (systemd) starts what the `current` link points at: after a
+   * new release failed its health gate. Default: logged only (a checkout has no supervisor).
+   */
+  readonly restart?: (reason: string) => void;
 }
 
 export interface KioskHandle {
@@ -135,6 +141,21 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   // Calls hear every alarm from now on; their media loads last, behind the link, and is never awaited.
   const calls = startCalls(config, { bus: events, player, clock, log, media: deps.media, openAlertId: open?.alert.alertId ?? null });
 
+  // A release being tried runs its health gate from now on (config.update.home: installed as a service).
+  const home = config.update.home;
+  const gate =
+    home === undefined
+      ? null
+      : new UpdateGate({
+          home,
+          bus: events,
+          button,
+          clock,
+          log: log.child({ subsystem: "update" }),
+          restart: deps.restart ?? ((reason) => log.error({ reason }, "restart the agent: the new release was rolled back")),
+        });
+  gate?.start();
+
   // Health runs on its own timers (heartbeat, daily self-test, test alarm); nothing waits for it.
   const health = startHealth(config, {
     bus: events,
@@ -150,6 +171,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     ...(deps.probe === undefined ? {} : { probe: deps.probe }),
     ...(deps.runner === undefined ? {} : { runner: deps.runner }),
     ...(deps.random === undefined ? {} : { random: deps.random }),
+    ...(gate === null ? {} : { update: () => gate.report() }),
   });
 
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
@@ -176,6 +198,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     linkReady,
     async stop() {
       watchdog.stop();
+      gate?.stop();
       void notifier.notify({ STOPPING: "1" });
       rules.stop();
       health.stop();

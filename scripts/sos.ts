@@ -154,6 +154,37 @@ kiosk
   .option("--root <dir>", "where /dev and /sys are (an image mounted elsewhere)", "/")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-doctor.js")).run(opts).catch(fail));
 
+kiosk
+  .command("update")
+  .description("install a signed release beside the running one and switch to it (run as the agent's user); restart the agent after: a release failing its health gate rolls back by itself")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json (update.home, update.publicKey)")
+  .requiredOption("--archive <file>", "the release archive (tar.gz)")
+  .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-update.js")).run(opts).catch(fail));
+
+const release = program.command("release").description("signed releases of the kiosk agent");
+
+release
+  .command("keygen")
+  .description("make the release-signing key pair (Ed25519): the private key signs releases, kiosks trust the public key")
+  .requiredOption("--out <dir>", "folder for release-signing.key and release-signing.pub")
+  .option("--force", "replace an existing key pair (every kiosk then needs the new public key)")
+  .action(async (opts: Record<string, unknown>) => {
+    try {
+      (await import("./commands/release.js")).runKeygen(opts);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+release
+  .command("sign")
+  .description("sign a release archive: writes ARCHIVE.sig.json with its version, size and SHA-256")
+  .argument("<archive>", "the release archive (tar.gz with release.json at its top)")
+  .requiredOption("--key <file>", "the release-signing private key (sos release keygen)")
+  .requiredOption("--version <version>", "the release's version (as in its release.json)")
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runSign(archive, opts).catch(fail));
+
 withPlace(
   program
     .command("provision")

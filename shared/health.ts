@@ -45,6 +45,20 @@ export type SelfTestResult = z.infer<typeof selfTestResultSchema>;
 export const linkTypeSchema = z.enum(["ethernet", "wifi", "cellular", "unknown"]);
 export type LinkType = z.infer<typeof linkTypeSchema>;
 
+/** Where the kiosk's software update stands (device/update): its release, and the last try's outcome. */
+export const updateReportSchema = z.object({
+  phase: z.enum(["confirmed", "switching", "trying", "rolled-back"]),
+  /** The last good release. */
+  current: z.string().max(64),
+  /** The release being tried. */
+  target: z.string().max(64).nullable(),
+  /** The release that was rolled back, and why. */
+  failed: z.string().max(64).nullable(),
+  reason: z.string().max(300).nullable(),
+  at: isoTime,
+});
+export type UpdateReport = z.infer<typeof updateReportSchema>;
+
 /** kiosk → gateway, QoS 0, every intervalS while connected. */
 export const heartbeatSchema = z.object({
   v: z.literal(1),
@@ -81,6 +95,8 @@ export const heartbeatSchema = z.object({
   /** When the last scheduled test alarm was raised (EN 81-28: at least every 72 h). */
   lastTestAlarmAt: isoTime.nullable(),
   kioskState: kioskStateSchema,
+  /** Absent on kiosks not installed as a service (a checkout, the demo). */
+  update: updateReportSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../shared/clock.js";
 import type { KioskState } from "../../shared/contract.js";
-import type { Heartbeat, SelfTestResult } from "../../shared/health.js";
+import type { Heartbeat, SelfTestResult, UpdateReport } from "../../shared/health.js";
 import type { OpenAlarm } from "../alarm/open-alarm.js";
 import { linkTypeOf, type SystemProbe } from "./probe.js";
 
@@ -21,6 +21,8 @@ export interface HeartbeatSources {
   readonly selfTests: () => readonly SelfTestResult[];
   readonly lastTestAlarmAt: () => Date | null;
   readonly sensors: () => KioskState;
+  /** The software update's state, where the agent runs as an installed service. */
+  readonly update?: () => UpdateReport | null;
 }
 
 async function orNull<T>(read: () => Promise<T>): Promise<T | null> {
@@ -70,5 +72,15 @@ export async function gatherHeartbeat(seq: number, s: HeartbeatSources): Promise
     selfTests: [...s.selfTests()],
     lastTestAlarmAt: lastTest === null ? null : lastTest.toISOString(),
     kioskState: { ...s.sensors() },
+    ...updateField(s),
   };
+}
+
+function updateField(s: HeartbeatSources): { update?: UpdateReport } {
+  try {
+    const update = s.update?.() ?? null;
+    return update === null ? {} : { update };
+  } catch {
+    return {};
+  }
 }

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import type { KioskState } from "../../shared/contract.js";
+import type { UpdateReport } from "../../shared/health.js";
 import type { EventBus } from "../../shared/events.js";
 import type { AlarmController } from "../alarm/alarm-controller.js";
 import type { CallManager } from "../call/call-manager.js";
@@ -38,6 +39,8 @@ export interface HealthDeps {
   /** Default: spawn. Tests pass a fake. */
   readonly runner?: CommandRunner;
   readonly random?: () => number;
+  /** The software update's state for the heartbeat (device/update/gate.ts). */
+  readonly update?: () => UpdateReport | null;
 }
 
 export interface Health {
@@ -115,6 +118,7 @@ export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
         selfTests: () => selfTests.last,
         lastTestAlarmAt: () => testAlarm.lastAt,
         sensors: deps.sensors,
+        ...(deps.update === undefined ? {} : { update: deps.update }),
       }),
   });
 

@@ -1,6 +1,6 @@
-import { loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { createLogger } from "../../shared/log.js";
-import { startKiosk } from "../../device/main.js";
+import { type KioskDeps, startKiosk } from "../../device/main.js";
 import { runUntilSignal } from "../lib/cli.js";
 
 export interface KioskOptions {
@@ -10,6 +10,9 @@ export interface KioskOptions {
   enterIsPress?: unknown;
   logLevel?: unknown;
 }
+
+/** The exit status that asks systemd for an immediate restart (RestartForceExitStatus=75 in the unit). */
+export const RESTART_EXIT_CODE = 75;
 
 export async function run(opts: KioskOptions): Promise<void> {
   const loaded = loadKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
@@ -21,10 +24,28 @@ export async function run(opts: KioskOptions): Promise<void> {
     },
     String(opts.config),
   );
+  await runAgent(config);
+}
+
+/**
+ * Runs the agent until SIGTERM/SIGINT. When a new release fails its health gate, the agent stops
+ * cleanly and exits 75, and systemd starts the release `current` points at again.
+ */
+export async function runAgent(config: KioskConfig, extra: Partial<Omit<KioskDeps, "log" | "restart">> = {}): Promise<void> {
   const log = createLogger({ name: "kiosk", level: config.log.level });
+  let restarting = false;
+  const restart = (reason: string): void => {
+    if (restarting) return;
+    restarting = true;
+    log.warn({ reason, exitCode: RESTART_EXIT_CODE }, "restarting into the last good release");
+    void starting
+      .then((k) => k.stop())
+      .catch(() => undefined)
+      .finally(() => process.exit(RESTART_EXIT_CODE));
+  };
   // Handlers go in before the service starts: it logs that it is ready before start resolves, and a
   // SIGTERM that arrives in between would otherwise kill the process without a clean stop.
-  const starting = startKiosk(config, { log });
+  const starting = startKiosk(config, { ...extra, log, restart });
   runUntilSignal(async () => {
     log.info("shutting down");
     await (await starting).stop();
