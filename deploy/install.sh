@@ -86,6 +86,12 @@ ln -sfn "releases/$VERSION" "$R$HOME_DIR/current.installing"
 mv -T "$R$HOME_DIR/current.installing" "$R$HOME_DIR/current"
 printf '{"v":1,"phase":"confirmed","current":"%s","previous":null,"target":null,"attempts":0,"bootId":null,"deadlineAt":null,"failed":null,"reason":null,"updatedAt":"%s"}\n' \
   "$VERSION" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$R$HOME_DIR/update/state.json"
+# The release key this kiosk trusts from now on (updates never replace it).
+if [ -f "$HERE/release-signing.pub" ]; then
+  install -m 0644 "$HERE/release-signing.pub" "$R$HOME_DIR/release-signing.pub"
+else
+  say "warning: the release has no deploy/release-signing.pub: this kiosk will refuse every update until one is put in $HOME_DIR"
+fi
 system chown -R "$USER_NAME:$USER_NAME" "$HOME_DIR"
 say "agent $VERSION in $HOME_DIR/releases/$VERSION (current)"
 

@@ -135,6 +135,7 @@ const kiosk = program
   .option("--data-dir <dir>", "folder for the outbox (default: the config's dataDir)")
   .addOption(new Option("--button <driver>", "button driver").choices(["stdin"]))
   .option("--enter-is-press", "with --button stdin, an empty line (Enter) is a press too")
+  .option("--update-home <dir>", "where releases/, current and update/state.json are (installed: /var/lib/sos-kiosk); default: the config's update.home")
   .addOption(new Option("--log-level <level>", "log level (default: the config's)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk.js")).run(requireOption(opts, "config", "--config <file>", "kiosk")).catch(fail));
 
@@ -159,6 +160,7 @@ kiosk
   .description("install a signed release beside the running one and switch to it (run as the agent's user); restart the agent after: a release failing its health gate rolls back by itself")
   .requiredOption("--config <file>", "the kiosk's kiosk.json (update.home, update.publicKey)")
   .requiredOption("--archive <file>", "the release archive (tar.gz)")
+  .option("--update-home <dir>", "where releases/, current and update/state.json are (default: the config's update.home)")
   .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-update.js")).run(opts).catch(fail));
 

@@ -5,6 +5,7 @@
  * pass its health gate, or it is rolled back by itself.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { applyRelease } from "../../device/update/apply.js";
 import { loadKioskConfig } from "../../shared/config/kiosk.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
@@ -14,6 +15,7 @@ export interface UpdateOptions {
   config?: unknown;
   archive?: unknown;
   manifest?: unknown;
+  updateHome?: unknown;
 }
 
 function read(path: string, what: string): string {
@@ -34,8 +36,8 @@ export function bootId(): string | null {
 
 export async function run(opts: UpdateOptions): Promise<void> {
   const config = loadKioskConfig(String(opts.config));
-  const home = config.update.home;
-  if (home === undefined) throw new SosError(ErrorCode.UpdateRefused, `${String(opts.config)} has no update.home: this kiosk was not installed with deploy/install.sh`);
+  const home = typeof opts.updateHome === "string" ? resolve(opts.updateHome) : config.update.home;
+  if (home === undefined) throw new SosError(ErrorCode.UpdateRefused, `no update home: give --update-home /var/lib/sos-kiosk (where deploy/install.sh put the releases), or set update.home in ${String(opts.config)}`);
   const archive = String(opts.archive);
   const manifestPath = typeof opts.manifest === "string" ? opts.manifest : `${archive}.sig.json`;
   const manifest = parseManifest(read(manifestPath, "the release manifest"), manifestPath);

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { createLogger } from "../../shared/log.js";
 import { type KioskDeps, startKiosk } from "../../device/main.js";
@@ -9,6 +10,7 @@ export interface KioskOptions {
   button?: unknown;
   enterIsPress?: unknown;
   logLevel?: unknown;
+  updateHome?: unknown;
 }
 
 /** The exit status that asks systemd for an immediate restart (RestartForceExitStatus=75 in the unit). */
@@ -21,6 +23,7 @@ export async function run(opts: KioskOptions): Promise<void> {
       ...loaded,
       button: opts.button === "stdin" || opts.enterIsPress === true ? { driver: "stdin", enterIsPress: opts.enterIsPress === true } : loaded.button,
       log: { level: typeof opts.logLevel === "string" ? opts.logLevel : loaded.log.level },
+      update: { ...loaded.update, ...(typeof opts.updateHome === "string" ? { home: resolve(opts.updateHome) } : {}) },
     },
     String(opts.config),
   );

@@ -19,6 +19,7 @@ function fakeRelease(dir: string, version: string): string {
   writeFileSync(join(release, "dist/scripts/sos.js"), "// the CLI\n");
   cpSync(join(REPO_ROOT, "deploy"), join(release, "deploy"), { recursive: true });
   writeFileSync(join(release, "release.json"), JSON.stringify({ version }, null, 2));
+  writeFileSync(join(release, "deploy/release-signing.pub"), "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n");
   return release;
 }
 
@@ -51,6 +52,7 @@ describe("install.sh sets up a kiosk in a fake root", () => {
     expect(readFileSync(join(root, "etc/systemd/journald.conf.d/50-sos.conf"), "utf8")).toMatch(/^SystemMaxUse=64M$/m);
     expect(readFileSync(join(root, "etc/udev/rules.d/90-sos-kiosk.rules"), "utf8")).toMatch(/ID_MM_DEVICE_IGNORE/);
     expect(readFileSync(join(root, "etc/fstab"), "utf8")).toMatch(/^\/dev\/mmcblk0p3\t\/var\/lib\/sos-kiosk\text4\tdefaults,noatime/m);
+    expect(readFileSync(join(home, "release-signing.pub"), "utf8")).toContain("BEGIN PUBLIC KEY");
     expect(readFileSync(join(root, "usr/local/bin/sos"), "utf8")).toContain("/var/lib/sos-kiosk/current/dist/scripts/sos.js");
     expect(out).toContain("would run: useradd --system --home-dir /var/lib/sos-kiosk");
     expect(out).toContain("would run: systemctl enable sos-kiosk.service");
