@@ -33,6 +33,12 @@ interface Rig {
   report(): Promise<UpdateReport | undefined>;
 }
 
+/** This kiosk's line in `sos kiosks` (its VERSION column is last). */
+function kioskRow(r: Rig): string | undefined {
+  const out = execFileSync(process.execPath, [SOS_BIN, "kiosks", "--data-dir", r.system.gateway.dataDir], { encoding: "utf8" });
+  return out.split("\n").find((l) => l.startsWith(KIOSK));
+}
+
 describe("an update that fails its health gate is rolled back by itself", () => {
   const defer = deferCleanups();
 
@@ -115,6 +121,7 @@ describe("an update that fails its health gate is rolled back by itself", () => 
     // Pruned right after the confirmation: the running release and the last good one stay.
     await waitFor(() => readdirSync(join(r.home, "releases")).sort().join() === "1.0.0,1.1.0", "0.9.0 pruned");
     await waitFor(async () => (await r.report())?.current === "1.1.0", "1.1.0 reported to the gateway", 30_000);
+    expect(kioskRow(r)).toMatch(/\s1\.1\.0$/);
   });
 
   it("a release that crashes at start is rolled back after a few starts (crash loop)", async () => {
@@ -122,6 +129,7 @@ describe("an update that fails its health gate is rolled back by itself", () => 
     await updateTo(r, "crash");
     await expectRolledBack(r, /crash loop/);
     expect(r.supervisor.guardLines.filter((l) => l.includes("trying 1.1.0")).length).toBe(3);
+    expect(kioskRow(r)).toMatch(/\s1\.0\.0 \(1\.1\.0 rolled back\)$/);
   });
 
   it("a release that cannot connect is rolled back at its health gate's deadline", async () => {
