@@ -143,6 +143,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
 
   // A release being tried runs its health gate from now on (config.update.home: installed as a service).
   const home = config.update.home;
+  const restart = deps.restart ?? ((reason: string) => log.error({ reason }, "restart the agent: current points at another release now"));
   const gate =
     home === undefined
       ? null
@@ -152,7 +153,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
           button,
           clock,
           log: log.child({ subsystem: "update" }),
-          restart: deps.restart ?? ((reason) => log.error({ reason }, "restart the agent: the new release was rolled back")),
+          restart,
         });
   gate?.start();
 
@@ -180,7 +181,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     const [{ connectLink }, { prepareTlsFiles }] = await Promise.all([import("./link/connect.js"), import("./link/tls-recovery.js")]);
     // An interrupted certificate swap is put right before the link reads the TLS files.
     await prepareTlsFiles(config, log.child({ subsystem: "tls" }));
-    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION });
+    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION, onReleaseInstalled: () => restart("switched to a new release") });
     stopLink = () => link.stop();
     health.attachLink((heartbeat) => link.publishHeartbeat(heartbeat));
   })();

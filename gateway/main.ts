@@ -2,6 +2,7 @@
  * The gateway's composition root: builds the store, broker, pipeline, forwarder, supervision,
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
+import { releaseRoutes } from "./releases/published.js";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
@@ -254,6 +255,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
           metricsRoutes(metrics, { token: config.metrics.token }),
           securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
           alarms.routes(consoleAuthorizer(operators.auth.sessions)),
+          releaseRoutes(config.dataDir),
           ...(operatorHttp.routes ?? []),
         ],
         ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),

@@ -187,6 +187,26 @@ release
   .requiredOption("--version <version>", "the release's version (as in its release.json)")
   .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runSign(archive, opts).catch(fail));
 
+release
+  .command("publish")
+  .description("keep a signed release at the gateway (checked with DATA/release-signing.pub), for kiosks to download")
+  .argument("<archive>", "the release archive")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
+  .option("--public-key <file>", "the release public key (default: DATA/release-signing.pub)")
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runPublish(archive, opts).catch(fail));
+
+release
+  .command("offer")
+  .description("send a published release to kiosks over their commands topic: each installs it, restarts into it, and rolls back by itself if it fails its health gate")
+  .argument("<version>", "a published release (sos release publish)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .option("--kiosk <kioskId>", "a kiosk (repeatable)", collect, [])
+  .option("--region <text>", "every kiosk of a region (sos provision --region)")
+  .option("--all", "every kiosk")
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, opts).catch(fail));
+
 withPlace(
   program
     .command("provision")

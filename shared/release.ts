@@ -6,22 +6,10 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { z } from "zod";
+import { type ReleaseManifest, releaseManifestSchema, releaseVersionSchema } from "./release-manifest.js";
 import { ErrorCode, SosError } from "./errors.js";
 
-export const releaseVersionSchema = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/, "letters, digits, '.', '+', '_' or '-', up to 64");
-
-export const releaseManifestSchema = z.object({
-  v: z.literal(1),
-  version: releaseVersionSchema,
-  /** The archive's file name (no folder). */
-  file: z.string().min(1).max(200),
-  size: z.number().int().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  /** Ed25519 over signedText(manifest), base64. */
-  signature: z.string().min(1).max(200),
-});
-export type ReleaseManifest = z.infer<typeof releaseManifestSchema>;
+export { type ReleaseManifest, releaseManifestSchema, releaseVersionSchema } from "./release-manifest.js";
 
 /** What the signature covers: every field but itself, in a fixed order. */
 export function signedText(m: Omit<ReleaseManifest, "signature">): string {

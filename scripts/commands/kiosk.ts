@@ -31,8 +31,9 @@ export async function run(opts: KioskOptions): Promise<void> {
 }
 
 /**
- * Runs the agent until SIGTERM/SIGINT. When a new release fails its health gate, the agent stops
- * cleanly and exits 75, and systemd starts the release `current` points at again.
+ * Runs the agent until SIGTERM/SIGINT. When `current` was switched (a new release installed, or one
+ * that failed its health gate rolled back), the agent stops cleanly and exits 75, and systemd starts
+ * the release `current` points at.
  */
 export async function runAgent(config: KioskConfig, extra: Partial<Omit<KioskDeps, "log" | "restart">> = {}): Promise<void> {
   const log = createLogger({ name: "kiosk", level: config.log.level });
@@ -40,7 +41,7 @@ export async function runAgent(config: KioskConfig, extra: Partial<Omit<KioskDep
   const restart = (reason: string): void => {
     if (restarting) return;
     restarting = true;
-    log.warn({ reason, exitCode: RESTART_EXIT_CODE }, "restarting into the last good release");
+    log.warn({ reason, exitCode: RESTART_EXIT_CODE }, "restarting into the release current points at");
     void starting
       .then((k) => k.stop())
       .catch(() => undefined)

@@ -2,7 +2,7 @@
  * `sos release keygen --out DIR`: the release-signing key pair (Ed25519). The private key stays with
  * whoever builds releases; the public key goes on every kiosk (update.publicKey in kiosk.json).
  * `sos release sign ARCHIVE --key FILE --version V`: writes ARCHIVE.sig.json (version, size,
- * SHA-256, signature) beside the archive.
+ * SHA-256, signature) beside the archive. Publishing and offering it: release-offer.ts.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
