@@ -3,6 +3,7 @@
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
 import { releaseRoutes } from "./releases/published.js";
+import { RolloutRunner } from "./releases/rollout.js";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
@@ -221,6 +222,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
+    // Rollouts queue install-release into the same command outbox, wave after wave.
+    const rollouts = new RolloutRunner(store, config.dataDir, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }));
+    rollouts.start();
+    stops.push(() => rollouts.stop());
     if (renewal !== undefined) {
       await renewal.start();
       stops.push(() => Promise.resolve(renewal.stop()));

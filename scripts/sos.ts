@@ -207,6 +207,22 @@ release
   .option("--all", "every kiosk")
   .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, opts).catch(fail));
 
+release
+  .command("rollout")
+  .description("roll a published release out in waves (about 5 %, 25 %, then the rest of the target); the gateway offers each wave once the last one confirmed it, and stops by itself when a kiosk rolls it back")
+  .argument("<version>", "a published release (sos release publish)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--to <target>", "all, a share of the fleet like 5%, or region:NAME")
+  .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, opts).catch(fail));
+
+release
+  .command("rollouts")
+  .description("list rollouts: wave, state, and why one stopped")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--json", "print JSON instead of a table")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
+
 withPlace(
   program
     .command("provision")

@@ -21,6 +21,8 @@ import type {
   RecordAlertResult,
   RejectedMessage,
 } from "./store.js";
+import type { ReleaseStore } from "./release-store.js";
+import { SqliteReleaseStore } from "./sqlite-releases.js";
 import type { HealthStore } from "./health-store.js";
 import { SqliteHealthStore } from "./sqlite-health.js";
 import type { AlarmStore } from "./alarm-store.js";
@@ -109,6 +111,7 @@ export class SqliteStore implements GatewayStore {
   readonly alarms: AlarmStore;
   readonly security: SecurityStore;
   readonly sessions: SessionRecordStore;
+  readonly releases: ReleaseStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -116,6 +119,7 @@ export class SqliteStore implements GatewayStore {
     this.alarms = new SqliteAlarmStore(db, { select: ALERT_SELECT, toRow: toAlertRow });
     this.security = new SqliteSecurityStore(db);
     this.sessions = new SqliteSessionStore(db);
+    this.releases = new SqliteReleaseStore(db);
   }
 
   /**

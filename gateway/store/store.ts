@@ -2,6 +2,7 @@
  * The gateway's durable store, behind one interface: SQLite for a single gateway now, PostgreSQL
  * for gateways on several machines later. Every method is async so either can implement it.
  */
+import type { ReleaseStore } from "./release-store.js";
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
 import type { HealthStore } from "./health-store.js";
@@ -101,6 +102,8 @@ export interface GatewayStore {
   readonly security: SecurityStore;
   /** Operator sessions, by the SHA-256 of their secrets, so a restart logs nobody out (session-store.ts). */
   readonly sessions: SessionRecordStore;
+  /** Agent rollouts in waves (release-store.ts). */
+  readonly releases: ReleaseStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

@@ -1,6 +1,7 @@
 /**
  * `sos release publish ARCHIVE --data-dir D`: keeps a signed release at the gateway (checked with
- * the release public key); `sos release offer VERSION`: sends it to kiosks over their commands topic.
+ * the release public key); `sos release offer VERSION`: sends it to kiosks over their commands topic;
+ * `sos release rollout VERSION --to …`: in waves (gateway/releases/rollout.ts); `sos release rollouts`.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -10,6 +11,9 @@ import { SqliteStore } from "../../gateway/store/sqlite.js";
 import { type Command, commandSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { parseManifest } from "../../shared/release.js";
+import { parseTarget, planWaves } from "../../gateway/releases/rollout.js";
+import { formatTable } from "../lib/table.js";
+import { terminalSafeJson } from "../lib/terminal.js";
 import { PUBLIC_KEY_FILE } from "./release.js";
 
 /** `sos release publish ARCHIVE --data-dir D`: checks the release with the release public key and keeps it at the gateway. */
@@ -40,8 +44,7 @@ export async function runOffer(version: string, opts: OfferOptions): Promise<voi
   const dataDir = String(opts.dataDir);
   const manifest = readPublished(dataDir, version);
   if (manifest === undefined) throw new SosError(ErrorCode.ArgumentInvalid, `release ${version} is not published in ${dataDir}: 'sos release publish ARCHIVE --data-dir ${dataDir}' first`);
-  const base = String(opts.releaseUrl).replace(/\/+$/, "");
-  if (!/^https?:\/\/[^/\s]+$/.test(base)) throw new SosError(ErrorCode.ArgumentInvalid, `--release-url must be the gateway's HTTP(S) address as kiosks reach it, like https://gw.example:8443 (got '${String(opts.releaseUrl)}')`);
+  const base = releaseBase(opts.releaseUrl);
   const url = `${base}/${RELEASES_DIR}/${encodeURIComponent(manifest.version)}/${manifest.file}`;
   const named = Array.isArray(opts.kiosk) ? (opts.kiosk as string[]) : [];
   const store = SqliteStore.open(dataDir, { mustExist: true });
@@ -79,4 +82,51 @@ function readText(path: string, what: string): string {
   } catch (err) {
     throw new SosError(ErrorCode.ArgumentInvalid, `cannot read ${path}, ${what}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+}
+
+/** `sos release rollout VERSION --to 5%|region:NAME|all`: plans the waves; the running gateway rolls them out. */
+export async function runRollout(version: string, opts: { dataDir?: unknown; to?: unknown; releaseUrl?: unknown }): Promise<void> {
+  const dataDir = String(opts.dataDir);
+  const manifest = readPublished(dataDir, version);
+  if (manifest === undefined) throw new SosError(ErrorCode.ArgumentInvalid, `release ${version} is not published in ${dataDir}: 'sos release publish ARCHIVE --data-dir ${dataDir}' first`);
+  const base = releaseBase(opts.releaseUrl);
+  const target = parseTarget(String(opts.to));
+  const store = SqliteStore.open(dataDir, { mustExist: true });
+  try {
+    const decommissioned = new Set((await store.health.listHealth()).filter((h) => h.decommissionedAt !== null).map((h) => h.kioskId));
+    const kiosks = (await store.listKiosks()).filter((k) => !decommissioned.has(k.kioskId));
+    const waves = planWaves(manifest.version, kiosks, target);
+    if (waves.length === 0) throw new SosError(ErrorCode.ArgumentInvalid, `no kiosk matches --to ${String(opts.to)}: nothing to roll out`);
+    const started = await store.releases.putRollout({ version: manifest.version, target: String(opts.to), releaseUrl: base, waves, wave: 0, offeredWave: -1, state: "running", reason: null }, new Date());
+    if (!started) throw new SosError(ErrorCode.ArgumentInvalid, `release ${manifest.version} is being rolled out already: see 'sos release rollouts --data-dir ${dataDir}'`);
+    process.stdout.write(`rollout of ${manifest.version} to ${waves.flat().length} kiosk(s) in ${waves.length} wave(s) (${waves.map((w) => w.length).join(", ")}): the gateway offers the next wave once every kiosk of the last confirmed it, and stops if one rolls it back\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `sos release rollouts`: every rollout with its wave, state and why it stopped. */
+export async function runRollouts(opts: { dataDir?: unknown; json?: unknown }): Promise<void> {
+  const store = SqliteStore.open(String(opts.dataDir), { readonly: true });
+  try {
+    const rollouts = await store.releases.listRollouts();
+    if (opts.json === true) {
+      process.stdout.write(`${terminalSafeJson(rollouts)}\n`);
+      return;
+    }
+    if (rollouts.length === 0) {
+      process.stdout.write("no rollouts yet: 'sos release rollout VERSION --to 5%'\n");
+      return;
+    }
+    const rows = rollouts.map((r) => [r.version, r.target, `${r.wave + 1}/${r.waves.length}`, String(r.waves.flat().length), r.state, r.reason ?? "-", r.updatedAt]);
+    process.stdout.write(`${formatTable(["VERSION", "TO", "WAVE", "KIOSKS", "STATE", "REASON", "UPDATED"], rows)}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+function releaseBase(value: unknown): string {
+  const base = String(value).replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/\s]+$/.test(base)) throw new SosError(ErrorCode.ArgumentInvalid, `--release-url must be the gateway's HTTP(S) address as kiosks reach it, like https://gw.example:8443 (got '${String(value)}')`);
+  return base;
 }
