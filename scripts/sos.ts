@@ -223,6 +223,15 @@ release
   .option("--json", "print JSON instead of a table")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
 
+release
+  .command("check-native")
+  .description("check that every native module in DIR/node_modules has a binary for the kiosk's CPU (exit 1 naming those that do not): run it on the production dependencies installed for the Pi")
+  .argument("<dir>", "the folder holding node_modules (npm ci --omit=dev --os=linux --cpu=arm64)")
+  .option("--arch <arch>", "the CPU: arm64, x64", "arm64")
+  .option("--allow <module>", "a module built on the Pi or never loaded by the kiosk (repeatable)", collect, [])
+  .option("--json", "print JSON instead of a table")
+  .action(async (dir: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runCheckNative(dir, opts).catch(fail));
+
 withPlace(
   program
     .command("provision")

@@ -38,3 +38,23 @@ export async function runSign(archive: string, opts: { key?: unknown; version?: 
   writeFileSync(out, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stdout.write(`signed ${manifest.file} as release ${manifest.version} (sha256 ${manifest.sha256}): ${out}\n`);
 }
+
+/**
+ * `sos release check-native DIR [--arch arm64] [--allow NAME…]`: every native module in DIR's
+ * node_modules must carry a binary for the kiosk's CPU; exit 1 naming those that do not.
+ */
+export async function runCheckNative(dir: string, opts: { arch?: unknown; allow?: unknown; json?: unknown }): Promise<void> {
+  const { checkArch, findNativePackages } = await import("../lib/native-modules.js");
+  const { formatTable } = await import("../lib/table.js");
+  const arch = typeof opts.arch === "string" ? opts.arch : "arm64";
+  const allowed = new Set(Array.isArray(opts.allow) ? (opts.allow as string[]) : []);
+  if (!existsSync(join(dir, "node_modules"))) throw new SosError(ErrorCode.ArgumentInvalid, `${dir} has no node_modules: install the production dependencies there first (npm ci --omit=dev --os=linux --cpu=${arch})`);
+  const verdicts = checkArch(findNativePackages(dir), arch, allowed);
+  const failed = verdicts.filter((v) => !v.ok);
+  if (opts.json === true) process.stdout.write(`${JSON.stringify({ arch, ok: failed.length === 0, modules: verdicts }, null, 2)}\n`);
+  else {
+    process.stdout.write(`${formatTable(["MODULE", "RESULT", "DETAIL"], verdicts.map((v) => [v.name, v.ok ? "ok" : "FAIL", v.detail]))}\n`);
+    process.stdout.write(failed.length === 0 ? `every native module has a ${arch} binary or is allowed\n` : `${failed.length} native module(s) without a ${arch} binary: ${failed.map((f) => f.name).join(", ")}\n`);
+  }
+  if (failed.length > 0) process.exitCode = 1;
+}
