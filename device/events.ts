@@ -29,5 +29,7 @@ export interface KioskEvents {
   "fallback.call-placed": { alertId: string; to: string };
   "fallback.call-ended": { alertId: string; reason: string };
   "link.up": Record<string, never>;
+  /** A heartbeat was handed to a connected link (the update's health gate waits for one). */
+  "heartbeat.sent": { seq: number };
   "link.down": { reason: string };
 }

@@ -31,6 +31,9 @@ import { Outbox } from "./link/outbox.js";
 import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
 import type { Modem } from "../shared/modem/modem.js";
+import { notifierFromEnv, type ServiceNotifier, watchdogIntervalMs } from "./service/notify.js";
+import { AlarmPathWatchdog } from "./service/watchdog.js";
+import { UpdateGate } from "./update/gate.js";
 
 export { AGENT_VERSION } from "./alarm/alarm-controller.js";
 
@@ -52,6 +55,15 @@ export interface KioskDeps {
   readonly random?: () => number;
   /** The second path's modem; default: the driver named in config.modem (tests pass a fake or a pty). */
   readonly modem?: Modem;
+  /** systemd notifications; default: systemd-notify when NOTIFY_SOCKET is set, else nothing. */
+  readonly notifier?: ServiceNotifier;
+  /** Watchdog ping interval; default half of WATCHDOG_USEC, none without it. */
+  readonly watchdogIntervalMs?: number | null;
+  /**
+   * Ends the process so its supervisor (systemd) starts what the `current` link points at: after a
+   * new release failed its health gate. Default: logged only (a checkout has no supervisor).
+   */
+  readonly restart?: (reason: string) => void;
 }
 
 export interface KioskHandle {
@@ -62,6 +74,8 @@ export interface KioskHandle {
   readonly calls: CallManager;
   /** Heartbeat, self-tests, test alarm. */
   readonly health: Health;
+  /** Feeds systemd's watchdog while the alarm path is healthy. */
+  readonly watchdog: AlarmPathWatchdog;
   /** Raises an alert without the button (test alarms, technicians). */
   raise(kind?: AlertKind): Alert;
   /** Resolves when the MQTT link and delivery are wired (the button works before that). */
@@ -104,6 +118,21 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   });
   button.on("error", (err) => log.error({ err: { message: err.message }, driver: button.driver }, "button driver error"));
   await button.start();
+  let buttonRunning = true;
+  // systemd hears READY once a press can be read and recorded; the watchdog is fed from now on.
+  const notifier = deps.notifier ?? notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
+  const pingEveryMs = deps.watchdogIntervalMs === undefined ? watchdogIntervalMs(process.env) : deps.watchdogIntervalMs;
+  void notifier.notify({ READY: "1", STATUS: "button armed" });
+  const watchdog = new AlarmPathWatchdog(
+    notifier,
+    [
+      { name: "button", problem: () => (buttonRunning && button.alive?.() !== false ? null : `button: ${button.driver} driver not running`) },
+      { name: "outbox", problem: () => outbox.writeProblem() },
+    ],
+    { intervalMs: pingEveryMs ?? 0 },
+    log.child({ subsystem: "watchdog" }),
+  );
+  if (pingEveryMs !== null) watchdog.start();
   log.info({ driver: button.driver, pending: leftover.length, openAlarm: alarm.openAlarm?.alert.alertId ?? null, startupMs: Math.round(performance.now()) }, "button armed");
 
   // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
@@ -121,6 +150,22 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   const calls = startCalls(config, { bus: events, player, clock, log, media: deps.media, openAlertId: open?.alert.alertId ?? null });
 
   let fallback: FallbackHandle | undefined;
+  // A release being tried runs its health gate from now on (config.update.home: installed as a service).
+  const home = config.update.home;
+  const restart = deps.restart ?? ((reason: string) => log.error({ reason }, "restart the agent: current points at another release now"));
+  const gate =
+    home === undefined
+      ? null
+      : new UpdateGate({
+          home,
+          bus: events,
+          button,
+          clock,
+          log: log.child({ subsystem: "update" }),
+          restart,
+        });
+  gate?.start();
+
   // Health runs on its own timers (heartbeat, daily self-test, test alarm); nothing waits for it.
   const health = startHealth(config, {
     bus: events,
@@ -137,6 +182,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     ...(deps.runner === undefined ? {} : { runner: deps.runner }),
     ...(deps.random === undefined ? {} : { random: deps.random }),
     backupPath: () => fallback?.report(),
+    ...(gate === null ? {} : { update: () => gate.report() }),
   });
 
   // The second path loads after the button is armed, beside the link; nothing waits for it.
@@ -166,7 +212,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     const [{ connectLink }, { prepareTlsFiles }] = await Promise.all([import("./link/connect.js"), import("./link/tls-recovery.js")]);
     // An interrupted certificate swap is put right before the link reads the TLS files.
     await prepareTlsFiles(config, log.child({ subsystem: "tls" }));
-    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION });
+    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION, onReleaseInstalled: () => restart("switched to a new release") });
     stopLink = () => link.stop();
     health.attachLink((heartbeat) => link.publishHeartbeat(heartbeat));
   })();
@@ -179,14 +225,19 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     faults,
     calls: calls.manager,
     health,
+    watchdog,
     raise: (kind = "sos") => alarm.raise(kind, "manual"),
     linkReady,
     fallbackReady,
     async stop() {
+      watchdog.stop();
+      gate?.stop();
+      void notifier.notify({ STOPPING: "1" });
       rules.stop();
       health.stop();
       alarm.stop();
       faults.stop();
+      buttonRunning = false;
       await button.stop();
       await linkReady.catch(() => undefined);
       await calls.stop();

@@ -2,6 +2,8 @@
  * The gateway's composition root: builds the store, broker, pipeline, forwarder, supervision,
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
+import { releaseRoutes } from "./releases/published.js";
+import { RolloutRunner } from "./releases/rollout.js";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
@@ -275,6 +277,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
+    // Rollouts queue install-release into the same command outbox, wave after wave.
+    const rollouts = new RolloutRunner(store, config.dataDir, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }));
+    rollouts.start();
+    stops.push(() => rollouts.stop());
     if (renewal !== undefined) {
       await renewal.start();
       stops.push(() => Promise.resolve(renewal.stop()));
@@ -314,6 +320,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
           ...(config.sms.hook === undefined ? [] : [smsHookRoutes(smsIntake, config.sms.hook)]),
           securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
           alarms.routes(consoleAuthorizer(operators.auth.sessions)),
+          releaseRoutes(config.dataDir),
           ...(operatorHttp.routes ?? []),
         ],
         ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),

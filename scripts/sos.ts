@@ -141,6 +141,7 @@ const kiosk = program
   .option("--data-dir <dir>", "folder for the outbox (default: the config's dataDir)")
   .addOption(new Option("--button <driver>", "button driver").choices(["stdin"]))
   .option("--enter-is-press", "with --button stdin, an empty line (Enter) is a press too")
+  .option("--update-home <dir>", "where releases/, current and update/state.json are (installed: /var/lib/sos-kiosk); default: the config's update.home")
   .addOption(new Option("--log-level <level>", "log level (default: the config's)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk.js")).run(requireOption(opts, "config", "--config <file>", "kiosk")).catch(fail));
 
@@ -151,6 +152,91 @@ kiosk
   .option("--json", "print JSON instead of a table")
   .option("--force", "run even while the kiosk has an alarm open (the tone plays into the call)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-selftest.js")).run(opts).catch(fail));
+
+kiosk
+  .command("doctor")
+  .description("check this kiosk's installation (unit, watchdog, data partition, clock, GPIO, camera, microphone, speaker, gateway) and print a fix for each failure; exit 1 if any failed")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json")
+  .option("--json", "print JSON instead of a table")
+  .option("--root <dir>", "where /dev and /sys are (an image mounted elsewhere)", "/")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-doctor.js")).run(opts).catch(fail));
+
+kiosk
+  .command("update")
+  .description("install a signed release beside the running one and switch to it (run as the agent's user); restart the agent after: a release failing its health gate rolls back by itself")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json (update.home, update.publicKey)")
+  .requiredOption("--archive <file>", "the release archive (tar.gz)")
+  .option("--update-home <dir>", "where releases/, current and update/state.json are (default: the config's update.home)")
+  .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-update.js")).run(opts).catch(fail));
+
+const release = program.command("release").description("signed releases of the kiosk agent");
+
+release
+  .command("keygen")
+  .description("make the release-signing key pair (Ed25519): the private key signs releases, kiosks trust the public key")
+  .requiredOption("--out <dir>", "folder for release-signing.key and release-signing.pub")
+  .option("--force", "replace an existing key pair (every kiosk then needs the new public key)")
+  .action(async (opts: Record<string, unknown>) => {
+    try {
+      (await import("./commands/release.js")).runKeygen(opts);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+release
+  .command("sign")
+  .description("sign a release archive: writes ARCHIVE.sig.json with its version, size and SHA-256")
+  .argument("<archive>", "the release archive (tar.gz with release.json at its top)")
+  .requiredOption("--key <file>", "the release-signing private key (sos release keygen)")
+  .requiredOption("--version <version>", "the release's version (as in its release.json)")
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runSign(archive, opts).catch(fail));
+
+release
+  .command("publish")
+  .description("keep a signed release at the gateway (checked with DATA/release-signing.pub), for kiosks to download")
+  .argument("<archive>", "the release archive")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
+  .option("--public-key <file>", "the release public key (default: DATA/release-signing.pub)")
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runPublish(archive, opts).catch(fail));
+
+release
+  .command("offer")
+  .description("send a published release to kiosks over their commands topic: each installs it, restarts into it, and rolls back by itself if it fails its health gate")
+  .argument("<version>", "a published release (sos release publish)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .option("--kiosk <kioskId>", "a kiosk (repeatable)", collect, [])
+  .option("--region <text>", "every kiosk of a region (sos provision --region)")
+  .option("--all", "every kiosk")
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, opts).catch(fail));
+
+release
+  .command("rollout")
+  .description("roll a published release out in waves (about 5 %, 25 %, then the rest of the target); the gateway offers each wave once the last one confirmed it, and stops by itself when a kiosk rolls it back")
+  .argument("<version>", "a published release (sos release publish)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--to <target>", "all, a share of the fleet like 5%, or region:NAME")
+  .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, opts).catch(fail));
+
+release
+  .command("rollouts")
+  .description("list rollouts: wave, state, and why one stopped")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--json", "print JSON instead of a table")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
+
+release
+  .command("check-native")
+  .description("check that every native module in DIR/node_modules has a binary for the kiosk's CPU (exit 1 naming those that do not): run it on the production dependencies installed for the Pi")
+  .argument("<dir>", "the folder holding node_modules (npm ci --omit=dev --os=linux --cpu=arm64)")
+  .option("--arch <arch>", "the CPU: arm64, x64", "arm64")
+  .option("--allow <module>", "a module built on the Pi or never loaded by the kiosk (repeatable)", collect, [])
+  .option("--json", "print JSON instead of a table")
+  .action(async (dir: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runCheckNative(dir, opts).catch(fail));
 
 withPlace(
   program

@@ -64,6 +64,19 @@ export const backupPathSchema = z.object({
   smsPerHour: z.number().int().min(0),
 });
 export type BackupPath = z.infer<typeof backupPathSchema>;
+/** Where the kiosk's software update stands (device/update): its release, and the last try's outcome. */
+export const updateReportSchema = z.object({
+  phase: z.enum(["confirmed", "switching", "trying", "rolled-back"]),
+  /** The last good release. */
+  current: z.string().max(64),
+  /** The release being tried. */
+  target: z.string().max(64).nullable(),
+  /** The release that was rolled back, and why. */
+  failed: z.string().max(64).nullable(),
+  reason: z.string().max(300).nullable(),
+  at: isoTime,
+});
+export type UpdateReport = z.infer<typeof updateReportSchema>;
 
 /** kiosk → gateway, QoS 0, every intervalS while connected. */
 export const heartbeatSchema = z.object({
@@ -102,6 +115,8 @@ export const heartbeatSchema = z.object({
   lastTestAlarmAt: isoTime.nullable(),
   kioskState: kioskStateSchema,
   backupPath: backupPathSchema.optional(),
+  /** Absent on kiosks not installed as a service (a checkout, the demo). */
+  update: updateReportSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

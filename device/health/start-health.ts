@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import type { KioskState } from "../../shared/contract.js";
+import type { UpdateReport } from "../../shared/health.js";
 import type { EventBus } from "../../shared/events.js";
 import type { BackupPath } from "../../shared/health.js";
 import type { AlarmController } from "../alarm/alarm-controller.js";
@@ -41,6 +42,8 @@ export interface HealthDeps {
   readonly random?: () => number;
   /** The second path's health for the heartbeat (set once the modem is wired). */
   readonly backupPath?: () => BackupPath | undefined;
+  /** The software update's state for the heartbeat (device/update/gate.ts). */
+  readonly update?: () => UpdateReport | null;
 }
 
 export interface Health {
@@ -119,6 +122,7 @@ export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
         lastTestAlarmAt: () => testAlarm.lastAt,
         sensors: deps.sensors,
         ...(deps.backupPath === undefined ? {} : { backupPath: deps.backupPath }),
+        ...(deps.update === undefined ? {} : { update: deps.update }),
       }),
   });
 

@@ -30,7 +30,7 @@ import { EscalationTimers } from "./escalation.js";
 import { showDispatchBanner } from "./dispatch-banner.js";
 import { StepWriter } from "./step-writer.js";
 import { EventStream } from "./stream.js";
-import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
+import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk, type KioskSoftware, kioskSoftware, type RolloutView, rolloutView } from "./views.js";
 
 export interface AlarmsDeps {
   readonly store: GatewayStore;
@@ -173,12 +173,17 @@ export class AlarmsFeature {
     return rows.map((r) => fleetKiosk(r, byId.get(r.kioskId), this.deps.kioskState(r.kioskId), this.lastBeat.get(r.kioskId)));
   }
 
-  async kioskPage(kioskId: string): Promise<{ kiosk: FleetKiosk; transitions: TransitionRecord[]; alarms: AlarmView[] } | undefined> {
+  async kioskPage(kioskId: string): Promise<{ kiosk: FleetKiosk; software: KioskSoftware | null; transitions: TransitionRecord[]; alarms: AlarmView[] } | undefined> {
     const kiosk = await this.fleetRow(kioskId);
     if (kiosk === undefined) return undefined;
     const { store } = this.deps;
-    const [transitions, alerts] = await Promise.all([store.health.transitions(kioskId, 100), store.alarms.alertsOfKiosk(kioskId, 50)]);
-    return { kiosk, transitions, alarms: await alarmViews(store, alerts) };
+    const [transitions, alerts, health] = await Promise.all([store.health.transitions(kioskId, 100), store.alarms.alertsOfKiosk(kioskId, 50), store.health.getHealth(kioskId, { reports: true })]);
+    return { kiosk, software: kioskSoftware(health?.report ?? null), transitions, alarms: await alarmViews(store, alerts) };
+  }
+
+  /** The newest rollouts (sos release rollout), for the fleet page. */
+  async rollouts(limit = 5): Promise<RolloutView[]> {
+    return (await this.deps.store.releases.listRollouts()).slice(0, limit).map(rolloutView);
   }
 
   private createForwarder(): OutboxForwarder | undefined {

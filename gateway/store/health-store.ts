@@ -74,7 +74,7 @@ export interface OpsOutboxRow {
 export interface HealthStore {
   /** Every registered kiosk with its stored state, heartbeat and last test alert (kioskId order). */
   listHealth(options?: { reports?: boolean }): Promise<KioskHealthRow[]>;
-  getHealth(kioskId: string): Promise<KioskHealthRow | undefined>;
+  getHealth(kioskId: string, options?: { reports?: boolean }): Promise<KioskHealthRow | undefined>;
   /**
    * Stores transitions (each kiosk's current state follows its last one) and queues ops events, in
    * one transaction. The gateway's own events (kioskId null) are queued with no transition.

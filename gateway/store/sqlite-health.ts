@@ -73,8 +73,9 @@ export class SqliteHealthStore implements HealthStore {
     return Promise.resolve(this.db.prepare<[], HealthDbRow>(`${select} ORDER BY k.kiosk_id`).all().map(toHealth));
   }
 
-  getHealth(kioskId: string): Promise<KioskHealthRow | undefined> {
-    const row = this.db.prepare<[string], HealthDbRow>(`${HEALTH_SELECT} WHERE k.kiosk_id = ?`).get(kioskId);
+  getHealth(kioskId: string, options: { reports?: boolean } = {}): Promise<KioskHealthRow | undefined> {
+    const select = options.reports === true ? HEALTH_SELECT.replace("/*report*/", "b.report,") : HEALTH_SELECT;
+    const row = this.db.prepare<[string], HealthDbRow>(`${select} WHERE k.kiosk_id = ?`).get(kioskId);
     return Promise.resolve(row === undefined ? undefined : toHealth(row));
   }
 

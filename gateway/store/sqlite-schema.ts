@@ -234,6 +234,20 @@ const migrations: readonly string[] = [
      counter INTEGER NOT NULL,
      received_at TEXT NOT NULL
    );`,
+  // 12: agent rollouts in waves (gateway/store/sqlite-releases.ts, gateway/releases/rollout.ts).
+  //    waves is JSON: [["kiosk-a"], ["kiosk-b", "kiosk-c"], …]; offered_wave -1 = none queued yet.
+  `CREATE TABLE IF NOT EXISTS release_rollouts (
+     version TEXT PRIMARY KEY,
+     target TEXT NOT NULL,
+     release_url TEXT NOT NULL,
+     waves TEXT NOT NULL,
+     wave INTEGER NOT NULL,
+     offered_wave INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('running', 'halted', 'done')),
+     reason TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -21,6 +21,8 @@ import type {
   RecordAlertResult,
   RejectedMessage,
 } from "./store.js";
+import type { ReleaseStore } from "./release-store.js";
+import { SqliteReleaseStore } from "./sqlite-releases.js";
 import type { HealthStore } from "./health-store.js";
 import { SqliteHealthStore } from "./sqlite-health.js";
 import type { AlarmStore } from "./alarm-store.js";
@@ -115,6 +117,7 @@ export class SqliteStore implements GatewayStore {
   readonly sessions: SessionRecordStore;
   readonly dispatchUpdates: DispatchUpdateStore;
   readonly sms: SmsStore;
+  readonly releases: ReleaseStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -124,6 +127,7 @@ export class SqliteStore implements GatewayStore {
     this.sessions = new SqliteSessionStore(db);
     this.dispatchUpdates = new SqliteDispatchUpdates(db);
     this.sms = new SqliteSmsStore(db);
+    this.releases = new SqliteReleaseStore(db);
   }
 
   /**

@@ -2,6 +2,7 @@
  * The gateway's durable store, behind one interface: SQLite for a single gateway now, PostgreSQL
  * for gateways on several machines later. Every method is async so either can implement it.
  */
+import type { ReleaseStore } from "./release-store.js";
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
 import type { DispatchUpdateStore } from "./dispatch-update-store.js";
@@ -107,6 +108,8 @@ export interface GatewayStore {
   readonly dispatchUpdates: DispatchUpdateStore;
   /** SMS keys and counters, alerts that arrived by SMS (sms-store.ts). */
   readonly sms: SmsStore;
+  /** Agent rollouts in waves (release-store.ts). */
+  readonly releases: ReleaseStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

@@ -277,6 +277,8 @@ export const gatewayConfigSchema = z
         resendMs: z.number().int().min(100).default(15_000),
       })
       .default({ pollMs: 1_000, resendMs: 15_000 }),
+    /** Agent rollouts in waves (sos release rollout): how often their kiosks' reports are read. */
+    releases: z.object({ rolloutCheckMs: z.number().int().min(50).max(300_000).default(10_000) }).default({ rolloutCheckMs: 10_000 }),
     /**
      * The gateway's base URL as dispatch reaches it (snapshot links in the webhook body). Defaults to
      * http://<http.host>:<http.port> once the HTTP port is known.

@@ -250,6 +250,18 @@ const fallbackSchema = z.object({
   smsTest: smsTestSchema.default(smsTestSchema.parse({})),
 });
 
+const updateSchema = z.object({
+  /**
+   * The update home (install.sh: /var/lib/sos-kiosk): releases/, the `current` link and
+   * update/state.json. Relative to the config file. Absent: not installed as a service, no updates.
+   */
+  home: z.string().min(1).optional(),
+  /** The release-signing public key (PEM) this kiosk trusts, relative to the config file. */
+  publicKey: z.string().min(1).default("release-signing.pub"),
+  /** A new release must pass its health gate (connected, heartbeat sent, button self-test) this soon after the switch. */
+  gateDeadlineS: z.number().int().min(2).max(3_600).default(300),
+});
+
 /** kiosk.json: the kiosk's whole config, written by `sos provision`. */
 export const kioskConfigSchema = z.object({
   version: z.literal(1),
@@ -307,6 +319,7 @@ export const kioskConfigSchema = z.object({
   health: healthSchema.default(healthSchema.parse({})),
   modem: modemSchema.default({ driver: "none" }),
   fallback: fallbackSchema.default(fallbackSchema.parse({})),
+  update: updateSchema.default(updateSchema.parse({})),
 });
 /** Lights on a Firmata board or a serial panel need the button on the same board or panel. */
 const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
@@ -351,6 +364,7 @@ export type MediaConfig = KioskConfig["media"];
 export type HealthConfig = KioskConfig["health"];
 export type ModemConfig = KioskConfig["modem"];
 export type FallbackConfig = KioskConfig["fallback"];
+export type UpdateConfig = KioskConfig["update"];
 export type WrtcMediaConfig = Extract<MediaConfig, { driver: "wrtc" }>;
 export type KioskConfigInput = z.input<typeof kioskConfigRefined>;
 
@@ -366,5 +380,6 @@ export function loadKioskConfig(path: string, overrides: { dataDir?: string } = 
   const dataDir = overrides.dataDir ?? resolve(here, parsed.dataDir);
   const tls = parsed.mqtt.tls;
   const mqtt = tls === undefined ? parsed.mqtt : { ...parsed.mqtt, tls: { ca: resolve(here, tls.ca), cert: resolve(here, tls.cert), key: resolve(here, tls.key) } };
-  return parseKioskConfig({ ...parsed, dataDir, mqtt }, path);
+  const update = { ...parsed.update, publicKey: resolve(here, parsed.update.publicKey), ...(parsed.update.home === undefined ? {} : { home: resolve(here, parsed.update.home) }) };
+  return parseKioskConfig({ ...parsed, dataDir, mqtt, update }, path);
 }

@@ -147,7 +147,7 @@ describe("operators in the store (migration 3)", () => {
       await store.close();
       // A store as version 2 left it (no operators table) gains the table when opened.
       const db = new Database(join(dir, STORE_FILE));
-      expect(db.pragma("user_version", { simple: true })).toBe(11);
+      expect(db.pragma("user_version", { simple: true })).toBe(12);
       // Without what migrations 11 (SMS), 10 (EIDO updates) and 8 (operator sessions) added…
       db.exec("DROP TABLE kiosk_sms_keys; DROP TABLE sms_arrivals; DROP TABLE dispatch_updates; DROP TABLE operator_sessions;");
       // … without what migration 6 (alarm lifecycle) added…

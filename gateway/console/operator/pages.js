@@ -4,7 +4,7 @@
  * fleet), acknowledge and close, and the pages #/alarms, #/fleet, #/kiosk/<id>, #/alarm/<id>.
  */
 import { createEventFeed } from "./event-feed.js";
-import { renderAlarm, renderKiosk } from "./fleet.js";
+import { renderAlarm, renderKiosk, renderRollouts } from "./fleet.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,7 +60,10 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
 
   async function loadFleet() {
     const { status, body } = await api("/api/fleet").catch(() => ({ status: 0, body: null }));
-    if (status === 200) fleet.load(body.data.kiosks);
+    if (status === 200) {
+      fleet.load(body.data.kiosks);
+      renderRollouts($("fleet-rollouts"), body.data.rollouts ?? []);
+    }
   }
 
   /** The banner while dispatch is unreachable (gateway/alarms/dispatch-banner.ts). */
