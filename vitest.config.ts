@@ -37,6 +37,18 @@ export default defineConfig({
       },
       {
         test: {
+          // Several gateway nodes: real redis-server processes of the tests' own (and PostgreSQL): `npm run test:cluster`.
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
+          sequence: { groupOrder: 4 },
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          maxWorkers: 1,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           // Real ffmpeg, wrtc and (later) Chromium: run by `npm run test:e2e`, not by `npm test`.
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],

@@ -21,6 +21,15 @@ export interface KioskEvents {
   "call.ended": { alertId: string; callId?: string; reason?: string };
   /** The set of reasons this kiosk cannot raise an alarm now (empty = healthy). */
   "fault.changed": { faults: readonly string[] };
+  /** The second path (docs/fallback.md): an SMS alert went out to a centre number. */
+  "fallback.sms-sent": { alertId: string; to: string; counter: number };
+  /** The centre acknowledged an alert by SMS (the alarm is "received", as by an IP ack). */
+  "fallback.acked": { alertId: string; from: string };
+  /** A voice call to the centre was placed over the modem / ended. */
+  "fallback.call-placed": { alertId: string; to: string };
+  "fallback.call-ended": { alertId: string; reason: string };
   "link.up": Record<string, never>;
+  /** A heartbeat was handed to a connected link (the update's health gate waits for one). */
+  "heartbeat.sent": { seq: number };
   "link.down": { reason: string };
 }

@@ -17,10 +17,11 @@ import type { PromptPlayer } from "./audio/player.js";
 import type { CallManager } from "./call/call-manager.js";
 import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
+import type { FallbackHandle } from "./fallback/start-fallback.js";
 import type { CommandRunner } from "./health/checks/runner.js";
 import { FaultMonitor } from "./health/faults.js";
 import type { SystemProbe } from "./health/probe.js";
-import { type Health, startHealth } from "./health/start-health.js";
+import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
 import { IndicatorController } from "./indicators/controller.js";
 import type { Indicator } from "./indicators/indicator.js";
@@ -29,6 +30,10 @@ import type { SerialBinding } from "./inputs/serial-panel.js";
 import { Outbox } from "./link/outbox.js";
 import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
+import type { Modem } from "../shared/modem/modem.js";
+import { notifierFromEnv, type ServiceNotifier, watchdogIntervalMs } from "./service/notify.js";
+import { AlarmPathWatchdog } from "./service/watchdog.js";
+import { UpdateGate } from "./update/gate.js";
 
 export { AGENT_VERSION } from "./alarm/alarm-controller.js";
 
@@ -48,6 +53,17 @@ export interface KioskDeps {
   readonly runner?: CommandRunner;
   /** For the test alarm's jitter; default Math.random. */
   readonly random?: () => number;
+  /** The second path's modem; default: the driver named in config.modem (tests pass a fake or a pty). */
+  readonly modem?: Modem;
+  /** systemd notifications; default: systemd-notify when NOTIFY_SOCKET is set, else nothing. */
+  readonly notifier?: ServiceNotifier;
+  /** Watchdog ping interval; default half of WATCHDOG_USEC, none without it. */
+  readonly watchdogIntervalMs?: number | null;
+  /**
+   * Ends the process so its supervisor (systemd) starts what the `current` link points at: after a
+   * new release failed its health gate. Default: logged only (a checkout has no supervisor).
+   */
+  readonly restart?: (reason: string) => void;
 }
 
 export interface KioskHandle {
@@ -58,10 +74,14 @@ export interface KioskHandle {
   readonly calls: CallManager;
   /** Heartbeat, self-tests, test alarm. */
   readonly health: Health;
+  /** Feeds systemd's watchdog while the alarm path is healthy. */
+  readonly watchdog: AlarmPathWatchdog;
   /** Raises an alert without the button (test alarms, technicians). */
   raise(kind?: AlertKind): Alert;
   /** Resolves when the MQTT link and delivery are wired (the button works before that). */
   readonly linkReady: Promise<void>;
+  /** The second path (SMS, voice over the modem); undefined without a modem. */
+  readonly fallbackReady: Promise<FallbackHandle | undefined>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +118,21 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   });
   button.on("error", (err) => log.error({ err: { message: err.message }, driver: button.driver }, "button driver error"));
   await button.start();
+  let buttonRunning = true;
+  // systemd hears READY once a press can be read and recorded; the watchdog is fed from now on.
+  const notifier = deps.notifier ?? notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
+  const pingEveryMs = deps.watchdogIntervalMs === undefined ? watchdogIntervalMs(process.env) : deps.watchdogIntervalMs;
+  void notifier.notify({ READY: "1", STATUS: "button armed" });
+  const watchdog = new AlarmPathWatchdog(
+    notifier,
+    [
+      { name: "button", problem: () => (buttonRunning && button.alive?.() !== false ? null : `button: ${button.driver} driver not running`) },
+      { name: "outbox", problem: () => outbox.writeProblem() },
+    ],
+    { intervalMs: pingEveryMs ?? 0 },
+    log.child({ subsystem: "watchdog" }),
+  );
+  if (pingEveryMs !== null) watchdog.start();
   log.info({ driver: button.driver, pending: leftover.length, openAlarm: alarm.openAlarm?.alert.alertId ?? null, startupMs: Math.round(performance.now()) }, "button armed");
 
   // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
@@ -108,9 +143,28 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   lights.refresh();
   faults.start();
   events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
+  // The first acknowledgement on either path settles the alarm (docs/fallback.md).
+  events.on("fallback.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
 
   // Calls hear every alarm from now on; their media loads last, behind the link, and is never awaited.
   const calls = startCalls(config, { bus: events, player, clock, log, media: deps.media, openAlertId: open?.alert.alertId ?? null });
+
+  let fallback: FallbackHandle | undefined;
+  // A release being tried runs its health gate from now on (config.update.home: installed as a service).
+  const home = config.update.home;
+  const restart = deps.restart ?? ((reason: string) => log.error({ reason }, "restart the agent: current points at another release now"));
+  const gate =
+    home === undefined
+      ? null
+      : new UpdateGate({
+          home,
+          bus: events,
+          button,
+          clock,
+          log: log.child({ subsystem: "update" }),
+          restart,
+        });
+  gate?.start();
 
   // Health runs on its own timers (heartbeat, daily self-test, test alarm); nothing waits for it.
   const health = startHealth(config, {
@@ -127,7 +181,30 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     ...(deps.probe === undefined ? {} : { probe: deps.probe }),
     ...(deps.runner === undefined ? {} : { runner: deps.runner }),
     ...(deps.random === undefined ? {} : { random: deps.random }),
+    backupPath: () => fallback?.report(),
+    ...(gate === null ? {} : { update: () => gate.report() }),
   });
+
+  // The second path loads after the button is armed, beside the link; nothing waits for it.
+  const fallbackReady = (async () => {
+    if (config.modem.driver === "none" && deps.modem === undefined) return undefined;
+    const { startFallback } = await import("./fallback/start-fallback.js");
+    fallback = await startFallback(config, {
+      outbox,
+      bus: events,
+      clock,
+      log,
+      player,
+      faults,
+      pending: leftover,
+      // As for the test alarm: an open alarm holds the SMS test back, until it no longer takes presses.
+      busy: () => alarmHoldsTests(alarm.openAlarm, clock.now(), config.press.reopenAfterMs),
+      ...(deps.modem === undefined ? {} : { modem: deps.modem }),
+      ...(deps.random === undefined ? {} : { random: deps.random }),
+    });
+    return fallback;
+  })();
+  fallbackReady.catch((err: unknown) => log.error({ err }, "the second path (modem) failed to start; alarms go over IP only"));
 
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
   let stopLink: () => Promise<void> = () => Promise.resolve();
@@ -135,7 +212,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     const [{ connectLink }, { prepareTlsFiles }] = await Promise.all([import("./link/connect.js"), import("./link/tls-recovery.js")]);
     // An interrupted certificate swap is put right before the link reads the TLS files.
     await prepareTlsFiles(config, log.child({ subsystem: "tls" }));
-    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION });
+    const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION, onReleaseInstalled: () => restart("switched to a new release") });
     stopLink = () => link.stop();
     health.attachLink((heartbeat) => link.publishHeartbeat(heartbeat));
   })();
@@ -148,17 +225,24 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     faults,
     calls: calls.manager,
     health,
+    watchdog,
     raise: (kind = "sos") => alarm.raise(kind, "manual"),
     linkReady,
+    fallbackReady,
     async stop() {
+      watchdog.stop();
+      gate?.stop();
+      void notifier.notify({ STOPPING: "1" });
       rules.stop();
       health.stop();
       alarm.stop();
       faults.stop();
+      buttonRunning = false;
       await button.stop();
       await linkReady.catch(() => undefined);
       await calls.stop();
       await stopLink();
+      await fallbackReady.then((f) => f?.stop(), () => undefined);
       await indicator.stop().catch(() => undefined);
       await player.stop();
       log.info({ pending: outbox.depth }, "kiosk agent stopped");

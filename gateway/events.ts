@@ -4,7 +4,10 @@ import type { AlarmStepType } from "./store/alarm-store.js";
 
 /** What the gateway's features tell each other (and the demo, metrics and tests). */
 export interface GatewayEvents {
-  "alert.stored": { alertId: string; kioskId: string; kind: AlertKind; pressedAt: string; receivedAt: string };
+  /** `channel`: how it came (absent = mqtt); "sms" is shown as "via SMS". */
+  "alert.stored": { alertId: string; kioskId: string; kind: AlertKind; pressedAt: string; receivedAt: string; channel?: "mqtt" | "sms" };
+  /** An SMS that claimed to be an alert was refused (forged, replayed, unknown kiosk, malformed). */
+  "sms.refused": { kioskId: string | null; code: string; reason: string; sender: string };
   "alert.duplicate": { alertId: string; kioskId: string };
   /** More presses were counted on an open alarm. */
   "alert.presses": { alertId: string; kioskId: string; pressCount: number };
@@ -13,6 +16,8 @@ export interface GatewayEvents {
   "command.confirmed": { commandId: string; kioskId: string };
   "alert.rejected": { kioskId: string | null; topic: string; code: string; reason: string };
   "alert.delivered": { alertId: string; attempt: number; httpStatus: number | null; deliveredAt: string };
+  /** An EIDO update of an alarm's incident reached dispatch (eventId `{alertId}:{step}`). */
+  "dispatch.update.delivered": { eventId: string; attempt: number; httpStatus: number | null; deliveredAt: string };
   "dispatch.failed": { alertId: string; attempt: number; error: string; retryInMs: number };
   /** Dispatch has been failing as a whole (its circuit open) for `dispatch.unreachableAfterMs`. */
   "dispatch.unreachable": { since: string; at: string; lastError: string };

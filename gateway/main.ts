@@ -2,6 +2,8 @@
  * The gateway's composition root: builds the store, broker, pipeline, forwarder, supervision,
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
+import { releaseRoutes } from "./releases/published.js";
+import { RolloutRunner } from "./releases/rollout.js";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
@@ -14,8 +16,11 @@ import { CallGuard } from "./alarms/call-guard.js";
 import { AlarmsFeature } from "./alarms/feature.js";
 import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
+import { dispatchFormat } from "./dispatch/format.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
+import type { ClusterRouting } from "./cluster/routing.js";
 import type { DispatchStatus } from "./dispatch/reachability.js";
+import { DispatchUpdates } from "./dispatch/updates.js";
 import { type DispatchSender, WebhookSender } from "./dispatch/webhook.js";
 import type { GatewayEvents } from "./events.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
@@ -36,8 +41,13 @@ import { secureDataDir, type Tightened } from "./store/data-dir.js";
 import { openStore } from "./store/open.js";
 import type { CloseAlertResult, GatewayStore } from "./store/store.js";
 import { SupervisionFeature } from "./supervision/feature.js";
+import type { Modem } from "../shared/modem/modem.js";
+import { smsHookRoutes } from "./sms/http-hook.js";
+import { SmsIntake } from "./sms/intake.js";
 
 export const GATEWAY_VERSION = "0.1.0";
+/** At start, the newest alarms whose EIDO updates are checked for steps not queued yet. */
+const RECONCILE_NEWEST = 200;
 
 export interface GatewayDeps {
   readonly log: Logger;
@@ -48,6 +58,8 @@ export interface GatewayDeps {
   readonly opsSender?: OutboxSender;
   /** Defaults to the escalation webhook in the config. */
   readonly escalationSender?: OutboxSender;
+  /** The SMS receiver's modem; default: the AT driver on config.sms.modem (tests pass a pty one). */
+  readonly smsModem?: Modem;
 }
 
 export interface GatewayHandle {
@@ -97,6 +109,11 @@ function serverTls(config: GatewayConfig, log: Logger): ServerTls | undefined {
   return undefined;
 }
 
+async function clusterRouting(url: string, nodeId: string, log: Logger): Promise<ClusterRouting> {
+  const { ClusterRouting } = await import("./cluster/routing.js");
+  return new ClusterRouting({ url, nodeId }, log.child({ subsystem: "cluster" }));
+}
+
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
@@ -137,14 +154,26 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       (config.dispatch.url !== undefined && config.dispatch.secret !== undefined
         ? new WebhookSender({ url: config.dispatch.url, secret: config.dispatch.secret, timeoutMs: config.dispatch.timeoutMs, userAgent: `sos-gateway/${GATEWAY_VERSION}` })
         : undefined);
+    const format = dispatchFormat(config.dispatch.format);
     let forwarder: DispatchForwarder | undefined;
     if (sender === undefined) {
       log.warn("no dispatch URL configured: alerts are stored and acknowledged but not forwarded until one is (--dispatch-url)");
     } else {
-      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }));
+      const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }), format.name === "eido");
       forwarder = f;
       events.on("alert.stored", "dispatch-forwarder", () => f.wake());
       stops.push(() => f.stop(config.shutdown.graceMs));
+    }
+    let updates: DispatchUpdates | undefined;
+    if (format.name === "eido") {
+      // The alarm's later steps as EIDO updates of its incident, queued (and sent) after the alert.
+      const u = new DispatchUpdates(format, { store, events, agency: config.dispatch.agency, log: log.child({ subsystem: "dispatch" }), wake: () => forwarder?.wake() });
+      u.attach();
+      updates = u;
+      stops.push(async () => {
+        u.stop();
+        await u.settled();
+      });
     }
 
     const operators = new OperatorFeature(config, { store, events, clock, log, https: tls !== undefined });
@@ -155,16 +184,36 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     callGuard.start();
     stops.push(() => Promise.resolve(callGuard.stop()));
     const checkKioskPublish = (kioskId: string, topic: string, payload: Buffer): Promise<string | null> => callGuard.checkKioskPublish(kioskId, topic, payload);
-    const broker = new GatewayBroker(config, { store, bus: events, log: log.child({ subsystem: "broker" }), operators: operators.auth, clock, checkKioskPublish, ...(tls === undefined ? {} : { tls }) });
+    // Several nodes: MQTT routed between them through Redis (loaded only then); Aedes closes it.
+    const mq = config.cluster.redisUrl === undefined ? undefined : await clusterRouting(config.cluster.redisUrl, config.cluster.nodeId ?? config.broker.id, log);
+    const broker = new GatewayBroker(config, {
+      store,
+      bus: events,
+      log: log.child({ subsystem: "broker" }),
+      operators: operators.auth,
+      clock,
+      checkKioskPublish,
+      ...(tls === undefined ? {} : { tls }),
+      ...(mq === undefined ? {} : { mq }),
+    });
     const pipeline = new AlertPipeline(
       store,
       (kioskId, ack) => broker.publishAck(kioskId, ack),
-      { maxPayloadBytes: config.alerts.maxPayloadBytes, agency: config.dispatch.agency, snapshotUrl: operators.snapshotUrl },
+      {
+        maxPayloadBytes: config.alerts.maxPayloadBytes,
+        agency: config.dispatch.agency,
+        snapshotUrl: operators.snapshotUrl,
+        format,
+        // Supervision is built below; alerts arrive only once the broker listens, after it.
+        health: (kioskId) => supervision.supervisor.get(kioskId),
+      },
       events,
       clock,
       log.child({ subsystem: "alerts" }),
     );
     broker.handle("alerts", (kioskId, topic, payload) => pipeline.handle(kioskId, topic, payload));
+    // The kiosks' second path: SMS alerts into the same pipeline (docs/fallback.md).
+    const smsIntake = new SmsIntake({ store, pipeline, bus: events, clock, log: log.child({ subsystem: "sms" }) });
     const commands = new CommandSender(
       store,
       broker,
@@ -227,16 +276,28 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       log: log.child({ subsystem: "metrics" }),
       kioskStates: () => supervision.supervisor.counts(),
       mqttConnections: () => broker.connectedClients,
+      ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
     stops.push(() => broker.stop());
     const mqttPort = broker.mqttPort ?? 0;
+    const smsModem = deps.smsModem ?? (config.sms.modem === undefined ? undefined : await createSmsModem(config.sms.modem, log));
+    if (smsModem !== undefined) {
+      const { ModemSmsReceiver } = await import("./sms/modem-receiver.js");
+      const receiver = new ModemSmsReceiver(smsModem, smsIntake, log.child({ subsystem: "sms", receiver: "modem" }));
+      await receiver.start();
+      stops.push(() => receiver.stop());
+    }
     const mqttsPort = broker.mqttsPort;
     const revocations = new RevocationWatcher(store.security, broker, config.security.revocationPollMs, log.child({ subsystem: "security" }));
     await revocations.start();
     stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
+    // Rollouts queue install-release into the same command outbox, wave after wave.
+    const rollouts = new RolloutRunner(store, config.dataDir, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }));
+    rollouts.start();
+    stops.push(() => rollouts.stop());
     if (renewal !== undefined) {
       await renewal.start();
       stops.push(() => Promise.resolve(renewal.stop()));
@@ -262,6 +323,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               // Reported, not a readiness failure: a gateway whose dispatch is down still stores and
               // acknowledges alerts (taking it out of a load balancer would stop that).
               dispatch: describeDispatch(forwarder?.status()),
+              // Reported, not a readiness failure: this node still serves its own kiosks and pages.
+              ...(mq === undefined ? {} : { cluster: mq.state().up ? "routing up" : "routing down: messages to other nodes are not routed (Redis unreachable)" }),
+              // Reported, not a readiness failure: the kiosks' IP path does not need it.
+              ...(smsModem === undefined ? {} : { smsModem: smsModem.isPresent ? "present" : "absent" }),
             },
           };
         },
@@ -271,8 +336,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         ...operatorHttp,
         routes: [
           metricsRoutes(metrics, { token: config.metrics.token }),
+          ...(config.sms.hook === undefined ? [] : [smsHookRoutes(smsIntake, config.sms.hook)]),
           securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
           alarms.routes(consoleAuthorizer(operators.auth.sessions)),
+          releaseRoutes(config.dataDir),
           ...(operatorHttp.routes ?? []),
         ],
         ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),
@@ -298,9 +365,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     operators.listening(config.http.host, httpPort);
     stops.push(() => operators.stop());
 
+    // Steps stored but not queued before a stop (or closed by the CLI meanwhile) are queued now.
+    if (updates !== undefined) log.debug({ alarms: await updates.reconcile(RECONCILE_NEWEST) }, "EIDO updates reconciled");
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
-    log.info({ mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), pendingDispatch: pending }, "gateway ready");
+    log.info(
+      { mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), dispatchFormat: format.name, pendingDispatch: pending },
+      "gateway ready",
+    );
 
     let stopping: Promise<void> | undefined;
     return {
@@ -325,6 +397,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await stopAll();
     throw err;
   }
+}
+
+async function createSmsModem(m: NonNullable<GatewayConfig["sms"]["modem"]>, log: Logger): Promise<Modem> {
+  const { AtModem } = await import("../shared/modem/at-modem.js");
+  return new AtModem({ path: m.path, baudRate: m.baudRate, pollIntervalMs: m.pollIntervalMs, log: log.child({ subsystem: "sms" }) });
 }
 
 /** The dispatch line of /readyz: ok, or failing / unreachable since when, with the last error. */

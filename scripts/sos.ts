@@ -50,10 +50,13 @@ program
   .option("--dispatch-url <url>", "dispatch webhook URL (alerts are stored but not forwarded without one)")
   .option("--dispatch-secret <secret>", "HMAC key for X-Sos-Signature (or set SOS_DISPATCH_SECRET, which keeps it out of ps)")
   .option("--agency <id>", "agency id used in incident tracking ids", "sos.gateway")
+  .addOption(new Option("--dispatch-format <format>", "dispatch body: flat (sos.dispatch.alert/v1) or eido (NENA EIDO, with acknowledged / call connected / closed sent as updates)").choices(["flat", "eido"]).default("flat"))
   .option("--public-url <url>", "the gateway's URL as dispatch reaches it, for snapshot links (default http://<http-host>:<http-port>)")
   .option("--ice-server <url>", "a STUN/TURN URL for operator calls (repeatable; TURN with credentials: SOS_ICE_SERVERS as JSON)", collect, [])
   .option("--ops-url <url>", "operations webhook URL: kiosk state changes and offline reminders (none are sent without one)")
   .option("--ops-secret <secret>", "HMAC key for the ops webhook's X-Sos-Signature (or set SOS_OPS_SECRET)")
+  .option("--cluster <url>", "several active gateway nodes: MQTT routed between them through this Redis/Valkey (redis://HOST:PORT; or SOS_CLUSTER_URL)")
+  .option("--node-id <id>", "this node's fixed id in the cluster (e.g. gw-a), unique and the same across restarts")
   .option("--missed-beats <n>", "a kiosk is offline after this many missing heartbeats", parseNumber)
   .option("--offline-reminder-min <n>", "remind operations of an offline kiosk this often, in minutes", parseNumber)
   .option("--escalate-after-s <n>", "escalate an SOS alarm nobody acknowledged at the console after this many seconds (default 30)", parseNumber)
@@ -64,6 +67,8 @@ program
   .option("--renew-check-hours <n>", "look for certificates to renew (kiosks' and the gateway's own) at start and then this often, in hours (default 6)", parseNumber)
   .option("--renew-max-per-check <n>", "queue at most this many kiosk certificate renewals per check, the nearest expiry first (default 50)", parseNumber)
   .option("--server-renew-before-days <n>", "renew the gateway's own server certificate, and load it without a restart, once it expires within this many days (default 60)", parseNumber)
+  .option("--sms-modem <path>", "a modem on this machine receiving the kiosks' SMS alerts (its AT port, /dev/serial/by-id/…; docs/fallback.md)")
+  .option("--sms-hook-path <path>", "the path an SMS service posts inbound messages to (default /sms/inbound; needs SOS_SMS_HOOK_SECRET)")
   .addOption(logLevel)
   .action(async (opts: Record<string, unknown>) => (await import("./commands/gateway.js")).run(opts).catch(fail));
 
@@ -110,6 +115,7 @@ withPlace(
 )
   .option("--ca-cert <file>", "the gateway's CA certificate (its pki/ca.crt), to trust it the first time")
   .option("--ca-fingerprint <sha256>", "or the CA's SHA-256 fingerprint, as 'sos ca init' printed it")
+  .option("--mqtt-url <url>", "the MQTT-over-TLS URL to write into kiosk.json instead of the gateway's host and mqtts port; repeat it for each node of a cluster (mqtts://gw-a:8883 …)", collect, [])
   .option("--out <dir>", "folder for kiosk.json and tls/", ".")
   .option("--force", "overwrite an existing kiosk.json in --out")
   .addHelpText("after", "\nExactly one of --token-file and --token. For example:\n  sos enroll --gateway https://gw.example:8443 --token-file /run/sos-token --id kz-ala-0001 --lat 43.24 --lon 76.89 --address \"Abay Ave\" --ca-fingerprint 5B:72:…\n  printf '%s\\n' \"$TOKEN\" | sos enroll --token-file - …")
@@ -140,6 +146,7 @@ const kiosk = program
   .option("--data-dir <dir>", "folder for the outbox (default: the config's dataDir)")
   .addOption(new Option("--button <driver>", "button driver").choices(["stdin"]))
   .option("--enter-is-press", "with --button stdin, an empty line (Enter) is a press too")
+  .option("--update-home <dir>", "where releases/, current and update/state.json are (installed: /var/lib/sos-kiosk); default: the config's update.home")
   .addOption(new Option("--log-level <level>", "log level (default: the config's)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk.js")).run(requireOption(opts, "config", "--config <file>", "kiosk")).catch(fail));
 
@@ -151,6 +158,91 @@ kiosk
   .option("--force", "run even while the kiosk has an alarm open (the tone plays into the call)")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-selftest.js")).run(opts).catch(fail));
 
+kiosk
+  .command("doctor")
+  .description("check this kiosk's installation (unit, watchdog, data partition, clock, GPIO, camera, microphone, speaker, gateway) and print a fix for each failure; exit 1 if any failed")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json")
+  .option("--json", "print JSON instead of a table")
+  .option("--root <dir>", "where /dev and /sys are (an image mounted elsewhere)", "/")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-doctor.js")).run(opts).catch(fail));
+
+kiosk
+  .command("update")
+  .description("install a signed release beside the running one and switch to it (run as the agent's user); restart the agent after: a release failing its health gate rolls back by itself")
+  .requiredOption("--config <file>", "the kiosk's kiosk.json (update.home, update.publicKey)")
+  .requiredOption("--archive <file>", "the release archive (tar.gz)")
+  .option("--update-home <dir>", "where releases/, current and update/state.json are (default: the config's update.home)")
+  .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/kiosk-update.js")).run(opts).catch(fail));
+
+const release = program.command("release").description("signed releases of the kiosk agent");
+
+release
+  .command("keygen")
+  .description("make the release-signing key pair (Ed25519): the private key signs releases, kiosks trust the public key")
+  .requiredOption("--out <dir>", "folder for release-signing.key and release-signing.pub")
+  .option("--force", "replace an existing key pair (every kiosk then needs the new public key)")
+  .action(async (opts: Record<string, unknown>) => {
+    try {
+      (await import("./commands/release.js")).runKeygen(opts);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+release
+  .command("sign")
+  .description("sign a release archive: writes ARCHIVE.sig.json with its version, size and SHA-256")
+  .argument("<archive>", "the release archive (tar.gz with release.json at its top)")
+  .requiredOption("--key <file>", "the release-signing private key (sos release keygen)")
+  .requiredOption("--version <version>", "the release's version (as in its release.json)")
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runSign(archive, opts).catch(fail));
+
+release
+  .command("publish")
+  .description("keep a signed release at the gateway (checked with DATA/release-signing.pub), for kiosks to download")
+  .argument("<archive>", "the release archive")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
+  .option("--public-key <file>", "the release public key (default: DATA/release-signing.pub)")
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runPublish(archive, opts).catch(fail));
+
+release
+  .command("offer")
+  .description("send a published release to kiosks over their commands topic: each installs it, restarts into it, and rolls back by itself if it fails its health gate")
+  .argument("<version>", "a published release (sos release publish)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .option("--kiosk <kioskId>", "a kiosk (repeatable)", collect, [])
+  .option("--region <text>", "every kiosk of a region (sos provision --region)")
+  .option("--all", "every kiosk")
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, opts).catch(fail));
+
+release
+  .command("rollout")
+  .description("roll a published release out in waves (about 5 %, 25 %, then the rest of the target); the gateway offers each wave once the last one confirmed it, and stops by itself when a kiosk rolls it back")
+  .argument("<version>", "a published release (sos release publish)")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .requiredOption("--to <target>", "all, a share of the fleet like 5%, or region:NAME")
+  .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, opts).catch(fail));
+
+release
+  .command("rollouts")
+  .description("list rollouts: wave, state, and why one stopped")
+  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--json", "print JSON instead of a table")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
+
+release
+  .command("check-native")
+  .description("check that every native module in DIR/node_modules has a binary for the kiosk's CPU (exit 1 naming those that do not): run it on the production dependencies installed for the Pi")
+  .argument("<dir>", "the folder holding node_modules (npm ci --omit=dev --os=linux --cpu=arm64)")
+  .option("--arch <arch>", "the CPU: arm64, x64", "arm64")
+  .option("--allow <module>", "a module built on the Pi or never loaded by the kiosk (repeatable)", collect, [])
+  .option("--json", "print JSON instead of a table")
+  .action(async (dir: string, opts: Record<string, unknown>) => (await import("./commands/release.js")).runCheckNative(dir, opts).catch(fail));
+
 withPlace(
   program
     .command("provision")
@@ -158,7 +250,7 @@ withPlace(
     .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
     .requiredOption("--data-dir <dir>", "the gateway's data folder (its CA, and its SQLite store unless --store)")
     .addOption(storeOption())
-    .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv)")
+    .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv); repeat it for each node of a cluster, in the order kiosks try them", collect, [])
     .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
     .option("--csv <file>", "provision every kiosk in a CSV file: id,lat,lon,address[,name] (certificates when the data folder has a CA)"),
 )

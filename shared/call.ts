@@ -82,6 +82,8 @@ export const operatorAlarmSchema = z.object({
   receivedAt: z.string(),
   location: z.object({ lat: z.number(), lon: z.number(), address: z.string() }),
   snapshotUrl: z.string(),
+  /** "sms": the alarm came over the kiosk's SMS fallback (docs/fallback.md), shown "via SMS". */
+  channel: z.enum(["mqtt", "sms"]).optional(),
 });
 export type OperatorAlarm = z.infer<typeof operatorAlarmSchema>;
 

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { callDownSchema, callUpSchema, snapshotSchema } from "./call.js";
 import { heartbeatSchema, kioskStateSchema, statusSchema } from "./health.js";
+import { releaseManifestSchema } from "./release-manifest.js";
 
 export const TOPIC_PREFIX = "sos/v1/kiosks";
 
@@ -90,6 +91,12 @@ export const commandSchema = z.discriminatedUnion("type", [
   z.object({ v: z.literal(1), commandId: z.uuid(), type: z.literal("renew-certificate") }),
   /** The certificate for the renewed key: install it and reconnect with it. */
   z.object({ v: z.literal(1), commandId: z.uuid(), type: z.literal("install-certificate"), certificate: z.string().min(1).max(8_192) }),
+  /**
+   * A new agent release (`sos release offer`): download it from url, check it against the signed
+   * manifest with the kiosk's own release key, install it and restart into it (device/update).
+   * Answered "ok" once switched (or already running/tried); "error" when it is refused.
+   */
+  z.object({ v: z.literal(1), commandId: z.uuid(), type: z.literal("install-release"), release: releaseManifestSchema, url: z.url({ protocol: /^https?$/ }).max(2_048) }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
 

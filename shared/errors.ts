@@ -21,6 +21,8 @@ export const ErrorCode = {
   DispatchFailed: "DISPATCH_FAILED",
   OutboxCorrupt: "OUTBOX_CORRUPT",
   KioskBusy: "KIOSK_BUSY",
+  ReleaseInvalid: "RELEASE_INVALID",
+  UpdateRefused: "UPDATE_REFUSED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

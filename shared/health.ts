@@ -45,6 +45,39 @@ export type SelfTestResult = z.infer<typeof selfTestResultSchema>;
 export const linkTypeSchema = z.enum(["ethernet", "wifi", "cellular", "unknown"]);
 export type LinkType = z.infer<typeof linkTypeSchema>;
 
+/**
+ * The second path's health (a cellular modem for SMS and voice, docs/fallback.md): absent on a kiosk
+ * without a modem. A broken second path is also named in `faults` ("backup-path", "sms-test"), which makes the
+ * kiosk degraded at the gateway.
+ */
+export const backupPathSchema = z.object({
+  present: z.boolean(),
+  registration: z.enum(["home", "roaming", "searching", "denied", "not-registered", "unknown"]),
+  signalDbm: z.number().nullable(),
+  sim: z.enum(["ready", "pin-required", "puk-required", "absent", "error", "unknown"]),
+  checkedAt: isoTime.nullable(),
+  /** The last scheduled end-to-end SMS test: when, and whether the centre's SMS ack came back. */
+  lastTestAt: isoTime.nullable(),
+  lastTestOk: z.boolean().nullable(),
+  /** SMS sent in the last hour (alerts and tests) and the hourly budget. */
+  smsLastHour: z.number().int().min(0),
+  smsPerHour: z.number().int().min(0),
+});
+export type BackupPath = z.infer<typeof backupPathSchema>;
+/** Where the kiosk's software update stands (device/update): its release, and the last try's outcome. */
+export const updateReportSchema = z.object({
+  phase: z.enum(["confirmed", "switching", "trying", "rolled-back"]),
+  /** The last good release. */
+  current: z.string().max(64),
+  /** The release being tried. */
+  target: z.string().max(64).nullable(),
+  /** The release that was rolled back, and why. */
+  failed: z.string().max(64).nullable(),
+  reason: z.string().max(300).nullable(),
+  at: isoTime,
+});
+export type UpdateReport = z.infer<typeof updateReportSchema>;
+
 /** kiosk → gateway, QoS 0, every intervalS while connected. */
 export const heartbeatSchema = z.object({
   v: z.literal(1),
@@ -81,6 +114,9 @@ export const heartbeatSchema = z.object({
   /** When the last scheduled test alarm was raised (EN 81-28: at least every 72 h). */
   lastTestAlarmAt: isoTime.nullable(),
   kioskState: kioskStateSchema,
+  backupPath: backupPathSchema.optional(),
+  /** Absent on kiosks not installed as a service (a checkout, the demo). */
+  update: updateReportSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
@@ -94,3 +130,6 @@ export const statusSchema = z.object({
   agentVersion: z.string().max(64).optional(),
 });
 export type Status = z.infer<typeof statusSchema>;
+
+/** The kiosk's last will on its status topic (QoS 1, retained): the broker publishes it when the connection is lost without DISCONNECT. */
+export const OFFLINE_WILL: Status = { v: 1, state: "offline", reason: "connection-lost" };

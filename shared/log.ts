@@ -26,6 +26,11 @@ export const redactPaths: readonly string[] = [
   'headers["x-sos-signature"]',
   "sdp",
   "*.sdp",
+  // The kiosk's SMS key (docs/fallback.md), wherever a config or a record is logged.
+  "smsKey",
+  "*.smsKey",
+  "fallback.smsKey",
+  "config.fallback.smsKey",
 ];
 
 export interface LoggerOptions {

@@ -35,3 +35,34 @@ export const opsEventSchema = z.object({
   reminder: z.number().int().min(0),
 });
 export type OpsEvent = z.infer<typeof opsEventSchema>;
+
+/**
+ * The gateway's own events on the same webhook (told apart by `schema`): dispatch unreachable for
+ * `dispatch.unreachableAfterMs` and restored, and the gateway's event loop stalling (at most one
+ * event per `stallReportMs`, counting the stalls in between). Not about any kiosk.
+ */
+export const OPS_GATEWAY_SCHEMA_ID = "sos.ops.gateway/v1";
+
+export const gatewayOpsEventTypes = ["dispatch-unreachable", "dispatch-restored", "gateway-stalled"] as const;
+export type GatewayOpsEventType = (typeof gatewayOpsEventTypes)[number];
+
+export const gatewayOpsEventSchema = z.object({
+  schema: z.literal(OPS_GATEWAY_SCHEMA_ID),
+  eventId: z.uuid(),
+  type: z.enum(gatewayOpsEventTypes),
+  /** The gateway that saw it (its host name). */
+  gateway: z.string(),
+  /** dispatch-*: when dispatch first failed in this outage; gateway-stalled: when the first stall this event counts ended. */
+  since: z.iso.datetime({ offset: true }),
+  at: z.iso.datetime({ offset: true }),
+  /** dispatch-*: the last error seen from dispatch. */
+  lastError: z.string().nullable(),
+  /** dispatch-restored: how long dispatch failed; gateway-stalled: the longest of its stalls. */
+  durationMs: z.number().int().min(0).nullable(),
+  /** gateway-stalled: stalls (over the threshold) since the last report, this one included. */
+  stalls: z.number().int().min(0).nullable(),
+});
+export type GatewayOpsEvent = z.infer<typeof gatewayOpsEventSchema>;
+
+/** What the ops outbox holds: a kiosk's state events and the gateway's own. */
+export type OpsEventType = OpsEvent["type"] | GatewayOpsEventType;

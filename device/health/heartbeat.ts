@@ -77,6 +77,7 @@ export class HeartbeatSender {
         if (!this.up || this.stopped) return;
         await publish(heartbeat);
         this.sent += 1;
+        this.deps.bus.emit("heartbeat.sent", { seq });
         if (this.failing) this.deps.log.info({ seq }, "heartbeats are sent again");
         this.failing = false;
         this.deps.log.debug({ seq, faults: heartbeat.faults, outboxDepth: heartbeat.outboxDepth }, "heartbeat sent");

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../shared/clock.js";
 import type { KioskState } from "../../shared/contract.js";
-import type { Heartbeat, SelfTestResult } from "../../shared/health.js";
+import type { BackupPath, Heartbeat, SelfTestResult, UpdateReport } from "../../shared/health.js";
 import type { OpenAlarm } from "../alarm/open-alarm.js";
 import { linkTypeOf, type SystemProbe } from "./probe.js";
 
@@ -21,6 +21,10 @@ export interface HeartbeatSources {
   readonly selfTests: () => readonly SelfTestResult[];
   readonly lastTestAlarmAt: () => Date | null;
   readonly sensors: () => KioskState;
+  /** The second path's health; undefined on a kiosk without a modem. */
+  readonly backupPath?: () => BackupPath | undefined;
+  /** The software update's state, where the agent runs as an installed service. */
+  readonly update?: () => UpdateReport | null;
 }
 
 async function orNull<T>(read: () => Promise<T>): Promise<T | null> {
@@ -70,5 +74,20 @@ export async function gatherHeartbeat(seq: number, s: HeartbeatSources): Promise
     selfTests: [...s.selfTests()],
     lastTestAlarmAt: lastTest === null ? null : lastTest.toISOString(),
     kioskState: { ...s.sensors() },
+    ...withBackupPath(s.backupPath?.()),
+    ...updateField(s),
   };
+}
+
+function withBackupPath(backupPath: BackupPath | undefined): { backupPath?: BackupPath } {
+  return backupPath === undefined ? {} : { backupPath };
+}
+
+function updateField(s: HeartbeatSources): { update?: UpdateReport } {
+  try {
+    const update = s.update?.() ?? null;
+    return update === null ? {} : { update };
+  } catch {
+    return {};
+  }
 }

@@ -7,7 +7,9 @@ import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import type { KioskState } from "../../shared/contract.js";
+import type { UpdateReport } from "../../shared/health.js";
 import type { EventBus } from "../../shared/events.js";
+import type { BackupPath } from "../../shared/health.js";
 import type { AlarmController } from "../alarm/alarm-controller.js";
 import type { CallManager } from "../call/call-manager.js";
 import type { KioskEvents } from "../events.js";
@@ -38,6 +40,10 @@ export interface HealthDeps {
   /** Default: spawn. Tests pass a fake. */
   readonly runner?: CommandRunner;
   readonly random?: () => number;
+  /** The second path's health for the heartbeat (set once the modem is wired). */
+  readonly backupPath?: () => BackupPath | undefined;
+  /** The software update's state for the heartbeat (device/update/gate.ts). */
+  readonly update?: () => UpdateReport | null;
 }
 
 export interface Health {
@@ -115,6 +121,8 @@ export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
         selfTests: () => selfTests.last,
         lastTestAlarmAt: () => testAlarm.lastAt,
         sensors: deps.sensors,
+        ...(deps.backupPath === undefined ? {} : { backupPath: deps.backupPath }),
+        ...(deps.update === undefined ? {} : { update: deps.update }),
       }),
   });
 

@@ -49,4 +49,10 @@ export interface ButtonInput extends EventEmitter<ButtonEvents> {
    * short. A cut wire reads idle: only an end-of-line resistor would tell it apart.
    */
   circuit?(): Promise<CircuitReading>;
+  /**
+   * For the systemd watchdog: false when the driver's own machinery has died for good (not when
+   * the hardware is unplugged: the driver keeps trying then, and restarting the agent would not
+   * help). Drivers without it count as alive between start() and stop().
+   */
+  alive?(): boolean;
 }

@@ -24,6 +24,8 @@ export interface LinkDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly agentVersion: string;
+  /** A new release was switched to (install-release) and its answer sent: restart into it. */
+  readonly onReleaseInstalled?: () => void;
 }
 
 export interface LinkHandle {
@@ -34,8 +36,15 @@ export interface LinkHandle {
 }
 
 /** The command's result; undefined when it must not be answered (the gateway sends it again). */
-async function carryOut(command: Command, alarm: AlarmController, config: KioskConfig, log: Logger): Promise<CommandResult | undefined> {
+async function carryOut(command: Command, alarm: AlarmController, config: KioskConfig, log: Logger, installed: () => void): Promise<CommandResult | undefined> {
   switch (command.type) {
+    case "install-release": {
+      // Loaded only now: the update code is not on the alert path.
+      const { installFromGateway } = await import("../update/remote.js");
+      const outcome = await installFromGateway(config, command, log.child({ subsystem: "update" }));
+      if (outcome.installed) installed();
+      return outcome.result;
+    }
     case "close-alarm": {
       // Idempotent: a repeated or stale close is still "ok", with what it found.
       const wasOpen = alarm.onClosed(command.alertId, command.outcome);
@@ -78,7 +87,8 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
     }
   });
   link.on("command", (command) => {
-    void carryOut(command, alarm, config, log).then(async (result) => {
+    let restartAfterAnswer = false;
+    void carryOut(command, alarm, config, log, () => (restartAfterAnswer = true)).then(async (result) => {
       if (result === undefined) return;
       log.info({ commandId: command.commandId, type: command.type, status: result.status }, "command carried out");
       // A lost result is harmless: the gateway sends the command again and the answer is the same.
@@ -86,8 +96,11 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
         await link.publishCommandResult(result);
       } catch (err) {
         log.warn({ err, commandId: command.commandId }, "command result not sent; the gateway will ask again");
+        // Switched already: restart anyway; the new release answers the repeated command "ok".
+        if (restartAfterAnswer) deps.onReleaseInstalled?.();
         return;
       }
+      if (restartAfterAnswer) deps.onReleaseInstalled?.();
       if (command.type === "install-certificate" && result.status === "ok") link.reloadCredentials("new certificate installed");
     });
   });

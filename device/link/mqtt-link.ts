@@ -9,6 +9,9 @@
  * on the kiosk's status topic; `online` is published (retained) once the link is up, after the
  * alert subscriptions, and `offline` (shutdown) before a deliberate stop, which then ends with a
  * clean DISCONNECT so the broker drops the will instead of sending it.
+ *
+ * Several gateway nodes (`mqtt.urls`): a connection that fails or drops makes the next try go to the
+ * next node in the list (round it), with the same backoff; a kiosk stays on the node it reached.
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
@@ -16,8 +19,8 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
-import type { KioskConfig } from "../../shared/config/kiosk.js";
-import { type Heartbeat, type Status, heartbeatSchema } from "../../shared/health.js";
+import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
+import { type Heartbeat, OFFLINE_WILL, type Status, heartbeatSchema } from "../../shared/health.js";
 import {
   type Ack,
   type Alert,
@@ -31,8 +34,7 @@ import {
 } from "../../shared/contract.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
 
-/** The last will: the broker publishes it (retained) when the connection is lost without DISCONNECT. */
-export const OFFLINE_WILL: Status = { v: 1, state: "offline", reason: "connection-lost" };
+export { OFFLINE_WILL };
 
 /** Bound on each step of a deliberate stop (offline status, clean disconnect). */
 const STOP_STEP_MS = 1_000;
@@ -86,6 +88,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private readonly commandTopic: string;
   private readonly callDownTopic: string;
   private readonly statusTopic: string;
+  private readonly urls: readonly string[];
+  /** The node the current (or next) connection is to, in `urls`. */
+  private urlIndex = 0;
 
   constructor(
     private readonly config: KioskConfig,
@@ -98,6 +103,12 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.commandTopic = topicFor("commands", config.kioskId);
     this.callDownTopic = topicFor("callDown", config.kioskId);
     this.statusTopic = topicFor("status", config.kioskId);
+    this.urls = gatewayUrls(config.mqtt);
+  }
+
+  /** The gateway URL the link connects (or will next connect) to. */
+  get url(): string {
+    return this.urls[this.urlIndex] ?? "";
   }
 
   private urgent(): boolean {
@@ -142,7 +153,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
 
   private connect(tls: object): MqttClient {
     const { mqtt: m, kioskId } = this.config;
-    return mqtt.connect(m.url, {
+    return mqtt.connect(this.url, {
       clientId: kioskId,
       ...(m.username === undefined ? {} : { username: m.username }),
       ...(m.password === undefined ? {} : { password: m.password }),
@@ -237,7 +248,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       () => {
         this.backoff.reset();
         this.connected = true;
-        this.log.info({ url: this.config.mqtt.url }, "connected to gateway");
+        this.log.info({ url: this.url }, "connected to gateway");
         this.emit("up");
         // After "up": the alerts waiting in the outbox go out first.
         const online: Status = { v: 1, state: "online", reason: "connected", at: this.identity.clock.now().toISOString(), agentVersion: this.identity.agentVersion };
@@ -294,22 +305,26 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });
     if (this.stopping) return;
+    // Several nodes: the next try goes to the next one (this one may be dead, or being upgraded).
+    const from = this.url;
+    this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
     const urgent = this.urgent();
     const delayMs = this.backoff.next(urgent);
     // Urgent tries come every few seconds: past the tenth, one in ten is logged above debug.
     const quiet = urgent && this.backoff.attempts > 10 && this.backoff.attempts % 10 !== 0;
     const level = quiet ? "debug" : this.backoff.attempts > 3 ? "warn" : "info";
     this.log[level](
-      { attempt: this.backoff.attempts, delayMs, urgent, url: this.config.mqtt.url, reason: this.lastError ?? "connection closed" },
+      { attempt: this.backoff.attempts, delayMs, urgent, url: from, ...(this.url === from ? {} : { next: this.url }), reason: this.lastError ?? "connection closed" },
       "gateway unreachable: retrying",
     );
     this.backoff.schedule(delayMs, () => {
       if (this.stopping) return;
-      if (this.config.mqtt.tls === undefined) {
+      if (this.config.mqtt.tls === undefined && this.urls.length === 1) {
         this.client?.reconnect();
         return;
       }
-      // A certificate kiosk builds a new client, so files renewed since the last connect are read.
+      // A certificate kiosk builds a new client, so files renewed since the last connect are read;
+      // so does a kiosk moving to another node (a client keeps the URL it was made with).
       const old = this.client;
       old?.removeAllListeners();
       old?.on("error", () => undefined);

@@ -3,7 +3,7 @@
  * folder fsync'd, before anyone is told the press was recorded. A file stays until the gateway's
  * application ack for that alert arrives. A plain file outbox needs no native module on the Pi.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
@@ -21,6 +21,8 @@ export class Outbox {
   private readonly dir: string;
   private readonly corruptDir: string;
   private readonly entries = new Map<string, OutboxEntry>();
+  /** Set when an append failed, cleared by the next one that reaches the disk. */
+  private lastWriteFailed = false;
 
   constructor(
     dataDir: string,
@@ -54,8 +56,10 @@ export class Outbox {
     this.entries.set(alert.alertId, { alert, publishes: 0 });
     try {
       writeFileDurably(join(this.dir, `${alert.alertId}${SUFFIX}`), JSON.stringify(alert));
+      this.lastWriteFailed = false;
       return true;
     } catch (err) {
+      this.lastWriteFailed = true;
       this.log.error({ err, alertId: alert.alertId }, "cannot write alert to the outbox: kept in memory only, check the disk");
       return false;
     }
@@ -76,6 +80,22 @@ export class Outbox {
       }
     }
     return true;
+  }
+
+  /**
+   * Why a press could not be written to disk now, or null. Cheap and writes nothing (the watchdog
+   * asks every few seconds; the SD card is spared): the folder must be a folder the agent may write
+   * to (a read-only remount answers EROFS), and the last append must have succeeded (a full disk).
+   */
+  writeProblem(): string | null {
+    if (this.lastWriteFailed) return "outbox: the last alert could not be written";
+    try {
+      if (!statSync(this.dir).isDirectory()) return "outbox: not a folder";
+      accessSync(this.dir, constants.W_OK);
+      return null;
+    } catch (err) {
+      return `outbox: not writable (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+    }
   }
 
   get(alertId: string): OutboxEntry | undefined {

@@ -12,7 +12,6 @@ import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import { parseTopic } from "../../shared/contract.js";
-import { ErrorCode, isSosError } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { CloseRequest } from "../alerts/close.js";
 import type { GatewayBroker } from "../broker/broker.js";
@@ -28,9 +27,10 @@ import type { KioskView } from "../supervision/supervisor.js";
 import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
-import { StepRetry } from "./step-retry.js";
+import { showDispatchBanner } from "./dispatch-banner.js";
+import { StepWriter } from "./step-writer.js";
 import { EventStream } from "./stream.js";
-import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk } from "./views.js";
+import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk, type KioskSoftware, kioskSoftware, type RolloutView, rolloutView } from "./views.js";
 
 export interface AlarmsDeps {
   readonly store: GatewayStore;
@@ -68,15 +68,17 @@ export class AlarmsFeature {
   private readonly beatsDirty = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
-  /** Steps the store could not take while it was unreachable, written when it answers again. */
-  private readonly retry: StepRetry;
+  /** Alarm steps, written again when the store could not (step-writer.ts); `quietSteps` are not pushed. */
+  private readonly steps: StepWriter;
+  private readonly quietSteps: StepWriter;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly deps: AlarmsDeps,
   ) {
     this.log = deps.log.child({ subsystem: "alarms" });
-    this.retry = new StepRetry(() => deps.store.alarms, (step, stored, push) => stored && push && this.stepped(step.alertId, step.type, step.actor), this.log);
+    this.steps = new StepWriter(() => deps.store.alarms, (step) => this.stepped(step.alertId, step.type, step.actor), this.log);
+    this.quietSteps = new StepWriter(() => deps.store.alarms, () => undefined, this.log);
     this.forwarder = this.createForwarder();
     this.escalation = new EscalationTimers(config.alarms, {
       store: deps.store,
@@ -99,6 +101,7 @@ export class AlarmsFeature {
       if (kioskId !== undefined && message !== undefined) this.calls.down(operator, kioskId, message);
     });
     this.unsubscribe.push(
+      ...showDispatchBanner(events, this.stream),
       events.on("alert.stored", "alarms", (e) => void this.received(e)),
       events.on("alert.delivered", "alarms", (e) => void this.record({ alertId: e.alertId, type: "delivered", at: e.deliveredAt, actor: "dispatch", detail: { attempt: e.attempt, httpStatus: e.httpStatus } })),
       events.on("alert.presses", "alarms", (e) => void this.record({ alertId: e.alertId, type: "presses", at: this.now(), actor: "kiosk", detail: { pressCount: e.pressCount } })),
@@ -130,7 +133,8 @@ export class AlarmsFeature {
     clearInterval(this.beatTimer);
     for (const off of this.unsubscribe.splice(0)) off();
     this.escalation.stop();
-    this.retry.stop();
+    this.steps.stop();
+    this.quietSteps.stop();
     this.stream.stop();
     await this.forwarder?.stop(graceMs);
   }
@@ -169,12 +173,17 @@ export class AlarmsFeature {
     return rows.map((r) => fleetKiosk(r, byId.get(r.kioskId), this.deps.kioskState(r.kioskId), this.lastBeat.get(r.kioskId)));
   }
 
-  async kioskPage(kioskId: string): Promise<{ kiosk: FleetKiosk; transitions: TransitionRecord[]; alarms: AlarmView[] } | undefined> {
+  async kioskPage(kioskId: string): Promise<{ kiosk: FleetKiosk; software: KioskSoftware | null; transitions: TransitionRecord[]; alarms: AlarmView[] } | undefined> {
     const kiosk = await this.fleetRow(kioskId);
     if (kiosk === undefined) return undefined;
     const { store } = this.deps;
-    const [transitions, alerts] = await Promise.all([store.health.transitions(kioskId, 100), store.alarms.alertsOfKiosk(kioskId, 50)]);
-    return { kiosk, transitions, alarms: await alarmViews(store, alerts) };
+    const [transitions, alerts, health] = await Promise.all([store.health.transitions(kioskId, 100), store.alarms.alertsOfKiosk(kioskId, 50), store.health.getHealth(kioskId, { reports: true })]);
+    return { kiosk, software: kioskSoftware(health?.report ?? null), transitions, alarms: await alarmViews(store, alerts) };
+  }
+
+  /** The newest rollouts (sos release rollout), for the fleet page. */
+  async rollouts(limit = 5): Promise<RolloutView[]> {
+    return (await this.deps.store.releases.listRollouts()).slice(0, limit).map(rolloutView);
   }
 
   private createForwarder(): OutboxForwarder | undefined {
@@ -207,7 +216,7 @@ export class AlarmsFeature {
     // the alert's ack and its dispatch (other listeners of alert.stored) must not wait for them.
     await new Promise<void>((resolve) => setImmediate(resolve));
     await this.record({ alertId: e.alertId, type: "pressed", at: e.pressedAt, actor: "kiosk", detail: {} }, false);
-    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health } }, sos);
+    await this.record({ alertId: e.alertId, type: "received", at: e.receivedAt, actor: "gateway", detail: { health, ...(e.channel === "sms" ? { channel: "sms" } : {}) } }, sos);
     if (!sos) await this.record({ alertId: e.alertId, type: "closed", at: e.receivedAt, actor: "system", detail: { outcome: "test" } }, false);
   }
 
@@ -230,19 +239,8 @@ export class AlarmsFeature {
     await this.record({ alertId: call.alertId, type: "call-connected", at: this.now(), actor: call.operator, detail: { callId } });
   }
 
-  private async record(step: AlarmStep, push = true): Promise<void> {
-    try {
-      const stored = await this.deps.store.alarms.recordStep(step);
-      if (stored && push) this.stepped(step.alertId, step.type, step.actor);
-    } catch (err) {
-      if (isSosError(err, ErrorCode.StoreUnavailable)) {
-        // The store is away for now (the outage is logged once elsewhere): written when it is back.
-        this.log.debug({ err, alertId: step.alertId, step: step.type }, "alarm step waits for the store");
-        this.retry.add(step, push);
-        return;
-      }
-      this.log.error({ err, alertId: step.alertId, step: step.type }, "could not store an alarm step");
-    }
+  private record(step: AlarmStep, push = true): Promise<void> {
+    return (push ? this.steps : this.quietSteps).write(step);
   }
 
   /** A step was stored: tell the bus and push the alarm to every page. */

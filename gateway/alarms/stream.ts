@@ -1,7 +1,9 @@
 /**
  * Server-sent events for the console (GET /api/events): `alarm` (an AlarmView after any step),
  * `kiosk` (a FleetKiosk whose state or failing parts changed), `heartbeats` ({ kiosks: [{ kioskId,
- * lastHeartbeatAt }] }, at most every 15 s, only the kiosks that beat since the last one). One-way, plain HTTP, reconnected by the
+ * lastHeartbeatAt }] }, at most every 15 s, only the kiosks that beat since the last one), `dispatch`
+ * ({ state: "unreachable", since, lastError } or { state: "ok" }: the page's banner; a page that
+ * connects while dispatch is unreachable is told at once, see `greet`). One-way, plain HTTP, reconnected by the
  * browser's EventSource on its own; the page reloads the lists after each (re)connect.
  *
  * Each stream belongs to the session that opened it: when the session ends (logout, expiry, a newer
@@ -26,6 +28,12 @@ export class EventStream {
   private readonly owners = new Map<ServerResponse, string>();
   private sessions: StreamSessions | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+  private greeting: () => readonly { readonly event: string; readonly data: unknown }[] = () => [];
+
+  /** Events every new stream gets first (the state a page must show from the start). */
+  greet(events: () => readonly { readonly event: string; readonly data: unknown }[]): void {
+    this.greeting = events;
+  }
 
   /** Ends each stream with its session: at once when it is ended, by the next keepalive when it expires. */
   endWith(sessions: StreamSessions): void {
@@ -60,6 +68,7 @@ export class EventStream {
       "x-accel-buffering": "no",
     });
     res.write("retry: 2000\n: connected\n\n");
+    for (const { event, data } of this.greeting()) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     this.clients.add(res);
     if (session !== undefined) this.owners.set(res, session);
     res.on("close", () => this.drop(res));

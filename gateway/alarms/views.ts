@@ -2,6 +2,8 @@
  * What the console shows, built from the store: an alarm with its lifecycle (AlarmView) and a kiosk
  * of the fleet (FleetKiosk). The same objects go out over HTTP and on the event stream.
  */
+import { type UpdateReport, updateReportSchema } from "../../shared/health.js";
+import type { RolloutRecord } from "../store/release-store.js";
 import type { OperatorAlarm } from "../../shared/call.js";
 import type { KioskStateName } from "../../shared/ops.js";
 import { buildOperatorAlarm } from "../operators/alarms.js";
@@ -109,4 +111,40 @@ export function fleetKiosk(row: KioskHealthRow, kiosk: KioskRecord | undefined, 
     lastHeartbeatAt: newest(row.lastHeartbeatAt, lastBeat),
     lastTestAlarmAt: newest(row.lastTestAlarmAt, row.lastTestAlertAt),
   };
+}
+
+/** The agent release a kiosk runs and its update state, from its latest heartbeat (null before one). */
+export interface KioskSoftware {
+  readonly version: string | null;
+  readonly update: UpdateReport | null;
+}
+
+export function kioskSoftware(report: string | null): KioskSoftware | null {
+  if (report === null) return null;
+  let parsed: { agentVersion?: unknown; update?: unknown };
+  try {
+    parsed = JSON.parse(report) as { agentVersion?: unknown; update?: unknown };
+  } catch {
+    return null;
+  }
+  const update = updateReportSchema.safeParse(parsed.update);
+  if (update.success) return { version: update.data.current, update: update.data };
+  return { version: typeof parsed.agentVersion === "string" ? parsed.agentVersion : null, update: null };
+}
+
+/** A rollout as the fleet page shows it. */
+export interface RolloutView {
+  readonly version: string;
+  readonly target: string;
+  /** 1-based. */
+  readonly wave: number;
+  readonly waves: number;
+  readonly kiosks: number;
+  readonly state: RolloutRecord["state"];
+  readonly reason: string | null;
+  readonly updatedAt: string;
+}
+
+export function rolloutView(r: RolloutRecord): RolloutView {
+  return { version: r.version, target: r.target, wave: r.wave + 1, waves: r.waves.length, kiosks: r.waves.flat().length, state: r.state, reason: r.reason, updatedAt: r.updatedAt };
 }

@@ -10,7 +10,7 @@ import type { Clock } from "../../shared/clock.js";
 import { type Ack, type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
 import { ErrorCode } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
-import { buildDispatchBody } from "../dispatch/payload.js";
+import { type DispatchBodyFormat, dispatchFormat, type HealthAtPress } from "../dispatch/format.js";
 import type { GatewayEvents } from "../events.js";
 import type { GatewayStore } from "../store/store.js";
 import { RejectionSampler } from "./rejections.js";
@@ -20,7 +20,14 @@ export interface PipelineOptions {
   readonly agency: string;
   /** The snapshot link written into the dispatch body, when known. */
   readonly snapshotUrl?: (alertId: string) => string | undefined;
+  /** The dispatch body's format (default flat: sos.dispatch.alert/v1). */
+  readonly format?: DispatchBodyFormat;
+  /** The gateway's supervision view of the kiosk, for the EIDO's health note. */
+  readonly health?: (kioskId: string) => HealthAtPress | undefined;
 }
+
+/** How an alert reached the gateway: the kiosk's MQTT link, or the SMS fallback (docs/fallback.md). */
+export type AlertChannel = "mqtt" | "sms";
 
 type Checked = { ok: true; alert: Alert } | { ok: false; code: string; reason: string; alertId: string | null };
 
@@ -54,23 +61,43 @@ export class AlertPipeline {
       await this.reject(kioskId, topic, payload, receivedAt, checked.code, checked.reason, checked.alertId);
       return;
     }
-    const { alert } = checked;
+    await this.accept(kioskId, checked.alert, receivedAt, "mqtt", topic, payload, (ack) => this.sendAck(kioskId, ack));
+  }
+
+  /**
+   * An alert that arrived another way (an SMS, docs/fallback.md), already checked by its receiver:
+   * the same dedupe by alertId, store, dispatch and console, marked with its channel; the answer
+   * goes back through `reply` (an SMS). A later copy over MQTT is a duplicate, and the other way round.
+   */
+  async handleAlert(kioskId: string, alert: Alert, channel: AlertChannel, raw: { topic: string; payload: Buffer }, reply: (ack: Ack) => Promise<void>): Promise<void> {
+    await this.accept(kioskId, alert, this.clock.now(), channel, raw.topic, raw.payload, reply);
+  }
+
+  private async accept(kioskId: string, alert: Alert, receivedAt: Date, channel: AlertChannel, topic: string, payload: Buffer, reply: (ack: Ack) => Promise<void>): Promise<void> {
     const kiosk = await this.store.getKiosk(kioskId);
-    const body = buildDispatchBody(alert, kiosk, receivedAt, this.options.agency, this.options.snapshotUrl?.(alert.alertId));
+    const format = this.options.format ?? dispatchFormat("flat");
+    const body = format.alertBody({
+      alert,
+      kiosk,
+      receivedAt,
+      agency: this.options.agency,
+      snapshotUrl: this.options.snapshotUrl?.(alert.alertId),
+      health: this.options.health?.(kioskId),
+    });
     const result = await this.store.recordAlert(alert, receivedAt, body);
     const log = this.log.child({ kioskId, alertId: alert.alertId });
     switch (result.outcome) {
       case "stored":
-        log.info({ kind: alert.kind, pressedAt: alert.pressedAt }, "alert stored");
-        this.bus.emit("alert.stored", { alertId: alert.alertId, kioskId, kind: alert.kind, pressedAt: alert.pressedAt, receivedAt: result.receivedAt });
-        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: false, pressCount: result.pressCount } });
+        log.info({ kind: alert.kind, pressedAt: alert.pressedAt, channel }, "alert stored");
+        this.bus.emit("alert.stored", { alertId: alert.alertId, kioskId, kind: alert.kind, pressedAt: alert.pressedAt, receivedAt: result.receivedAt, channel });
+        await this.ack(reply, kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: false, pressCount: result.pressCount } });
         return;
       case "duplicate":
         if (result.updated) {
           log.info({ pressCount: result.pressCount }, "press count updated on an open alarm");
           this.bus.emit("alert.presses", { alertId: alert.alertId, kioskId, pressCount: result.pressCount });
-        } else log.info("duplicate alert: acknowledged again, not forwarded again");
-        await this.ack(kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: true, pressCount: result.pressCount } });
+        } else log.info({ channel }, "duplicate alert: acknowledged again, not forwarded again");
+        await this.ack(reply, kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: true, pressCount: result.pressCount } });
         this.bus.emit("alert.duplicate", { alertId: alert.alertId, kioskId });
         return;
       case "conflict":
@@ -82,6 +109,7 @@ export class AlertPipeline {
           ErrorCode.AlertIdConflict,
           `alertId ${alert.alertId} already belongs to kiosk ${result.ownerKioskId}: generate a new alertId`,
           alert.alertId,
+          reply,
         );
         return;
     }
@@ -126,6 +154,7 @@ export class AlertPipeline {
     code: string,
     reason: string,
     alertId: string | null,
+    reply: (ack: Ack) => Promise<void> = (ack) => this.sendAck(kioskId, ack),
   ): Promise<void> {
     const verdict = this.sampler.admit(kioskId, receivedAt.getTime());
     if (verdict.record) {
@@ -142,12 +171,12 @@ export class AlertPipeline {
       this.log.warn({ kioskId, topic, code, reason }, "kiosk sends bad alerts too fast: further rejections this minute are counted, not recorded");
     }
     this.bus.emit("alert.rejected", { kioskId, topic, code, reason });
-    if (alertId !== null) await this.ack(kioskId, { v: 1, alertId, status: "error", error: { code, message: reason } });
+    if (alertId !== null) await this.ack(reply, kioskId, { v: 1, alertId, status: "error", error: { code, message: reason } });
   }
 
-  private async ack(kioskId: string, ack: Ack): Promise<void> {
+  private async ack(reply: (ack: Ack) => Promise<void>, kioskId: string, ack: Ack): Promise<void> {
     try {
-      await this.sendAck(kioskId, ack);
+      await reply(ack);
     } catch (err) {
       // The kiosk resends unacknowledged alerts; the duplicate gets a fresh ack.
       this.log.warn({ err, kioskId, alertId: ack.alertId }, "ack could not be published; the kiosk will resend");

@@ -30,6 +30,7 @@ import { PacketGate, type Refusal, RefusedError } from "./packet-gate.js";
 import { RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
 import { type BrokerPersistence, clearRetained, retainedTopics } from "./retained.js";
 import { SessionLog } from "./session-log.js";
+import type { Emitter } from "../cluster/routing.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
 export type UpHandler = (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
@@ -50,6 +51,8 @@ export interface BrokerDeps {
   readonly clock?: Clock;
   /** Aedes' store of sessions, retained messages and wills; defaults to Aedes' own, in memory. */
   readonly persistence?: BrokerPersistence;
+  /** The emitter publishes go through: the cluster's routing (gateway/cluster/routing.ts); Aedes' own in-process one without. */
+  readonly mq?: Emitter;
   /**
    * Checks a kiosk's publish the ACL allowed (alarms/call-guard.ts). A reason drops the message
    * (acknowledged, delivered to no one, handled by nothing) and the kiosk stays connected.
@@ -191,8 +194,10 @@ export class GatewayBroker {
   async start(): Promise<void> {
     const { log } = this.deps;
     const aedes = await Aedes.createBroker({
-      id: this.config.broker.id,
+      // A cluster node's broker id is its node id: Aedes tells nodes apart by it ($SYS/<id>/…).
+      id: this.config.cluster.nodeId ?? this.config.broker.id,
       ...(this.deps.persistence === undefined ? {} : { persistence: this.deps.persistence }),
+      ...(this.deps.mq === undefined ? {} : { mq: this.deps.mq }),
       drainTimeout: this.config.broker.drainTimeoutMs,
       maxTopicLevels: this.config.broker.maxTopicLevels,
       maxClientsIdLength: 64,

@@ -5,6 +5,9 @@
  * (the gateway's config always has one), a dispatch that is down is probed with one alert at a time
  * and the backlog goes out, SOS oldest first and test alarms last, as soon as it answers; an outage
  * longer than `unreachableAfterMs` is reported (reachability.ts).
+ *
+ * With dispatch.format "eido" the same forwarder sends the alarms' EIDO updates (updates.ts) after the
+ * alerts, through the same circuit and signed webhook: one receiver, one view of whether it answers.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
@@ -25,6 +28,31 @@ export interface DispatchForwarderOptions extends ForwarderOptions {
 const toOutboxJob = (job: DispatchJob): OutboxJob => ({ id: job.alertId, body: job.body, attempts: job.attempts });
 const toDispatchJob = (job: OutboxJob): DispatchJob => ({ alertId: job.id, body: job.body, attempts: job.attempts });
 
+/** An EIDO update's outbox id (`{alertId}:{step}`): alert ids are UUIDs and have no ':'. */
+export const isUpdateId = (id: string): boolean => id.includes(":");
+
+/** Alerts first (SOS oldest first, test alarms last), then the updates of delivered alerts, each alarm's in order. */
+export function withUpdates(alerts: OutboxQueue, updates: OutboxQueue): OutboxQueue {
+  return {
+    claim: async (dueBy, limit, claim) => {
+      const jobs = await alerts.claim(dueBy, limit, claim);
+      return jobs.length >= limit ? jobs : [...jobs, ...(await updates.claim(dueBy, limit - jobs.length, claim))];
+    },
+    nextAt: async (holder) => {
+      const [a, u] = await Promise.all([alerts.nextAt(holder), updates.nextAt(holder)]);
+      if (a === null || u === null) return a ?? u;
+      return a.getTime() <= u.getTime() ? a : u;
+    },
+    record: (attempt, next) => (isUpdateId(attempt.id) ? updates.record(attempt, next) : alerts.record(attempt, next)),
+  };
+}
+
+/** The store's EIDO update outbox as an OutboxQueue. */
+export function updatesQueue(store: GatewayStore): OutboxQueue {
+  const u = store.dispatchUpdates;
+  return { claim: (dueBy, limit, claim) => u.claimUpdates(dueBy, limit, claim), nextAt: (holder) => u.nextUpdateAt(holder), record: (a, next) => u.recordUpdateAttempt(a, next) };
+}
+
 /** The store's dispatch outbox as an OutboxQueue. */
 export function dispatchQueue(store: GatewayStore): OutboxQueue {
   return {
@@ -38,19 +66,22 @@ export class DispatchForwarder {
   private readonly outbox: OutboxForwarder;
   private readonly reachability: DispatchReachability;
 
-  constructor(store: GatewayStore, sender: DispatchSender, options: DispatchForwarderOptions, bus: EventBus<GatewayEvents>, clock: Clock, log: Logger) {
+  constructor(store: GatewayStore, sender: DispatchSender, options: DispatchForwarderOptions, bus: EventBus<GatewayEvents>, clock: Clock, log: Logger, sendUpdates = false) {
     const reachability = new DispatchReachability(options.unreachableAfterMs ?? 30_000, bus, clock, log);
     this.reachability = reachability;
     this.outbox = new OutboxForwarder(
-      dispatchQueue(store),
+      sendUpdates ? withUpdates(dispatchQueue(store), updatesQueue(store)) : dispatchQueue(store),
       { send: (job, attempt, signal) => sender.send(toDispatchJob(job), attempt, signal) },
       options,
       {
-        delivered: (job, attempt, result, finishedAt) =>
-          bus.emit("alert.delivered", { alertId: job.id, attempt, httpStatus: result.httpStatus, deliveredAt: finishedAt.toISOString() }),
+        delivered: (job, attempt, result, finishedAt) => {
+          const deliveredAt = finishedAt.toISOString();
+          if (isUpdateId(job.id)) bus.emit("dispatch.update.delivered", { eventId: job.id, attempt, httpStatus: result.httpStatus, deliveredAt });
+          else bus.emit("alert.delivered", { alertId: job.id, attempt, httpStatus: result.httpStatus, deliveredAt });
+        },
         failed: (job, attempt, error, retryInMs) => {
           reachability.noteError(error);
-          bus.emit("dispatch.failed", { alertId: job.id, attempt, error, retryInMs });
+          bus.emit("dispatch.failed", { alertId: job.id.split(":")[0] ?? job.id, attempt, error, retryInMs });
         },
         circuit: (change) => reachability.onCircuit(change),
       },

@@ -7,7 +7,7 @@
  *   POST /api/alarms/<alertId>/acknowledge   {} → the first acknowledgement wins (stops the sound and escalation)
  *   POST /api/alarms/<alertId>/close         { outcome, note?, force? } → closed; the kiosk is told (its light goes idle);
  *                                            409 CALL_IN_PROGRESS while another operator is in a call on it, unless `force`
- *   GET  /api/fleet                          every kiosk: state, since, last heartbeat, failing parts, last test alarm, place
+ *   GET  /api/fleet                          every kiosk: state, since, last heartbeat, failing parts, last test alarm, place; the newest rollouts
  *   GET  /api/kiosks/<kioskId>               one kiosk with its alarms and state history
  *   GET  /api/events                         server-sent events: `alarm`, `kiosk`, `heartbeats`
  */
@@ -86,7 +86,8 @@ export function alarmRoutes(deps: AlarmRoutesDeps): RouteGroup {
     if (ctx.path === "/api/fleet") {
       requireMethod(ctx, "GET");
       authorize(ctx, "view");
-      sendOk(ctx.res, { kiosks: await alarms.fleet() });
+      const [kiosks, rollouts] = await Promise.all([alarms.fleet(), alarms.rollouts()]);
+      sendOk(ctx.res, { kiosks, rollouts });
       return true;
     }
     if (ctx.path === "/api/events") {

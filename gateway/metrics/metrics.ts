@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { EventBus } from "../../shared/events.js";
 import { type KioskStateName, kioskStateNames } from "../../shared/ops.js";
 import type { GatewayEvents } from "../events.js";
+import type { RoutingState } from "../cluster/routing.js";
 import type { GatewayStore } from "../store/store.js";
 
 export interface MetricsSources {
@@ -17,6 +18,8 @@ export interface MetricsSources {
   readonly kioskStates: () => Record<KioskStateName, number>;
   /** Open MQTT connections (kiosks and operator pages). */
   readonly mqttConnections: () => number;
+  /** Cluster nodes only: MQTT routing between the nodes (gateway/cluster/routing.ts). */
+  readonly routing?: () => RoutingState;
 }
 
 /** Press-to-dispatch scale: most alerts take milliseconds; retries during an outage take minutes. */
@@ -29,6 +32,32 @@ export class GatewayMetrics {
     const { events, store, log } = sources;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+
+    const routing = sources.routing;
+    if (routing !== undefined) {
+      new Gauge({
+        name: "sos_cluster_routing_up",
+        help: "1 while MQTT is routed to the other gateway nodes (both Redis connections up), else 0",
+        registers,
+        collect() {
+          this.set(routing().up ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: "sos_cluster_messages_total",
+        help: "MQTT messages between gateway nodes: routed to the others, received from them, not routed (Redis down), refused (a kiosk's ack from Redis: acks are always local)",
+        labelNames: ["result"],
+        registers,
+        collect() {
+          const s = routing();
+          this.reset();
+          this.inc({ result: "routed" }, s.routed);
+          this.inc({ result: "received" }, s.received);
+          this.inc({ result: "not-routed" }, s.notRouted);
+          this.inc({ result: "refused" }, s.refused);
+        },
+      });
+    }
 
     new Gauge({
       name: "sos_kiosks",
@@ -112,6 +141,13 @@ export class GatewayMetrics {
       stallSeconds.inc(e.ms / 1_000);
     });
     for (const kind of ["sos", "test"]) received.inc({ kind }, 0);
+    // The kiosks' second path (docs/fallback.md): alerts first received by SMS, and refused SMS.
+    const bySms = new Counter({ name: "sos_alerts_received_by_sms_total", help: "Alerts whose first copy came by SMS (the kiosk's IP link could not deliver them)", labelNames: ["kind"], registers });
+    const smsRefused = new Counter({ name: "sos_sms_refused_total", help: "SMS that claimed to be alerts and were refused (forged, replayed, unknown kiosk, malformed)", labelNames: ["code"], registers });
+    for (const kind of ["sos", "test"]) bySms.inc({ kind }, 0);
+    for (const code of ["SMS_MALFORMED", "SMS_UNKNOWN_KIOSK", "SMS_FORGED", "SMS_REPLAYED"]) smsRefused.inc({ code }, 0);
+    events.on("alert.stored", "metrics-sms", (e) => e.channel === "sms" && bySms.inc({ kind: e.kind }));
+    events.on("sms.refused", "metrics", (e) => smsRefused.inc({ code: e.code }));
     for (const result of ["delivered", "failed"]) {
       attempts.inc({ result }, 0);
       opsAttempts.inc({ result }, 0);

@@ -27,6 +27,7 @@ export async function buildOperatorAlarm(store: GatewayStore, alert: Stored | Al
     receivedAt: alert.receivedAt,
     location: { lat: location.lat, lon: location.lon, address: location.address },
     snapshotUrl: snapshotPath(alert.alertId),
+    ...("channel" in alert && alert.channel === "sms" ? { channel: "sms" as const } : {}),
   };
 }
 

@@ -10,6 +10,8 @@
  *
  * Admin endpoints answer 401 without a session and 403 for an operator who is not an admin.
  */
+import { randomBytes } from "node:crypto";
+import { SMS_KEY_BYTES } from "../../shared/sms-alert.js";
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -112,7 +114,10 @@ export function securityRoutes(deps: SecurityRoutesDeps): RouteGroup {
     }
     failures.forgive(ctx.address);
     log.info({ kioskId: body.kioskId, serial: result.serial, address: ctx.address }, "kiosk enrolled");
-    sendOk(ctx.res, { kioskId: body.kioskId, certificate: result.pem, caCertificate: ca.certPem, mqtts: { port: deps.mqttsPort } });
+    // The kiosk's SMS key for its second path (docs/fallback.md), issued with its certificate.
+    const smsKey = randomBytes(SMS_KEY_BYTES).toString("base64url");
+    await store.sms.putKey(body.kioskId, smsKey, now);
+    sendOk(ctx.res, { kioskId: body.kioskId, certificate: result.pem, caCertificate: ca.certPem, mqtts: { port: deps.mqttsPort }, smsKey });
   };
 
   const revoke = async (ctx: RequestContext, encodedId: string): Promise<void> => {

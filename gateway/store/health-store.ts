@@ -4,7 +4,7 @@
  * alert methods; SqliteStore exposes it as `store.health`.
  */
 import type { OutboxAttempt, OutboxJob } from "../outbox/forwarder.js";
-import type { KioskStateName } from "../../shared/ops.js";
+import type { KioskStateName, OpsEventType } from "../../shared/ops.js";
 import type { Claim, ClaimHolder } from "./store.js";
 
 /** A registered kiosk as supervision sees it; `state` null: no state stored yet (never seen). */
@@ -39,8 +39,9 @@ export interface TransitionRecord {
 
 export interface QueuedOpsEvent {
   readonly eventId: string;
-  readonly kioskId: string;
-  readonly type: "transition" | "reminder";
+  /** null: the gateway's own event (dispatch unreachable, a stall). */
+  readonly kioskId: string | null;
+  readonly type: OpsEventType;
   /** The JSON sent, built once: every retry sends the same bytes and signature. */
   readonly body: string;
   readonly createdAt: string;
@@ -63,8 +64,8 @@ export interface RegistryChange {
 
 export interface OpsOutboxRow {
   readonly eventId: string;
-  readonly kioskId: string;
-  readonly type: "transition" | "reminder";
+  readonly kioskId: string | null;
+  readonly type: OpsEventType;
   readonly body: string;
   readonly attempts: number;
   readonly deliveredAt: string | null;
@@ -74,8 +75,11 @@ export interface OpsOutboxRow {
 export interface HealthStore {
   /** Every registered kiosk with its stored state, heartbeat and last test alert (kioskId order). */
   listHealth(options?: { reports?: boolean }): Promise<KioskHealthRow[]>;
-  getHealth(kioskId: string): Promise<KioskHealthRow | undefined>;
-  /** Stores transitions (each kiosk's current state follows its last one) and queues ops events, in one transaction. */
+  getHealth(kioskId: string, options?: { reports?: boolean }): Promise<KioskHealthRow | undefined>;
+  /**
+   * Stores transitions (each kiosk's current state follows its last one) and queues ops events, in
+   * one transaction. The gateway's own events (kioskId null) are queued with no transition.
+   */
   recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void>;
   /** Upserts each kiosk's latest heartbeat (one transaction). */
   saveHeartbeats(rows: readonly HeartbeatRecord[]): Promise<void>;

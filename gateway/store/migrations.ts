@@ -425,6 +425,95 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 10,
+    what: "EIDO updates of an alarm's incident (acknowledged, call connected, closed) for dispatch, sent in order per alarm after the alert itself (gateway/store/sqlite/dispatch-updates.ts)",
+    sqlite: `CREATE TABLE dispatch_updates (
+     event_id TEXT PRIMARY KEY,
+     alert_id TEXT NOT NULL,
+     step TEXT NOT NULL,
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     delivered_at TEXT,
+     last_error TEXT
+   );
+   CREATE INDEX dispatch_updates_due ON dispatch_updates (next_attempt_at, event_id) WHERE delivered_at IS NULL;
+   CREATE INDEX dispatch_updates_by_alert ON dispatch_updates (alert_id, event_id);`,
+    postgres: `CREATE TABLE dispatch_updates (
+     event_id text COLLATE "C" PRIMARY KEY,
+     alert_id text COLLATE "C" NOT NULL,
+     step text COLLATE "C" NOT NULL,
+     body text COLLATE "C" NOT NULL,
+     created_at text COLLATE "C" NOT NULL,
+     attempts integer NOT NULL DEFAULT 0,
+     next_attempt_at bigint,
+     delivered_at text COLLATE "C",
+     last_error text COLLATE "C",
+     seq bigint GENERATED ALWAYS AS IDENTITY
+   );
+   CREATE INDEX dispatch_updates_due ON dispatch_updates (next_attempt_at, event_id) WHERE delivered_at IS NULL;
+   CREATE INDEX dispatch_updates_by_alert ON dispatch_updates (alert_id, event_id);`,
+  },
+  {
+    version: 11,
+    what: "the second path (docs/fallback.md): each kiosk's SMS key and the highest SMS counter taken from it (replay protection), and the alerts that arrived by SMS (gateway/store/sqlite/sms.ts)",
+    sqlite: `CREATE TABLE kiosk_sms_keys (
+     kiosk_id TEXT PRIMARY KEY,
+     sms_key TEXT NOT NULL,
+     last_counter INTEGER NOT NULL DEFAULT 0,
+     issued_at TEXT NOT NULL
+   );
+   CREATE TABLE sms_arrivals (
+     alert_id TEXT PRIMARY KEY,
+     kiosk_id TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     counter INTEGER NOT NULL,
+     received_at TEXT NOT NULL
+   );`,
+    postgres: `CREATE TABLE kiosk_sms_keys (
+     kiosk_id text COLLATE "C" PRIMARY KEY,
+     sms_key text COLLATE "C" NOT NULL,
+     last_counter bigint NOT NULL DEFAULT 0,
+     issued_at text COLLATE "C" NOT NULL
+   );
+   CREATE TABLE sms_arrivals (
+     alert_id text COLLATE "C" PRIMARY KEY,
+     kiosk_id text COLLATE "C" NOT NULL,
+     sender text COLLATE "C" NOT NULL,
+     counter bigint NOT NULL,
+     received_at text COLLATE "C" NOT NULL
+   );`,
+  },
+  {
+    version: 12,
+    what: "agent rollouts in waves (gateway/store/sqlite/releases.ts, gateway/releases/rollout.ts); waves is JSON: [[\"kiosk-a\"], [\"kiosk-b\", \"kiosk-c\"], …]; offered_wave -1 = none queued yet",
+    sqlite: `CREATE TABLE IF NOT EXISTS release_rollouts (
+     version TEXT PRIMARY KEY,
+     target TEXT NOT NULL,
+     release_url TEXT NOT NULL,
+     waves TEXT NOT NULL,
+     wave INTEGER NOT NULL,
+     offered_wave INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('running', 'halted', 'done')),
+     reason TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );`,
+    postgres: `CREATE TABLE IF NOT EXISTS release_rollouts (
+     version text COLLATE "C" PRIMARY KEY,
+     target text COLLATE "C" NOT NULL,
+     release_url text COLLATE "C" NOT NULL,
+     waves text COLLATE "C" NOT NULL,
+     wave integer NOT NULL,
+     offered_wave integer NOT NULL,
+     state text COLLATE "C" NOT NULL CHECK (state IN ('running', 'halted', 'done')),
+     reason text COLLATE "C",
+     created_at text COLLATE "C" NOT NULL,
+     updated_at text COLLATE "C" NOT NULL
+   );`,
+  },
+  {
+    version: 13,
     what: "claims in the database: an outbox job is held by one gateway process (claimed_by) until its lease ends (claim_until, epoch ms) or its attempt is recorded; by index: an alarm's pending escalation events, a kiosk's rejected messages",
     sqlite: `ALTER TABLE dispatch_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE dispatch_outbox ADD COLUMN claim_until INTEGER;
@@ -432,6 +521,8 @@ export const migrations: readonly Migration[] = [
    ALTER TABLE ops_outbox ADD COLUMN claim_until INTEGER;
    ALTER TABLE escalation_outbox ADD COLUMN claimed_by TEXT;
    ALTER TABLE escalation_outbox ADD COLUMN claim_until INTEGER;
+   ALTER TABLE dispatch_updates ADD COLUMN claimed_by TEXT;
+   ALTER TABLE dispatch_updates ADD COLUMN claim_until INTEGER;
    CREATE INDEX IF NOT EXISTS escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;
    CREATE INDEX IF NOT EXISTS rejected_by_kiosk ON rejected_messages (kiosk_id, id);`,
     postgres: `ALTER TABLE dispatch_outbox ADD COLUMN claimed_by text COLLATE "C";
@@ -440,6 +531,8 @@ export const migrations: readonly Migration[] = [
    ALTER TABLE ops_outbox ADD COLUMN claim_until bigint;
    ALTER TABLE escalation_outbox ADD COLUMN claimed_by text COLLATE "C";
    ALTER TABLE escalation_outbox ADD COLUMN claim_until bigint;
+   ALTER TABLE dispatch_updates ADD COLUMN claimed_by text COLLATE "C";
+   ALTER TABLE dispatch_updates ADD COLUMN claim_until bigint;
    CREATE INDEX IF NOT EXISTS escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;
    CREATE INDEX IF NOT EXISTS rejected_by_kiosk ON rejected_messages (kiosk_id, id);`,
   },];
@@ -488,4 +581,12 @@ export const copyTables: readonly CopyTable[] = [
     columns: ["event_id", "alert_id", "body", "created_at", "attempts", "next_attempt_at", "delivered_at", "last_error", "claimed_by", "claim_until"],
   },
   { name: "operator_sessions", orderBy: "rowid", columns: ["id_hash", "token_hash", "operator", "role", "client_id", "created_at", "expires_at"] },
+  {
+    name: "dispatch_updates",
+    orderBy: "rowid",
+    columns: ["event_id", "alert_id", "step", "body", "created_at", "attempts", "next_attempt_at", "delivered_at", "last_error", "claimed_by", "claim_until"],
+  },
+  { name: "kiosk_sms_keys", orderBy: "rowid", columns: ["kiosk_id", "sms_key", "last_counter", "issued_at"] },
+  { name: "sms_arrivals", orderBy: "rowid", columns: ["alert_id", "kiosk_id", "sender", "counter", "received_at"] },
+  { name: "release_rollouts", orderBy: "rowid", columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at"] },
 ];

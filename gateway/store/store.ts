@@ -3,11 +3,14 @@
  * PostgreSQL (store/postgres/) for a replicated database server. Every method is async so either can
  * implement it; a store that cannot reach its database throws SosError STORE_UNAVAILABLE.
  */
+import type { ReleaseStore } from "./release-store.js";
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
+import type { DispatchUpdateStore } from "./dispatch-update-store.js";
 import type { HealthStore } from "./health-store.js";
 import type { SecurityStore } from "./security-store.js";
 import type { SessionRecordStore } from "./session-store.js";
+import type { SmsStore } from "./sms-store.js";
 
 export interface KioskRecord {
   readonly kioskId: string;
@@ -124,6 +127,12 @@ export interface GatewayStore {
   readonly security: SecurityStore;
   /** Operator sessions, by the SHA-256 of their secrets, so a restart logs nobody out (session-store.ts). */
   readonly sessions: SessionRecordStore;
+  /** EIDO updates of alarms' incidents for dispatch (dispatch-update-store.ts). */
+  readonly dispatchUpdates: DispatchUpdateStore;
+  /** SMS keys and counters, alerts that arrived by SMS (sms-store.ts). */
+  readonly sms: SmsStore;
+  /** Agent rollouts in waves (release-store.ts). */
+  readonly releases: ReleaseStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

@@ -18,6 +18,7 @@ import type { GatewayBroker } from "../broker/broker.js";
 import type { GatewayEvents } from "../events.js";
 import type { OutboxForwarder, OutboxSender } from "../outbox/forwarder.js";
 import type { GatewayStore } from "../store/store.js";
+import { reportGatewayEvents } from "./gateway-ops.js";
 import { createOpsForwarder } from "./ops.js";
 import { StallDetector } from "./stall.js";
 import { KioskSupervisor } from "./supervisor.js";
@@ -75,6 +76,8 @@ export class SupervisionFeature {
       events.on("alert.stored", "supervision", (e) => {
         if (e.kind === "test") s.testAlert(e.kioskId, Date.parse(e.receivedAt));
       }),
+      // The gateway's own troubles (dispatch unreachable, a stalled loop) on the ops webhook too.
+      ...reportGatewayEvents(events, (e) => this.writer.gatewayEvent(e), { now: () => this.deps.clock.now().getTime() }),
     );
   }
 

@@ -23,10 +23,10 @@ export interface WriterOptions {
   readonly opsQueued: () => void;
 }
 
-interface Pending {
-  readonly transition: TransitionRecord | null;
-  readonly event: OpsEventInput;
-}
+type Pending =
+  | { readonly transition: TransitionRecord | null; readonly event: OpsEventInput }
+  /** The gateway's own ops event (gateway-ops.ts), built already. */
+  | { readonly transition: null; readonly built: QueuedOpsEvent };
 
 export class SupervisionWriter {
   private pending: Pending[] = [];
@@ -59,6 +59,13 @@ export class SupervisionWriter {
   reminder(event: OpsEventInput): void {
     if (!this.options.ops) return;
     this.pending.push({ transition: null, event });
+    this.schedule();
+  }
+
+  /** Queues one of the gateway's own ops events (no transition), with the same batching and retries. */
+  gatewayEvent(event: QueuedOpsEvent): void {
+    if (!this.options.ops) return;
+    this.pending.push({ transition: null, built: event });
     this.schedule();
   }
 
@@ -99,7 +106,7 @@ export class SupervisionWriter {
     try {
       const events: QueuedOpsEvent[] = [];
       if (this.options.ops) {
-        for (const p of batch) events.push(buildOpsEvent(p.event, await this.store.getKiosk(p.event.kioskId)));
+        for (const p of batch) events.push("built" in p ? p.built : buildOpsEvent(p.event, await this.store.getKiosk(p.event.kioskId)));
       }
       const transitions = batch.flatMap((p) => (p.transition === null ? [] : [p.transition]));
       await this.store.health.recordSupervision({ transitions, events });

@@ -14,11 +14,13 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { createCsr, fingerprintOf, generateKeyPair, normaliseFingerprint } from "../../shared/pki/x509.js";
-import { argumentError } from "../lib/cli.js";
+import { argumentError, kioskGateways } from "../lib/cli.js";
 import { httpsRequest } from "../lib/https.js";
 
 export interface EnrollOptions {
   gateway?: unknown;
+  /** The gateway nodes' MQTT-over-TLS URLs (repeatable --mqtt-url); default: --gateway's host, its mqtts port. */
+  mqttUrl?: unknown;
   token?: unknown;
   tokenFile?: unknown;
   id?: unknown;
@@ -148,6 +150,8 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
     throw argumentError(`--gateway '${String(opts.gateway)}' is not a URL: use https://HOST:PORT (the gateway's HTTPS port)`);
   }
   if (base.protocol !== "https:") throw argumentError("--gateway must be https://HOST:PORT: enrolment sends a token and never goes over plain HTTP");
+  // Checked before the token is spent.
+  const nodes = nodeUrls(opts.mqttUrl);
   const outDir = resolve(typeof opts.out === "string" ? opts.out : ".");
   const configPath = join(outDir, "kiosk.json");
   if (existsSync(configPath) && opts.force !== true) throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force`);
@@ -162,7 +166,7 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
   } catch (err) {
     throw new SosError(ErrorCode.ArgumentInvalid, `cannot reach the gateway at ${base.host}: ${errorMessage(err)}`);
   }
-  let parsed: { status?: string; data?: { certificate: string; caCertificate: string; mqtts: { port: number } }; error?: { message?: string } };
+  let parsed: { status?: string; data?: { certificate: string; caCertificate: string; mqtts: { port: number }; smsKey?: string }; error?: { message?: string } };
   try {
     parsed = JSON.parse(reply.text) as typeof parsed;
   } catch {
@@ -185,9 +189,11 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
       kioskId,
       ...(typeof opts.name === "string" ? { name: opts.name } : {}),
       location,
-      mqtt: { url: `mqtts://${host}:${parsed.data.mqtts.port}`, tls: { ca: "tls/ca.crt", cert: "tls/kiosk.crt", key: "tls/kiosk.key" } },
+      mqtt: { ...kioskGateways(nodes ?? `mqtts://${host}:${parsed.data.mqtts.port}`), tls: { ca: "tls/ca.crt", cert: "tls/kiosk.crt", key: "tls/kiosk.key" } },
       dataDir: "data",
       button: { driver: "stdin" },
+      // The SMS key of the second path; the centre numbers and the modem are set on site (docs/fallback.md).
+      ...(parsed.data.smsKey === undefined ? {} : { fallback: { smsKey: parsed.data.smsKey } }),
     },
     "enrolment",
   );
@@ -198,4 +204,13 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
 export async function run(opts: EnrollOptions): Promise<void> {
   const result = await enrollKiosk(opts);
   process.stdout.write(`enrolled kiosk ${result.kioskId}: wrote ${result.configPath} and its key and certificates in tls/\nrun: sos kiosk --config ${result.configPath}\n`);
+}
+
+/** --mqtt-url given (once or more), checked: mqtts only, since enrolled kiosks use certificates. */
+function nodeUrls(given: unknown): string[] | undefined {
+  const list = (Array.isArray(given) ? given : given === undefined ? [] : [given]).map(String);
+  if (list.length === 0) return undefined;
+  const bad = list.find((u) => !/^(mqtts|ssl):\/\/[^/\s]+$/.test(u));
+  if (bad !== undefined) throw argumentError(`--mqtt-url '${bad}' must be mqtts://HOST:PORT: an enrolled kiosk connects with its certificate, over TLS`);
+  return list;
 }

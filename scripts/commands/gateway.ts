@@ -21,9 +21,12 @@ export interface GatewayOptions {
   dispatchUrl?: unknown;
   dispatchSecret?: unknown;
   agency?: unknown;
+  dispatchFormat?: unknown;
   publicUrl?: unknown;
   iceServer?: unknown;
   opsUrl?: unknown;
+  cluster?: unknown;
+  nodeId?: unknown;
   opsSecret?: unknown;
   missedBeats?: unknown;
   offlineReminderMin?: unknown;
@@ -31,6 +34,8 @@ export interface GatewayOptions {
   escalationRepeatS?: unknown;
   escalationUrl?: unknown;
   escalationSecret?: unknown;
+  smsModem?: unknown;
+  smsHookPath?: unknown;
   renewBeforeDays?: unknown;
   renewCheckHours?: unknown;
   renewMaxPerCheck?: unknown;
@@ -55,6 +60,10 @@ function iceServers(opts: GatewayOptions): unknown[] {
 const seconds = (s: unknown): number | undefined => (typeof s === "number" ? Math.round(s * 1_000) : undefined);
 
 export async function run(opts: GatewayOptions): Promise<void> {
+  const hookSecret = process.env.SOS_SMS_HOOK_SECRET;
+  if (opts.smsHookPath !== undefined && (hookSecret === undefined || hookSecret === "")) {
+    throw new SosError(ErrorCode.ConfigInvalid, "--sms-hook-path needs SOS_SMS_HOOK_SECRET: set it to the secret the SMS service signs its posts with");
+  }
   const config = parseGatewayConfig(
     {
       dataDir: opts.dataDir,
@@ -68,12 +77,14 @@ export async function run(opts: GatewayOptions): Promise<void> {
         url: opts.dispatchUrl,
         secret: opts.dispatchSecret ?? process.env.SOS_DISPATCH_SECRET,
         agency: opts.agency,
+        format: opts.dispatchFormat,
       },
       publicUrl: opts.publicUrl,
       // The environment only: a token on the command line would show in ps.
       metrics: { token: process.env.SOS_METRICS_TOKEN === "" ? undefined : process.env.SOS_METRICS_TOKEN },
       iceServers: iceServers(opts),
       ops: { url: opts.opsUrl, secret: opts.opsSecret ?? process.env.SOS_OPS_SECRET },
+      cluster: { redisUrl: opts.cluster ?? (process.env.SOS_CLUSTER_URL === "" ? undefined : process.env.SOS_CLUSTER_URL), nodeId: opts.nodeId },
       supervision: {
         missedBeats: opts.missedBeats,
         offlineReminderMs: typeof opts.offlineReminderMin === "number" ? Math.round(opts.offlineReminderMin * 60_000) : undefined,
@@ -88,6 +99,11 @@ export async function run(opts: GatewayOptions): Promise<void> {
         renewCheckMs: typeof opts.renewCheckHours === "number" ? Math.round(opts.renewCheckHours * 3_600_000) : undefined,
         renewMaxPerCheck: opts.renewMaxPerCheck,
         serverRenewBeforeDays: opts.serverRenewBeforeDays,
+      },
+      // The SMS hook's secret from the environment only (it would show in ps).
+      sms: {
+        ...(typeof opts.smsModem === "string" ? { modem: { path: opts.smsModem } } : {}),
+        ...(hookSecret === undefined || hookSecret === "" ? {} : { hook: { secret: hookSecret, path: opts.smsHookPath } }),
       },
       log: { level: opts.logLevel },
     },

@@ -3,6 +3,7 @@ import type { KioskHealthRow } from "../../gateway/store/health-store.js";
 import { describeStore, storeArgument } from "../../gateway/store/open.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
+import { type UpdateReport, updateReportSchema } from "../../shared/health.js";
 import type { KioskStateName } from "../../shared/ops.js";
 import { formatTable } from "../lib/table.js";
 import { openCliStore, storeLocation, type StoreOptions } from "../lib/store.js";
@@ -28,8 +29,27 @@ export interface KioskListing {
   readonly components: readonly string[];
   readonly lastHeartbeatAt: string | null;
   readonly lastTestAlarmAt: string | null;
+  /** The agent release the kiosk runs, with its update state when one is tried or was rolled back. */
+  readonly version: string | null;
+  readonly update: UpdateReport | null;
   /** The latest heartbeat as the kiosk sent it (JSON output only). */
   readonly heartbeat: unknown;
+}
+
+/** The release and update state from the latest heartbeat (kiosks installed as a service report `update`). */
+function versionOf(report: unknown): { version: string | null; update: UpdateReport | null } {
+  const r = report as { agentVersion?: unknown; update?: unknown } | null;
+  const parsed = updateReportSchema.safeParse(r?.update);
+  if (parsed.success) return { version: parsed.data.current, update: parsed.data };
+  return { version: typeof r?.agentVersion === "string" ? r.agentVersion : null, update: null };
+}
+
+function describeVersion(l: KioskListing): string {
+  const u = l.update;
+  if (u === null) return l.version ?? "-";
+  if (u.phase === "trying" || u.phase === "switching") return `${u.current} -> ${u.target ?? "?"} (trying)`;
+  if (u.phase === "rolled-back") return `${u.current} (${u.failed ?? "?"} rolled back)`;
+  return u.current;
 }
 
 const time = (iso: string | null): string => (iso === null ? "-" : iso.replace("T", " ").replace(/\.\d+Z$/, "Z"));
@@ -38,6 +58,7 @@ const newest = (a: string | null, b: string | null): string | null => (a === nul
 function listing(row: KioskHealthRow, region: string | null): KioskListing {
   // A decommission written by this CLI shows at once, before the gateway reads it.
   const decommissioned = row.decommissionedAt !== null;
+  const report = row.report === null ? null : (JSON.parse(row.report) as unknown);
   return {
     kioskId: row.kioskId,
     name: row.name,
@@ -49,7 +70,8 @@ function listing(row: KioskHealthRow, region: string | null): KioskListing {
     components: row.components,
     lastHeartbeatAt: row.lastHeartbeatAt,
     lastTestAlarmAt: newest(row.lastTestAlarmAt, row.lastTestAlertAt),
-    heartbeat: row.report === null ? null : (JSON.parse(row.report) as unknown),
+    ...versionOf(report),
+    heartbeat: report,
   };
 }
 
@@ -74,7 +96,7 @@ export async function run(opts: KiosksOptions): Promise<void> {
     let rows: KioskListing[];
     try {
       const regions = new Map((await store.listKiosks()).map((k) => [k.kioskId, k.region ?? null]));
-      rows = (await store.health.listHealth({ reports: opts.json === true })).map((r) => listing(r, regions.get(r.kioskId) ?? null));
+      rows = (await store.health.listHealth({ reports: true })).map((r) => listing(r, regions.get(r.kioskId) ?? null));
     } catch (err) {
       throw explain(err, dataDir);
     }
@@ -98,8 +120,9 @@ export async function run(opts: KiosksOptions): Promise<void> {
       time(r.lastTestAlarmAt),
       r.reason ?? "-",
       r.region ?? "-",
+      describeVersion(r),
     ]);
-    process.stdout.write(`${formatTable(["KIOSK", "STATE", "SINCE", "LAST HEARTBEAT", "FAILING", "LAST TEST ALARM", "REASON", "REGION"], table)}\n`);
+    process.stdout.write(`${formatTable(["KIOSK", "STATE", "SINCE", "LAST HEARTBEAT", "FAILING", "LAST TEST ALARM", "REASON", "REGION", "VERSION"], table)}\n`);
   } finally {
     await store.close();
   }

@@ -16,7 +16,7 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { describeZodError, kioskIdSchema, locationSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { generateKeyPair, importKeyPair, issueCertificate } from "../../shared/pki/x509.js";
-import { argumentError } from "../lib/cli.js";
+import { argumentError, kioskGateways } from "../lib/cli.js";
 import { openCliStore } from "../lib/store.js";
 import { provisionKiosk } from "./provision.js";
 
@@ -97,7 +97,7 @@ async function certificateKiosk(store: GatewayStore, row: Row, ca: { certPem: st
       kioskId: row.id,
       ...(row.name === undefined ? {} : { name: row.name }),
       location: { lat: row.lat, lon: row.lon, address: row.address },
-      mqtt: { url: opts.gateway, tls: { ca: "tls/ca.crt", cert: "tls/kiosk.crt", key: "tls/kiosk.key" } },
+      mqtt: { ...kioskGateways(opts.gateway), tls: { ca: "tls/ca.crt", cert: "tls/kiosk.crt", key: "tls/kiosk.key" } },
       dataDir: "data",
       button: { driver: "stdin" },
     },
@@ -128,7 +128,9 @@ export async function provisionBulk(opts: BulkOptions, progress?: { start(total:
   const unreadable = failed.length;
   const dataDir = String(opts.dataDir);
   const mode = pkiExists(dataDir) ? "certificate" : "password";
-  if (mode === "certificate" && !/^(mqtts|ssl):\/\//.test(String(opts.gateway))) {
+  const given = kioskGateways(opts.gateway);
+  const gateways = "urls" in given ? given.urls : [given.url];
+  if (mode === "certificate" && !gateways.every((g) => /^(mqtts|ssl):\/\//.test(g))) {
     throw argumentError(`${dataDir} has a CA, so kiosks get certificates: --gateway must be the MQTT-over-TLS address, mqtts://HOST:8883`);
   }
   const provisioned: string[] = [];

@@ -1,10 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
+import { SMS_KEY_BYTES } from "../../shared/sms-alert.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
-import { argumentError } from "../lib/cli.js";
+import { argumentError, kioskGateways } from "../lib/cli.js";
 import { openCliStore, storeLocation } from "../lib/store.js";
 
 export interface ProvisionOptions {
@@ -46,15 +48,18 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force to overwrite it`);
   }
   const secret = generateSecret();
+  // The kiosk's SMS key for its second path (docs/fallback.md); the modem and numbers are set on site.
+  const smsKey = randomBytes(SMS_KEY_BYTES).toString("base64url");
   const config = parseKioskConfig(
     {
       version: 1,
       kioskId,
       ...(typeof opts.name === "string" ? { name: opts.name } : {}),
       location: { lat: opts.lat, lon: opts.lon, address: opts.address },
-      mqtt: { url: opts.gateway, username: kioskId, password: secret },
+      mqtt: { ...kioskGateways(opts.gateway), username: kioskId, password: secret },
       dataDir: "data",
       button: { driver: "stdin" },
+      fallback: { smsKey },
     },
     "provisioning options",
   );
@@ -70,6 +75,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     if (!written) {
       throw new SosError(ErrorCode.KioskExists, `kiosk ${kioskId} is already provisioned: pass --force to replace its registration and secret (its old kiosk.json stops working)`);
     }
+    await store.sms.putKey(kioskId, smsKey, new Date());
     mkdirSync(outDir, { recursive: true });
     const tmp = `${configPath}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

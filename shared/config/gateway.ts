@@ -166,6 +166,25 @@ const securitySchema = z.object({
   maxFailedEnrolmentsPerMinute: z.number().int().min(1).max(1_000).default(10),
 });
 
+/** The SMS receivers of the kiosks' second path (docs/fallback.md); both optional, both may run. */
+const smsSchema = z.object({
+  /** A modem attached to the gateway (the same AT driver as the kiosks'). */
+  modem: z
+    .object({
+      path: z.string().min(1).describe("prefer /dev/serial/by-id/…"),
+      baudRate: z.number().int().default(115_200),
+      pollIntervalMs: z.number().int().min(0).default(30_000),
+    })
+    .optional(),
+  /** An SMS gateway service's inbound webhook: POST {from, text}, signed with X-Sos-Signature. */
+  hook: z
+    .object({
+      path: z.string().regex(/^\/[A-Za-z0-9/_-]*$/).default("/sms/inbound"),
+      secret: z.string().min(16, "must be at least 16 characters (a random secret shared with the SMS service)"),
+    })
+    .optional(),
+});
+
 /** The gateway's config, built from the command line and the environment. */
 export const gatewayConfigSchema = z
   .object({
@@ -236,6 +255,11 @@ export const gatewayConfigSchema = z
         secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with dispatch)").optional(),
         /** Written into the incident tracking id, as EIDO's owning agency. */
         agency: z.string().min(1).default("sos.gateway"),
+        /**
+         * The body: "flat" (sos.dispatch.alert/v1) or "eido" (NENA's EIDO, with the alarm's later steps
+         * sent as updates of its incident); docs/dispatch-webhook.md.
+         */
+        format: z.enum(["flat", "eido"]).default("flat"),
         timeoutMs: z.number().int().min(100).default(5_000),
         concurrency: z.number().int().min(1).max(64).default(8),
         retry: z
@@ -257,6 +281,7 @@ export const gatewayConfigSchema = z
       })
       .default({
         agency: "sos.gateway",
+        format: "flat",
         timeoutMs: 5_000,
         concurrency: 8,
         retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 },
@@ -271,6 +296,8 @@ export const gatewayConfigSchema = z
         resendMs: z.number().int().min(100).default(15_000),
       })
       .default({ pollMs: 1_000, resendMs: 15_000 }),
+    /** Agent rollouts in waves (sos release rollout): how often their kiosks' reports are read. */
+    releases: z.object({ rolloutCheckMs: z.number().int().min(50).max(300_000).default(10_000) }).default({ rolloutCheckMs: 10_000 }),
     /**
      * The gateway's base URL as dispatch reaches it (snapshot links in the webhook body). Defaults to
      * http://<http.host>:<http.port> once the HTTP port is known.
@@ -310,6 +337,18 @@ export const gatewayConfigSchema = z
     ops: opsSchema.default(opsSchema.parse({})),
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
     escalation: escalationSchema.default(escalationSchema.parse({})),
+    /**
+     * Several active gateway nodes (docs/cluster.md): MQTT routed between them through Redis/Valkey
+     * (gateway/cluster/routing.ts). Without a URL the gateway is a single node, as ever.
+     */
+    cluster: z
+      .object({
+        redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, "must look like redis://HOST:PORT or rediss://HOST:PORT (Redis or Valkey)").optional(),
+        /** This node's fixed id (also its MQTT broker id): unique in the cluster, the same across restarts. */
+        nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, '.', '_' or '-' (e.g. gw-a)").optional(),
+      })
+      .default({}),
+    sms: smsSchema.default({}),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   })
@@ -333,6 +372,9 @@ export const gatewayConfigSchema = z
         path: ["security", "renewBeforeDays"],
         message: `must be below security.kioskCertDays (${config.security.kioskCertDays}): otherwise every renewed certificate is due for renewal at once`,
       });
+    }
+    if (config.cluster.redisUrl !== undefined && config.cluster.nodeId === undefined) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "nodeId"], message: "is required with a cluster URL: give each node its own fixed id (--node-id gw-a)" });
     }
     if (config.ops.retry.maxMs < config.ops.retry.minMs) {
       ctx.addIssue({ code: "custom", path: ["ops", "retry", "maxMs"], message: "must not be below minMs" });

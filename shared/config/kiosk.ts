@@ -200,6 +200,68 @@ const healthSchema = z
   })
   .refine((h) => h.testAlarmEveryH + h.testAlarmJitterH <= 72, { path: ["testAlarmJitterH"], message: "testAlarmEveryH + testAlarmJitterH must not exceed 72 (EN 81-28)" });
 
+const gatewayUrlSchema = z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT");
+const phoneNumber = z.string().regex(/^\+?[0-9]{3,20}$/, "must be a phone number: digits, optionally after +");
+
+/** The cellular modem of the second path (docs/fallback.md); "none": no second path. */
+const modemSchema = z.discriminatedUnion("driver", [
+  z.object({ driver: z.literal("none") }),
+  z.object({
+    driver: z.literal("at"),
+    /** The module's AT port, e.g. /dev/serial/by-id/usb-Quectel_EC25-if02-port0. */
+    path: serialPath,
+    baudRate: z.number().int().default(115_200),
+    /** An `AT` this often proves the modem is still there. */
+    pollIntervalMs: z.number().int().min(0).default(30_000),
+  }),
+]);
+
+const smsTestSchema = z.object({
+  /** The SMS path is tested end to end (an SMS test alert the centre acknowledges by SMS)… */
+  enabled: z.boolean().default(true),
+  /** … this often … */
+  everyH: z.number().min(1).max(24 * 31).default(168),
+  /** … plus a random delay up to this long (a fleet does not test at once). */
+  jitterH: z.number().min(0).max(24 * 7).default(12),
+  /** No acknowledgement within this long: the test failed (the backup path is broken). */
+  ackTimeoutMs: z.number().int().min(1_000).default(300_000),
+});
+
+const fallbackSchema = z.object({
+  /** An SOS alert not acknowledged this long after its press, with the IP link down, goes by SMS. */
+  afterMs: z.number().int().min(1_000).max(600_000).default(15_000),
+  /** The centre's SMS numbers, tried in order. */
+  smsNumbers: z.array(phoneNumber).max(5).default([]),
+  /** The centre's voice number, rung after the SMS went out; none: no voice call. */
+  voiceNumber: phoneNumber.optional(),
+  /** This kiosk's SMS key (32 bytes base64url), issued by `sos provision` / `sos enroll`. */
+  smsKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes in base64url (43 characters)").optional(),
+  /** At most this many SMS in any hour (alerts and tests together): a cost and flood cap. */
+  smsPerHour: z.number().int().min(1).max(100).default(10),
+  /** Tries per number (no registration, a network error), with backoff between them. */
+  smsAttempts: z.number().int().min(1).max(10).default(3),
+  smsRetry: backoffSchema.default({ minMs: 5_000, maxMs: 30_000, factor: 2, jitter: 0.2 }),
+  /** An SMS sent but not acknowledged: after this long the next number is tried (new counter). */
+  smsAckTimeoutMs: z.number().int().min(1_000).default(120_000),
+  /** A voice call is hung up after this long (the centre may also hang up). */
+  callMaxMs: z.number().int().min(10_000).default(600_000),
+  /** The modem's health (SIM, registration, signal) is read this often. */
+  healthEveryS: z.number().int().min(1).max(3_600).default(60),
+  smsTest: smsTestSchema.default(smsTestSchema.parse({})),
+});
+
+const updateSchema = z.object({
+  /**
+   * The update home (install.sh: /var/lib/sos-kiosk): releases/, the `current` link and
+   * update/state.json. Relative to the config file. Absent: not installed as a service, no updates.
+   */
+  home: z.string().min(1).optional(),
+  /** The release-signing public key (PEM) this kiosk trusts, relative to the config file. */
+  publicKey: z.string().min(1).default("release-signing.pub"),
+  /** A new release must pass its health gate (connected, heartbeat sent, button self-test) this soon after the switch. */
+  gateDeadlineS: z.number().int().min(2).max(3_600).default(300),
+});
+
 /** kiosk.json: the kiosk's whole config, written by `sos provision`. */
 export const kioskConfigSchema = z.object({
   version: z.literal(1),
@@ -207,7 +269,14 @@ export const kioskConfigSchema = z.object({
   name: z.string().max(200).optional(),
   location: locationSchema,
   mqtt: z.object({
-    url: z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT"),
+    /** The gateway; or `urls` for several gateway nodes (not both). */
+    url: gatewayUrlSchema.optional(),
+    /**
+     * Several gateway nodes (a cluster): the kiosk connects to the first, and whenever a connection
+     * fails or drops it tries the next one (round the list), with the usual backoff between tries.
+     * It stays where it got in: a node coming back draws no kiosks away from the others.
+     */
+    urls: z.array(gatewayUrlSchema).min(1).max(8).optional(),
     /** Password kiosks (demo, development): username = kiosk id. */
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
@@ -248,6 +317,9 @@ export const kioskConfigSchema = z.object({
   reconnect: reconnectSchema.default(reconnectSchema.parse({})),
   log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
   health: healthSchema.default(healthSchema.parse({})),
+  modem: modemSchema.default({ driver: "none" }),
+  fallback: fallbackSchema.default(fallbackSchema.parse({})),
+  update: updateSchema.default(updateSchema.parse({})),
 });
 /** Lights on a Firmata board or a serial panel need the button on the same board or panel. */
 const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
@@ -263,18 +335,36 @@ const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
   if (!tls && (config.mqtt.username === undefined || config.mqtt.password === undefined)) {
     ctx.addIssue({ code: "custom", path: ["mqtt"], message: "needs username and password, or tls {ca, cert, key} (from 'sos enroll')" });
   }
-  if (tls && !/^(mqtts|ssl):/.test(config.mqtt.url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
+  const { url, urls } = config.mqtt;
+  if (url === undefined && urls === undefined) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "is required: the gateway's mqtt(s)://HOST:PORT (or urls: [...] for several gateway nodes)" });
+  if (url !== undefined && urls !== undefined) ctx.addIssue({ code: "custom", path: ["mqtt", "urls"], message: "give url (one gateway) or urls (several), not both" });
+  if (url !== undefined && tls && !/^(mqtts|ssl):/.test(url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
+  (urls ?? []).forEach((u, i) => {
+    if (tls && !/^(mqtts|ssl):/.test(u)) ctx.addIssue({ code: "custom", path: ["mqtt", "urls", i], message: "must be mqtts://HOST:PORT with tls" });
+  });
+  if (config.modem.driver !== "none") {
+    if (config.fallback.smsNumbers.length === 0) ctx.addIssue({ code: "custom", path: ["fallback", "smsNumbers"], message: "a modem needs at least one centre SMS number" });
+    if (config.fallback.smsKey === undefined) ctx.addIssue({ code: "custom", path: ["fallback", "smsKey"], message: "a modem needs the kiosk's SMS key (from 'sos provision' or 'sos enroll')" });
+  }
   if (config.reconnect.maxMs < config.reconnect.minMs) ctx.addIssue({ code: "custom", path: ["reconnect", "maxMs"], message: "must not be below minMs" });
 });
 
 
 export type KioskConfig = Readonly<z.output<typeof kioskConfigRefined>>;
 export type ButtonConfig = KioskConfig["button"];
+
+/** The gateway URLs a kiosk tries, in order (one with `mqtt.url`). */
+export function gatewayUrls(mqtt: KioskConfig["mqtt"]): readonly string[] {
+  return mqtt.urls ?? (mqtt.url === undefined ? [] : [mqtt.url]);
+}
 export type IndicatorConfig = KioskConfig["indicator"];
 export type PressConfig = KioskConfig["press"];
 export type AudioConfig = KioskConfig["audio"];
 export type MediaConfig = KioskConfig["media"];
 export type HealthConfig = KioskConfig["health"];
+export type ModemConfig = KioskConfig["modem"];
+export type FallbackConfig = KioskConfig["fallback"];
+export type UpdateConfig = KioskConfig["update"];
 export type WrtcMediaConfig = Extract<MediaConfig, { driver: "wrtc" }>;
 export type KioskConfigInput = z.input<typeof kioskConfigRefined>;
 
@@ -290,5 +380,6 @@ export function loadKioskConfig(path: string, overrides: { dataDir?: string } = 
   const dataDir = overrides.dataDir ?? resolve(here, parsed.dataDir);
   const tls = parsed.mqtt.tls;
   const mqtt = tls === undefined ? parsed.mqtt : { ...parsed.mqtt, tls: { ca: resolve(here, tls.ca), cert: resolve(here, tls.cert), key: resolve(here, tls.key) } };
-  return parseKioskConfig({ ...parsed, dataDir, mqtt }, path);
+  const update = { ...parsed.update, publicKey: resolve(here, parsed.update.publicKey), ...(parsed.update.home === undefined ? {} : { home: resolve(here, parsed.update.home) }) };
+  return parseKioskConfig({ ...parsed, dataDir, mqtt, update }, path);
 }

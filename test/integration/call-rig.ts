@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { MqttClient } from "mqtt";
+import type { GatewayConfigInput } from "../../shared/config/gateway.js";
 import { topicFor } from "../../shared/contract.js";
 import type { Defer } from "./cleanups.js";
 import { connectRaw, provisionTestKiosk, startTestGateway, tempDir, type TestGateway, waitFor } from "./harness.js";
@@ -28,10 +29,14 @@ export interface OperatorPage {
   callDown(kioskId: string, message: Record<string, unknown>): Promise<void>;
 }
 
-export async function startCallRig(defer: Defer, kioskIds: readonly string[]): Promise<{ gateway: TestGateway; kiosks: RawKiosk[]; operator: (name: string) => Promise<OperatorPage> }> {
+export async function startCallRig(
+  defer: Defer,
+  kioskIds: readonly string[],
+  overrides: Partial<GatewayConfigInput> = {},
+): Promise<{ gateway: TestGateway; kiosks: RawKiosk[]; operator: (name: string) => Promise<OperatorPage> }> {
   const dir = tempDir();
   defer(() => dir.remove());
-  const gateway = await startTestGateway(`${dir.path}/gw`);
+  const gateway = await startTestGateway(`${dir.path}/gw`, overrides);
   defer(() => gateway.stop());
   const kiosks: RawKiosk[] = [];
   for (const kioskId of kioskIds) {

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { type GatewayHandle, startGateway } from "../../gateway/main.js";
+import { type GatewayDeps, type GatewayHandle, startGateway } from "../../gateway/main.js";
 import { type KioskDeps, type KioskHandle, startKiosk } from "../../device/main.js";
 import { type GatewayConfigInput, parseGatewayConfig } from "../../shared/config/gateway.js";
 import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
@@ -92,7 +92,7 @@ export interface TestGateway extends GatewayHandle, StoreTarget {
 }
 
 /** An in-process gateway on ephemeral ports with its logs captured (on PostgreSQL with `store: { url }`). */
-export async function startTestGateway(dataDir: string, overrides: Partial<GatewayConfigInput> = {}): Promise<TestGateway> {
+export async function startTestGateway(dataDir: string, overrides: Partial<GatewayConfigInput> = {}, deps: Partial<Omit<GatewayDeps, "log">> = {}): Promise<TestGateway> {
   const logs = new LogCapture();
   const config = parseGatewayConfig({
     dataDir,
@@ -102,7 +102,7 @@ export async function startTestGateway(dataDir: string, overrides: Partial<Gatew
     dispatch: { retry: { minMs: 50, maxMs: 500, factor: 2, jitter: 0 }, timeoutMs: 2_000, ...overrides.dispatch },
     shutdown: { graceMs: 1_000 },
   });
-  const handle = await startGateway(config, { log: logs.logger("gateway") });
+  const handle = await startGateway(config, { ...deps, log: logs.logger("gateway") });
   return { ...handle, dataDir, storeUrl: config.store.url, logs, mqttUrl: `mqtt://127.0.0.1:${handle.mqttPort}` };
 }
 

@@ -66,7 +66,7 @@ describe("sos kiosks lists every kiosk's state", () => {
 
     const table = await sos(["kiosks", "--data-dir", dataDir]);
     expect(table.code).toBe(0);
-    expect(table.stdout[0]).toMatch(/^KIOSK\s+STATE\s+SINCE\s+LAST HEARTBEAT\s+FAILING\s+LAST TEST ALARM\s+REASON\s+REGION$/);
+    expect(table.stdout[0]).toMatch(/^KIOSK\s+STATE\s+SINCE\s+LAST HEARTBEAT\s+FAILING\s+LAST TEST ALARM\s+REASON\s+REGION\s+VERSION$/);
 
     await gateway.store.alarms.setRegion("kz-cli-hurt", "Almaty North", new Date());
     const north = await sos(["kiosks", "--data-dir", dataDir, "--json", "--region", "Almaty North"]);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
-import { type KioskConfigInput, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { gatewayUrls, type KioskConfigInput, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 
 const validKiosk: KioskConfigInput = {
@@ -97,6 +97,29 @@ describe("parseKioskConfig", () => {
   });
 });
 
+describe("parseKioskConfig: several gateway nodes", () => {
+  const { url: _url, ...mqttWithoutUrl } = validKiosk.mqtt;
+
+  it("takes mqtt.urls instead of mqtt.url, in the order given", () => {
+    const urls = ["mqtt://gw-a.example:1883", "mqtt://gw-b.example:1883", "mqtt://gw-c.example:1883"];
+    expect(gatewayUrls(parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls } }).mqtt)).toEqual(urls);
+    expect(gatewayUrls(parseKioskConfig(validKiosk).mqtt)).toEqual(["mqtt://gateway.example:1883"]);
+  });
+
+  it("refuses neither, both, a malformed node URL and a plain mqtt:// node with tls, each on one line naming the field", () => {
+    const neither = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: mqttWithoutUrl }));
+    expectOneLine(neither.message);
+    expect(neither.message).toContain("mqtt.url: is required: the gateway's mqtt(s)://HOST:PORT (or urls: [...] for several gateway nodes)");
+    const both = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { ...validKiosk.mqtt, urls: ["mqtt://gw-b.example:1883"] } }));
+    expect(both.message).toContain("mqtt.urls: give url (one gateway) or urls (several), not both");
+    const malformed = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls: ["mqtt://gw-a.example:1883", "http://gw-b"] } }));
+    expect(malformed.message).toContain("mqtt.urls.1: must look like mqtt://HOST:PORT or mqtts://HOST:PORT");
+    const tls = { ca: "ca.pem", cert: "kiosk.pem", key: "kiosk.key" };
+    const plain = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { urls: ["mqtts://gw-a.example:8883", "mqtt://gw-b.example:1883"], tls } }));
+    expect(plain.message).toContain("mqtt.urls.1: must be mqtts://HOST:PORT with tls");
+  });
+});
+
 describe("parseKioskConfig: health", () => {
   it("defaults: heartbeat every 10 s, self-test at 03:30 local (a dark camera checked again at 12:30), a test alarm every 24 h + up to 2 h", () => {
     const { health } = parseKioskConfig(validKiosk);
@@ -173,7 +196,7 @@ describe("parseGatewayConfig", () => {
       http: { host: "127.0.0.1", port: 8080 },
       broker: { id: "sos-gateway", drainTimeoutMs: 20_000, maxTopicLevels: 8 },
       alerts: { maxPayloadBytes: 16_384 },
-      dispatch: { agency: "sos.gateway", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } },
+      dispatch: { agency: "sos.gateway", format: "flat", timeoutMs: 5_000, concurrency: 8, retry: { minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 } },
       shutdown: { graceMs: 5_000 },
       log: { level: "info" },
     });

@@ -141,7 +141,10 @@ export class AlarmList {
     q(node, "alarm-escalated").textContent = alarm.escalations > 0 && !alarm.acknowledgedBy ? `ESCALATED ×${alarm.escalations}: not acknowledged` : "";
     q(node, "alarm-address").textContent = alarm.location?.address ?? "Address unknown";
     q(node, "alarm-coords").textContent = alarm.location ? `${alarm.location.lat.toFixed(5)}, ${alarm.location.lon.toFixed(5)}${alarm.region ? ` · ${alarm.region}` : ""}` : "";
-    q(node, "alarm-time").textContent = `Pressed ${dateTime(alarm.pressedAt)} · received ${dateTime(alarm.receivedAt)}`;
+    // The kiosk's IP link was down: the alarm came over its SMS fallback (docs/fallback.md).
+    const viaSms = alarm.channel === "sms" || (alarm.steps ?? []).some((s) => s.type === "received" && s.detail?.channel === "sms");
+    node.dataset.channel = viaSms ? "sms" : "mqtt";
+    q(node, "alarm-time").textContent = `Pressed ${dateTime(alarm.pressedAt)} · received ${dateTime(alarm.receivedAt)}${viaSms ? " via SMS" : ""}`;
     q(node, "alarm-status").textContent = STATUS_TEXT[alarm.status] ?? "received";
     q(node, "alarm-ack").textContent = alarm.acknowledgedBy ? `by ${alarm.acknowledgedBy}` : "";
     const h = alarm.health;

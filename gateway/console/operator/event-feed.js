@@ -8,11 +8,11 @@
  * Web Locks (plain http:// to a host other than localhost is not a secure context) every tab opens its own.
  *
  * Handlers: onOpen() the stream (re)connected, reload the lists; onEvent(type, data) for `alarm`,
- * `kiosk`, `heartbeats`; onStatus("live" | "connecting" | "down"); onRefused() the stream was refused
+ * `kiosk`, `heartbeats`, `dispatch`; onStatus("live" | "connecting" | "down"); onRefused() the stream was refused
  * for good (a 401 or a proxy's 502): check the session; it is reopened after 1 s, doubling to 30 s.
  */
 const NAME = "sos-console-events";
-const EVENTS = ["alarm", "kiosk", "heartbeats"];
+const EVENTS = ["alarm", "kiosk", "heartbeats", "dispatch"];
 const RETRY_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 

@@ -209,6 +209,7 @@ export function renderKiosk(section, page, points) {
     h("p", `${kiosk.state} since ${dateTime(kiosk.since)} — ${kiosk.reason ?? ""}`, { "data-testid": "kiosk-state", class: `state state-${kiosk.state}` }),
     h("p", `${kiosk.address}${kiosk.region ? ` · ${kiosk.region}` : ""} · last heartbeat ${dateTime(kiosk.lastHeartbeatAt)} · last test alarm ${dateTime(kiosk.lastTestAlarmAt)}`),
     h("p", kiosk.components.length ? `Failing: ${kiosk.components.join(", ")}` : "Nothing failing."),
+    h("p", describeSoftware(page.software), { "data-testid": "kiosk-software" }),
     map,
     h("h3", `Alarms (${alarms.length})`),
     alarms.length ? list : h("p", "No alarms.", { class: "quiet" }),
@@ -216,6 +217,26 @@ export function renderKiosk(section, page, points) {
     history,
   );
   drawMap(map, points.map((p) => (p.id === kiosk.kioskId ? { ...p, state: kiosk.state } : p)), kiosk.kioskId, false);
+}
+
+/** One line for a kiosk's software: its release, and an update being tried or rolled back. */
+export function describeSoftware(software) {
+  if (!software) return "Software: not reported yet.";
+  const u = software.update;
+  if (!u) return `Software: ${software.version ?? "?"}.`;
+  if (u.phase === "trying" || u.phase === "switching") return `Software: ${u.current}, trying ${u.target} since ${dateTime(u.at)}.`;
+  if (u.phase === "rolled-back") return `Software: ${u.current} (${u.failed} rolled back ${dateTime(u.at)}: ${u.reason ?? "?"}).`;
+  return `Software: ${u.current}.`;
+}
+
+/** The newest rollouts above the fleet table: version, wave, state, and why one stopped. */
+export function renderRollouts(list, rollouts) {
+  list.replaceChildren(
+    ...rollouts.map((r) => {
+      const text = `Release ${r.version} to ${r.target}: wave ${r.wave}/${r.waves} of ${r.kiosks} kiosk${r.kiosks === 1 ? "" : "s"} — ${r.state}${r.reason ? ` (${r.reason})` : ""}`;
+      return h("li", text, { class: `rollout rollout-${r.state}`, "data-testid": "fleet-rollout" });
+    }),
+  );
 }
 
 /** The alarm page: one alarm with its whole timeline. */

@@ -4,7 +4,7 @@
  * fleet), acknowledge and close, and the pages #/alarms, #/fleet, #/kiosk/<id>, #/alarm/<id>.
  */
 import { createEventFeed } from "./event-feed.js";
-import { renderAlarm, renderKiosk } from "./fleet.js";
+import { renderAlarm, renderKiosk, renderRollouts } from "./fleet.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,12 +60,31 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
 
   async function loadFleet() {
     const { status, body } = await api("/api/fleet").catch(() => ({ status: 0, body: null }));
-    if (status === 200) fleet.load(body.data.kiosks);
+    if (status === 200) {
+      fleet.load(body.data.kiosks);
+      renderRollouts($("fleet-rollouts"), body.data.rollouts ?? []);
+    }
+  }
+
+  /** The banner while dispatch is unreachable (gateway/alarms/dispatch-banner.ts). */
+  function showDispatch(data) {
+    const banner = $("dispatch-banner");
+    if (data.state !== "unreachable") {
+      banner.hidden = true;
+      banner.textContent = "";
+      return;
+    }
+    const since = new Date(data.since);
+    const at = Number.isNaN(since.getTime()) ? "" : ` since ${since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+    banner.textContent = `Dispatch is not answering${at} (${data.lastError}). Alarms are kept at the gateway and sent when it answers: pass SOS alarms to dispatch by phone.`;
+    banner.hidden = false;
   }
 
   // One tab of the browser holds the stream and relays it to the others (event-feed.js).
   const feed = createEventFeed({
     onOpen: () => {
+      // The stream greets a new page with the banner while dispatch is down; until then, none.
+      showDispatch({ state: "ok" });
       // Whatever happened while the stream was down (or before this tab heard it): reload both lists.
       void loadAlarms();
       void loadFleet();
@@ -78,6 +97,7 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
         if (currentRoute.view === "alarm" && currentRoute.id === data.alertId) renderAlarm($("view-alarm"), data);
       } else if (type === "kiosk") fleet.upsert(data);
       else if (type === "heartbeats") fleet.heartbeats(data.kiosks ?? []);
+      else if (type === "dispatch") showDispatch(data);
     },
     onStatus: (state) => onStreamStatus(state),
     // A 401 (session over) logs out; anything else (a proxy's 502) is retried with a backoff.

@@ -11,16 +11,19 @@ import type { PgClient, Q } from "./client.js";
 export class PgEventOutbox {
   constructor(
     private readonly db: PgClient,
-    private readonly table: "ops_outbox" | "escalation_outbox",
+    private readonly table: "ops_outbox" | "escalation_outbox" | "dispatch_updates",
     private readonly groupColumn: "kiosk_id" | "alert_id",
+    /** Dispatch updates: not before the alert itself has reached dispatch. */
+    private readonly afterDeliveredAlert = false,
   ) {}
 
   private headOfGroup(q: Q) {
     // Written as = OR both NULL (the gateway's own ops events have no kiosk), not IS NOT DISTINCT FROM,
     // so that the pending-by-group index serves it.
     const group = q(this.groupColumn);
+    const ready = this.afterDeliveredAlert ? q`AND EXISTS (SELECT 1 FROM dispatch_outbox d WHERE d.alert_id = o.alert_id AND d.delivered_at IS NOT NULL)` : q``;
     return q`NOT EXISTS (SELECT 1 FROM ${q(this.table)} p WHERE (p.${group} = o.${group} OR (p.${group} IS NULL AND o.${group} IS NULL))
-                          AND p.delivered_at IS NULL AND p.seq < o.seq)`;
+                          AND p.delivered_at IS NULL AND p.seq < o.seq) ${ready}`;
   }
 
   async claim(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {

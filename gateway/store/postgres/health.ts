@@ -1,5 +1,5 @@
 /** The supervision tables behind HealthStore on PostgreSQL (as sqlite/health.ts). */
-import type { KioskStateName } from "../../../shared/ops.js";
+import type { KioskStateName, OpsEventType } from "../../../shared/ops.js";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type { HealthStore, HeartbeatRecord, KioskHealthRow, OpsOutboxRow, QueuedOpsEvent, RegistryChange, TransitionRecord } from "../health-store.js";
 import type { Claim, ClaimHolder } from "../store.js";
@@ -62,8 +62,8 @@ export class PgHealthStore implements HealthStore {
     return (await this.db.run((q) => q<HealthDbRow[]>`${healthSelect(q, options.reports === true)} ORDER BY k.kiosk_id`)).map(toHealth);
   }
 
-  async getHealth(kioskId: string): Promise<KioskHealthRow | undefined> {
-    const [row] = await this.db.run((q) => q<HealthDbRow[]>`${healthSelect(q, false)} WHERE k.kiosk_id = ${kioskId}`);
+  async getHealth(kioskId: string, options: { reports?: boolean } = {}): Promise<KioskHealthRow | undefined> {
+    const [row] = await this.db.run((q) => q<HealthDbRow[]>`${healthSelect(q, options.reports === true)} WHERE k.kiosk_id = ${kioskId}`);
     return row === undefined ? undefined : toHealth(row);
   }
 
@@ -163,7 +163,7 @@ export class PgHealthStore implements HealthStore {
   }
 
   async listOps(limit: number): Promise<OpsOutboxRow[]> {
-    const rows = await this.db.run((q) => q<{ event_id: string; kiosk_id: string; type: "transition" | "reminder"; body: string; attempts: number; delivered_at: string | null; last_error: string | null }[]>`
+    const rows = await this.db.run((q) => q<{ event_id: string; kiosk_id: string | null; type: OpsEventType; body: string; attempts: number; delivered_at: string | null; last_error: string | null }[]>`
       SELECT event_id, kiosk_id, type, body, attempts, delivered_at, last_error FROM ops_outbox ORDER BY seq DESC LIMIT ${limit}`);
     return rows.map((r) => ({ eventId: r.event_id, kioskId: r.kiosk_id, type: r.type, body: r.body, attempts: r.attempts, deliveredAt: r.delivered_at, lastError: r.last_error }));
   }

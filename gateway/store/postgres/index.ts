@@ -28,7 +28,11 @@ import type {
   RecordAlertResult,
   RejectedMessage,
 } from "../store.js";
+import type { DispatchUpdateStore } from "../dispatch-update-store.js";
+import type { ReleaseStore } from "../release-store.js";
+import type { SmsStore } from "../sms-store.js";
 import { PgAlarmStore } from "./alarms.js";
+import { PgDispatchUpdates, PgReleaseStore, PgSmsStore } from "./extras.js";
 import { connect, PgClient, type PgStatus } from "./client.js";
 import { PgHealthStore } from "./health.js";
 import { alertSelect, toAlertRow, toKiosk, type AlertDbRow, type KioskDbRow } from "./rows.js";
@@ -52,8 +56,14 @@ export class PostgresStore implements GatewayStore {
   readonly alarms: AlarmStore;
   readonly security: SecurityStore;
   readonly sessions: SessionRecordStore;
+  readonly dispatchUpdates: DispatchUpdateStore;
+  readonly sms: SmsStore;
+  readonly releases: ReleaseStore;
 
   private constructor(private readonly db: PgClient) {
+    this.dispatchUpdates = new PgDispatchUpdates(db);
+    this.sms = new PgSmsStore(db);
+    this.releases = new PgReleaseStore(db);
     this.health = new PgHealthStore(db);
     this.alarms = new PgAlarmStore(db);
     this.security = new PgSecurityStore(db);

@@ -3,7 +3,8 @@
  * next_attempt_at, delivered_at, last_error, claimed_by, claim_until), read and written the same way
  * for each. Events of one group (a kiosk's, an alarm's) go out in the order they were queued: only the
  * group's oldest undelivered event is due, so a backed-off older event can never arrive after a newer
- * one. Due events are claimed (claimed_by, claim_until) in the transaction that reads them.
+ * one. The gateway's own ops events (kiosk_id NULL) are one group too (`IS`, not `=`). Due events are
+ * claimed (claimed_by, claim_until) in the transaction that reads them.
  */
 import type Database from "better-sqlite3";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
@@ -15,10 +16,12 @@ export class SqliteEventOutbox {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly table: "ops_outbox" | "escalation_outbox",
+    private readonly table: "ops_outbox" | "escalation_outbox" | "dispatch_updates",
     groupColumn: "kiosk_id" | "alert_id",
+    /** A further condition on `o` before a group's head is due (dispatch updates: the alert itself delivered). */
+    readyWhen?: string,
   ) {
-    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} IS o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)`;
+    this.headOfGroup = `NOT EXISTS (SELECT 1 FROM ${table} p WHERE p.${groupColumn} IS o.${groupColumn} AND p.delivered_at IS NULL AND p.rowid < o.rowid)${readyWhen === undefined ? "" : ` AND ${readyWhen}`}`;
   }
 
   claim(dueBy: Date, limit: number, claim: Claim): Promise<OutboxJob[]> {

@@ -1,6 +1,6 @@
 /** The supervision tables (migration 4) behind HealthStore, kept apart from sqlite.ts to keep that file readable. */
 import type Database from "better-sqlite3";
-import type { KioskStateName } from "../../../shared/ops.js";
+import type { KioskStateName, OpsEventType } from "../../../shared/ops.js";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type {
   HealthStore,
@@ -74,8 +74,9 @@ export class SqliteHealthStore implements HealthStore {
     return Promise.resolve(this.db.prepare<[], HealthDbRow>(`${select} ORDER BY k.kiosk_id`).all().map(toHealth));
   }
 
-  getHealth(kioskId: string): Promise<KioskHealthRow | undefined> {
-    const row = this.db.prepare<[string], HealthDbRow>(`${HEALTH_SELECT} WHERE k.kiosk_id = ?`).get(kioskId);
+  getHealth(kioskId: string, options: { reports?: boolean } = {}): Promise<KioskHealthRow | undefined> {
+    const select = options.reports === true ? HEALTH_SELECT.replace("/*report*/", "b.report,") : HEALTH_SELECT;
+    const row = this.db.prepare<[string], HealthDbRow>(`${select} WHERE k.kiosk_id = ?`).get(kioskId);
     return Promise.resolve(row === undefined ? undefined : toHealth(row));
   }
 
@@ -199,7 +200,7 @@ export class SqliteHealthStore implements HealthStore {
 
   listOps(limit: number): Promise<OpsOutboxRow[]> {
     const rows = this.db
-      .prepare<[number], { event_id: string; kiosk_id: string; type: "transition" | "reminder"; body: string; attempts: number; delivered_at: string | null; last_error: string | null }>(
+      .prepare<[number], { event_id: string; kiosk_id: string | null; type: OpsEventType; body: string; attempts: number; delivered_at: string | null; last_error: string | null }>(
         "SELECT event_id, kiosk_id, type, body, attempts, delivered_at, last_error FROM ops_outbox ORDER BY rowid DESC LIMIT ?",
       )
       .all(limit);

@@ -23,6 +23,8 @@ import type {
   RecordAlertResult,
   RejectedMessage,
 } from "../store.js";
+import type { ReleaseStore } from "../release-store.js";
+import { SqliteReleaseStore } from "./releases.js";
 import type { HealthStore } from "../health-store.js";
 import { SqliteHealthStore } from "./health.js";
 import type { AlarmStore } from "../alarm-store.js";
@@ -30,7 +32,11 @@ import { SqliteAlarmStore } from "./alarms.js";
 import type { SecurityStore } from "../security-store.js";
 import { SqliteSecurityStore } from "./security.js";
 import type { SessionRecordStore } from "../session-store.js";
+import type { DispatchUpdateStore } from "../dispatch-update-store.js";
+import { SqliteDispatchUpdates } from "./dispatch-updates.js";
 import { deleteSessionsOf, SqliteSessionStore } from "./sessions.js";
+import { SqliteSmsStore } from "./sms.js";
+import type { SmsStore } from "../sms-store.js";
 import { migrate } from "./schema.js";
 import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "../data-dir.js";
 import * as operatorQueries from "./operators.js";
@@ -112,6 +118,9 @@ export class SqliteStore implements GatewayStore {
   readonly alarms: AlarmStore;
   readonly security: SecurityStore;
   readonly sessions: SessionRecordStore;
+  readonly dispatchUpdates: DispatchUpdateStore;
+  readonly sms: SmsStore;
+  readonly releases: ReleaseStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -119,6 +128,9 @@ export class SqliteStore implements GatewayStore {
     this.alarms = new SqliteAlarmStore(db, { select: ALERT_SELECT, toRow: toAlertRow });
     this.security = new SqliteSecurityStore(db);
     this.sessions = new SqliteSessionStore(db);
+    this.dispatchUpdates = new SqliteDispatchUpdates(db);
+    this.sms = new SqliteSmsStore(db);
+    this.releases = new SqliteReleaseStore(db);
   }
 
   /**

@@ -1,0 +1,100 @@
+/**
+ * The systemd watchdog, fed only while the alarm path is healthy: a press could be read (button
+ * driver alive), recorded (outbox writable) and acted on (event loop not stalled). A wedged agent
+ * stops pinging and systemd restarts it (WatchdogSec=). A hung event loop sends nothing by itself;
+ * a loop that stalls now and then is caught here: a tick that arrives more than maxLoopLagMs late
+ * pings nothing.
+ *
+ * Each change between healthy and unhealthy is logged and sent as STATUS=… (`systemctl status`).
+ * Outside systemd (no notifier, no WATCHDOG_USEC) nothing runs.
+ */
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { ServiceNotifier } from "./notify.js";
+
+/** One part of the alarm path: null when healthy, else why not (one line). */
+export interface AlarmPathCheck {
+  readonly name: string;
+  problem(): string | null;
+}
+
+export interface WatchdogTick {
+  readonly healthy: boolean;
+  readonly problems: readonly string[];
+  /** How late this tick ran (event loop lag), ms. */
+  readonly lagMs: number;
+}
+
+export interface WatchdogOptions {
+  readonly intervalMs: number;
+  /** A tick later than this is a stalled event loop (default: half the interval, at least 1 s). */
+  readonly maxLoopLagMs?: number;
+}
+
+export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
+  private timer: NodeJS.Timeout | undefined;
+  private dueAt = 0;
+  private healthy: boolean | undefined;
+  private lastProblems = "";
+  private readonly maxLagMs: number;
+
+  constructor(
+    private readonly notifier: ServiceNotifier,
+    private readonly checks: readonly AlarmPathCheck[],
+    private readonly options: WatchdogOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.maxLagMs = options.maxLoopLagMs ?? Math.max(1_000, Math.floor(options.intervalMs / 2));
+  }
+
+  start(): void {
+    if (!this.notifier.enabled) return;
+    this.schedule();
+    this.log.info({ intervalMs: this.options.intervalMs, maxLoopLagMs: this.maxLagMs }, "systemd watchdog armed");
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The alarm path's problems now (also for the heartbeat or a technician). */
+  problems(lagMs = 0): string[] {
+    const problems: string[] = [];
+    for (const check of this.checks) {
+      let problem: string | null;
+      try {
+        problem = check.problem();
+      } catch (err) {
+        problem = `${check.name}: check failed (${err instanceof Error ? err.message : String(err)})`;
+      }
+      if (problem !== null) problems.push(problem);
+    }
+    if (lagMs > this.maxLagMs) problems.push(`event loop stalled ${Math.round(lagMs)} ms`);
+    return problems;
+  }
+
+  private schedule(): void {
+    this.dueAt = performance.now() + this.options.intervalMs;
+    this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    const lagMs = Math.max(0, performance.now() - this.dueAt);
+    const problems = this.problems(lagMs);
+    const healthy = problems.length === 0;
+    const summary = problems.join("; ");
+    if (healthy !== this.healthy || summary !== this.lastProblems) {
+      if (healthy) this.log.info("alarm path healthy: feeding the systemd watchdog");
+      else this.log.error({ problems }, "alarm path unhealthy: the systemd watchdog is not fed (systemd restarts the agent if this lasts)");
+      void this.notifier.notify({ STATUS: healthy ? "alarm path healthy" : `alarm path unhealthy: ${summary}` });
+      this.healthy = healthy;
+      this.lastProblems = summary;
+    }
+    if (healthy) void this.notifier.notify({ WATCHDOG: "1" });
+    this.emit("tick", { healthy, problems, lagMs });
+    if (this.timer !== undefined) this.schedule();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * MQTT routing between gateway nodes: the emitter Aedes publishes through (its `mq` option), made of
+ * two of Aedes' own building blocks, an in-process mqemitter and mqemitter-redis (Redis PUBLISH /
+ * SUBSCRIBE between nodes).
+ *
+ * - Every publish is delivered to this node's subscribers by the local emitter first, whatever Redis
+ *   is doing: alerts, acks and commands to the kiosks on this node never wait for Redis (with
+ *   mqemitter-redis alone every publish makes the round trip through Redis, and nothing reaches
+ *   anyone while it is down; ../shared/docs/field-notes.md).
+ * - It is also published to Redis, tagged with this node's id, for subscribers on the other nodes;
+ *   a node drops its own messages when they come back. Subscriptions are mirrored to Redis without
+ *   waiting for it (a SUBACK never waits for Redis).
+ * - Kiosks' acks are never taken from Redis (LOCAL_ONLY): an ack is always sent by the kiosk's own node.
+ * - Redis down: cross-node messages (a call between a kiosk on one node and a page on another,
+ *   operator events) are not routed meanwhile. Redis pub/sub keeps nothing, so they are gone: the
+ *   gap is logged once when it starts and once when it ends (with how many messages were not
+ *   routed), and counted (`state()`); routing resumes by itself when Redis is back. What must not be
+ *   lost never rests on this: kiosks resend from their outboxes, the gateway from its stored outboxes.
+ */
+import { Redis } from "ioredis";
+import mqemitter from "mqemitter";
+import MQEmitterRedis from "mqemitter-redis";
+import type { Logger } from "pino";
+
+type Message = mqemitter.Message;
+type Listener = (message: Message, done: () => void) => void;
+
+/** What Aedes needs of an emitter (its `mq` option). */
+export interface Emitter {
+  readonly current: number;
+  readonly concurrent: number;
+  on(topic: string, listener: Listener, callback?: () => void): this;
+  emit(message: Message, callback?: (error?: Error) => void): void;
+  removeListener(topic: string, listener: Listener, callback?: () => void): void;
+  close(callback: () => void): void;
+}
+
+export interface RoutingOptions {
+  /** redis://[user:password@]host:port[/db] or rediss://… */
+  readonly url: string;
+  /** This node's id (`--node-id`): its own messages are told apart by it. */
+  readonly nodeId: string;
+  /** Aedes' concurrency (the local emitter's). */
+  readonly concurrency?: number;
+}
+
+export interface RoutingState {
+  /** Both Redis connections are up. */
+  readonly up: boolean;
+  /** Messages published to the other nodes. */
+  readonly routed: number;
+  /** Messages received from the other nodes. */
+  readonly received: number;
+  /** Messages that could not be published to the other nodes (Redis down). */
+  readonly notRouted: number;
+  /** Times routing went down. */
+  readonly outages: number;
+  /** Messages from Redis that are never routed (acks: always local), dropped. */
+  readonly refused: number;
+}
+
+const ORIGIN = "sosOrigin";
+
+/**
+ * Acks never come from another node: a kiosk's alert is acknowledged by the node it arrived on, on
+ * the same connection, so an ack from Redis can only be a forgery (someone who can write to Redis
+ * making a kiosk drop an alert it still holds). They are not delivered, and counted.
+ */
+const LOCAL_ONLY = /^sos\/v1\/kiosks\/[^/]+\/acks$/;
+
+export class ClusterRouting implements Emitter {
+  private readonly local: mqemitter.MQEmitter;
+  private readonly remote: MQEmitterRedis.MQEmitterRedis;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  /** listener → topic → its wrapper on the remote emitter. */
+  private readonly wrapped = new Map<Listener, Map<string, Listener>>();
+  private counts = { routed: 0, received: 0, notRouted: 0, outages: 0, refused: 0 };
+  /** Since when routing is down (from the start until Redis first answers, without an outage counted). */
+  private down: { since: number; notRoutedAtStart: number; starting: boolean } | null = { since: Date.now(), notRoutedAtStart: 0, starting: true };
+  private closed = false;
+
+  constructor(
+    private readonly options: RoutingOptions,
+    private readonly log: Logger,
+  ) {
+    const concurrency = options.concurrency ?? 100;
+    this.local = mqemitter({ concurrency, matchEmptyLevels: true });
+    const common = { lazyConnect: false, connectTimeout: 5_000, retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000) };
+    // Publishes fail at once while Redis is down (counted), instead of queueing stale call messages.
+    this.pub = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // Subscriptions queue while down and are renewed by ioredis after a reconnect.
+    this.sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
+    this.remote = MQEmitterRedis({ concurrency, matchEmptyLevels: true, pubConn: this.pub, subConn: this.sub });
+    // mqemitter-redis reports connection errors on `state` only (none on the emitter itself).
+    (this.remote as unknown as { state: NodeJS.EventEmitter }).state.on("error", () => this.checkState());
+    for (const conn of [this.pub, this.sub]) {
+      conn.on("ready", () => this.checkState());
+      conn.on("close", () => this.checkState());
+      conn.on("end", () => this.checkState());
+    }
+  }
+
+  get current(): number {
+    return this.local.current;
+  }
+
+  get concurrent(): number {
+    return this.local.concurrent;
+  }
+
+  state(): RoutingState {
+    return { up: this.isUp(), ...this.counts };
+  }
+
+  on(topic: string, listener: Listener, callback?: () => void): this {
+    const own = this.options.nodeId;
+    const fromOthers: Listener = (message, done) => {
+      if (message[ORIGIN] === own) return done();
+      if (LOCAL_ONLY.test(message.topic)) {
+        this.counts.refused += 1;
+        return done();
+      }
+      this.counts.received += 1;
+      const { [ORIGIN]: _origin, ...packet } = message;
+      listener(packet as Message, done);
+    };
+    const byTopic = this.wrapped.get(listener) ?? new Map<string, Listener>();
+    byTopic.set(topic, fromOthers);
+    this.wrapped.set(listener, byTopic);
+    this.remote.on(topic, fromOthers);
+    this.local.on(topic, listener, callback);
+    return this;
+  }
+
+  removeListener(topic: string, listener: Listener, callback?: () => void): void {
+    const byTopic = this.wrapped.get(listener);
+    const fromOthers = byTopic?.get(topic);
+    if (fromOthers !== undefined) {
+      byTopic?.delete(topic);
+      if (byTopic?.size === 0) this.wrapped.delete(listener);
+      this.remote.removeListener(topic, fromOthers);
+    }
+    this.local.removeListener(topic, listener, callback);
+  }
+
+  emit(message: Message, callback?: (error?: Error) => void): void {
+    this.local.emit(message, callback);
+    if (this.closed) return;
+    if (!this.isUp()) {
+      this.counts.notRouted += 1;
+      this.checkState();
+      return;
+    }
+    this.remote.emit({ ...message, [ORIGIN]: this.options.nodeId }, (err) => {
+      if (err === undefined || err === null) {
+        this.counts.routed += 1;
+        return;
+      }
+      this.counts.notRouted += 1;
+      this.checkState();
+    });
+  }
+
+  close(callback: () => void): void {
+    this.closed = true;
+    // Not `quit`: with Redis down it would wait for an answer that never comes.
+    this.pub.disconnect();
+    this.sub.disconnect();
+    this.local.close(callback);
+  }
+
+  private isUp(): boolean {
+    return this.pub.status === "ready" && this.sub.status === "ready";
+  }
+
+  /** Logs the start and the end of an outage, once each. */
+  private checkState(): void {
+    if (this.closed) return;
+    const up = this.isUp();
+    if (!up && this.down === null) {
+      this.down = { since: Date.now(), notRoutedAtStart: this.counts.notRouted, starting: false };
+      this.counts.outages += 1;
+      this.log.error({ nodeId: this.options.nodeId }, "cluster routing down (Redis unreachable): this node's kiosks and pages are served, messages to other nodes are not routed until it is back");
+    } else if (up && this.down !== null) {
+      const { since, notRoutedAtStart, starting } = this.down;
+      this.down = null;
+      if (starting) {
+        this.log.info({ nodeId: this.options.nodeId, waitedMs: Date.now() - since }, "cluster routing up");
+        return;
+      }
+      this.log.warn({ nodeId: this.options.nodeId, downMs: Date.now() - since, notRouted: this.counts.notRouted - notRoutedAtStart }, "cluster routing back");
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * `sos kiosk doctor --config kiosk.json [--json]`: checks an installed kiosk on the spot (unit,
+ * watchdog, data partition, clock, GPIO, camera, microphone, speaker, gateway) and prints a table
+ * with a fix under each failure; exit 1 if any check failed.
+ */
+import { runDoctor, tcpConnect } from "../../device/service/doctor.js";
+import { spawnRunner } from "../../device/health/checks/runner.js";
+import { loadKioskConfig } from "../../shared/config/kiosk.js";
+import { formatTable } from "../lib/table.js";
+
+export interface DoctorOptions {
+  config?: unknown;
+  json?: unknown;
+  /** Where /dev and /sys are (default /): for an image mounted elsewhere. */
+  root?: unknown;
+}
+
+export async function run(opts: DoctorOptions): Promise<void> {
+  const config = loadKioskConfig(String(opts.config));
+  const findings = await runDoctor(config, { root: typeof opts.root === "string" ? opts.root : "/", runner: spawnRunner, connect: tcpConnect });
+  const failed = findings.filter((f) => f.result === "fail");
+  if (opts.json === true) {
+    process.stdout.write(`${JSON.stringify({ kioskId: config.kioskId, ok: failed.length === 0, findings }, null, 2)}\n`);
+  } else {
+    const rows = findings.map((f) => [f.check, f.result === "pass" ? "ok" : f.result === "fail" ? "FAIL" : "-", f.detail]);
+    process.stdout.write(`kiosk ${config.kioskId}\n${formatTable(["check", "result", "detail"], rows)}\n`);
+    if (failed.length === 0) process.stdout.write("all checks passed\n");
+    else process.stdout.write(`\n${failed.length} failed. To fix:\n${failed.map((f) => `  ${f.check}: ${f.fix ?? "see the detail above"}`).join("\n")}\n`);
+  }
+  if (failed.length > 0) process.exitCode = 1;
+}

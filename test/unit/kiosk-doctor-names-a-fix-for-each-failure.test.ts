@@ -1,0 +1,140 @@
+/**
+ * `sos kiosk doctor` against a fake system: a fake root (dev/, sys/ folders), fake systemctl and
+ * timedatectl answers (FakeRunner), a real data folder and a real TCP listener for the gateway.
+ * A healthy kiosk passes every check; each failure it names is caught, with a fix.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type DoctorFinding, type DoctorSystem, runDoctor, tcpConnect } from "../../device/service/doctor.js";
+import { type KioskConfig, type KioskConfigInput, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { FakeRunner, type RunCall } from "../fixtures/fake-runner.js";
+import { tempDir } from "../integration/harness.js";
+
+type Answers = Record<string, string | { failure: string }>;
+
+const HEALTHY: Answers = {
+  "systemctl is-enabled sos-kiosk.service": "enabled",
+  "systemctl is-active sos-kiosk.service": "active",
+  "systemctl show --property=RuntimeWatchdogUSec --value": "15s",
+  "timedatectl show --property=NTPSynchronized --value": "yes",
+};
+
+describe("sos kiosk doctor names a fix for each failure", () => {
+  let dir: { path: string; remove(): void };
+  let root: string;
+  let server: Server;
+  let port: number;
+  let answers: Answers;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    root = join(dir.path, "root");
+    for (const d of ["dev/snd", "sys/class/gpio/gpiochip512", "data"]) mkdirSync(join(root, d), { recursive: true });
+    for (const f of ["dev/watchdog0", "dev/gpiochip0", "dev/video0", "dev/snd/pcmC0D0p", "dev/snd/pcmC1D0c"]) writeFileSync(join(root, f), "");
+    server = createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    port = (server.address() as { port: number }).port;
+    answers = { ...HEALTHY };
+  });
+
+  afterEach(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    dir.remove();
+  });
+
+  const config = (over: Partial<KioskConfigInput> = {}): KioskConfig =>
+    parseKioskConfig({
+      version: 1,
+      kioskId: "kz-doc-0001",
+      location: { lat: 43.25, lon: 76.95, address: "Highway A2, km 12" },
+      mqtt: { url: `mqtt://127.0.0.1:${port}`, username: "kz-doc-0001", password: "s3cret-password" },
+      dataDir: join(root, "data"),
+      button: { driver: "gpiod", line: 17 },
+      media: { driver: "wrtc", capture: "device", videoDevice: join("/dev", "video0") },
+      ...over,
+    });
+
+  const system = (): DoctorSystem => ({
+    root,
+    runner: new FakeRunner((call: RunCall) => {
+      const answer = answers[[call.command, ...call.args].join(" ")];
+      if (answer === undefined) return { failure: "spawn: ENOENT", code: null };
+      if (typeof answer === "object") return { failure: answer.failure, code: null };
+      return { stdout: Buffer.from(`${answer}\n`), code: answer === "enabled" || answer === "active" || answer === "yes" ? 0 : 1 };
+    }),
+    connect: tcpConnect,
+  });
+
+  // The camera path is checked under the fake root.
+  const doctor = async (over: Partial<KioskConfigInput> = {}): Promise<DoctorFinding[]> => runDoctor(config(over), system());
+  const failing = (findings: readonly DoctorFinding[]): DoctorFinding[] => findings.filter((f) => f.result === "fail");
+
+  it("passes every check on a healthy kiosk", async () => {
+    const findings = await doctor();
+    expect(findings.map((f) => [f.check, f.result])).toEqual([
+      ["unit enabled", "pass"],
+      ["agent running", "pass"],
+      ["watchdog armed", "pass"],
+      ["data writable", "pass"],
+      ["clock synchronised", "pass"],
+      ["GPIO chip", "pass"],
+      ["camera", "pass"],
+      ["microphone", "pass"],
+      ["speaker", "pass"],
+      ["gateway reachable", "pass"],
+    ]);
+  });
+
+  const cases: { name: string; check: string; fix: RegExp; breakIt: () => void }[] = [
+    { name: "unit not enabled", check: "unit enabled", fix: /systemctl enable --now sos-kiosk.service/, breakIt: () => (answers["systemctl is-enabled sos-kiosk.service"] = "disabled") },
+    { name: "agent not running", check: "agent running", fix: /journalctl -u sos-kiosk.service/, breakIt: () => (answers["systemctl is-active sos-kiosk.service"] = "failed") },
+    { name: "no watchdog device", check: "watchdog armed", fix: /dtparam=watchdog=on/, breakIt: () => rmSync(join(root, "dev/watchdog0")) },
+    { name: "watchdog not used by systemd", check: "watchdog armed", fix: /RuntimeWatchdogSec=15s/, breakIt: () => (answers["systemctl show --property=RuntimeWatchdogUSec --value"] = "0") },
+    {
+      name: "data partition not writable",
+      check: "data writable",
+      fix: /findmnt \/var\/lib\/sos-kiosk/,
+      breakIt: () => {
+        renameSync(join(root, "data"), join(root, "data.away"));
+        writeFileSync(join(root, "data"), "not a folder");
+      },
+    },
+    { name: "clock not synchronised", check: "clock synchronised", fix: /timedatectl set-ntp true/, breakIt: () => (answers["timedatectl show --property=NTPSynchronized --value"] = "no") },
+    {
+      name: "no GPIO chip",
+      check: "GPIO chip",
+      fix: /ls \/dev\/gpiochip/,
+      breakIt: () => {
+        rmSync(join(root, "dev/gpiochip0"));
+        rmSync(join(root, "sys/class/gpio"), { recursive: true });
+      },
+    },
+    { name: "no camera", check: "camera", fix: /v4l2-ctl --list-devices/, breakIt: () => rmSync(join(root, "dev/video0")) },
+    { name: "no microphone", check: "microphone", fix: /arecord -l/, breakIt: () => rmSync(join(root, "dev/snd/pcmC1D0c")) },
+    { name: "no speaker", check: "speaker", fix: /aplay -l/, breakIt: () => rmSync(join(root, "dev/snd/pcmC0D0p")) },
+    { name: "gateway unreachable", check: "gateway reachable", fix: /mqtt\.url/, breakIt: () => server.close() },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: only "${c.check}" fails, with its fix`, async () => {
+      c.breakIt();
+      const failed = failing(await doctor());
+      expect(failed.map((f) => f.check)).toEqual([c.check]);
+      expect(failed[0]?.fix).toMatch(c.fix);
+    });
+  }
+
+  it("without systemctl or timedatectl, their checks fail saying the program is missing", async () => {
+    answers = {};
+    const failed = failing(await doctor());
+    expect(failed.map((f) => f.check)).toEqual(["unit enabled", "agent running", "watchdog armed", "clock synchronised"]);
+    expect(failed[0]?.detail).toBe("systemctl: spawn: ENOENT");
+  });
+
+  it("skips what the config does not use (stdin button, no media, no player)", async () => {
+    const findings = await doctor({ button: { driver: "stdin" }, media: { driver: "none" }, audio: { player: "none" } });
+    expect(findings.filter((f) => f.result === "skip").map((f) => f.check)).toEqual(["GPIO chip", "camera", "microphone", "speaker"]);
+  });
+});
