@@ -50,8 +50,9 @@ describe("a read-only host in a multi-host URL", () => {
     const settings = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c default_transaction_read_only=on`;
     pg("pg_ctl", ["-D", join(dir, "data"), "-o", settings, "-l", join(dir, "log"), "-w", "start"]);
     // The same database name on the read-only host (made with read-only off for this one session).
-    const admin = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => undefined, connection: { default_transaction_read_only: "off" } });
+    const admin = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => undefined });
     try {
+      await admin.unsafe("SET default_transaction_read_only = off"); // max 1: the next statement runs on this session
       await admin.unsafe(`CREATE DATABASE ${db.name}`);
     } finally {
       await admin.end({ timeout: 5 });
