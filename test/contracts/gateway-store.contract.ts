@@ -9,6 +9,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { copyTables, SCHEMA_VERSION } from "../../gateway/store/migrations.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
+import { describeLaterStoreParts } from "./gateway-store-later-parts.contract.js";
 import { describeStoreParts } from "./gateway-store-parts.contract.js";
 import { at, attempt, claimBy, ids, iso, kiosk, newAlert, registered, T0, type StoreHarness } from "./gateway-store-fixtures.js";
 
@@ -253,5 +254,6 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
     });
 
     describeStoreParts(harness, () => store, fresh);
+    describeLaterStoreParts(harness, fresh);
   });
 }

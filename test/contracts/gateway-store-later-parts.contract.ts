@@ -1,0 +1,70 @@
+/** The GatewayStore contract's EIDO update outbox, SMS and release sides (called by gateway-store.contract.ts). */
+import { describe, expect, it } from "vitest";
+import type { GatewayStore } from "../../gateway/store/store.js";
+import { at, attempt, claimBy, ids, iso, newAlert, type StoreHarness } from "./gateway-store-fixtures.js";
+
+export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Promise<GatewayStore>): void {
+  describe("EIDO updates (store.dispatchUpdates)", () => {
+    it("queues an update once, holds an alarm's updates until its alert is delivered, sends them in order, claimed like any outbox", async () => {
+      const store = await fresh();
+      const other = await harness.another();
+      const a = newAlert("k1");
+      await store.recordAlert(a, at(0), '{"first":true}');
+      const u = store.dispatchUpdates;
+      expect(await u.dispatchBody(a.alertId)).toBe('{"first":true}');
+      expect(await u.dispatchBody("unknown")).toBeUndefined();
+      const update = (step: string, ms: number) => ({ eventId: `${a.alertId}:${step}`, alertId: a.alertId, step, body: `{"${step}":1}`, at: iso(ms) });
+      expect(await u.queueUpdate(update("acknowledged", 10))).toBe(true);
+      expect(await u.queueUpdate(update("closed", 20))).toBe(true);
+      expect(await u.queueUpdate({ ...update("acknowledged", 30), body: "{}" })).toBe(false);
+      expect(await u.claimUpdates(at(1_000), 10, claimBy("one", 1_000))).toEqual([]); // the alert is not delivered yet
+      await store.recordAttempt(attempt(a.alertId, 1, true, at(100)), null);
+      expect(await ids(u.claimUpdates(at(1_000), 10, claimBy("one", 1_000)))).toEqual([`${a.alertId}:acknowledged`]);
+      expect(await other.dispatchUpdates.claimUpdates(at(1_000), 10, claimBy("two", 1_000))).toEqual([]);
+      await u.recordUpdateAttempt({ id: `${a.alertId}:acknowledged`, attempt: 1, startedAt: iso(1_000), durationMs: 5, ok: true, httpStatus: 200, error: null }, null);
+      expect(await ids(other.dispatchUpdates.claimUpdates(at(1_000), 10, claimBy("two", 1_000)))).toEqual([`${a.alertId}:closed`]);
+      expect(await u.nextUpdateAt({ owner: "one" })).toEqual(at(31_000)); // two's lease
+      expect((await u.updatesOf(a.alertId)).map((r) => [r.step, r.body, r.attempts, r.deliveredAt])).toEqual([
+        ["acknowledged", '{"acknowledged":1}', 1, iso(1_005)],
+        ["closed", '{"closed":1}', 0, null],
+      ]);
+    });
+  });
+
+  describe("the second path (store.sms)", () => {
+    it("keeps a kiosk's key and its highest counter (one of two racing copies advances it), and the alerts that came by SMS", async () => {
+      const store = await fresh();
+      const other = await harness.another();
+      await store.sms.putKey("k1", "key-1", at(0));
+      expect(await store.sms.getKey("k1")).toEqual({ kioskId: "k1", key: "key-1", lastCounter: 0, issuedAt: iso(0) });
+      expect(await store.sms.getKey("nope")).toBeUndefined();
+      const both = await Promise.all([store.sms.advanceCounter("k1", 5), other.sms.advanceCounter("k1", 5)]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect(await store.sms.advanceCounter("k1", 4)).toBe(false);
+      expect(await store.sms.advanceCounter("k1", 2 ** 40)).toBe(true);
+      expect((await store.sms.getKey("k1"))?.lastCounter).toBe(2 ** 40);
+      await store.sms.putKey("k1", "key-2", at(1));
+      expect(await store.sms.getKey("k1")).toEqual({ kioskId: "k1", key: "key-2", lastCounter: 0, issuedAt: iso(1) });
+      await store.sms.recordArrival({ alertId: "a-1", kioskId: "k1", sender: "+7700", counter: 1, receivedAt: iso(2) });
+      await store.sms.recordArrival({ alertId: "a-1", kioskId: "k1", sender: "hook", counter: 2, receivedAt: iso(3) });
+      expect(await store.sms.arrivedBySms(["a-1", "a-2"])).toEqual(new Set(["a-1"]));
+      expect(await store.sms.arrivedBySms([])).toEqual(new Set());
+    });
+  });
+
+  describe("release rollouts (store.releases)", () => {
+    it("starts a rollout unless one of that version runs, replaces a finished one, lists newest first, records progress", async () => {
+      const store = await fresh();
+      const rollout = (version: string) => ({ version, target: "all", releaseUrl: "https://gw/releases", waves: [["k1"], ["k2", "k3"]], wave: 0, offeredWave: -1, state: "running" as const, reason: null });
+      expect(await store.releases.putRollout(rollout("1.1.0"), at(0))).toBe(true);
+      expect(await store.releases.putRollout(rollout("1.2.0"), at(10))).toBe(true);
+      expect(await store.releases.putRollout({ ...rollout("1.1.0"), target: "5%" }, at(20))).toBe(false);
+      await store.releases.updateRollout("1.1.0", { wave: 1, offeredWave: 1, state: "halted", reason: "k2 rolled back" }, at(30));
+      expect(await store.releases.getRollout("1.1.0")).toEqual({ ...rollout("1.1.0"), wave: 1, offeredWave: 1, state: "halted", reason: "k2 rolled back", createdAt: iso(0), updatedAt: iso(30) });
+      expect((await store.releases.listRollouts()).map((r) => r.version)).toEqual(["1.2.0", "1.1.0"]);
+      expect(await store.releases.putRollout({ ...rollout("1.1.0"), target: "5%" }, at(40))).toBe(true);
+      expect((await store.releases.listRollouts()).map((r) => [r.version, r.target])).toEqual([["1.1.0", "5%"], ["1.2.0", "all"]]);
+      expect(await store.releases.getRollout("9.9.9")).toBeUndefined();
+    });
+  });
+}
