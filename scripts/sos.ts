@@ -216,6 +216,7 @@ release
   .option("--kiosk <kioskId>", "a kiosk (repeatable)", collect, [])
   .option("--region <text>", "every kiosk of a region (sos provision --region)")
   .option("--all", "every kiosk")
+  .addOption(storeOption())
   .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, opts).catch(fail));
 
 release
@@ -225,6 +226,7 @@ release
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .requiredOption("--to <target>", "all, a share of the fleet like 5%, or region:NAME")
   .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .addOption(storeOption())
   .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, opts).catch(fail));
 
 release
@@ -232,6 +234,7 @@ release
   .description("list rollouts: wave, state, and why one stopped")
   .requiredOption("--data-dir <dir>", "the gateway's data folder")
   .option("--json", "print JSON instead of a table")
+  .addOption(storeOption())
   .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
 
 release

@@ -7,11 +7,11 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { publishRelease, readPublished, RELEASES_DIR } from "../../gateway/releases/published.js";
-import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { type Command, commandSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { parseManifest } from "../../shared/release.js";
 import { parseTarget, planWaves } from "../../gateway/releases/rollout.js";
+import { openCliStore } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 import { PUBLIC_KEY_FILE } from "./release.js";
@@ -30,6 +30,8 @@ export async function runPublish(archive: string, opts: { dataDir?: unknown; man
 
 export interface OfferOptions {
   dataDir?: unknown;
+  /** A PostgreSQL store (--store); the releases themselves stay in --data-dir. */
+  store?: unknown;
   releaseUrl?: unknown;
   kiosk?: unknown;
   region?: unknown;
@@ -47,7 +49,7 @@ export async function runOffer(version: string, opts: OfferOptions): Promise<voi
   const base = releaseBase(opts.releaseUrl);
   const url = `${base}/${RELEASES_DIR}/${encodeURIComponent(manifest.version)}/${manifest.file}`;
   const named = Array.isArray(opts.kiosk) ? (opts.kiosk as string[]) : [];
-  const store = SqliteStore.open(dataDir, { mustExist: true });
+  const store = await openCliStore(opts, { mustExist: true });
   try {
     const kiosks = await store.listKiosks();
     let targets: string[];
@@ -85,13 +87,13 @@ function readText(path: string, what: string): string {
 }
 
 /** `sos release rollout VERSION --to 5%|region:NAME|all`: plans the waves; the running gateway rolls them out. */
-export async function runRollout(version: string, opts: { dataDir?: unknown; to?: unknown; releaseUrl?: unknown }): Promise<void> {
+export async function runRollout(version: string, opts: { dataDir?: unknown; store?: unknown; to?: unknown; releaseUrl?: unknown }): Promise<void> {
   const dataDir = String(opts.dataDir);
   const manifest = readPublished(dataDir, version);
   if (manifest === undefined) throw new SosError(ErrorCode.ArgumentInvalid, `release ${version} is not published in ${dataDir}: 'sos release publish ARCHIVE --data-dir ${dataDir}' first`);
   const base = releaseBase(opts.releaseUrl);
   const target = parseTarget(String(opts.to));
-  const store = SqliteStore.open(dataDir, { mustExist: true });
+  const store = await openCliStore(opts, { mustExist: true });
   try {
     const decommissioned = new Set((await store.health.listHealth()).filter((h) => h.decommissionedAt !== null).map((h) => h.kioskId));
     const kiosks = (await store.listKiosks()).filter((k) => !decommissioned.has(k.kioskId));
@@ -106,8 +108,8 @@ export async function runRollout(version: string, opts: { dataDir?: unknown; to?
 }
 
 /** `sos release rollouts`: every rollout with its wave, state and why it stopped. */
-export async function runRollouts(opts: { dataDir?: unknown; json?: unknown }): Promise<void> {
-  const store = SqliteStore.open(String(opts.dataDir), { readonly: true });
+export async function runRollouts(opts: { dataDir?: unknown; store?: unknown; json?: unknown }): Promise<void> {
+  const store = await openCliStore(opts, { readonly: true });
   try {
     const rollouts = await store.releases.listRollouts();
     if (opts.json === true) {
