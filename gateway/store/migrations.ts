@@ -535,7 +535,24 @@ export const migrations: readonly Migration[] = [
    ALTER TABLE dispatch_updates ADD COLUMN claim_until bigint;
    CREATE INDEX IF NOT EXISTS escalation_pending_by_alert ON escalation_outbox (alert_id) WHERE delivered_at IS NULL;
    CREATE INDEX IF NOT EXISTS rejected_by_kiosk ON rejected_messages (kiosk_id, id);`,
-  },];
+  },
+  {
+    version: 14,
+    what: "leases: a named job that runs on one gateway process of a cluster at a time (store/lease-store.ts), held until it lapses (until, epoch ms) unless renewed",
+    sqlite: `CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     until INTEGER NOT NULL,
+     acquired_at TEXT NOT NULL
+   );`,
+    postgres: `CREATE TABLE leases (
+     name text COLLATE "C" PRIMARY KEY,
+     holder text COLLATE "C" NOT NULL,
+     until bigint NOT NULL,
+     acquired_at text COLLATE "C" NOT NULL
+   );`,
+  },
+];
 
 /** The schema version a store reaches once migrated. */
 export const SCHEMA_VERSION = migrations.length;
@@ -589,4 +606,5 @@ export const copyTables: readonly CopyTable[] = [
   { name: "kiosk_sms_keys", orderBy: "rowid", columns: ["kiosk_id", "sms_key", "last_counter", "issued_at"] },
   { name: "sms_arrivals", orderBy: "rowid", columns: ["alert_id", "kiosk_id", "sender", "counter", "received_at"] },
   { name: "release_rollouts", orderBy: "rowid", columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at"] },
+  { name: "leases", orderBy: "rowid", columns: ["name", "holder", "until", "acquired_at"] },
 ];

@@ -4,6 +4,7 @@
  * implement it; a store that cannot reach its database throws SosError STORE_UNAVAILABLE.
  */
 import type { ReleaseStore } from "./release-store.js";
+import type { LeaseStore } from "./lease-store.js";
 import type { Alert, AlertKind, Location } from "../../shared/contract.js";
 import type { AlarmStore } from "./alarm-store.js";
 import type { DispatchUpdateStore } from "./dispatch-update-store.js";
@@ -133,6 +134,8 @@ export interface GatewayStore {
   readonly sms: SmsStore;
   /** Agent rollouts in waves (release-store.ts). */
   readonly releases: ReleaseStore;
+  /** Jobs that run on one gateway process of a cluster at a time (lease-store.ts). */
+  readonly leases: LeaseStore;
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;

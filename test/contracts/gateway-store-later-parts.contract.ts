@@ -67,4 +67,38 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect(await store.releases.getRollout("9.9.9")).toBeUndefined();
     });
   });
+
+  describe("leases (store.leases)", () => {
+    it("is taken when free, renewed by its holder only, taken by another once lapsed, released by its holder only", async () => {
+      const store = await fresh();
+      const { leases } = store;
+      expect(await leases.acquire("prune", "gw-a", at(0), 1_000)).toBe(true);
+      expect(await leases.acquire("prune", "gw-b", at(500), 1_000)).toBe(false);
+      // A renewal moves `until` and keeps when the holder took it.
+      expect(await leases.acquire("prune", "gw-a", at(900), 1_000)).toBe(true);
+      expect(await leases.list()).toEqual([{ name: "prune", holder: "gw-a", until: at(1_900).getTime(), acquiredAt: iso(0) }]);
+      expect(await leases.acquire("prune", "gw-b", at(1_899), 1_000)).toBe(false);
+      // Lapsed: another takes it, and the old holder no longer holds it.
+      expect(await leases.acquire("prune", "gw-b", at(1_900), 1_000)).toBe(true);
+      expect(await leases.acquire("prune", "gw-a", at(2_000), 1_000)).toBe(false);
+      expect(await leases.list()).toEqual([{ name: "prune", holder: "gw-b", until: at(2_900).getTime(), acquiredAt: iso(1_900) }]);
+      await leases.release("prune", "gw-a");
+      expect((await leases.list()).map((l) => l.holder)).toEqual(["gw-b"]);
+      await leases.release("prune", "gw-b");
+      expect(await leases.list()).toEqual([]);
+      expect(await leases.acquire("prune", "gw-a", at(2_100), 1_000)).toBe(true);
+      // Leases are independent of each other.
+      expect(await leases.acquire("rollouts", "gw-b", at(2_100), 1_000)).toBe(true);
+    });
+
+    it("two processes asking at once: exactly one holds it", async () => {
+      const a = await fresh();
+      const b = await harness.another();
+      for (let round = 0; round < 10; round += 1) {
+        const name = `job-${round}`;
+        const got = await Promise.all([a.leases.acquire(name, "gw-a", at(0), 5_000), b.leases.acquire(name, "gw-b", at(0), 5_000)]);
+        expect(got.filter(Boolean)).toHaveLength(1);
+      }
+    });
+  });
 }

@@ -30,6 +30,8 @@ import type {
 } from "../store.js";
 import type { DispatchUpdateStore } from "../dispatch-update-store.js";
 import type { ReleaseStore } from "../release-store.js";
+import type { LeaseStore } from "../lease-store.js";
+import { PgLeaseStore } from "./leases.js";
 import type { SmsStore } from "../sms-store.js";
 import { PgAlarmStore } from "./alarms.js";
 import { PgDispatchUpdates, PgReleaseStore, PgSmsStore } from "./extras.js";
@@ -59,11 +61,13 @@ export class PostgresStore implements GatewayStore {
   readonly dispatchUpdates: DispatchUpdateStore;
   readonly sms: SmsStore;
   readonly releases: ReleaseStore;
+  readonly leases: LeaseStore;
 
   private constructor(private readonly db: PgClient) {
     this.dispatchUpdates = new PgDispatchUpdates(db);
     this.sms = new PgSmsStore(db);
     this.releases = new PgReleaseStore(db);
+    this.leases = new PgLeaseStore(db);
     this.health = new PgHealthStore(db);
     this.alarms = new PgAlarmStore(db);
     this.security = new PgSecurityStore(db);

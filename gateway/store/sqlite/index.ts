@@ -24,6 +24,8 @@ import type {
   RejectedMessage,
 } from "../store.js";
 import type { ReleaseStore } from "../release-store.js";
+import type { LeaseStore } from "../lease-store.js";
+import { SqliteLeaseStore } from "./leases.js";
 import { SqliteReleaseStore } from "./releases.js";
 import type { HealthStore } from "../health-store.js";
 import { SqliteHealthStore } from "./health.js";
@@ -121,6 +123,7 @@ export class SqliteStore implements GatewayStore {
   readonly dispatchUpdates: DispatchUpdateStore;
   readonly sms: SmsStore;
   readonly releases: ReleaseStore;
+  readonly leases: LeaseStore;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -131,6 +134,7 @@ export class SqliteStore implements GatewayStore {
     this.dispatchUpdates = new SqliteDispatchUpdates(db);
     this.sms = new SqliteSmsStore(db);
     this.releases = new SqliteReleaseStore(db);
+    this.leases = new SqliteLeaseStore(db);
   }
 
   /**
