@@ -44,6 +44,8 @@ import { SupervisionFeature } from "./supervision/feature.js";
 import type { Modem } from "../shared/modem/modem.js";
 import { smsHookRoutes } from "./sms/http-hook.js";
 import { SmsIntake } from "./sms/intake.js";
+import { Singletons } from "./cluster/singleton.js";
+import { PROCESS_OWNER } from "./store/claims.js";
 
 export const GATEWAY_VERSION = "0.1.0";
 /** At start, the newest alarms whose EIDO updates are checked for steps not queued yet. */
@@ -138,6 +140,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   // Every feature gets the watched store: a call that fails makes it probe, and an outage is said once.
   const store = availability.watch(rawStore);
   const stops: (() => Promise<void>)[] = [() => rawStore.close(), () => Promise.resolve(availability.stop())];
+  // Jobs one gateway of a cluster runs (the rollouts, the daily pruning): their leases are given up
+  // at a clean stop, just before the store closes, so another gateway takes them over at once.
+  const singletons = new Singletons(() => store.leases, clock, log.child({ subsystem: "cluster" }), `${config.cluster.nodeId ?? config.broker.id}/${PROCESS_OWNER}`);
+  stops.push(() => singletons.releaseAll());
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
       try {
@@ -239,6 +245,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       clock,
       log,
       userAgent: `sos-gateway/${GATEWAY_VERSION}`,
+      mine: singletons.mine,
       ...(deps.opsSender === undefined ? {} : { opsSender: deps.opsSender }),
     });
     supervision.attach(broker);
@@ -295,7 +302,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
     // Rollouts queue install-release into the same command outbox, wave after wave.
-    const rollouts = new RolloutRunner(store, config.dataDir, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }));
+    const rollouts = new RolloutRunner(store, config.dataDir, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }), singletons.mine);
     rollouts.start();
     stops.push(() => rollouts.stop());
     if (renewal !== undefined) {

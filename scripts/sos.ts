@@ -337,6 +337,16 @@ operator
   .option("--json", "print JSON instead of a table")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/operator.js")).runList(requireStore(opts, "operator list")).catch(fail));
 
+const cluster = program.command("cluster").description("several gateway nodes on one store (docs/cluster.md)");
+
+cluster
+  .command("status")
+  .description("which gateway runs each cluster-wide job (rollouts, the daily pruning), since when, and when its lease ends")
+  .option("--data-dir <dir>", "the gateway's data folder (its SQLite store)")
+  .addOption(storeOption())
+  .option("--json", "print JSON instead of a table")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/cluster.js")).runStatus(requireStore(opts, "cluster status")).catch(fail));
+
 const store = program.command("store").description("the gateway's store: create or upgrade a PostgreSQL schema, copy a SQLite store into PostgreSQL");
 
 store

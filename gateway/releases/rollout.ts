@@ -16,6 +16,7 @@ import { type UpdateReport, updateReportSchema } from "../../shared/health.js";
 import type { RolloutProgress, RolloutRecord } from "../store/release-store.js";
 import type { GatewayStore } from "../store/store.js";
 import { readPublished, RELEASES_DIR } from "./published.js";
+import { alwaysMine, type IsMine } from "../cluster/singleton.js";
 
 /** The first waves' shares of the target; the last wave takes the rest. */
 export const WAVE_SHARES: readonly number[] = [0.05, 0.25];
@@ -76,6 +77,9 @@ export function nextStep(r: RolloutRecord, reports: ReadonlyMap<string, UpdateRe
   return { progress: { wave: next, offeredWave: next, state: "running", reason: null }, offer: r.waves[next] ?? [] };
 }
 
+/** The lease name of the rollout runner (one gateway of a cluster runs it). */
+export const ROLLOUT_JOB = "rollouts";
+
 export class RolloutRunner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -86,6 +90,8 @@ export class RolloutRunner {
     private readonly everyMs: number,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Whether this gateway runs the rollouts now (one gateway of a cluster does: cluster/singleton.ts). */
+    private readonly mine: IsMine = alwaysMine,
   ) {}
 
   start(): void {
@@ -102,6 +108,8 @@ export class RolloutRunner {
   }
 
   async tick(): Promise<void> {
+    // Held for three checks: a gateway that dies hands the rollouts over within that.
+    if (!(await this.mine(ROLLOUT_JOB, 3 * this.everyMs))) return;
     const active = (await this.store.releases.listRollouts()).filter((r) => r.state === "running");
     if (active.length === 0) return;
     const reports = new Map<string, UpdateReport>();

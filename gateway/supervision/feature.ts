@@ -18,6 +18,7 @@ import type { GatewayBroker } from "../broker/broker.js";
 import type { GatewayEvents } from "../events.js";
 import type { OutboxForwarder, OutboxSender } from "../outbox/forwarder.js";
 import type { GatewayStore } from "../store/store.js";
+import { alwaysMine, type IsMine } from "../cluster/singleton.js";
 import { reportGatewayEvents } from "./gateway-ops.js";
 import { createOpsForwarder } from "./ops.js";
 import { StallDetector } from "./stall.js";
@@ -25,6 +26,9 @@ import { KioskSupervisor } from "./supervisor.js";
 import { SupervisionWriter } from "./writer.js";
 
 const DAY_MS = 24 * 60 * 60_000;
+/** The lease of the daily history pruning: held a little less than a day, renewed by the holder's next run. */
+export const PRUNE_JOB = "prune-history";
+const PRUNE_LEASE_MS = 23 * 60 * 60_000;
 
 export interface SupervisionDeps {
   readonly store: GatewayStore;
@@ -34,6 +38,8 @@ export interface SupervisionDeps {
   readonly userAgent: string;
   /** Replaces the ops webhook (tests). */
   readonly opsSender?: OutboxSender;
+  /** Whether this gateway runs a cluster-wide job now (cluster/singleton.ts); default: always. */
+  readonly mine?: IsMine;
 }
 
 export class SupervisionFeature {
@@ -113,6 +119,8 @@ export class SupervisionFeature {
 
   /** Keeps the history tables bounded: supervision.historyDays of delivered events and transitions. */
   private async pruneHistory(): Promise<void> {
+    // One gateway of a cluster prunes each day (the others' daily checks find the lease held).
+    if (!(await (this.deps.mine ?? alwaysMine)(PRUNE_JOB, PRUNE_LEASE_MS))) return;
     const before = new Date(this.deps.clock.now().getTime() - this.config.supervision.historyDays * DAY_MS);
     try {
       const pruned = await this.deps.store.health.pruneHistory(before);
