@@ -4,7 +4,7 @@
  * again every `escalationRepeatMs` until it is acknowledged or closed. One timer per open alarm, set
  * for exactly its next escalation (no periodic sweep); restored from the store after a restart.
  */
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import { ESCALATION_SCHEMA_ID, type EscalationEvent } from "../../shared/escalation.js";
@@ -97,17 +97,31 @@ export class EscalationTimers {
       const stored = await this.deps.store.alarms.recordEscalation({ eventId: event.eventId, alertId, number, at: event.at, body: JSON.stringify(event) });
       if (this.armed.get(alertId) !== a) return;
       if (!stored) {
-        // Acknowledged or closed meanwhile (perhaps by another process: the CLI).
-        this.armed.delete(alertId);
-        return;
+        if (await this.stillWaiting(alertId)) {
+          // Another gateway of the cluster escalated this one first: the same number is not sent twice.
+          a.escalations = number;
+          this.deps.log.debug({ alertId, escalation: number }, "escalation already raised by another gateway");
+        } else {
+          // Acknowledged or closed meanwhile (perhaps by another process: the CLI, another gateway).
+          this.armed.delete(alertId);
+          return;
+        }
+      } else {
+        a.escalations = number;
+        this.deps.log.warn({ alertId, kioskId: a.kioskId, escalation: number, unacknowledgedForS: event.unacknowledgedForS }, "alarm not acknowledged: escalated");
+        this.deps.escalated(alertId, number);
       }
-      a.escalations = number;
-      this.deps.log.warn({ alertId, kioskId: a.kioskId, escalation: number, unacknowledgedForS: event.unacknowledgedForS }, "alarm not acknowledged: escalated");
-      this.deps.escalated(alertId, number);
     } catch (err) {
       this.deps.log.error({ err, alertId }, "could not store an escalation; trying again at the next interval");
     }
     if (this.armed.get(alertId) === a) this.schedule(alertId, a, now.getTime() + this.options.escalationRepeatMs);
+  }
+
+  /** Whether the alarm is still open and unacknowledged (so an escalation it did not store was another gateway's). */
+  private async stillWaiting(alertId: string): Promise<boolean> {
+    const alert = await this.deps.store.getAlert(alertId);
+    if (alert === undefined || alert.closedAt !== null) return false;
+    return !(await this.deps.store.alarms.steps(alertId)).some((s) => s.type === "acknowledged");
   }
 
   private async build(alertId: string, a: Armed, number: number, now: Date): Promise<EscalationEvent> {
@@ -116,7 +130,7 @@ export class EscalationTimers {
     const receivedAt = new Date(a.receivedAt).toISOString();
     return {
       schema: ESCALATION_SCHEMA_ID,
-      eventId: randomUUID(),
+      eventId: escalationEventId(alertId, number),
       alertId,
       kioskId: a.kioskId,
       kioskName: kiosk?.name ?? null,
@@ -129,4 +143,17 @@ export class EscalationTimers {
       at: now.toISOString(),
     };
   }
+}
+
+/**
+ * An escalation's event id: the same for the same alarm and number on every gateway (a UUID made from
+ * a SHA-256 of both, in version 5's form), so that the store takes it once however many gateways of a
+ * cluster raise it, and the escalation webhook's receiver sees one Idempotency-Key per escalation.
+ */
+export function escalationEventId(alertId: string, number: number): string {
+  const h = createHash("sha256").update(`sos/escalation/${alertId.toLowerCase()}/${number}`).digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

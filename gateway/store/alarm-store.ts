@@ -70,7 +70,9 @@ export interface AlarmStore {
   unacknowledged(): Promise<UnacknowledgedAlarm[]>;
   /**
    * Stores an escalation step and queues its webhook event in one transaction, only while the alarm
-   * is still open and unacknowledged (false otherwise: nothing written).
+   * is still open and unacknowledged and no escalation with this eventId was queued before (another
+   * gateway raised the same one: escalation.ts makes the id from the alarm and the number); false
+   * otherwise, nothing written.
    */
   recordEscalation(escalation: QueuedEscalation): Promise<boolean>;
   /** A kiosk's alerts, newest first. */

@@ -116,6 +116,9 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       const esc = (eventId: string, alertId: string, n: number, ms: number) => ({ eventId, alertId, number: n, at: iso(ms), body: `{"e":"${eventId}"}` });
       expect(await store.alarms.recordEscalation(esc("e-1", a.alertId, 1, 100))).toBe(true);
       expect(await store.alarms.recordEscalation(esc("e-2", a.alertId, 2, 200))).toBe(true);
+      // The same escalation raised again (another gateway, the same id): not stored twice, no second step.
+      expect(await other.alarms.recordEscalation(esc("e-2", a.alertId, 2, 210))).toBe(false);
+      expect((await store.alarms.steps(a.alertId)).filter((s) => s.type === "escalated")).toHaveLength(2);
       expect((await store.alarms.unacknowledged())[0]).toMatchObject({ alertId: a.alertId, escalations: 2, lastEscalatedAt: iso(200) });
       await store.alarms.acknowledge(b.alertId, "alice", at(50));
       expect(await store.alarms.recordEscalation(esc("e-3", b.alertId, 1, 100))).toBe(false);

@@ -140,6 +140,42 @@ describe("escalation timers", () => {
     t.stop();
   });
 
+  it("two gateways of a cluster escalate an alarm once per number, not once each; both stop once it is acknowledged", async () => {
+    const other = SqliteStore.open(dir);
+    try {
+      const onA: string[] = [];
+      const onB: string[] = [];
+      const a = timers(onA);
+      const b = new EscalationTimers(
+        { escalateAfterMs: 30_000, escalationRepeatMs: 60_000 },
+        { store: other, clock: systemClock, log: new LogCapture().logger("esc-b"), escalated: (id, n) => onB.push(`${id}#${n}`) },
+      );
+      const alertId = await storeAlert();
+      a.track(alertId, KIOSK, new Date().toISOString());
+      // Node B learned of the alarm at its own start, a moment later.
+      await vi.advanceTimersByTimeAsync(200);
+      expect(await b.restore()).toBe(1);
+      await vi.advanceTimersByTimeAsync(30_000);
+      await settle();
+      await vi.advanceTimersByTimeAsync(60_000);
+      await settle();
+      const queued = await store.alarms.listEscalations(10);
+      expect(queued.map((q) => escalationEventSchema.parse(JSON.parse(q.body)).escalation).sort()).toEqual([1, 2]);
+      expect([...onA, ...onB].sort()).toEqual([`${alertId}#1`, `${alertId}#2`]);
+      expect(new Set(queued.map((q) => q.eventId)).size).toBe(2);
+
+      await store.alarms.acknowledge(alertId, "alice", new Date());
+      await vi.advanceTimersByTimeAsync(120_000);
+      await settle();
+      expect(await store.alarms.listEscalations(10)).toHaveLength(2);
+      expect(a.pending + b.pending).toBe(0);
+      a.stop();
+      b.stop();
+    } finally {
+      await other.close();
+    }
+  });
+
   it("an alarm acknowledged or closed elsewhere (the CLI) is not escalated, and its timer ends", async () => {
     const escalated: string[] = [];
     const t = timers(escalated);

@@ -84,8 +84,12 @@ export class PgAlarmStore implements AlarmStore {
           AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged')
         FOR UPDATE OF a`;
       if (open === undefined) return false;
+      // Raised already (another gateway of the cluster, the same alarm and number): not twice. The
+      // alert row's lock above orders two gateways raising it at once.
+      const queued = await tx`INSERT INTO escalation_outbox (event_id, alert_id, body, created_at, next_attempt_at)
+        VALUES (${e.eventId}, ${e.alertId}, ${e.body}, ${e.at}, ${Date.parse(e.at)}) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+      if (queued.length === 0) return false;
       await insertStep(tx, { alertId: e.alertId, type: "escalated", at: e.at, actor: "gateway", detail: { number: e.number, eventId: e.eventId } });
-      await tx`INSERT INTO escalation_outbox (event_id, alert_id, body, created_at, next_attempt_at) VALUES (${e.eventId}, ${e.alertId}, ${e.body}, ${e.at}, ${Date.parse(e.at)})`;
       return true;
     });
   }

@@ -99,6 +99,8 @@ export class SqliteAlarmStore implements AlarmStore {
         )
         .get(e.alertId);
       if (open === undefined) return false;
+      // Raised already (another gateway of the cluster, the same alarm and number): not twice.
+      if (this.db.prepare<[string], { n: number }>("SELECT 1 AS n FROM escalation_outbox WHERE event_id = ?").get(e.eventId) !== undefined) return false;
       this.insertStep({ alertId: e.alertId, type: "escalated", at: e.at, actor: "gateway", detail: { number: e.number, eventId: e.eventId } });
       this.db
         .prepare("INSERT INTO escalation_outbox (event_id, alert_id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)")
