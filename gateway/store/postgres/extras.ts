@@ -2,6 +2,7 @@
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type { DispatchUpdateRow, DispatchUpdateStore, QueuedDispatchUpdate } from "../dispatch-update-store.js";
 import type { ReleaseStore, RolloutProgress, RolloutRecord, RolloutState } from "../release-store.js";
+import { type RolloutDbRow, toRollout } from "../rows.js";
 import type { SmsArrival, SmsKeyRecord, SmsStore } from "../sms-store.js";
 import type { Claim, ClaimHolder } from "../store.js";
 import type { PgClient } from "./client.js";
@@ -77,31 +78,7 @@ export class PgSmsStore implements SmsStore {
   }
 }
 
-interface RolloutDbRow {
-  version: string;
-  target: string;
-  release_url: string;
-  waves: string;
-  wave: number;
-  offered_wave: number;
-  state: RolloutState;
-  reason: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
-const toRollout = (r: RolloutDbRow): RolloutRecord => ({
-  version: r.version,
-  target: r.target,
-  releaseUrl: r.release_url,
-  waves: JSON.parse(r.waves) as string[][],
-  wave: r.wave,
-  offeredWave: r.offered_wave,
-  state: r.state,
-  reason: r.reason,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 export class PgReleaseStore implements ReleaseStore {
   constructor(private readonly db: PgClient) {}

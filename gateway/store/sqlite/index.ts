@@ -43,71 +43,13 @@ import { migrate } from "./schema.js";
 import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "../data-dir.js";
 import * as operatorQueries from "./operators.js";
 import { lightWrite } from "./light-write.js";
+import { type AlertDbRow, type KioskDbRow, toAlertRow, toKiosk } from "../rows.js";
 
 export const STORE_FILE = "gateway.db";
 /** Rejected messages kept per kiosk (for forensics, the newest are what matter). */
 export const REJECTED_PER_KIOSK = 200;
 
-interface KioskDbRow {
-  kiosk_id: string;
-  secret_hash: string;
-  name: string | null;
-  lat: number;
-  lon: number;
-  address: string;
-  created_at: string;
-  updated_at: string;
-  region: string | null;
-}
 
-export interface AlertDbRow {
-  alert_id: string;
-  kiosk_id: string;
-  kind: "sos" | "test";
-  pressed_at: string;
-  received_at: string;
-  delivered_at: string | null;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  press_count: number;
-  closed_at: string | null;
-  outcome: string | null;
-  closed_by: string | null;
-}
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-function toKiosk(row: KioskDbRow): KioskRecord {
-  return {
-    kioskId: row.kiosk_id,
-    secretHash: row.secret_hash,
-    name: row.name,
-    location: { lat: row.lat, lon: row.lon, address: row.address },
-    ...(row.region == null ? {} : { region: row.region }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-export function toAlertRow(row: AlertDbRow): AlertRow {
-  return {
-    alertId: row.alert_id,
-    kioskId: row.kiosk_id,
-    kind: row.kind,
-    pressedAt: row.pressed_at,
-    receivedAt: row.received_at,
-    delivery: row.delivered_at === null ? "pending" : "delivered",
-    attempts: row.attempts,
-    deliveredAt: row.delivered_at,
-    nextAttemptAt: row.delivered_at === null ? iso(row.next_attempt_at) : null,
-    lastError: row.last_error,
-    pressCount: row.press_count,
-    closedAt: row.closed_at,
-    outcome: row.outcome,
-    closedBy: row.closed_by,
-  };
-}
 
 export const ALERT_SELECT = `SELECT a.alert_id, a.kiosk_id, a.kind, a.pressed_at, a.received_at,
   a.press_count, a.closed_at, a.outcome, a.closed_by,

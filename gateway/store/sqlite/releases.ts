@@ -1,32 +1,9 @@
 /** The release_rollouts table (migration 9) behind ReleaseStore, kept apart from sqlite.ts. */
 import type Database from "better-sqlite3";
 import type { ReleaseStore, RolloutProgress, RolloutRecord, RolloutState } from "../release-store.js";
+import { type RolloutDbRow, toRollout } from "../rows.js";
 
-interface RolloutDbRow {
-  version: string;
-  target: string;
-  release_url: string;
-  waves: string;
-  wave: number;
-  offered_wave: number;
-  state: RolloutState;
-  reason: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
-const toRecord = (r: RolloutDbRow): RolloutRecord => ({
-  version: r.version,
-  target: r.target,
-  releaseUrl: r.release_url,
-  waves: JSON.parse(r.waves) as string[][],
-  wave: r.wave,
-  offeredWave: r.offered_wave,
-  state: r.state,
-  reason: r.reason,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 export class SqliteReleaseStore implements ReleaseStore {
   constructor(private readonly db: Database.Database) {}
@@ -52,11 +29,11 @@ export class SqliteReleaseStore implements ReleaseStore {
 
   getRollout(version: string): Promise<RolloutRecord | undefined> {
     const row = this.db.prepare<[string], RolloutDbRow>("SELECT * FROM release_rollouts WHERE version = ?").get(version);
-    return Promise.resolve(row === undefined ? undefined : toRecord(row));
+    return Promise.resolve(row === undefined ? undefined : toRollout(row));
   }
 
   listRollouts(): Promise<RolloutRecord[]> {
-    return Promise.resolve(this.db.prepare<[], RolloutDbRow>("SELECT * FROM release_rollouts ORDER BY created_at DESC, version").all().map(toRecord));
+    return Promise.resolve(this.db.prepare<[], RolloutDbRow>("SELECT * FROM release_rollouts ORDER BY created_at DESC, version").all().map(toRollout));
   }
 
   updateRollout(version: string, p: RolloutProgress, now: Date): Promise<void> {
