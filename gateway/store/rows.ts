@@ -3,7 +3,9 @@
  * make, so that SQLite and PostgreSQL read a row the same way.
  */
 import type { RolloutRecord, RolloutState } from "./release-store.js";
-import type { AlertRow, KioskRecord } from "./store.js";
+import type { CertificateRecord } from "./security-store.js";
+import type { SessionRecord } from "./session-store.js";
+import type { AlertRow, KioskRecord, OperatorRole } from "./store.js";
 
 export interface KioskDbRow {
   kiosk_id: string;
@@ -88,4 +90,44 @@ export const toRollout = (r: RolloutDbRow): RolloutRecord => ({
   reason: r.reason,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+});
+
+export interface CertDbRow {
+  serial: string;
+  kiosk_id: string;
+  fingerprint: string;
+  not_before: string;
+  not_after: string;
+  issued_at: string;
+  revoked_at: string | null;
+}
+
+export const toCert = (r: CertDbRow): CertificateRecord => ({
+  serial: r.serial,
+  kioskId: r.kiosk_id,
+  fingerprint: r.fingerprint,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  issuedAt: r.issued_at,
+  revokedAt: r.revoked_at,
+});
+
+export interface SessionDbRow {
+  id_hash: string;
+  token_hash: string;
+  operator: string;
+  role: OperatorRole;
+  client_id: string;
+  created_at: string;
+  expires_at: number;
+}
+
+export const toSession = (r: SessionDbRow): SessionRecord => ({
+  idHash: r.id_hash,
+  tokenHash: r.token_hash,
+  operator: r.operator,
+  role: r.role,
+  clientId: r.client_id,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
 });

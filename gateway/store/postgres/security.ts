@@ -13,26 +13,8 @@ import {
   type TokenState,
 } from "../security-store.js";
 import type { PgClient, Q } from "./client.js";
+import { type CertDbRow, toCert } from "../rows.js";
 
-interface CertDbRow {
-  serial: string;
-  kiosk_id: string;
-  fingerprint: string;
-  not_before: string;
-  not_after: string;
-  issued_at: string;
-  revoked_at: string | null;
-}
-
-const toCert = (r: CertDbRow): CertificateRecord => ({
-  serial: r.serial,
-  kioskId: r.kiosk_id,
-  fingerprint: r.fingerprint,
-  notBefore: r.not_before,
-  notAfter: r.not_after,
-  issuedAt: r.issued_at,
-  revokedAt: r.revoked_at,
-});
 
 const CERT_COLUMNS = "serial, kiosk_id, fingerprint, not_before, not_after, issued_at, revoked_at";
 

@@ -1,27 +1,8 @@
 /** The operator_sessions table behind SessionRecordStore on PostgreSQL (as sqlite/sessions.ts). */
 import type { SessionRecord, SessionRecordStore } from "../session-store.js";
-import type { OperatorRole } from "../store.js";
+import { type SessionDbRow, toSession as toRecord } from "../rows.js";
 import type { PgClient } from "./client.js";
 
-interface SessionDbRow {
-  id_hash: string;
-  token_hash: string;
-  operator: string;
-  role: OperatorRole;
-  client_id: string;
-  created_at: string;
-  expires_at: number;
-}
-
-const toRecord = (r: SessionDbRow): SessionRecord => ({
-  idHash: r.id_hash,
-  tokenHash: r.token_hash,
-  operator: r.operator,
-  role: r.role,
-  clientId: r.client_id,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-});
 
 export class PgSessionStore implements SessionRecordStore {
   constructor(private readonly db: PgClient) {}

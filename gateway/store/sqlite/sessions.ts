@@ -1,27 +1,8 @@
 /** The operator_sessions table (migration 8) behind SessionRecordStore, kept apart from sqlite.ts. */
 import type Database from "better-sqlite3";
 import type { SessionRecord, SessionRecordStore } from "../session-store.js";
-import type { OperatorRole } from "../store.js";
+import { type SessionDbRow, toSession as toRecord } from "../rows.js";
 
-interface SessionDbRow {
-  id_hash: string;
-  token_hash: string;
-  operator: string;
-  role: OperatorRole;
-  client_id: string;
-  created_at: string;
-  expires_at: number;
-}
-
-const toRecord = (r: SessionDbRow): SessionRecord => ({
-  idHash: r.id_hash,
-  tokenHash: r.token_hash,
-  operator: r.operator,
-  role: r.role,
-  clientId: r.client_id,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-});
 
 /** Used by SqliteStore.removeOperator too, in the transaction that removes the operator. */
 export function deleteSessionsOf(db: Database.Database, operator: string): number {
