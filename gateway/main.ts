@@ -2,6 +2,7 @@
  * The gateway's composition root: builds the store, broker, pipeline, forwarder, supervision,
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
+import { randomBytes } from "node:crypto";
 import { releaseRoutes } from "./releases/published.js";
 import { RolloutRunner } from "./releases/rollout.js";
 import { existsSync } from "node:fs";
@@ -142,7 +143,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const stops: (() => Promise<void>)[] = [() => rawStore.close(), () => Promise.resolve(availability.stop())];
   // Jobs one gateway of a cluster runs (the rollouts, the daily pruning): their leases are given up
   // at a clean stop, just before the store closes, so another gateway takes them over at once.
-  const singletons = new Singletons(() => store.leases, clock, log.child({ subsystem: "cluster" }), `${config.cluster.nodeId ?? config.broker.id}/${PROCESS_OWNER}`);
+  const singletons = new Singletons(() => store.leases, clock, log.child({ subsystem: "cluster" }), `${config.cluster.nodeId ?? config.broker.id}/${PROCESS_OWNER}/${randomBytes(3).toString("hex")}`);
   stops.push(() => singletons.releaseAll());
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {

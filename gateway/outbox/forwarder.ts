@@ -27,7 +27,7 @@ export interface ForwarderOptions {
   readonly concurrency: number;
   /** The receiver's timeout: a claim on a job lasts leaseFor(timeoutMs) (default 5 s). */
   readonly timeoutMs?: number;
-  /** Who claims jobs in the store (default: this process, PROCESS_OWNER). */
+  /** Who claims jobs in the store (default: this forwarder of this process, PROCESS_OWNER/n). */
   readonly claimOwner?: string;
   /** A circuit per receiver; without it every job backs off on its own (retry). */
   readonly circuit?: CircuitOptions;
@@ -97,6 +97,8 @@ export interface OutboxWords {
   readonly failed: string;
 }
 
+let forwarders = 0;
+
 export class OutboxForwarder {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
@@ -121,7 +123,9 @@ export class OutboxForwarder {
     private readonly log: Logger,
   ) {
     this.circuit = options.circuit === undefined ? undefined : new ReceiverCircuit(options.circuit);
-    this.owner = options.claimOwner ?? PROCESS_OWNER;
+    // One owner per forwarder: two gateways in one process (tests, tools) never take each other's claims for their own.
+    forwarders += 1;
+    this.owner = options.claimOwner ?? `${PROCESS_OWNER}/${forwarders}`;
     this.leaseMs = leaseFor(options.timeoutMs ?? 5_000);
   }
 
