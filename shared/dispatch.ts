@@ -31,6 +31,8 @@ export const dispatchBodySchema = z.object({
    * kiosk has sent it, or when it has no camera). Absent when the gateway did not know its public URL.
    */
   snapshotUrl: z.url().optional(),
+  /** "sms": the alert arrived by SMS, the kiosk's internet link being down (no video call; the kiosk rings the centre's voice number). Absent: over the kiosk's IP link. */
+  channel: z.literal("sms").optional(),
 });
 
 export type DispatchBody = z.infer<typeof dispatchBodySchema>;

@@ -83,6 +83,7 @@ export class AlertPipeline {
       agency: this.options.agency,
       snapshotUrl: this.options.snapshotUrl?.(alert.alertId),
       health: this.options.health?.(kioskId),
+      channel,
     });
     const result = await this.store.recordAlert(alert, receivedAt, body);
     const log = this.log.child({ kioskId, alertId: alert.alertId });

@@ -62,7 +62,8 @@ function healthNote(input: AlertBodyInput, at: string): string {
       : [s.tamper === undefined ? null : `tamper switch ${s.tamper}`, s.power === undefined ? null : `power ${s.power}`, s.batteryPercent === undefined ? null : `battery ${s.batteryPercent}%`]
           .filter((x) => x !== null)
           .join(", ") || "not reported";
-  return `<p>${what} at ${who}, ${escapeMarkup(alert.pressedAt)} (received ${escapeMarkup(at)}; press count ${alert.pressCount ?? 1}).</p><p>Kiosk health at the press: ${seen}. Kiosk sensors: ${escapeMarkup(sensors)}.</p>`;
+  const bySms = input.channel === "sms" ? "<p>Received by SMS over the kiosk's cellular modem: its internet link was down. No video call: the kiosk rings the centre's voice number.</p>" : "";
+  return `<p>${what} at ${who}, ${escapeMarkup(alert.pressedAt)} (received ${escapeMarkup(at)}; press count ${alert.pressCount ?? 1}).</p><p>Kiosk health at the press: ${seen}. Kiosk sensors: ${escapeMarkup(sensors)}.</p>${bySms}`;
 }
 
 /** The first EIDO of an alarm's incident (the alert's dispatch body with dispatch.format "eido"). */

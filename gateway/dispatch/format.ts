@@ -29,6 +29,8 @@ export interface AlertBodyInput {
   readonly agency: string;
   readonly snapshotUrl?: string | undefined;
   readonly health?: HealthAtPress | undefined;
+  /** How the alert arrived: "sms" when the kiosk's IP link was down (docs/fallback.md); default MQTT. */
+  readonly channel?: "mqtt" | "sms" | undefined;
 }
 
 export interface UpdateBodyInput {
@@ -48,7 +50,7 @@ export interface DispatchBodyFormat {
 
 const flat: DispatchBodyFormat = {
   name: "flat",
-  alertBody: (i) => buildDispatchBody(i.alert, i.kiosk, i.receivedAt, i.agency, i.snapshotUrl),
+  alertBody: (i) => buildDispatchBody(i.alert, i.kiosk, i.receivedAt, i.agency, i.snapshotUrl, i.channel),
   updateBody: () => null,
 };
 

@@ -7,7 +7,7 @@ import type { KioskRecord } from "../store/store.js";
  * signature and the idempotency key stay the same. The registry's location is preferred over the
  * kiosk's own (a technician set it at provisioning; a tampered kiosk cannot move itself).
  */
-export function buildDispatchBody(alert: Alert, kiosk: KioskRecord | undefined, receivedAt: Date, agency: string, snapshotUrl?: string): string {
+export function buildDispatchBody(alert: Alert, kiosk: KioskRecord | undefined, receivedAt: Date, agency: string, snapshotUrl?: string, channel?: "mqtt" | "sms"): string {
   const location = kiosk?.location ?? alert.location;
   const body: DispatchBody = {
     schema: DISPATCH_SCHEMA_ID,
@@ -21,6 +21,7 @@ export function buildDispatchBody(alert: Alert, kiosk: KioskRecord | undefined, 
     receivedAt: receivedAt.toISOString(),
     location: { lat: location.lat, lon: location.lon, address: location.address, source: kiosk === undefined ? "kiosk" : "registry" },
     ...(snapshotUrl === undefined ? {} : { snapshotUrl }),
+    ...(channel === "sms" ? { channel } : {}),
   };
   return JSON.stringify(body);
 }

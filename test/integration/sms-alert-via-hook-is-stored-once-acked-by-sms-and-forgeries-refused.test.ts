@@ -41,6 +41,8 @@ describe("SMS alerts through the SMS service's hook", () => {
     expect(decodeSmsAck(reply?.text ?? "", key)).toEqual({ ok: true, value: { alertId: alert.alertId } });
     await waitFor(() => receiver.requests.length === 1, "dispatch");
     expect(receiver.requests[0]?.body.alertId).toBe(alert.alertId);
+    // Dispatch is told it came by SMS (no video call: the kiosk rings the centre's voice number).
+    expect(receiver.requests[0]?.body.channel).toBe("sms");
     expect(stored).toMatchObject([{ channel: "sms" }]);
     expect(await gateway.store.sms.arrivedBySms([alert.alertId])).toEqual(new Set([alert.alertId]));
     const row = await gateway.store.getAlert(alert.alertId);

@@ -110,6 +110,14 @@ describe("every EIDO the gateway sends validates against NENA's schema", () => {
     expect(JSON.stringify(doc)).not.toContain("mediaReferences");
   });
 
+  it("an alarm that came by SMS says so in its note (no video call: the kiosk rings the centre's voice number), and is still valid", () => {
+    const doc = JSON.parse(eido.alertBody({ ...input("sos", false), channel: "sms" })) as Eido;
+    valid(doc);
+    expect(doc.notesComponent[0]?.notesActionComments).toContain("Received by SMS over the kiosk's cellular modem: its internet link was down.");
+    const overIp = JSON.parse(eido.alertBody(input("sos", false))) as Eido;
+    expect(overIp.notesComponent[0]?.notesActionComments).not.toContain("SMS");
+  });
+
   it("a test alarm is a closed, lowest-priority incident flagged as a test", () => {
     for (const snapshot of [true, false]) {
       const doc = JSON.parse(eido.alertBody(input("test", snapshot))) as Eido;
