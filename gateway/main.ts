@@ -45,6 +45,7 @@ import { SupervisionFeature } from "./supervision/feature.js";
 import type { Modem } from "../shared/modem/modem.js";
 import { smsHookRoutes } from "./sms/http-hook.js";
 import { SmsIntake } from "./sms/intake.js";
+import { relayConsole } from "./cluster/console-relay.js";
 import { Singletons } from "./cluster/singleton.js";
 import { PROCESS_OWNER } from "./store/claims.js";
 
@@ -287,6 +288,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
+    // A cluster: the console's events reach the pages of every node.
+    if (mq !== undefined) await relayConsole(broker, alarms.stream, config.cluster.nodeId ?? config.broker.id, log.child({ subsystem: "cluster" }));
     stops.push(() => broker.stop());
     const mqttPort = broker.mqttPort ?? 0;
     const smsModem = deps.smsModem ?? (config.sms.modem === undefined ? undefined : await createSmsModem(config.sms.modem, log));

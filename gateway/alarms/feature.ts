@@ -246,7 +246,7 @@ export class AlarmsFeature {
   /** A step was stored: tell the bus and push the alarm to every page. */
   private stepped(alertId: string, type: AlarmStep["type"], actor: string | null): void {
     this.deps.events.emit("alarm.step", { alertId, type, actor });
-    if (this.stream.size === 0) return;
+    if (!this.stream.listened) return;
     alarmView(this.deps.store, alertId).then(
       // A test alarm is stored closed and never pages anyone: its later steps (delivered, presses) are not pushed either.
       (view) => view !== undefined && view.kind !== "test" && this.stream.send("alarm", view),
@@ -262,7 +262,7 @@ export class AlarmsFeature {
         if (alert.closedAt === null) continue;
         this.escalation.cancel(alert.alertId);
         const recent = now - Date.parse(alert.closedAt) <= RECENTLY_CLOSED_MS;
-        if (recent && alert.kind !== "test" && this.stream.size > 0) {
+        if (recent && alert.kind !== "test" && this.stream.listened) {
           const view = await alarmView(this.deps.store, alert.alertId);
           if (view !== undefined) this.stream.send("alarm", view);
         }
@@ -279,7 +279,7 @@ export class AlarmsFeature {
 
   /** A kiosk's state or failing parts changed: its row goes to the pages (not when nothing they show changed). */
   private async pushKiosk(kioskId: string): Promise<void> {
-    if (this.stream.size === 0) return;
+    if (!this.stream.listened) return;
     try {
       const row = await this.fleetRow(kioskId);
       if (row === undefined) return;

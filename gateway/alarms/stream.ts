@@ -28,6 +28,7 @@ export class EventStream {
   private readonly owners = new Map<ServerResponse, string>();
   private sessions: StreamSessions | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+  private relay: ((event: string, data: unknown) => void) | undefined;
   private greeting: () => readonly { readonly event: string; readonly data: unknown }[] = () => [];
 
   /** Events every new stream gets first (the state a page must show from the start). */
@@ -75,9 +76,26 @@ export class EventStream {
     this.keepalive ??= setInterval(() => this.tick(), KEEPALIVE_MS);
   }
 
+  /** Sends an event to this gateway's pages, and to the other nodes' (`relayTo`) for the events they relay. */
   send(event: string, data: unknown): void {
+    this.relay?.(event, data);
+    this.deliver(event, data);
+  }
+
+  /** An event from another node of the cluster (cluster/console-relay.ts): this gateway's pages only. */
+  deliver(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
     this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Passes each event sent here to the other nodes too (a cluster). */
+  relayTo(relay: (event: string, data: unknown) => void): void {
+    this.relay = relay;
+  }
+
+  /** Whether anyone hears what is sent: a page here, or the pages of other nodes. */
+  get listened(): boolean {
+    return this.clients.size > 0 || this.relay !== undefined;
   }
 
   stop(): void {

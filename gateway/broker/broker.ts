@@ -351,6 +351,33 @@ export class GatewayBroker {
     return this.publish(OPERATOR_ALARMS_TOPIC, JSON.stringify(alarm), 1);
   }
 
+  /**
+   * Between the gateway nodes of a cluster only (cluster/console-relay.ts): a `$SOS/…` topic no client
+   * may publish or subscribe to (the ACLs name only the contract's topics), routed like any publish.
+   */
+  publishInternal(topic: `$SOS/${string}`, payload: string): Promise<void> {
+    return this.publish(topic, payload, 0);
+  }
+
+  /** Receives what the nodes publish on an internal topic (this node's own included). */
+  subscribeInternal(topic: `$SOS/${string}`, handler: (payload: Buffer) => void): Promise<void> {
+    const aedes = this.aedes;
+    if (aedes === undefined) return Promise.reject(new Error("broker not started"));
+    return new Promise((resolve) => {
+      aedes.subscribe(
+        topic,
+        (packet, done) => {
+          try {
+            handler(Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          } finally {
+            done();
+          }
+        },
+        () => resolve(),
+      );
+    });
+  }
+
   publishCommand(kioskId: string, payload: string): Promise<void> {
     return this.publishDown("commands", kioskId, payload);
   }

@@ -1,0 +1,32 @@
+/**
+ * The console's event stream on every node of a cluster: what one node sends its pages (an alarm's
+ * new step, the kiosks that beat) goes to the other nodes' pages too, through the cluster's MQTT
+ * routing on an internal topic no client can reach. Each event carries the node it came from, and a
+ * node delivers only the others' (its own went to its pages already). Relayed: `alarm` and
+ * `heartbeats`. Not relayed: `kiosk` (each node supervises its own kiosks: relayed, one node's view
+ * would contradict another's) and `dispatch` (each node's banner follows its own dispatch forwarder).
+ */
+import type { Logger } from "pino";
+import type { EventStream } from "../alarms/stream.js";
+import type { GatewayBroker } from "../broker/broker.js";
+
+export const CONSOLE_TOPIC = "$SOS/console";
+const RELAYED = new Set(["alarm", "heartbeats"]);
+
+export async function relayConsole(broker: GatewayBroker, stream: EventStream, nodeId: string, log: Logger): Promise<void> {
+  await broker.subscribeInternal(CONSOLE_TOPIC, (payload) => {
+    let message: { from?: unknown; event?: unknown; data?: unknown };
+    try {
+      message = JSON.parse(payload.toString("utf8")) as typeof message;
+    } catch {
+      log.warn({ bytes: payload.length }, "console event from another node is not JSON: dropped");
+      return;
+    }
+    if (message.from === nodeId || typeof message.event !== "string" || !RELAYED.has(message.event)) return;
+    stream.deliver(message.event, message.data);
+  });
+  stream.relayTo((event, data) => {
+    if (!RELAYED.has(event)) return;
+    broker.publishInternal(CONSOLE_TOPIC, JSON.stringify({ from: nodeId, event, data })).catch((err: unknown) => log.debug({ err, event }, "console event not relayed to the other nodes"));
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * The console's event stream on every node: an operator page on node B is told of each step of an
+ * alarm raised by a kiosk connected to node A (`alarm` events relayed through the cluster routing on an
+ * internal topic), once; no client can publish or subscribe on that internal topic. Two real gateways
+ * on one PostgreSQL database, a real redis-server, the kiosk as a raw mqtt.js client.
+ */
+import { randomUUID } from "node:crypto";
+import { request } from "node:http";
+import { afterAll, describe, expect, it } from "vitest";
+import { topicFor } from "../../shared/contract.js";
+import { TestRedis } from "../fixtures/redis-server.js";
+import { deferCleanups, type Defer } from "../integration/cleanups.js";
+import { connectRaw, freePort, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "../integration/harness.js";
+import { addTestOperator, connectOperator, login, OPERATOR_PASSWORD } from "../integration/operator-harness.js";
+import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+
+const KIOSK = "kz-clu-0301";
+
+/** The `alarm` events a console's event stream has received so far. */
+function openStream(port: number, cookie: string, defer: Defer): () => { alertId: string; status?: string }[] {
+  let data = "";
+  const req = request({ host: "127.0.0.1", port, path: "/api/events", headers: { cookie } }, (res) => res.on("data", (d: Buffer) => (data += d.toString("utf8"))));
+  req.on("error", () => undefined);
+  req.end();
+  defer(() => req.destroy());
+  return () =>
+    data
+      .split("\n\n")
+      .filter((block) => block.startsWith("event: alarm\n"))
+      .map((block) => JSON.parse(block.slice(block.indexOf("data: ") + 6)) as { alertId: string; status?: string });
+}
+
+describe("console pages on every node", () => {
+  const defer = deferCleanups();
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+  });
+
+  it("a page on node B is told of the alarm a kiosk on node A raised, and of its acknowledgement there", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const a = await node("gw-a");
+    defer(() => a.stop());
+    const b = await node("gw-b");
+    defer(() => b.stop());
+    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis");
+
+    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir.path);
+    await addTestOperator({ dataDir: a.dataDir, storeUrl: db.url }, "op-b");
+    const session = await login(b.httpPort, "op-b", OPERATOR_PASSWORD);
+    const onB = openStream(b.httpPort, session.cookie ?? "", defer);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const kiosk = await connectRaw(a.mqttUrl, { clientId: KIOSK, username: config.mqtt.username, password: config.mqtt.password });
+    defer(() => kiosk.endAsync(true));
+    const alertId = randomUUID();
+    await kiosk.publishAsync(topicFor("alerts", KIOSK), JSON.stringify({ v: 1, alertId, kioskId: KIOSK, kind: "sos", pressedAt: new Date().toISOString(), location: config.location }), { qos: 1 });
+    await waitFor(() => onB().some((e) => e.alertId === alertId), "the alarm on node B's page", 10_000);
+    // Acknowledged by an operator on node A: node B's page follows.
+    await addTestOperator({ dataDir: a.dataDir, storeUrl: db.url }, "op-a");
+    const ack = await fetch(`http://127.0.0.1:${a.httpPort}/api/alarms/${alertId}/acknowledge`, {
+      method: "POST",
+      headers: { cookie: (await login(a.httpPort, "op-a", OPERATOR_PASSWORD)).cookie ?? "", "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(ack.status).toBe(200);
+    await waitFor(() => onB().some((e) => e.alertId === alertId && e.status === "acknowledged"), "the acknowledgement on node B's page", 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    // Each step once (not once from each node).
+    const statuses = onB().filter((e) => e.alertId === alertId).map((e) => e.status);
+    expect(new Set(statuses).size).toBe(statuses.length);
+
+    // The internal topic is no client's: an operator page may neither subscribe to it nor publish on it.
+    const page = await connectOperator(b.httpPort, "op-b");
+    let closed = false;
+    page.on("close", () => (closed = true));
+    await page.subscribeAsync("$SOS/console", { qos: 0 }).catch(() => undefined);
+    await waitFor(() => closed, "the page disconnected for a subscription outside its ACL", 5_000);
+  });
+});
