@@ -71,7 +71,7 @@ beforeEach(async () => {
   feature.attach(broker);
   await feature.start();
   sent = [];
-  vi.spyOn(feature.stream, "size", "get").mockReturnValue(1);
+  vi.spyOn(feature.stream, "listened", "get").mockReturnValue(true);
   vi.spyOn(feature.stream, "send").mockImplementation((event, data) => void sent.push({ event, data }));
 });
 
