@@ -288,6 +288,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
+    singletons.startBeats(config.cluster.nodeId ?? config.broker.id, () => broker.connectedClients);
     // A cluster: the console's events reach the pages of every node.
     if (mq !== undefined) await relayConsole(broker, alarms.stream, config.cluster.nodeId ?? config.broker.id, log.child({ subsystem: "cluster" }));
     stops.push(() => broker.stop());

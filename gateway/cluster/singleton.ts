@@ -16,8 +16,12 @@ export type IsMine = (job: string, ttlMs: number) => Promise<boolean>;
 /** Every job is this process's (tests, tools that run alone). */
 export const alwaysMine: IsMine = () => Promise.resolve(true);
 
+/** How often a gateway says it is alive in the store (`sos cluster status`). */
+export const BEAT_MS = 5_000;
+
 export class Singletons {
   private readonly held = new Set<string>();
+  private beatTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly leases: () => LeaseStore,
@@ -41,8 +45,28 @@ export class Singletons {
     return held;
   };
 
-  /** Gives up every lease this process holds (a clean stop: another gateway takes over at once). */
+  /** Beats in the store every BEAT_MS with this gateway's connections, from now until releaseAll. */
+  startBeats(nodeId: string, connections: () => number, everyMs = BEAT_MS): void {
+    const startedAt = this.clock.now().toISOString();
+    const beat = (): void => {
+      this.leases()
+        .beat({ nodeId, holder: this.holder, startedAt, beatAt: this.clock.now().getTime(), connections: connections() })
+        .catch((err: unknown) => this.log.debug({ err }, "node beat not stored: tried again at the next"));
+    };
+    beat();
+    this.beatTimer = setInterval(beat, everyMs);
+    this.beatTimer.unref();
+  }
+
+  /** Gives up every lease this process holds and leaves the nodes (a clean stop: another gateway takes over at once). */
   async releaseAll(): Promise<void> {
+    if (this.beatTimer !== undefined) {
+      clearInterval(this.beatTimer);
+      this.beatTimer = undefined;
+      await this.leases()
+        .leave(this.holder)
+        .catch((err: unknown) => this.log.debug({ err }, "node row not removed: its beats stop"));
+    }
     for (const job of [...this.held]) {
       this.held.delete(job);
       await this.leases()

@@ -1,5 +1,5 @@
 /**
- * Leases (migration 14): a named job that must run on one gateway process of a cluster at a time (the
+ * Leases (migration 14) and the nodes' beats (migration 15): a named job that must run on one gateway process of a cluster at a time (the
  * daily history pruning, the rollout runner, …) is run by whoever holds its lease. A lease is taken
  * when it is free or has lapsed, renewed by its holder before it lapses, and released at a clean
  * stop; a holder that died leaves it to lapse, and another process takes it. A single gateway always
@@ -15,6 +15,19 @@ export interface LeaseRecord {
   readonly acquiredAt: string;
 }
 
+/** A gateway process of the cluster, as it last said (a beat every few seconds; gone at a clean stop). */
+export interface NodeRecord {
+  /** Its node id (`--node-id`, or the broker id). */
+  readonly nodeId: string;
+  /** The process (host/pid/…): the holder its leases name. */
+  readonly holder: string;
+  readonly startedAt: string;
+  /** Epoch ms of its last beat. */
+  readonly beatAt: number;
+  /** Its open MQTT connections (kiosks and operator pages) at that beat. */
+  readonly connections: number;
+}
+
 export interface LeaseStore {
   /**
    * Takes `name` for `holder` until now + ttlMs when it is free, lapsed or already `holder`'s (a
@@ -25,4 +38,10 @@ export interface LeaseStore {
   release(name: string, holder: string): Promise<void>;
   /** Every lease, by name. */
   list(): Promise<LeaseRecord[]>;
+  /** A node says it is alive (migration 15); one row per process. */
+  beat(node: NodeRecord): Promise<void>;
+  /** A node stopped cleanly: its row goes. */
+  leave(holder: string): Promise<void>;
+  /** Every node that beat, newest beat first. */
+  nodes(): Promise<NodeRecord[]>;
 }

@@ -552,6 +552,24 @@ export const migrations: readonly Migration[] = [
      acquired_at text COLLATE "C" NOT NULL
    );`,
   },
+  {
+    version: 15,
+    what: "the nodes of a cluster: each gateway process beats every few seconds (cluster/singleton.ts) and leaves at a clean stop; `sos cluster status` lists them",
+    sqlite: `CREATE TABLE cluster_nodes (
+     holder TEXT PRIMARY KEY,
+     node_id TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     beat_at INTEGER NOT NULL,
+     connections INTEGER NOT NULL DEFAULT 0
+   );`,
+    postgres: `CREATE TABLE cluster_nodes (
+     holder text COLLATE "C" PRIMARY KEY,
+     node_id text COLLATE "C" NOT NULL,
+     started_at text COLLATE "C" NOT NULL,
+     beat_at bigint NOT NULL,
+     connections integer NOT NULL DEFAULT 0
+   );`,
+  },
 ];
 
 /** The schema version a store reaches once migrated. */
@@ -607,4 +625,5 @@ export const copyTables: readonly CopyTable[] = [
   { name: "sms_arrivals", orderBy: "rowid", columns: ["alert_id", "kiosk_id", "sender", "counter", "received_at"] },
   { name: "release_rollouts", orderBy: "rowid", columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at"] },
   { name: "leases", orderBy: "rowid", columns: ["name", "holder", "until", "acquired_at"] },
+  { name: "cluster_nodes", orderBy: "rowid", columns: ["holder", "node_id", "started_at", "beat_at", "connections"] },
 ];

@@ -1,21 +1,36 @@
 /**
- * `sos cluster status`: which gateway runs each cluster-wide job (the leases in the store, gateway/
+ * `sos cluster status`: the gateway nodes that beat in the store (last beat, connections), and which runs each cluster-wide job (the leases in the store, gateway/
  * cluster/singleton.ts), since when, and until when its lease runs unless renewed. A lease past its
  * time is shown as lapsed: its holder stopped renewing (died), and the next gateway to ask takes it.
  */
+import { BEAT_MS } from "../../gateway/cluster/singleton.js";
 import { openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 
+/** A node whose last beat is older than three beats is shown as silent. */
+const SILENT_MS = 3 * BEAT_MS;
+
 export async function runStatus(opts: StoreOptions & { json?: unknown }): Promise<void> {
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
   try {
-    const leases = await store.leases.list();
+    const [leases, nodes] = [await store.leases.list(), await store.leases.nodes()];
     const now = Date.now();
+    const ago = (ms: number): string => `${Math.max(0, Math.round((now - ms) / 1_000))} s ago`;
     if (opts.json === true) {
-      process.stdout.write(`${terminalSafeJson(leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now })))}\n`);
+      const json = {
+        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: now - n.beatAt > SILENT_MS })),
+        jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now })),
+      };
+      process.stdout.write(`${terminalSafeJson(json)}\n`);
       return;
     }
+    if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
+    else {
+      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, now - n.beatAt > SILENT_MS ? `${ago(n.beatAt)} (silent: stopped or dead)` : ago(n.beatAt), String(n.connections)]);
+      process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS"], rows)}\n`);
+    }
+    process.stdout.write("\n");
     if (leases.length === 0) {
       process.stdout.write("no cluster job has run yet (a gateway takes each one at its first run)\n");
       return;

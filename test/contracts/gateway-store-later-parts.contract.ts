@@ -91,6 +91,20 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect(await leases.acquire("rollouts", "gw-b", at(2_100), 1_000)).toBe(true);
     });
 
+    it("nodes beat (one row per process, the latest beat kept), are listed newest beat first, and leave at a clean stop", async () => {
+      const store = await fresh();
+      const { leases } = store;
+      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(0).getTime(), connections: 3 });
+      await leases.beat({ nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1 });
+      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4 });
+      expect(await leases.nodes()).toEqual([
+        { nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4 },
+        { nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1 },
+      ]);
+      await leases.leave("gw-a/1");
+      expect((await leases.nodes()).map((n) => n.holder)).toEqual(["gw-b/1"]);
+    });
+
     it("two processes asking at once: exactly one holds it", async () => {
       const a = await fresh();
       const b = await harness.another();

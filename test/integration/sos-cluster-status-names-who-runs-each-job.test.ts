@@ -1,6 +1,7 @@
 /**
- * `sos cluster status` names the gateway that runs each cluster-wide job: a started gateway takes the
- * daily pruning's lease at once, and a cleanly stopped one gives it up. Real gateway, real CLI.
+ * `sos cluster status` lists the gateway nodes that beat in the store and names the one that runs each
+ * cluster-wide job: a started gateway beats and takes the daily pruning's lease at once, and a cleanly
+ * stopped one leaves and gives the lease up. Real gateway, real CLI.
  */
 import { describe, expect, it } from "vitest";
 import { PRUNE_JOB } from "../../gateway/supervision/feature.js";
@@ -17,15 +18,20 @@ describe("sos cluster status", () => {
     await waitFor(() => gateway.logs.find("cluster job taken: it runs on this gateway").length > 0, "the pruning's lease taken");
     const status = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
     expect((await status.exited).code).toBe(0);
-    expect(status.stdout[0]).toMatch(/^JOB\s+HELD BY\s+SINCE\s+LEASE ENDS$/);
-    expect(status.stdout[1]).toMatch(new RegExp(`^${PRUNE_JOB}\\s+gw-a/\\S+\\s+\\S+\\s+in \\d+ s$`));
+    expect(status.stdout[0]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS$/);
+    expect(status.stdout[1]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+\d+ s ago\s+0$/);
+    expect(status.stdout[3]).toMatch(/^JOB\s+HELD BY\s+SINCE\s+LEASE ENDS$/);
+    expect(status.stdout[4]).toMatch(new RegExp(`^${PRUNE_JOB}\\s+gw-a/\\S+\\s+\\S+\\s+in \\d+ s$`));
     const json = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir, "--json"]);
     await json.exited;
-    expect(JSON.parse(json.stdout.join("\n"))).toEqual([expect.objectContaining({ name: PRUNE_JOB, lapsed: false })]);
+    expect(JSON.parse(json.stdout.join("\n"))).toEqual({
+      nodes: [expect.objectContaining({ nodeId: "gw-a", silent: false, connections: 0 })],
+      jobs: [expect.objectContaining({ name: PRUNE_JOB, lapsed: false })],
+    });
 
     await gateway.stop();
     const after = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
     expect((await after.exited).code).toBe(0);
-    expect(after.stdout).toEqual(["no cluster job has run yet (a gateway takes each one at its first run)"]);
+    expect(after.stdout).toEqual(["no gateway is running (none beats in this store)", "", "no cluster job has run yet (a gateway takes each one at its first run)"]);
   });
 });

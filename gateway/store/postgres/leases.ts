@@ -1,5 +1,5 @@
 /** The leases table (migration 14) behind LeaseStore, as sqlite/leases.ts: one statement takes or renews. */
-import type { LeaseRecord, LeaseStore } from "../lease-store.js";
+import type { LeaseRecord, LeaseStore, NodeRecord } from "../lease-store.js";
 import type { PgClient } from "./client.js";
 
 export class PgLeaseStore implements LeaseStore {
@@ -25,5 +25,22 @@ export class PgLeaseStore implements LeaseStore {
   async list(): Promise<LeaseRecord[]> {
     const rows = await this.db.run((q) => q<{ name: string; holder: string; until: number; acquired_at: string }[]>`SELECT name, holder, until, acquired_at FROM leases ORDER BY name`);
     return rows.map((r) => ({ name: r.name, holder: r.holder, until: r.until, acquiredAt: r.acquired_at }));
+  }
+
+  async beat(n: NodeRecord): Promise<void> {
+    await this.db.run(
+      (q) => q`INSERT INTO cluster_nodes (holder, node_id, started_at, beat_at, connections)
+               VALUES (${n.holder}, ${n.nodeId}, ${n.startedAt}, ${n.beatAt}, ${n.connections})
+               ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at, connections = excluded.connections`,
+    );
+  }
+
+  async leave(holder: string): Promise<void> {
+    await this.db.run((q) => q`DELETE FROM cluster_nodes WHERE holder = ${holder}`);
+  }
+
+  async nodes(): Promise<NodeRecord[]> {
+    const rows = await this.db.run((q) => q<{ node_id: string; holder: string; started_at: string; beat_at: number; connections: number }[]>`SELECT * FROM cluster_nodes ORDER BY beat_at DESC, holder`);
+    return rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections }));
   }
 }
