@@ -8,7 +8,7 @@ import { RolloutRunner } from "./releases/rollout.js";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
-import type { GatewayConfig } from "../shared/config/gateway.js";
+import { type GatewayConfig, nodeIdOf } from "../shared/config/gateway.js";
 import { ErrorCode, SosError } from "../shared/errors.js";
 import { EventBus } from "../shared/events.js";
 import { type CloseRequest, closeAlarm } from "./alerts/close.js";
@@ -144,7 +144,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const stops: (() => Promise<void>)[] = [() => rawStore.close(), () => Promise.resolve(availability.stop())];
   // Jobs one gateway of a cluster runs (the rollouts, the daily pruning): their leases are given up
   // at a clean stop, just before the store closes, so another gateway takes them over at once.
-  const singletons = new Singletons(() => store.leases, clock, log.child({ subsystem: "cluster" }), `${config.cluster.nodeId ?? config.broker.id}/${PROCESS_OWNER}/${randomBytes(3).toString("hex")}`);
+  const nodeId = nodeIdOf(config);
+  const singletons = new Singletons(() => store.leases, clock, log.child({ subsystem: "cluster" }), `${nodeId}/${PROCESS_OWNER}/${randomBytes(3).toString("hex")}`);
   stops.push(() => singletons.releaseAll());
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
@@ -193,7 +194,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     stops.push(() => Promise.resolve(callGuard.stop()));
     const checkKioskPublish = (kioskId: string, topic: string, payload: Buffer): Promise<string | null> => callGuard.checkKioskPublish(kioskId, topic, payload);
     // Several nodes: MQTT routed between them through Redis (loaded only then); Aedes closes it.
-    const mq = config.cluster.redisUrl === undefined ? undefined : await clusterRouting(config.cluster.redisUrl, config.cluster.nodeId ?? config.broker.id, log);
+    const mq = config.cluster.redisUrl === undefined ? undefined : await clusterRouting(config.cluster.redisUrl, nodeId, log);
     const broker = new GatewayBroker(config, {
       store,
       bus: events,
@@ -288,9 +289,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
-    singletons.startBeats(config.cluster.nodeId ?? config.broker.id, () => broker.connectedClients);
+    singletons.startBeats(nodeId, () => broker.connectedClients);
     // A cluster: the console's events reach the pages of every node.
-    if (mq !== undefined) await relayConsole(broker, alarms.stream, config.cluster.nodeId ?? config.broker.id, log.child({ subsystem: "cluster" }));
+    if (mq !== undefined) await relayConsole(broker, alarms.stream, nodeId, log.child({ subsystem: "cluster" }));
     stops.push(() => broker.stop());
     const mqttPort = broker.mqttPort ?? 0;
     const smsModem = deps.smsModem ?? (config.sms.modem === undefined ? undefined : await createSmsModem(config.sms.modem, log));

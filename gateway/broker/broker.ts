@@ -11,7 +11,7 @@ import { Aedes, type Client, type PublishPacket } from "aedes";
 import type { Logger } from "pino";
 import { OPERATOR_ALARMS_TOPIC, type OperatorAlarm } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
-import type { GatewayConfig } from "../../shared/config/gateway.js";
+import { type GatewayConfig, nodeIdOf } from "../../shared/config/gateway.js";
 import { type Ack, parseTopic, type TopicName, topicFor, topics } from "../../shared/contract.js";
 import { ErrorCode, SosError, retriedFailureLevel } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
@@ -195,7 +195,7 @@ export class GatewayBroker {
     const { log } = this.deps;
     const aedes = await Aedes.createBroker({
       // A cluster node's broker id is its node id: Aedes tells nodes apart by it ($SYS/<id>/…).
-      id: this.config.cluster.nodeId ?? this.config.broker.id,
+      id: nodeIdOf(this.config),
       ...(this.deps.persistence === undefined ? {} : { persistence: this.deps.persistence }),
       ...(this.deps.mq === undefined ? {} : { mq: this.deps.mq }),
       drainTimeout: this.config.broker.drainTimeoutMs,

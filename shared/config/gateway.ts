@@ -390,6 +390,11 @@ export const gatewayConfigSchema = z
 export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema>>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 
+/** This gateway's node id: `cluster.nodeId`, else the broker id (a single node). Also its Aedes broker id. */
+export function nodeIdOf(config: GatewayConfig): string {
+  return config.cluster.nodeId ?? config.broker.id;
+}
+
 export function parseGatewayConfig(input: unknown, source = "gateway config"): GatewayConfig {
   return parseConfig(gatewayConfigSchema, input, source);
 }
