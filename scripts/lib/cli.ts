@@ -55,12 +55,17 @@ export function requireOption<T extends Record<string, unknown>>(opts: T, key: s
   return opts;
 }
 
+/** A repeatable option's values (commander gives an array; a caller may pass one value or none). */
+export function repeated(given: unknown): string[] {
+  return (Array.isArray(given) ? given : given === undefined ? [] : [given]).map(String);
+}
+
 /**
  * kiosk.json's gateway address from `--gateway` given once (`mqtt.url`) or several times, one per
  * gateway node (`mqtt.urls`, tried in order; docs/cluster.md).
  */
 export function kioskGateways(given: unknown): { url: string } | { urls: string[] } {
-  const list = (Array.isArray(given) ? given : given === undefined ? [] : [given]).map(String);
+  const list = repeated(given);
   if (list.length === 0) throw argumentError("give the gateway's MQTT URL: --gateway mqtt(s)://HOST:PORT (repeat it for each node of a cluster)");
   return list.length === 1 ? { url: list[0] ?? "" } : { urls: list };
 }
