@@ -5,30 +5,15 @@
  * on one PostgreSQL database, a real redis-server, the kiosk as a raw mqtt.js client.
  */
 import { randomUUID } from "node:crypto";
-import { request } from "node:http";
 import { afterAll, describe, expect, it } from "vitest";
 import { topicFor } from "../../shared/contract.js";
 import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups, type Defer } from "../integration/cleanups.js";
+import { deferCleanups } from "../integration/cleanups.js";
 import { connectRaw, freePort, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "../integration/harness.js";
-import { addTestOperator, connectOperator, login, OPERATOR_PASSWORD } from "../integration/operator-harness.js";
+import { addTestOperator, connectOperator, login, OPERATOR_PASSWORD, openEventStream } from "../integration/operator-harness.js";
 import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
 
 const KIOSK = "kz-clu-0301";
-
-/** The `alarm` events a console's event stream has received so far. */
-function openStream(port: number, cookie: string, defer: Defer): () => { alertId: string; status?: string }[] {
-  let data = "";
-  const req = request({ host: "127.0.0.1", port, path: "/api/events", headers: { cookie } }, (res) => res.on("data", (d: Buffer) => (data += d.toString("utf8"))));
-  req.on("error", () => undefined);
-  req.end();
-  defer(() => req.destroy());
-  return () =>
-    data
-      .split("\n\n")
-      .filter((block) => block.startsWith("event: alarm\n"))
-      .map((block) => JSON.parse(block.slice(block.indexOf("data: ") + 6)) as { alertId: string; status?: string });
-}
 
 describe("console pages on every node", () => {
   const defer = deferCleanups();
@@ -54,7 +39,8 @@ describe("console pages on every node", () => {
     const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir.path);
     await addTestOperator({ dataDir: a.dataDir, storeUrl: db.url }, "op-b");
     const session = await login(b.httpPort, "op-b", OPERATOR_PASSWORD);
-    const onB = openStream(b.httpPort, session.cookie ?? "", defer);
+    const streamOnB = openEventStream(b.httpPort, session.cookie ?? "", defer);
+    const onB = () => streamOnB.events<{ alertId: string; status?: string }>("alarm");
     await new Promise((r) => setTimeout(r, 300));
 
     const kiosk = await connectRaw(a.mqttUrl, { clientId: KIOSK, username: config.mqtt.username, password: config.mqtt.password });

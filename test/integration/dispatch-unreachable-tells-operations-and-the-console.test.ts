@@ -4,7 +4,6 @@
  * console page (a `dispatch` event on the event stream: the banner), including a page that opens
  * during the outage. Real gateway, real kiosk, real HTTP receivers.
  */
-import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { type GatewayOpsEvent, gatewayOpsEventSchema, type OpsEvent, opsEventSchema } from "../../shared/ops.js";
 import { verifySignature } from "../../shared/signature.js";
@@ -12,24 +11,13 @@ import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { WebhookReceiver } from "../fixtures/webhook-receiver.js";
 import { deferCleanups } from "./cleanups.js";
 import { DISPATCH_SECRET, freePort, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
-import { addTestOperator, login, OPERATOR_PASSWORD } from "./operator-harness.js";
+import { addTestOperator, type EventStreamReader, login, OPERATOR_PASSWORD, openEventStream } from "./operator-harness.js";
 import { OPS_SECRET } from "./supervision-harness.js";
 
 const KIOSK = "kz-hwy-0710";
 
 /** The `dispatch` events a console's event stream has received so far. */
-function openStream(port: number, cookie: string, defer: (f: () => unknown) => void): () => unknown[] {
-  let data = "";
-  const req = request({ host: "127.0.0.1", port, path: "/api/events", headers: { cookie } }, (res) => res.on("data", (d: Buffer) => (data += d.toString("utf8"))));
-  req.on("error", () => undefined);
-  req.end();
-  defer(() => req.destroy());
-  return () =>
-    data
-      .split("\n\n")
-      .filter((block) => block.startsWith("event: dispatch\n"))
-      .map((block) => JSON.parse(block.slice(block.indexOf("data: ") + 6)) as unknown);
-}
+const dispatchEvents = (stream: EventStreamReader) => (): unknown[] => stream.events("dispatch");
 
 describe("dispatch unreachable is told to operations and to the console", () => {
   const defer = deferCleanups();
@@ -50,7 +38,7 @@ describe("dispatch unreachable is told to operations and to the console", () => 
     await addTestOperator(gateway.dataDir, "alice");
     const alice = await login(gateway.httpPort, "alice", OPERATOR_PASSWORD);
     const cookie = alice.cookie ?? "";
-    const before = openStream(gateway.httpPort, cookie, defer);
+    const before = dispatchEvents(openEventStream(gateway.httpPort, cookie, defer));
 
     const kiosk = await startTestKiosk(await provisionTestKiosk(gateway.dataDir, KIOSK, gateway.mqttUrl, dir.path));
     defer(() => kiosk.stop());
@@ -68,7 +56,7 @@ describe("dispatch unreachable is told to operations and to the console", () => 
     await waitFor(() => before().length === 1, "the open page told");
     expect(before()[0]).toEqual({ state: "unreachable", since: down?.since, lastError: "ECONNREFUSED" });
     // A page opened during the outage is told as soon as its stream opens.
-    const during = openStream(gateway.httpPort, cookie, defer);
+    const during = dispatchEvents(openEventStream(gateway.httpPort, cookie, defer));
     await waitFor(() => during().length === 1, "a page opened during the outage told at once");
     expect(during()[0]).toMatchObject({ state: "unreachable", since: down?.since });
 
@@ -80,7 +68,7 @@ describe("dispatch unreachable is told to operations and to the console", () => 
     await waitFor(() => before().length === 2 && during().length === 2, "both pages told it answers again");
     expect(before()[1]).toMatchObject({ state: "ok", since: down?.since });
     // A page opened now shows no banner: nothing is sent to it.
-    const after = openStream(gateway.httpPort, cookie, defer);
+    const after = dispatchEvents(openEventStream(gateway.httpPort, cookie, defer));
     await new Promise((r) => setTimeout(r, 300));
     expect(after()).toEqual([]);
     expect(dispatch.requests).toHaveLength(1);

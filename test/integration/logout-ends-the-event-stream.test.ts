@@ -3,29 +3,10 @@
  * them: at logout, and when a newer login of the same operator pushes the session out. Another
  * session's stream stays open. Real gateway, real HTTP and mqtt.js.
  */
-import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
 import { startTestGateway, tempDir, waitFor } from "./harness.js";
-import { addTestOperator, connectOperatorWs, login, OPERATOR_PASSWORD } from "./operator-harness.js";
-
-interface Stream {
-  readonly ended: () => boolean;
-  readonly data: () => string;
-}
-
-function openStream(port: number, cookie: string, defer: (f: () => unknown) => void): Stream {
-  let ended = false;
-  let data = "";
-  const req = request({ host: "127.0.0.1", port, path: "/api/events", headers: { cookie } }, (res) => {
-    res.on("data", (d: Buffer) => (data += d.toString("utf8")));
-    res.on("close", () => (ended = true));
-  });
-  req.on("error", () => (ended = true));
-  req.end();
-  defer(() => req.destroy());
-  return { ended: () => ended, data: () => data };
-}
+import { addTestOperator, connectOperatorWs, login, OPERATOR_PASSWORD, openEventStream } from "./operator-harness.js";
 
 describe("an event stream ends with its session", () => {
   const defer = deferCleanups();
@@ -39,8 +20,8 @@ describe("an event stream ends with its session", () => {
     await addTestOperator(gateway.dataDir, "bob");
     const alice = await login(gateway.httpPort, "alice", OPERATOR_PASSWORD);
     const bob = await login(gateway.httpPort, "bob", OPERATOR_PASSWORD);
-    const aliceStream = openStream(gateway.httpPort, alice.cookie ?? "", defer);
-    const bobStream = openStream(gateway.httpPort, bob.cookie ?? "", defer);
+    const aliceStream = openEventStream(gateway.httpPort, alice.cookie ?? "", defer);
+    const bobStream = openEventStream(gateway.httpPort, bob.cookie ?? "", defer);
     await waitFor(() => aliceStream.data().includes(": connected") && bobStream.data().includes(": connected"), "both streams open");
     const creds = alice.body.data?.mqtt;
     const page = await connectOperatorWs(gateway.httpPort, { clientId: creds?.clientId, username: creds?.username, password: creds?.password });
@@ -65,7 +46,7 @@ describe("an event stream ends with its session", () => {
     defer(() => gateway.stop());
     await addTestOperator(gateway.dataDir, "alice");
     const first = await login(gateway.httpPort, "alice", OPERATOR_PASSWORD);
-    const stream = openStream(gateway.httpPort, first.cookie ?? "", defer);
+    const stream = openEventStream(gateway.httpPort, first.cookie ?? "", defer);
     await waitFor(() => stream.data().includes(": connected"), "the stream open");
     await login(gateway.httpPort, "alice", OPERATOR_PASSWORD);
     expect(stream.ended()).toBe(false);

@@ -2,6 +2,7 @@
  * Helpers for tests of the operator side: operators added with the real CLI code, logins over real
  * HTTP, and mqtt.js over the real WebSocket at /mqtt.
  */
+import { request } from "node:http";
 import { Readable } from "node:stream";
 import mqtt, { type MqttClient } from "mqtt";
 import { addOperator } from "../../scripts/commands/operator.js";
@@ -74,4 +75,34 @@ export async function connectOperator(httpPort: number, name: string, options: m
   const mqttCreds = reply.body.data?.mqtt;
   if (mqttCreds === undefined) throw new Error(`login of ${name} failed: ${reply.status} ${JSON.stringify(reply.body)}`);
   return connectOperatorWs(httpPort, { clientId: mqttCreds.clientId, ...options, username: mqttCreds.username, password: mqttCreds.password });
+}
+
+/** A console's event stream (GET /api/events) as a page holds it: what arrived, and whether it ended. */
+export interface EventStreamReader {
+  readonly ended: () => boolean;
+  readonly data: () => string;
+  /** The data of every `type` event so far, parsed. */
+  readonly events: <T = unknown>(type: string) => T[];
+}
+
+/** Opens the event stream with a session's cookie; `defer` closes it after the test. */
+export function openEventStream(port: number, cookie: string, defer: (f: () => unknown) => void): EventStreamReader {
+  let ended = false;
+  let data = "";
+  const req = request({ host: "127.0.0.1", port, path: "/api/events", headers: { cookie } }, (res) => {
+    res.on("data", (d: Buffer) => (data += d.toString("utf8")));
+    res.on("close", () => (ended = true));
+  });
+  req.on("error", () => (ended = true));
+  req.end();
+  defer(() => req.destroy());
+  return {
+    ended: () => ended,
+    data: () => data,
+    events: <T>(type: string) =>
+      data
+        .split("\n\n")
+        .filter((block) => block.startsWith(`event: ${type}\n`))
+        .map((block) => JSON.parse(block.slice(block.indexOf("data: ") + 6)) as T),
+  };
 }
