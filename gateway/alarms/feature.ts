@@ -68,9 +68,8 @@ export class AlarmsFeature {
   private readonly beatsDirty = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
-  /** Alarm steps, written again when the store could not (step-writer.ts); `quietSteps` are not pushed. */
+  /** Alarm steps, written again when the store could not (step-writer.ts). */
   private readonly steps: StepWriter;
-  private readonly quietSteps: StepWriter;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -78,7 +77,6 @@ export class AlarmsFeature {
   ) {
     this.log = deps.log.child({ subsystem: "alarms" });
     this.steps = new StepWriter(() => deps.store.alarms, (step) => this.stepped(step.alertId, step.type, step.actor), this.log);
-    this.quietSteps = new StepWriter(() => deps.store.alarms, () => undefined, this.log);
     this.forwarder = this.createForwarder();
     this.escalation = new EscalationTimers(config.alarms, {
       store: deps.store,
@@ -134,7 +132,6 @@ export class AlarmsFeature {
     for (const off of this.unsubscribe.splice(0)) off();
     this.escalation.stop();
     this.steps.stop();
-    this.quietSteps.stop();
     this.stream.stop();
     await this.forwarder?.stop(graceMs);
   }
@@ -240,7 +237,7 @@ export class AlarmsFeature {
   }
 
   private record(step: AlarmStep, push = true): Promise<void> {
-    return (push ? this.steps : this.quietSteps).write(step);
+    return this.steps.write(step, push);
   }
 
   /** A step was stored: tell the bus and push the alarm to every page. */

@@ -18,15 +18,15 @@ export class StepWriter {
 
   constructor(
     private readonly alarms: () => AlarmStore,
-    /** A step was stored (not a repeat): push it to the pages. */
+    /** A step written with `push` was stored (not a repeat): push it to the pages. */
     private readonly stored: (step: AlarmStep) => void,
     private readonly log: Logger,
   ) {}
 
-  /** Resolves once the first try is over (stored, a repeat, or queued for another try). */
-  async write(step: AlarmStep, attempt = 1): Promise<void> {
+  /** Resolves once the first try is over (stored, a repeat, or queued for another try); `push`: tell the pages once stored. */
+  async write(step: AlarmStep, push = true, attempt = 1): Promise<void> {
     try {
-      if (await this.alarms().recordStep(step)) this.stored(step);
+      if ((await this.alarms().recordStep(step)) && push) this.stored(step);
       if (attempt > 1) this.log.info({ alertId: step.alertId, step: step.type, attempt }, "alarm step stored after a retry");
     } catch (err) {
       if (attempt >= MAX_ATTEMPTS) {
@@ -35,7 +35,7 @@ export class StepWriter {
       }
       const delayMs = backoffDelay(RETRY, attempt);
       if (attempt === 1) this.log.warn({ err, alertId: step.alertId, step: step.type, retryInMs: delayMs }, "could not store an alarm step: retrying");
-      this.later(step, attempt + 1, delayMs);
+      this.later(step, push, attempt + 1, delayMs);
     }
   }
 
@@ -50,7 +50,7 @@ export class StepWriter {
     this.waiting.clear();
   }
 
-  private later(step: AlarmStep, attempt: number, delayMs: number): void {
+  private later(step: AlarmStep, push: boolean, attempt: number, delayMs: number): void {
     if (this.waiting.size >= MAX_WAITING) {
       const [oldest] = this.waiting;
       if (oldest !== undefined) {
@@ -61,7 +61,7 @@ export class StepWriter {
     }
     const timer = setTimeout(() => {
       this.waiting.delete(timer);
-      void this.write(step, attempt);
+      void this.write(step, push, attempt);
     }, delayMs);
     timer.unref();
     this.waiting.set(timer, step);

@@ -63,6 +63,10 @@ describe("alarm steps the store could not write", () => {
     await vi.advanceTimersByTimeAsync(1_000 + 2_000 + 4_000);
     expect((await store.alarms.steps(ALERT)).map((s) => [s.type, s.at])).toEqual([["received", at]]);
     expect(pushed).toEqual(["received"]);
+    // A step written without `push` is stored and not pushed.
+    await writer.write({ alertId: ALERT, type: "pressed", at, actor: "kiosk", detail: {} }, false);
+    expect((await store.alarms.steps(ALERT)).map((s) => s.type).sort()).toEqual(["pressed", "received"]);
+    expect(pushed).toEqual(["received"]);
     expect(writer.pending).toBe(0);
     expect(logs.find("could not store an alarm step: retrying")).toHaveLength(1);
     expect(logs.find("alarm step stored after a retry")).toEqual([expect.objectContaining({ attempt: 4 })]);
