@@ -47,6 +47,7 @@ import { smsHookRoutes } from "./sms/http-hook.js";
 import { SmsIntake } from "./sms/intake.js";
 import { relayConsole } from "./cluster/console-relay.js";
 import { Singletons } from "./cluster/singleton.js";
+import { KioskOwners } from "./cluster/kiosk-owners.js";
 import { PROCESS_OWNER } from "./store/claims.js";
 
 export const GATEWAY_VERSION = "0.1.0";
@@ -111,6 +112,12 @@ function serverTls(config: GatewayConfig, log: Logger): ServerTls | undefined {
     throw new SosError(ErrorCode.ConfigMissing, `the production profile needs TLS and ${pkiPaths(config.dataDir).dir} holds no CA: run 'sos ca init --data-dir ${config.dataDir}'`);
   }
   return undefined;
+}
+
+/** A cluster node's kiosk owners: the kiosks it supervises (cluster/kiosk-owners.ts). */
+function kioskOwners(config: GatewayConfig, holder: string, store: GatewayStore, clock: Clock, log: Logger): KioskOwners {
+  const { beatMs, deadAfterMs, moveGraceMs } = config.cluster;
+  return new KioskOwners({ holder, everyMs: beatMs, deadAfterMs, moveGraceMs }, { leases: () => store.leases, health: () => store.health, clock, log: log.child({ subsystem: "cluster" }) });
 }
 
 async function clusterRouting(url: string, nodeId: string, log: Logger): Promise<ClusterRouting> {
@@ -249,6 +256,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       log,
       userAgent: `sos-gateway/${GATEWAY_VERSION}`,
       mine: singletons.mine,
+      ...(config.cluster.nodeId === undefined ? {} : { owners: kioskOwners(config, singletons.holder, store, clock, log) }),
       ...(deps.opsSender === undefined ? {} : { opsSender: deps.opsSender }),
     });
     supervision.attach(broker);
@@ -289,7 +297,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
-    singletons.startBeats(nodeId, () => broker.connectedClients);
+    singletons.startBeats(nodeId, () => broker.connectedClients, config.cluster.beatMs);
     // A cluster: the console's events reach the pages of every node.
     if (mq !== undefined) await relayConsole(broker, alarms.stream, nodeId, log.child({ subsystem: "cluster" }));
     stops.push(() => broker.stop());

@@ -2,16 +2,17 @@
  * The console's event stream on every node of a cluster: what one node sends its pages (an alarm's
  * new step, the kiosks that beat) goes to the other nodes' pages too, through the cluster's MQTT
  * routing on an internal topic no client can reach. Each event carries the node it came from, and a
- * node delivers only the others' (its own went to its pages already). Relayed: `alarm` and
- * `heartbeats`. Not relayed: `kiosk` (each node supervises its own kiosks: relayed, one node's view
- * would contradict another's) and `dispatch` (each node's banner follows its own dispatch forwarder).
+ * node delivers only the others' (its own went to its pages already). Relayed: `alarm`,
+ * `heartbeats` and `kiosk` (a kiosk's state changes on the one node that supervises it,
+ * cluster/kiosk-owners.ts). Not relayed: `dispatch` (each node's banner follows its own dispatch
+ * forwarder: a node that cannot reach dispatch says so on its own pages, whatever the others see).
  */
 import type { Logger } from "pino";
 import type { EventStream } from "../alarms/stream.js";
 import type { GatewayBroker } from "../broker/broker.js";
 
 export const CONSOLE_TOPIC = "$SOS/console";
-const RELAYED = new Set(["alarm", "heartbeats"]);
+const RELAYED = new Set(["alarm", "heartbeats", "kiosk"]);
 
 export async function relayConsole(broker: GatewayBroker, stream: EventStream, nodeId: string, log: Logger): Promise<void> {
   await broker.subscribeInternal(CONSOLE_TOPIC, (payload) => {

@@ -44,4 +44,19 @@ export interface LeaseStore {
   leave(holder: string): Promise<void>;
   /** Every node that beat, newest beat first. */
   nodes(): Promise<NodeRecord[]>;
+  /**
+   * Kiosk owners (migration 16): the process that supervises a kiosk. A kiosk's new connection makes
+   * its node's process the owner, whoever owned it before.
+   */
+  claimKiosk(kioskId: string, holder: string, at: string): Promise<void>;
+  /** The process that supervises the kiosk now, or null when none does. */
+  ownerOf(kioskId: string): Promise<string | null>;
+  /**
+   * Takes for `holder` every kiosk that has been seen (online, degraded or offline) and that no live
+   * process supervises: its owner has not beaten since `aliveSince` (epoch ms) or left, or it has no
+   * owner. One statement: of two processes asking at once, each kiosk goes to one. Returns their ids.
+   */
+  takeOrphans(holder: string, aliveSince: number, at: string): Promise<string[]>;
+  /** How many kiosks each process supervises. */
+  ownedCounts(): Promise<Record<string, number>>;
 }

@@ -570,6 +570,22 @@ export const migrations: readonly Migration[] = [
      connections integer NOT NULL DEFAULT 0
    );`,
   },
+  {
+    version: 16,
+    what: "which gateway process supervises each kiosk (gateway/cluster/kiosk-owners.ts): the one holding its newest connection, or the one that took it over from a node that stopped beating",
+    sqlite: `CREATE TABLE kiosk_owners (
+     kiosk_id TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     since TEXT NOT NULL
+   );
+   CREATE INDEX kiosk_owners_by_holder ON kiosk_owners (holder);`,
+    postgres: `CREATE TABLE kiosk_owners (
+     kiosk_id text COLLATE "C" PRIMARY KEY,
+     holder text COLLATE "C" NOT NULL,
+     since text COLLATE "C" NOT NULL
+   );
+   CREATE INDEX kiosk_owners_by_holder ON kiosk_owners (holder);`,
+  },
 ];
 
 /** The schema version a store reaches once migrated. */
@@ -626,4 +642,5 @@ export const copyTables: readonly CopyTable[] = [
   { name: "release_rollouts", orderBy: "rowid", columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at"] },
   { name: "leases", orderBy: "rowid", columns: ["name", "holder", "until", "acquired_at"] },
   { name: "cluster_nodes", orderBy: "rowid", columns: ["holder", "node_id", "started_at", "beat_at", "connections"] },
+  { name: "kiosk_owners", orderBy: "rowid", columns: ["kiosk_id", "holder", "since"] },
 ];

@@ -19,6 +19,7 @@ import type { GatewayEvents } from "../events.js";
 import type { OutboxForwarder, OutboxSender } from "../outbox/forwarder.js";
 import type { GatewayStore } from "../store/store.js";
 import { alwaysMine, type IsMine } from "../cluster/singleton.js";
+import type { KioskOwners } from "../cluster/kiosk-owners.js";
 import { reportGatewayEvents } from "./gateway-ops.js";
 import { createOpsForwarder } from "./ops.js";
 import { StallDetector } from "./stall.js";
@@ -40,6 +41,8 @@ export interface SupervisionDeps {
   readonly opsSender?: OutboxSender;
   /** Whether this gateway runs a cluster-wide job now (cluster/singleton.ts); default: always. */
   readonly mine?: IsMine;
+  /** A cluster node: which process supervises each kiosk (cluster/kiosk-owners.ts); none: this one, all. */
+  readonly owners?: KioskOwners;
 }
 
 export class SupervisionFeature {
@@ -66,7 +69,15 @@ export class SupervisionFeature {
     this.stalls = new StallDetector({ tickMs: 500, thresholdMs: stallThresholdMs }, { now: () => deps.clock.now().getTime(), log: this.log, bus: deps.events });
     this.supervisor = new KioskSupervisor(
       { ...rules, offlineReminderMs, restoreGraceMs, maxHeartbeatBytes, settleMs, maxHeartbeatsPerMinute, stallThresholdMs },
-      { writer: this.writer, bus: deps.events, clock: deps.clock, log: this.log, isConnected: (kioskId) => this.broker?.isConnected(kioskId) ?? false, stalls: this.stalls },
+      {
+        writer: this.writer,
+        bus: deps.events,
+        clock: deps.clock,
+        log: this.log,
+        isConnected: (kioskId) => this.broker?.isConnected(kioskId) ?? false,
+        stalls: this.stalls,
+        ...(deps.owners === undefined ? {} : { ownership: deps.owners }),
+      },
     );
   }
 
@@ -92,6 +103,7 @@ export class SupervisionFeature {
     const rows = await this.deps.store.health.listHealth();
     this.registryMark = (await this.deps.store.health.registryChangedSince(null)).at(-1)?.updatedAt ?? null;
     this.supervisor.load(rows);
+    this.deps.owners?.start((row) => this.supervisor.adopt(row));
     this.writer.start();
     this.stalls.start();
     this.ops?.start();
@@ -112,6 +124,7 @@ export class SupervisionFeature {
     clearInterval(this.pruneTimer);
     this.stalls.stop();
     for (const off of this.unsubscribe.splice(0)) off();
+    this.deps.owners?.stop();
     this.supervisor.stop();
     await this.writer.stop();
     await this.ops?.stop(graceMs);

@@ -30,8 +30,11 @@ import {
   testAlarmOverdue,
 } from "./rules.js";
 import { BEAT_BURST, newWatch, safeJson, type Watch } from "./watch.js";
+import { type Ownership, OwnershipGate } from "./ownership.js";
 import type { SupervisionWriter } from "./writer.js";
 import type { StallWatch } from "./stall.js";
+
+export type { Ownership } from "./ownership.js";
 
 export interface SupervisorOptions extends SupervisionRules {
   readonly offlineReminderMs: number;
@@ -56,7 +59,11 @@ export interface SupervisorDeps {
   readonly isConnected: (kioskId: string) => boolean;
   /** The gateway's own stalls: a kiosk is not declared silent for heartbeats the gateway did not read. */
   readonly stalls?: StallWatch;
+  /** A cluster: which gateway process supervises each kiosk (cluster/kiosk-owners.ts). None: this one supervises all. */
+  readonly ownership?: Ownership;
 }
+
+
 
 export interface KioskView {
   readonly kioskId: string;
@@ -69,36 +76,79 @@ export interface KioskView {
 
 const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
 
+/** A kiosk taken over after its last heartbeat's timeout has passed goes offline this soon (not at once: it may be reconnecting). */
+const MIN_ADOPTED_SILENCE_MS = 1_000;
+
 export class KioskSupervisor {
   private readonly watches = new Map<string, Watch>();
   private stopped = false;
+  private readonly owning: boolean;
+  private readonly gate: OwnershipGate;
 
   constructor(
     private readonly options: SupervisorOptions,
     private readonly deps: SupervisorDeps,
-  ) {}
+  ) {
+    this.owning = deps.ownership !== undefined;
+    this.gate = new OwnershipGate(deps.ownership, {
+      stopped: () => this.stopped,
+      release: (w) => this.release(w),
+      restore: (w, row) => this.restore(w, row, this.now()),
+      log: deps.log,
+    });
+  }
 
-  /** Restores the stored states at start; kiosks stored alive get their silence timer (at least restoreGraceMs). */
+  /**
+   * Restores the stored states at start; kiosks stored alive get their silence timer (at least
+   * restoreGraceMs). In a cluster, no kiosk is this process's yet: each is claimed by its next
+   * connection here, or taken over (adopt) from a node that stopped beating.
+   */
   load(rows: readonly KioskHealthRow[]): void {
     const now = this.now();
     for (const row of rows) {
       const w = this.add(row.kioskId, now);
-      w.state = row.state ?? "never-seen";
-      w.since = ms(row.since) ?? now;
-      w.reason = row.reason ?? "provisioned";
-      w.components = [...row.components];
-      w.beatComponents = row.components.filter((c) => c !== TEST_ALARM_OVERDUE);
-      w.firstSeenAt = ms(row.firstSeenAt);
-      w.intervalS = row.intervalS;
-      w.lastTestFromBeat = ms(row.lastTestAlarmAt);
-      w.lastTestAlert = ms(row.lastTestAlertAt);
-      w.decommissioned = row.decommissionedAt !== null;
-      w.alive = w.state === "online" || w.state === "degraded";
-      if (w.decommissioned) this.decide(w, "decommissioned");
-      else if (w.state === "decommissioned") this.decide(w, "recommissioned");
-      else if (w.alive) this.armSilence(w, Math.max(silenceTimeoutMs(w.intervalS, this.options), this.options.restoreGraceMs));
-      else if (w.state === "offline") this.resumeReminders(w, now);
+      this.restore(w, row, now);
+      if (w.owned) this.resume(w, now, Math.max(silenceTimeoutMs(w.intervalS, this.options), this.options.restoreGraceMs));
     }
+  }
+
+  /**
+   * Takes over a kiosk whose node stopped beating (cluster/kiosk-owners.ts): its stored state, its
+   * silence timer running from its last stored heartbeat, its offline reminders on their grid.
+   */
+  adopt(row: KioskHealthRow): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const w = this.watch(row.kioskId);
+    // Already supervised here (a claim the store missed): what this process knows is newer.
+    if (w.owned) return;
+    this.restore(w, row, now);
+    w.owned = true;
+    const timeout = silenceTimeoutMs(w.intervalS, this.options);
+    const lastSeen = ms(row.lastHeartbeatAt) ?? w.since;
+    this.resume(w, now, Math.max(MIN_ADOPTED_SILENCE_MS, lastSeen + timeout - now));
+  }
+
+  private restore(w: Watch, row: KioskHealthRow, now: number): void {
+    w.state = row.state ?? "never-seen";
+    w.since = ms(row.since) ?? now;
+    w.reason = row.reason ?? "provisioned";
+    w.components = [...row.components];
+    w.beatComponents = row.components.filter((c) => c !== TEST_ALARM_OVERDUE);
+    w.firstSeenAt = ms(row.firstSeenAt);
+    w.intervalS = row.intervalS;
+    w.lastTestFromBeat = ms(row.lastTestAlarmAt);
+    w.lastTestAlert = ms(row.lastTestAlertAt);
+    w.decommissioned = row.decommissionedAt !== null;
+    w.alive = w.state === "online" || w.state === "degraded";
+  }
+
+  /** Arms what a restored state needs: alive → its silence timer; offline → its reminders. */
+  private resume(w: Watch, now: number, silenceMs: number): void {
+    if (w.decommissioned) this.decide(w, "decommissioned");
+    else if (w.state === "decommissioned") this.decide(w, "recommissioned");
+    else if (w.alive) this.armSilence(w, silenceMs);
+    else if (w.state === "offline") this.resumeReminders(w, now);
   }
 
   /** A kiosk registered after start (provisioned while the gateway runs): never seen until it connects. */
@@ -109,6 +159,21 @@ export class KioskSupervisor {
   connected(kioskId: string): void {
     const w = this.watch(kioskId);
     if (w.decommissioned || this.stopped) return;
+    if (!this.owning) return this.connectedNow(w);
+    // Its newest connection is here: this process supervises it, from the state the store holds
+    // (another node may have supervised it until now); its events wait for that state meanwhile.
+    if (w.owned) {
+      this.connectedNow(w);
+      this.gate.claim(w, false);
+    } else {
+      this.gate.hold(w, () => this.connectedNow(w));
+      this.gate.claim(w, true);
+    }
+  }
+
+  private connectedNow(w: Watch): void {
+    if (w.decommissioned || this.stopped) return;
+    w.epoch += 1;
     w.alive = true;
     w.shutdownSaid = false;
     w.firstSeenAt ??= this.now();
@@ -118,10 +183,24 @@ export class KioskSupervisor {
 
   disconnected(kioskId: string): void {
     const w = this.watch(kioskId);
+    if (this.gate.hold(w, () => this.disconnected(kioskId))) return;
     if (w.decommissioned || this.stopped || this.deps.isConnected(kioskId)) return;
-    w.alive = false;
+    const gone = (): void => {
+      if (this.deps.isConnected(kioskId)) return;
+      w.alive = false;
+      this.clearSilence(w);
+      this.decide(w, w.shutdownSaid ? "shutdown" : "connection-lost");
+    };
+    const grace = this.deps.ownership?.moveGraceMs ?? 0;
+    if (!this.owning || w.shutdownSaid || grace === 0) return this.gate.confirm(w, gone);
+    // A cluster: the kiosk may be on its way to another node. Gone if it has not connected anywhere
+    // within the grace (a connection here or a heartbeat voids this; one elsewhere releases it).
     this.clearSilence(w);
-    this.decide(w, w.shutdownSaid ? "shutdown" : "connection-lost");
+    w.silenceMs = Number.NaN; // the slot holds this wait, not a silence timer: armSilence replaces it
+    w.silence = setTimeout(() => {
+      w.silence = undefined;
+      if (!this.stopped) this.gate.confirm(w, gone);
+    }, grace);
   }
 
   /** The kiosk's retained status: `offline`/`shutdown` just before a deliberate stop names the disconnect that follows. */
@@ -136,11 +215,20 @@ export class KioskSupervisor {
       }
       return;
     }
-    if (parsed.state === "offline" && parsed.reason === "shutdown") this.watch(kioskId).shutdownSaid = true;
+    if (parsed.state === "offline" && parsed.reason === "shutdown") {
+      const w = this.watch(kioskId);
+      if (!this.gate.hold(w, () => (w.shutdownSaid = true))) w.shutdownSaid = true;
+    }
   }
 
   heartbeat(kioskId: string, payload: Buffer): void {
     const w = this.watch(kioskId);
+    if (this.gate.hold(w, () => this.heartbeat(kioskId, payload))) return;
+    if (this.owning && !w.owned && !w.decommissioned && !this.stopped) {
+      // A kiosk talking here that another process took meanwhile: it is this one's again.
+      this.gate.hold(w, () => this.heartbeat(kioskId, payload));
+      return this.gate.claim(w, true);
+    }
     const now = this.now();
     if (!this.takeBeat(w, now)) {
       this.deps.bus.emit("kiosk.heartbeat", { kioskId, valid: false, dropped: true });
@@ -149,6 +237,7 @@ export class KioskSupervisor {
     const hb = payload.length > this.options.maxHeartbeatBytes ? undefined : safeJson(payload, heartbeatSchema);
     this.deps.bus.emit("kiosk.heartbeat", { kioskId, valid: hb !== undefined });
     if (w.decommissioned || this.stopped) return;
+    w.epoch += 1;
     w.alive = true;
     w.firstSeenAt ??= now;
     if (hb === undefined) {
@@ -187,15 +276,17 @@ export class KioskSupervisor {
     this.decide(w, decommissioned ? "decommissioned" : "recommissioned");
   }
 
+  /** The kiosk's state as this process supervises it; undefined when another process of a cluster does (the store has it). */
   get(kioskId: string): KioskView | undefined {
     const w = this.watches.get(kioskId);
-    if (w === undefined) return undefined;
+    if (w === undefined || !w.owned) return undefined;
     return { kioskId, state: w.state, since: new Date(w.since).toISOString(), reason: w.reason, components: w.components, reminders: w.reminders };
   }
 
   counts(): Record<KioskStateName, number> {
     const counts = Object.fromEntries(kioskStateNames.map((s) => [s, 0])) as Record<KioskStateName, number>;
-    for (const w of this.watches.values()) counts[w.state] += 1;
+    // In a cluster, the kiosks this process supervises (the nodes' counts add up to the fleet's seen kiosks).
+    for (const w of this.watches.values()) if (w.owned) counts[w.state] += 1;
     return counts;
   }
 
@@ -228,6 +319,8 @@ export class KioskSupervisor {
   }
 
   private decide(w: Watch, reason: string): void {
+    // Only the process that supervises a kiosk records its changes.
+    if (!w.owned) return;
     const now = this.now();
     // Only a test alert the gateway stored proves the whole path; the kiosk's lastTestAlarmAt is shown, not trusted.
     const overdue = w.alive && testAlarmOverdue([w.lastTestAlert], w.firstSeenAt, now, this.options);
@@ -279,6 +372,13 @@ export class KioskSupervisor {
 
   private remind(w: Watch): void {
     if (this.stopped || w.state !== "offline") return;
+    w.reminder = undefined;
+    if (this.owning) return this.gate.confirm(w, () => this.remindNow(w));
+    this.remindNow(w);
+  }
+
+  private remindNow(w: Watch): void {
+    if (this.stopped || w.state !== "offline") return;
     w.reminders += 1;
     const at = new Date(this.now()).toISOString();
     const since = new Date(w.since).toISOString();
@@ -303,8 +403,10 @@ export class KioskSupervisor {
       w.silence = undefined;
       if (this.stopped || w.decommissioned) return;
       if (this.gatewayStalled(w)) return;
-      w.alive = false;
-      this.decide(w, "heartbeats-missed");
+      this.gate.confirm(w, () => {
+        w.alive = false;
+        this.decide(w, "heartbeats-missed");
+      });
     }, timeoutMs);
   }
 
@@ -325,6 +427,17 @@ export class KioskSupervisor {
     return true;
   }
 
+  /** The kiosk's newest connection is on another gateway process now: its timers stop here. */
+  private release(w: Watch): void {
+    w.owned = false;
+    this.clearSilence(w);
+    clearTimeout(w.reminder);
+    clearTimeout(w.settle);
+    w.reminder = undefined;
+    w.settle = undefined;
+    this.deps.log.info({ kioskId: w.kioskId }, "kiosk supervised by another gateway now (its newest connection is there)");
+  }
+
   private clearSilence(w: Watch): void {
     clearTimeout(w.silence);
     w.silence = undefined;
@@ -336,6 +449,7 @@ export class KioskSupervisor {
 
   private add(kioskId: string, now: number): Watch {
     const w = newWatch(kioskId, now);
+    w.owned = !this.owning;
     this.watches.set(kioskId, w);
     return w;
   }

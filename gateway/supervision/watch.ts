@@ -34,6 +34,12 @@ export interface Watch {
   droppedBeats: number;
   dropLoggedAt: number;
   statusLoggedAt: number;
+  /** This gateway process supervises the kiosk (always outside a cluster; in one, see supervisor.ts Ownership). */
+  owned: boolean;
+  /** Events of the kiosk that wait for this process's claim on it to be stored. */
+  held: (() => void)[] | undefined;
+  /** Counts the kiosk's connections and heartbeats: a confirmation asked before a newer one is void. */
+  epoch: number;
 }
 
 /** Heartbeats a kiosk may send at once above its rate. */
@@ -67,6 +73,9 @@ export function newWatch(kioskId: string, now: number): Watch {
     droppedBeats: 0,
     dropLoggedAt: Number.NEGATIVE_INFINITY,
     statusLoggedAt: Number.NEGATIVE_INFINITY,
+    owned: true,
+    held: undefined,
+    epoch: 0,
   };
 }
 

@@ -346,8 +346,18 @@ export const gatewayConfigSchema = z
         redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, "must look like redis://HOST:PORT or rediss://HOST:PORT (Redis or Valkey)").optional(),
         /** This node's fixed id (also its MQTT broker id): unique in the cluster, the same across restarts. */
         nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, '.', '_' or '-' (e.g. gw-a)").optional(),
+        /** How often each node beats in the store (and looks for kiosks of nodes that stopped beating). */
+        beatMs: z.number().int().min(100).max(60_000).default(5_000),
+        /** A node that has not beaten for this long is dead: another takes over the supervision of its kiosks. */
+        deadAfterMs: z.number().int().min(300).max(600_000).default(15_000),
+        /**
+         * A kiosk whose connection to this node closed is called offline only if it has not connected
+         * again (here or on another node) within this long: a kiosk moving between nodes (its node
+         * died, its link to it went silent) is not offline. Its first tries: ~1 s, 2 s, 4 s.
+         */
+        moveGraceMs: z.number().int().min(0).max(120_000).default(10_000),
       })
-      .default({}),
+      .default({ beatMs: 5_000, deadAfterMs: 15_000, moveGraceMs: 10_000 }),
     sms: smsSchema.default({}),
     shutdown: z.object({ graceMs: z.number().int().min(0).default(5_000) }).default({ graceMs: 5_000 }),
     log: z.object({ level: logLevelSchema.default("info") }).default({ level: "info" }),
@@ -372,6 +382,9 @@ export const gatewayConfigSchema = z
         path: ["security", "renewBeforeDays"],
         message: `must be below security.kioskCertDays (${config.security.kioskCertDays}): otherwise every renewed certificate is due for renewal at once`,
       });
+    }
+    if (config.cluster.deadAfterMs < 2 * config.cluster.beatMs) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "deadAfterMs"], message: `must be at least twice beatMs (${2 * config.cluster.beatMs} ms): a node late by one beat is not dead` });
     }
     if (config.cluster.redisUrl !== undefined && config.cluster.nodeId === undefined) {
       ctx.addIssue({ code: "custom", path: ["cluster", "nodeId"], message: "is required with a cluster URL: give each node its own fixed id (--node-id gw-a)" });

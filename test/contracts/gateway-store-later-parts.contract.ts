@@ -1,7 +1,7 @@
 /** The GatewayStore contract's EIDO update outbox, SMS and release sides (called by gateway-store.contract.ts). */
 import { describe, expect, it } from "vitest";
 import type { GatewayStore } from "../../gateway/store/store.js";
-import { at, attempt, claimBy, ids, iso, newAlert, type StoreHarness } from "./gateway-store-fixtures.js";
+import { at, attempt, claimBy, ids, iso, newAlert, registered, type StoreHarness } from "./gateway-store-fixtures.js";
 
 export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Promise<GatewayStore>): void {
   describe("EIDO updates (store.dispatchUpdates)", () => {
@@ -103,6 +103,44 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       ]);
       await leases.leave("gw-a/1");
       expect((await leases.nodes()).map((n) => n.holder)).toEqual(["gw-b/1"]);
+    });
+
+    it("kiosk owners: a new connection takes the kiosk; a seen kiosk whose owner stopped beating (or that has none) is taken once", async () => {
+      const store = await fresh();
+      const { leases } = store;
+      await registered(store, "k-1", "k-2", "k-3", "k-4", "k-5");
+      const to = (kioskId: string, state: "online" | "offline" | "never-seen" | "decommissioned") => ({ kioskId, from: "never-seen" as const, to: state, reason: "r", components: [], at: iso(1) });
+      await store.health.recordSupervision({ transitions: [to("k-1", "online"), to("k-2", "offline"), to("k-3", "online"), to("k-4", "never-seen"), to("k-5", "decommissioned")], events: [] });
+      await leases.beat({ nodeId: "gw-a", holder: "a/1", startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 1 });
+      await leases.beat({ nodeId: "gw-b", holder: "b/1", startedAt: iso(0), beatAt: at(2_000).getTime(), connections: 1 });
+      await leases.claimKiosk("k-1", "b/1", iso(1_000));
+      await leases.claimKiosk("k-2", "b/1", iso(1_000));
+      await leases.claimKiosk("k-1", "a/1", iso(1_500)); // k-1 connected again, to node A
+      expect(await leases.ownerOf("k-1")).toBe("a/1");
+      expect(await leases.ownerOf("k-4")).toBeNull();
+      expect(await leases.ownedCounts()).toEqual({ "a/1": 1, "b/1": 1 });
+      // k-3 (seen, no owner) is taken at once; never-seen and decommissioned kiosks are nobody's to
+      // supervise. B beats for the last time at 2 s: at 20 s (alive since 5 s) it is dead, k-2 is taken.
+      expect(await leases.takeOrphans("a/1", at(1_000).getTime(), iso(20_000))).toEqual(["k-3"]);
+      expect(await leases.takeOrphans("a/1", at(1_000).getTime(), iso(20_000))).toEqual([]);
+      expect(await leases.takeOrphans("a/1", at(5_000).getTime(), iso(20_000))).toEqual(["k-2"]);
+      expect(await leases.takeOrphans("a/1", at(5_000).getTime(), iso(20_000))).toEqual([]);
+      expect(await leases.ownedCounts()).toEqual({ "a/1": 3 });
+      // A node that left (a clean stop) has no beat: its kiosks are orphans at once.
+      await leases.beat({ nodeId: "gw-c", holder: "c/1", startedAt: iso(0), beatAt: at(20_000).getTime(), connections: 0 });
+      await leases.leave("a/1");
+      expect(await leases.takeOrphans("c/1", at(15_000).getTime(), iso(21_000))).toEqual(["k-1", "k-2", "k-3"]);
+    });
+
+    it("two processes taking orphans at once: each kiosk goes to one", async () => {
+      const a = await fresh();
+      const b = await harness.another();
+      const kioskIds = Array.from({ length: 20 }, (_, i) => `k-${i}`);
+      await registered(a, ...kioskIds);
+      await a.health.recordSupervision({ transitions: kioskIds.map((kioskId) => ({ kioskId, from: "never-seen" as const, to: "online" as const, reason: "r", components: [], at: iso(1) })), events: [] });
+      for (const holder of ["a/1", "b/1"]) await a.leases.beat({ nodeId: holder, holder, startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 0 });
+      const [ta, tb] = await Promise.all([a.leases.takeOrphans("a/1", at(5_000).getTime(), iso(10_000)), b.leases.takeOrphans("b/1", at(5_000).getTime(), iso(10_000))]);
+      expect([...ta, ...tb].sort()).toEqual([...kioskIds].sort());
     });
 
     it("two processes asking at once: exactly one holds it", async () => {

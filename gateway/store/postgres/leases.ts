@@ -43,4 +43,36 @@ export class PgLeaseStore implements LeaseStore {
     const rows = await this.db.run((q) => q<{ node_id: string; holder: string; started_at: string; beat_at: number; connections: number }[]>`SELECT * FROM cluster_nodes ORDER BY beat_at DESC, holder`);
     return rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections }));
   }
+
+  async claimKiosk(kioskId: string, holder: string, at: string): Promise<void> {
+    await this.db.run(
+      (q) => q`INSERT INTO kiosk_owners (kiosk_id, holder, since) VALUES (${kioskId}, ${holder}, ${at})
+               ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since`,
+    );
+  }
+
+  async ownerOf(kioskId: string): Promise<string | null> {
+    const rows = await this.db.run((q) => q<{ holder: string }[]>`SELECT holder FROM kiosk_owners WHERE kiosk_id = ${kioskId}`);
+    return rows[0]?.holder ?? null;
+  }
+
+  /** As sqlite/leases.ts; a second taker waits on the row the first wrote and finds its owner alive. */
+  async takeOrphans(holder: string, aliveSince: number, at: string): Promise<string[]> {
+    const rows = await this.db.run(
+      (q) => q<{ kiosk_id: string }[]>`
+        INSERT INTO kiosk_owners (kiosk_id, holder, since)
+        SELECT h.kiosk_id, ${holder}, ${at} FROM kiosk_health h LEFT JOIN kiosk_owners o ON o.kiosk_id = h.kiosk_id
+        WHERE h.state IN ('online', 'degraded', 'offline')
+          AND (o.kiosk_id IS NULL OR o.holder NOT IN (SELECT holder FROM cluster_nodes WHERE beat_at >= ${aliveSince}))
+        ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since
+          WHERE kiosk_owners.holder NOT IN (SELECT holder FROM cluster_nodes WHERE beat_at >= ${aliveSince})
+        RETURNING kiosk_id`,
+    );
+    return rows.map((r) => r.kiosk_id).sort();
+  }
+
+  async ownedCounts(): Promise<Record<string, number>> {
+    const rows = await this.db.run((q) => q<{ holder: string; n: number }[]>`SELECT holder, count(*)::int AS n FROM kiosk_owners GROUP BY holder`);
+    return Object.fromEntries(rows.map((r) => [r.holder, r.n]));
+  }
 }

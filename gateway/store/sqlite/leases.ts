@@ -49,4 +49,35 @@ export class SqliteLeaseStore implements LeaseStore {
       .all();
     return Promise.resolve(rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections })));
   }
+
+  claimKiosk(kioskId: string, holder: string, at: string): Promise<void> {
+    this.db
+      .prepare("INSERT INTO kiosk_owners (kiosk_id, holder, since) VALUES (?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since")
+      .run(kioskId, holder, at);
+    return Promise.resolve();
+  }
+
+  ownerOf(kioskId: string): Promise<string | null> {
+    const row = this.db.prepare<[string], { holder: string }>("SELECT holder FROM kiosk_owners WHERE kiosk_id = ?").get(kioskId);
+    return Promise.resolve(row?.holder ?? null);
+  }
+
+  takeOrphans(holder: string, aliveSince: number, at: string): Promise<string[]> {
+    const rows = this.db.prepare<{ holder: string; aliveSince: number; at: string }, { kiosk_id: string }>(TAKE_ORPHANS).all({ holder, aliveSince, at });
+    return Promise.resolve(rows.map((r) => r.kiosk_id).sort());
+  }
+
+  ownedCounts(): Promise<Record<string, number>> {
+    const rows = this.db.prepare<[], { holder: string; n: number }>("SELECT holder, count(*) AS n FROM kiosk_owners GROUP BY holder").all();
+    return Promise.resolve(Object.fromEntries(rows.map((r) => [r.holder, r.n])));
+  }
 }
+
+/** The same statement as postgres/leases.ts: the conflict's WHERE is checked again on the locked row there. */
+const LIVE = "SELECT holder FROM cluster_nodes WHERE beat_at >= @aliveSince";
+const TAKE_ORPHANS = `
+  INSERT INTO kiosk_owners (kiosk_id, holder, since)
+  SELECT h.kiosk_id, @holder, @at FROM kiosk_health h LEFT JOIN kiosk_owners o ON o.kiosk_id = h.kiosk_id
+  WHERE h.state IN ('online', 'degraded', 'offline') AND (o.kiosk_id IS NULL OR o.holder NOT IN (${LIVE}))
+  ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since WHERE kiosk_owners.holder NOT IN (${LIVE})
+  RETURNING kiosk_id`;
