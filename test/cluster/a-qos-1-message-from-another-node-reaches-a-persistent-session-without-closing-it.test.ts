@@ -1,0 +1,81 @@
+/**
+ * A kiosk holds a persistent MQTT session (clean: false) on node A; an operator page on node B
+ * publishes QoS 1 messages on the kiosk's call/down topic. Each reaches the kiosk once, and node A
+ * keeps the kiosk's connection: Aedes delivers a QoS 1 message to a persistent session only after
+ * finding it in its own persistence's queue, where a message routed from another node never was
+ * (gateway/broker/routed-packets.ts); before that fix node A closed the kiosk's connection on the
+ * first one ("no such packet") and the message was lost. Once acknowledged, nothing is replayed on
+ * the kiosk's next connection. Two real gateways on one PostgreSQL database, a real redis-server,
+ * the kiosk and the page as raw mqtt.js clients with their real credentials.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { topicFor } from "../../shared/contract.js";
+import { TestRedis } from "../fixtures/redis-server.js";
+import { deferCleanups } from "../integration/cleanups.js";
+import { connectRaw, freePort, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "../integration/harness.js";
+import { addTestOperator, connectOperator } from "../integration/operator-harness.js";
+import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+
+const KIOSK = "kz-clu-0501";
+
+describe("QoS 1 messages from another node to a persistent session", () => {
+  const defer = deferCleanups();
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+  });
+
+  it("an operator page on node B reaches a kiosk's persistent session on node A, each message once, without its connection being closed", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const a = await node("gw-a");
+    defer(() => a.stop());
+    const b = await node("gw-b");
+    defer(() => b.stop());
+    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis", 20_000);
+
+    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir.path);
+    await addTestOperator({ dataDir: a.dataDir, storeUrl: db.url }, "op-b");
+    const credentials = { clientId: KIOSK, username: config.mqtt.username, password: config.mqtt.password, clean: false };
+    const kiosk = await connectRaw(a.mqttUrl, credentials);
+    defer(() => kiosk.endAsync(true));
+    let closed = false;
+    kiosk.on("close", () => (closed = true));
+    const got: string[] = [];
+    kiosk.on("message", (_topic, payload) => got.push(payload.toString()));
+    await kiosk.subscribeAsync(topicFor("callDown", KIOSK), { qos: 1 });
+    // The subscription reaches Redis without its SUBACK waiting for it.
+    await new Promise((r) => setTimeout(r, 300));
+
+    const page = await connectOperator(b.httpPort, "op-b");
+    defer(() => page.endAsync(true));
+    const sent = [1, 2, 3].map((n) => JSON.stringify({ v: 1, type: "hangup", callId: `call-clu-050${n}`, reason: `test ${n}` }));
+    for (const message of sent) await page.publishAsync(topicFor("callDown", KIOSK), message, { qos: 1 });
+    await waitFor(() => got.length >= sent.length || closed, "the messages at the kiosk on node A", 15_000);
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect(closed).toBe(false);
+    expect(got).toEqual(sent);
+    expect(a.logs.find("kiosk disconnected", (l) => l.kioskId === KIOSK)).toEqual([]);
+    expect(a.logs.find("client error", (l) => l.clientId === KIOSK)).toEqual([]);
+
+    // Acknowledged (PUBACK): the session on node A holds none of them for the kiosk's next connection.
+    await kiosk.endAsync();
+    const again = await connectRaw(a.mqttUrl, credentials);
+    defer(() => again.endAsync(true));
+    const replayed: string[] = [];
+    again.on("message", (_topic, payload) => replayed.push(payload.toString()));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(replayed).toEqual([]);
+    // …and the session still holds the subscription: a new message reaches the kiosk.
+    const fourth = JSON.stringify({ v: 1, type: "hangup", callId: "call-clu-0504", reason: "test 4" });
+    await page.publishAsync(topicFor("callDown", KIOSK), fourth, { qos: 1 });
+    await waitFor(() => replayed.length > 0, "a message after the reconnect", 15_000);
+    expect(replayed).toEqual([fourth]);
+  });
+});
