@@ -67,20 +67,25 @@ export function nativeFailure(verdicts: readonly ArchVerdict[], arch: string): s
 
 export async function buildRelease(opts: { version: string; keyPem: string; out: string; arch: string; keepStaging?: boolean }): Promise<BuildResult> {
   const { arch, out } = opts;
-  const version = releaseVersionSchema.parse(opts.version);
+  const parsed = releaseVersionSchema.safeParse(opts.version);
+  if (!parsed.success) throw invalid(`--version ${opts.version}: ${parsed.error.issues[0]?.message ?? "not a release version"}`);
+  const version = parsed.data;
   const dist = join(REPO_ROOT, "dist");
   if (!existsSync(join(dist, "scripts/sos.js"))) throw invalid(`no build in ${dist}: run 'npm run build' first`);
-  const publicKeyPem = createPublicKey(createPrivateKey(opts.keyPem)).export({ type: "spki", format: "pem" }).toString();
-  const started = Date.now();
-  const lap = (() => {
-    let last = started;
-    return (): number => {
-      const now = Date.now();
-      const s = (now - last) / 1000;
-      last = now;
-      return s;
-    };
-  })();
+  let publicKeyPem: string;
+  try {
+    publicKeyPem = createPublicKey(createPrivateKey(opts.keyPem)).export({ type: "spki", format: "pem" }).toString();
+  } catch {
+    throw invalid("the release key is not a private key in PEM (make one with 'sos release keygen')");
+  }
+  let last = Date.now();
+  /** Seconds since the previous lap. */
+  const lap = (): number => {
+    const now = Date.now();
+    const seconds = (now - last) / 1000;
+    last = now;
+    return seconds;
+  };
 
   const graph = kioskGraph(dist, ".js");
   const unlisted = [...graph.packages.keys()].filter((p) => !KIOSK_DEPENDENCIES.includes(p)).sort();
@@ -103,7 +108,7 @@ export async function buildRelease(opts: { version: string; keyPem: string; out:
   const copy = lap();
 
   await run("npm", ["install", "--omit=dev", "--os=linux", `--cpu=${arch}`, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], staging).catch((err: unknown) => {
-    throw new SosError(ErrorCode.ArgumentInvalid, `release build: npm install for linux-${arch} failed: ${(err as Error).message}`);
+    throw new SosError(ErrorCode.ReleaseInvalid, `release build: npm install for linux-${arch} failed: ${(err as Error).message}`);
   });
   const install = lap();
 
