@@ -4,7 +4,7 @@
  * (wrtc makes an offer, serialport lists ports), the agent's code loads as far as reading its config,
  * and what has no arm64 binary (onoff's epoll) fails exactly as docs/deploy-kiosk.md says.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,6 +59,10 @@ describe("the kiosk release loads its native modules on arm64", () => {
     for (const gatewayOnly of ["aedes", "better-sqlite3", "postgres", "ioredis", "mqemitter-redis", "prom-client", "csv-parse"]) expect(installed).not.toContain(gatewayOnly);
     expect(existsSync(join(release, "dist/gateway/broker"))).toBe(false);
     expect(readdirSync(join(release, "node_modules/@roamhq"))).not.toContain("wrtc-linux-x64");
+    // A gateway command on a kiosk: one line saying where to run it.
+    const gateway = spawnSync(process.execPath, [join(release, "dist/scripts/sos.js"), "gateway", "--data-dir", dir.path], { encoding: "utf8" });
+    expect(gateway.status).toBe(1);
+    expect(gateway.stderr).toBe("sos: this is a kiosk's release, with only the kiosk's commands (enroll, kiosk, kiosk selftest|doctor|update): run this one at the gateway or from a checkout (no commands/gateway.js here)\n");
   });
 
   it("loads every native module that has an arm64 binary in a test below", () => {
