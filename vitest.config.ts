@@ -49,6 +49,18 @@ export default defineConfig({
       },
       {
         test: {
+          // The kiosk's release on the Pi's CPU: arm64 Node under qemu-user (`npm run test:arm64`; CI prepares qemu).
+          name: "arm64",
+          include: ["test/arm64/**/*.test.ts"],
+          sequence: { groupOrder: 5 },
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+          maxWorkers: 1,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           // Real ffmpeg, wrtc and (later) Chromium: run by `npm run test:e2e`, not by `npm test`.
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],

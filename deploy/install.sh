@@ -81,6 +81,20 @@ if [ "$RELEASE" != "$TARGET" ]; then
   rm -rf "$TARGET"
   mv "$TARGET.installing" "$TARGET"
 fi
+# onoff's epoll addon (only the sysfs "gpio" drivers load it) has no prebuilt binary: the release
+# ships its source (sos release build) and it is compiled here when a compiler is present. Without
+# one, the "gpiod" drivers work (no addon); "gpio" fails at start saying it cannot load onoff.
+EPOLL="$TARGET/node_modules/epoll"
+if [ -d "$EPOLL" ] && [ ! -f "$EPOLL/build/Release/epoll.node" ]; then
+  if command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    # node-gyp uses the installed Node's headers when they are there (the official tarball has them).
+    NODE_PREFIX=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+    [ -f "$NODE_PREFIX/include/node/node.h" ] && export npm_config_nodedir="$NODE_PREFIX"
+    system sh -c "cd '$TARGET' && npm rebuild epoll --foreground-scripts"
+  else
+    say "warning: no compiler here: onoff's epoll addon is not built, so the \"gpio\" button/indicator drivers cannot load; use the \"gpiod\" drivers, or: sudo apt-get install -y build-essential python3 npm and run install.sh again"
+  fi
+fi
 # The switch is a rename of a new symlink over the old one: atomic.
 ln -sfn "releases/$VERSION" "$R$HOME_DIR/current.installing"
 mv -T "$R$HOME_DIR/current.installing" "$R$HOME_DIR/current"

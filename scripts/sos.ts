@@ -238,6 +238,16 @@ release
   .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
 
 release
+  .command("build")
+  .description("build the kiosk agent's release for the Pi: the kiosk's modules from dist/ (npm run build first) and its production dependencies installed for linux-ARCH; fails naming each native module without a binary for ARCH; packed and signed")
+  .requiredOption("--version <version>", "the release's version (written to release.json)")
+  .requiredOption("--key <file>", "the release-signing private key (sos release keygen); its public key goes into deploy/")
+  .requiredOption("--out <dir>", "where sos-kiosk-VERSION-linux-ARCH.tar.gz and its .sig.json are written")
+  .addOption(new Option("--arch <arch>", "the kiosk's CPU").choices(["arm64", "x64"]).default("arm64"))
+  .option("--keep-staging", "keep the unpacked release folder (OUT/.staging-…) for a look")
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/release-build.js")).runBuild(opts).catch(fail));
+
+release
   .command("check-native")
   .description("check that every native module in DIR/node_modules has a binary for the kiosk's CPU (exit 1 naming those that do not): run it on the production dependencies installed for the Pi")
   .argument("<dir>", "the folder holding node_modules (npm ci --omit=dev --os=linux --cpu=arm64)")

@@ -16,6 +16,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { type ReleaseManifest, verifyRelease } from "../../shared/release.js";
+import { carryBuiltAddons } from "./built-addons.js";
 import { currentRelease, readState, RELEASES, switchCurrent, type UpdateState, writeState } from "./update-state.js";
 
 export type ApplyStep = "verified" | "unpacked" | "switching" | "switched" | "trying";
@@ -110,6 +111,8 @@ export async function applyRelease(o: ApplyOptions): Promise<UpdateState> {
     rmSync(incoming, { recursive: true, force: true });
     throw refused(`the archive's release.json says version ${String(inside)}, its signed manifest ${version}`);
   }
+  // Addons compiled on this kiosk (epoll) come from the running release.
+  carryBuiltAddons(join(releases, start.current), incoming);
   syncTree(incoming);
   rmSync(target, { recursive: true, force: true });
   renameSync(incoming, target);

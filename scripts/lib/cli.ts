@@ -3,7 +3,13 @@ import { ErrorCode, SosError, errorMessage, isSosError } from "../../shared/erro
 
 /** Prints one line saying what is wrong and exits non-zero; no stack trace unless SOS_DEBUG=1. */
 export function fail(err: unknown): never {
-  const message = isSosError(err) ? errorMessage(err) : `unexpected error: ${errorMessage(err)} (set SOS_DEBUG=1 to see the stack)`;
+  // A kiosk's release holds only the kiosk's commands (sos release build): say so for the others.
+  const absent = /Cannot find module '[^']*\/dist\/scripts\/commands\/([\w-]+)\.js' imported from [^']*\/dist\/scripts\/sos\.js/.exec(errorMessage(err));
+  const message = isSosError(err)
+    ? errorMessage(err)
+    : absent !== null
+      ? `this is a kiosk's release, with only the kiosk's commands (enroll, kiosk, kiosk selftest|doctor|update): run this one at the gateway or from a checkout (no commands/${absent[1] ?? "?"}.js here)`
+      : `unexpected error: ${errorMessage(err)} (set SOS_DEBUG=1 to see the stack)`;
   process.stderr.write(`sos: ${message}\n`);
   if (process.env.SOS_DEBUG === "1" && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
   process.exit(1);
