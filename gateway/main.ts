@@ -391,7 +391,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     forwarder?.start();
     const pending = (await store.countByDelivery()).pending;
     log.info(
-      { mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: config.broker.id, dispatch: safeUrl(config.dispatch.url), dispatchFormat: format.name, pendingDispatch: pending },
+      { mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: nodeId, dispatch: safeUrl(config.dispatch.url), dispatchFormat: format.name, pendingDispatch: pending },
       "gateway ready",
     );
 

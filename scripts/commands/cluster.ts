@@ -1,5 +1,6 @@
 /**
- * `sos cluster status`: the gateway nodes that beat in the store (last beat, connections), and which runs each cluster-wide job (the leases in the store, gateway/
+ * `sos cluster status`: the gateway nodes that beat in the store (last beat, connections, the kiosks
+ * each supervises — gateway/cluster/kiosk-owners.ts — and those left to a node that stopped), and which runs each cluster-wide job (the leases in the store, gateway/
  * cluster/singleton.ts), since when, and until when its lease runs unless renewed. A lease past its
  * time is shown as lapsed: its holder stopped renewing (died), and the next gateway to ask takes it.
  */
@@ -14,12 +15,14 @@ const SILENT_MS = 3 * BEAT_MS;
 export async function runStatus(opts: StoreOptions & { json?: unknown }): Promise<void> {
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
   try {
-    const [leases, nodes] = [await store.leases.list(), await store.leases.nodes()];
+    const [leases, nodes, owned] = [await store.leases.list(), await store.leases.nodes(), await store.leases.ownedCounts()];
+    const orphaned = Object.entries(owned).filter(([holder]) => !nodes.some((n) => n.holder === holder)).reduce((sum, [, n]) => sum + n, 0);
     const now = Date.now();
     const ago = (ms: number): string => `${Math.max(0, Math.round((now - ms) / 1_000))} s ago`;
     if (opts.json === true) {
       const json = {
-        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: now - n.beatAt > SILENT_MS })),
+        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: now - n.beatAt > SILENT_MS, kiosks: owned[n.holder] ?? 0 })),
+        kiosksOfStoppedNodes: orphaned,
         jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now })),
       };
       process.stdout.write(`${terminalSafeJson(json)}\n`);
@@ -27,9 +30,10 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     }
     if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
     else {
-      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, now - n.beatAt > SILENT_MS ? `${ago(n.beatAt)} (silent: stopped or dead)` : ago(n.beatAt), String(n.connections)]);
-      process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS"], rows)}\n`);
+      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, now - n.beatAt > SILENT_MS ? `${ago(n.beatAt)} (silent: stopped or dead)` : ago(n.beatAt), String(n.connections), String(owned[n.holder] ?? 0)]);
+      process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS", "KIOSKS"], rows)}\n`);
     }
+    if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped: a running node takes them over within a few beats\n`);
     process.stdout.write("\n");
     if (leases.length === 0) {
       process.stdout.write("no cluster job has run yet (a gateway takes each one at its first run)\n");

@@ -1,12 +1,13 @@
 /**
  * `sos cluster status` lists the gateway nodes that beat in the store and names the one that runs each
- * cluster-wide job: a started gateway beats and takes the daily pruning's lease at once, and a cleanly
- * stopped one leaves and gives the lease up. Real gateway, real CLI.
+ * cluster-wide job: a started gateway beats and takes the daily pruning's lease at once, counts the
+ * kiosks it supervises, and a cleanly stopped one leaves, gives the lease up and leaves its kiosks to
+ * be taken over. Real gateway, real kiosk, real CLI.
  */
 import { describe, expect, it } from "vitest";
 import { PRUNE_JOB } from "../../gateway/supervision/feature.js";
 import { deferCleanups } from "./cleanups.js";
-import { spawnSos, startTestGateway, tempDir, waitFor } from "./harness.js";
+import { provisionTestKiosk, spawnSos, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
 
 describe("sos cluster status", () => {
   const defer = deferCleanups();
@@ -16,22 +17,31 @@ describe("sos cluster status", () => {
     defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`, { cluster: { nodeId: "gw-a" } });
     await waitFor(() => gateway.logs.find("cluster job taken: it runs on this gateway").length > 0, "the pruning's lease taken");
+    const kiosk = await startTestKiosk(await provisionTestKiosk(gateway.dataDir, "kz-cls-0001", gateway.mqttUrl, dir.path));
+    defer(() => kiosk.stop());
+    await waitFor(async () => (await gateway.store.leases.ownedCounts())[gateway.logs.find("cluster job taken: it runs on this gateway")[0]?.holder as string] === 1, "the kiosk supervised by gw-a");
     const status = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
     expect((await status.exited).code).toBe(0);
-    expect(status.stdout[0]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS$/);
-    expect(status.stdout[1]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+\d+ s ago\s+0$/);
+    expect(status.stdout[0]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS\s+KIOSKS$/);
+    expect(status.stdout[1]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+\d+ s ago\s+\d+\s+1$/);
     expect(status.stdout[3]).toMatch(/^JOB\s+HELD BY\s+SINCE\s+LEASE ENDS$/);
     expect(status.stdout[4]).toMatch(new RegExp(`^${PRUNE_JOB}\\s+gw-a/\\S+\\s+\\S+\\s+in \\d+ s$`));
     const json = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir, "--json"]);
     await json.exited;
     expect(JSON.parse(json.stdout.join("\n"))).toEqual({
-      nodes: [expect.objectContaining({ nodeId: "gw-a", silent: false, connections: 0 })],
+      nodes: [expect.objectContaining({ nodeId: "gw-a", silent: false, kiosks: 1 })],
+      kiosksOfStoppedNodes: 0,
       jobs: [expect.objectContaining({ name: PRUNE_JOB, lapsed: false })],
     });
 
     await gateway.stop();
     const after = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
     expect((await after.exited).code).toBe(0);
-    expect(after.stdout).toEqual(["no gateway is running (none beats in this store)", "", "no cluster job has run yet (a gateway takes each one at its first run)"]);
+    expect(after.stdout).toEqual([
+      "no gateway is running (none beats in this store)",
+      "1 kiosk(s) supervised by a gateway that stopped: a running node takes them over within a few beats",
+      "",
+      "no cluster job has run yet (a gateway takes each one at its first run)",
+    ]);
   });
 });
