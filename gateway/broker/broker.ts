@@ -29,7 +29,7 @@ import { listenMqtt, secureContextOptions } from "./listeners.js";
 import { PacketGate, type Refusal, RefusedError } from "./packet-gate.js";
 import { RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
 import { type BrokerPersistence, clearRetained, retainedTopics } from "./retained.js";
-import { acceptRoutedPackets, type OutgoingPersistence } from "./routed-packets.js";
+import { acceptRoutedPackets, forgetSessionsThatMoved, type OutgoingPersistence } from "./routed-packets.js";
 import { SessionLog } from "./session-log.js";
 import type { Emitter } from "../cluster/routing.js";
 
@@ -271,7 +271,11 @@ export class GatewayBroker {
     });
     this.aedes = aedes;
     // In a cluster, QoS 1 messages from other nodes reach this node's persistent sessions (kiosks) too.
-    if (this.deps.mq !== undefined) acceptRoutedPackets((aedes as unknown as { persistence: OutgoingPersistence }).persistence, nodeIdOf(this.config));
+    if (this.deps.mq !== undefined) {
+      const persistence = (aedes as unknown as { persistence: OutgoingPersistence }).persistence;
+      acceptRoutedPackets(persistence, nodeIdOf(this.config));
+      forgetSessionsThatMoved(this.deps.mq, persistence, nodeIdOf(this.config));
+    }
     this.refusals.start();
     this.sessions.start();
     aedes.on("clientReady", (client) => {

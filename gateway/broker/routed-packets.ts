@@ -22,6 +22,28 @@
 export interface OutgoingPersistence {
   outgoingEnqueue(sub: { clientId: string }, packet: object): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: RoutedPacket): Promise<void>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+}
+
+/** What this touches of Aedes' emitter (its `mq`). */
+interface SysEmitter {
+  on(topic: string, listener: (packet: { topic: string; payload?: unknown }, done: () => void) => void): unknown;
+}
+
+/**
+ * A client that connects to another node (Aedes announces it on `$SYS/<broker>/new/clients`) leaves
+ * its persistent session here: Aedes closes the old connection but keeps the session's
+ * subscriptions, so this node would queue every QoS 1 message to it in memory for as long as it is
+ * away. They are dropped (what is queued already stays, for a return here); a kiosk subscribes
+ * again at each connection (device/link/mqtt-link.ts).
+ */
+export function forgetSessionsThatMoved(mq: SysEmitter, persistence: OutgoingPersistence, brokerId: string): void {
+  mq.on("$SYS/+/new/clients", (packet, done) => {
+    const from = packet.topic.split("/")[1];
+    if (from === brokerId) return done();
+    const clientId = Buffer.isBuffer(packet.payload) ? packet.payload.toString("utf8") : String(packet.payload);
+    persistence.cleanSubscriptions({ id: clientId }).then(done, done);
+  });
 }
 
 export interface RoutedPacket {

@@ -78,4 +78,35 @@ describe("QoS 1 messages from another node to a persistent session", () => {
     await waitFor(() => replayed.length > 0, "a message after the reconnect", 15_000);
     expect(replayed).toEqual([fourth]);
   });
+
+  it("a persistent session that moved to another node is dropped on the node it left: nothing more is queued there for it", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const a = await node("gw-a");
+    defer(() => a.stop());
+    const b = await node("gw-b");
+    defer(() => b.stop());
+    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis", 20_000);
+    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, "kz-clu-0502", a.mqttUrl, dir.path);
+    const credentials = { clientId: "kz-clu-0502", username: config.mqtt.username, password: config.mqtt.password, clean: false };
+    const topic = topicFor("callDown", "kz-clu-0502");
+    const subscribers = async (persistence: unknown): Promise<string[]> =>
+      ((await (persistence as { subscriptionsByTopic(t: string): Promise<{ clientId: string }[]> }).subscriptionsByTopic(topic)) ?? []).map((s) => s.clientId);
+
+    const onA = await connectRaw(a.mqttUrl, credentials);
+    await onA.subscribeAsync(topic, { qos: 1 });
+    await onA.endAsync();
+    expect(await subscribers(a.broker.persistence)).toEqual(["kz-clu-0502"]);
+    // The kiosk comes back on node B (subscribing again, as the agent does at each connection).
+    const onB = await connectRaw(b.mqttUrl, credentials);
+    defer(() => onB.endAsync(true));
+    await onB.subscribeAsync(topic, { qos: 1 });
+    await waitFor(async () => (await subscribers(a.broker.persistence)).length === 0, "node A forgetting the session", 10_000);
+    expect(await subscribers(b.broker.persistence)).toEqual(["kz-clu-0502"]);
+  });
 });
