@@ -1,0 +1,105 @@
+/**
+ * Two gateway nodes on one PostgreSQL database (routing through a real redis-server), eight kiosks
+ * spread over them pressing throughout, while every database connection of the gateways is killed
+ * every 100 ms (pg_terminate_backend). No alert is acknowledged before it is committed (each ack
+ * checked against the database at once, from a connection the kills spare), every alert raised is
+ * stored once and reaches dispatch (a resend after a lost answer carries the same key and bytes),
+ * and no kiosk is left holding an alert.
+ */
+import postgres from "postgres";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { TestRedis } from "../fixtures/redis-server.js";
+import { deferCleanups } from "../integration/cleanups.js";
+import { DISPATCH_SECRET, freePort, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, type TestKiosk, waitFor } from "../integration/harness.js";
+import { createTestDatabase, TEST_PG_SERVER, type TestDatabase } from "../pg/pg-database.js";
+
+const KIOSKS = 8;
+const CONTROL = "sos-test-control";
+
+describe("two gateway nodes while their database connections are killed", () => {
+  const defer = deferCleanups();
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+  });
+
+  it("acknowledge only what is committed, and every alert reaches dispatch once per alertId", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const control = postgres(db.url, { max: 1, onnotice: () => undefined, connection: { application_name: CONTROL } });
+    defer(() => control.end({ timeout: 5 }));
+    const admin = postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined });
+    defer(() => admin.end({ timeout: 5 }));
+    const kill = async (): Promise<number> =>
+      (await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${db.name} AND application_name <> ${CONTROL} AND pid <> pg_backend_pid()`).length;
+
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const receiver = await new DispatchReceiver().start();
+    defer(() => receiver.stop());
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const node = (id: string) =>
+      startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id }, dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
+    const a = await node("gw-a");
+    defer(() => a.stop());
+    const b = await node("gw-b");
+    defer(() => b.stop());
+
+    const kiosks: TestKiosk[] = [];
+    const uncommittedAtAck: string[] = [];
+    const checks: Promise<void>[] = [];
+    for (let i = 1; i <= KIOSKS; i += 1) {
+      const id = `kz-pgk-${String(i).padStart(4, "0")}`;
+      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir.path);
+      const { url: _one, ...mqtt } = provisioned.mqtt;
+      const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
+      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls } }));
+      defer(() => kiosk.stop());
+      kiosk.events.on("alert.acked", "test", ({ alertId }) => {
+        checks.push(
+          control`SELECT 1 FROM alerts WHERE alert_id = ${alertId}`.then((rows) => {
+            if (rows.length === 0) uncommittedAtAck.push(alertId);
+          }),
+        );
+      });
+      kiosks.push(kiosk);
+    }
+    await waitFor(() => kiosks.every((k) => k.logs.find("connected to gateway").length > 0), "every kiosk connected", 20_000);
+
+    let killing = true;
+    let killed = 0;
+    const killer = (async () => {
+      while (killing) {
+        killed += await kill();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const pressUntil = Date.now() + 5_000;
+    while (Date.now() < pressUntil) {
+      for (const k of kiosks) k.button.press();
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    killing = false;
+    await killer;
+    expect(killed).toBeGreaterThan(0);
+
+    await waitFor(() => kiosks.every((k) => k.outbox.depth === 0), "every kiosk's outbox emptied by acks", 60_000);
+    await Promise.all(checks);
+    expect(uncommittedAtAck).toEqual([]);
+    const stored = await a.store.listAlerts({ limit: 10_000 });
+    expect(stored.length).toBeGreaterThanOrEqual(KIOSKS);
+    await waitFor(async () => (await a.store.countByDelivery()).pending === 0, "every stored alert delivered", 60_000);
+    const byKey = new Map<string, Set<string>>();
+    for (const r of receiver.requests.filter((q) => q.status === 200)) {
+      const key = String(r.headers["idempotency-key"]);
+      byKey.set(key, (byKey.get(key) ?? new Set()).add(r.raw));
+    }
+    expect(new Set(byKey.keys())).toEqual(new Set(stored.map((s) => s.alertId)));
+    // A resend (an answer lost with a killed connection) is the same request: one body per alert.
+    for (const bodies of byKey.values()) expect(bodies.size).toBe(1);
+    for (const g of [a, b]) expect(g.logs.find("alert stored").length).toBeGreaterThan(0);
+  });
+});
