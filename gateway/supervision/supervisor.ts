@@ -63,8 +63,6 @@ export interface SupervisorDeps {
   readonly ownership?: Ownership;
 }
 
-
-
 export interface KioskView {
   readonly kioskId: string;
   readonly state: KioskStateName;
