@@ -6,9 +6,8 @@
  * reconnect period drawn in 200–1 000 ms, so a fleet does not come back in one burst. Keepalive as
  * the kiosk agent's default (12 s): a silent link is given up 1.5 × that after the last answer.
  * argv: nodesJSON ([{host,port}], base order) first count prefix secret keepaliveS
- * stdout: "ready N" once all are connected; then on each stdin line "status SINCE_MS" one JSON line:
- * connections per node port, kiosks down now, and for the kiosks that dropped at or after SINCE_MS
- * how long after SINCE_MS each was connected again (ms), and how many are not yet.
+ * stdout: "ready N" once all are connected; then on each stdin line "status SINCE_MS PORT" one JSON
+ * line (status() below).
  */
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
@@ -28,7 +27,8 @@ interface SimKiosk {
   client: mqtt.MqttClient;
   /** The node port of the current connection, null while down. */
   port: number | null;
-  droppedAt: number | null;
+  /** The latest drops: when, and from which node port. */
+  drops: { at: number; port: number }[];
   connectedAt: number;
 }
 const kiosks: SimKiosk[] = [];
@@ -50,10 +50,10 @@ function connectOne(i: number): Promise<void> {
     queueQoSZero: false,
     will: { topic: topicFor("status", id), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
   });
-  const kiosk: SimKiosk = { client, port: null, droppedAt: null, connectedAt: 0 };
+  const kiosk: SimKiosk = { client, port: null, drops: [], connectedAt: 0 };
   client.on("error", () => undefined);
   client.on("close", () => {
-    if (kiosk.port !== null) kiosk.droppedAt = Date.now();
+    if (kiosk.port !== null) kiosk.drops = [...kiosk.drops.slice(-4), { at: Date.now(), port: kiosk.port }];
     kiosk.port = null;
   });
   return new Promise((resolve) => {
@@ -70,20 +70,29 @@ function connectOne(i: number): Promise<void> {
   });
 }
 
-function status(since: number): string {
+/**
+ * The fleet now, and the kiosks that lost a connection to node `port` at or after `since`: when each
+ * noticed (ms after since), when it was connected again (elsewhere or, later, there), how many are
+ * not yet; `collateral`: kiosks that lost a connection to another node meanwhile.
+ */
+function status(since: number, port: number): string {
   const byPort: Record<string, number> = {};
   let down = 0;
   const movedMs: number[] = [];
+  const noticedMs: number[] = [];
   let waiting = 0;
+  let collateral = 0;
   for (const k of kiosks) {
     if (k.port === null) down += 1;
     else byPort[k.port] = (byPort[k.port] ?? 0) + 1;
-    if (k.droppedAt !== null && k.droppedAt >= since) {
+    const lost = k.drops.find((d) => d.at >= since && d.port === port);
+    if (lost !== undefined) {
+      noticedMs.push(lost.at - since);
       if (k.port === null) waiting += 1;
       else movedMs.push(k.connectedAt - since);
-    }
+    } else if (k.drops.some((d) => d.at >= since)) collateral += 1;
   }
-  return JSON.stringify({ byPort, down, movedMs, waiting });
+  return JSON.stringify({ byPort, down, movedMs, noticedMs, waiting, collateral });
 }
 
 async function main(): Promise<void> {
@@ -93,8 +102,8 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`ready ${kiosks.length}\n`);
   createInterface({ input: process.stdin }).on("line", (line) => {
-    const [word, since] = line.split(" ");
-    if (word === "status") process.stdout.write(`${status(Number(since))}\n`);
+    const [word, since, port] = line.split(" ");
+    if (word === "status") process.stdout.write(`${status(Number(since), Number(port))}\n`);
   });
 }
 

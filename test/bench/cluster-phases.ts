@@ -14,7 +14,9 @@ export interface FleetStatus {
   readonly byPort: Record<string, number>;
   readonly down: number;
   readonly movedMs: number[];
+  readonly noticedMs: number[];
   readonly waiting: number;
+  readonly collateral: number;
 }
 
 /** The light simulated fleet: `total` kiosks in `children` processes, spread over `nodes` (base order). */
@@ -44,32 +46,33 @@ export class LightFleet {
     return Date.now() - started;
   }
 
-  /** Merged status of every child (see cluster-kiosks.ts), for the kiosks that dropped since `since`. */
-  async status(since: number): Promise<FleetStatus> {
+  /** Merged status of every child (see cluster-kiosks.ts), for the kiosks that lost node `port` since `since`. */
+  async status(since: number, port = 0): Promise<FleetStatus> {
     const parts = await Promise.all(
       this.children.map(
         (c) =>
           new Promise<FleetStatus>((resolve) => {
             c.queue.push((line) => resolve(JSON.parse(line) as FleetStatus));
-            c.child.stdin!.write(`status ${since}\n`);
+            c.child.stdin!.write(`status ${since} ${port}\n`);
           }),
       ),
     );
     const byPort: Record<string, number> = {};
     for (const p of parts) for (const [port, n] of Object.entries(p.byPort)) byPort[port] = (byPort[port] ?? 0) + n;
-    return { byPort, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), waiting: parts.reduce((s, p) => s + p.waiting, 0) };
+    return { byPort, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), noticedMs: parts.flatMap((p) => p.noticedMs), waiting: parts.reduce((s, p) => s + p.waiting, 0), collateral: parts.reduce((s, p) => s + p.collateral, 0) };
   }
 
   /**
    * After a node is lost at `since` (its kiosks on `port`): waits until none is on that port and every
-   * kiosk that dropped since then is connected again; returns how long each took (ms after `since`).
+   * kiosk that dropped since then is connected again; returns how long each took to notice the loss
+ * and to be connected again (ms after `since`).
    */
-  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; waiting: number; stillThere: number }> {
+  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; noticed: number[]; waiting: number; stillThere: number; collateral: number }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const s = await this.status(since);
+      const s = await this.status(since, port);
       const stillThere = s.byPort[String(port)] ?? 0;
-      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, waiting: s.waiting, stillThere };
+      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, noticed: s.noticedMs, waiting: s.waiting, stillThere, collateral: s.collateral };
       await new Promise((r) => setTimeout(r, 100));
     }
   }
