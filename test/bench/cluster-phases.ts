@@ -1,0 +1,130 @@
+/**
+ * The parts of bench:cluster: the light fleet in child processes (cluster-kiosks.ts), steady-state
+ * press → dispatch with real kiosk agents, and the time a fleet takes to leave a lost node.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface, type Interface } from "node:readline";
+import type { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import type { FleetKiosk, StormFleet } from "../cluster/storm-fleet.js";
+import { percentile, sorted, waitLine } from "./lib.js";
+
+const here = import.meta.dirname;
+
+export interface FleetStatus {
+  readonly byPort: Record<string, number>;
+  readonly down: number;
+  readonly movedMs: number[];
+  readonly noticedMs: number[];
+  readonly waiting: number;
+  readonly collateral: number;
+}
+
+/** The light simulated fleet: `total` kiosks in `children` processes, spread over `nodes` (base order). */
+export class LightFleet {
+  private readonly children: { child: ChildProcess; lines: Interface; queue: ((line: string) => void)[] }[] = [];
+
+  constructor(
+    private readonly nodes: readonly { host: string; port: number }[],
+    private readonly keepaliveS: number,
+  ) {}
+
+  async start(total: number, prefix: string, secret: string, children = 2): Promise<number> {
+    const started = Date.now();
+    const per = Math.ceil(total / children);
+    await Promise.all(
+      Array.from({ length: children }, async (_, c) => {
+        const first = c * per;
+        const count = Math.max(0, Math.min(per, total - first));
+        const child = spawn(process.execPath, [`${here}/cluster-kiosks.js`, JSON.stringify(this.nodes), String(first), String(count), prefix, secret, String(this.keepaliveS)], { stdio: ["pipe", "pipe", "inherit"] });
+        await waitLine(child, (l) => l.startsWith("ready"), "cluster kiosks");
+        const queue: ((line: string) => void)[] = [];
+        const entry = { child, lines: createInterface({ input: child.stdout }), queue };
+        entry.lines.on("line", (line) => entry.queue.shift()?.(line));
+        this.children.push(entry);
+      }),
+    );
+    return Date.now() - started;
+  }
+
+  /** Merged status of every child (see cluster-kiosks.ts), for the kiosks that lost node `port` since `since`. */
+  async status(since: number, port = 0): Promise<FleetStatus> {
+    const parts = await Promise.all(
+      this.children.map(
+        (c) =>
+          new Promise<FleetStatus>((resolve) => {
+            c.queue.push((line) => resolve(JSON.parse(line) as FleetStatus));
+            c.child.stdin!.write(`status ${since} ${port}\n`);
+          }),
+      ),
+    );
+    const byPort: Record<string, number> = {};
+    for (const p of parts) for (const [port, n] of Object.entries(p.byPort)) byPort[port] = (byPort[port] ?? 0) + n;
+    return { byPort, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), noticedMs: parts.flatMap((p) => p.noticedMs), waiting: parts.reduce((s, p) => s + p.waiting, 0), collateral: parts.reduce((s, p) => s + p.collateral, 0) };
+  }
+
+  /**
+   * After a node is lost at `since` (its kiosks on `port`): waits until none is on that port and every
+   * kiosk that dropped since then is connected again; returns how long each took to notice the loss
+ * and to be connected again (ms after `since`).
+   */
+  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; noticed: number[]; waiting: number; stillThere: number; collateral: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.status(since, port);
+      const stillThere = s.byPort[String(port)] ?? 0;
+      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, noticed: s.noticedMs, waiting: s.waiting, stillThere, collateral: s.collateral };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children.map(async ({ child }) => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }),
+    );
+  }
+}
+
+/** Press → dispatch (ms) for `ids`: the receiver's first 2xx for each, from the press's record time. */
+export function pressToDispatch(fleet: StormFleet, receiver: DispatchReceiver, ids: Iterable<string>): number[] {
+  const first = new Map<string, number>();
+  for (const r of receiver.requests) if (r.status >= 200 && r.status < 300 && !first.has(r.body.alertId)) first.set(r.body.alertId, r.at);
+  return [...ids].flatMap((id) => {
+    const at = first.get(id);
+    const pressed = fleet.pressed.get(id);
+    return at === undefined || pressed === undefined ? [] : [at - pressed];
+  });
+}
+
+/** Presses for `ms` at about `perSecond` across the fleet; returns the alertIds pressed meanwhile. */
+export async function pressFor(fleet: StormFleet, ms: number, perSecond: number): Promise<Set<string>> {
+  const before = new Set(fleet.pressed.keys());
+  fleet.startPressing((fleet.kiosks.length * 1_000) / perSecond);
+  await new Promise((r) => setTimeout(r, ms));
+  await fleet.stopPressing();
+  return new Set([...fleet.pressed.keys()].filter((id) => !before.has(id)));
+}
+
+/** Presses once on each kiosk given and returns the alertIds those presses made. */
+export async function pressEach(fleet: StormFleet, kiosks: readonly FleetKiosk[]): Promise<Set<string>> {
+  const before = new Set(fleet.pressed.keys());
+  for (const k of kiosks) k.kiosk.button.press();
+  await new Promise((r) => setTimeout(r, 500));
+  return new Set([...fleet.pressed.keys()].filter((id) => !before.has(id)));
+}
+
+export interface Spread {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export function spread(xs: readonly number[]): Spread {
+  const s = sorted(xs);
+  return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? Number.NaN };
+}

@@ -1,0 +1,184 @@
+/**
+ * npm run bench:cluster [-- --kiosks N] — one gateway node vs three, on loopback, in one run: the
+ * same fresh PostgreSQL database and a Redis of the bench's own for both (one node is a cluster of
+ * one). N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over
+ * the nodes; 12 real kiosk agents (durable outbox, resend until acked) press. Measured:
+ * - steady state press → dispatch p50/p99 (one node, then three);
+ * - SIGKILL of a node: time until all its kiosks are connected to another node, and press → dispatch
+ *   for presses made on its agents right after the kill;
+ * - silent machine loss (a TCP proxy in front of a node blackholes every byte): the same, against
+ *   1.5 × the kiosks' keepalive;
+ * - alerts lost (pressed, never at dispatch): the bench exits 1 if any.
+ * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20).
+ */
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { TestRedis } from "../fixtures/redis-server.js";
+import { TcpProxy } from "../fixtures/tcp-proxy.js";
+import { freePort, tempDir, waitFor } from "../integration/harness.js";
+import { createTestDatabase } from "../pg/pg-database.js";
+import { type GatewayNode, makeGatewayNodes, startAll, stopAll } from "../cluster/gateway-nodes.js";
+import { StormFleet } from "../cluster/storm-fleet.js";
+import { LightFleet, pressEach, pressFor, pressToDispatch, type Spread, spread } from "./cluster-phases.js";
+import { provisionFleet } from "./lib.js";
+
+const argv = process.argv.slice(2);
+const kioskArg = argv.indexOf("--kiosks");
+const KIOSKS = Number(kioskArg >= 0 ? argv[kioskArg + 1] : (argv.find((a) => a.startsWith("--kiosks="))?.slice(9) ?? 10_000));
+const PRESSERS = 12;
+const STEADY_MS = Number(process.env.BENCH_CLUSTER_STEADY_S ?? 15) * 1_000;
+const RATE = Number(process.env.BENCH_CLUSTER_RATE ?? 20);
+const KEEPALIVE_S = 12;
+const SECRET = "cluster-fleet-secret-not-for-production";
+const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(", ");
+
+interface Failover {
+  readonly what: string;
+  readonly kiosks: number;
+  readonly moved: Spread;
+  readonly noticed: Spread;
+  readonly notMoved: number;
+  /** Kiosks of other nodes that lost their connection meanwhile. */
+  readonly collateral: number;
+  readonly press: Spread;
+  readonly targetMs: number;
+}
+
+interface Ctx {
+  readonly dir: string;
+  readonly db: string;
+  readonly redis: string;
+  readonly receiver: DispatchReceiver;
+  readonly pressed: Set<string>;
+}
+
+const endpoint = (url: string): { host: string; port: number } => ({ host: "127.0.0.1", port: Number(new URL(url).port) });
+
+/** Starts the nodes, the light fleet and the pressing agents on `kioskUrls`; `body` measures; all is stopped after. */
+async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (nodes: GatewayNode[], fleet: LightFleet, agents: StormFleet, kioskUrls: string[]) => Promise<T>, front?: (nodes: GatewayNode[]) => Promise<string[]>): Promise<T> {
+  const nodes = await makeGatewayNodes(count, { storeUrl: ctx.db, redisUrl: ctx.redis, dispatchUrl: ctx.receiver.url, root: join(ctx.dir, name), extraArgs: ["--connection-burst", "0"], keepLogs: false });
+  const agents = new StormFleet();
+  let fleet: LightFleet | undefined;
+  try {
+    await startAll(nodes);
+    const kioskUrls = front === undefined ? nodes.map((n) => n.url) : await front(nodes);
+    fleet = new LightFleet(kioskUrls.map(endpoint), KEEPALIVE_S);
+    progress(`${name}: connecting ${KIOSKS} light kiosks`);
+    const connectMs = await fleet.start(KIOSKS, "fleet-", SECRET);
+    progress(`${name}: ${KIOSKS} connected in ${(connectMs / 1_000).toFixed(1)} s; starting ${PRESSERS} kiosk agents`);
+    await agents.start(PRESSERS, { dataDir: nodes[0]!.dataDir, storeUrl: ctx.db }, kioskUrls, join(ctx.dir, `${name}-agents`), `kz-${name}-`, "production");
+    return await body(nodes, fleet, agents, kioskUrls);
+  } finally {
+    for (const id of agents.pressed.keys()) ctx.pressed.add(id);
+    await agents.stop();
+    await fleet?.stop();
+    await stopAll(nodes);
+  }
+}
+
+async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Spread> {
+  progress(`${name}: steady state, ${RATE} alerts/s for ${STEADY_MS / 1_000} s (load ${load()})`);
+  const ids = await pressFor(agents, STEADY_MS, RATE);
+  await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), "steady-state alerts at dispatch", 60_000).catch(() => undefined);
+  return spread(pressToDispatch(agents, ctx.receiver, ids));
+}
+
+/** Takes a node away (`lose`), presses on its agents at once, and measures its fleet moving. */
+async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: StormFleet, url: string, lose: () => Promise<void>, targetMs: number): Promise<Failover> {
+  const onIt = agents.on(url);
+  const before = await fleet.status(Date.now());
+  const kiosks = before.byPort[String(endpoint(url).port)] ?? 0;
+  progress(`${what}: ${kiosks} light kiosks and ${onIt.length} agents on it (load ${load()})`);
+  const at = Date.now();
+  await lose();
+  const ids = await pressEach(agents, onIt);
+  const moved = await fleet.waitMoved(endpoint(url).port, at, Math.max(60_000, targetMs * 4));
+  await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), `${what}: alerts at dispatch`, 60_000).catch(() => undefined);
+  return { what, kiosks, moved: spread(moved.moved), noticed: spread(moved.noticed), notMoved: moved.waiting + moved.stillThere, collateral: moved.collateral, press: spread(pressToDispatch(agents, ctx.receiver, ids)), targetMs };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = load();
+  const dir = tempDir("sos-bench-cluster-");
+  const db = await createTestDatabase();
+  const redis = await new TestRedis(await freePort()).start();
+  const receiver = await new DispatchReceiver().start();
+  const ctx: Ctx = { dir: dir.path, db: db.url, redis: redis.url, receiver, pressed: new Set() };
+  const proxies: TcpProxy[] = [];
+  try {
+    progress(`provisioning ${KIOSKS} kiosks (one shared secret) in a fresh PostgreSQL database`);
+    const one = await withCluster(
+      ctx,
+      1,
+      "one",
+      async (_nodes, _fleet, agents) => ({ steady: await steady(ctx, agents, "1 node") }),
+      async (nodes) => {
+        // Once the first node has created the schema.
+        await provisionFleet(join(dir.path, "prov"), "fleet-", KIOSKS, SECRET, db.url);
+        return nodes.map((n) => n.url);
+      },
+    );
+    const three = await withCluster(
+      ctx,
+      3,
+      "three",
+      async (nodes, fleet, agents, urls) => {
+        const steadyThree = await steady(ctx, agents, "3 nodes");
+        const a = nodes[0]!;
+        const kill = await failover(ctx, "SIGKILL gw-a", fleet, agents, urls[0]!, async () => void (await a.stop("SIGKILL")), 5_000);
+        await a.start();
+        const proxy = proxies[0]!;
+        const silent = await failover(ctx, "blackhole gw-c", fleet, agents, urls[2]!, () => Promise.resolve(proxy.down("blackhole")), 1.5 * KEEPALIVE_S * 1_000);
+        return { steady: steadyThree, failovers: [kill, silent] };
+      },
+      async (nodes) => {
+        // gw-c is reached through a proxy, so its machine can vanish without a word.
+        const proxy = new TcpProxy(endpoint(nodes[2]!.url));
+        proxies.push(proxy);
+        return [nodes[0]!.url, nodes[1]!.url, await proxy.start()];
+      },
+    );
+
+    await waitFor(() => [...ctx.pressed].every((id) => receiver.deliveredIds().has(id)), "every alert at dispatch", 60_000).catch(() => undefined);
+    const delivered = receiver.deliveredIds();
+    const lost = [...ctx.pressed].filter((id) => !delivered.has(id)).length;
+    const ms = (x: number): string => (Number.isNaN(x) ? "-" : x.toFixed(0));
+    const s = (x: number): string => (Number.isNaN(x) ? "-" : (x / 1_000).toFixed(2));
+    const lines = [
+      `bench:cluster — ${KIOSKS} light kiosks + ${PRESSERS} kiosk agents, PostgreSQL store + Redis routing, gateway nodes as processes, loopback`,
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${load()}`,
+      "",
+      "| nodes | press → dispatch n | p50 ms | p99 ms | max ms | target p99 <= 30 ms |",
+      "|---|---|---|---|---|---|",
+      ...([
+        [1, one.steady],
+        [3, three.steady],
+      ] as const).map(([n, v]) => `| ${n} | ${v.n} | ${ms(v.p50)} | ${ms(v.p99)} | ${ms(v.max)} | ${v.p99 <= 30 ? "met" : "NOT met"} |`),
+      "",
+      "| node lost | its kiosks | loss noticed p50 s | max s | reconnected elsewhere p50 s | max s | not moved | target s | other nodes' kiosks dropped | press during failover → dispatch n | p50 s | max s |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|",
+      ...three.failovers.map((f) => `| ${f.what} | ${f.kiosks} | ${s(f.noticed.p50)} | ${s(f.noticed.max)} | ${s(f.moved.p50)} | ${s(f.moved.max)} | ${f.notMoved} | <= ${s(f.targetMs)} -> ${f.notMoved === 0 && f.moved.max <= f.targetMs ? "met" : "NOT met"} | ${f.collateral} | ${f.press.n} | ${s(f.press.p50)} | ${s(f.press.max)} |`),
+      "",
+      `alerts pressed ${ctx.pressed.size}, at dispatch ${[...ctx.pressed].filter((id) => delivered.has(id)).length}, lost ${lost}, delivered more than once ${receiver.requests.length - delivered.size}`,
+      "",
+    ];
+    process.stdout.write(lines.join("\n"));
+    process.exitCode = lost > 0 ? 1 : 0;
+  } finally {
+    for (const p of proxies) await p.stop();
+    await receiver.stop();
+    await redis.stop();
+    await db.drop();
+    dir.remove();
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    process.stderr.write(`bench:cluster failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,128 @@
+/**
+ * Gateway nodes as real processes (the built `sos gateway`, so `npm run build` first) on one
+ * PostgreSQL store and one Redis, each on a fixed MQTT port of its own so that it can be killed
+ * (SIGKILL: a crash; SIGTERM: a graceful stop) and started again where its kiosks look for it.
+ * Used by the cluster tests and by bench:cluster.
+ */
+import { join } from "node:path";
+import { DISPATCH_SECRET, freePort, spawnSos, type SosProcess } from "../integration/harness.js";
+
+export interface NodeOptions {
+  /** The PostgreSQL store every node shares. */
+  readonly storeUrl: string;
+  /** The Redis every node routes MQTT through (--cluster). */
+  readonly redisUrl: string;
+  readonly dispatchUrl: string;
+  /** Each node's data folder is `<root>/<nodeId>`. */
+  readonly root: string;
+  /** More `sos gateway` arguments (e.g. --connection-burst 0, --log-level warn). */
+  readonly extraArgs?: readonly string[];
+  /** Keep the node's log lines (off in benchmarks: 10 000 kiosks log a lot). */
+  readonly keepLogs?: boolean;
+}
+
+export class GatewayNode {
+  private current: SosProcess | undefined;
+  /** Every process this node has been, oldest first (their logs, for a failing test's message). */
+  readonly runs: SosProcess[] = [];
+
+  constructor(
+    readonly nodeId: string,
+    readonly mqttPort: number,
+    private readonly options: NodeOptions,
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.mqttPort}`;
+  }
+
+  get dataDir(): string {
+    return join(this.options.root, this.nodeId);
+  }
+
+  /** Whether a process of this node runs now. */
+  get alive(): boolean {
+    const child = this.current?.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  get process(): SosProcess | undefined {
+    return this.current;
+  }
+
+  /** Starts the node's process and waits for "gateway ready". */
+  async start(timeoutMs = 30_000): Promise<this> {
+    const o = this.options;
+    const args = [
+      "gateway",
+      "--data-dir", this.dataDir,
+      "--store", o.storeUrl,
+      "--cluster", o.redisUrl,
+      "--node-id", this.nodeId,
+      "--mqtt-host", "127.0.0.1",
+      "--mqtt-port", String(this.mqttPort),
+      "--http-host", "127.0.0.1",
+      "--http-port", "0",
+      "--dispatch-url", o.dispatchUrl,
+      ...(o.extraArgs ?? []),
+    ];
+    const proc = spawnSos(args, { env: { SOS_DISPATCH_SECRET: DISPATCH_SECRET } });
+    this.current = proc;
+    this.runs.push(proc);
+    await proc.waitForLog("gateway ready", timeoutMs);
+    if (o.keepLogs === false) {
+      // Drop the lines kept so far and every later one: the process keeps writing, nobody reads.
+      proc.stdout.length = 0;
+      proc.child.stdout?.removeAllListeners("data");
+      proc.child.stdout?.resume();
+    }
+    return this;
+  }
+
+  /** Sends the signal and waits for the process to exit; resolves with how it ended. */
+  async stop(signal: NodeJS.Signals = "SIGKILL"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const proc = this.current;
+    if (proc === undefined) return { code: null, signal: null };
+    if (this.alive) proc.child.kill(signal);
+    return proc.exited;
+  }
+
+  /** Log lines (parsed JSON) with this msg, from every run of the node. */
+  logs(msg: string): Record<string, unknown>[] {
+    return this.runs.flatMap((r) =>
+      r.stdout.flatMap((line) => {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          return parsed.msg === msg ? [parsed] : [];
+        } catch {
+          return [];
+        }
+      }),
+    );
+  }
+}
+
+/**
+ * `count` nodes gw-a, gw-b, … on free ports, not started yet: the caller defers `stopAll(nodes)`
+ * first, then `startAll(nodes)`.
+ */
+export async function makeGatewayNodes(count: number, options: NodeOptions): Promise<GatewayNode[]> {
+  const nodes: GatewayNode[] = [];
+  for (let i = 0; i < count; i += 1) nodes.push(new GatewayNode(`gw-${String.fromCharCode(97 + i)}`, await freePort(), options));
+  return nodes;
+}
+
+/** Starts the nodes one after the other (the first creates the schema in the store). */
+export async function startAll(nodes: readonly GatewayNode[]): Promise<void> {
+  for (const node of nodes) await node.start();
+}
+
+/** SIGKILLs every node still running (tear-down). */
+export async function stopAll(nodes: readonly GatewayNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+}
+
+/** Kiosk i's node list: every node, starting at node i mod n, so the fleet is spread over them. */
+export function spreadUrls(urls: readonly string[], i: number): string[] {
+  return urls.map((_, j) => urls[(i + j) % urls.length] as string);
+}
