@@ -110,7 +110,8 @@ export function deliveriesById(receiver: DispatchReceiver): Map<string, Received
  * The alerts delivered more than once, each with why that is allowed or not. A second delivery is
  * legitimate only as the crash case of at-least-once: the same signed bytes under the same
  * Idempotency-Key, the first copy answered just before a node was killed (its sender died before
- * it could record the answer, so another node sent the job again after the claim's lease).
+ * it could record the answer, so another node sent the job again after the claim's lease), and the
+ * copy says it is a further attempt (X-Sos-Attempt higher: the lapsed claim counted as one).
  */
 export function illegitimateDuplicates(by: Map<string, ReceivedRequest[]>, killedAt: readonly number[], windowMs = 2_000): string[] {
   const problems: string[] = [];
@@ -119,6 +120,7 @@ export function illegitimateDuplicates(by: Map<string, ReceivedRequest[]>, kille
     const [first, ...rest] = copies as [ReceivedRequest, ...ReceivedRequest[]];
     if (rest.some((c) => c.raw !== first.raw || c.headers["idempotency-key"] !== alertId)) problems.push(`${alertId}: copies differ`);
     else if (rest.length > 1) problems.push(`${alertId}: delivered ${copies.length} times`);
+    else if (Number(rest[0]?.headers["x-sos-attempt"]) <= Number(first.headers["x-sos-attempt"])) problems.push(`${alertId}: sent again as the same attempt`);
     else if (!killedAt.some((k) => first.at <= k + 500 && first.at >= k - windowMs)) problems.push(`${alertId}: delivered twice, the first not at a node's kill`);
   }
   return problems;

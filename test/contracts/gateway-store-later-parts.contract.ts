@@ -28,6 +28,8 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
         ["acknowledged", '{"acknowledged":1}', 1, iso(1_005)],
         ["closed", '{"closed":1}', 0, null],
       ]);
+      // "two" died holding `closed`: taken over after its lease, as a further attempt (it may have been sent).
+      expect(await u.claimUpdates(at(31_000), 10, claimBy("three", 31_000))).toEqual([{ id: `${a.alertId}:closed`, body: '{"closed":1}', attempts: 1 }]);
     });
   });
 

@@ -120,13 +120,19 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
         expect(await ids(other.claimDispatches(at(0), 10, claimBy("two", 0, 10_000)))).toEqual([b.alertId]);
         expect(await other.claimDispatches(at(9_999), 10, claimBy("three", 9_999))).toEqual([]);
         expect(await other.nextDispatchAt({ owner: "three" })).toEqual(at(10_000));
-        // "one" died: its claim lapses and "three" takes the job over.
-        expect(await ids(other.claimDispatches(at(10_000), 10, claimBy("three", 10_000)))).toEqual([a.alertId, b.alertId]);
-        await other.recordAttempt(attempt(a.alertId, 1, true, at(10_000)), null);
-        await other.recordAttempt(attempt(b.alertId, 1, false, at(10_000)), at(11_000));
-        expect(await ids(store.claimDispatches(at(11_000), 10, claimBy("four", 11_000)))).toEqual([b.alertId]);
+        // "one" and "two" died: their claims lapse and "three" takes the jobs over. Each may have been
+        // sent before its owner died: that counts as an attempt, so the resend is attempt 2.
+        expect(await other.claimDispatches(at(10_000), 10, claimBy("three", 10_000))).toEqual([
+          { alertId: a.alertId, body: "a", attempts: 1 },
+          { alertId: b.alertId, body: "b", attempts: 1 },
+        ]);
+        await other.recordAttempt(attempt(a.alertId, 2, true, at(10_000)), null);
+        await other.recordAttempt(attempt(b.alertId, 2, false, at(10_000)), at(11_000));
+        // A recorded attempt ends the claim: the next owner's claim adds nothing.
+        expect(await store.claimDispatches(at(11_000), 10, claimBy("four", 11_000))).toEqual([{ alertId: b.alertId, body: "b", attempts: 2 }]);
+        expect(await store.claimDispatches(at(11_000), 10, claimBy("four", 11_000))).toEqual([{ alertId: b.alertId, body: "b", attempts: 2 }]);
         expect(await other.nextDispatchAt({ owner: "five" })).toEqual(at(41_000));
-        await store.recordAttempt(attempt(b.alertId, 2, true, at(11_000)), null);
+        await store.recordAttempt(attempt(b.alertId, 3, true, at(11_000)), null);
         expect(await store.claimDispatches(at(999_999), 10, claimBy("five", 999_999))).toEqual([]);
         expect(await store.nextDispatchAt({ owner: "five" })).toBeNull();
       });

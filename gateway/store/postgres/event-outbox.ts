@@ -37,7 +37,8 @@ export class PgEventOutbox {
           AND NOT (o.event_id = ANY(${busy}::text[])) AND ${this.headOfGroup(q)}
         ORDER BY o.next_attempt_at, o.seq LIMIT ${limit}
         FOR UPDATE OF o SKIP LOCKED)
-      UPDATE ${q(this.table)} t SET claimed_by = ${claim.owner}, claim_until = ${now + claim.leaseMs}
+      UPDATE ${q(this.table)} t SET claimed_by = ${claim.owner}, claim_until = ${now + claim.leaseMs},
+        attempts = CASE WHEN t.claimed_by IS NOT NULL AND t.claimed_by <> ${claim.owner} THEN t.attempts + 1 ELSE t.attempts END
       FROM c WHERE t.event_id = c.event_id
       RETURNING t.event_id, t.body, t.attempts, t.next_attempt_at, t.seq`);
     rows.sort((x, y) => x.next_attempt_at - y.next_attempt_at || x.seq - y.seq);

@@ -186,7 +186,9 @@ export class PostgresStore implements GatewayStore {
           AND NOT (d.alert_id = ANY(${busy}::text[]))
         ORDER BY a.kind = 'test', a.received_at, d.seq LIMIT ${limit}
         FOR UPDATE OF d SKIP LOCKED)
-      UPDATE dispatch_outbox d SET claimed_by = ${claim.owner}, claim_until = ${now + claim.leaseMs}
+      UPDATE dispatch_outbox d SET claimed_by = ${claim.owner}, claim_until = ${now + claim.leaseMs},
+        -- a lapsed claim of another owner may have been sent: it counts as an attempt (sqlite/index.ts COUNT_LAPSED)
+        attempts = CASE WHEN d.claimed_by IS NOT NULL AND d.claimed_by <> ${claim.owner} THEN d.attempts + 1 ELSE d.attempts END
       FROM c WHERE d.alert_id = c.alert_id
       RETURNING d.alert_id, d.body, d.attempts, c.test, c.received_at, c.seq`);
     // SOS alarms before test alarms, each oldest first (RETURNING keeps no order).

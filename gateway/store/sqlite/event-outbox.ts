@@ -11,6 +11,13 @@ import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type { Claim, ClaimHolder } from "../store.js";
 import { lightWrite } from "./light-write.js";
 
+/**
+ * A job taken over from another owner's lapsed claim may have been sent (its owner died before
+ * recording the answer): that attempt counts, so the resend says it is one (X-Sos-Attempt 2, not 1
+ * again). The first parameter is the claiming owner.
+ */
+export const COUNT_LAPSED = "attempts = CASE WHEN claimed_by IS NOT NULL AND claimed_by != ? THEN attempts + 1 ELSE attempts END";
+
 export class SqliteEventOutbox {
   private readonly headOfGroup: string;
 
@@ -36,9 +43,8 @@ export class SqliteEventOutbox {
         )
         .all({ due: dueBy.getTime(), now: claim.now.getTime(), owner: claim.owner, n: limit + busy.size });
       const jobs = rows.filter((r) => !busy.has(r.event_id)).slice(0, limit);
-      const hold = this.db.prepare(`UPDATE ${this.table} SET claimed_by = ?, claim_until = ? WHERE event_id = ?`);
-      for (const r of jobs) hold.run(claim.owner, claim.now.getTime() + claim.leaseMs, r.event_id);
-      return jobs.map((r) => ({ id: r.event_id, body: r.body, attempts: r.attempts }));
+      const hold = this.db.prepare<[string, string, number, string], { attempts: number }>(`UPDATE ${this.table} SET ${COUNT_LAPSED}, claimed_by = ?, claim_until = ? WHERE event_id = ? RETURNING attempts`);
+      return jobs.map((r) => ({ id: r.event_id, body: r.body, attempts: hold.get(claim.owner, claim.owner, claim.now.getTime() + claim.leaseMs, r.event_id)?.attempts ?? r.attempts }));
     });
     return Promise.resolve(claimed);
   }

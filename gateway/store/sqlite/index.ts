@@ -43,6 +43,7 @@ import { migrate } from "./schema.js";
 import { secureDataDir, secureStoreFile, secureStoreFiles, type Tightened } from "../data-dir.js";
 import * as operatorQueries from "./operators.js";
 import { lightWrite } from "./light-write.js";
+import { COUNT_LAPSED } from "./event-outbox.js";
 import { type AlertDbRow, type KioskDbRow, toAlertRow, toKiosk } from "../rows.js";
 
 export const STORE_FILE = "gateway.db";
@@ -212,9 +213,8 @@ export class SqliteStore implements GatewayStore {
         )
         .all({ due: dueBy.getTime(), now: claim.now.getTime(), owner: claim.owner, n: limit + busy.size });
       const jobs = rows.filter((r) => !busy.has(r.alert_id)).slice(0, limit);
-      const hold = this.db.prepare("UPDATE dispatch_outbox SET claimed_by = ?, claim_until = ? WHERE alert_id = ?");
-      for (const r of jobs) hold.run(claim.owner, claim.now.getTime() + claim.leaseMs, r.alert_id);
-      return jobs.map((r) => ({ alertId: r.alert_id, body: r.body, attempts: r.attempts }));
+      const hold = this.db.prepare<[string, string, number, string], { attempts: number }>(`UPDATE dispatch_outbox SET ${COUNT_LAPSED}, claimed_by = ?, claim_until = ? WHERE alert_id = ? RETURNING attempts`);
+      return jobs.map((r) => ({ alertId: r.alert_id, body: r.body, attempts: hold.get(claim.owner, claim.owner, claim.now.getTime() + claim.leaseMs, r.alert_id)?.attempts ?? r.attempts }));
     });
     return Promise.resolve(claimed);
   }
