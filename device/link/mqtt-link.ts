@@ -84,6 +84,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private connected = false;
   private lastError: string | undefined;
   private tlsFailureLogged = false;
+  /** When anything was last heard from the gateway (performance.now(): immune to the clock being set). */
+  private lastHeardAt = 0;
+  private pingDeadline: NodeJS.Timeout | undefined;
   private readonly ackTopic: string;
   private readonly commandTopic: string;
   private readonly callDownTopic: string;
@@ -149,6 +152,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
     });
     client.on("close", () => this.onClose());
+    client.on("packetreceive", () => (this.lastHeardAt = performance.now()));
   }
 
   private connect(tls: object): MqttClient {
@@ -199,7 +203,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
    * The heartbeat, QoS 0 (checked against the contract first), with a PINGREQ right behind it: the
    * heartbeat doubles as the liveness probe. The gateway's PINGRESP restarts mqtt.js's keepalive
    * timer, so with the keepalive (12 s) above the heartbeat interval (10 s) mqtt.js sends no pings of
-   * its own, and a link that stops answering is given up 1.5 × keepalive after the last answer.
+   * its own. A ping with no answer (nothing heard from the gateway) within pingTimeoutMs gives the
+   * link up at once: a silently dead node is left within interval + pingTimeoutMs (15 s), before
+   * mqtt.js's 1.5 × keepalive (18 s) and before the gateway's silence timeout (20 s).
    */
   async publishHeartbeat(heartbeat: Heartbeat): Promise<void> {
     const client = this.client;
@@ -210,7 +216,20 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const sent = client.publishAsync(topicFor("heartbeat", this.config.kioskId), payload, { qos: 0 });
     client.sendPing();
     process.nextTick(() => client.stream.uncork());
+    this.awaitPingAnswer(client);
     await sent;
+  }
+
+  private awaitPingAnswer(client: MqttClient): void {
+    const sentAt = performance.now();
+    const waitMs = this.config.mqtt.pingTimeoutMs;
+    clearTimeout(this.pingDeadline);
+    this.pingDeadline = setTimeout(() => {
+      if (this.client !== client || !this.connected || this.lastHeardAt >= sentAt) return;
+      this.lastError = "Ping timeout";
+      this.log.warn({ waitedMs: waitMs, url: this.url }, "the gateway did not answer the heartbeat's ping: link given up");
+      client.stream.destroy();
+    }, waitMs);
   }
 
   private async publishUp(name: TopicName, payload: unknown): Promise<void> {
@@ -301,6 +320,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   private onClose(): void {
+    clearTimeout(this.pingDeadline);
     const wasUp = this.connected;
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });

@@ -291,6 +291,12 @@ export const kioskConfigSchema = z.object({
      * heartbeat interval is shorter than this, mqtt.js sends no pings of its own.
      */
     keepaliveSeconds: z.number().int().min(5).max(600).default(12),
+    /**
+     * A heartbeat's PINGREQ the gateway has not answered (nothing at all heard from it) within this
+     * long: the link is given up at once, sooner than the keepalive would (a silently dead node is
+     * left within heartbeat interval + this, 15 s by default, instead of 18 s, and the next node tried).
+     */
+    pingTimeoutMs: z.number().int().min(1_000).max(60_000).default(5_000),
     connectTimeoutMs: z.number().int().min(500).default(10_000),
   }),
   /** Where the outbox lives; relative paths are relative to the config file. */

@@ -3,8 +3,10 @@
  * no outbox: they never press; the bench's pressing kiosks are real agents) connected to a cluster
  * of gateway nodes. Kiosk i's node list is the nodes starting at (first + i) mod n, as provisioned
  * kiosks are spread; on a drop mqtt.js moves to the next node (`servers`) after a per-kiosk
- * reconnect period drawn in 200–1 000 ms, so a fleet does not come back in one burst. Keepalive as
- * the kiosk agent's default (12 s): a silent link is given up 1.5 × that after the last answer.
+ * reconnect period drawn in 200–1 000 ms, so a fleet does not come back in one burst. Link liveness
+ * as the kiosk agent's (device/link/mqtt-link.ts): keepalive 12 s, and a PINGREQ every heartbeat
+ * interval (10 s, each kiosk at its own phase) that must be answered within 5 s, else the link is
+ * given up (the heartbeat's own publish is left out: these kiosks stand for the fleet's connections).
  * argv: nodesJSON ([{host,port}], base order) first count prefix secret keepaliveS
  * stdout: "ready N" once all are connected; then on each stdin line "status SINCE_MS PORT" one JSON
  * line (status() below).
@@ -20,6 +22,9 @@ if (nodesText === undefined || firstText === undefined || countText === undefine
   process.exit(2);
 }
 const nodes = JSON.parse(nodesText) as { host: string; port: number }[];
+/** The kiosk agent's defaults: health.heartbeatIntervalS and mqtt.pingTimeoutMs. */
+const HEARTBEAT_MS = 10_000;
+const PING_TIMEOUT_MS = 5_000;
 const first = Number(firstText);
 const count = Number(countText);
 
@@ -52,6 +57,17 @@ function connectOne(i: number): Promise<void> {
   });
   const kiosk: SimKiosk = { client, port: null, drops: [], connectedAt: 0 };
   client.on("error", () => undefined);
+  let heardAt = 0;
+  client.on("packetreceive", () => (heardAt = Date.now()));
+  const probe = (): void => {
+    if (!client.connected) return;
+    const sentAt = Date.now();
+    client.sendPing();
+    setTimeout(() => {
+      if (client.connected && heardAt < sentAt) client.stream.destroy();
+    }, PING_TIMEOUT_MS);
+  };
+  setTimeout(() => setInterval(probe, HEARTBEAT_MS), Math.random() * HEARTBEAT_MS);
   client.on("close", () => {
     if (kiosk.port !== null) kiosk.drops = [...kiosk.drops.slice(-4), { at: Date.now(), port: kiosk.port }];
     kiosk.port = null;

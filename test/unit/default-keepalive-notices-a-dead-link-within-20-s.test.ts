@@ -25,6 +25,11 @@ describe("a silently dead link is noticed within 20 s with the default keepalive
     expect(deadLinkNoticedWithinMs(defaults.mqtt.keepaliveSeconds)).toBeLessThanOrEqual(20_000);
   });
 
+  it("with heartbeats, an unanswered heartbeat ping gives the link up sooner: 10 s + 5 s, inside the gateway's 20 s silence timeout", () => {
+    const heartbeat = { intervalS: defaults.health.heartbeatIntervalS, pingTimeoutMs: defaults.mqtt.pingTimeoutMs };
+    expect(deadLinkNoticedWithinMs(defaults.mqtt.keepaliveSeconds, heartbeat)).toBe(15_000);
+  });
+
   it("mqtt.js's own keepalive timer pings at the keepalive and gives up at the computed bound", () => {
     vi.useFakeTimers();
     const sendPing = vi.fn();
