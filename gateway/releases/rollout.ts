@@ -18,6 +18,9 @@ import type { GatewayStore } from "../store/store.js";
 import { readPublished, RELEASES_DIR } from "./published.js";
 import { alwaysMine, type IsMine } from "../cluster/singleton.js";
 
+/** How long a wave waits for its kiosks' answers by default (sos release rollout --wave-deadline). */
+export const DEFAULT_WAVE_DEADLINE_MS = 24 * 3_600_000;
+
 /** The first waves' shares of the target; the last wave takes the rest. */
 export const WAVE_SHARES: readonly number[] = [0.05, 0.25];
 
@@ -65,16 +68,17 @@ export function outcomeOf(report: UpdateReport | undefined, version: string): Ki
 /** One step of a running rollout: what to do next, given the kiosks' update reports. */
 export function nextStep(r: RolloutRecord, reports: ReadonlyMap<string, UpdateReport>): { progress: RolloutProgress; offer?: readonly string[] } {
   const wave = r.waves[r.wave] ?? [];
-  if (r.offeredWave < r.wave) return { progress: { wave: r.wave, offeredWave: r.wave, state: "running", reason: null }, offer: wave };
+  const carried = { waveOfferedAt: r.waveOfferedAt, noAnswer: r.noAnswer };
+  if (r.offeredWave < r.wave) return { progress: { wave: r.wave, offeredWave: r.wave, state: "running", reason: null, ...carried }, offer: wave };
   const failed = wave.filter((k) => outcomeOf(reports.get(k), r.version) === "failed");
   if (failed.length > 0) {
     const why = reports.get(failed[0] as string)?.reason ?? "health gate failed";
-    return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: `wave ${r.wave + 1}: ${failed.join(", ")} rolled ${r.version} back (${why})` } };
+    return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: `wave ${r.wave + 1}: ${failed.join(", ")} rolled ${r.version} back (${why})`, ...carried } };
   }
-  if (!wave.every((k) => outcomeOf(reports.get(k), r.version) === "confirmed")) return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "running", reason: null } };
-  if (r.wave + 1 >= r.waves.length) return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "done", reason: null } };
+  if (!wave.every((k) => outcomeOf(reports.get(k), r.version) === "confirmed")) return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "running", reason: null, ...carried } };
+  if (r.wave + 1 >= r.waves.length) return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "done", reason: null, ...carried } };
   const next = r.wave + 1;
-  return { progress: { wave: next, offeredWave: next, state: "running", reason: null }, offer: r.waves[next] ?? [] };
+  return { progress: { wave: next, offeredWave: next, state: "running", reason: null, ...carried }, offer: r.waves[next] ?? [] };
 }
 
 /** The lease name of the rollout runner (one gateway of a cluster runs it). */
@@ -86,7 +90,6 @@ export class RolloutRunner {
 
   constructor(
     private readonly store: GatewayStore,
-    private readonly dataDir: string,
     private readonly everyMs: number,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -123,9 +126,9 @@ export class RolloutRunner {
 
   private async step(r: RolloutRecord, reports: ReadonlyMap<string, UpdateReport>): Promise<void> {
     const now = this.clock.now();
-    const manifest = readPublished(this.dataDir, r.version);
+    const manifest = await readPublished(this.store.releases, r.version);
     if (manifest === undefined) {
-      await this.store.releases.updateRollout(r.version, { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: "the release is no longer published" }, now);
+      await this.store.releases.updateRollout(r.version, { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: "the release is no longer published", waveOfferedAt: r.waveOfferedAt, noAnswer: r.noAnswer }, now);
       return;
     }
     const { progress, offer } = nextStep(r, reports);

@@ -79,7 +79,7 @@ describe("a rollout in waves stops by itself when a wave's kiosks fail their gat
     const dir = join(system.dir, "build");
     mkdirSync(dir);
     const { archive, manifest } = await makeRelease(dir, PATHS, VERSION, "good", keys.privateKeyPem);
-    await publishRelease(system.gateway.dataDir, archive, parseManifest(readFileSync(manifest, "utf8"), manifest), keys.publicKeyPem);
+    await publishRelease(system.gateway.store.releases, archive, parseManifest(readFileSync(manifest, "utf8"), manifest), keys.publicKeyPem, new Date());
     const order: string[] = [];
     const kiosks: ContractKiosk[] = [];
     for (let i = 0; i < size; i += 1) {
