@@ -227,12 +227,13 @@ release
   .option("--data-dir <dir>", "the gateway's data folder (its SQLite store)")
   .requiredOption("--to <target>", "all, a share of the fleet like 5%, or region:NAME")
   .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .option("--wave-deadline <duration>", "how long a wave waits for its kiosks (30m, 24h, 2d); those silent then are counted as no answer and the next wave is offered", "24h")
   .addOption(storeOption())
   .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, requireStore(opts, "release rollout")).catch(fail));
 
 release
   .command("rollouts")
-  .description("list rollouts: wave, state, and why one stopped")
+  .description("list rollouts: wave, state, kiosks counted as no answer, and why one stopped")
   .option("--data-dir <dir>", "the gateway's data folder (its SQLite store)")
   .option("--json", "print JSON instead of a table")
   .addOption(storeOption())

@@ -11,7 +11,7 @@ import { type Command, commandSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { parseManifest, type ReleaseManifest } from "../../shared/release.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
-import { DEFAULT_WAVE_DEADLINE_MS, parseTarget, planWaves } from "../../gateway/releases/rollout.js";
+import { DEFAULT_WAVE_DEADLINE_MS, parseDuration, parseTarget, planWaves } from "../../gateway/releases/rollout.js";
 import { openCliStore } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
@@ -92,9 +92,10 @@ function readText(path: string, what: string): string {
 }
 
 /** `sos release rollout VERSION --to 5%|region:NAME|all`: plans the waves; the running gateway rolls them out. */
-export async function runRollout(version: string, opts: { dataDir?: unknown; store?: unknown; to?: unknown; releaseUrl?: unknown }): Promise<void> {
+export async function runRollout(version: string, opts: { dataDir?: unknown; store?: unknown; to?: unknown; releaseUrl?: unknown; waveDeadline?: unknown }): Promise<void> {
   const base = releaseBase(opts.releaseUrl);
   const target = parseTarget(String(opts.to));
+  const waveDeadlineMs = typeof opts.waveDeadline === "string" ? parseDuration(opts.waveDeadline) : DEFAULT_WAVE_DEADLINE_MS;
   const store = await openCliStore(opts, { mustExist: true });
   try {
     const manifest = await publishedOrRefuse(store, version);
@@ -102,9 +103,9 @@ export async function runRollout(version: string, opts: { dataDir?: unknown; sto
     const kiosks = (await store.listKiosks()).filter((k) => !decommissioned.has(k.kioskId));
     const waves = planWaves(manifest.version, kiosks, target);
     if (waves.length === 0) throw new SosError(ErrorCode.ArgumentInvalid, `no kiosk matches --to ${String(opts.to)}: nothing to roll out`);
-    const started = await store.releases.putRollout({ version: manifest.version, target: String(opts.to), releaseUrl: base, waves, wave: 0, offeredWave: -1, state: "running", reason: null, waveDeadlineMs: DEFAULT_WAVE_DEADLINE_MS }, new Date());
+    const started = await store.releases.putRollout({ version: manifest.version, target: String(opts.to), releaseUrl: base, waves, wave: 0, offeredWave: -1, state: "running", reason: null, waveDeadlineMs }, new Date());
     if (!started) throw new SosError(ErrorCode.ArgumentInvalid, `release ${manifest.version} is being rolled out already: see 'sos release rollouts'`);
-    process.stdout.write(`rollout of ${manifest.version} to ${waves.flat().length} kiosk(s) in ${waves.length} wave(s) (${waves.map((w) => w.length).join(", ")}): the gateway offers the next wave once every kiosk of the last confirmed it, and stops if one rolls it back\n`);
+    process.stdout.write(`rollout of ${manifest.version} to ${waves.flat().length} kiosk(s) in ${waves.length} wave(s) (${waves.map((w) => w.length).join(", ")}): the gateway offers the next wave once every kiosk of the last confirmed it (or ${typeof opts.waveDeadline === "string" ? opts.waveDeadline : "24h"} passed: the silent ones count as no answer), and stops if one rolls it back\n`);
   } finally {
     await store.close();
   }
@@ -123,8 +124,8 @@ export async function runRollouts(opts: { dataDir?: unknown; store?: unknown; js
       process.stdout.write("no rollouts yet: 'sos release rollout VERSION --to 5%'\n");
       return;
     }
-    const rows = rollouts.map((r) => [r.version, r.target, `${r.wave + 1}/${r.waves.length}`, String(r.waves.flat().length), r.state, r.reason ?? "-", r.updatedAt]);
-    process.stdout.write(`${formatTable(["VERSION", "TO", "WAVE", "KIOSKS", "STATE", "REASON", "UPDATED"], rows)}\n`);
+    const rows = rollouts.map((r) => [r.version, r.target, `${r.wave + 1}/${r.waves.length}`, String(r.waves.flat().length), r.state, noAnswer(r.noAnswer), r.reason ?? "-", r.updatedAt]);
+    process.stdout.write(`${formatTable(["VERSION", "TO", "WAVE", "KIOSKS", "STATE", "NO ANSWER", "REASON", "UPDATED"], rows)}\n`);
   } finally {
     await store.close();
   }
@@ -134,6 +135,12 @@ async function publishedOrRefuse(store: GatewayStore, version: string): Promise<
   const manifest = await readPublished(store.releases, version);
   if (manifest === undefined) throw new SosError(ErrorCode.ArgumentInvalid, `release ${version} is not published in this store: 'sos release publish ARCHIVE' first (same --store or --data-dir)`);
   return manifest;
+}
+
+/** The kiosks a wave deadline passed over: a count and the first few ids. */
+function noAnswer(ids: readonly string[]): string {
+  if (ids.length === 0) return "-";
+  return `${ids.length} (${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ", …" : ""})`;
 }
 
 function releaseBase(value: unknown): string {
