@@ -69,9 +69,11 @@ export async function importReleaseFolder(dataDir: string, store: ReleaseStore, 
   }
   let imported = 0;
   for (const version of names) {
-    if (!releaseVersionSchema.safeParse(version).success || (await store.getRelease(version)) !== undefined) continue;
+    if (!releaseVersionSchema.safeParse(version).success) continue;
     const dir = join(dataDir, RELEASES_DIR, version);
     try {
+      // A store that does not answer now is not a reason to refuse to start: tried again at the next start.
+      if ((await store.getRelease(version)) !== undefined) continue;
       const manifest = parseManifest(readFileSync(join(dir, "manifest.json"), "utf8"), join(dir, "manifest.json"));
       const bytes = readFileSync(join(dir, manifest.file));
       if (bytes.length !== manifest.size || createHash("sha256").update(bytes).digest("hex") !== manifest.sha256) throw new Error("the archive does not match its manifest's digest");
