@@ -31,8 +31,8 @@ import { Outbox } from "./link/outbox.js";
 import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
 import type { Modem } from "../shared/modem/modem.js";
-import { notifierFromEnv, type ServiceNotifier, watchdogIntervalMs } from "./service/notify.js";
-import { AlarmPathWatchdog } from "./service/watchdog.js";
+import { notifierFromEnv, type ServiceNotifier, watchdogIntervalMs } from "../shared/service/notify.js";
+import { AlarmPathWatchdog } from "../shared/service/watchdog.js";
 import { UpdateGate } from "./update/gate.js";
 
 export { AGENT_VERSION } from "./alarm/alarm-controller.js";

@@ -3,7 +3,7 @@
  * metrics and HTTP server, starts them in order and stops them in reverse.
  */
 import { randomBytes } from "node:crypto";
-import { releaseRoutes } from "./releases/published.js";
+import { importReleaseFolder, releaseRoutes } from "./releases/published.js";
 import { RolloutRunner } from "./releases/rollout.js";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
@@ -315,8 +315,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     stops.push(() => Promise.resolve(revocations.stop()));
     commands.start();
     stops.push(() => Promise.resolve(commands.stop()));
+    // Releases kept in the data folder before migration 17 are moved into the store (published.ts says why).
+    await importReleaseFolder(config.dataDir, store.releases, log.child({ subsystem: "releases" }), clock.now());
     // Rollouts queue install-release into the same command outbox, wave after wave.
-    const rollouts = new RolloutRunner(store, config.dataDir, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }), singletons.mine);
+    const rollouts = new RolloutRunner(store, config.releases.rolloutCheckMs, clock, log.child({ subsystem: "rollout" }), singletons.mine);
     rollouts.start();
     stops.push(() => rollouts.stop());
     if (renewal !== undefined) {
@@ -360,7 +362,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
           ...(config.sms.hook === undefined ? [] : [smsHookRoutes(smsIntake, config.sms.hook)]),
           securityRoutes({ config, store, sessions: operators.auth.sessions, revocations, mqttsPort, clock, log: log.child({ subsystem: "security" }) }),
           alarms.routes(consoleAuthorizer(operators.auth.sessions)),
-          releaseRoutes(config.dataDir),
+          releaseRoutes(store.releases, log.child({ subsystem: "releases" })),
           ...(operatorHttp.routes ?? []),
         ],
         ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),

@@ -200,42 +200,44 @@ release
 
 release
   .command("publish")
-  .description("keep a signed release at the gateway (checked with DATA/release-signing.pub), for kiosks to download")
+  .description("keep a signed release in the gateway's store (checked with the release public key), for kiosks to download from any gateway on it")
   .argument("<archive>", "the release archive")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its SQLite store, and release-signing.pub)")
   .option("--manifest <file>", "its signed manifest (default: ARCHIVE.sig.json)")
   .option("--public-key <file>", "the release public key (default: DATA/release-signing.pub)")
-  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runPublish(archive, opts).catch(fail));
+  .addOption(storeOption())
+  .action(async (archive: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runPublish(archive, requireStore(opts, "release publish")).catch(fail));
 
 release
   .command("offer")
   .description("send a published release to kiosks over their commands topic: each installs it, restarts into it, and rolls back by itself if it fails its health gate")
   .argument("<version>", "a published release (sos release publish)")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its SQLite store)")
   .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
   .option("--kiosk <kioskId>", "a kiosk (repeatable)", collect, [])
   .option("--region <text>", "every kiosk of a region (sos provision --region)")
   .option("--all", "every kiosk")
   .addOption(storeOption())
-  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, opts).catch(fail));
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runOffer(version, requireStore(opts, "release offer")).catch(fail));
 
 release
   .command("rollout")
   .description("roll a published release out in waves (about 5 %, 25 %, then the rest of the target); the gateway offers each wave once the last one confirmed it, and stops by itself when a kiosk rolls it back")
   .argument("<version>", "a published release (sos release publish)")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .option("--data-dir <dir>", "the gateway's data folder (its SQLite store)")
   .requiredOption("--to <target>", "all, a share of the fleet like 5%, or region:NAME")
   .requiredOption("--release-url <url>", "the gateway's HTTP(S) address as kiosks reach it, e.g. https://gw.example:8443")
+  .option("--wave-deadline <duration>", "how long a wave waits for its kiosks (30m, 24h, 2d); those silent then are counted as no answer and the next wave is offered", "24h")
   .addOption(storeOption())
-  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, opts).catch(fail));
+  .action(async (version: string, opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollout(version, requireStore(opts, "release rollout")).catch(fail));
 
 release
   .command("rollouts")
-  .description("list rollouts: wave, state, and why one stopped")
-  .requiredOption("--data-dir <dir>", "the gateway's data folder")
+  .description("list rollouts: wave, state, kiosks counted as no answer, and why one stopped")
+  .option("--data-dir <dir>", "the gateway's data folder (its SQLite store)")
   .option("--json", "print JSON instead of a table")
   .addOption(storeOption())
-  .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(opts).catch(fail));
+  .action(async (opts: Record<string, unknown>) => (await import("./commands/release-offer.js")).runRollouts(requireStore(opts, "release rollouts")).catch(fail));
 
 release
   .command("build")

@@ -142,9 +142,11 @@ export interface RolloutView {
   readonly kiosks: number;
   readonly state: RolloutRecord["state"];
   readonly reason: string | null;
+  /** Kiosks a wave deadline passed over without their answer. */
+  readonly noAnswer: number;
   readonly updatedAt: string;
 }
 
 export function rolloutView(r: RolloutRecord): RolloutView {
-  return { version: r.version, target: r.target, wave: r.wave + 1, waves: r.waves.length, kiosks: r.waves.flat().length, state: r.state, reason: r.reason, updatedAt: r.updatedAt };
+  return { version: r.version, target: r.target, wave: r.wave + 1, waves: r.waves.length, kiosks: r.waves.flat().length, state: r.state, reason: r.reason, noAnswer: r.noAnswer.length, updatedAt: r.updatedAt };
 }

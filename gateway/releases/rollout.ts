@@ -4,8 +4,11 @@
  * then 25 %, then the rest. The runner offers a wave (install-release on each kiosk's commands
  * topic), waits until every kiosk of it reports the release confirmed in its heartbeat, then offers
  * the next. A kiosk that reports the release rolled back (it failed its health gate) halts the
- * rollout: no further wave is offered. A kiosk that never answers holds its wave (visible in
- * `sos release rollouts` and `sos kiosks`).
+ * rollout: no further wave is offered. A kiosk that has not answered when its wave's deadline passes
+ * (`--wave-deadline`, 24 h by default) is counted as "no answer", not as a failure (a kiosk off its
+ * link for a day must not hold the fleet back, nor stop it), and the next wave is offered; the
+ * kiosks counted so are shown by `sos release rollouts` and on the fleet page. If one of them later
+ * reports the release rolled back, that still halts the rollout.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -17,6 +20,9 @@ import type { RolloutProgress, RolloutRecord } from "../store/release-store.js";
 import type { GatewayStore } from "../store/store.js";
 import { readPublished, RELEASES_DIR } from "./published.js";
 import { alwaysMine, type IsMine } from "../cluster/singleton.js";
+
+/** How long a wave waits for its kiosks' answers by default (sos release rollout --wave-deadline). */
+export const DEFAULT_WAVE_DEADLINE_MS = 24 * 3_600_000;
 
 /** The first waves' shares of the target; the last wave takes the rest. */
 export const WAVE_SHARES: readonly number[] = [0.05, 0.25];
@@ -62,19 +68,37 @@ export function outcomeOf(report: UpdateReport | undefined, version: string): Ki
   return "pending";
 }
 
-/** One step of a running rollout: what to do next, given the kiosks' update reports. */
-export function nextStep(r: RolloutRecord, reports: ReadonlyMap<string, UpdateReport>): { progress: RolloutProgress; offer?: readonly string[] } {
+/** One step of a running rollout: what to do next, given the kiosks' update reports and the time. */
+export function nextStep(r: RolloutRecord, reports: ReadonlyMap<string, UpdateReport>, now: Date): { progress: RolloutProgress; offer?: readonly string[] } {
   const wave = r.waves[r.wave] ?? [];
-  if (r.offeredWave < r.wave) return { progress: { wave: r.wave, offeredWave: r.wave, state: "running", reason: null }, offer: wave };
-  const failed = wave.filter((k) => outcomeOf(reports.get(k), r.version) === "failed");
+  const at = now.toISOString();
+  const base = { wave: r.wave, offeredWave: r.offeredWave, state: "running" as const, reason: null, waveOfferedAt: r.waveOfferedAt, noAnswer: r.noAnswer };
+  if (r.offeredWave < r.wave) return { progress: { ...base, offeredWave: r.wave, waveOfferedAt: at }, offer: wave };
+  const failed = [...wave, ...r.noAnswer].filter((k) => outcomeOf(reports.get(k), r.version) === "failed");
   if (failed.length > 0) {
     const why = reports.get(failed[0] as string)?.reason ?? "health gate failed";
-    return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: `wave ${r.wave + 1}: ${failed.join(", ")} rolled ${r.version} back (${why})` } };
+    return { progress: { ...base, state: "halted", reason: `wave ${r.wave + 1}: ${failed.join(", ")} rolled ${r.version} back (${why})` } };
   }
-  if (!wave.every((k) => outcomeOf(reports.get(k), r.version) === "confirmed")) return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "running", reason: null } };
-  if (r.wave + 1 >= r.waves.length) return { progress: { wave: r.wave, offeredWave: r.offeredWave, state: "done", reason: null } };
+  // A rollout offered before wave deadlines existed (migration 17): its wave's deadline runs from now.
+  if (r.waveOfferedAt === null) return { progress: { ...base, waveOfferedAt: at } };
+  const pending = wave.filter((k) => outcomeOf(reports.get(k), r.version) !== "confirmed");
+  let noAnswer = r.noAnswer;
+  if (pending.length > 0) {
+    if (now.getTime() - Date.parse(r.waveOfferedAt) < r.waveDeadlineMs) return { progress: base };
+    noAnswer = [...r.noAnswer, ...pending];
+  }
+  if (r.wave + 1 >= r.waves.length) return { progress: { ...base, state: "done", noAnswer } };
   const next = r.wave + 1;
-  return { progress: { wave: next, offeredWave: next, state: "running", reason: null }, offer: r.waves[next] ?? [] };
+  return { progress: { ...base, wave: next, offeredWave: next, waveOfferedAt: at, noAnswer }, offer: r.waves[next] ?? [] };
+}
+
+/** A duration as `--wave-deadline` takes it: 90s, 30m, 24h, 2d (at least a minute). */
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,6})(s|m|h|d)$/.exec(text);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = m === null ? NaN : Number(m[1]) * unit[m[2] as keyof typeof unit];
+  if (!(ms >= 60_000)) throw new SosError(ErrorCode.ArgumentInvalid, `--wave-deadline must be a duration of at least a minute like 30m, 24h or 2d (got '${text}')`);
+  return ms;
 }
 
 /** The lease name of the rollout runner (one gateway of a cluster runs it). */
@@ -86,7 +110,6 @@ export class RolloutRunner {
 
   constructor(
     private readonly store: GatewayStore,
-    private readonly dataDir: string,
     private readonly everyMs: number,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -123,12 +146,12 @@ export class RolloutRunner {
 
   private async step(r: RolloutRecord, reports: ReadonlyMap<string, UpdateReport>): Promise<void> {
     const now = this.clock.now();
-    const manifest = readPublished(this.dataDir, r.version);
+    const manifest = await readPublished(this.store.releases, r.version);
     if (manifest === undefined) {
-      await this.store.releases.updateRollout(r.version, { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: "the release is no longer published" }, now);
+      await this.store.releases.updateRollout(r.version, { wave: r.wave, offeredWave: r.offeredWave, state: "halted", reason: "the release is no longer published", waveOfferedAt: r.waveOfferedAt, noAnswer: r.noAnswer }, now);
       return;
     }
-    const { progress, offer } = nextStep(r, reports);
+    const { progress, offer } = nextStep(r, reports, now);
     if (offer !== undefined && offer.length > 0) {
       const url = `${r.releaseUrl}/${RELEASES_DIR}/${encodeURIComponent(manifest.version)}/${manifest.file}`;
       const commands = offer.map((kioskId) => {
@@ -138,8 +161,11 @@ export class RolloutRunner {
       await this.store.security.queueCommands(commands, now);
       this.log.info({ version: r.version, wave: progress.wave + 1, waves: r.waves.length, kiosks: offer }, "rollout: wave offered");
     }
-    if (progress.state === r.state && progress.wave === r.wave && progress.offeredWave === r.offeredWave) return;
+    const same = progress.state === r.state && progress.wave === r.wave && progress.offeredWave === r.offeredWave && progress.waveOfferedAt === r.waveOfferedAt;
+    if (same && progress.noAnswer.length === r.noAnswer.length) return;
     await this.store.releases.updateRollout(r.version, progress, now);
+    const late = progress.noAnswer.slice(r.noAnswer.length);
+    if (late.length > 0) this.log.warn({ version: r.version, wave: r.wave + 1, kiosks: late }, "rollout: the wave's deadline passed; kiosks that did not answer are counted as no answer, and the rollout goes on");
     if (progress.state === "halted") this.log.error({ version: r.version, reason: progress.reason }, "rollout halted: a kiosk failed its health gate with the new release");
     if (progress.state === "done") this.log.info({ version: r.version, waves: r.waves.length }, "rollout done");
   }

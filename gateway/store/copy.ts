@@ -159,7 +159,8 @@ export async function copySqliteToPostgres(sqlitePath: string, url: string, opti
         const overriding = p.columns.some((c) => c.identity === "ALWAYS") ? " OVERRIDING SYSTEM VALUE" : "";
         const insertHead = `INSERT INTO ${quote(p.table)} (${names.map(quote).join(", ")})${overriding} VALUES `;
         const select = source.prepare(`SELECT ${names.map(quote).join(", ")} FROM ${quote(p.table)} ORDER BY rowid`).raw(true);
-        const size = batchRows(names.length);
+        // Release chunks are 1 MiB each: a few per INSERT, not 500.
+        const size = p.columns.some((c) => c.type === "bytea") ? 4 : batchRows(names.length);
         let batch: unknown[][] = [];
         let rows = 0;
         const flush = async (): Promise<void> => {

@@ -586,6 +586,46 @@ export const migrations: readonly Migration[] = [
    );
    CREATE INDEX kiosk_owners_by_holder ON kiosk_owners (holder);`,
   },
+  {
+    version: 17,
+    what: "published agent releases in the store (any gateway of a cluster serves them): the signed manifest, the archive in 1 MiB chunks; a rollout's wave deadline, when its wave was offered, and the kiosks counted as no answer",
+    sqlite: `CREATE TABLE releases (
+     version TEXT PRIMARY KEY,
+     file TEXT NOT NULL,
+     sha256 TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     manifest TEXT NOT NULL,
+     chunks INTEGER NOT NULL,
+     published_at TEXT NOT NULL
+   );
+   CREATE TABLE release_chunks (
+     version TEXT NOT NULL REFERENCES releases (version) ON DELETE CASCADE,
+     part INTEGER NOT NULL,
+     bytes BLOB NOT NULL,
+     PRIMARY KEY (version, part)
+   );
+   ALTER TABLE release_rollouts ADD COLUMN wave_deadline_ms INTEGER NOT NULL DEFAULT 86400000;
+   ALTER TABLE release_rollouts ADD COLUMN wave_offered_at TEXT;
+   ALTER TABLE release_rollouts ADD COLUMN no_answer TEXT NOT NULL DEFAULT '[]';`,
+    postgres: `CREATE TABLE releases (
+     version text COLLATE "C" PRIMARY KEY,
+     file text COLLATE "C" NOT NULL,
+     sha256 text COLLATE "C" NOT NULL,
+     size bigint NOT NULL,
+     manifest text COLLATE "C" NOT NULL,
+     chunks integer NOT NULL,
+     published_at text COLLATE "C" NOT NULL
+   );
+   CREATE TABLE release_chunks (
+     version text COLLATE "C" NOT NULL REFERENCES releases (version) ON DELETE CASCADE,
+     part integer NOT NULL,
+     bytes bytea NOT NULL,
+     PRIMARY KEY (version, part)
+   );
+   ALTER TABLE release_rollouts ADD COLUMN wave_deadline_ms bigint NOT NULL DEFAULT 86400000;
+   ALTER TABLE release_rollouts ADD COLUMN wave_offered_at text COLLATE "C";
+   ALTER TABLE release_rollouts ADD COLUMN no_answer text COLLATE "C" NOT NULL DEFAULT '[]';`,
+  },
 ];
 
 /** The schema version a store reaches once migrated. */
@@ -639,8 +679,14 @@ export const copyTables: readonly CopyTable[] = [
   },
   { name: "kiosk_sms_keys", orderBy: "rowid", columns: ["kiosk_id", "sms_key", "last_counter", "issued_at"] },
   { name: "sms_arrivals", orderBy: "rowid", columns: ["alert_id", "kiosk_id", "sender", "counter", "received_at"] },
-  { name: "release_rollouts", orderBy: "rowid", columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at"] },
+  {
+    name: "release_rollouts",
+    orderBy: "rowid",
+    columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at", "wave_deadline_ms", "wave_offered_at", "no_answer"],
+  },
   { name: "leases", orderBy: "rowid", columns: ["name", "holder", "until", "acquired_at"] },
   { name: "cluster_nodes", orderBy: "rowid", columns: ["holder", "node_id", "started_at", "beat_at", "connections"] },
   { name: "kiosk_owners", orderBy: "rowid", columns: ["kiosk_id", "holder", "since"] },
+  { name: "releases", orderBy: "rowid", columns: ["version", "file", "sha256", "size", "manifest", "chunks", "published_at"] },
+  { name: "release_chunks", orderBy: "rowid", columns: ["version", "part", "bytes"] },
 ];

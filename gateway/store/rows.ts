@@ -2,7 +2,7 @@
  * Rows as both backends return them (the same tables and columns: migrations.ts) and the records they
  * make, so that SQLite and PostgreSQL read a row the same way.
  */
-import type { RolloutRecord, RolloutState } from "./release-store.js";
+import type { ReleaseRecord, RolloutRecord, RolloutState } from "./release-store.js";
 import type { CertificateRecord } from "./security-store.js";
 import type { SessionRecord } from "./session-store.js";
 import type { AlertRow, KioskRecord, OperatorRole } from "./store.js";
@@ -77,6 +77,9 @@ export interface RolloutDbRow {
   reason: string | null;
   created_at: string;
   updated_at: string;
+  wave_deadline_ms: number;
+  wave_offered_at: string | null;
+  no_answer: string;
 }
 
 export const toRollout = (r: RolloutDbRow): RolloutRecord => ({
@@ -88,8 +91,29 @@ export const toRollout = (r: RolloutDbRow): RolloutRecord => ({
   offeredWave: r.offered_wave,
   state: r.state,
   reason: r.reason,
+  waveDeadlineMs: Number(r.wave_deadline_ms),
+  waveOfferedAt: r.wave_offered_at,
+  noAnswer: JSON.parse(r.no_answer) as string[],
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+});
+
+export interface ReleaseDbRow {
+  version: string;
+  file: string;
+  sha256: string;
+  size: number;
+  manifest: string;
+  published_at: string;
+}
+
+export const toRelease = (r: ReleaseDbRow): ReleaseRecord => ({
+  version: r.version,
+  file: r.file,
+  sha256: r.sha256,
+  size: Number(r.size),
+  manifest: r.manifest,
+  publishedAt: r.published_at,
 });
 
 export interface CertDbRow {

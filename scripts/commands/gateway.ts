@@ -2,6 +2,8 @@ import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { startGateway } from "../../gateway/main.js";
+import { GatewayService } from "../../gateway/service/systemd.js";
+import { notifierFromEnv, watchdogIntervalMs } from "../../shared/service/notify.js";
 import { runUntilSignal } from "../lib/cli.js";
 
 export interface GatewayOptions {
@@ -113,9 +115,13 @@ export async function run(opts: GatewayOptions): Promise<void> {
   // Handlers go in before the service starts: it logs that it is ready before start resolves, and a
   // SIGTERM that arrives in between would otherwise kill the process without a clean stop.
   const starting = startGateway(config, { log });
+  // Under systemd (NOTIFY_SOCKET): READY=1, STATUS, watchdog pings, STOPPING=1; outside it, nothing.
+  const notifier = notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
+  const service = starting.then((gateway) => new GatewayService(gateway, notifier, watchdogIntervalMs(process.env), log.child({ subsystem: "systemd" })));
   runUntilSignal(async () => {
     log.info("shutting down");
+    await (await service.catch(() => undefined))?.stop();
     await (await starting).stop();
   });
-  await starting;
+  await (await service).ready();
 }

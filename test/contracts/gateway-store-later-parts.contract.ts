@@ -1,5 +1,7 @@
 /** The GatewayStore contract's EIDO update outbox, SMS and release sides (called by gateway-store.contract.ts). */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { RELEASE_CHUNK_BYTES } from "../../gateway/store/release-store.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
 import { at, attempt, claimBy, ids, iso, newAlert, registered, type StoreHarness } from "./gateway-store-fixtures.js";
 
@@ -57,16 +59,49 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
   describe("release rollouts (store.releases)", () => {
     it("starts a rollout unless one of that version runs, replaces a finished one, lists newest first, records progress", async () => {
       const store = await fresh();
-      const rollout = (version: string) => ({ version, target: "all", releaseUrl: "https://gw/releases", waves: [["k1"], ["k2", "k3"]], wave: 0, offeredWave: -1, state: "running" as const, reason: null });
+      const rollout = (version: string) => ({ version, target: "all", releaseUrl: "https://gw/releases", waves: [["k1"], ["k2", "k3"]], wave: 0, offeredWave: -1, state: "running" as const, reason: null, waveDeadlineMs: 3_600_000 });
       expect(await store.releases.putRollout(rollout("1.1.0"), at(0))).toBe(true);
       expect(await store.releases.putRollout(rollout("1.2.0"), at(10))).toBe(true);
       expect(await store.releases.putRollout({ ...rollout("1.1.0"), target: "5%" }, at(20))).toBe(false);
-      await store.releases.updateRollout("1.1.0", { wave: 1, offeredWave: 1, state: "halted", reason: "k2 rolled back" }, at(30));
-      expect(await store.releases.getRollout("1.1.0")).toEqual({ ...rollout("1.1.0"), wave: 1, offeredWave: 1, state: "halted", reason: "k2 rolled back", createdAt: iso(0), updatedAt: iso(30) });
+      await store.releases.updateRollout("1.1.0", { wave: 1, offeredWave: 1, state: "halted", reason: "k2 rolled back", waveOfferedAt: iso(25), noAnswer: ["k1"] }, at(30));
+      expect(await store.releases.getRollout("1.1.0")).toEqual({
+        ...rollout("1.1.0"),
+        wave: 1,
+        offeredWave: 1,
+        state: "halted",
+        reason: "k2 rolled back",
+        waveOfferedAt: iso(25),
+        noAnswer: ["k1"],
+        createdAt: iso(0),
+        updatedAt: iso(30),
+      });
       expect((await store.releases.listRollouts()).map((r) => r.version)).toEqual(["1.2.0", "1.1.0"]);
       expect(await store.releases.putRollout({ ...rollout("1.1.0"), target: "5%" }, at(40))).toBe(true);
       expect((await store.releases.listRollouts()).map((r) => [r.version, r.target])).toEqual([["1.1.0", "5%"], ["1.2.0", "all"]]);
       expect(await store.releases.getRollout("9.9.9")).toBeUndefined();
+      expect(await store.releases.getRollout("1.1.0")).toMatchObject({ waveOfferedAt: null, noAnswer: [], waveDeadlineMs: 3_600_000 });
+    });
+
+    it("keeps a published release whole (chunked past 1 MiB), same bytes again is a no-op, other bytes are refused, lists newest first", async () => {
+      const store = await fresh();
+      const archive = Buffer.alloc(RELEASE_CHUNK_BYTES * 2 + 12_345);
+      for (let i = 0; i < archive.length; i += 1) archive[i] = (i * 7 + (i >> 11)) & 0xff;
+      const sha256 = createHash("sha256").update(archive).digest("hex");
+      const release = { version: "1.5.0", file: "sos-kiosk-1.5.0.tar.gz", sha256, size: archive.length, manifest: JSON.stringify({ v: 1, version: "1.5.0" }) };
+      expect(await store.releases.publishRelease(release, archive, at(0))).toBe("published");
+      expect(await store.releases.publishRelease(release, archive, at(5))).toBe("same");
+      expect(await store.releases.publishRelease({ ...release, sha256: "0".repeat(64) }, Buffer.from("other"), at(6))).toBe("different");
+      expect(await store.releases.getRelease("1.5.0")).toEqual({ ...release, publishedAt: iso(0) });
+      const chunks: Buffer[] = [];
+      for await (const c of store.releases.readRelease("1.5.0")) chunks.push(c);
+      expect(chunks.length).toBe(3);
+      expect(Buffer.concat(chunks).equals(archive)).toBe(true);
+      expect(await store.releases.publishRelease({ ...release, version: "1.6.0", size: 3 }, Buffer.from("abc"), at(10))).toBe("published");
+      expect((await store.releases.listReleases()).map((r) => r.version)).toEqual(["1.6.0", "1.5.0"]);
+      expect(await store.releases.getRelease("9.9.9")).toBeUndefined();
+      const none: Buffer[] = [];
+      for await (const c of store.releases.readRelease("9.9.9")) none.push(c);
+      expect(none).toEqual([]);
     });
   });
 

@@ -93,5 +93,11 @@ describe("install.sh sets up a kiosk in a fake root", () => {
       expect(kiosk.split("\n")).toContain(line);
     }
     expect(kiosk.split("\n").filter((l) => l.startsWith("ReadWritePaths="))).toEqual(["ReadWritePaths=/var/lib/sos-kiosk"]);
+    // The gateway speaks sd_notify too (gateway/service/systemd.ts), through the systemd-notify child.
+    const gateway = readFileSync(units[2] as string, "utf8").split("\n");
+    for (const line of ["Type=notify", "NotifyAccess=all", "WatchdogSec=30", "Restart=always", "User=sos-gateway", "ProtectSystem=strict", "CapabilityBoundingSet=", "NoNewPrivileges=yes"]) {
+      expect(gateway).toContain(line);
+    }
+    expect(gateway.filter((l) => l.startsWith("ReadWritePaths="))).toEqual(["ReadWritePaths=/var/lib/sos-gateway"]);
   });
 });

@@ -8,8 +8,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type KioskHandle, startKiosk } from "../../device/main.js";
-import { notifierFromEnv, type ServiceNotifier, SystemdNotifier } from "../../device/service/notify.js";
-import type { WatchdogTick } from "../../device/service/watchdog.js";
+import { notifierFromEnv, type ServiceNotifier, SystemdNotifier } from "../../shared/service/notify.js";
+import type { WatchdogTick } from "../../shared/service/watchdog.js";
 import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.js";

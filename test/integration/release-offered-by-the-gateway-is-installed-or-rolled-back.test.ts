@@ -6,9 +6,11 @@
  * gate is rolled back and reported; an archive altered at the gateway is refused before unpacking.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { currentRelease, readState } from "../../device/update/update-state.js";
 import { generateReleaseKeys } from "../../shared/release.js";
 import type { ReleaseBehaviour } from "../fixtures/update-rig.js";
@@ -25,14 +27,18 @@ describe("a release offered by the gateway is installed, or rolled back by itsel
   };
 
   /** Publishes 1.1.0 (this behaviour) at the gateway and offers it to the kiosk. */
-  async function publishAndOffer(r: Rig, behaviour: ReleaseBehaviour, alter?: (archive: string) => void): Promise<void> {
+  async function publishAndOffer(r: Rig, behaviour: ReleaseBehaviour, alter?: (store: Database.Database) => void): Promise<void> {
     const dataDir = r.system.gateway.dataDir;
     writeFileSync(join(dataDir, "release-signing.pub"), r.keys.publicKeyPem);
     const { archive, manifest } = await r.release("1.1.0", behaviour);
     const published = sos("release", "publish", archive, "--data-dir", dataDir, "--manifest", manifest);
     expect(published.stderr).toBe("");
     expect(published.stdout).toMatch(/^published release 1\.1\.0 /);
-    alter?.(join(dataDir, "releases", "1.1.0", "sos-kiosk-1.1.0.tar.gz"));
+    if (alter !== undefined) {
+      const db = new Database(join(dataDir, STORE_FILE));
+      alter(db);
+      db.close();
+    }
     const offered = sos("release", "offer", "1.1.0", "--data-dir", dataDir, "--release-url", `http://127.0.0.1:${r.system.gateway.httpPort}`, "--kiosk", KIOSK);
     expect(offered.stderr).toBe("");
     expect(offered.stdout).toMatch(/^offered release 1\.1\.0 to 1 kiosk/);
@@ -73,7 +79,13 @@ describe("a release offered by the gateway is installed, or rolled back by itsel
   it("an archive altered at the gateway is refused before anything is unpacked", async () => {
     const r = await startUpdateRig(defer);
     const before = readdirSync(join(r.home, "releases")).sort();
-    await publishAndOffer(r, "good", (archive) => writeFileSync(archive, Buffer.concat([readFileSync(archive), Buffer.from("x")])));
+    // One byte of the archive in the store changed (its length kept): the kiosk's digest check refuses it.
+    await publishAndOffer(r, "good", (db) => {
+      const chunk = db.prepare<[], { bytes: Buffer }>("SELECT bytes FROM release_chunks WHERE version = '1.1.0' AND part = 0").get();
+      if (chunk === undefined) throw new Error("no chunk 0 of 1.1.0 in the store");
+      chunk.bytes[100] = (chunk.bytes[100] ?? 0) ^ 0xff;
+      db.prepare("UPDATE release_chunks SET bytes = ? WHERE version = '1.1.0' AND part = 0").run(chunk.bytes);
+    });
     const result = await waitFor(() => r.supervisor.logs().find((l) => l.msg === "command carried out" && l.type === "install-release"), "the kiosk's answer", 30_000);
     expect(result.status).toBe("error");
     const refused = r.supervisor.logs().find((l) => l.msg === "new release not installed");

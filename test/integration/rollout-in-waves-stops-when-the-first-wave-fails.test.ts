@@ -79,7 +79,7 @@ describe("a rollout in waves stops by itself when a wave's kiosks fail their gat
     const dir = join(system.dir, "build");
     mkdirSync(dir);
     const { archive, manifest } = await makeRelease(dir, PATHS, VERSION, "good", keys.privateKeyPem);
-    await publishRelease(system.gateway.dataDir, archive, parseManifest(readFileSync(manifest, "utf8"), manifest), keys.publicKeyPem);
+    await publishRelease(system.gateway.store.releases, archive, parseManifest(readFileSync(manifest, "utf8"), manifest), keys.publicKeyPem, new Date());
     const order: string[] = [];
     const kiosks: ContractKiosk[] = [];
     for (let i = 0; i < size; i += 1) {
@@ -129,13 +129,13 @@ describe("a rollout in waves stops by itself when a wave's kiosks fail their gat
     // Nothing is waiting to be sent to the others either.
     expect((await system.gateway.store.pendingCommands()).filter((c) => !firstWave.includes(c.kioskId))).toEqual([]);
     const listed = spawnSync(process.execPath, [SOS_BIN, "release", "rollouts", "--data-dir", system.gateway.dataDir], { encoding: "utf8" });
-    expect(listed.stdout.split("\n")[1]).toMatch(/^1\.1\.0\s+all\s+1\/3\s+6\s+halted\s+wave 1: /);
+    expect(listed.stdout.split("\n")[1]).toMatch(/^1\.1\.0\s+all\s+1\/3\s+6\s+halted\s+-\s+wave 1: /);
 
     // The console's fleet page shows the rollout, and the kiosk's page what it runs and what failed.
     await addTestOperator(system.gateway.dataDir, "alice");
     const { cookie } = await login(system.gateway.httpPort, "alice", OPERATOR_PASSWORD);
     const fleetPage = (await (await get(system.gateway.httpPort, "/api/fleet", cookie)).json()) as { data: { rollouts: unknown[] } };
-    expect(fleetPage.data.rollouts).toEqual([expect.objectContaining({ version: VERSION, target: "all", wave: 1, waves: 3, kiosks: 6, state: "halted", reason: halted.reason })]);
+    expect(fleetPage.data.rollouts).toEqual([expect.objectContaining({ version: VERSION, target: "all", wave: 1, waves: 3, kiosks: 6, state: "halted", reason: halted.reason, noAnswer: 0 })]);
     // The halt was decided from the stored report the kiosk page reads.
     const kioskPage = (await (await get(system.gateway.httpPort, `/api/kiosks/${firstWave[0] ?? ""}`, cookie)).json()) as { data: { software: unknown } };
     expect(kioskPage.data.software).toMatchObject({ version: "1.0.0", update: { failed: VERSION, reason: "button self-test failed: stuck button" } });

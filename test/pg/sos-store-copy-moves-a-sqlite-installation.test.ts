@@ -5,8 +5,10 @@
  * folder into a fresh database (refusing a second copy into it unless --force); a gateway on
  * PostgreSQL with the same data folder then serves the same operators (the old password logs in, the
  * old session cookie still works), the same kiosks (each connects with its old credentials, and a
- * press reaches dispatch), the same history, and writes new rows after the copied ones (sequences).
+ * press reaches dispatch), the same history and published releases (byte for byte), and writes new
+ * rows after the copied ones (sequences).
  */
+import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { addOperator } from "../../scripts/commands/operator.js";
@@ -73,6 +75,10 @@ describe("sos store copy moves a SQLite installation to PostgreSQL", () => {
       closedView: (await api(sqlite, "GET", `/api/alarms/${closedId}`, { cookie })).json.data,
     };
     expect(before.certificates).toHaveLength(1);
+    // A published release (three chunks of release_chunks) is copied byte for byte (BLOB to bytea).
+    const archive = randomBytes(2 * 1024 * 1024 + 777);
+    const release = { version: "1.5.0", file: "sos-kiosk-1.5.0.tar.gz", sha256: createHash("sha256").update(archive).digest("hex"), size: archive.length, manifest: "{}" };
+    expect(await sqlite.store.releases.publishRelease(release, archive, new Date())).toBe("published");
     await Promise.all(running.splice(0).map((k) => k.stop()));
     await sqlite.stop();
     sqliteRunning = false;
@@ -116,6 +122,10 @@ describe("sos store copy moves a SQLite installation to PostgreSQL", () => {
     expect(await pg.store.listKiosks()).toEqual(before.kiosks);
     expect(await pg.store.security.certificatesOf(CERT_KIOSK)).toEqual(before.certificates);
     expect((await api(pg, "GET", `/api/alarms/${closedId}`, { cookie })).json.data).toEqual(before.closedView);
+    expect(await pg.store.releases.getRelease("1.5.0")).toMatchObject(release);
+    const copied: Buffer[] = [];
+    for await (const chunk of pg.store.releases.readRelease("1.5.0")) copied.push(chunk);
+    expect(Buffer.concat(copied).equals(archive)).toBe(true);
 
     // Each kiosk connects with its old credentials (certificate, password) to the new gateway's ports.
     const moved = (config: KioskConfig, url: string): KioskConfig => fastTimings(parseKioskConfig({ ...config, mqtt: { ...config.mqtt, url } }));

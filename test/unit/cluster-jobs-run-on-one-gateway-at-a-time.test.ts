@@ -62,8 +62,8 @@ describe("cluster jobs run on one gateway at a time", () => {
     }) as GatewayStore;
     const gwA = new Singletons(() => a.leases, clock, logs.logger("gw-a"), "gw-a");
     const gwB = new Singletons(() => b.leases, clock, logs.logger("gw-b"), "gw-b");
-    const runnerA = new RolloutRunner(a, dir, 10_000, clock, logs.logger("rollout-a"), gwA.mine);
-    const runnerB = new RolloutRunner(watched, dir, 10_000, clock, logs.logger("rollout-b"), gwB.mine);
+    const runnerA = new RolloutRunner(a, 10_000, clock, logs.logger("rollout-a"), gwA.mine);
+    const runnerB = new RolloutRunner(watched, 10_000, clock, logs.logger("rollout-b"), gwB.mine);
     await runnerA.tick();
     await runnerB.tick();
     expect(calls).toEqual([]);

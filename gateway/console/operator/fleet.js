@@ -233,7 +233,7 @@ export function describeSoftware(software) {
 export function renderRollouts(list, rollouts) {
   list.replaceChildren(
     ...rollouts.map((r) => {
-      const text = `Release ${r.version} to ${r.target}: wave ${r.wave}/${r.waves} of ${r.kiosks} kiosk${r.kiosks === 1 ? "" : "s"} — ${r.state}${r.reason ? ` (${r.reason})` : ""}`;
+      const text = `Release ${r.version} to ${r.target}: wave ${r.wave}/${r.waves} of ${r.kiosks} kiosk${r.kiosks === 1 ? "" : "s"} — ${r.state}${r.noAnswer ? `, ${r.noAnswer} no answer` : ""}${r.reason ? ` (${r.reason})` : ""}`;
       return h("li", text, { class: `rollout rollout-${r.state}`, "data-testid": "fleet-rollout" });
     }),
   );

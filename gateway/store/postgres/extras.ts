@@ -1,8 +1,6 @@
-/** Main's later sides of the store on PostgreSQL (as sqlite/dispatch-updates.ts, sqlite/sms.ts, sqlite/releases.ts). */
+/** Main's later sides of the store on PostgreSQL (as sqlite/dispatch-updates.ts, sqlite/sms.ts; releases: postgres/releases.ts). */
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
 import type { DispatchUpdateRow, DispatchUpdateStore, QueuedDispatchUpdate } from "../dispatch-update-store.js";
-import type { ReleaseStore, RolloutProgress, RolloutRecord, RolloutState } from "../release-store.js";
-import { type RolloutDbRow, toRollout } from "../rows.js";
 import type { SmsArrival, SmsKeyRecord, SmsStore } from "../sms-store.js";
 import type { Claim, ClaimHolder } from "../store.js";
 import type { PgClient } from "./client.js";
@@ -75,41 +73,5 @@ export class PgSmsStore implements SmsStore {
     if (alertIds.length === 0) return new Set();
     const rows = await this.db.run((q) => q<{ alert_id: string }[]>`SELECT alert_id FROM sms_arrivals WHERE alert_id = ANY(${[...alertIds]}::text[])`);
     return new Set(rows.map((r) => r.alert_id));
-  }
-}
-
-
-
-export class PgReleaseStore implements ReleaseStore {
-  constructor(private readonly db: PgClient) {}
-
-  putRollout(r: Omit<RolloutRecord, "createdAt" | "updatedAt">, now: Date): Promise<boolean> {
-    const at = now.toISOString();
-    return this.db.tx(async (tx) => {
-      const [existing] = await tx<{ state: RolloutState }[]>`SELECT state FROM release_rollouts WHERE version = ${r.version} FOR UPDATE`;
-      if (existing?.state === "running") return false;
-      await tx`
-        INSERT INTO release_rollouts (version, target, release_url, waves, wave, offered_wave, state, reason, created_at, updated_at)
-        VALUES (${r.version}, ${r.target}, ${r.releaseUrl}, ${JSON.stringify(r.waves)}, ${r.wave}, ${r.offeredWave}, ${r.state}, ${r.reason}, ${at}, ${at})
-        ON CONFLICT (version) DO UPDATE SET target = excluded.target, release_url = excluded.release_url, waves = excluded.waves,
-          wave = excluded.wave, offered_wave = excluded.offered_wave, state = excluded.state, reason = excluded.reason,
-          created_at = excluded.created_at, updated_at = excluded.updated_at`;
-      return true;
-    });
-  }
-
-  async getRollout(version: string): Promise<RolloutRecord | undefined> {
-    const [row] = await this.db.run((q) => q<RolloutDbRow[]>`SELECT * FROM release_rollouts WHERE version = ${version}`);
-    return row === undefined ? undefined : toRollout(row);
-  }
-
-  async listRollouts(): Promise<RolloutRecord[]> {
-    return (await this.db.run((q) => q<RolloutDbRow[]>`SELECT * FROM release_rollouts ORDER BY created_at DESC, version`)).map(toRollout);
-  }
-
-  async updateRollout(version: string, p: RolloutProgress, now: Date): Promise<void> {
-    await this.db.run((q) => q`
-      UPDATE release_rollouts SET wave = ${p.wave}, offered_wave = ${p.offeredWave}, state = ${p.state}, reason = ${p.reason}, updated_at = ${now.toISOString()}
-      WHERE version = ${version}`);
   }
 }

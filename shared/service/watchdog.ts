@@ -6,7 +6,8 @@
  * pings nothing.
  *
  * Each change between healthy and unhealthy is logged and sent as STATUS=… (`systemctl status`).
- * Outside systemd (no notifier, no WATCHDOG_USEC) nothing runs.
+ * Outside systemd (no notifier, no WATCHDOG_USEC) nothing runs. The gateway uses it too, with its
+ * own checks (gateway/service/systemd.ts).
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
@@ -29,6 +30,8 @@ export interface WatchdogOptions {
   readonly intervalMs: number;
   /** A tick later than this is a stalled event loop (default: half the interval, at least 1 s). */
   readonly maxLoopLagMs?: number;
+  /** What is watched, in the logs and STATUS lines (default "alarm path": the kiosk's; the gateway says "gateway"). */
+  readonly subject?: string;
 }
 
 export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
@@ -87,9 +90,10 @@ export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
     const healthy = problems.length === 0;
     const summary = problems.join("; ");
     if (healthy !== this.healthy || summary !== this.lastProblems) {
-      if (healthy) this.log.info("alarm path healthy: feeding the systemd watchdog");
-      else this.log.error({ problems }, "alarm path unhealthy: the systemd watchdog is not fed (systemd restarts the agent if this lasts)");
-      void this.notifier.notify({ STATUS: healthy ? "alarm path healthy" : `alarm path unhealthy: ${summary}` });
+      const subject = this.options.subject ?? "alarm path";
+      if (healthy) this.log.info(`${subject} healthy: feeding the systemd watchdog`);
+      else this.log.error({ problems }, `${subject} unhealthy: the systemd watchdog is not fed (systemd restarts the ${subject === "alarm path" ? "agent" : subject} if this lasts)`);
+      void this.notifier.notify({ STATUS: healthy ? `${subject} healthy` : `${subject} unhealthy: ${summary}` });
       this.healthy = healthy;
       this.lastProblems = summary;
     }
