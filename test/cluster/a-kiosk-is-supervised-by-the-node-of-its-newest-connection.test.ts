@@ -8,35 +8,20 @@
  * - a node stops and one of its kiosks cannot reach any other: a surviving node takes it over and
  *   calls it offline once, on the usual timeout.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { TcpProxy } from "../fixtures/tcp-proxy.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { freePort, provisionTestKiosk, startTestGateway, startTestKiosk, type TestGateway, type TestKiosk, tempDir, waitFor } from "../integration/harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { provisionTestKiosk, startTestKiosk, type TestGateway, type TestKiosk, waitFor } from "../integration/harness.js";
+import type { TestDatabase } from "../pg/pg-database.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 describe("a kiosk is supervised by the node of its newest connection", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   async function cluster(): Promise<{ db: TestDatabase; a: TestGateway; b: TestGateway; dir: string }> {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (nodeId: string) =>
-      startTestGateway(`${dir.path}/${nodeId}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId, beatMs: 500, deadAfterMs: 1_500 } });
-    const a = await node("gw-a");
-    defer(() => a.stop());
-    const b = await node("gw-b");
-    defer(() => b.stop());
-    return { db, a, b, dir: dir.path };
+    const { db, dir, node } = await rig();
+    const fast = { cluster: { beatMs: 500, deadAfterMs: 1_500 } };
+    return { db, dir, a: await node("gw-a", fast), b: await node("gw-b", fast) };
   }
 
   async function kiosk(a: TestGateway, dbUrl: string, dir: string, kioskId: string, urls: string[], health: Partial<KioskConfig["health"]> = {}): Promise<TestKiosk> {

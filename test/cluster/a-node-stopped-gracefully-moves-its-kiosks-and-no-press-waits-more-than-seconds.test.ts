@@ -7,14 +7,12 @@
  * behaviour on a loaded machine, not a speed: bench:cluster measures the speed).
  * Needs `npm run build` (the nodes run from dist/).
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { freePort, tempDir, waitFor } from "../integration/harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { waitFor } from "../integration/harness.js";
 import { makeGatewayNodes, startAll, stopAll } from "./gateway-nodes.js";
 import { deliveriesById, StormFleet } from "./storm-fleet.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSKS = 30;
 const PRESS_EVERY_MS = 3_000;
@@ -22,29 +20,20 @@ const PRESS_EVERY_MS = 3_000;
 const MAX_PRESS_TO_DISPATCH_MS = 15_000;
 
 describe("a gateway node stopped gracefully", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("moves its kiosks to the other nodes, and every press reaches dispatch once within seconds", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
+    const { db, redis, dir } = await rig();
     const receiver = await new DispatchReceiver().start();
     defer(() => receiver.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
 
-    const nodes = await makeGatewayNodes(3, { storeUrl: db.url, redisUrl: redis.url, dispatchUrl: receiver.url, root: dir.path });
+    const nodes = await makeGatewayNodes(3, { storeUrl: db.url, redisUrl: redis.url, dispatchUrl: receiver.url, root: dir });
     defer(() => stopAll(nodes));
     await startAll(nodes);
     const urls = nodes.map((n) => n.url);
     const fleet = new StormFleet();
     defer(() => fleet.stop());
-    await fleet.start(KIOSKS, { dataDir: nodes[0]!.dataDir, storeUrl: db.url }, urls, dir.path, "kz-roll-", "production");
+    await fleet.start(KIOSKS, { dataDir: nodes[0]!.dataDir, storeUrl: db.url }, urls, dir, "kz-roll-", "production");
 
     fleet.startPressing(PRESS_EVERY_MS);
     await new Promise((r) => setTimeout(r, 3_000));

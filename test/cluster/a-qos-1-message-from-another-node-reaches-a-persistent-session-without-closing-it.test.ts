@@ -8,38 +8,24 @@
  * the kiosk's next connection. Two real gateways on one PostgreSQL database, a real redis-server,
  * the kiosk and the page as raw mqtt.js clients with their real credentials.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { topicFor } from "../../shared/contract.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { connectRaw, freePort, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "../integration/harness.js";
+import { connectRaw, provisionTestKiosk, waitFor } from "../integration/harness.js";
 import { addTestOperator, connectOperator } from "../integration/operator-harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSK = "kz-clu-0501";
 
 describe("QoS 1 messages from another node to a persistent session", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("an operator page on node B reaches a kiosk's persistent session on node A, each message once, without its connection being closed", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const { db, dir, node, routed } = await rig();
     const a = await node("gw-a");
-    defer(() => a.stop());
     const b = await node("gw-b");
-    defer(() => b.stop());
-    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis", 20_000);
+    await routed(a, b);
 
-    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir.path);
+    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir);
     await addTestOperator({ dataDir: a.dataDir, storeUrl: db.url }, "op-b");
     const credentials = { clientId: KIOSK, username: config.mqtt.username, password: config.mqtt.password, clean: false };
     const kiosk = await connectRaw(a.mqttUrl, credentials);
@@ -80,19 +66,11 @@ describe("QoS 1 messages from another node to a persistent session", () => {
   });
 
   it("a persistent session that moved to another node is dropped on the node it left: nothing more is queued there for it", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const { db, dir, node, routed } = await rig();
     const a = await node("gw-a");
-    defer(() => a.stop());
     const b = await node("gw-b");
-    defer(() => b.stop());
-    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis", 20_000);
-    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, "kz-clu-0502", a.mqttUrl, dir.path);
+    await routed(a, b);
+    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, "kz-clu-0502", a.mqttUrl, dir);
     const credentials = { clientId: "kz-clu-0502", username: config.mqtt.username, password: config.mqtt.password, clean: false };
     const topic = topicFor("callDown", "kz-clu-0502");
     const subscribers = async (persistence: unknown): Promise<string[]> =>

@@ -10,15 +10,13 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WrtcMedia } from "../../device/media/wrtc/wrtc-media.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { CHROMIUM, CHROMIUM_ARGS, openConsolePage } from "../e2e/browser-harness.js";
 import { LogCapture } from "../fixtures/log-capture.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { freePort, provisionTestKiosk, REPO_ROOT, startTestGateway, startTestKiosk, tempDir, waitFor } from "../integration/harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { provisionTestKiosk, REPO_ROOT, startTestKiosk, waitFor } from "../integration/harness.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSK = "kz-clu-0401";
 const OPERATOR = { name: "duty-b", password: "correct-horse-battery-staple" };
@@ -50,25 +48,13 @@ const remoteToneHz = `(async () => {
 })()`;
 
 describe("a call across two gateway nodes", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("a kiosk on node A rings the operator on node B, the call connects with video and sound, and closing the alarm on B puts the kiosk's lights out", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const { db, dir, node, routed } = await rig();
     const a = await node("gw-a");
-    defer(() => a.stop());
     const b = await node("gw-b");
-    defer(() => b.stop());
-    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis", 20_000);
+    await routed(a, b);
 
     // The operator on node B, in Chromium, before anything rings.
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -76,8 +62,8 @@ describe("a call across two gateway nodes", () => {
     const page = await openConsolePage(browser, b, OPERATOR);
 
     // The kiosk, connected to node A only, with its real media process.
-    const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir.path);
-    const speakerFile = join(dir.path, "speaker.raw");
+    const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir);
+    const speakerFile = join(dir, "speaker.raw");
     const config = parseKioskConfig({ ...provisioned, media: { driver: "wrtc", capture: "test", speaker: `file:${speakerFile}`, noMediaTimeoutMs: 15_000 } });
     if (config.media.driver !== "wrtc") throw new Error("the kiosk's media must be wrtc");
     const mediaLogs = new LogCapture();

@@ -5,38 +5,24 @@
  * on one PostgreSQL database, a real redis-server, the kiosk as a raw mqtt.js client.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { topicFor } from "../../shared/contract.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { connectRaw, freePort, provisionTestKiosk, startTestGateway, tempDir, waitFor } from "../integration/harness.js";
+import { connectRaw, provisionTestKiosk, waitFor } from "../integration/harness.js";
 import { addTestOperator, connectOperator, login, OPERATOR_PASSWORD, openEventStream } from "../integration/operator-harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSK = "kz-clu-0301";
 
 describe("console pages on every node", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("a page on node B is told of the alarm a kiosk on node A raised, and of its acknowledgement there", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (id: string) => startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id } });
+    const { db, dir, node, routed } = await rig();
     const a = await node("gw-a");
-    defer(() => a.stop());
     const b = await node("gw-b");
-    defer(() => b.stop());
-    await waitFor(() => a.logs.find("cluster routing up").length > 0 && b.logs.find("cluster routing up").length > 0, "both nodes on Redis");
+    await routed(a, b);
 
-    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir.path);
+    const config = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, KIOSK, a.mqttUrl, dir);
     await addTestOperator({ dataDir: a.dataDir, storeUrl: db.url }, "op-b");
     const session = await login(b.httpPort, "op-b", OPERATOR_PASSWORD);
     const streamOnB = openEventStream(b.httpPort, session.cookie ?? "", defer);

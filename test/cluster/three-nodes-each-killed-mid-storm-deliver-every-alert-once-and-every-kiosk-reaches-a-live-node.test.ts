@@ -7,44 +7,33 @@
  * unacknowledged alert, and after each kill every kiosk is connected to a node that is alive.
  * Needs `npm run build` (the nodes run from dist/).
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { freePort, tempDir, waitFor } from "../integration/harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { waitFor } from "../integration/harness.js";
 import { makeGatewayNodes, startAll, stopAll } from "./gateway-nodes.js";
 import { deliveriesById, illegitimateDuplicates, StormFleet } from "./storm-fleet.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSKS = 50;
 /** Each kiosk presses about this often during the storm. */
 const PRESS_EVERY_MS = 2_500;
 
 describe("three gateway nodes, each SIGKILLed in turn mid-storm", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("deliver every alert at dispatch once per alertId, lose none, and every kiosk reconnects to a live node", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
+    const { db, redis, dir } = await rig();
     const receiver = await new DispatchReceiver().start();
     defer(() => receiver.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
 
-    const nodes = await makeGatewayNodes(3, { storeUrl: db.url, redisUrl: redis.url, dispatchUrl: receiver.url, root: dir.path });
+    const nodes = await makeGatewayNodes(3, { storeUrl: db.url, redisUrl: redis.url, dispatchUrl: receiver.url, root: dir });
     defer(() => stopAll(nodes));
     await startAll(nodes);
     const urls = nodes.map((n) => n.url);
 
     const fleet = new StormFleet();
     defer(() => fleet.stop());
-    await fleet.start(KIOSKS, { dataDir: nodes[0]!.dataDir, storeUrl: db.url }, urls, dir.path, "kz-storm-");
+    await fleet.start(KIOSKS, { dataDir: nodes[0]!.dataDir, storeUrl: db.url }, urls, dir, "kz-storm-");
     // Spread: every node holds a share of the fleet before the first kill.
     for (const node of nodes) expect(fleet.on(node.url).length, `kiosks on ${node.nodeId}`).toBeGreaterThan(0);
 

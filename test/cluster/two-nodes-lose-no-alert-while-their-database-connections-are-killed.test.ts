@@ -7,27 +7,21 @@
  * and no kiosk is left holding an alert.
  */
 import postgres from "postgres";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { DISPATCH_SECRET, freePort, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, type TestKiosk, waitFor } from "../integration/harness.js";
-import { createTestDatabase, TEST_PG_SERVER, type TestDatabase } from "../pg/pg-database.js";
+import { DISPATCH_SECRET, provisionTestKiosk, startTestKiosk, type TestKiosk, waitFor } from "../integration/harness.js";
+import { TEST_PG_SERVER } from "../pg/pg-database.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSKS = 8;
 const CONTROL = "sos-test-control";
 
 describe("two gateway nodes while their database connections are killed", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("acknowledge only what is committed, and every alert reaches dispatch once per alertId", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
+    const { db, dir, node } = await rig();
     const control = postgres(db.url, { max: 1, onnotice: () => undefined, connection: { application_name: CONTROL } });
     defer(() => control.end({ timeout: 5 }));
     const admin = postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined });
@@ -35,25 +29,18 @@ describe("two gateway nodes while their database connections are killed", () => 
     const kill = async (): Promise<number> =>
       (await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${db.name} AND application_name <> ${CONTROL} AND pid <> pg_backend_pid()`).length;
 
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
     const receiver = await new DispatchReceiver().start();
     defer(() => receiver.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (id: string) =>
-      startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id }, dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-    const a = await node("gw-a");
-    defer(() => a.stop());
-    const b = await node("gw-b");
-    defer(() => b.stop());
+    const dispatch = { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } };
+    const a = await node("gw-a", dispatch);
+    const b = await node("gw-b", dispatch);
 
     const kiosks: TestKiosk[] = [];
     const uncommittedAtAck: string[] = [];
     const checks: Promise<void>[] = [];
     for (let i = 1; i <= KIOSKS; i += 1) {
       const id = `kz-pgk-${String(i).padStart(4, "0")}`;
-      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir.path);
+      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir);
       const { url: _one, ...mqtt } = provisioned.mqtt;
       const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
       const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls } }));

@@ -5,43 +5,29 @@
  * a job the other holds), no kiosk keeps an unacknowledged alert, and alerts kept flowing while Redis
  * was down (they never go through it). Real gateways, real kiosks, real PostgreSQL and redis-server.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { TestRedis } from "../fixtures/redis-server.js";
-import { deferCleanups } from "../integration/cleanups.js";
-import { DISPATCH_SECRET, freePort, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, type TestKiosk, waitFor } from "../integration/harness.js";
-import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
+import { DISPATCH_SECRET, provisionTestKiosk, startTestKiosk, type TestKiosk, waitFor } from "../integration/harness.js";
+import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSKS = 6;
 
 describe("two gateway nodes on one database", () => {
-  const defer = deferCleanups();
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const { defer, rig } = clusterRigs();
 
   it("deliver every alert once per alertId while Redis is killed and restarted mid-storm", async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
+    const { db, redis, dir, node } = await rig();
     const receiver = await new DispatchReceiver().start();
     defer(() => receiver.stop());
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const node = (id: string) =>
-      startTestGateway(`${dir.path}/${id}`, { store: { url: db.url }, cluster: { redisUrl: redis.url, nodeId: id }, dispatch: { url: receiver.url, secret: DISPATCH_SECRET } });
-    const a = await node("gw-a");
-    defer(() => a.stop());
-    const b = await node("gw-b");
-    defer(() => b.stop());
+    const dispatch = { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } };
+    const a = await node("gw-a", dispatch);
+    const b = await node("gw-b", dispatch);
 
     const kiosks: TestKiosk[] = [];
     for (let i = 1; i <= KIOSKS; i += 1) {
       const id = `kz-storm-${String(i).padStart(4, "0")}`;
-      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir.path);
+      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir);
       const { url: _one, ...mqtt } = provisioned.mqtt;
       // Half the fleet tries node B first.
       const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
