@@ -46,9 +46,11 @@ export class KioskOwners implements Ownership {
     return this.options.moveGraceMs;
   }
 
-  async claim(kioskId: string): Promise<KioskHealthRow | undefined> {
-    await this.deps.leases().claimKiosk(kioskId, this.options.holder, this.deps.clock.now().toISOString());
-    return this.deps.health().getHealth(kioskId);
+  async claim(kioskId: string, withState: boolean): Promise<KioskHealthRow | undefined> {
+    const claimed = this.deps.leases().claimKiosk(kioskId, this.options.holder, this.deps.clock.now().toISOString());
+    // The state read does not depend on the claim: both in flight at once (a reconnect storm's latency).
+    const [, row] = await Promise.all([claimed, withState ? this.deps.health().getHealth(kioskId) : undefined]);
+    return row;
   }
 
   async stillMine(kioskId: string): Promise<boolean> {

@@ -13,8 +13,11 @@ import type { Watch } from "./watch.js";
  * is released here, never called offline by the node it left.
  */
 export interface Ownership {
-  /** Records this process as the kiosk's supervisor (its newest connection is here); resolves with its stored state. */
-  claim(kioskId: string): Promise<KioskHealthRow | undefined>;
+  /**
+   * Records this process as the kiosk's supervisor (its newest connection is here); with `withState`,
+   * resolves with its stored state too (undefined otherwise).
+   */
+  claim(kioskId: string, withState: boolean): Promise<KioskHealthRow | undefined>;
   /** Whether this process still supervises the kiosk; rejects when the store cannot say. */
   stillMine(kioskId: string): Promise<boolean>;
   /** How long a kiosk whose connection closed has to connect again (anywhere) before it is offline. */
@@ -73,7 +76,7 @@ export class OwnershipGate {
       w.held = undefined;
       for (const event of held) event();
     };
-    ownership.claim(w.kioskId).then(
+    ownership.claim(w.kioskId, restore).then(
       (row) => {
         if (restore && row !== undefined && !this.hooks.stopped()) this.hooks.restore(w, row);
         done();
