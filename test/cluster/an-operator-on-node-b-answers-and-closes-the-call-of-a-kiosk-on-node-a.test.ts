@@ -13,7 +13,7 @@ import { type Browser, chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { WrtcMedia } from "../../device/media/wrtc/wrtc-media.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
-import { CHROMIUM, CHROMIUM_ARGS, openConsolePage } from "../e2e/browser-harness.js";
+import { CHROMIUM, CHROMIUM_ARGS, FRAMES_DECODED, openConsolePage, REMOTE_TONE_HZ } from "../e2e/browser-harness.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { provisionTestKiosk, REPO_ROOT, startTestKiosk, waitFor } from "../integration/harness.js";
 import { clusterRigs } from "./cluster-rig.js";
@@ -21,31 +21,6 @@ import { clusterRigs } from "./cluster-rig.js";
 const KIOSK = "kz-clu-0401";
 const OPERATOR = { name: "duty-b", password: "correct-horse-battery-staple" };
 const MEDIA_CHILD = join(REPO_ROOT, "dist/device/media/wrtc/child.js");
-
-/** Decoded frames of the call's inbound video, from the page's RTCPeerConnection stats. */
-const framesDecoded = `(async () => {
-  const stats = await window.sosCall.pc.getStats();
-  let frames = 0;
-  stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames = s.framesDecoded ?? 0; });
-  return frames;
-})()`;
-
-/** Dominant frequency of the page's remote audio, measured with a WebAudio analyser. */
-const remoteToneHz = `(async () => {
-  const stream = document.querySelector("#remote-video").srcObject;
-  const ctx = new AudioContext();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 8192;
-  ctx.createMediaStreamSource(stream).connect(analyser);
-  await new Promise((r) => setTimeout(r, 1500));
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let best = 0;
-  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  const hz = (best * ctx.sampleRate) / analyser.fftSize;
-  await ctx.close();
-  return hz;
-})()`;
 
 describe("a call across two gateway nodes", () => {
   const { defer, rig } = clusterRigs();
@@ -101,11 +76,11 @@ describe("a call across two gateway nodes", () => {
     await page.waitForFunction(`document.querySelector("#remote-video").videoWidth > 0`, undefined, { timeout: 30_000 });
     expect(await page.evaluate(`document.querySelector("#remote-video").videoWidth`)).toBe(640);
     expect(await page.evaluate(`document.querySelector("#remote-video").videoHeight`)).toBe(480);
-    const f1 = Number(await page.evaluate(framesDecoded));
+    const f1 = Number(await page.evaluate(FRAMES_DECODED));
     expect(f1).toBeGreaterThan(0);
-    await waitFor(async () => Number(await page.evaluate(framesDecoded)) > f1, "more frames decoded", 15_000);
+    await waitFor(async () => Number(await page.evaluate(FRAMES_DECODED)) > f1, "more frames decoded", 15_000);
     // …hears the kiosk's 440 Hz tone, and the kiosk hears the operator (Chromium's fake microphone).
-    expect(Math.abs(Number(await page.evaluate(remoteToneHz)) - 440)).toBeLessThan(30);
+    expect(Math.abs(Number(await page.evaluate(REMOTE_TONE_HZ)) - 440)).toBeLessThan(30);
     await waitFor(() => existsSync(speakerFile) && statSync(speakerFile).size > 48_000, "the operator's voice on the kiosk's speaker", 30_000);
     await waitFor(() => kiosk.indicator.current?.green === "on", "the kiosk's green light on", 15_000);
     await waitFor(async () => (await card.getAttribute("data-status")) === "call-connected", "call connected on the card", 15_000);

@@ -146,3 +146,28 @@ export function kioskLogs(kiosk: SosProcess): Record<string, unknown>[] {
 }
 
 export { waitFor, DISPATCH_SECRET };
+
+/** Page script: decoded frames of the call's inbound video, from the page's RTCPeerConnection stats. */
+export const FRAMES_DECODED = `(async () => {
+  const stats = await window.sosCall.pc.getStats();
+  let frames = 0;
+  stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames = s.framesDecoded ?? 0; });
+  return frames;
+})()`;
+
+/** Page script: dominant frequency of the page's remote audio, measured with a WebAudio analyser. */
+export const REMOTE_TONE_HZ = `(async () => {
+  const stream = document.querySelector("#remote-video").srcObject;
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 8192;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  await new Promise((r) => setTimeout(r, 1500));
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let best = 0;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+  const hz = (best * ctx.sampleRate) / analyser.fftSize;
+  await ctx.close();
+  return hz;
+})()`;

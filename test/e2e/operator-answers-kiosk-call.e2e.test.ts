@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kioskLogs, startSystem, type System, waitFor } from "./browser-harness.js";
+import { FRAMES_DECODED, kioskLogs, REMOTE_TONE_HZ, startSystem, type System, waitFor } from "./browser-harness.js";
 
 let system: System;
 
@@ -18,31 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.stop();
 });
-
-
-/** Dominant frequency of the page's remote audio, measured with a WebAudio analyser. */
-const remoteToneHz = `(async () => {
-  const stream = document.querySelector("#remote-video").srcObject;
-  const ctx = new AudioContext();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 8192;
-  ctx.createMediaStreamSource(stream).connect(analyser);
-  await new Promise((r) => setTimeout(r, 1500));
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let best = 0;
-  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  const hz = (best * ctx.sampleRate) / analyser.fftSize;
-  await ctx.close();
-  return hz;
-})()`;
-
-const framesDecoded = `(async () => {
-  const stats = await window.sosCall.pc.getStats();
-  let frames = 0;
-  stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames = s.framesDecoded ?? 0; });
-  return frames;
-})()`;
 
 /** Closes whatever alarm is open, so that the next press raises (and rings) a new one. */
 async function closeOpenAlarms(): Promise<void> {
@@ -93,11 +68,11 @@ describe("an operator answers a kiosk's SOS call in the browser", () => {
     // The browser decodes the kiosk's video…
     await system.page.waitForFunction(`document.querySelector("#remote-video").videoWidth > 0`, undefined, { timeout: 10_000 });
     expect(await system.page.evaluate(`document.querySelector("#remote-video").videoWidth`)).toBe(640);
-    const f1 = Number(await system.page.evaluate(framesDecoded));
+    const f1 = Number(await system.page.evaluate(FRAMES_DECODED));
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(Number(await system.page.evaluate(framesDecoded))).toBeGreaterThan(f1);
+    expect(Number(await system.page.evaluate(FRAMES_DECODED))).toBeGreaterThan(f1);
     // …and hears its 440 Hz tone.
-    expect(Math.abs(Number(await system.page.evaluate(remoteToneHz)) - 440)).toBeLessThan(30);
+    expect(Math.abs(Number(await system.page.evaluate(REMOTE_TONE_HZ)) - 440)).toBeLessThan(30);
     // The kiosk hears the operator (Chromium's fake microphone) on its speaker.
     await waitFor(() => existsSync(system.speakerFile) && statSync(system.speakerFile).size > 48_000, "operator audio on the kiosk speaker", 10_000);
     // The kiosk's indicator shows "connected" (green) while media flows.
