@@ -8,11 +8,10 @@
  * Needs `npm run build` (the nodes run from dist/).
  */
 import { describe, expect, it } from "vitest";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { waitFor } from "../integration/harness.js";
-import { makeGatewayNodes, startAll, stopAll } from "./gateway-nodes.js";
-import { deliveriesById, StormFleet } from "./storm-fleet.js";
+import { deliveriesById } from "./storm-fleet.js";
 import { clusterRigs } from "./cluster-rig.js";
+import { startStorm } from "./storm-rig.js";
 
 const KIOSKS = 30;
 const PRESS_EVERY_MS = 3_000;
@@ -23,17 +22,7 @@ describe("a gateway node stopped gracefully", () => {
   const { defer, rig } = clusterRigs();
 
   it("moves its kiosks to the other nodes, and every press reaches dispatch once within seconds", async () => {
-    const { db, redis, dir } = await rig();
-    const receiver = await new DispatchReceiver().start();
-    defer(() => receiver.stop());
-
-    const nodes = await makeGatewayNodes(3, { storeUrl: db.url, redisUrl: redis.url, dispatchUrl: receiver.url, root: dir });
-    defer(() => stopAll(nodes));
-    await startAll(nodes);
-    const urls = nodes.map((n) => n.url);
-    const fleet = new StormFleet();
-    defer(() => fleet.stop());
-    await fleet.start(KIOSKS, { dataDir: nodes[0]!.dataDir, storeUrl: db.url }, urls, dir, "kz-roll-", "production");
+    const { receiver, nodes, fleet } = await startStorm(defer, await rig(), KIOSKS, "kz-roll-", "production");
 
     fleet.startPressing(PRESS_EVERY_MS);
     await new Promise((r) => setTimeout(r, 3_000));

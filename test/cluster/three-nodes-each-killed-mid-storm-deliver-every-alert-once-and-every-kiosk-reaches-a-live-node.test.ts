@@ -8,11 +8,10 @@
  * Needs `npm run build` (the nodes run from dist/).
  */
 import { describe, expect, it } from "vitest";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { waitFor } from "../integration/harness.js";
-import { makeGatewayNodes, startAll, stopAll } from "./gateway-nodes.js";
-import { deliveriesById, illegitimateDuplicates, StormFleet } from "./storm-fleet.js";
+import { deliveriesById, illegitimateDuplicates } from "./storm-fleet.js";
 import { clusterRigs } from "./cluster-rig.js";
+import { startStorm } from "./storm-rig.js";
 
 const KIOSKS = 50;
 /** Each kiosk presses about this often during the storm. */
@@ -22,18 +21,8 @@ describe("three gateway nodes, each SIGKILLed in turn mid-storm", () => {
   const { defer, rig } = clusterRigs();
 
   it("deliver every alert at dispatch once per alertId, lose none, and every kiosk reconnects to a live node", async () => {
-    const { db, redis, dir } = await rig();
-    const receiver = await new DispatchReceiver().start();
-    defer(() => receiver.stop());
-
-    const nodes = await makeGatewayNodes(3, { storeUrl: db.url, redisUrl: redis.url, dispatchUrl: receiver.url, root: dir });
-    defer(() => stopAll(nodes));
-    await startAll(nodes);
+    const { receiver, nodes, fleet } = await startStorm(defer, await rig(), KIOSKS, "kz-storm-");
     const urls = nodes.map((n) => n.url);
-
-    const fleet = new StormFleet();
-    defer(() => fleet.stop());
-    await fleet.start(KIOSKS, { dataDir: nodes[0]!.dataDir, storeUrl: db.url }, urls, dir, "kz-storm-");
     // Spread: every node holds a share of the fleet before the first kill.
     for (const node of nodes) expect(fleet.on(node.url).length, `kiosks on ${node.nodeId}`).toBeGreaterThan(0);
 
