@@ -7,48 +7,33 @@
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gateway/service/systemd.js";
 import { SystemdNotifier } from "../../shared/service/notify.js";
 import type { WatchdogTick } from "../../shared/service/watchdog.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { FakeNotifySocket } from "../fixtures/fake-notify-socket.js";
+import { openNotifySocket, SYSTEMD_NOTIFY } from "../fixtures/fake-notify-socket.js";
+import { deferCleanups } from "../integration/cleanups.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { DISPATCH_SECRET, spawnSos, startTestGateway, tempDir, waitFor } from "../integration/harness.js";
 
-const SYSTEMD_NOTIFY = ["/usr/bin/systemd-notify", "/bin/systemd-notify"].find((p) => existsSync(p));
-
 describe("the gateway tells systemd it is ready, alive and stopping", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   beforeAll(() => {
     if (SYSTEMD_NOTIFY === undefined) throw new Error("systemd-notify is not installed (Debian: package systemd)");
   });
 
-  async function openSocket(): Promise<FakeNotifySocket> {
-    const dir = tempDir();
-    const socket = await FakeNotifySocket.open(dir.path);
-    cleanups.push(() => {
-      socket.close();
-      dir.remove();
-    });
-    return socket;
-  }
-
   async function gatewayProcess(env: NodeJS.ProcessEnv): Promise<ReturnType<typeof spawnSos>> {
     const dir = tempDir();
     const receiver = await new DispatchReceiver().start();
-    cleanups.push(async () => {
+    defer(async () => {
       await receiver.stop();
       dir.remove();
     });
     const args = ["gateway", "--data-dir", join(dir.path, "gw"), "--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-host", "127.0.0.1", "--http-port", "0", "--dispatch-url", receiver.url];
     const gw = spawnSos(args, { env: { SOS_DISPATCH_SECRET: DISPATCH_SECRET, ...env } });
-    cleanups.push(async () => {
+    defer(async () => {
       if (gw.child.exitCode === null && gw.child.signalCode === null) gw.child.kill("SIGKILL");
       await gw.exited;
     });
@@ -56,7 +41,7 @@ describe("the gateway tells systemd it is ready, alive and stopping", () => {
   }
 
   it("the gateway process: READY=1 once it serves, pings at half WATCHDOG_USEC, STOPPING=1 at SIGTERM", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const gw = await gatewayProcess({ NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: "400000" });
     await gw.waitForLog("gateway ready");
     await waitFor(() => socket.count("WATCHDOG=1") >= 2, "two pings from the gateway process", 30_000);
@@ -72,7 +57,7 @@ describe("the gateway tells systemd it is ready, alive and stopping", () => {
 
   it("runs no systemd-notify at all without NOTIFY_SOCKET", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     // A systemd-notify first on PATH that only records being called.
     const bin = join(dir.path, "bin");
     mkdirSync(bin);
@@ -91,16 +76,16 @@ describe("the gateway tells systemd it is ready, alive and stopping", () => {
   }, 60_000);
 
   it("pings stop while the event loop is stalled, and go on while the store is down (STATUS says so)", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const dir = tempDir();
     const gateway = await startTestGateway(join(dir.path, "gw"));
-    cleanups.push(async () => {
+    defer(async () => {
       await gateway.stop();
       dir.remove();
     });
     const logs = new LogCapture();
     const service = new GatewayService(gateway, new SystemdNotifier({ socket: socket.path, program: SYSTEMD_NOTIFY }, logs.logger("systemd")), 100, logs.logger("systemd"));
-    cleanups.push(() => service.stop());
+    defer(() => service.stop());
     const ticks: WatchdogTick[] = [];
     service.watchdog.on("tick", (t) => ticks.push(t));
     await service.ready();

@@ -6,25 +6,20 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type KioskHandle, startKiosk } from "../../device/main.js";
 import { notifierFromEnv, type ServiceNotifier, SystemdNotifier } from "../../shared/service/notify.js";
 import type { WatchdogTick } from "../../shared/service/watchdog.js";
 import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.js";
-import { FakeNotifySocket } from "../fixtures/fake-notify-socket.js";
+import { type FakeNotifySocket, openNotifySocket, SYSTEMD_NOTIFY } from "../fixtures/fake-notify-socket.js";
+import { deferCleanups } from "../integration/cleanups.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { spawnSos, tempDir, waitFor } from "../integration/harness.js";
 
-const SYSTEMD_NOTIFY = ["/usr/bin/systemd-notify", "/bin/systemd-notify"].find((p) => existsSync(p));
-
 describe("the systemd watchdog is fed only while the alarm path is healthy", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const defer = deferCleanups();
 
   beforeAll(() => {
     // The contract is systemd-notify's: without the real program this test would prove nothing.
@@ -44,7 +39,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
 
   async function start(notifier: ServiceNotifier, intervalMs: number | null = 100): Promise<{ kiosk: KioskHandle; button: FakeButton; logs: LogCapture; ticks: WatchdogTick[]; dataDir: string }> {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     const logs = new LogCapture();
     const button = new FakeButton();
     const kiosk = await startKiosk(kioskConfig(join(dir.path, "data")), {
@@ -55,20 +50,10 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
       notifier,
       watchdogIntervalMs: intervalMs,
     });
-    cleanups.push(() => kiosk.stop());
+    defer(() => kiosk.stop());
     const ticks: WatchdogTick[] = [];
     kiosk.watchdog.on("tick", (t) => ticks.push(t));
     return { kiosk, button, logs, ticks, dataDir: join(dir.path, "data") };
-  }
-
-  async function openSocket(): Promise<FakeNotifySocket> {
-    const dir = tempDir();
-    const socket = await FakeNotifySocket.open(dir.path);
-    cleanups.push(() => {
-      socket.close();
-      dir.remove();
-    });
-    return socket;
   }
 
   const systemd = (socket: FakeNotifySocket, logs = new LogCapture()): SystemdNotifier =>
@@ -88,7 +73,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
   }
 
   it("sends READY=1 once the button is armed, then WATCHDOG=1 pings while healthy", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const { logs } = await start(systemd(socket));
     await waitFor(() => socket.count("WATCHDOG=1") >= 3, "three watchdog pings");
     expect(socket.messages[0]?.split("\n")).toEqual(["READY=1", "STATUS=button armed"]);
@@ -97,7 +82,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
   });
 
   it("stops pinging while the outbox folder cannot be written, and starts again when it can", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const { ticks, dataDir } = await start(systemd(socket));
     await waitFor(() => socket.count("WATCHDOG=1") >= 1, "a first ping");
     const outbox = join(dataDir, "outbox");
@@ -119,7 +104,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
   });
 
   it("stops pinging after a press could not be written, until one is", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const { kiosk, ticks, dataDir } = await start(systemd(socket));
     await waitFor(() => socket.count("WATCHDOG=1") >= 1, "a first ping");
     const outbox = join(dataDir, "outbox");
@@ -140,7 +125,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
   });
 
   it("skips the ping after the event loop stalled", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const { ticks } = await start(systemd(socket));
     await waitFor(() => socket.count("WATCHDOG=1") >= 1, "a first ping");
     const seen = ticks.length;
@@ -158,7 +143,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
   });
 
   it("stops pinging when the button driver has died", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const { button, ticks } = await start(systemd(socket));
     await waitFor(() => socket.count("WATCHDOG=1") >= 1, "a first ping");
     const between = await unhealthySpell(
@@ -173,7 +158,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
 
   it("runs no systemd-notify at all without NOTIFY_SOCKET (and does with it)", async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     // A systemd-notify that records each call before doing the real thing.
     const calls = join(dir.path, "calls.log");
     const wrapper = join(dir.path, "systemd-notify");
@@ -188,7 +173,7 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
     expect(existsSync(calls)).toBe(false);
     expect(outside.logs.find("systemd watchdog armed")).toEqual([]);
 
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const inside = await start(notifierFromEnv({ NOTIFY_SOCKET: socket.path }, new LogCapture().logger("systemd"), wrapper));
     await waitFor(() => socket.count("WATCHDOG=1") >= 1, "a ping under systemd");
     await inside.kiosk.stop();
@@ -197,14 +182,14 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
   });
 
   it("the agent process under a notify socket: READY=1 after 'button armed', then pings at half WATCHDOG_USEC", async () => {
-    const socket = await openSocket();
+    const socket = await openNotifySocket(defer);
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    defer(() => dir.remove());
     mkdirSync(join(dir.path, "data"));
     const configPath = join(dir.path, "kiosk.json");
     writeFileSync(configPath, JSON.stringify({ ...kioskConfig("data"), dataDir: "data" }));
     const agent = spawnSos(["kiosk", "--config", configPath, "--button", "stdin"], { env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: "400000" } });
-    cleanups.push(async () => {
+    defer(async () => {
       agent.child.kill("SIGKILL");
       await agent.exited;
     });
