@@ -77,7 +77,11 @@ describe("with dispatch.format eido, an alarm reaches dispatch as an EIDO and it
     expect(call?.body.callComponent?.[0]).toMatchObject({ callStateRegistryText: "callAnswered", agentReference: [{ $ref: "aigerim@test.police" }] });
     expect(closed?.body.incidentComponent.dispositionComponent?.[0]?.dispositionDescriptionText).toBe(OUTCOME);
     expect(closed?.body.notesComponent.at(-1)?.notesActionComments).not.toContain("<img");
-    const stored = await gateway.store.dispatchUpdates.updatesOf(alertId);
+    // The receiver has answered the last update; the gateway records its delivery just after.
+    const stored = await waitFor(async () => {
+      const rows = await gateway.store.dispatchUpdates.updatesOf(alertId);
+      return rows.every((u) => u.deliveredAt !== null) ? rows : undefined;
+    }, "every update recorded as delivered");
     expect(stored.map((u) => [u.step, u.deliveredAt !== null])).toEqual([
       ["acknowledged", true],
       ["call-connected", true],
