@@ -6,7 +6,7 @@
  * following a kiosk offline and back. Saves screenshots of the main pages to docs/screenshots/.
  */
 import { join } from "node:path";
-import { chromium, type Locator, type Page } from "playwright-core";
+import { type APIResponse, chromium, type Locator, type Page, type Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EscalationEvent, escalationEventSchema } from "../../shared/escalation.js";
 import { verifySignature } from "../../shared/signature.js";
@@ -290,6 +290,49 @@ describe("stale cards and a failing event stream", () => {
     await waitFor(async () => (await status.getAttribute("data-stream")) === "live", "stream reopened", 40_000);
     await b.card.waitFor({ state: "detached", timeout: 5_000 });
     expect(await status.textContent()).not.toContain("interrupted");
+  }, 90_000);
+});
+
+describe("a queue answer made before an alarm was closed", () => {
+  it("does not bring back the card the close removed while the answer was on its way", async () => {
+    await page.goto(`${page.url().split("#")[0]}#/alarms`);
+    const { alertId, card } = await pressForNewAlarm();
+    // The stream reopens, so the page reloads the queue: its answers are made at once and held. The
+    // first (made while the alarm was open) is handed over last, after any made since the close.
+    const answers: { route: Route; response: Promise<APIResponse> }[] = [];
+    let madeFirst!: () => void;
+    const made = new Promise<void>((resolve) => (madeFirst = resolve));
+    let holding = true;
+    await page.route("**/api/alarm-queue", async (route) => {
+      if (!holding) return route.continue();
+      const response = route.fetch();
+      answers.push({ route, response });
+      await response;
+      madeFirst();
+    });
+    const handOver = async (answer: { route: Route; response: Promise<APIResponse> }): Promise<void> => {
+      const delivered = page.waitForResponse((r) => r.request() === answer.route.request());
+      await answer.route.fulfill({ response: await answer.response });
+      await (await delivered).finished();
+    };
+    try {
+      system.gateway.alarms.stream.stop();
+      await made;
+      const idleBefore = kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length;
+      await system.gateway.closeAlarm({ alertId, outcome: "test", closedBy: "e2e" });
+      await card.waitFor({ state: "detached", timeout: 10_000 });
+      // Everything the close sets off (the kiosk's answer and its events) is over before the old answer lands.
+      await waitFor(() => kioskLogs(system.kiosk).filter((l) => l.msg === "alarm closed by the centre").length > idleBefore, "kiosk idle again", 10_000);
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+      holding = false;
+      const [stale, ...fresh] = answers;
+      for (const answer of fresh) await handOver(answer);
+      await handOver(stale!);
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
+      await expect(card.count()).resolves.toBe(0);
+    } finally {
+      await page.unroute("**/api/alarm-queue");
+    }
   }, 90_000);
 });
 

@@ -23,6 +23,9 @@ const STATUS_TEXT = {
 
 const q = (node, id) => node.querySelector(`[data-testid="${id}"]`);
 
+/** Closed alarms remembered so that an older answer (a queue reload, an acknowledgement) cannot bring one back. */
+const CLOSED_KEPT = 10_000;
+
 export class AlarmList {
   /**
    * @param {{ list: HTMLElement, empty: HTMLElement, count: HTMLElement, template: HTMLTemplateElement,
@@ -34,14 +37,17 @@ export class AlarmList {
     this.el = el;
     /** alertId → { alarm, node } */
     this.cards = new Map();
+    /** alertIds known to be closed: a close is final, so nothing older may show the card again. */
+    this.closed = new Set();
   }
 
-  /** Adds or refreshes an alarm; a closed one is removed. */
+  /** Adds or refreshes an alarm; a closed one is removed, and one known to be closed is not shown again. */
   upsert(alarm) {
     if (alarm.status === "closed") {
-      this.remove(alarm.alertId);
+      this.close(alarm.alertId);
       return undefined;
     }
+    if (this.closed.has(alarm.alertId)) return undefined;
     let card = this.cards.get(alarm.alertId);
     if (card === undefined) {
       const node = this.el.template.content.firstElementChild.cloneNode(true);
@@ -78,6 +84,14 @@ export class AlarmList {
     return card;
   }
 
+  /** The alarm is closed: its card goes for good. */
+  close(alertId) {
+    this.closed.add(alertId);
+    if (this.closed.size > CLOSED_KEPT) this.closed.delete(this.closed.values().next().value);
+    this.remove(alertId);
+  }
+
+  /** Takes the card off the page (it is shown again if the alarm comes again). */
   remove(alertId) {
     const card = this.cards.get(alertId);
     if (card === undefined) return;

@@ -15,7 +15,8 @@ const $ = (id) => document.getElementById(id);
 export function createPages({ api, alarms, fleet, ringer, checkSession, onStreamStatus = () => undefined, onAlarmClosed = () => undefined }) {
   /** The queue from the server replaces the cards: one not in it was closed while we were not listening. */
   async function loadAlarms() {
-    // Cards that arrive while the request is under way are newer than its answer: kept.
+    // Cards that arrive while the request is under way are newer than its answer: kept. Alarms closed
+    // while it is under way are older in it than the close: not shown again (AlarmList.upsert).
     const before = new Set(alarms.cards.keys());
     const { status, body } = await api("/api/alarm-queue").catch(() => ({ status: 0, body: null }));
     if (status !== 200) return;
@@ -40,7 +41,7 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
     const { status, body } = await api(`/api/alarms/${encodeURIComponent(alertId)}`).catch(() => ({ status: 0, body: null }));
     if (status !== 200) return null;
     if (body.data.status === "closed" || body.data.closedAt) {
-      alarms.remove(alertId);
+      alarms.close(alertId);
       onAlarmClosed(alertId);
       ringer.update();
       return null;
@@ -52,7 +53,7 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
   /** A 409 ALARM_CLOSED: someone else closed it; the card goes. */
   function closedElsewhere(alertId, status, body) {
     if (status !== 409 || body?.error?.code !== "ALARM_CLOSED") return false;
-    alarms.remove(alertId);
+    alarms.close(alertId);
     onAlarmClosed(alertId);
     ringer.update();
     return true;
@@ -123,7 +124,7 @@ export function createPages({ api, alarms, fleet, ringer, checkSession, onStream
       body: JSON.stringify({ outcome, ...(note.trim() === "" ? {} : { note: note.trim() }), ...(force ? { force: true } : {}) }),
     }).catch(() => ({ status: 0, body: null }));
     if (status === 200 || closedElsewhere(alertId, status, body)) {
-      alarms.remove(alertId);
+      alarms.close(alertId);
       ringer.update();
       return null;
     }
