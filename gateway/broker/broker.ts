@@ -29,6 +29,7 @@ import { listenMqtt, secureContextOptions } from "./listeners.js";
 import { PacketGate, type Refusal, RefusedError } from "./packet-gate.js";
 import { RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
 import { type BrokerPersistence, clearRetained, retainedTopics } from "./retained.js";
+import { indexRetained, type RetainedPersistence } from "./retained-index.js";
 import { acceptRoutedPackets, forgetSessionsThatMoved, type OutgoingPersistence } from "./routed-packets.js";
 import { SessionLog } from "./session-log.js";
 import type { Emitter } from "../cluster/routing.js";
@@ -270,6 +271,8 @@ export class GatewayBroker {
       },
     });
     this.aedes = aedes;
+    // Subscriptions to one topic find its retained message by lookup, not by a scan of every kiosk's.
+    if (this.deps.persistence === undefined) indexRetained((aedes as unknown as { persistence: RetainedPersistence }).persistence);
     // In a cluster, QoS 1 messages from other nodes reach this node's persistent sessions (kiosks) too.
     if (this.deps.mq !== undefined) {
       const persistence = (aedes as unknown as { persistence: OutgoingPersistence }).persistence;

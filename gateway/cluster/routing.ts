@@ -68,6 +68,13 @@ const ORIGIN = "sosOrigin";
  */
 const LOCAL_ONLY = /^sos\/v1\/kiosks\/[^/]+\/acks$/;
 
+/**
+ * Aedes' announcements that no node listens for (one per SUBSCRIBE, UNSUBSCRIBE and closed
+ * connection): kept on this node. `$SYS/<id>/new/clients` is routed: a node drops the session of a
+ * client that connected elsewhere (../broker/routed-packets.ts), and Aedes closes its old connection.
+ */
+const NOT_ROUTED = /^\$SYS\/[^/]+\/(?:new\/subscribes|new\/unsubscribes|disconnect\/clients)$/;
+
 export class ClusterRouting implements Emitter {
   private readonly local: mqemitter.MQEmitter;
   private readonly remote: MQEmitterRedis.MQEmitterRedis;
@@ -88,7 +95,8 @@ export class ClusterRouting implements Emitter {
     this.local = mqemitter({ concurrency, matchEmptyLevels: true });
     const common = { lazyConnect: false, connectTimeout: 5_000, retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000) };
     // Publishes fail at once while Redis is down (counted), instead of queueing stale call messages.
-    this.pub = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // Those of one tick go out in one write (a fleet connecting at once publishes thousands a second).
+    this.pub = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true });
     // Subscriptions queue while down and are renewed by ioredis after a reconnect.
     this.sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
     this.remote = MQEmitterRedis({ concurrency, matchEmptyLevels: true, pubConn: this.pub, subConn: this.sub });
@@ -125,10 +133,13 @@ export class ClusterRouting implements Emitter {
       const { [ORIGIN]: _origin, ...packet } = message;
       listener(packet as Message, done);
     };
-    const byTopic = this.wrapped.get(listener) ?? new Map<string, Listener>();
-    byTopic.set(topic, fromOthers);
-    this.wrapped.set(listener, byTopic);
-    this.remote.on(topic, fromOthers);
+    // A kiosk's own acks topic is not even asked of Redis (one SUBSCRIBE less per kiosk connection).
+    if (!LOCAL_ONLY.test(topic)) {
+      const byTopic = this.wrapped.get(listener) ?? new Map<string, Listener>();
+      byTopic.set(topic, fromOthers);
+      this.wrapped.set(listener, byTopic);
+      this.remote.on(topic, fromOthers);
+    }
     this.local.on(topic, listener, callback);
     return this;
   }
@@ -146,7 +157,7 @@ export class ClusterRouting implements Emitter {
 
   emit(message: Message, callback?: (error?: Error) => void): void {
     this.local.emit(message, callback);
-    if (this.closed) return;
+    if (this.closed || NOT_ROUTED.test(message.topic)) return;
     if (!this.isUp()) {
       this.counts.notRouted += 1;
       this.checkState();

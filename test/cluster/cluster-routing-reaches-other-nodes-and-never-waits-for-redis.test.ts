@@ -8,6 +8,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
 import { Aedes } from "aedes";
+import { Redis } from "ioredis";
 import MQEmitterRedis from "mqemitter-redis";
 import mqtt, { type MqttClient } from "mqtt";
 import { describe, expect, it } from "vitest";
@@ -122,6 +123,31 @@ describe("cluster routing between gateway nodes", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(page.got).toEqual(["crossed"]);
     expect(kiosk.got).toEqual([]);
-    expect(a.routing.state().refused).toBe(1);
+  });
+
+  it("a node asks Redis only for what other nodes may send: never a kiosk's acks, and Aedes' per-connection announcements other than new clients stay on the node", async () => {
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const a = await startNode(defer, "gw-a", redis.url);
+    await waitFor(() => a.routing.state().up, "node on Redis");
+    const watcher = new Redis(redis.url);
+    defer(() => void watcher.disconnect());
+    const heard: string[] = [];
+    watcher.on("pmessage", (_pattern, channel) => heard.push(channel));
+    await watcher.psubscribe("$SYS/*");
+    const asker = new Redis(redis.url);
+    defer(() => void asker.disconnect());
+    const subscribers = async (channel: string): Promise<number> => Number(((await asker.pubsub("NUMSUB", channel)) as [string, number])[1]);
+    const kiosk = await client(defer, a.url, "kz-1", "sos/v1/kiosks/kz-1/acks");
+    await kiosk.client.subscribeAsync("sos/v1/kiosks/kz-1/commands", { qos: 1 });
+    await waitFor(async () => (await subscribers("sos/v1/kiosks/kz-1/commands")) === 1, "the commands subscription mirrored to Redis");
+    expect(await subscribers("sos/v1/kiosks/kz-1/acks")).toBe(0);
+    await kiosk.client.unsubscribeAsync("sos/v1/kiosks/kz-1/commands");
+    await waitFor(async () => (await subscribers("sos/v1/kiosks/kz-1/commands")) === 0, "the commands subscription dropped in Redis with the MQTT one");
+    await waitFor(() => heard.includes("$SYS/gw-a/new/clients"), "the new client announced to the other nodes");
+    await kiosk.client.endAsync(true);
+    await waitFor(() => a.routing.state().routed >= 1, "something routed");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard.filter((t) => /new\/subscribes|new\/unsubscribes|disconnect\/clients/.test(t))).toEqual([]);
   });
 });
