@@ -10,8 +10,9 @@
  * alert subscriptions, and `offline` (shutdown) before a deliberate stop, which then ends with a
  * clean DISCONNECT so the broker drops the will instead of sending it.
  *
- * Several gateway nodes (`mqtt.urls`): a connection that fails or drops makes the next try go to the
- * next node in the list (round it), with the same backoff; a kiosk stays on the node it reached.
+ * Several gateway nodes (`mqtt.urls`, tried in the kiosk's own order: shared/gateway-order.ts): a
+ * connection that fails or drops makes the next try go to the next node (round the list), with the
+ * same backoff; a kiosk stays on the node it reached.
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
@@ -20,6 +21,7 @@ import type { Logger } from "pino";
 import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
+import { gatewayOrder } from "../../shared/gateway-order.js";
 import { type Heartbeat, OFFLINE_WILL, type Status, heartbeatSchema } from "../../shared/health.js";
 import {
   type Ack,
@@ -106,7 +108,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.commandTopic = topicFor("commands", config.kioskId);
     this.callDownTopic = topicFor("callDown", config.kioskId);
     this.statusTopic = topicFor("status", config.kioskId);
-    this.urls = gatewayUrls(config.mqtt);
+    this.urls = gatewayOrder(gatewayUrls(config.mqtt), config.kioskId, config.mqtt.order);
   }
 
   /** The gateway URL the link connects (or will next connect) to. */

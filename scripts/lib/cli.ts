@@ -68,7 +68,7 @@ export function repeated(given: unknown): string[] {
 
 /**
  * kiosk.json's gateway address from `--gateway` given once (`mqtt.url`) or several times, one per
- * gateway node (`mqtt.urls`, tried in order; docs/cluster.md).
+ * gateway node (`mqtt.urls`, each kiosk in an order of its own; docs/cluster.md).
  */
 export function kioskGateways(given: unknown): { url: string } | { urls: string[] } {
   const list = repeated(given);

@@ -272,11 +272,17 @@ export const kioskConfigSchema = z.object({
     /** The gateway; or `urls` for several gateway nodes (not both). */
     url: gatewayUrlSchema.optional(),
     /**
-     * Several gateway nodes (a cluster): the kiosk connects to the first, and whenever a connection
-     * fails or drops it tries the next one (round the list), with the usual backoff between tries.
+     * Several gateway nodes (a cluster): the kiosk connects to the first in its `order`, and whenever a
+     * connection fails or drops it tries the next one (round the list), with the usual backoff between tries.
      * It stays where it got in: a node coming back draws no kiosks away from the others.
      */
     urls: z.array(gatewayUrlSchema).min(1).max(8).optional(),
+    /**
+     * The order `urls` are tried in: `spread` (default) an order of the kiosk's own drawn from its id,
+     * so a fleet given one list spreads evenly over the nodes and a dead node's kiosks over the
+     * others (../gateway-order.ts); `listed` as given (a standby site last).
+     */
+    order: z.enum(["spread", "listed"]).default("spread"),
     /** Password kiosks (demo, development): username = kiosk id. */
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),

@@ -1,8 +1,8 @@
 /**
  * Child process for bench:cluster: holds N light simulated kiosks (real mqtt.js clients, no agent,
  * no outbox: they never press; the bench's pressing kiosks are real agents) connected to a cluster
- * of gateway nodes. Kiosk i's node list is the nodes starting at (first + i) mod n, as provisioned
- * kiosks are spread; on a drop mqtt.js moves to the next node (`servers`) after a per-kiosk
+ * of gateway nodes. Each kiosk tries the nodes in the agent's order for its id (`mqtt.order`
+ * "spread"); on a drop mqtt.js moves to the next node (`servers`) after a per-kiosk
  * reconnect period drawn in 200–1 000 ms, so a fleet does not come back in one burst. Link liveness
  * as the kiosk agent's (device/link/mqtt-link.ts): keepalive 12 s, and a PINGREQ every heartbeat
  * interval (10 s, each kiosk at its own phase) that must be answered within 5 s, else the link is
@@ -15,6 +15,7 @@ import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import mqtt from "mqtt";
 import { topicFor } from "../../shared/contract.js";
+import { spreadOrder } from "../../shared/gateway-order.js";
 
 const [nodesText, firstText, countText, prefix, secret, keepaliveText] = process.argv.slice(2);
 if (nodesText === undefined || firstText === undefined || countText === undefined || prefix === undefined || secret === undefined || keepaliveText === undefined) {
@@ -40,7 +41,8 @@ const kiosks: SimKiosk[] = [];
 
 function connectOne(i: number): Promise<void> {
   const id = `${prefix}${i}`;
-  const servers = nodes.map((_, j) => nodes[(i + j) % nodes.length] as { host: string; port: number });
+  // The kiosk agent's own order (shared/gateway-order.ts): the fleet and a dead node's kiosks spread evenly.
+  const servers = spreadOrder(nodes, id);
   const will = { v: 1, state: "offline", reason: "connection-lost" };
   const client = mqtt.connect({
     servers,

@@ -27,7 +27,7 @@ describe("a kiosk is supervised by the node of its newest connection", () => {
   async function kiosk(a: TestGateway, dbUrl: string, dir: string, kioskId: string, urls: string[], health: Partial<KioskConfig["health"]> = {}): Promise<TestKiosk> {
     const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: dbUrl }, kioskId, urls[0] ?? "", dir);
     const { url: _one, ...mqtt } = provisioned.mqtt;
-    const k = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, keepaliveSeconds: 5 }, health: { ...provisioned.health, heartbeatIntervalS: 2, ...health } }));
+    const k = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, order: "listed", keepaliveSeconds: 5 }, health: { ...provisioned.health, heartbeatIntervalS: 2, ...health } }));
     defer(() => k.stop());
     return k;
   }

@@ -121,8 +121,3 @@ export async function startAll(nodes: readonly GatewayNode[]): Promise<void> {
 export async function stopAll(nodes: readonly GatewayNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
 }
-
-/** Kiosk i's node list: every node, starting at node i mod n, so the fleet is spread over them. */
-export function spreadUrls(urls: readonly string[], i: number): string[] {
-  return urls.map((_, j) => urls[(i + j) % urls.length] as string);
-}

@@ -7,7 +7,6 @@
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import type { DispatchReceiver, ReceivedRequest } from "../fixtures/dispatch-receiver.js";
 import { provisionTestKiosk, startTestKiosk, type StoreTarget, type TestKiosk } from "../integration/harness.js";
-import { spreadUrls } from "./gateway-nodes.js";
 
 export interface FleetKiosk {
   readonly kiosk: TestKiosk;
@@ -37,7 +36,7 @@ export class StormFleet {
       const { reconnect: _r, alerts: _a, ...rest } = provisioned;
       const base = timings === "fast" ? provisioned : rest;
       // Every press a new alert (no coalescing into the open alarm): each one must reach dispatch.
-      const config = parseKioskConfig({ ...base, mqtt: { ...mqtt, urls: spreadUrls(nodeUrls, i) }, press: { ...provisioned.press, coalesceWhileOpen: false } });
+      const config = parseKioskConfig({ ...base, mqtt: { ...mqtt, urls: [...nodeUrls] }, press: { ...provisioned.press, coalesceWhileOpen: false } });
       const kiosk = await startTestKiosk(config);
       const entry: FleetKiosk = { kiosk, id, up: false, url: undefined };
       this.kiosks.push(entry);

@@ -43,7 +43,7 @@ describe("two gateway nodes while their database connections are killed", () => 
       const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir);
       const { url: _one, ...mqtt } = provisioned.mqtt;
       const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
-      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls } }));
+      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, order: "listed" } }));
       defer(() => kiosk.stop());
       kiosk.events.on("alert.acked", "test", ({ alertId }) => {
         checks.push(

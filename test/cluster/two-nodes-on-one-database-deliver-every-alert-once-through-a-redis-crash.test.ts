@@ -31,7 +31,7 @@ describe("two gateway nodes on one database", () => {
       const { url: _one, ...mqtt } = provisioned.mqtt;
       // Half the fleet tries node B first.
       const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
-      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls } }));
+      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, order: "listed" } }));
       defer(() => kiosk.stop());
       kiosks.push(kiosk);
     }

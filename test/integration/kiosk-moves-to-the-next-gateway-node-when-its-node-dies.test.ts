@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { deadLinkNoticedWithinMs } from "../../device/link/reconnect-policy.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { gatewayOrder } from "../../shared/gateway-order.js";
 import { TcpProxy } from "../fixtures/tcp-proxy.js";
 import { type Defer, deferCleanups, startSystem, type TestSystem } from "./cleanups.js";
 import { provisionTestKiosk, startTestKiosk, type TestKiosk, waitFor } from "./harness.js";
@@ -38,7 +39,7 @@ async function twoNodes(defer: Defer, kioskId: string, options: { viaProxy?: boo
   if (record === undefined) throw new Error("kiosk not provisioned");
   await b.gateway.store.putKiosk(record, { replace: false, now: new Date() });
   const { url: _one, ...mqtt } = provisioned.mqtt;
-  const config = parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls: [aUrl, b.gateway.mqttUrl], keepaliveSeconds: options.keepaliveSeconds ?? 12 } });
+  const config = parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls: [aUrl, b.gateway.mqttUrl], order: "listed", keepaliveSeconds: options.keepaliveSeconds ?? 12 } });
   const kiosk = await startTestKiosk(config);
   defer(() => kiosk.stop());
   await waitFor(() => kiosk.logs.find("connected to gateway").length > 0, "kiosk connected");
@@ -79,5 +80,25 @@ describe("a kiosk with several gateway nodes moves when its node dies", () => {
     expect(movedAfterMs).toBeLessThanOrEqual(deadLinkNoticedWithinMs(keepaliveSeconds) + 2_000);
     kiosk.button.press();
     await waitFor(() => b.receiver.requests.length === 1, "the press delivered by node B", 10_000);
+  });
+
+  it("kiosks given the same list of nodes start on the node their own order names, so the fleet spreads over the nodes", async () => {
+    const a = await startSystem(defer);
+    const b = await startSystem(defer);
+    const urls = [a.gateway.mqttUrl, b.gateway.mqttUrl];
+    const ids = Array.from({ length: 40 }, (_, i) => `kz-clu-${String(100 + i).padStart(4, "0")}`);
+    const startingOn = (url: string): string => ids.find((id) => gatewayOrder(urls, id, "spread")[0] === url) ?? "";
+    const chosen = [startingOn(urls[0]!), startingOn(urls[1]!)];
+    const kiosks: TestKiosk[] = [];
+    for (const kioskId of chosen) {
+      const provisioned = await provisionTestKiosk(a.gateway.dataDir, kioskId, urls[0]!, a.dir);
+      await b.gateway.store.putKiosk((await a.gateway.store.getKiosk(kioskId))!, { replace: false, now: new Date() });
+      const { url: _one, ...mqtt } = provisioned.mqtt;
+      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls } }));
+      defer(() => kiosk.stop());
+      kiosks.push(kiosk);
+    }
+    await waitFor(() => kiosks.every((k) => connectedTo(k).length > 0), "both kiosks connected");
+    expect(kiosks.map(connectedTo)).toEqual([[urls[0]], [urls[1]]]);
   });
 });
