@@ -33,9 +33,23 @@ export interface KioskOwnersDeps {
   readonly log: Logger;
 }
 
+/** At most this many claims in one statement. */
+const CLAIM_BATCH = 500;
+/** The first claim waits this long for others (a storm's connections come a few milliseconds apart). */
+const CLAIM_WINDOW_MS = 10;
+
+interface PendingClaim {
+  readonly kioskId: string;
+  readonly withState: boolean;
+  readonly resolve: (row: KioskHealthRow | undefined) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class KioskOwners implements Ownership {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly claims: PendingClaim[] = [];
+  private claiming = false;
 
   constructor(
     private readonly options: KioskOwnersOptions,
@@ -46,11 +60,39 @@ export class KioskOwners implements Ownership {
     return this.options.moveGraceMs;
   }
 
-  async claim(kioskId: string, withState: boolean): Promise<KioskHealthRow | undefined> {
-    const claimed = this.deps.leases().claimKiosk(kioskId, this.options.holder, this.deps.clock.now().toISOString());
-    // The state read does not depend on the claim: both in flight at once (a reconnect storm's latency).
-    const [, row] = await Promise.all([claimed, withState ? this.deps.health().getHealth(kioskId) : undefined]);
-    return row;
+  /**
+   * Claims go to the store in batches: one statement for the claims and one for the states, while
+   * the claims that came in meanwhile wait for the next (a reconnect storm of thousands of kiosks
+   * costs a few statements a second, not two per kiosk). A lone connection waits CLAIM_WINDOW_MS;
+   * its supervision events wait for the claim (ownership.ts), its alerts do not.
+   */
+  claim(kioskId: string, withState: boolean): Promise<KioskHealthRow | undefined> {
+    return new Promise((resolve, reject) => {
+      this.claims.push({ kioskId, withState, resolve, reject });
+      if (this.claiming) return;
+      this.claiming = true;
+      setTimeout(() => void this.flushClaims(), CLAIM_WINDOW_MS);
+    });
+  }
+
+  private async flushClaims(): Promise<void> {
+    try {
+      while (this.claims.length > 0) {
+        const batch = this.claims.splice(0, CLAIM_BATCH);
+        const withState = batch.filter((c) => c.withState).map((c) => c.kioskId);
+        try {
+          const claimed = this.deps.leases().claimKiosks(batch.map((c) => c.kioskId), this.options.holder, this.deps.clock.now().toISOString());
+          // The state read does not depend on the claim: both in flight at once.
+          const [, rows] = await Promise.all([claimed, withState.length === 0 ? [] : this.deps.health().getHealthOf(withState)]);
+          const byId = new Map(rows.map((row) => [row.kioskId, row]));
+          for (const c of batch) c.resolve(c.withState ? byId.get(c.kioskId) : undefined);
+        } catch (err) {
+          for (const c of batch) c.reject(err);
+        }
+      }
+    } finally {
+      this.claiming = false;
+    }
   }
 
   async stillMine(kioskId: string): Promise<boolean> {
@@ -75,9 +117,8 @@ export class KioskOwners implements Ownership {
     try {
       const now = this.deps.clock.now();
       const taken = await this.deps.leases().takeOrphans(this.options.holder, now.getTime() - this.options.deadAfterMs, now.toISOString());
-      for (const kioskId of taken) {
-        const row = await this.deps.health().getHealth(kioskId);
-        if (row !== undefined) adopt(row);
+      for (let i = 0; i < taken.length; i += CLAIM_BATCH) {
+        for (const row of await this.deps.health().getHealthOf(taken.slice(i, i + CLAIM_BATCH))) adopt(row);
       }
       if (taken.length > 0) this.deps.log.warn({ kiosks: taken.length, first: taken.slice(0, 5) }, "took over the supervision of kiosks whose gateway stopped beating and that have not connected elsewhere");
       return taken;

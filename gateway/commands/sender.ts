@@ -23,8 +23,13 @@ export interface CommandSenderOptions {
   readonly resendMs: number;
 }
 
+/** A woken kiosk waits this long for others (a storm's connections come a few milliseconds apart). */
+const WAKE_WINDOW_MS = 10;
+
 export class CommandSender {
   private timer: NodeJS.Timeout | undefined;
+  private readonly woken = new Set<string>();
+  private wakeTimer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
 
@@ -41,9 +46,24 @@ export class CommandSender {
     this.tick();
   }
 
-  /** Sends what is due now (a kiosk connected, or a command was just written in this process). */
+  /**
+   * Sends what is due now (a kiosk connected, or a command was just written in this process). The
+   * kiosks woken within WAKE_WINDOW_MS are looked up together: a reconnect storm of thousands of
+   * kiosks costs a few reads of the outbox, not one per kiosk.
+   */
   wake(kioskId?: string): void {
-    void this.sendDue(kioskId, true).catch((err: unknown) => this.log[retriedFailureLevel(err)]({ err }, "sending commands failed"));
+    if (kioskId === undefined) return this.sendNow(undefined);
+    this.woken.add(kioskId);
+    this.wakeTimer ??= setTimeout(() => {
+      const kioskIds = [...this.woken];
+      this.woken.clear();
+      this.wakeTimer = undefined;
+      this.sendNow(kioskIds);
+    }, WAKE_WINDOW_MS);
+  }
+
+  private sendNow(kioskIds: readonly string[] | undefined): void {
+    void this.sendDue(kioskIds, true).catch((err: unknown) => this.log[retriedFailureLevel(err)]({ err }, "sending commands failed"));
   }
 
   /** A message on `sos/v1/kiosks/{kioskId}/command-results` from that kiosk. */
@@ -78,6 +98,7 @@ export class CommandSender {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.wakeTimer);
   }
 
   private tick(): void {
@@ -89,12 +110,12 @@ export class CommandSender {
       });
   }
 
-  private async sendDue(kioskId: string | undefined, force: boolean): Promise<void> {
+  private async sendDue(kioskIds: readonly string[] | undefined, force: boolean): Promise<void> {
     if (this.running && !force) return;
     this.running = true;
     try {
       const now = this.clock.now().getTime();
-      for (const command of await this.store.pendingCommands(kioskId)) {
+      for (const command of await this.store.pendingCommands(kioskIds)) {
         if (!this.channel.isConnected(command.kioskId)) continue;
         if (!force && command.lastSentAt !== null && now - command.lastSentAt < this.options.resendMs) continue;
         await this.send(command, force);

@@ -76,6 +76,8 @@ export interface HealthStore {
   /** Every registered kiosk with its stored state, heartbeat and last test alert (kioskId order). */
   listHealth(options?: { reports?: boolean }): Promise<KioskHealthRow[]>;
   getHealth(kioskId: string, options?: { reports?: boolean }): Promise<KioskHealthRow | undefined>;
+  /** The registered ones of these kiosks, as getHealth (kioskId order; one statement for a reconnect storm). */
+  getHealthOf(kioskIds: readonly string[]): Promise<KioskHealthRow[]>;
   /**
    * Stores transitions (each kiosk's current state follows its last one) and queues ops events, in
    * one transaction. The gateway's own events (kioskId null) are queued with no transition.

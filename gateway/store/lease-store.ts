@@ -46,9 +46,10 @@ export interface LeaseStore {
   nodes(): Promise<NodeRecord[]>;
   /**
    * Kiosk owners (migration 16): the process that supervises a kiosk. A kiosk's new connection makes
-   * its node's process the owner, whoever owned it before.
+   * its node's process the owner, whoever owned it before. Several at once: the connections of a
+   * reconnect storm are claimed in one statement.
    */
-  claimKiosk(kioskId: string, holder: string, at: string): Promise<void>;
+  claimKiosks(kioskIds: readonly string[], holder: string, at: string): Promise<void>;
   /** The process that supervises the kiosk now, or null when none does. */
   ownerOf(kioskId: string): Promise<string | null>;
   /**

@@ -171,7 +171,7 @@ export interface GatewayStore {
     close: { outcome: string; closedBy: string; now: Date; commandId: string; command: (kioskId: string) => string },
   ): Promise<CloseAlertResult>;
   /** Commands the kiosk has not confirmed yet, oldest first (all kiosks, or one). */
-  pendingCommands(kioskId?: string): Promise<PendingCommand[]>;
+  pendingCommands(kioskIds?: string | readonly string[]): Promise<PendingCommand[]>;
   /**
    * Claims an unconfirmed command for sending and counts the send, atomically: refused (false) when
    * it was sent less than `resendMs` before `at` (by any gateway process) unless `force` (the kiosk

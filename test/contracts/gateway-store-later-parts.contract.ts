@@ -150,9 +150,8 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       await store.health.recordSupervision({ transitions: [to("k-1", "online"), to("k-2", "offline"), to("k-3", "online"), to("k-4", "never-seen"), to("k-5", "decommissioned")], events: [] });
       await leases.beat({ nodeId: "gw-a", holder: "a/1", startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 1 });
       await leases.beat({ nodeId: "gw-b", holder: "b/1", startedAt: iso(0), beatAt: at(2_000).getTime(), connections: 1 });
-      await leases.claimKiosk("k-1", "b/1", iso(1_000));
-      await leases.claimKiosk("k-2", "b/1", iso(1_000));
-      await leases.claimKiosk("k-1", "a/1", iso(1_500)); // k-1 connected again, to node A
+      await leases.claimKiosks(["k-1", "k-2", "k-1"], "b/1", iso(1_000));
+      await leases.claimKiosks(["k-1"], "a/1", iso(1_500)); // k-1 connected again, to node A
       expect(await leases.ownerOf("k-1")).toBe("a/1");
       expect(await leases.ownerOf("k-4")).toBeNull();
       expect(await leases.ownedCounts()).toEqual({ "a/1": 1, "b/1": 1 });
@@ -167,6 +166,33 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       await leases.beat({ nodeId: "gw-c", holder: "c/1", startedAt: iso(0), beatAt: at(20_000).getTime(), connections: 0 });
       await leases.leave("a/1");
       expect(await leases.takeOrphans("c/1", at(15_000).getTime(), iso(21_000))).toEqual(["k-1", "k-2", "k-3"]);
+    });
+
+    it("a reconnect storm's claims: many kiosks in one call, an empty call changes nothing, and two processes claiming overlapping sets in opposite orders both finish", async () => {
+      const a = await fresh();
+      const b = await harness.another();
+      const kioskIds = Array.from({ length: 200 }, (_, i) => `k-${String(i).padStart(3, "0")}`);
+      await registered(a, ...kioskIds);
+      await a.leases.claimKiosks([], "a/1", iso(0));
+      expect(await a.leases.ownedCounts()).toEqual({});
+      for (let round = 0; round < 5; round += 1) {
+        await Promise.all([a.leases.claimKiosks(kioskIds, "a/1", iso(round)), b.leases.claimKiosks([...kioskIds].reverse(), "b/1", iso(round))]);
+      }
+      const counts = await a.leases.ownedCounts();
+      expect((counts["a/1"] ?? 0) + (counts["b/1"] ?? 0)).toBe(200);
+      await b.leases.claimKiosks(kioskIds.slice(0, 150), "b/1", iso(10));
+      await a.leases.claimKiosks(kioskIds.slice(100), "a/1", iso(11));
+      expect(await a.leases.ownedCounts()).toEqual({ "a/1": 100, "b/1": 100 });
+    });
+
+    it("the states of many kiosks in one call are those getHealth gives, in kioskId order, unknown ones left out", async () => {
+      const store = await fresh();
+      await registered(store, "k-1", "k-2", "k-3");
+      await store.health.recordSupervision({ transitions: [{ kioskId: "k-2", from: "never-seen", to: "online", reason: "r", components: ["power"], at: iso(1) }], events: [] });
+      const rows = await store.health.getHealthOf(["k-3", "k-2", "nobody", "k-2"]);
+      expect(rows).toEqual([await store.health.getHealth("k-2"), await store.health.getHealth("k-3")]);
+      expect(rows[0]).toMatchObject({ kioskId: "k-2", state: "online", components: ["power"] });
+      expect(await store.health.getHealthOf([])).toEqual([]);
     });
 
     it("two processes taking orphans at once: each kiosk goes to one", async () => {

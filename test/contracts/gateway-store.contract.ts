@@ -208,6 +208,9 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
         await store.security.queueCommand("k1", "c-1", "{}", T0);
         await store.security.queueCommand("k2", "c-2", "{}", at(1));
         expect((await store.pendingCommands("k2")).map((c) => c.commandId)).toEqual(["c-2"]);
+        // Those of several kiosks in one read (a reconnect storm), oldest first; none for none.
+        expect((await store.pendingCommands(["k2", "k1", "k9"])).map((c) => c.commandId)).toEqual(["c-1", "c-2"]);
+        expect(await store.pendingCommands([])).toEqual([]);
         const sends = await Promise.all([store, other, store].map((s) => s.claimCommandSend("c-1", at(10), { resendMs: 1_000, force: false })));
         expect(sends.filter(Boolean)).toHaveLength(1);
         expect(await other.claimCommandSend("c-1", at(1_009), { resendMs: 1_000, force: false })).toBe(false);

@@ -67,6 +67,12 @@ export class PgHealthStore implements HealthStore {
     return row === undefined ? undefined : toHealth(row);
   }
 
+  async getHealthOf(kioskIds: readonly string[]): Promise<KioskHealthRow[]> {
+    if (kioskIds.length === 0) return [];
+    const ids = [...new Set(kioskIds)];
+    return (await this.db.run((q) => q<HealthDbRow[]>`${healthSelect(q, false)} WHERE k.kiosk_id = ANY(${ids}::text[]) ORDER BY k.kiosk_id`)).map(toHealth);
+  }
+
   async recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void> {
     if (batch.transitions.length === 0 && batch.events.length === 0) return;
     await this.db.tx(async (tx) => {

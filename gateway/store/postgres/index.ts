@@ -243,10 +243,11 @@ export class PostgresStore implements GatewayStore {
     });
   }
 
-  async pendingCommands(kioskId?: string): Promise<PendingCommand[]> {
+  async pendingCommands(kioskIds?: string | readonly string[]): Promise<PendingCommand[]> {
+    const only = kioskIds === undefined ? null : typeof kioskIds === "string" ? [kioskIds] : [...kioskIds];
     const rows = await this.db.run((q) => q<{ command_id: string; kiosk_id: string; payload: string; sent_count: number; last_sent_at: number | null }[]>`
       SELECT command_id, kiosk_id, payload, sent_count, last_sent_at FROM kiosk_commands
-      WHERE confirmed_at IS NULL AND (${kioskId ?? null}::text IS NULL OR kiosk_id = ${kioskId ?? null}) ORDER BY created_at, command_id`);
+      WHERE confirmed_at IS NULL AND (${only}::text[] IS NULL OR kiosk_id = ANY(${only}::text[])) ORDER BY created_at, command_id`);
     return rows.map((r) => ({ commandId: r.command_id, kioskId: r.kiosk_id, payload: r.payload, sentCount: r.sent_count, lastSentAt: r.last_sent_at }));
   }
 

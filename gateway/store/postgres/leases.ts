@@ -44,9 +44,13 @@ export class PgLeaseStore implements LeaseStore {
     return rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections }));
   }
 
-  async claimKiosk(kioskId: string, holder: string, at: string): Promise<void> {
+  async claimKiosks(kioskIds: readonly string[], holder: string, at: string): Promise<void> {
+    // Each id once (a row may be updated once per statement), in one order on every node (no deadlock
+    // between two nodes claiming overlapping sets).
+    const ids = [...new Set(kioskIds)].sort();
+    if (ids.length === 0) return;
     await this.db.run(
-      (q) => q`INSERT INTO kiosk_owners (kiosk_id, holder, since) VALUES (${kioskId}, ${holder}, ${at})
+      (q) => q`INSERT INTO kiosk_owners (kiosk_id, holder, since) SELECT k, ${holder}, ${at} FROM unnest(${ids}::text[]) AS k
                ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since`,
     );
   }

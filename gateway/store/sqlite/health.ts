@@ -80,6 +80,12 @@ export class SqliteHealthStore implements HealthStore {
     return Promise.resolve(row === undefined ? undefined : toHealth(row));
   }
 
+  getHealthOf(kioskIds: readonly string[]): Promise<KioskHealthRow[]> {
+    const get = this.db.prepare<[string], HealthDbRow>(`${HEALTH_SELECT} WHERE k.kiosk_id = ?`);
+    const rows = [...new Set(kioskIds)].sort().flatMap((kioskId) => get.get(kioskId) ?? []);
+    return Promise.resolve(rows.map(toHealth));
+  }
+
   recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void> {
     const insertTransition = this.db.prepare(
       "INSERT INTO kiosk_transitions (kiosk_id, from_state, to_state, reason, components, at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -302,13 +302,14 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(tx.immediate());
   }
 
-  pendingCommands(kioskId?: string): Promise<PendingCommand[]> {
+  pendingCommands(kioskIds?: string | readonly string[]): Promise<PendingCommand[]> {
+    const only = kioskIds === undefined ? null : JSON.stringify(typeof kioskIds === "string" ? [kioskIds] : kioskIds);
     const rows = this.db
       .prepare<[string | null, string | null], { command_id: string; kiosk_id: string; payload: string; sent_count: number; last_sent_at: number | null }>(
         `SELECT command_id, kiosk_id, payload, sent_count, last_sent_at FROM kiosk_commands
-         WHERE confirmed_at IS NULL AND (? IS NULL OR kiosk_id = ?) ORDER BY created_at, command_id`,
+         WHERE confirmed_at IS NULL AND (? IS NULL OR kiosk_id IN (SELECT value FROM json_each(?))) ORDER BY created_at, command_id`,
       )
-      .all(kioskId ?? null, kioskId ?? null);
+      .all(only, only);
     return Promise.resolve(
       rows.map((r) => ({ commandId: r.command_id, kioskId: r.kiosk_id, payload: r.payload, sentCount: r.sent_count, lastSentAt: r.last_sent_at })),
     );

@@ -50,10 +50,11 @@ export class SqliteLeaseStore implements LeaseStore {
     return Promise.resolve(rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections })));
   }
 
-  claimKiosk(kioskId: string, holder: string, at: string): Promise<void> {
-    this.db
-      .prepare("INSERT INTO kiosk_owners (kiosk_id, holder, since) VALUES (?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since")
-      .run(kioskId, holder, at);
+  claimKiosks(kioskIds: readonly string[], holder: string, at: string): Promise<void> {
+    const claim = this.db.prepare("INSERT INTO kiosk_owners (kiosk_id, holder, since) VALUES (?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET holder = excluded.holder, since = excluded.since");
+    this.db.transaction(() => {
+      for (const kioskId of kioskIds) claim.run(kioskId, holder, at);
+    })();
     return Promise.resolve();
   }
 

@@ -1,0 +1,75 @@
+/**
+ * gateway/cluster/kiosk-owners.ts: the claims of a reconnect storm (thousands of kiosks connecting
+ * to a node at once) go to the store in a few statements, each connection still answered with its
+ * own kiosk's state; a lone connection goes on its own after a few milliseconds; a store that fails rejects every claim of the
+ * statement (supervision then goes on from what the node knows). Real SQLite.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { KioskOwners } from "../../gateway/cluster/kiosk-owners.js";
+import type { LeaseStore } from "../../gateway/store/lease-store.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
+import { LogCapture } from "../fixtures/log-capture.js";
+import { registerKiosks } from "./supervision-rig.js";
+
+const clock = { now: () => new Date() };
+let dir: string | undefined;
+let store: SqliteStore | undefined;
+
+afterEach(async () => {
+  await store?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  store = undefined;
+  dir = undefined;
+});
+
+async function rig(failing = false): Promise<{ owners: KioskOwners; statements: string[][]; reads: string[][] }> {
+  dir = mkdtempSync(join(tmpdir(), "sos-claims-"));
+  const s = SqliteStore.open(dir);
+  store = s;
+  const statements: string[][] = [];
+  const reads: string[][] = [];
+  const leases: LeaseStore = Object.create(s.leases) as LeaseStore;
+  leases.claimKiosks = (kioskIds, holder, at) => {
+    statements.push([...kioskIds]);
+    return failing ? Promise.reject(new Error("store unavailable")) : s.leases.claimKiosks(kioskIds, holder, at);
+  };
+  const health = Object.create(s.health) as typeof s.health;
+  health.getHealthOf = (kioskIds) => {
+    reads.push([...kioskIds]);
+    return s.health.getHealthOf(kioskIds);
+  };
+  const owners = new KioskOwners({ holder: "gw-a/1", everyMs: 5_000, deadAfterMs: 15_000, moveGraceMs: 10_000 }, { leases: () => leases, health: () => health, clock, log: new LogCapture().logger("owners") });
+  return { owners, statements, reads };
+}
+
+describe("the claims of a reconnect storm", () => {
+  it("1 200 connections at once: a few statements, every kiosk owned by this node, each claim answered with its own kiosk's state", async () => {
+    const { owners, statements, reads } = await rig();
+    const ids = Array.from({ length: 1_200 }, (_, i) => `kz-st-${String(i).padStart(4, "0")}`);
+    await registerKiosks(store!, ...ids);
+    const rows = await Promise.all(ids.map((id, i) => owners.claim(id, i % 2 === 0)));
+    expect(statements.map((ids) => ids.length)).toEqual([500, 500, 200]);
+    expect(statements.flat().sort()).toEqual(ids);
+    expect(reads.flat().length).toBe(600);
+    rows.forEach((row, i) => expect(row?.kioskId).toBe(i % 2 === 0 ? ids[i] : undefined));
+    expect(await store!.leases.ownedCounts()).toEqual({ "gw-a/1": 1_200 });
+  });
+
+  it("a lone connection is claimed on its own", async () => {
+    const { owners, statements } = await rig();
+    await registerKiosks(store!, "kz-st-0001");
+    await expect(owners.claim("kz-st-0001", true)).resolves.toMatchObject({ kioskId: "kz-st-0001" });
+    expect(statements).toEqual([["kz-st-0001"]]);
+  });
+
+  it("a store that cannot take the statement rejects every claim in it, and the next claims are tried again", async () => {
+    const { owners, statements } = await rig(true);
+    const results = await Promise.allSettled(["kz-1", "kz-2", "kz-3"].map((id) => owners.claim(id, false)));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    await expect(owners.claim("kz-4", false)).rejects.toThrow("store unavailable");
+    expect(statements.flat()).toEqual(["kz-1", "kz-2", "kz-3", "kz-4"]);
+  });
+});
