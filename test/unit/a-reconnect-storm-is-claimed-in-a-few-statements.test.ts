@@ -25,7 +25,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function rig(failing = false): Promise<{ owners: KioskOwners; statements: string[][]; reads: string[][] }> {
+function rig(failing = false): { owners: KioskOwners; statements: string[][]; reads: string[][] } {
   dir = mkdtempSync(join(tmpdir(), "sos-claims-"));
   const s = SqliteStore.open(dir);
   store = s;
@@ -47,7 +47,7 @@ async function rig(failing = false): Promise<{ owners: KioskOwners; statements: 
 
 describe("the claims of a reconnect storm", () => {
   it("1 200 connections at once: a few statements, every kiosk owned by this node, each claim answered with its own kiosk's state", async () => {
-    const { owners, statements, reads } = await rig();
+    const { owners, statements, reads } = rig();
     const ids = Array.from({ length: 1_200 }, (_, i) => `kz-st-${String(i).padStart(4, "0")}`);
     await registerKiosks(store!, ...ids);
     const rows = await Promise.all(ids.map((id, i) => owners.claim(id, i % 2 === 0)));
@@ -59,14 +59,14 @@ describe("the claims of a reconnect storm", () => {
   });
 
   it("a lone connection is claimed on its own", async () => {
-    const { owners, statements } = await rig();
+    const { owners, statements } = rig();
     await registerKiosks(store!, "kz-st-0001");
     await expect(owners.claim("kz-st-0001", true)).resolves.toMatchObject({ kioskId: "kz-st-0001" });
     expect(statements).toEqual([["kz-st-0001"]]);
   });
 
   it("a store that cannot take the statement rejects every claim in it, and the next claims are tried again", async () => {
-    const { owners, statements } = await rig(true);
+    const { owners, statements } = rig(true);
     const results = await Promise.allSettled(["kz-1", "kz-2", "kz-3"].map((id) => owners.claim(id, false)));
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
     await expect(owners.claim("kz-4", false)).rejects.toThrow("store unavailable");

@@ -39,7 +39,7 @@ describe("commands for a reconnect storm", () => {
     const sent: string[] = [];
     const logs = new LogCapture();
     const channel = { isConnected: () => true, publishCommand: (kioskId: string, payload: string) => Promise.resolve(void sent.push(`${kioskId} ${payload}`)) };
-    sender = new CommandSender(s, channel, { pollMs: 3_600_000, resendMs: 60_000 }, new EventBus<GatewayEvents>(), { now: () => new Date() }, logs.logger("commands"));
+    sender = new CommandSender(s, channel, { pollMs: 3_600_000, resendMs: 60_000 }, new EventBus<GatewayEvents>(logs.logger("bus")), { now: () => new Date() }, logs.logger("commands"));
     for (const id of ids) sender.wake(id);
     await waitFor(() => sent.length === 100, "every queued command sent");
     expect(reads).toHaveBeenCalledTimes(1);
