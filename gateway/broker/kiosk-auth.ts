@@ -9,12 +9,13 @@
  */
 import type { TLSSocket } from "node:tls";
 import type { AuthenticateError, Client } from "aedes";
+import DataLoader from "dataloader";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { normaliseSerial } from "../../shared/pki/x509.js";
 import type { FailedLoginLimiter } from "../operators/limiter.js";
 import { VerifiedSecretCache } from "../registry/credentials.js";
-import { REVOKED_PASSWORD } from "../store/security-store.js";
-import type { GatewayStore } from "../store/store.js";
+import { type CertificateRecord, REVOKED_PASSWORD } from "../store/security-store.js";
+import type { GatewayStore, KioskRecord } from "../store/store.js";
 import type { KioskPrincipal } from "./acl.js";
 
 // Aedes' AuthErrorCode is a const enum, which isolatedModules cannot import: the MQTT 3.1.1 codes.
@@ -37,13 +38,37 @@ export function refusalLabel(returnCode: number | undefined): string {
   return "other";
 }
 
+/**
+ * The registry is read afresh at every connection (a revoked kiosk or certificate is refused at its
+ * next one), but the connections of a few milliseconds are read together: a reconnect storm of
+ * thousands of kiosks (a node of a cluster died) costs a few statements, not one or two per kiosk.
+ */
+const LOOKUP_WINDOW_MS = 5;
+const LOOKUP_BATCH = 500;
+
+/** One statement for the keys of a window; nothing is cached between windows. */
+function batched<V>(fetch: (keys: readonly string[]) => Promise<V[]>, keyOf: (value: V) => string): DataLoader<string, V | undefined> {
+  return new DataLoader<string, V | undefined>(
+    async (keys) => {
+      const found = new Map((await fetch(keys)).map((v) => [keyOf(v), v]));
+      return keys.map((k) => found.get(k));
+    },
+    { cache: false, maxBatchSize: LOOKUP_BATCH, batchScheduleFn: (run) => setTimeout(run, LOOKUP_WINDOW_MS) },
+  );
+}
+
 export class KioskAuthenticator {
   private readonly secrets = new VerifiedSecretCache();
+  private readonly kiosks: DataLoader<string, KioskRecord | undefined>;
+  private readonly certificates: DataLoader<string, CertificateRecord | undefined>;
 
   constructor(
-    private readonly store: GatewayStore,
+    store: GatewayStore,
     private readonly limiter: FailedLoginLimiter,
-  ) {}
+  ) {
+    this.kiosks = batched((ids) => store.getKiosks(ids), (k) => k.kioskId);
+    this.certificates = batched((serials) => store.security.getCertificates(serials), (c) => c.serial);
+  }
 
   async byCertificate(client: Client, socket: TLSSocket): Promise<KioskPrincipal> {
     // rejectUnauthorized already ended any connection without a valid chain; this is a second lock.
@@ -54,10 +79,10 @@ export class KioskAuthenticator {
     if (kioskId === undefined || !kioskIdSchema.safeParse(kioskId).success) throw authError(NOT_AUTHORIZED, "the certificate's CN is not a kiosk id", "certificate-cn");
     if (client.id !== kioskId) throw authError(IDENTIFIER_REJECTED, `client id must equal the certificate's CN (${kioskId})`, "identifier-rejected");
     const serial = normaliseSerial(peer.serialNumber);
-    const cert = await this.store.security.getCertificate(serial);
+    const cert = await this.certificates.load(serial);
     if (cert === undefined || cert.kioskId !== kioskId) throw authError(NOT_AUTHORIZED, "certificate not in this gateway's registry", "certificate-unknown");
     if (cert.revokedAt !== null) throw authError(NOT_AUTHORIZED, `certificate revoked at ${cert.revokedAt}`, "certificate-revoked");
-    const kiosk = await this.store.getKiosk(kioskId);
+    const kiosk = await this.kiosks.load(kioskId);
     if (kiosk === undefined) throw authError(NOT_AUTHORIZED, "unknown kiosk", "bad-credentials");
     return { role: "kiosk", kioskId, serial };
   }
@@ -71,7 +96,7 @@ export class KioskAuthenticator {
     // Only failures count, once known (unlike operator logins, which count up front): a fleet behind
     // one NAT address reconnecting at once after a gateway restart must not lock itself out. The
     // concurrent guesses that can slip past are bounded by the connection rate limit.
-    const kiosk = await this.store.getKiosk(username);
+    const kiosk = await this.kiosks.load(username);
     if (kiosk === undefined) {
       this.limiter.fail(address);
       throw authError(BAD_USERNAME_OR_PASSWORD, "unknown kiosk");

@@ -70,6 +70,8 @@ export interface SecurityStore {
    */
   recordCertificate(cert: Omit<CertificateRecord, "revokedAt" | "issuedAt">, now: Date, install?: { readonly commandId: string; readonly payload: string }): Promise<void>;
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  /** The known ones of these certificates, in no particular order (one statement for a reconnect storm). */
+  getCertificates(serials: readonly string[]): Promise<CertificateRecord[]>;
   certificatesOf(kioskId: string): Promise<CertificateRecord[]>;
   /**
    * Revokes every certificate of the kiosk and its password (if it had one), and logs a revocation

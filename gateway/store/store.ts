@@ -139,6 +139,8 @@ export interface GatewayStore {
 
   // kiosk registry
   getKiosk(kioskId: string): Promise<KioskRecord | undefined>;
+  /** The registered ones of these kiosks, in no particular order (one statement for a reconnect storm). */
+  getKiosks(kioskIds: readonly string[]): Promise<KioskRecord[]>;
   /** Registers a kiosk; refuses an existing id unless `replace`. Returns false when it existed and was kept. */
   putKiosk(kiosk: Omit<KioskRecord, "createdAt" | "updatedAt">, options: { replace: boolean; now: Date }): Promise<boolean>;
   listKiosks(): Promise<KioskRecord[]>;

@@ -153,6 +153,9 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       await store.security.recordCertificate(cert("a2", "k1", "2027-01-01T00:00:00.000Z"), at(10), { commandId: "install-1", payload: '{"type":"install-certificate"}' });
       expect(await store.security.getCertificate("a1")).toEqual({ ...cert("a1", "k1", "2026-01-01T00:00:00.000Z"), issuedAt: iso(0), revokedAt: null });
       expect(await store.security.getCertificate("zz")).toBeUndefined();
+      const many = await store.security.getCertificates(["a2", "zz", "a1", "a2"]);
+      expect([...many].sort((x, y) => x.serial.localeCompare(y.serial))).toEqual([await store.security.getCertificate("a1"), await store.security.getCertificate("a2")]);
+      expect(await store.security.getCertificates([])).toEqual([]);
       expect((await store.pendingCommands("k1")).map((c) => c.commandId)).toEqual(["install-1"]);
       expect(await store.security.revokeOlderCertificates("k1", "a2", at(20))).toBe(1);
       expect((await store.security.certificatesOf("k1")).map((c) => [c.serial, c.revokedAt])).toEqual([["a1", iso(20)], ["a2", null]]);

@@ -185,6 +185,10 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
         expect(await store.putKiosk(kiosk("K1"), { replace: true, now: at(0) })).toBe(true);
         expect((await store.listKiosks()).map((k) => k.kioskId)).toEqual(["K1", "k2"]);
         expect(await store.getKiosk("nope")).toBeUndefined();
+        // Several at once (a reconnect storm's logins): the registered ones, each once, as getKiosk gives them.
+        const many = await store.getKiosks(["k2", "nope", "K1", "k2", "k1"]);
+        expect([...many].sort((a, b) => a.kioskId.localeCompare(b.kioskId))).toEqual([await store.getKiosk("K1"), await store.getKiosk("k2")]);
+        expect(await store.getKiosks([])).toEqual([]);
       });
     });
 

@@ -102,6 +102,11 @@ export class PostgresStore implements GatewayStore {
     return row === undefined ? undefined : toKiosk(row);
   }
 
+  async getKiosks(kioskIds: readonly string[]): Promise<KioskRecord[]> {
+    if (kioskIds.length === 0) return [];
+    return (await this.db.run((q) => q<KioskDbRow[]>`SELECT * FROM kiosks WHERE kiosk_id = ANY(${[...new Set(kioskIds)]}::text[])`)).map(toKiosk);
+  }
+
   async putKiosk(kiosk: Omit<KioskRecord, "createdAt" | "updatedAt">, options: { replace: boolean; now: Date }): Promise<boolean> {
     const now = options.now.toISOString();
     const { kioskId, secretHash, name, location } = kiosk;

@@ -64,6 +64,11 @@ export class PgSecurityStore implements SecurityStore {
     return row === undefined ? undefined : toCert(row);
   }
 
+  async getCertificates(serials: readonly string[]): Promise<CertificateRecord[]> {
+    if (serials.length === 0) return [];
+    return (await this.db.run((q) => q<CertDbRow[]>`SELECT ${q.unsafe(CERT_COLUMNS)} FROM kiosk_certificates WHERE serial = ANY(${[...new Set(serials)]}::text[])`)).map(toCert);
+  }
+
   async certificatesOf(kioskId: string): Promise<CertificateRecord[]> {
     return (await this.db.run((q) => q<CertDbRow[]>`SELECT ${q.unsafe(CERT_COLUMNS)} FROM kiosk_certificates WHERE kiosk_id = ${kioskId} ORDER BY issued_at, seq`)).map(toCert);
   }

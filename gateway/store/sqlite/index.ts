@@ -119,6 +119,11 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(row === undefined ? undefined : toKiosk(row));
   }
 
+  getKiosks(kioskIds: readonly string[]): Promise<KioskRecord[]> {
+    const get = this.db.prepare<[string], KioskDbRow>("SELECT * FROM kiosks WHERE kiosk_id = ?");
+    return Promise.resolve([...new Set(kioskIds)].flatMap((kioskId) => get.get(kioskId) ?? []).map(toKiosk));
+  }
+
   putKiosk(kiosk: Omit<KioskRecord, "createdAt" | "updatedAt">, options: { replace: boolean; now: Date }): Promise<boolean> {
     const now = options.now.toISOString();
     const params = {

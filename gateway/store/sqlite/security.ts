@@ -36,6 +36,11 @@ export class SqliteSecurityStore implements SecurityStore {
     return Promise.resolve(row === undefined ? undefined : toCert(row));
   }
 
+  getCertificates(serials: readonly string[]): Promise<CertificateRecord[]> {
+    const get = this.db.prepare<[string], CertDbRow>("SELECT * FROM kiosk_certificates WHERE serial = ?");
+    return Promise.resolve([...new Set(serials)].flatMap((serial) => get.get(serial) ?? []).map(toCert));
+  }
+
   certificatesOf(kioskId: string): Promise<CertificateRecord[]> {
     return Promise.resolve(this.db.prepare<[string], CertDbRow>("SELECT * FROM kiosk_certificates WHERE kiosk_id = ? ORDER BY issued_at").all(kioskId).map(toCert));
   }
