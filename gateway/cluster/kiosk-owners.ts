@@ -9,6 +9,7 @@
  *   timeouts from their last stored heartbeat, once (one taker per kiosk, by the store's
  *   statement), and an offline kiosk's reminders go on from the new owner on the same grid.
  */
+import DataLoader from "dataloader";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { HealthStore, KioskHealthRow } from "../store/health-store.js";
@@ -38,61 +39,41 @@ const CLAIM_BATCH = 500;
 /** The first claim waits this long for others (a storm's connections come a few milliseconds apart). */
 const CLAIM_WINDOW_MS = 10;
 
-interface PendingClaim {
-  readonly kioskId: string;
-  readonly withState: boolean;
-  readonly resolve: (row: KioskHealthRow | undefined) => void;
-  readonly reject: (err: unknown) => void;
-}
-
 export class KioskOwners implements Ownership {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private readonly claims: PendingClaim[] = [];
-  private claiming = false;
+  /** kioskId → its stored state, for the claims of a window: one statement claims them, one reads them. */
+  private readonly claims: DataLoader<string, KioskHealthRow | undefined>;
 
   constructor(
     private readonly options: KioskOwnersOptions,
     private readonly deps: KioskOwnersDeps,
-  ) {}
+  ) {
+    this.claims = new DataLoader(
+      async (kioskIds) => {
+        const claimed = deps.leases().claimKiosks(kioskIds, options.holder, deps.clock.now().toISOString());
+        // The state read does not depend on the claim: both in flight at once.
+        const [, rows] = await Promise.all([claimed, deps.health().getHealthOf(kioskIds)]);
+        const byId = new Map(rows.map((row) => [row.kioskId, row]));
+        return kioskIds.map((kioskId) => byId.get(kioskId));
+      },
+      { cache: false, maxBatchSize: CLAIM_BATCH, batchScheduleFn: (run) => setTimeout(run, CLAIM_WINDOW_MS) },
+    );
+  }
 
   get moveGraceMs(): number {
     return this.options.moveGraceMs;
   }
 
   /**
-   * Claims go to the store in batches: one statement for the claims and one for the states, while
-   * the claims that came in meanwhile wait for the next (a reconnect storm of thousands of kiosks
-   * costs a few statements a second, not two per kiosk). A lone connection waits CLAIM_WINDOW_MS;
-   * its supervision events wait for the claim (ownership.ts), its alerts do not.
+   * Claims go to the store in batches: the claims of CLAIM_WINDOW_MS in one statement and their
+   * states in another (a reconnect storm of thousands of kiosks costs a few statements a second, not
+   * two per kiosk). A lone connection waits CLAIM_WINDOW_MS; its supervision events wait for the
+   * claim (ownership.ts), its alerts do not.
    */
-  claim(kioskId: string, withState: boolean): Promise<KioskHealthRow | undefined> {
-    return new Promise((resolve, reject) => {
-      this.claims.push({ kioskId, withState, resolve, reject });
-      if (this.claiming) return;
-      this.claiming = true;
-      setTimeout(() => void this.flushClaims(), CLAIM_WINDOW_MS);
-    });
-  }
-
-  private async flushClaims(): Promise<void> {
-    try {
-      while (this.claims.length > 0) {
-        const batch = this.claims.splice(0, CLAIM_BATCH);
-        const withState = batch.filter((c) => c.withState).map((c) => c.kioskId);
-        try {
-          const claimed = this.deps.leases().claimKiosks(batch.map((c) => c.kioskId), this.options.holder, this.deps.clock.now().toISOString());
-          // The state read does not depend on the claim: both in flight at once.
-          const [, rows] = await Promise.all([claimed, withState.length === 0 ? [] : this.deps.health().getHealthOf(withState)]);
-          const byId = new Map(rows.map((row) => [row.kioskId, row]));
-          for (const c of batch) c.resolve(c.withState ? byId.get(c.kioskId) : undefined);
-        } catch (err) {
-          for (const c of batch) c.reject(err);
-        }
-      }
-    } finally {
-      this.claiming = false;
-    }
+  async claim(kioskId: string, withState: boolean): Promise<KioskHealthRow | undefined> {
+    const row = await this.claims.load(kioskId);
+    return withState ? row : undefined;
   }
 
   async stillMine(kioskId: string): Promise<boolean> {

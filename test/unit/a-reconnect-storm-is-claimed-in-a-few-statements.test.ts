@@ -53,7 +53,7 @@ describe("the claims of a reconnect storm", () => {
     const rows = await Promise.all(ids.map((id, i) => owners.claim(id, i % 2 === 0)));
     expect(statements.map((ids) => ids.length)).toEqual([500, 500, 200]);
     expect(statements.flat().sort()).toEqual(ids);
-    expect(reads.flat().length).toBe(600);
+    expect(reads.flat().sort()).toEqual(ids);
     rows.forEach((row, i) => expect(row?.kioskId).toBe(i % 2 === 0 ? ids[i] : undefined));
     expect(await store!.leases.ownedCounts()).toEqual({ "gw-a/1": 1_200 });
   });
