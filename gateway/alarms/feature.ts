@@ -8,6 +8,7 @@
  *
  * Each lifecycle step is stored (store.alarms) and the updated alarm pushed to every page.
  */
+import type DataLoader from "dataloader";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
@@ -21,8 +22,9 @@ import type { RouteGroup } from "../http/respond.js";
 import { OutboxForwarder, type OutboxSender } from "../outbox/forwarder.js";
 import { SignedWebhook } from "../outbox/signed-post.js";
 import type { AcknowledgeResult, AlarmStep } from "../store/alarm-store.js";
-import type { TransitionRecord } from "../store/health-store.js";
-import type { CloseAlertResult, GatewayStore } from "../store/store.js";
+import { batchedLookup } from "../store/batched-lookup.js";
+import type { KioskHealthRow, TransitionRecord } from "../store/health-store.js";
+import type { CloseAlertResult, GatewayStore, KioskRecord } from "../store/store.js";
 import type { KioskView } from "../supervision/supervisor.js";
 import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
@@ -31,6 +33,9 @@ import { showDispatchBanner } from "./dispatch-banner.js";
 import { StepWriter } from "./step-writer.js";
 import { EventStream } from "./stream.js";
 import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk, type KioskSoftware, kioskSoftware, type RolloutView, rolloutView } from "./views.js";
+
+/** Kiosk rows for the pages are read together over this long. */
+const ROW_WINDOW_MS = 10;
 
 export interface AlarmsDeps {
   readonly store: GatewayStore;
@@ -60,6 +65,8 @@ export class AlarmsFeature {
   readonly escalation: EscalationTimers;
   private readonly forwarder: OutboxForwarder | undefined;
   private readonly log: Logger;
+  private readonly healthRows: DataLoader<string, KioskHealthRow | undefined>;
+  private readonly kioskRecords: DataLoader<string, KioskRecord | undefined>;
   /** Kiosk calls: the call step of an alarm's lifecycle, and who is in a call on an alarm. */
   readonly calls = new KioskCalls((call) => void this.callConnected(call));
   /** kioskId → state and failing parts last pushed to the pages. */
@@ -76,6 +83,9 @@ export class AlarmsFeature {
     private readonly deps: AlarmsDeps,
   ) {
     this.log = deps.log.child({ subsystem: "alarms" });
+    // A fleet coming online at once changes thousands of kiosks' rows a second: read together.
+    this.healthRows = batchedLookup((ids) => deps.store.health.getHealthOf(ids), (r) => r.kioskId, ROW_WINDOW_MS);
+    this.kioskRecords = batchedLookup((ids) => deps.store.getKiosks(ids), (k) => k.kioskId, ROW_WINDOW_MS);
     this.steps = new StepWriter(() => deps.store.alarms, (step) => this.stepped(step.alertId, step.type, step.actor), this.log);
     this.forwarder = this.createForwarder();
     this.escalation = new EscalationTimers(config.alarms, {
@@ -270,7 +280,7 @@ export class AlarmsFeature {
   }
 
   private async fleetRow(kioskId: string): Promise<FleetKiosk | undefined> {
-    const [row, kiosk] = await Promise.all([this.deps.store.health.getHealth(kioskId), this.deps.store.getKiosk(kioskId)]);
+    const [row, kiosk] = await Promise.all([this.healthRows.load(kioskId), this.kioskRecords.load(kioskId)]);
     return row === undefined ? undefined : fleetKiosk(row, kiosk, this.deps.kioskState(kioskId), this.lastBeat.get(kioskId));
   }
 

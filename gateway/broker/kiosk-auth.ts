@@ -9,11 +9,12 @@
  */
 import type { TLSSocket } from "node:tls";
 import type { AuthenticateError, Client } from "aedes";
-import DataLoader from "dataloader";
+import type DataLoader from "dataloader";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { normaliseSerial } from "../../shared/pki/x509.js";
 import type { FailedLoginLimiter } from "../operators/limiter.js";
 import { VerifiedSecretCache } from "../registry/credentials.js";
+import { batchedLookup } from "../store/batched-lookup.js";
 import { type CertificateRecord, REVOKED_PASSWORD } from "../store/security-store.js";
 import type { GatewayStore, KioskRecord } from "../store/store.js";
 import type { KioskPrincipal } from "./acl.js";
@@ -44,18 +45,6 @@ export function refusalLabel(returnCode: number | undefined): string {
  * thousands of kiosks (a node of a cluster died) costs a few statements, not one or two per kiosk.
  */
 const LOOKUP_WINDOW_MS = 5;
-const LOOKUP_BATCH = 500;
-
-/** One statement for the keys of a window; nothing is cached between windows. */
-function batched<V>(fetch: (keys: readonly string[]) => Promise<V[]>, keyOf: (value: V) => string): DataLoader<string, V | undefined> {
-  return new DataLoader<string, V | undefined>(
-    async (keys) => {
-      const found = new Map((await fetch(keys)).map((v) => [keyOf(v), v]));
-      return keys.map((k) => found.get(k));
-    },
-    { cache: false, maxBatchSize: LOOKUP_BATCH, batchScheduleFn: (run) => setTimeout(run, LOOKUP_WINDOW_MS) },
-  );
-}
 
 export class KioskAuthenticator {
   private readonly secrets = new VerifiedSecretCache();
@@ -66,8 +55,8 @@ export class KioskAuthenticator {
     store: GatewayStore,
     private readonly limiter: FailedLoginLimiter,
   ) {
-    this.kiosks = batched((ids) => store.getKiosks(ids), (k) => k.kioskId);
-    this.certificates = batched((serials) => store.security.getCertificates(serials), (c) => c.serial);
+    this.kiosks = batchedLookup((ids) => store.getKiosks(ids), (k) => k.kioskId, LOOKUP_WINDOW_MS);
+    this.certificates = batchedLookup((serials) => store.security.getCertificates(serials), (c) => c.serial, LOOKUP_WINDOW_MS);
   }
 
   async byCertificate(client: Client, socket: TLSSocket): Promise<KioskPrincipal> {

@@ -106,7 +106,10 @@ export class SupervisionWriter {
     try {
       const events: QueuedOpsEvent[] = [];
       if (this.options.ops) {
-        for (const p of batch) events.push("built" in p ? p.built : buildOpsEvent(p.event, await this.store.getKiosk(p.event.kioskId)));
+        // The kiosks of the batch's events in one read (a fleet coming online at once).
+        const unbuilt = batch.flatMap((p) => ("built" in p ? [] : [p.event.kioskId]));
+        const kiosks = new Map(unbuilt.length === 0 ? [] : (await this.store.getKiosks(unbuilt)).map((k) => [k.kioskId, k]));
+        for (const p of batch) events.push("built" in p ? p.built : buildOpsEvent(p.event, kiosks.get(p.event.kioskId)));
       }
       const transitions = batch.flatMap((p) => (p.transition === null ? [] : [p.transition]));
       await this.store.health.recordSupervision({ transitions, events });

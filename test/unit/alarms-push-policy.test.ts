@@ -34,7 +34,8 @@ let sent: { event: string; data: unknown }[];
 const live = new Map<string, KioskView>();
 
 const settle = async (): Promise<void> => {
-  for (let i = 0; i < 5; i++) await vi.advanceTimersByTimeAsync(0);
+  // Kiosk rows for the pages are read over a 10 ms window (alarms/feature.ts): past it, then any follow-ups.
+  for (let i = 0; i < 5; i++) await vi.advanceTimersByTimeAsync(20);
 };
 const of = (event: string) => sent.filter((s) => s.event === event);
 
