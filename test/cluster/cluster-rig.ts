@@ -9,9 +9,11 @@
  */
 import { afterAll } from "vitest";
 import type { GatewayConfigInput } from "../../shared/config/gateway.js";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { TestRedis } from "../fixtures/redis-server.js";
 import { type Defer, deferCleanups } from "../integration/cleanups.js";
-import { freePort, startTestGateway, tempDir, type TestGateway, waitFor } from "../integration/harness.js";
+import { DISPATCH_SECRET, freePort, provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, type TestGateway, type TestKiosk, waitFor } from "../integration/harness.js";
 import { createTestDatabase, type TestDatabase } from "../pg/pg-database.js";
 
 export interface ClusterRig {
@@ -23,6 +25,19 @@ export interface ClusterRig {
   readonly node: (nodeId: string, overrides?: Partial<GatewayConfigInput>) => Promise<TestGateway>;
   /** Waits until every node's routing is up. */
   readonly routed: (...nodes: TestGateway[]) => Promise<void>;
+  /**
+   * Nodes gw-a and gw-b dispatching to a receiver of the test's own, and `count` kiosks
+   * `<prefix>0001`… on them, half trying B first (`order: "listed"`); resolves once every kiosk is
+   * connected (within `connectWithinMs`).
+   */
+  readonly twoNodeFleet: (prefix: string, count: number, connectWithinMs?: number) => Promise<TwoNodeFleet>;
+}
+
+export interface TwoNodeFleet {
+  readonly receiver: DispatchReceiver;
+  readonly a: TestGateway;
+  readonly b: TestGateway;
+  readonly kiosks: TestKiosk[];
 }
 
 export function clusterRigs(): { readonly defer: Defer; readonly rig: () => Promise<ClusterRig> } {
@@ -46,7 +61,26 @@ export function clusterRigs(): { readonly defer: Defer; readonly rig: () => Prom
     const routed = async (...nodes: TestGateway[]): Promise<void> => {
       await waitFor(() => nodes.every((n) => n.logs.find("cluster routing up").length > 0), "every node on Redis", 20_000);
     };
-    return { db, redis, dir: dir.path, node, routed };
+    const twoNodeFleet = async (prefix: string, count: number, connectWithinMs = 15_000): Promise<TwoNodeFleet> => {
+      const receiver = await new DispatchReceiver().start();
+      defer(() => receiver.stop());
+      const dispatch = { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } };
+      const a = await node("gw-a", dispatch);
+      const b = await node("gw-b", dispatch);
+      const kiosks: TestKiosk[] = [];
+      for (let i = 1; i <= count; i += 1) {
+        const id = `${prefix}${String(i).padStart(4, "0")}`;
+        const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir.path);
+        const { url: _one, ...mqtt } = provisioned.mqtt;
+        const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
+        const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, order: "listed" } }));
+        defer(() => kiosk.stop());
+        kiosks.push(kiosk);
+      }
+      await waitFor(() => kiosks.every((k) => k.logs.find("connected to gateway").length > 0), "every kiosk connected", connectWithinMs);
+      return { receiver, a, b, kiosks };
+    };
+    return { db, redis, dir: dir.path, node, routed, twoNodeFleet };
   };
   return { defer, rig };
 }

@@ -8,10 +8,8 @@
  */
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { parseKioskConfig } from "../../shared/config/kiosk.js";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { DISPATCH_SECRET, provisionTestKiosk, startTestKiosk, type TestKiosk, waitFor } from "../integration/harness.js";
-import { TEST_PG_SERVER } from "../pg/pg-database.js";
+import { waitFor } from "../integration/harness.js";
+import { connectionKiller, keepKilling, TEST_PG_SERVER } from "../pg/pg-database.js";
 import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSKS = 8;
@@ -21,30 +19,17 @@ describe("two gateway nodes while their database connections are killed", () => 
   const { defer, rig } = clusterRigs();
 
   it("acknowledge only what is committed, and every alert reaches dispatch once per alertId", async () => {
-    const { db, dir, node } = await rig();
+    const { db, twoNodeFleet } = await rig();
     const control = postgres(db.url, { max: 1, onnotice: () => undefined, connection: { application_name: CONTROL } });
     defer(() => control.end({ timeout: 5 }));
     const admin = postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined });
     defer(() => admin.end({ timeout: 5 }));
-    const kill = async (): Promise<number> =>
-      (await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${db.name} AND application_name <> ${CONTROL} AND pid <> pg_backend_pid()`).length;
+    const kill = connectionKiller(admin, db.name, CONTROL);
 
-    const receiver = await new DispatchReceiver().start();
-    defer(() => receiver.stop());
-    const dispatch = { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } };
-    const a = await node("gw-a", dispatch);
-    const b = await node("gw-b", dispatch);
-
-    const kiosks: TestKiosk[] = [];
+    const { receiver, a, b, kiosks } = await twoNodeFleet("kz-pgk-", KIOSKS, 20_000);
     const uncommittedAtAck: string[] = [];
     const checks: Promise<void>[] = [];
-    for (let i = 1; i <= KIOSKS; i += 1) {
-      const id = `kz-pgk-${String(i).padStart(4, "0")}`;
-      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir);
-      const { url: _one, ...mqtt } = provisioned.mqtt;
-      const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
-      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, order: "listed" } }));
-      defer(() => kiosk.stop());
+    for (const kiosk of kiosks) {
       kiosk.events.on("alert.acked", "test", ({ alertId }) => {
         checks.push(
           control`SELECT 1 FROM alerts WHERE alert_id = ${alertId}`.then((rows) => {
@@ -52,26 +37,15 @@ describe("two gateway nodes while their database connections are killed", () => 
           }),
         );
       });
-      kiosks.push(kiosk);
     }
-    await waitFor(() => kiosks.every((k) => k.logs.find("connected to gateway").length > 0), "every kiosk connected", 20_000);
 
-    let killing = true;
-    let killed = 0;
-    const killer = (async () => {
-      while (killing) {
-        killed += await kill();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const killer = keepKilling(kill, 100);
     const pressUntil = Date.now() + 5_000;
     while (Date.now() < pressUntil) {
       for (const k of kiosks) k.button.press();
       await new Promise((r) => setTimeout(r, 400));
     }
-    killing = false;
-    await killer;
-    expect(killed).toBeGreaterThan(0);
+    expect(await killer.stop()).toBeGreaterThan(0);
 
     await waitFor(() => kiosks.every((k) => k.outbox.depth === 0), "every kiosk's outbox emptied by acks", 60_000);
     await Promise.all(checks);

@@ -6,36 +6,18 @@
  * was down (they never go through it). Real gateways, real kiosks, real PostgreSQL and redis-server.
  */
 import { describe, expect, it } from "vitest";
-import { parseKioskConfig } from "../../shared/config/kiosk.js";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { DISPATCH_SECRET, provisionTestKiosk, startTestKiosk, type TestKiosk, waitFor } from "../integration/harness.js";
+import { waitFor } from "../integration/harness.js";
 import { clusterRigs } from "./cluster-rig.js";
 
 const KIOSKS = 6;
 
 describe("two gateway nodes on one database", () => {
-  const { defer, rig } = clusterRigs();
+  const { rig } = clusterRigs();
 
   it("deliver every alert once per alertId while Redis is killed and restarted mid-storm", async () => {
-    const { db, redis, dir, node } = await rig();
-    const receiver = await new DispatchReceiver().start();
-    defer(() => receiver.stop());
-    const dispatch = { dispatch: { url: receiver.url, secret: DISPATCH_SECRET } };
-    const a = await node("gw-a", dispatch);
-    const b = await node("gw-b", dispatch);
-
-    const kiosks: TestKiosk[] = [];
-    for (let i = 1; i <= KIOSKS; i += 1) {
-      const id = `kz-storm-${String(i).padStart(4, "0")}`;
-      const provisioned = await provisionTestKiosk({ dataDir: a.dataDir, storeUrl: db.url }, id, a.mqttUrl, dir);
-      const { url: _one, ...mqtt } = provisioned.mqtt;
-      // Half the fleet tries node B first.
-      const urls = i % 2 === 0 ? [b.mqttUrl, a.mqttUrl] : [a.mqttUrl, b.mqttUrl];
-      const kiosk = await startTestKiosk(parseKioskConfig({ ...provisioned, mqtt: { ...mqtt, urls, order: "listed" } }));
-      defer(() => kiosk.stop());
-      kiosks.push(kiosk);
-    }
-    await waitFor(() => kiosks.every((k) => k.logs.find("connected to gateway").length > 0), "every kiosk connected");
+    const { redis, twoNodeFleet } = await rig();
+    // Half the fleet tries node B first.
+    const { receiver, a, b, kiosks } = await twoNodeFleet("kz-storm-", KIOSKS);
 
     const pressUntil = Date.now() + 6_000;
     let killed = false;

@@ -23,7 +23,7 @@ import {
   type StoreTarget,
   type TestKiosk,
 } from "../integration/harness.js";
-import { createTestDatabase, TEST_PG_SERVER, type TestDatabase } from "./pg-database.js";
+import { connectionKiller, createTestDatabase, keepKilling, TEST_PG_SERVER, type TestDatabase } from "./pg-database.js";
 
 const PER_ROUND = 6;
 const ROUNDS = ["killed-1", "killed-2", "refused"] as const;
@@ -45,11 +45,7 @@ describe("the database lost while kiosks press loses no alert", () => {
     // The server's own database, for what cannot be done from inside the test database.
     const admin = postgres(TEST_PG_SERVER, { max: 1, onnotice: () => undefined });
     defer(() => admin.end({ timeout: 5 }));
-    const kill = async (): Promise<number> => {
-      const rows = await admin`SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
-        WHERE datname = ${db.name} AND application_name <> ${CONTROL}`;
-      return rows.length;
-    };
+    const kill = connectionKiller(admin, db.name, CONTROL);
 
     const dir = tempDir("sos-pg-lost-");
     defer(() => dir.remove());
@@ -103,19 +99,11 @@ describe("the database lost while kiosks press loses no alert", () => {
     // Rounds 1 and 2: the gateway's connections are killed every 100 ms while a group presses.
     for (const round of ["killed-1", "killed-2"] as const) {
       const group = kiosks.get(round) ?? [];
-      let killing = true;
-      let killed = 0;
-      const killer = (async () => {
-        while (killing) {
-          killed += await kill();
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
+      const killer = keepKilling(kill, 100);
       for (const kiosk of group) kiosk.button.press();
       await waitFor(() => [...pressed.values()].filter((r) => r === round).length === PER_ROUND, `round ${round}: every press recorded`);
       await new Promise((r) => setTimeout(r, 1_500));
-      killing = false;
-      await killer;
+      const killed = await killer.stop();
       expect(killed, `round ${round}: connections were killed`).toBeGreaterThan(0);
       expect(gateway.child.exitCode).toBeNull();
     }

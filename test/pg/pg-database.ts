@@ -4,7 +4,7 @@
  * (pid, time, counter), so parallel test files never share one; drop() removes it, ending any
  * connection still open to it.
  */
-import postgres from "postgres";
+import postgres, { type Sql } from "postgres";
 
 export const TEST_PG_SERVER = process.env.SOS_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -47,6 +47,34 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       } finally {
         await drop.end({ timeout: 5 });
       }
+    },
+  };
+}
+
+/**
+ * Ends every connection to database `dbName` except those named `spare` (their application_name):
+ * a database that drops its clients. Resolves with how many were ended. `admin` is a connection to
+ * another database of the server.
+ */
+export function connectionKiller(admin: Sql, dbName: string, spare: string): () => Promise<number> {
+  return async () => (await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${dbName} AND application_name <> ${spare}`).length;
+}
+
+/** Runs `kill` every `everyMs` until `stop()`, which resolves with the sum of what the kills returned. */
+export function keepKilling(kill: () => Promise<number>, everyMs = 100): { stop: () => Promise<number> } {
+  let killing = true;
+  let killed = 0;
+  const loop = (async () => {
+    while (killing) {
+      killed += await kill();
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      killing = false;
+      await loop;
+      return killed;
     },
   };
 }
