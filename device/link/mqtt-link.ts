@@ -34,6 +34,7 @@ import {
   describeZodError,
   topicFor,
 } from "../../shared/contract.js";
+import { PingProbe } from "./ping-probe.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
 
 export { OFFLINE_WILL };
@@ -86,9 +87,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private connected = false;
   private lastError: string | undefined;
   private tlsFailureLogged = false;
-  /** When anything was last heard from the gateway (performance.now(): immune to the clock being set). */
-  private lastHeardAt = 0;
-  private pingDeadline: NodeJS.Timeout | undefined;
+  /** The liveness probe of the current connection (ping-probe.ts). */
+  private probe: PingProbe | undefined;
   private readonly ackTopic: string;
   private readonly commandTopic: string;
   private readonly callDownTopic: string;
@@ -154,7 +154,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
     });
     client.on("close", () => this.onClose());
-    client.on("packetreceive", () => (this.lastHeardAt = performance.now()));
+    client.on("packetreceive", () => this.probe?.heard());
   }
 
   private connect(tls: object): MqttClient {
@@ -203,11 +203,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
 
   /**
    * The heartbeat, QoS 0 (checked against the contract first), with a PINGREQ right behind it: the
-   * heartbeat doubles as the liveness probe. The gateway's PINGRESP restarts mqtt.js's keepalive
-   * timer, so with the keepalive (12 s) above the heartbeat interval (10 s) mqtt.js sends no pings of
-   * its own. A ping with no answer (nothing heard from the gateway) within pingTimeoutMs gives the
-   * link up at once: a silently dead node is left within interval + pingTimeoutMs (15 s), before
-   * mqtt.js's 1.5 × keepalive (18 s) and before the gateway's silence timeout (20 s).
+   * heartbeat's ping counts as one of the liveness probe's (ping-probe.ts), which sends its own only
+   * in between.
+   * The gateway's PINGRESP restarts mqtt.js's keepalive timer, so mqtt.js sends no pings of its own.
    */
   async publishHeartbeat(heartbeat: Heartbeat): Promise<void> {
     const client = this.client;
@@ -218,20 +216,29 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const sent = client.publishAsync(topicFor("heartbeat", this.config.kioskId), payload, { qos: 0 });
     client.sendPing();
     process.nextTick(() => client.stream.uncork());
-    this.awaitPingAnswer(client);
+    this.probe?.pinged();
     await sent;
   }
 
-  private awaitPingAnswer(client: MqttClient): void {
-    const sentAt = performance.now();
-    const waitMs = this.config.mqtt.pingTimeoutMs;
-    clearTimeout(this.pingDeadline);
-    this.pingDeadline = setTimeout(() => {
-      if (this.client !== client || !this.connected || this.lastHeardAt >= sentAt) return;
-      this.lastError = "Ping timeout";
-      this.log.warn({ waitedMs: waitMs, url: this.url }, "the gateway did not answer the heartbeat's ping: link given up");
-      client.stream.destroy();
-    }, waitMs);
+  /**
+   * Probes the new connection: a ping at most mqtt.pingIntervalMs after the last, and the link given
+   * up when one goes unanswered for mqtt.pingTimeoutMs (a silently dead node is left within 10 s by
+   * default, before mqtt.js's 1.5 × keepalive and the gateway's silence timeout of 20 s).
+   */
+  private startProbe(client: MqttClient): void {
+    const { pingIntervalMs, pingTimeoutMs } = this.config.mqtt;
+    this.probe?.stop();
+    this.probe = new PingProbe(
+      { intervalMs: pingIntervalMs, timeoutMs: pingTimeoutMs },
+      () => client.sendPing(),
+      (waitedMs) => {
+        if (this.client !== client || !this.connected) return;
+        this.lastError = "Ping timeout";
+        this.log.warn({ waitedMs: Math.round(waitedMs), url: this.url }, "the gateway did not answer a ping: link given up");
+        client.stream.destroy();
+      },
+    );
+    this.probe.start();
   }
 
   private async publishUp(name: TopicName, payload: unknown): Promise<void> {
@@ -247,6 +254,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.backoff.cancel();
+    this.probe?.stop();
     const client = this.client;
     if (client === undefined) return;
     if (!this.connected) {
@@ -269,6 +277,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       () => {
         this.backoff.reset();
         this.connected = true;
+        this.startProbe(client);
         this.log.info({ url: this.url }, "connected to gateway");
         this.emit("up");
         // After "up": the alerts waiting in the outbox go out first.
@@ -322,7 +331,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   private onClose(): void {
-    clearTimeout(this.pingDeadline);
+    this.probe?.stop();
+    this.probe = undefined;
     const wasUp = this.connected;
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });

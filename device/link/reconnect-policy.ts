@@ -83,11 +83,11 @@ export class ReconnectPolicy {
  * The longest a silently dead link (socket open, nothing arriving) goes unnoticed. mqtt.js 5.16's
  * keepalive timer ticks every ceil(keepalive / 2) and, restarted by every ack or PINGRESP, sends
  * PINGREQ on the second tick and gives the link up on the third, 1.5 × keepalive after the last
- * packet the gateway answered (node_modules/mqtt/build/lib/KeepaliveManager.js). With heartbeats
- * (each followed by a PINGREQ that must be answered within pingTimeoutMs, device/link/mqtt-link.ts),
- * the next heartbeat's unanswered ping gives it up sooner: heartbeat interval + pingTimeoutMs.
+ * packet the gateway answered (node_modules/mqtt/build/lib/KeepaliveManager.js). With the link's own
+ * pings (one at most pingIntervalMs after the last, each to be answered within pingTimeoutMs,
+ * device/link/mqtt-link.ts), the next unanswered one gives it up sooner: pingIntervalMs + pingTimeoutMs.
  */
-export function deadLinkNoticedWithinMs(keepaliveSeconds: number, heartbeat?: { intervalS: number; pingTimeoutMs: number }): number {
+export function deadLinkNoticedWithinMs(keepaliveSeconds: number, pings?: { pingIntervalMs: number; pingTimeoutMs: number }): number {
   const keepalive = 3 * Math.ceil((keepaliveSeconds * 1_000) / 2);
-  return heartbeat === undefined ? keepalive : Math.min(keepalive, heartbeat.intervalS * 1_000 + heartbeat.pingTimeoutMs);
+  return pings === undefined ? keepalive : Math.min(keepalive, pings.pingIntervalMs + pings.pingTimeoutMs);
 }
