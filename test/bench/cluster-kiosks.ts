@@ -4,9 +4,10 @@
  * of gateway nodes. Each kiosk tries the nodes in the agent's order for its id (`mqtt.order`
  * "spread"); on a drop mqtt.js moves to the next node (`servers`) after a per-kiosk
  * reconnect period drawn in 200–1 000 ms, so a fleet does not come back in one burst. Link liveness
- * as the kiosk agent's (device/link/mqtt-link.ts): keepalive 12 s, and a PINGREQ every heartbeat
- * interval (10 s, each kiosk at its own phase) that must be answered within 5 s, else the link is
- * given up (the heartbeat's own publish is left out: these kiosks stand for the fleet's connections).
+ * and connect timeout as the kiosk agent's defaults, with its own probe (device/link/ping-probe.ts):
+ * keepalive 12 s, a PINGREQ every 5 s that must be answered within 5 s, else the link is given up;
+ * a CONNACK awaited 10 s (the heartbeat's publish is left out: these kiosks stand for the fleet's
+ * connections).
  * argv: nodesJSON ([{host,port}], base order) first count prefix secret keepaliveS
  * stdout: "ready N" once all are connected; then on each stdin line "status SINCE_MS PORT" one JSON
  * line (status() below).
@@ -15,6 +16,7 @@ import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import mqtt from "mqtt";
 import { topicFor } from "../../shared/contract.js";
+import { PingProbe } from "../../device/link/ping-probe.js";
 import { spreadOrder } from "../../shared/gateway-order.js";
 
 const [nodesText, firstText, countText, prefix, secret, keepaliveText] = process.argv.slice(2);
@@ -23,9 +25,9 @@ if (nodesText === undefined || firstText === undefined || countText === undefine
   process.exit(2);
 }
 const nodes = JSON.parse(nodesText) as { host: string; port: number }[];
-/** The kiosk agent's defaults: health.heartbeatIntervalS and mqtt.pingTimeoutMs. */
-const HEARTBEAT_MS = 10_000;
-const PING_TIMEOUT_MS = 5_000;
+/** The kiosk agent's defaults (shared/config/kiosk.ts): mqtt.pingIntervalMs, pingTimeoutMs, connectTimeoutMs. */
+const PINGS = { intervalMs: 5_000, timeoutMs: 5_000 };
+const CONNECT_TIMEOUT_MS = 10_000;
 const first = Number(firstText);
 const count = Number(countText);
 
@@ -36,6 +38,11 @@ interface SimKiosk {
   /** The latest drops: when, and from which node port. */
   drops: { at: number; port: number }[];
   connectedAt: number;
+  /** Connection attempts since the last drop, and how many the last (re)connection took. */
+  tries: number;
+  lastTries: number;
+  /** Why each failed try since the last drop failed, with the node port it tried ("connack timeout@4711"). */
+  failures: string[];
 }
 const kiosks: SimKiosk[] = [];
 
@@ -52,32 +59,43 @@ function connectOne(i: number): Promise<void> {
     protocolVersion: 4,
     clean: false,
     keepalive: Number(keepaliveText),
-    connectTimeout: 5_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectPeriod: 200 + Math.floor(Math.random() * 800),
     queueQoSZero: false,
     will: { topic: topicFor("status", id), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
   });
-  const kiosk: SimKiosk = { client, port: null, drops: [], connectedAt: 0 };
-  client.on("error", () => undefined);
-  let heardAt = 0;
-  client.on("packetreceive", () => (heardAt = Date.now()));
-  const probe = (): void => {
-    if (!client.connected) return;
-    const sentAt = Date.now();
-    client.sendPing();
-    setTimeout(() => {
-      if (client.connected && heardAt < sentAt) client.stream.destroy();
-    }, PING_TIMEOUT_MS);
+  const kiosk: SimKiosk = { client, port: null, drops: [], connectedAt: 0, tries: 0, lastTries: 0, failures: [] };
+  let failed = false;
+  const fail = (why: string): void => {
+    if (failed || kiosk.port !== null) return;
+    failed = true;
+    kiosk.failures.push(`${why}@${client.options.port ?? "?"}`);
   };
-  setTimeout(() => setInterval(probe, HEARTBEAT_MS), Math.random() * HEARTBEAT_MS);
+  client.on("reconnect", () => {
+    kiosk.tries += 1;
+    failed = false;
+  });
+  client.on("error", (err) => fail(err.message));
+  const probe = new PingProbe(PINGS, () => client.sendPing(), () => client.stream.destroy());
+  client.on("packetreceive", () => probe.heard());
   client.on("close", () => {
-    if (kiosk.port !== null) kiosk.drops = [...kiosk.drops.slice(-4), { at: Date.now(), port: kiosk.port }];
+    probe.stop();
+    if (kiosk.port !== null) {
+      kiosk.drops = [...kiosk.drops.slice(-4), { at: Date.now(), port: kiosk.port }];
+      kiosk.failures = [];
+    } else fail("closed before CONNACK");
     kiosk.port = null;
   });
   return new Promise((resolve) => {
     client.on("connect", () => {
       kiosk.port = (client.stream as Socket).remotePort ?? -1;
+      // The fleet's first connections come in bursts of 100: each kiosk pings at its own phase, as
+      // agents connected over time do. A kiosk that moved probes from its new connection on.
+      if (kiosks.includes(kiosk)) probe.start();
+      else setTimeout(() => client.connected && probe.start(), Math.random() * PINGS.intervalMs);
       kiosk.connectedAt = Date.now();
+      kiosk.lastTries = kiosk.tries;
+      kiosk.tries = 0;
       if (!kiosks.includes(kiosk)) {
         kiosks.push(kiosk);
         // The acks subscription (restored by the persistent session on later connects).
@@ -90,14 +108,16 @@ function connectOne(i: number): Promise<void> {
 
 /**
  * The fleet now, and the kiosks that lost a connection to node `port` at or after `since`: when each
- * noticed (ms after since), when it was connected again (elsewhere or, later, there), how many are
- * not yet; `collateral`: kiosks that lost a connection to another node meanwhile.
+ * noticed (ms after since), when it was connected again (elsewhere or, later, there) and in how many
+ * tries (and why the failed ones failed), how many are not yet; `collateral`: kiosks that lost a connection to another node meanwhile.
  */
 function status(since: number, port: number): string {
   const byPort: Record<string, number> = {};
   let down = 0;
   const movedMs: number[] = [];
   const noticedMs: number[] = [];
+  const tries: number[] = [];
+  const failures: Record<string, number> = {};
   let waiting = 0;
   let collateral = 0;
   for (const k of kiosks) {
@@ -106,11 +126,15 @@ function status(since: number, port: number): string {
     const lost = k.drops.find((d) => d.at >= since && d.port === port);
     if (lost !== undefined) {
       noticedMs.push(lost.at - since);
+      for (const f of k.failures) failures[f] = (failures[f] ?? 0) + 1;
       if (k.port === null) waiting += 1;
-      else movedMs.push(k.connectedAt - since);
+      else {
+        movedMs.push(k.connectedAt - since);
+        tries.push(k.lastTries);
+      }
     } else if (k.drops.some((d) => d.at >= since)) collateral += 1;
   }
-  return JSON.stringify({ byPort, down, movedMs, noticedMs, waiting, collateral });
+  return JSON.stringify({ byPort, down, movedMs, noticedMs, tries, failures, waiting, collateral });
 }
 
 async function main(): Promise<void> {

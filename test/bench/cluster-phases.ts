@@ -15,6 +15,10 @@ export interface FleetStatus {
   readonly down: number;
   readonly movedMs: number[];
   readonly noticedMs: number[];
+  /** Connection attempts each moved kiosk took. */
+  readonly tries: number[];
+  /** Failed tries of the kiosks that lost the node, by "reason@port". */
+  readonly failures: Record<string, number>;
   readonly waiting: number;
   readonly collateral: number;
 }
@@ -59,7 +63,9 @@ export class LightFleet {
     );
     const byPort: Record<string, number> = {};
     for (const p of parts) for (const [port, n] of Object.entries(p.byPort)) byPort[port] = (byPort[port] ?? 0) + n;
-    return { byPort, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), noticedMs: parts.flatMap((p) => p.noticedMs), waiting: parts.reduce((s, p) => s + p.waiting, 0), collateral: parts.reduce((s, p) => s + p.collateral, 0) };
+    const failures: Record<string, number> = {};
+    for (const p of parts) for (const [why, n] of Object.entries(p.failures)) failures[why] = (failures[why] ?? 0) + n;
+    return { byPort, failures, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), noticedMs: parts.flatMap((p) => p.noticedMs), tries: parts.flatMap((p) => p.tries), waiting: parts.reduce((s, p) => s + p.waiting, 0), collateral: parts.reduce((s, p) => s + p.collateral, 0) };
   }
 
   /**
@@ -67,12 +73,12 @@ export class LightFleet {
    * kiosk that dropped since then is connected again; returns how long each took to notice the loss
  * and to be connected again (ms after `since`).
    */
-  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; noticed: number[]; waiting: number; stillThere: number; collateral: number }> {
+  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; noticed: number[]; tries: number[]; failures: Record<string, number>; waiting: number; stillThere: number; collateral: number }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = await this.status(since, port);
       const stillThere = s.byPort[String(port)] ?? 0;
-      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, noticed: s.noticedMs, waiting: s.waiting, stillThere, collateral: s.collateral };
+      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, noticed: s.noticedMs, tries: s.tries, failures: s.failures, waiting: s.waiting, stillThere, collateral: s.collateral };
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -39,6 +39,8 @@ interface Failover {
   readonly kiosks: number;
   readonly moved: Spread;
   readonly noticed: Spread;
+  /** Connection attempts per moved kiosk. */
+  readonly tries: Spread;
   readonly notMoved: number;
   /** Kiosks of other nodes that lost their connection meanwhile. */
   readonly collateral: number;
@@ -85,6 +87,13 @@ async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Sprea
   return spread(pressToDispatch(agents, ctx.receiver, ids));
 }
 
+/** "bucket:count" for each non-empty bucket of `width`. */
+function histogram(xs: readonly number[], width: number): string {
+  const counts = new Map<number, number>();
+  for (const x of xs) counts.set(Math.floor(x / width), (counts.get(Math.floor(x / width)) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => a - b).map(([b, n]) => `${b}:${n}`).join(" ");
+}
+
 /** Takes a node away (`lose`), presses on its agents at once, and measures its fleet moving. */
 async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: StormFleet, url: string, lose: () => Promise<void>, targetMs: number): Promise<Failover> {
   const onIt = agents.on(url);
@@ -95,8 +104,9 @@ async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: Storm
   await lose();
   const ids = await pressEach(agents, onIt);
   const moved = await fleet.waitMoved(endpoint(url).port, at, Math.max(60_000, targetMs * 4));
+  progress(`${what}: kiosks connected again, per second after the loss: ${histogram(moved.moved, 1_000)}; by tries: ${histogram(moved.tries, 1)}; failed tries: ${JSON.stringify(moved.failures)}`);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), `${what}: alerts at dispatch`, 60_000).catch(() => undefined);
-  return { what, kiosks, moved: spread(moved.moved), noticed: spread(moved.noticed), notMoved: moved.waiting + moved.stillThere, collateral: moved.collateral, press: spread(pressToDispatch(agents, ctx.receiver, ids)), targetMs };
+  return { what, kiosks, moved: spread(moved.moved), noticed: spread(moved.noticed), tries: spread(moved.tries), notMoved: moved.waiting + moved.stillThere, collateral: moved.collateral, press: spread(pressToDispatch(agents, ctx.receiver, ids)), targetMs };
 }
 
 async function main(): Promise<void> {
@@ -157,9 +167,9 @@ async function main(): Promise<void> {
         [3, three.steady],
       ] as const).map(([n, v]) => `| ${n} | ${v.n} | ${ms(v.p50)} | ${ms(v.p99)} | ${ms(v.max)} | ${v.p99 <= 30 ? "met" : "NOT met"} |`),
       "",
-      "| node lost | its kiosks | loss noticed p50 s | max s | reconnected elsewhere p50 s | max s | not moved | target s | other nodes' kiosks dropped | press during failover → dispatch n | p50 s | max s |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|",
-      ...three.failovers.map((f) => `| ${f.what} | ${f.kiosks} | ${s(f.noticed.p50)} | ${s(f.noticed.max)} | ${s(f.moved.p50)} | ${s(f.moved.max)} | ${f.notMoved} | <= ${s(f.targetMs)} -> ${f.notMoved === 0 && f.moved.max <= f.targetMs ? "met" : "NOT met"} | ${f.collateral} | ${f.press.n} | ${s(f.press.p50)} | ${s(f.press.max)} |`),
+      "| node lost | its kiosks | loss noticed p50 s | max s | reconnected elsewhere p50 s | max s | tries p50 | max | not moved | target s | other nodes' kiosks dropped | press during failover → dispatch n | p50 s | max s |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      ...three.failovers.map((f) => `| ${f.what} | ${f.kiosks} | ${s(f.noticed.p50)} | ${s(f.noticed.max)} | ${s(f.moved.p50)} | ${s(f.moved.max)} | ${f.tries.p50} | ${f.tries.max} | ${f.notMoved} | <= ${s(f.targetMs)} -> ${f.notMoved === 0 && f.moved.max <= f.targetMs ? "met" : "NOT met"} | ${f.collateral} | ${f.press.n} | ${s(f.press.p50)} | ${s(f.press.max)} |`),
       "",
       `alerts pressed ${ctx.pressed.size}, at dispatch ${[...ctx.pressed].filter((id) => delivered.has(id)).length}, lost ${lost}, delivered more than once ${receiver.requests.length - delivered.size}`,
       "",
