@@ -297,7 +297,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       ...(mq === undefined ? {} : { routing: () => mq.state() }),
     });
     await broker.start();
-    singletons.startBeats(nodeId, () => broker.connectedClients, config.cluster.beatMs);
+    singletons.startBeats(nodeId, () => broker.connectedClients, config.cluster.beatMs, config.cluster.deadAfterMs);
     // A cluster: the console's events reach the pages of every node.
     if (mq !== undefined) await relayConsole(broker, alarms.stream, nodeId, log.child({ subsystem: "cluster" }));
     stops.push(() => broker.stop());

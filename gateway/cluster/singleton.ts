@@ -45,12 +45,15 @@ export class Singletons {
     return held;
   };
 
-  /** Beats in the store every BEAT_MS with this gateway's connections, from now until releaseAll. */
-  startBeats(nodeId: string, connections: () => number, everyMs = BEAT_MS): void {
+  /**
+   * Beats in the store every `everyMs` with this gateway's connections, from now until releaseAll,
+   * and with `deadAfterMs` (cluster.deadAfterMs): how long a silent node stays alive to the others.
+   */
+  startBeats(nodeId: string, connections: () => number, everyMs = BEAT_MS, deadAfterMs = 3 * BEAT_MS): void {
     const startedAt = this.clock.now().toISOString();
     const beat = (): void => {
       this.leases()
-        .beat({ nodeId, holder: this.holder, startedAt, beatAt: this.clock.now().getTime(), connections: connections() })
+        .beat({ nodeId, holder: this.holder, startedAt, beatAt: this.clock.now().getTime(), connections: connections(), deadAfterMs })
         .catch((err: unknown) => this.log.debug({ err }, "node beat not stored: tried again at the next"));
     };
     beat();

@@ -26,6 +26,8 @@ export interface NodeRecord {
   readonly beatAt: number;
   /** Its open MQTT connections (kiosks and operator pages) at that beat. */
   readonly connections: number;
+  /** Its cluster.deadAfterMs: a node silent this long is dead to the others (`sos cluster status` says so). */
+  readonly deadAfterMs: number;
 }
 
 export interface LeaseStore {
@@ -60,4 +62,18 @@ export interface LeaseStore {
   takeOrphans(holder: string, aliveSince: number, at: string): Promise<string[]>;
   /** How many kiosks each process supervises. */
   ownedCounts(): Promise<Record<string, number>>;
+}
+
+/** A cluster_nodes row, as both backends read it. */
+export interface NodeRow {
+  readonly node_id: string;
+  readonly holder: string;
+  readonly started_at: string;
+  readonly beat_at: number;
+  readonly connections: number;
+  readonly dead_after_ms: number;
+}
+
+export function nodeFromRow(r: NodeRow): NodeRecord {
+  return { nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections, deadAfterMs: r.dead_after_ms };
 }

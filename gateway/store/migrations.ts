@@ -626,6 +626,12 @@ export const migrations: readonly Migration[] = [
    ALTER TABLE release_rollouts ADD COLUMN wave_offered_at text COLLATE "C";
    ALTER TABLE release_rollouts ADD COLUMN no_answer text COLLATE "C" NOT NULL DEFAULT '[]';`,
   },
+  {
+    version: 18,
+    what: "each cluster node beats with its silence deadline (cluster.deadAfterMs), so `sos cluster status` judges a node by the cluster's own setting",
+    sqlite: `ALTER TABLE cluster_nodes ADD COLUMN dead_after_ms INTEGER NOT NULL DEFAULT 15000;`,
+    postgres: `ALTER TABLE cluster_nodes ADD COLUMN dead_after_ms integer NOT NULL DEFAULT 15000;`,
+  },
 ];
 
 /** The schema version a store reaches once migrated. */
@@ -685,7 +691,7 @@ export const copyTables: readonly CopyTable[] = [
     columns: ["version", "target", "release_url", "waves", "wave", "offered_wave", "state", "reason", "created_at", "updated_at", "wave_deadline_ms", "wave_offered_at", "no_answer"],
   },
   { name: "leases", orderBy: "rowid", columns: ["name", "holder", "until", "acquired_at"] },
-  { name: "cluster_nodes", orderBy: "rowid", columns: ["holder", "node_id", "started_at", "beat_at", "connections"] },
+  { name: "cluster_nodes", orderBy: "rowid", columns: ["holder", "node_id", "started_at", "beat_at", "connections", "dead_after_ms"] },
   { name: "kiosk_owners", orderBy: "rowid", columns: ["kiosk_id", "holder", "since"] },
   { name: "releases", orderBy: "rowid", columns: ["version", "file", "sha256", "size", "manifest", "chunks", "published_at"] },
   { name: "release_chunks", orderBy: "rowid", columns: ["version", "part", "bytes"] },

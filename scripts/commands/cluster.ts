@@ -4,13 +4,13 @@
  * cluster/singleton.ts), since when, and until when its lease runs unless renewed. A lease past its
  * time is shown as lapsed: its holder stopped renewing (died), and the next gateway to ask takes it.
  */
-import { BEAT_MS } from "../../gateway/cluster/singleton.js";
+import type { NodeRecord } from "../../gateway/store/lease-store.js";
 import { openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 
-/** A node whose last beat is older than three beats is shown as silent. */
-const SILENT_MS = 3 * BEAT_MS;
+/** A node silent past its own cluster.deadAfterMs (sent with each beat) is dead to the others: shown as silent. */
+const silent = (n: NodeRecord, now: number): boolean => now - n.beatAt > n.deadAfterMs;
 
 export async function runStatus(opts: StoreOptions & { json?: unknown }): Promise<void> {
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
@@ -21,7 +21,7 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     const ago = (ms: number): string => `${Math.max(0, Math.round((now - ms) / 1_000))} s ago`;
     if (opts.json === true) {
       const json = {
-        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: now - n.beatAt > SILENT_MS, kiosks: owned[n.holder] ?? 0 })),
+        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: silent(n, now), kiosks: owned[n.holder] ?? 0 })),
         kiosksOfStoppedNodes: orphaned,
         jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now })),
       };
@@ -30,7 +30,7 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     }
     if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
     else {
-      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, now - n.beatAt > SILENT_MS ? `${ago(n.beatAt)} (silent: stopped or dead)` : ago(n.beatAt), String(n.connections), String(owned[n.holder] ?? 0)]);
+      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, silent(n, now) ? `${ago(n.beatAt)} (silent: stopped or dead)` : ago(n.beatAt), String(n.connections), String(owned[n.holder] ?? 0)]);
       process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS", "KIOSKS"], rows)}\n`);
     }
     if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped: a running node takes them over within a few beats\n`);

@@ -128,15 +128,15 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect(await leases.acquire("rollouts", "gw-b", at(2_100), 1_000)).toBe(true);
     });
 
-    it("nodes beat (one row per process, the latest beat kept), are listed newest beat first, and leave at a clean stop", async () => {
+    it("nodes beat (one row per process, the latest beat and silence deadline kept), are listed newest beat first, and leave at a clean stop", async () => {
       const store = await fresh();
       const { leases } = store;
-      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(0).getTime(), connections: 3 });
-      await leases.beat({ nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1 });
-      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4 });
+      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(0).getTime(), connections: 3, deadAfterMs: 15_000 });
+      await leases.beat({ nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1, deadAfterMs: 3_000 });
+      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4, deadAfterMs: 6_000 });
       expect(await leases.nodes()).toEqual([
-        { nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4 },
-        { nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1 },
+        { nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4, deadAfterMs: 6_000 },
+        { nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1, deadAfterMs: 3_000 },
       ]);
       await leases.leave("gw-a/1");
       expect((await leases.nodes()).map((n) => n.holder)).toEqual(["gw-b/1"]);
@@ -148,8 +148,8 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       await registered(store, "k-1", "k-2", "k-3", "k-4", "k-5");
       const to = (kioskId: string, state: "online" | "offline" | "never-seen" | "decommissioned") => ({ kioskId, from: "never-seen" as const, to: state, reason: "r", components: [], at: iso(1) });
       await store.health.recordSupervision({ transitions: [to("k-1", "online"), to("k-2", "offline"), to("k-3", "online"), to("k-4", "never-seen"), to("k-5", "decommissioned")], events: [] });
-      await leases.beat({ nodeId: "gw-a", holder: "a/1", startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 1 });
-      await leases.beat({ nodeId: "gw-b", holder: "b/1", startedAt: iso(0), beatAt: at(2_000).getTime(), connections: 1 });
+      await leases.beat({ nodeId: "gw-a", holder: "a/1", startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 1, deadAfterMs: 15_000 });
+      await leases.beat({ nodeId: "gw-b", holder: "b/1", startedAt: iso(0), beatAt: at(2_000).getTime(), connections: 1, deadAfterMs: 15_000 });
       await leases.claimKiosks(["k-1", "k-2", "k-1"], "b/1", iso(1_000));
       await leases.claimKiosks(["k-1"], "a/1", iso(1_500)); // k-1 connected again, to node A
       expect(await leases.ownerOf("k-1")).toBe("a/1");
@@ -163,7 +163,7 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect(await leases.takeOrphans("a/1", at(5_000).getTime(), iso(20_000))).toEqual([]);
       expect(await leases.ownedCounts()).toEqual({ "a/1": 3 });
       // A node that left (a clean stop) has no beat: its kiosks are orphans at once.
-      await leases.beat({ nodeId: "gw-c", holder: "c/1", startedAt: iso(0), beatAt: at(20_000).getTime(), connections: 0 });
+      await leases.beat({ nodeId: "gw-c", holder: "c/1", startedAt: iso(0), beatAt: at(20_000).getTime(), connections: 0, deadAfterMs: 15_000 });
       await leases.leave("a/1");
       expect(await leases.takeOrphans("c/1", at(15_000).getTime(), iso(21_000))).toEqual(["k-1", "k-2", "k-3"]);
     });
@@ -201,7 +201,7 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       const kioskIds = Array.from({ length: 20 }, (_, i) => `k-${i}`);
       await registered(a, ...kioskIds);
       await a.health.recordSupervision({ transitions: kioskIds.map((kioskId) => ({ kioskId, from: "never-seen" as const, to: "online" as const, reason: "r", components: [], at: iso(1) })), events: [] });
-      for (const holder of ["a/1", "b/1"]) await a.leases.beat({ nodeId: holder, holder, startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 0 });
+      for (const holder of ["a/1", "b/1"]) await a.leases.beat({ nodeId: holder, holder, startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 0, deadAfterMs: 15_000 });
       const [ta, tb] = await Promise.all([a.leases.takeOrphans("a/1", at(5_000).getTime(), iso(10_000)), b.leases.takeOrphans("b/1", at(5_000).getTime(), iso(10_000))]);
       expect([...ta, ...tb].sort()).toEqual([...kioskIds].sort());
     });

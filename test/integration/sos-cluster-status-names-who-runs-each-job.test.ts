@@ -44,4 +44,26 @@ describe("sos cluster status", () => {
       "no cluster job has run yet (a gateway takes each one at its first run)",
     ]);
   });
+
+  it("judges each node silent by the deadline it beats with (cluster.deadAfterMs), not by a default", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const gateway = await startTestGateway(`${dir.path}/gw`, { cluster: { nodeId: "gw-a", beatMs: 200, deadAfterMs: 600 } });
+    defer(() => gateway.stop());
+    await waitFor(async () => (await gateway.store.leases.nodes()).length === 1, "gw-a beating");
+    expect((await gateway.store.leases.nodes())[0]?.deadAfterMs).toBe(600);
+    const now = Date.now();
+    // A node of a cluster that allows long silences (last beat 20 s ago, 60 s allowed): alive; one
+    // that allows 600 ms, silent for 2 s: dead. Three default beats (15 s) would say the opposite of both.
+    await gateway.store.leases.beat({ nodeId: "gw-slow", holder: "gw-slow/1", startedAt: new Date(now - 60_000).toISOString(), beatAt: now - 20_000, connections: 0, deadAfterMs: 60_000 });
+    await gateway.store.leases.beat({ nodeId: "gw-fast", holder: "gw-fast/1", startedAt: new Date(now - 60_000).toISOString(), beatAt: now - 2_000, connections: 0, deadAfterMs: 600 });
+    const json = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir, "--json"]);
+    expect((await json.exited).code).toBe(0);
+    const silent = Object.fromEntries((JSON.parse(json.stdout.join("\n")) as { nodes: { nodeId: string; silent: boolean }[] }).nodes.map((n) => [n.nodeId, n.silent]));
+    expect(silent).toEqual({ "gw-a": false, "gw-slow": false, "gw-fast": true });
+    const table = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
+    await table.exited;
+    expect(table.stdout.find((l) => l.startsWith("gw-fast"))).toMatch(/silent: stopped or dead/);
+    expect(table.stdout.find((l) => l.startsWith("gw-slow"))).not.toMatch(/silent/);
+  });
 });

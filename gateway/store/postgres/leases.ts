@@ -1,5 +1,5 @@
 /** The leases table (migration 14) behind LeaseStore, as sqlite/leases.ts: one statement takes or renews. */
-import type { LeaseRecord, LeaseStore, NodeRecord } from "../lease-store.js";
+import { type LeaseRecord, type LeaseStore, type NodeRecord, type NodeRow, nodeFromRow } from "../lease-store.js";
 import type { PgClient } from "./client.js";
 
 export class PgLeaseStore implements LeaseStore {
@@ -29,9 +29,9 @@ export class PgLeaseStore implements LeaseStore {
 
   async beat(n: NodeRecord): Promise<void> {
     await this.db.run(
-      (q) => q`INSERT INTO cluster_nodes (holder, node_id, started_at, beat_at, connections)
-               VALUES (${n.holder}, ${n.nodeId}, ${n.startedAt}, ${n.beatAt}, ${n.connections})
-               ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at, connections = excluded.connections`,
+      (q) => q`INSERT INTO cluster_nodes (holder, node_id, started_at, beat_at, connections, dead_after_ms)
+               VALUES (${n.holder}, ${n.nodeId}, ${n.startedAt}, ${n.beatAt}, ${n.connections}, ${n.deadAfterMs})
+               ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at, connections = excluded.connections, dead_after_ms = excluded.dead_after_ms`,
     );
   }
 
@@ -40,8 +40,8 @@ export class PgLeaseStore implements LeaseStore {
   }
 
   async nodes(): Promise<NodeRecord[]> {
-    const rows = await this.db.run((q) => q<{ node_id: string; holder: string; started_at: string; beat_at: number; connections: number }[]>`SELECT * FROM cluster_nodes ORDER BY beat_at DESC, holder`);
-    return rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections }));
+    const rows = await this.db.run((q) => q<NodeRow[]>`SELECT * FROM cluster_nodes ORDER BY beat_at DESC, holder`);
+    return rows.map(nodeFromRow);
   }
 
   async claimKiosks(kioskIds: readonly string[], holder: string, at: string): Promise<void> {

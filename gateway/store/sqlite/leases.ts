@@ -1,6 +1,6 @@
 /** The leases table (migration 14) behind LeaseStore. */
 import type Database from "better-sqlite3";
-import type { LeaseRecord, LeaseStore, NodeRecord } from "../lease-store.js";
+import { type LeaseRecord, type LeaseStore, type NodeRecord, type NodeRow, nodeFromRow } from "../lease-store.js";
 
 export class SqliteLeaseStore implements LeaseStore {
   constructor(private readonly db: Database.Database) {}
@@ -31,8 +31,8 @@ export class SqliteLeaseStore implements LeaseStore {
   beat(n: NodeRecord): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO cluster_nodes (holder, node_id, started_at, beat_at, connections) VALUES (@holder, @nodeId, @startedAt, @beatAt, @connections)
-         ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at, connections = excluded.connections`,
+        `INSERT INTO cluster_nodes (holder, node_id, started_at, beat_at, connections, dead_after_ms) VALUES (@holder, @nodeId, @startedAt, @beatAt, @connections, @deadAfterMs)
+         ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at, connections = excluded.connections, dead_after_ms = excluded.dead_after_ms`,
       )
       .run(n);
     return Promise.resolve();
@@ -45,9 +45,9 @@ export class SqliteLeaseStore implements LeaseStore {
 
   nodes(): Promise<NodeRecord[]> {
     const rows = this.db
-      .prepare<[], { node_id: string; holder: string; started_at: string; beat_at: number; connections: number }>("SELECT * FROM cluster_nodes ORDER BY beat_at DESC, holder")
+      .prepare<[], NodeRow>("SELECT * FROM cluster_nodes ORDER BY beat_at DESC, holder")
       .all();
-    return Promise.resolve(rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, beatAt: r.beat_at, connections: r.connections })));
+    return Promise.resolve(rows.map(nodeFromRow));
   }
 
   claimKiosks(kioskIds: readonly string[], holder: string, at: string): Promise<void> {
