@@ -106,6 +106,29 @@ export function pressToDispatch(fleet: StormFleet, receiver: DispatchReceiver, i
   });
 }
 
+/**
+ * Where a press's time went, for `ids`: press → the gateway taking the message (the body's
+ * receivedAt: the agent, the link and the gateway's queue) and from there to the receiver (the
+ * store, the claim and the POST). Same machine, same clock.
+ */
+export function pressSplit(fleet: StormFleet, receiver: DispatchReceiver, ids: Iterable<string>): { toGateway: number[]; toDispatch: number[] } {
+  const wanted = new Set(ids);
+  const toGateway: number[] = [];
+  const toDispatch: number[] = [];
+  const seen = new Set<string>();
+  for (const r of receiver.requests) {
+    const id = r.body.alertId;
+    if (r.status < 200 || r.status >= 300 || !wanted.has(id) || seen.has(id)) continue;
+    seen.add(id);
+    const pressed = fleet.pressed.get(id);
+    const received = Date.parse(String((r.body as { receivedAt?: unknown }).receivedAt));
+    if (pressed === undefined || Number.isNaN(received)) continue;
+    toGateway.push(received - pressed);
+    toDispatch.push(r.at - received);
+  }
+  return { toGateway, toDispatch };
+}
+
 /** Presses for `ms` at about `perSecond` across the fleet; returns the alertIds pressed meanwhile. */
 export async function pressFor(fleet: StormFleet, ms: number, perSecond: number): Promise<Set<string>> {
   const before = new Set(fleet.pressed.keys());

@@ -20,7 +20,7 @@ import { freePort, tempDir, waitFor } from "../integration/harness.js";
 import { createTestDatabase } from "../pg/pg-database.js";
 import { type GatewayNode, makeGatewayNodes, startAll, stopAll } from "../cluster/gateway-nodes.js";
 import { StormFleet } from "../cluster/storm-fleet.js";
-import { LightFleet, pressEach, pressFor, pressToDispatch, type Spread, spread } from "./cluster-phases.js";
+import { LightFleet, pressEach, pressFor, pressSplit, pressToDispatch, type Spread, spread } from "./cluster-phases.js";
 import { provisionFleet } from "./lib.js";
 
 const argv = process.argv.slice(2);
@@ -84,6 +84,9 @@ async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Sprea
   progress(`${name}: steady state, ${RATE} alerts/s for ${STEADY_MS / 1_000} s (load ${load()})`);
   const ids = await pressFor(agents, STEADY_MS, RATE);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), "steady-state alerts at dispatch", 60_000).catch(() => undefined);
+  const split = pressSplit(agents, ctx.receiver, ids);
+  const at = (xs: number[]): string => `p50 ${spread(xs).p50.toFixed(0)} / p99 ${spread(xs).p99.toFixed(0)} / max ${spread(xs).max.toFixed(0)} ms`;
+  progress(`${name}: press → gateway took it ${at(split.toGateway)}; → dispatch ${at(split.toDispatch)}`);
   return spread(pressToDispatch(agents, ctx.receiver, ids));
 }
 
