@@ -202,9 +202,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   /**
-   * The heartbeat, QoS 0 (checked against the contract first), with a PINGREQ right behind it: the
-   * heartbeat's ping counts as one of the liveness probe's (ping-probe.ts), which sends its own only
-   * in between.
+   * The heartbeat, QoS 0 (checked against the contract first), with a PINGREQ right behind it. That
+   * ping counts as one of the liveness probe's (ping-probe.ts), which sends its own only in between.
    * The gateway's PINGRESP restarts mqtt.js's keepalive timer, so mqtt.js sends no pings of its own.
    */
   async publishHeartbeat(heartbeat: Heartbeat): Promise<void> {

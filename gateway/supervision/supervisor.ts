@@ -194,9 +194,8 @@ export class KioskSupervisor {
     // A cluster: the kiosk may be on its way to another node. Gone if it has not connected anywhere
     // within the grace (a connection here or a heartbeat voids this; one elsewhere releases it).
     this.clearSilence(w);
-    w.silenceMs = Number.NaN; // the slot holds this wait, not a silence timer: armSilence replaces it
-    w.silence = setTimeout(() => {
-      w.silence = undefined;
+    w.moveGrace = setTimeout(() => {
+      w.moveGrace = undefined;
       if (!this.stopped) this.gate.confirm(w, gone);
     }, grace);
   }
@@ -390,6 +389,9 @@ export class KioskSupervisor {
   }
 
   private armSilence(w: Watch, timeoutMs: number): void {
+    // A connection here or a heartbeat: the kiosk did not leave, any move-grace wait is void.
+    clearTimeout(w.moveGrace);
+    w.moveGrace = undefined;
     w.silenceArmedAt = this.now();
     if (w.silence !== undefined && w.silenceMs === timeoutMs) {
       w.silence.refresh();
@@ -436,9 +438,12 @@ export class KioskSupervisor {
     this.deps.log.info({ kioskId: w.kioskId }, "kiosk supervised by another gateway now (its newest connection is there)");
   }
 
+  /** Stops the kiosk's silence timer and its move-grace wait. */
   private clearSilence(w: Watch): void {
     clearTimeout(w.silence);
     w.silence = undefined;
+    clearTimeout(w.moveGrace);
+    w.moveGrace = undefined;
   }
 
   private watch(kioskId: string): Watch {

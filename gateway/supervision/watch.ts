@@ -22,6 +22,11 @@ export interface Watch {
   silenceMs: number;
   /** When the silence timer was last (re-)armed. */
   silenceArmedAt: number;
+  /**
+   * In a cluster, the wait after the kiosk's connection here closed (cluster.moveGraceMs): gone
+   * unless it connects somewhere meanwhile. Armed instead of the silence timer, and voided with it.
+   */
+  moveGrace: NodeJS.Timeout | undefined;
   reminder: NodeJS.Timeout | undefined;
   reminders: number;
   /** When the last online↔degraded change was recorded (settleMs counts from it). */
@@ -64,6 +69,7 @@ export function newWatch(kioskId: string, now: number): Watch {
     silence: undefined,
     silenceMs: 0,
     silenceArmedAt: now,
+    moveGrace: undefined,
     reminder: undefined,
     reminders: 0,
     lastAliveChange: Number.NEGATIVE_INFINITY,

@@ -158,6 +158,22 @@ describe("kiosk supervision across gateway nodes", () => {
     expect(await transitions()).toEqual(["never-seen>online:connected", "online>offline:connection-lost"]);
   });
 
+  it("a kiosk that connects to the same node again within the move grace stays online, and its silence there is timed again", async () => {
+    const [a] = await cluster("a", "b");
+    if (a === undefined) throw new Error("two nodes");
+    a.connect();
+    a.beat();
+    await vi.advanceTimersByTimeAsync(3_000);
+    a.drop();
+    await vi.advanceTimersByTimeAsync(2_000);
+    a.connect(); // back on A within the grace: the wait is void
+    await keepBeating(a, 30_000);
+    expect(await transitions()).toEqual(["never-seen>online:connected"]);
+    // Then it falls silent with its connection open: offline on the silence timeout, once.
+    await vi.advanceTimersByTimeAsync(SILENCE_MS + MOVE_GRACE_MS);
+    expect(await transitions()).toEqual(["never-seen>online:connected", "online>offline:heartbeats-missed"]);
+  });
+
   it("a kiosk's state follows its newest connection: offline on A, it connects to B and B records it online; A's reminders stop", async () => {
     const [a, b] = await cluster("a", "b");
     if (a === undefined || b === undefined) throw new Error("two nodes");
