@@ -9,9 +9,10 @@
  *   timeouts from their last stored heartbeat, once (one taker per kiosk, by the store's
  *   statement), and an offline kiosk's reminders go on from the new owner on the same grid.
  */
-import DataLoader from "dataloader";
+import type DataLoader from "dataloader";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
+import { batchedLookup, MAX_BATCH } from "../store/batched-lookup.js";
 import type { HealthStore, KioskHealthRow } from "../store/health-store.js";
 import type { LeaseStore } from "../store/lease-store.js";
 import type { Ownership } from "../supervision/supervisor.js";
@@ -34,8 +35,6 @@ export interface KioskOwnersDeps {
   readonly log: Logger;
 }
 
-/** At most this many claims in one statement. */
-const CLAIM_BATCH = 500;
 /** The first claim waits this long for others (a storm's connections come a few milliseconds apart). */
 const CLAIM_WINDOW_MS = 10;
 
@@ -49,15 +48,15 @@ export class KioskOwners implements Ownership {
     private readonly options: KioskOwnersOptions,
     private readonly deps: KioskOwnersDeps,
   ) {
-    this.claims = new DataLoader(
+    this.claims = batchedLookup(
       async (kioskIds) => {
         const claimed = deps.leases().claimKiosks(kioskIds, options.holder, deps.clock.now().toISOString());
         // The state read does not depend on the claim: both in flight at once.
         const [, rows] = await Promise.all([claimed, deps.health().getHealthOf(kioskIds)]);
-        const byId = new Map(rows.map((row) => [row.kioskId, row]));
-        return kioskIds.map((kioskId) => byId.get(kioskId));
+        return rows;
       },
-      { cache: false, maxBatchSize: CLAIM_BATCH, batchScheduleFn: (run) => setTimeout(run, CLAIM_WINDOW_MS) },
+      (row) => row.kioskId,
+      CLAIM_WINDOW_MS,
     );
   }
 
@@ -98,8 +97,8 @@ export class KioskOwners implements Ownership {
     try {
       const now = this.deps.clock.now();
       const taken = await this.deps.leases().takeOrphans(this.options.holder, now.getTime() - this.options.deadAfterMs, now.toISOString());
-      for (let i = 0; i < taken.length; i += CLAIM_BATCH) {
-        for (const row of await this.deps.health().getHealthOf(taken.slice(i, i + CLAIM_BATCH))) adopt(row);
+      for (let i = 0; i < taken.length; i += MAX_BATCH) {
+        for (const row of await this.deps.health().getHealthOf(taken.slice(i, i + MAX_BATCH))) adopt(row);
       }
       if (taken.length > 0) this.deps.log.warn({ kiosks: taken.length, first: taken.slice(0, 5) }, "took over the supervision of kiosks whose gateway stopped beating and that have not connected elsewhere");
       return taken;

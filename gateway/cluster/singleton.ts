@@ -16,9 +16,6 @@ export type IsMine = (job: string, ttlMs: number) => Promise<boolean>;
 /** Every job is this process's (tests, tools that run alone). */
 export const alwaysMine: IsMine = () => Promise.resolve(true);
 
-/** How often a gateway says it is alive in the store (`sos cluster status`). */
-export const BEAT_MS = 5_000;
-
 export class Singletons {
   private readonly held = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
@@ -49,7 +46,7 @@ export class Singletons {
    * Beats in the store every `everyMs` with this gateway's connections, from now until releaseAll,
    * and with `deadAfterMs` (cluster.deadAfterMs): how long a silent node stays alive to the others.
    */
-  startBeats(nodeId: string, connections: () => number, everyMs = BEAT_MS, deadAfterMs = 3 * BEAT_MS): void {
+  startBeats(nodeId: string, connections: () => number, everyMs: number, deadAfterMs: number): void {
     const startedAt = this.clock.now().toISOString();
     const beat = (): void => {
       this.leases()

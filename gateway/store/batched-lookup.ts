@@ -1,13 +1,13 @@
 /**
  * Reads of one record by key, gathered over a few milliseconds into one statement (DataLoader with
  * no cache: every read is fresh, only the round trips are shared). Used where a reconnect storm makes
- * thousands of reads a second: kiosk logins (broker/kiosk-auth.ts) and the console's kiosk rows
- * (alarms/feature.ts).
+ * thousands of reads a second: kiosk logins (broker/kiosk-auth.ts), the console's kiosk rows
+ * (alarms/feature.ts) and the owner claims of a cluster node (cluster/kiosk-owners.ts).
  */
 import DataLoader from "dataloader";
 
 /** At most this many keys in one statement. */
-const MAX_BATCH = 500;
+export const MAX_BATCH = 500;
 
 export function batchedLookup<V>(fetch: (keys: readonly string[]) => Promise<V[]>, keyOf: (value: V) => string, windowMs: number): DataLoader<string, V | undefined> {
   return new DataLoader<string, V | undefined>(

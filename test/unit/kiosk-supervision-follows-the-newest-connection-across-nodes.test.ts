@@ -89,7 +89,7 @@ describe("kiosk supervision across gateway nodes", () => {
       nodes.push(node);
     }
     const beatAll = async (): Promise<void> => {
-      for (const n of nodes) if (!n.killed) await store.leases.beat({ nodeId: n.holder, holder: n.holder, startedAt: T0.toISOString(), beatAt: Date.now(), connections: 0, deadAfterMs: 3 * BEAT_MS });
+      for (const n of nodes) if (!n.killed) await store.leases.beat({ nodeId: n.holder, holder: n.holder, startedAt: T0.toISOString(), beatAt: Date.now(), connections: 0, deadAfterMs: DEAD_AFTER_MS });
     };
     await beatAll();
     beats = setInterval(() => void beatAll(), BEAT_MS);
