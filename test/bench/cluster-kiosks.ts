@@ -15,6 +15,7 @@
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import mqtt from "mqtt";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { topicFor } from "../../shared/contract.js";
 import { PingProbe } from "../../device/link/ping-probe.js";
 import { spreadOrder } from "../../shared/gateway-order.js";
@@ -26,8 +27,9 @@ if (nodesText === undefined || firstText === undefined || countText === undefine
 }
 const nodes = JSON.parse(nodesText) as { host: string; port: number }[];
 /** The kiosk agent's defaults (shared/config/kiosk.ts): mqtt.pingIntervalMs, pingTimeoutMs, connectTimeoutMs. */
-const PINGS = { intervalMs: 5_000, timeoutMs: 5_000 };
-const CONNECT_TIMEOUT_MS = 10_000;
+const AGENT = parseKioskConfig({ version: 1, kioskId: "bench-defaults", location: { lat: 0, lon: 0, address: "-" }, mqtt: { url: "mqtt://127.0.0.1:1883", username: "bench-defaults", password: "-" } }).mqtt;
+const PINGS = { intervalMs: AGENT.pingIntervalMs, timeoutMs: AGENT.pingTimeoutMs };
+const CONNECT_TIMEOUT_MS = AGENT.connectTimeoutMs;
 const first = Number(firstText);
 const count = Number(countText);
 

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
-import type { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import type { DispatchReceiver, ReceivedRequest } from "../fixtures/dispatch-receiver.js";
 import type { FleetKiosk, StormFleet } from "../cluster/storm-fleet.js";
 import { percentile, sorted, waitLine } from "./lib.js";
 
@@ -95,12 +95,18 @@ export class LightFleet {
   }
 }
 
+/** Each alert's first 2xx delivery at the receiver. */
+function firstDeliveries(receiver: DispatchReceiver): Map<string, ReceivedRequest> {
+  const first = new Map<string, ReceivedRequest>();
+  for (const r of receiver.requests) if (r.status >= 200 && r.status < 300 && !first.has(r.body.alertId)) first.set(r.body.alertId, r);
+  return first;
+}
+
 /** Press → dispatch (ms) for `ids`: the receiver's first 2xx for each, from the press's record time. */
 export function pressToDispatch(fleet: StormFleet, receiver: DispatchReceiver, ids: Iterable<string>): number[] {
-  const first = new Map<string, number>();
-  for (const r of receiver.requests) if (r.status >= 200 && r.status < 300 && !first.has(r.body.alertId)) first.set(r.body.alertId, r.at);
+  const first = firstDeliveries(receiver);
   return [...ids].flatMap((id) => {
-    const at = first.get(id);
+    const at = first.get(id)?.at;
     const pressed = fleet.pressed.get(id);
     return at === undefined || pressed === undefined ? [] : [at - pressed];
   });
@@ -112,17 +118,14 @@ export function pressToDispatch(fleet: StormFleet, receiver: DispatchReceiver, i
  * store, the claim and the POST). Same machine, same clock.
  */
 export function pressSplit(fleet: StormFleet, receiver: DispatchReceiver, ids: Iterable<string>): { toGateway: number[]; toDispatch: number[] } {
-  const wanted = new Set(ids);
+  const first = firstDeliveries(receiver);
   const toGateway: number[] = [];
   const toDispatch: number[] = [];
-  const seen = new Set<string>();
-  for (const r of receiver.requests) {
-    const id = r.body.alertId;
-    if (r.status < 200 || r.status >= 300 || !wanted.has(id) || seen.has(id)) continue;
-    seen.add(id);
+  for (const id of ids) {
+    const r = first.get(id);
     const pressed = fleet.pressed.get(id);
-    const received = Date.parse(String((r.body as { receivedAt?: unknown }).receivedAt));
-    if (pressed === undefined || Number.isNaN(received)) continue;
+    if (r === undefined || pressed === undefined) continue;
+    const received = Date.parse(r.body.receivedAt);
     toGateway.push(received - pressed);
     toDispatch.push(r.at - received);
   }

@@ -85,7 +85,10 @@ async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Sprea
   const ids = await pressFor(agents, STEADY_MS, RATE);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), "steady-state alerts at dispatch", 60_000).catch(() => undefined);
   const split = pressSplit(agents, ctx.receiver, ids);
-  const at = (xs: number[]): string => `p50 ${spread(xs).p50.toFixed(0)} / p99 ${spread(xs).p99.toFixed(0)} / max ${spread(xs).max.toFixed(0)} ms`;
+  const at = (xs: number[]): string => {
+    const { p50, p99, max } = spread(xs);
+    return `p50 ${p50.toFixed(0)} / p99 ${p99.toFixed(0)} / max ${max.toFixed(0)} ms`;
+  };
   progress(`${name}: press → gateway took it ${at(split.toGateway)}; → dispatch ${at(split.toDispatch)}`);
   return spread(pressToDispatch(agents, ctx.receiver, ids));
 }
