@@ -6,8 +6,10 @@
  * reconnect period drawn in 200–1 000 ms, so a fleet does not come back in one burst. Link liveness
  * and connect timeout as the kiosk agent's defaults, with its own probe (device/link/ping-probe.ts):
  * keepalive 12 s, a PINGREQ every 5 s that must be answered within 5 s, else the link is given up;
- * a CONNACK awaited 10 s (the heartbeat's publish is left out: these kiosks stand for the fleet's
- * connections).
+ * a CONNACK awaited 10 s. Each kiosk also sends the agent's heartbeat (a valid one, QoS 0, with a
+ * PINGREQ right behind it) once at each connect and then every health.heartbeatIntervalS (10 s), at
+ * its own phase: a kiosk that stays connected without heartbeats goes offline at the gateway after
+ * two missed beats, and a fleet doing so would fill every phase with transitions no real fleet makes.
  * argv: nodesJSON ([{host,port}], base order) first count prefix secret keepaliveS
  * stdout: "ready N" once all are connected; then on each stdin line "status SINCE_MS PORT" one JSON
  * line (status() below).
@@ -19,6 +21,7 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { topicFor } from "../../shared/contract.js";
 import { PingProbe } from "../../device/link/ping-probe.js";
 import { spreadOrder } from "../../shared/gateway-order.js";
+import { makeHeartbeat } from "../fixtures/heartbeat.js";
 
 const [nodesText, firstText, countText, prefix, secret, keepaliveText] = process.argv.slice(2);
 if (nodesText === undefined || firstText === undefined || countText === undefined || prefix === undefined || secret === undefined || keepaliveText === undefined) {
@@ -27,9 +30,12 @@ if (nodesText === undefined || firstText === undefined || countText === undefine
 }
 const nodes = JSON.parse(nodesText) as { host: string; port: number }[];
 /** The kiosk agent's defaults (shared/config/kiosk.ts): mqtt.pingIntervalMs, pingTimeoutMs, connectTimeoutMs. */
-const AGENT = parseKioskConfig({ version: 1, kioskId: "bench-defaults", location: { lat: 0, lon: 0, address: "-" }, mqtt: { url: "mqtt://127.0.0.1:1883", username: "bench-defaults", password: "-" } }).mqtt;
+const DEFAULTS = parseKioskConfig({ version: 1, kioskId: "bench-defaults", location: { lat: 0, lon: 0, address: "-" }, mqtt: { url: "mqtt://127.0.0.1:1883", username: "bench-defaults", password: "-" } });
+const AGENT = DEFAULTS.mqtt;
 const PINGS = { intervalMs: AGENT.pingIntervalMs, timeoutMs: AGENT.pingTimeoutMs };
 const CONNECT_TIMEOUT_MS = AGENT.connectTimeoutMs;
+const HEARTBEAT_S = DEFAULTS.health.heartbeatIntervalS;
+const started = Date.now();
 const first = Number(firstText);
 const count = Number(countText);
 
@@ -79,9 +85,20 @@ function connectOne(i: number): Promise<void> {
   });
   client.on("error", (err) => fail(err.message));
   const probe = new PingProbe(PINGS, () => client.sendPing(), () => client.stream.destroy());
+  let seq = 0;
+  let beats: NodeJS.Timeout | undefined;
+  // As the agent's link (device/link/mqtt-link.ts publishHeartbeat): the heartbeat, then a PINGREQ that counts as the probe's.
+  const beat = (): void => {
+    if (!client.connected) return;
+    seq += 1;
+    client.publish(topicFor("heartbeat", id), JSON.stringify(makeHeartbeat({ seq, intervalS: HEARTBEAT_S, uptimeS: Math.round((Date.now() - started) / 1_000) })), { qos: 0 });
+    client.sendPing();
+    probe.pinged();
+  };
   client.on("packetreceive", () => probe.heard());
   client.on("close", () => {
     probe.stop();
+    clearInterval(beats);
     if (kiosk.port !== null) {
       kiosk.drops = [...kiosk.drops.slice(-4), { at: Date.now(), port: kiosk.port }];
       kiosk.failures = [];
@@ -95,6 +112,13 @@ function connectOne(i: number): Promise<void> {
       // agents connected over time do. A kiosk that moved probes from its new connection on.
       if (kiosks.includes(kiosk)) probe.start();
       else setTimeout(() => client.connected && probe.start(), Math.random() * PINGS.intervalMs);
+      // One heartbeat at each connect, then every interval from a phase of its own.
+      beat();
+      clearInterval(beats);
+      beats = setTimeout(() => {
+        beat();
+        beats = setInterval(beat, HEARTBEAT_S * 1_000);
+      }, Math.random() * HEARTBEAT_S * 1_000);
       kiosk.connectedAt = Date.now();
       kiosk.lastTries = kiosk.tries;
       kiosk.tries = 0;
