@@ -43,6 +43,8 @@ export class KioskOwners implements Ownership {
   private running = false;
   /** kioskId → its stored state, for the claims of a window: one statement claims them, one reads them. */
   private readonly claims: DataLoader<string, KioskHealthRow | undefined>;
+  /** kioskId → its owner, for the "still mine?" questions of a window (a fleet dropping at once): one read. */
+  private readonly owners: DataLoader<string, { kioskId: string; holder: string } | undefined>;
 
   constructor(
     private readonly options: KioskOwnersOptions,
@@ -58,6 +60,7 @@ export class KioskOwners implements Ownership {
       (row) => row.kioskId,
       CLAIM_WINDOW_MS,
     );
+    this.owners = batchedLookup((kioskIds) => deps.leases().ownersOf(kioskIds), (row) => row.kioskId, CLAIM_WINDOW_MS);
   }
 
   get moveGraceMs(): number {
@@ -75,8 +78,9 @@ export class KioskOwners implements Ownership {
     return withState ? row : undefined;
   }
 
+  /** Asked in batches as the claims are: a node losing thousands of connections at once reads their owners in a few statements. */
   async stillMine(kioskId: string): Promise<boolean> {
-    return (await this.deps.leases().ownerOf(kioskId)) === this.options.holder;
+    return (await this.owners.load(kioskId))?.holder === this.options.holder;
   }
 
   /** Looks for orphans every `everyMs` (the first look one period from now: after this process's first beat). */

@@ -110,3 +110,44 @@ export interface HealthStore {
   /** Undelivered dispatch jobs (index-only, unlike countByDelivery: cheap enough for every scrape). */
   pendingDispatchCount(): Promise<number>;
 }
+
+/** A kiosk's health row after a batch of its transitions, as if they were applied one by one. */
+export interface FoldedState {
+  readonly kioskId: string;
+  readonly state: KioskStateName;
+  readonly since: string;
+  /** The state changed within the batch: `since` is the batch's, whatever the stored state was. */
+  readonly changed: boolean;
+  readonly reason: string;
+  readonly components: string;
+  /** The first time the batch saw the kiosk online or degraded (kept only when none is stored). */
+  readonly firstSeenAt: string | null;
+}
+
+/**
+ * Folds a batch of transitions into one health row per kiosk (sorted by kiosk id: one lock order on
+ * every node), for stores that write a batch in one statement: `since` moves only when the state
+ * does, so it is the start of the batch's last run of the final state, or the stored `since` when
+ * that run is the whole batch and the stored state is the same.
+ */
+export function foldTransitions(transitions: readonly TransitionRecord[]): FoldedState[] {
+  const byKiosk = new Map<string, TransitionRecord[]>();
+  for (const t of transitions) byKiosk.set(t.kioskId, [...(byKiosk.get(t.kioskId) ?? []), t]);
+  return [...byKiosk.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([kioskId, ts]) => {
+      const last = ts[ts.length - 1] as TransitionRecord;
+      let start = ts.length - 1;
+      while (start > 0 && (ts[start - 1] as TransitionRecord).to === last.to) start -= 1;
+      const seen = ts.find((t) => t.to === "online" || t.to === "degraded");
+      return {
+        kioskId,
+        state: last.to,
+        since: (ts[start] as TransitionRecord).at,
+        changed: start > 0,
+        reason: last.reason,
+        components: JSON.stringify(last.components),
+        firstSeenAt: seen?.at ?? null,
+      };
+    });
+}

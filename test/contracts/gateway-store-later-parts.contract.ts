@@ -154,6 +154,9 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       await leases.claimKiosks(["k-1"], "a/1", iso(1_500)); // k-1 connected again, to node A
       expect(await leases.ownerOf("k-1")).toBe("a/1");
       expect(await leases.ownerOf("k-4")).toBeNull();
+      expect(await leases.ownersOf(["k-4", "k-2", "k-1", "k-2"])).toEqual(expect.arrayContaining([{ kioskId: "k-1", holder: "a/1" }, { kioskId: "k-2", holder: "b/1" }]));
+      expect(await leases.ownersOf(["k-4", "k-2", "k-1"])).toHaveLength(2);
+      expect(await leases.ownersOf([])).toEqual([]);
       expect(await leases.ownedCounts()).toEqual({ "a/1": 1, "b/1": 1 });
       // k-3 (seen, no owner) is taken at once; never-seen and decommissioned kiosks are nobody's to
       // supervise. B beats for the last time at 2 s: at 20 s (alive since 5 s) it is dead, k-2 is taken.

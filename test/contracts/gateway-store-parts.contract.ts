@@ -38,6 +38,29 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       expect((await store.health.getHealth("k-2"))?.decommissionedAt).toBeNull();
     });
 
+    it("a batch with several transitions of one kiosk ends as if they were written one by one: since is the start of the last state's run, the first sighting kept", async () => {
+      const store = await fresh();
+      await registered(store, "k-1", "k-2", "k-3", "k-4");
+      await store.health.recordSupervision({ transitions: [t("k-1", "never-seen", "online", 1), t("k-2", "never-seen", "online", 1), t("k-3", "never-seen", "offline", 1)], events: [] });
+      await store.health.recordSupervision({
+        transitions: [
+          t("k-1", "online", "offline", 2), t("k-2", "online", "degraded", 2, ["power"]), t("k-1", "offline", "online", 3),
+          t("k-2", "degraded", "degraded", 4, ["power", "tamper"]), t("k-3", "offline", "offline", 5), t("k-4", "never-seen", "offline", 6), t("k-4", "offline", "online", 7),
+        ],
+        events: [ev("e-1", "k-1", 2), { ...ev("e-1", "k-1", 3), body: "{\"second\":true}" }],
+      });
+      const health = async (kioskId: string) => {
+        const row = await store.health.getHealth(kioskId);
+        return [row?.state, row?.since, row?.components, row?.firstSeenAt, row?.reason];
+      };
+      expect(await health("k-1")).toEqual(["online", iso(3), [], iso(1), "offline->online"]); // back online: since the last change, not the stored one
+      expect(await health("k-2")).toEqual(["degraded", iso(2), ["power", "tamper"], iso(1), "degraded->degraded"]);
+      expect(await health("k-3")).toEqual(["offline", iso(1), [], null, "offline->offline"]); // the same state all along: the stored since
+      expect(await health("k-4")).toEqual(["online", iso(7), [], iso(7), "offline->online"]);
+      expect((await store.health.transitions("k-1", 10)).map((r) => [r.to, r.at])).toEqual([["online", iso(3)], ["offline", iso(2)], ["online", iso(1)]]);
+      expect((await store.health.listOps(10)).map((r) => [r.eventId, r.body])).toEqual([["e-1", '{"id":"e-1"}']]); // the first of one id
+    });
+
     it("sends one kiosk's ops events in the order they were queued, claims them, and counts and lists them", async () => {
       const store = await fresh();
       const other = await harness.another();

@@ -1,7 +1,7 @@
 /**
  * gateway/cluster/kiosk-owners.ts: the claims of a reconnect storm (thousands of kiosks connecting
  * to a node at once) go to the store in a few statements, each connection still answered with its
- * own kiosk's state; a lone connection goes on its own after a few milliseconds; a store that fails rejects every claim of the
+ * own kiosk's state, and its "still mine?" questions when it loses them are read the same way; a lone connection goes on its own after a few milliseconds; a store that fails rejects every claim of the
  * statement (supervision then goes on from what the node knows). Real SQLite.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -25,7 +25,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-function rig(failing = false): { owners: KioskOwners; statements: string[][]; reads: string[][] } {
+function rig(failing = false): { owners: KioskOwners; statements: string[][]; reads: string[][]; ownerReads: string[][] } {
   dir = mkdtempSync(join(tmpdir(), "sos-claims-"));
   const s = SqliteStore.open(dir);
   store = s;
@@ -36,13 +36,18 @@ function rig(failing = false): { owners: KioskOwners; statements: string[][]; re
     statements.push([...kioskIds]);
     return failing ? Promise.reject(new Error("store unavailable")) : s.leases.claimKiosks(kioskIds, holder, at);
   };
+  const ownerReads: string[][] = [];
+  leases.ownersOf = (kioskIds) => {
+    ownerReads.push([...kioskIds]);
+    return s.leases.ownersOf(kioskIds);
+  };
   const health = Object.create(s.health) as typeof s.health;
   health.getHealthOf = (kioskIds) => {
     reads.push([...kioskIds]);
     return s.health.getHealthOf(kioskIds);
   };
   const owners = new KioskOwners({ holder: "gw-a/1", everyMs: 5_000, deadAfterMs: 15_000, moveGraceMs: 10_000 }, { leases: () => leases, health: () => health, clock, log: new LogCapture().logger("owners") });
-  return { owners, statements, reads };
+  return { owners, statements, reads, ownerReads };
 }
 
 describe("the claims of a reconnect storm", () => {
@@ -56,6 +61,17 @@ describe("the claims of a reconnect storm", () => {
     expect(reads.flat().sort()).toEqual(ids);
     rows.forEach((row, i) => expect(row?.kioskId).toBe(i % 2 === 0 ? ids[i] : undefined));
     expect(await store!.leases.ownedCounts()).toEqual({ "gw-a/1": 1_200 });
+  });
+
+  it("a node losing 1 200 connections at once asks whose they are in a few reads, each answered for its own kiosk", async () => {
+    const { owners, ownerReads } = rig();
+    const ids = Array.from({ length: 1_200 }, (_, i) => `kz-st-${String(i).padStart(4, "0")}`);
+    await registerKiosks(store!, ...ids);
+    await Promise.all(ids.map((id) => owners.claim(id, false)));
+    await store!.leases.claimKiosks(ids.filter((_, i) => i % 3 === 0), "gw-b/1", new Date().toISOString()); // a third moved to node B
+    const mine = await Promise.all([...ids, "kz-nobody"].map((id) => owners.stillMine(id)));
+    expect(ownerReads.map((ids) => ids.length)).toEqual([500, 500, 201]);
+    expect(mine).toEqual([...ids.map((_, i) => i % 3 !== 0), false]);
   });
 
   it("a lone connection is claimed on its own", async () => {

@@ -1,7 +1,7 @@
 /** The supervision tables behind HealthStore on PostgreSQL (as sqlite/health.ts). */
 import type { KioskStateName, OpsEventType } from "../../../shared/ops.js";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
-import type { HealthStore, HeartbeatRecord, KioskHealthRow, OpsOutboxRow, QueuedOpsEvent, RegistryChange, TransitionRecord } from "../health-store.js";
+import { foldTransitions, type HealthStore, type HeartbeatRecord, type KioskHealthRow, type OpsOutboxRow, type QueuedOpsEvent, type RegistryChange, type TransitionRecord } from "../health-store.js";
 import type { Claim, ClaimHolder } from "../store.js";
 import type { PgClient, Q } from "./client.js";
 import { PgEventOutbox } from "./event-outbox.js";
@@ -31,6 +31,10 @@ const healthSelect = (q: Q, reports: boolean) => q`SELECT k.kiosk_id, k.name, k.
   FROM kiosks k
   LEFT JOIN kiosk_health h ON h.kiosk_id = k.kiosk_id
   LEFT JOIN kiosk_heartbeats b ON b.kiosk_id = k.kiosk_id`;
+
+/** Rows per multi-row statement: 6 columns each, well under PostgreSQL's 65 535 parameters. */
+const ROWS_PER_STATEMENT = 2_000;
+const chunks = <T>(rows: readonly T[]): T[][] => Array.from({ length: Math.ceil(rows.length / ROWS_PER_STATEMENT) }, (_, i) => rows.slice(i * ROWS_PER_STATEMENT, (i + 1) * ROWS_PER_STATEMENT));
 
 const parseComponents = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -75,24 +79,32 @@ export class PgHealthStore implements HealthStore {
 
   async recordSupervision(batch: { transitions: readonly TransitionRecord[]; events: readonly QueuedOpsEvent[] }): Promise<void> {
     if (batch.transitions.length === 0 && batch.events.length === 0) return;
+    // A fleet dropping at once is thousands of transitions: a few statements, not three per kiosk.
+    const transitions = batch.transitions.map((t) => ({ kiosk_id: t.kioskId, from_state: t.from, to_state: t.to, reason: t.reason, components: JSON.stringify(t.components), at: t.at }));
+    const states = foldTransitions(batch.transitions);
+    // The first of two events with one id wins, as ON CONFLICT DO NOTHING row by row did.
+    const firsts = new Map<string, QueuedOpsEvent>();
+    for (const e of batch.events) if (!firsts.has(e.eventId)) firsts.set(e.eventId, e);
+    const events = [...firsts.values()].map((e) => ({
+      event_id: e.eventId, kiosk_id: e.kioskId, type: e.type, body: e.body, created_at: e.createdAt, next_attempt_at: Date.parse(e.createdAt),
+    }));
     await this.db.tx(async (tx) => {
-      for (const t of batch.transitions) {
-        const components = JSON.stringify(t.components);
-        const seen = t.to === "online" || t.to === "degraded" ? t.at : null;
-        await tx`INSERT INTO kiosk_transitions (kiosk_id, from_state, to_state, reason, components, at)
-                 VALUES (${t.kioskId}, ${t.from}, ${t.to}, ${t.reason}, ${components}, ${t.at})`;
-        // `since` moves only when the state does.
-        await tx`INSERT INTO kiosk_health (kiosk_id, state, since, reason, components, first_seen_at)
-                 VALUES (${t.kioskId}, ${t.to}, ${t.at}, ${t.reason}, ${components}, ${seen})
-                 ON CONFLICT (kiosk_id) DO UPDATE SET
-                   since = CASE WHEN kiosk_health.state = excluded.state THEN kiosk_health.since ELSE excluded.since END,
-                   state = excluded.state, reason = excluded.reason, components = excluded.components,
-                   first_seen_at = COALESCE(kiosk_health.first_seen_at, excluded.first_seen_at)`;
+      for (const rows of chunks(transitions)) {
+        await tx`INSERT INTO kiosk_transitions ${tx(rows, "kiosk_id", "from_state", "to_state", "reason", "components", "at")}`;
       }
-      for (const e of batch.events) {
-        await tx`INSERT INTO ops_outbox (event_id, kiosk_id, type, body, created_at, next_attempt_at)
-                 VALUES (${e.eventId}, ${e.kioskId}, ${e.type}, ${e.body}, ${e.createdAt}, ${Date.parse(e.createdAt)})
-                 ON CONFLICT (event_id) DO NOTHING`;
+      for (const changed of [false, true]) {
+        const rows = states.filter((s) => s.changed === changed).map((s) => ({ kiosk_id: s.kioskId, state: s.state, since: s.since, reason: s.reason, components: s.components, first_seen_at: s.firstSeenAt }));
+        for (const part of chunks(rows)) {
+          // `since` moves only when the state does (foldTransitions: within the batch it did when `changed`).
+          await tx`INSERT INTO kiosk_health ${tx(part, "kiosk_id", "state", "since", "reason", "components", "first_seen_at")}
+                   ON CONFLICT (kiosk_id) DO UPDATE SET
+                     since = ${changed ? tx`excluded.since` : tx`CASE WHEN kiosk_health.state = excluded.state THEN kiosk_health.since ELSE excluded.since END`},
+                     state = excluded.state, reason = excluded.reason, components = excluded.components,
+                     first_seen_at = COALESCE(kiosk_health.first_seen_at, excluded.first_seen_at)`;
+        }
+      }
+      for (const rows of chunks(events)) {
+        await tx`INSERT INTO ops_outbox ${tx(rows, "event_id", "kiosk_id", "type", "body", "created_at", "next_attempt_at")} ON CONFLICT (event_id) DO NOTHING`;
       }
     });
   }

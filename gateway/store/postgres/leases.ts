@@ -56,8 +56,13 @@ export class PgLeaseStore implements LeaseStore {
   }
 
   async ownerOf(kioskId: string): Promise<string | null> {
-    const rows = await this.db.run((q) => q<{ holder: string }[]>`SELECT holder FROM kiosk_owners WHERE kiosk_id = ${kioskId}`);
-    return rows[0]?.holder ?? null;
+    return (await this.ownersOf([kioskId]))[0]?.holder ?? null;
+  }
+
+  async ownersOf(kioskIds: readonly string[]): Promise<{ kioskId: string; holder: string }[]> {
+    if (kioskIds.length === 0) return [];
+    const rows = await this.db.run((q) => q<{ kiosk_id: string; holder: string }[]>`SELECT kiosk_id, holder FROM kiosk_owners WHERE kiosk_id = ANY(${[...new Set(kioskIds)]}::text[])`);
+    return rows.map((r) => ({ kioskId: r.kiosk_id, holder: r.holder }));
   }
 
   /** As sqlite/leases.ts; a second taker waits on the row the first wrote and finds its owner alive. */

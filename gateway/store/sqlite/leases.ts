@@ -58,9 +58,16 @@ export class SqliteLeaseStore implements LeaseStore {
     return Promise.resolve();
   }
 
-  ownerOf(kioskId: string): Promise<string | null> {
-    const row = this.db.prepare<[string], { holder: string }>("SELECT holder FROM kiosk_owners WHERE kiosk_id = ?").get(kioskId);
-    return Promise.resolve(row?.holder ?? null);
+  async ownerOf(kioskId: string): Promise<string | null> {
+    return (await this.ownersOf([kioskId]))[0]?.holder ?? null;
+  }
+
+  ownersOf(kioskIds: readonly string[]): Promise<{ kioskId: string; holder: string }[]> {
+    const get = this.db.prepare<[string], { holder: string }>("SELECT holder FROM kiosk_owners WHERE kiosk_id = ?");
+    return Promise.resolve([...new Set(kioskIds)].flatMap((kioskId) => {
+      const row = get.get(kioskId);
+      return row === undefined ? [] : [{ kioskId, holder: row.holder }];
+    }));
   }
 
   takeOrphans(holder: string, aliveSince: number, at: string): Promise<string[]> {
