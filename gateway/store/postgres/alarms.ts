@@ -41,8 +41,10 @@ export class PgAlarmStore implements AlarmStore {
 
   acknowledge(alertId: string, by: string, at: Date): Promise<AcknowledgeResult> {
     return this.db.tx(async (tx): Promise<AcknowledgeResult> => {
-      // The alert's row lock orders this against a close or another acknowledgement.
-      const [alert] = await tx<{ closed_at: string | null }[]>`SELECT closed_at FROM alerts WHERE alert_id = ${alertId} FOR UPDATE`;
+      // The alert's row lock orders this against a close, an escalation or another acknowledgement.
+      // NO KEY UPDATE, as every lock on an alert row here: it does not hold up the foreign-key checks
+      // (KEY SHARE) of the alarm's other steps and dispatch attempts being written meanwhile.
+      const [alert] = await tx<{ closed_at: string | null }[]>`SELECT closed_at FROM alerts WHERE alert_id = ${alertId} FOR NO KEY UPDATE`;
       if (alert === undefined) return { result: "unknown" };
       const [ack] = await tx<{ actor: string | null; at: string }[]>`SELECT actor, at FROM alert_events WHERE alert_id = ${alertId} AND type = 'acknowledged'`;
       if (ack !== undefined) return { result: "already-acknowledged", by: ack.actor, at: ack.at };
@@ -82,7 +84,7 @@ export class PgAlarmStore implements AlarmStore {
       const [open] = await tx`
         SELECT 1 FROM alerts a WHERE a.alert_id = ${e.alertId} AND a.closed_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged')
-        FOR UPDATE OF a`;
+        FOR NO KEY UPDATE OF a`;
       if (open === undefined) return false;
       // Raised already (another gateway of the cluster, the same alarm and number): not twice. The
       // alert row's lock above orders two gateways raising it at once.

@@ -157,7 +157,7 @@ export class PostgresStore implements GatewayStore {
   private recordCopy(alert: Alert, pressCount: number): Promise<RecordAlertResult | undefined> {
     return this.db.tx(async (tx): Promise<RecordAlertResult | undefined> => {
       const [existing] = await tx<{ kiosk_id: string; received_at: string; press_count: number }[]>`
-        SELECT kiosk_id, received_at, press_count FROM alerts WHERE alert_id = ${alert.alertId} FOR UPDATE`;
+        SELECT kiosk_id, received_at, press_count FROM alerts WHERE alert_id = ${alert.alertId} FOR NO KEY UPDATE`;
       if (existing === undefined) return undefined;
       if (existing.kiosk_id !== alert.kioskId) return { outcome: "conflict", ownerKioskId: existing.kiosk_id };
       if (pressCount <= existing.press_count) return { outcome: "duplicate", receivedAt: existing.received_at, pressCount: existing.press_count, updated: false };
@@ -238,7 +238,7 @@ export class PostgresStore implements GatewayStore {
 
   closeAlert(alertId: string, close: { outcome: string; closedBy: string; now: Date; commandId: string; command: (kioskId: string) => string }): Promise<CloseAlertResult> {
     return this.db.tx(async (tx): Promise<CloseAlertResult> => {
-      const [row] = await tx<{ kiosk_id: string; closed_at: string | null }[]>`SELECT kiosk_id, closed_at FROM alerts WHERE alert_id = ${alertId} FOR UPDATE`;
+      const [row] = await tx<{ kiosk_id: string; closed_at: string | null }[]>`SELECT kiosk_id, closed_at FROM alerts WHERE alert_id = ${alertId} FOR NO KEY UPDATE`;
       if (row === undefined) return "unknown";
       if (row.closed_at !== null) return "already-closed";
       const now = close.now.toISOString();
