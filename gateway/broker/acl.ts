@@ -32,6 +32,17 @@ export type Principal = KioskPrincipal | OperatorPrincipal;
 /** Every kiosk's call signaling, for the operator page. */
 export const ALL_CALL_UP_FILTER = `${TOPIC_PREFIX}/+/${topics.callUp.suffix}`;
 
+/**
+ * Whether no client on any node may subscribe to this topic (decideSubscribe below): a kiosk's `up`
+ * topics other than call/up (its alerts, heartbeats, status, command results, snapshots) are read
+ * only by the node the kiosk is connected to, through the broker's `published` hook. A cluster node
+ * keeps them to itself instead of publishing them to the other nodes (cluster/routing.ts).
+ */
+export function nobodySubscribes(topic: string): boolean {
+  const parsed = parseTopic(topic);
+  return parsed !== null && topics[parsed.name].direction === "up" && parsed.name !== "callUp";
+}
+
 /** A refusal's `label` is its metric label (a fixed word, never a client's data); `reason` is for the log. */
 export type Decision = { readonly allow: true } | { readonly allow: false; readonly reason: string; readonly label?: string };
 

@@ -11,6 +11,9 @@
  *   a node drops its own messages when they come back. Subscriptions are mirrored to Redis without
  *   waiting for it (a SUBACK never waits for Redis).
  * - Kiosks' acks are never taken from Redis (LOCAL_ONLY): an ack is always sent by the kiosk's own node.
+ * - What no client anywhere may subscribe to (a kiosk's heartbeats, alerts, status…: broker/acl.ts
+ *   nobodySubscribes) is not published to Redis at all: the kiosk's own node handles it, and 10 000
+ *   kiosks beating every 10 s would otherwise cost each node an encode and a Redis write per beat.
  * - Redis down: cross-node messages (a call between a kiosk on one node and a page on another,
  *   operator events) are not routed meanwhile. Redis pub/sub keeps nothing, so they are gone: the
  *   gap is logged once when it starts and once when it ends (with how many messages were not
@@ -21,6 +24,7 @@ import { Redis } from "ioredis";
 import mqemitter from "mqemitter";
 import MQEmitterRedis from "mqemitter-redis";
 import type { Logger } from "pino";
+import { nobodySubscribes } from "../broker/acl.js";
 
 type Message = mqemitter.Message;
 type Listener = (message: Message, done: () => void) => void;
@@ -157,7 +161,7 @@ export class ClusterRouting implements Emitter {
 
   emit(message: Message, callback?: (error?: Error) => void): void {
     this.local.emit(message, callback);
-    if (this.closed || NOT_ROUTED.test(message.topic)) return;
+    if (this.closed || NOT_ROUTED.test(message.topic) || nobodySubscribes(message.topic)) return;
     if (!this.isUp()) {
       this.counts.notRouted += 1;
       this.checkState();

@@ -1,7 +1,7 @@
 /**
  * MQTT routing between gateway nodes (gateway/cluster/routing.ts): a publish on one node reaches
  * subscribers on the other, once; subscribers on the same node get it once (not again through
- * Redis); with Redis killed each node still serves its own clients, the cross-node gap is counted
+ * Redis); what nobody may subscribe to (a kiosk's heartbeats, alerts, status) never goes to Redis; with Redis killed each node still serves its own clients, the cross-node gap is counted
  * and logged once, and routing resumes by itself when Redis is back. Two real Aedes brokers on
  * ephemeral ports, real mqtt.js clients, a real redis-server of the test's own.
  */
@@ -149,5 +149,30 @@ describe("cluster routing between gateway nodes", () => {
     await waitFor(() => a.routing.state().routed >= 1, "something routed");
     await new Promise((r) => setTimeout(r, 300));
     expect(heard.filter((t) => /new\/subscribes|new\/unsubscribes|disconnect\/clients/.test(t))).toEqual([]);
+  });
+
+  it("a kiosk's heartbeats, alerts and status never go to Redis (nobody on another node may read them); its call/up does", async () => {
+    const redis = await new TestRedis(await freePort()).start();
+    defer(() => redis.stop());
+    const a = await startNode(defer, "gw-a", redis.url);
+    const b = await startNode(defer, "gw-b", redis.url);
+    await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes on Redis");
+    const watcher = new Redis(redis.url);
+    defer(() => void watcher.disconnect());
+    const heard: string[] = [];
+    watcher.on("pmessage", (_pattern, channel) => heard.push(channel));
+    await watcher.psubscribe("sos/*");
+    // A subscriber on B to everything: with no ACL here, only the routing decides what crosses.
+    const onB = await client(defer, b.url, "everything-on-b", "sos/v1/kiosks/#");
+    const kiosk = await client(defer, a.url, "kz-1");
+    await new Promise((r) => setTimeout(r, 300));
+    const routedBefore = a.routing.state().routed;
+    for (const suffix of ["heartbeat", "alerts", "status", "command-results", "snapshot"]) await kiosk.client.publishAsync(`sos/v1/kiosks/kz-1/${suffix}`, suffix, { qos: 1 });
+    await kiosk.client.publishAsync("sos/v1/kiosks/kz-1/call/up", "ring", { qos: 1 });
+    await waitFor(() => onB.got.includes("ring"), "call/up crossed to node B");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard).toEqual(["sos/v1/kiosks/kz-1/call/up"]);
+    expect(onB.got).toEqual(["ring"]);
+    expect(a.routing.state().routed - routedBefore).toBe(1);
   });
 });

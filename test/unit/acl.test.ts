@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Principal, decidePublish, decideSubscribe } from "../../gateway/broker/acl.js";
+import { ALL_CALL_UP_FILTER, type Principal, decidePublish, decideSubscribe, nobodySubscribes } from "../../gateway/broker/acl.js";
 import { type TopicName, topicFor, topics } from "../../shared/contract.js";
 
 const me: Principal = { role: "kiosk", kioskId: "kz-hwy-0001" };
@@ -77,5 +77,20 @@ describe("decideSubscribe", () => {
 
   it("refuses a null principal", () => {
     expect(decideSubscribe(null, topicFor("acks", me.kioskId)).allow).toBe(false);
+  });
+});
+
+describe("nobodySubscribes (what a cluster node keeps off Redis)", () => {
+  const operator: Principal = { role: "operator", name: "duty" };
+  it("holds for exactly the topics no kiosk and no operator may subscribe to, filter or exact name", () => {
+    for (const name of names) {
+      const topic = topicFor(name, me.kioskId);
+      const someone = [decideSubscribe(me, topic), decideSubscribe(operator, topic), decideSubscribe(operator, `sos/v1/kiosks/+/${topics[name].suffix}`)].some((d) => d.allow);
+      expect({ name, nobody: nobodySubscribes(topic) }).toEqual({ name, nobody: !someone });
+    }
+    expect(nobodySubscribes(topicFor("heartbeat", me.kioskId))).toBe(true);
+    expect(nobodySubscribes(ALL_CALL_UP_FILTER.replace("+", me.kioskId))).toBe(false);
+    expect(nobodySubscribes("$SOS/console/kiosks")).toBe(false);
+    expect(nobodySubscribes("$SYS/gw-a/new/clients")).toBe(false);
   });
 });
