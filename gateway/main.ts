@@ -177,7 +177,6 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     } else {
       const f = new DispatchForwarder(store, sender, config.dispatch, events, clock, log.child({ subsystem: "dispatch" }), format.name === "eido");
       forwarder = f;
-      events.on("alert.stored", "dispatch-forwarder", () => f.wake());
       stops.push(() => f.stop(config.shutdown.graceMs));
     }
     let updates: DispatchUpdates | undefined;
@@ -222,6 +221,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         format,
         // Supervision is built below; alerts arrive only once the broker listens, after it.
         health: (kioskId) => supervision.supervisor.get(kioskId),
+        ...(forwarder === undefined ? {} : { dispatch: forwarder }),
       },
       events,
       clock,

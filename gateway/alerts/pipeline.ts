@@ -12,7 +12,7 @@ import { ErrorCode } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import { type DispatchBodyFormat, dispatchFormat, type HealthAtPress } from "../dispatch/format.js";
 import type { GatewayEvents } from "../events.js";
-import type { GatewayStore } from "../store/store.js";
+import type { Claim, DispatchJob, GatewayStore } from "../store/store.js";
 import { RejectionSampler } from "./rejections.js";
 
 export interface PipelineOptions {
@@ -24,6 +24,15 @@ export interface PipelineOptions {
   readonly format?: DispatchBodyFormat;
   /** The gateway's supervision view of the kiosk, for the EIDO's health note. */
   readonly health?: (kioskId: string) => HealthAtPress | undefined;
+  /** The dispatch forwarder (none without a dispatch URL): a new alert's job is stored claimed for it and handed over. */
+  readonly dispatch?: DispatchHandoff;
+}
+
+/** What the pipeline needs of the dispatch forwarder (dispatch/forwarder.ts). */
+export interface DispatchHandoff {
+  claimForNew(): Claim | undefined;
+  /** After the alert is stored: its job when it was stored claimed, else undefined. */
+  stored(job: DispatchJob | undefined): void;
 }
 
 /** How an alert reached the gateway: the kiosk's MQTT link, or the SMS fallback (docs/fallback.md). */
@@ -85,10 +94,13 @@ export class AlertPipeline {
       health: this.options.health?.(kioskId),
       channel,
     });
-    const result = await this.store.recordAlert(alert, receivedAt, body);
+    const dispatch = this.options.dispatch;
+    // Stored claimed by this gateway's forwarder and handed to it: sent without a claim query of its own.
+    const result = await this.store.recordAlert(alert, receivedAt, body, dispatch?.claimForNew());
     const log = this.log.child({ kioskId, alertId: alert.alertId });
     switch (result.outcome) {
       case "stored":
+        dispatch?.stored(result.job);
         log.info({ kind: alert.kind, pressedAt: alert.pressedAt, channel }, "alert stored");
         this.bus.emit("alert.stored", { alertId: alert.alertId, kioskId, kind: alert.kind, pressedAt: alert.pressedAt, receivedAt: result.receivedAt, channel });
         await this.ack(reply, kioskId, { v: 1, alertId: alert.alertId, status: "ok", data: { receivedAt: result.receivedAt, duplicate: false, pressCount: result.pressCount } });

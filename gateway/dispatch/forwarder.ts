@@ -14,7 +14,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import { type ForwarderOptions, OutboxForwarder, type OutboxJob, type OutboxQueue } from "../outbox/forwarder.js";
-import type { DispatchJob, GatewayStore } from "../store/store.js";
+import type { Claim, DispatchJob, GatewayStore } from "../store/store.js";
 import { DispatchReachability, type DispatchStatus } from "./reachability.js";
 import type { DispatchSender } from "./webhook.js";
 
@@ -95,9 +95,20 @@ export class DispatchForwarder {
     this.outbox.start();
   }
 
-  /** Looks for due work now (called on start, on a new alert, and when a send finishes). */
+  /** Looks for due work now (called on start, on an escalation or update, and when a send finishes). */
   wake(): void {
     this.outbox.wake();
+  }
+
+  /** The claim a new alert's dispatch job is stored with, when it can be sent at once (OutboxForwarder.claimForNew). */
+  claimForNew(): Claim | undefined {
+    return this.outbox.claimForNew();
+  }
+
+  /** A new alert was stored: its job, claimed with claimForNew(), is sent at once; without one the queue is looked at. */
+  stored(job: DispatchJob | undefined): void {
+    if (job === undefined) this.outbox.wake();
+    else this.outbox.take(toOutboxJob(job));
   }
 
   /** Whether dispatch answers (for /readyz, the metrics and the console). */

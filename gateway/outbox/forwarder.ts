@@ -160,6 +160,26 @@ export class OutboxForwarder {
       });
   }
 
+  /**
+   * A claim to store a new job with (its store writes the job and the claim in one statement), when
+   * this forwarder can start it at once; undefined when it cannot (stopped, receiver failing, all
+   * slots busy): the job is then stored unclaimed and waits its turn in the queue.
+   */
+  claimForNew(): Claim | undefined {
+    if (this.stopped || this.circuit?.open != null || this.inflight.size >= this.options.concurrency) return undefined;
+    return { owner: this.owner, now: this.clock.now(), leaseMs: this.leaseMs };
+  }
+
+  /**
+   * Starts a job stored with claimForNew()'s claim: no claim query, no look at the queue. If a slot
+   * was taken meanwhile, the queue is looked at instead (the job is this forwarder's to claim again).
+   */
+  take(job: OutboxJob): void {
+    if (this.stopped || this.inflight.has(job.id)) return;
+    if (this.circuit?.open != null || this.inflight.size >= this.options.concurrency) return this.wake();
+    this.launch(job);
+  }
+
   /** Stops starting attempts; waits up to graceMs for those in flight, then aborts them (they stay pending). */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;

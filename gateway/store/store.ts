@@ -25,7 +25,8 @@ export interface KioskRecord {
 }
 
 export type RecordAlertResult =
-  | { readonly outcome: "stored"; readonly receivedAt: string; readonly pressCount: number }
+  /** `job`: the dispatch job, held by the claim recordAlert was given (absent without one). */
+  | { readonly outcome: "stored"; readonly receivedAt: string; readonly pressCount: number; readonly job?: DispatchJob }
   /** Seen before; `updated` when this copy carried a higher press count, which was stored. */
   | { readonly outcome: "duplicate"; readonly receivedAt: string; readonly pressCount: number; readonly updated: boolean }
   | { readonly outcome: "conflict"; readonly ownerKioskId: string };
@@ -146,7 +147,12 @@ export interface GatewayStore {
   listKiosks(): Promise<KioskRecord[]>;
 
   // alerts: stored and queued for dispatch in one transaction, deduplicated by alertId
-  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult>;
+  /**
+   * Stores a new alert and its dispatch job in one transaction (or recognises a copy). With `claim`,
+   * the job is stored claimed by it (no other process takes it within the lease) and returned, for
+   * the caller's forwarder to send at once without a claim of its own.
+   */
+  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string, claim?: Claim): Promise<RecordAlertResult>;
   /** Newest received first; `open`: only alarms not closed yet (however old: an open alarm is never out of view). */
   listAlerts(options?: { limit?: number; open?: boolean }): Promise<AlertRow[]>;
   getAlert(alertId: string): Promise<AlertRow | undefined>;

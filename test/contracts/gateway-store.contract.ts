@@ -46,6 +46,21 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
         expect(await store.getAlert("unknown")).toBeUndefined();
       });
 
+      it("stores a new alert's dispatch job claimed when given a claim: returned to the caller, nobody else takes it within the lease, and a copy is not claimed again", async () => {
+        await fresh();
+        const alert = newAlert();
+        expect(await store.recordAlert(alert, at(5), "body", claimBy("gw-a/1", 5, 10_000))).toEqual({
+          outcome: "stored", receivedAt: iso(5), pressCount: 1, job: { alertId: alert.alertId, body: "body", attempts: 0 },
+        });
+        expect(await store.recordAlert(alert, at(6), "again", claimBy("gw-b/1", 6, 10_000))).toEqual({ outcome: "duplicate", receivedAt: iso(5), pressCount: 1, updated: false });
+        expect(await store.claimDispatches(at(9_000), 10, claimBy("gw-b/1", 9_000))).toEqual([]);
+        expect(await store.nextDispatchAt({ owner: "gw-b/1" })).toEqual(at(10_005));
+        // Its own holder may take it again (its forwarder had no free slot after all)…
+        expect(await ids(store.claimDispatches(at(9_000), 10, claimBy("gw-a/1", 9_000)))).toEqual([alert.alertId]);
+        // …and once the lease lapses anyone may, the lapsed claim counted as an attempt (it may have been sent).
+        expect(await store.claimDispatches(at(60_000), 10, claimBy("gw-b/1", 60_000))).toEqual([{ alertId: alert.alertId, body: "body", attempts: 1 }]);
+      });
+
       it("dedupes by alertId: a copy keeps the first receivedAt and queues nothing; a higher press count is stored", async () => {
         await fresh();
         const alert = newAlert();

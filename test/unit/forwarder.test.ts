@@ -125,6 +125,37 @@ describe("DispatchForwarder", () => {
     return alerts;
   };
 
+  it("a new alert stored with the forwarder's claim is sent at once without a claim query; with every slot busy it is stored unclaimed and waits its turn", async () => {
+    const f = forwarder({ concurrency: 1 });
+    f.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const claims = vi.spyOn(store, "claimDispatches");
+    sender.hold = true;
+    const [first, second] = [newAlert(), newAlert()];
+    const stored = await store.recordAlert(first, new Date(), "first", f.claimForNew());
+    f.stored(stored.outcome === "stored" ? stored.job : undefined);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls.map((c) => c.job.alertId)).toEqual([first.alertId]);
+    expect(claims).not.toHaveBeenCalled();
+    // The one slot is taken: no claim is offered, the second waits in the queue for the first to finish.
+    expect(f.claimForNew()).toBeUndefined();
+    const unclaimed = await store.recordAlert(second, new Date(), "second", f.claimForNew());
+    expect(unclaimed).toMatchObject({ outcome: "stored" });
+    expect("job" in unclaimed).toBe(false);
+    f.stored(undefined);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls).toHaveLength(1);
+    sender.calls[0]!.resolve(ok);
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls.map((c) => c.job.alertId)).toEqual([first.alertId, second.alertId]);
+    expect(claims).toHaveBeenCalled();
+    sender.calls[1]!.resolve(ok);
+    await vi.advanceTimersByTimeAsync(0);
+    expect((await store.getAlert(first.alertId))?.delivery).toBe("delivered");
+    expect(sender.calls.map((c) => c.attempt)).toEqual([1, 1]);
+  });
+
   it("retries with growing delays capped at maxMs and never gives up: 30 failures then a success is delivered, 31 attempts recorded", async () => {
     const [alert] = await record();
     sender.answer = (n) => (n <= 30 ? unavailable : ok);

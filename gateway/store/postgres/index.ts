@@ -128,7 +128,7 @@ export class PostgresStore implements GatewayStore {
     return (await this.db.run((q) => q<KioskDbRow[]>`SELECT * FROM kiosks ORDER BY kiosk_id`)).map(toKiosk);
   }
 
-  async recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult> {
+  async recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string, claim?: Claim): Promise<RecordAlertResult> {
     const pressCount = alert.pressCount ?? 1;
     const received = receivedAt.toISOString();
     // A test alarm opens nothing on the kiosk, so it is closed as it is stored (as on SQLite).
@@ -143,9 +143,13 @@ export class PostgresStore implements GatewayStore {
           VALUES (${alert.alertId}, ${alert.kioskId}, ${alert.kind}, ${alert.pressedAt}, ${received}, ${JSON.stringify(alert)}, ${pressCount},
                   ${alert.lastPressAt ?? null}, ${alert.trigger ?? null}, ${closedAt}, ${outcome}, ${closedBy})
           ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id)
-        INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) SELECT alert_id, ${dispatchBody}, 0, ${receivedAt.getTime()} FROM a
+        INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at, claimed_by, claim_until)
+          SELECT alert_id, ${dispatchBody}, 0, ${receivedAt.getTime()}, ${claim?.owner ?? null}, ${claim === undefined ? null : claim.now.getTime() + claim.leaseMs} FROM a
         RETURNING alert_id`);
-      if (stored !== undefined) return { outcome: "stored", receivedAt: received, pressCount };
+      if (stored !== undefined) {
+        const job = claim === undefined ? {} : { job: { alertId: alert.alertId, body: dispatchBody, attempts: 0 } };
+        return { outcome: "stored", receivedAt: received, pressCount, ...job };
+      }
       const copy = await this.recordCopy(alert, pressCount);
       // undefined: the stored one was pruned meanwhile (an old test alarm): store this one afresh.
       if (copy !== undefined) return copy;

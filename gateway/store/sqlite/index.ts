@@ -152,7 +152,7 @@ export class SqliteStore implements GatewayStore {
     return Promise.resolve(this.db.prepare<[], KioskDbRow>("SELECT * FROM kiosks ORDER BY kiosk_id").all().map(toKiosk));
   }
 
-  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string): Promise<RecordAlertResult> {
+  recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string, claim?: Claim): Promise<RecordAlertResult> {
     const pressCount = alert.pressCount ?? 1;
     const tx = this.db.transaction((): RecordAlertResult => {
       const existing = this.db
@@ -184,9 +184,10 @@ export class SqliteStore implements GatewayStore {
           ...(alert.kind === "test" ? [received, "test", "system"] : [null, null, null]),
         );
       this.db
-        .prepare("INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at) VALUES (?, ?, 0, ?)")
-        .run(alert.alertId, dispatchBody, receivedAt.getTime());
-      return { outcome: "stored", receivedAt: received, pressCount };
+        .prepare("INSERT INTO dispatch_outbox (alert_id, body, attempts, next_attempt_at, claimed_by, claim_until) VALUES (?, ?, 0, ?, ?, ?)")
+        .run(alert.alertId, dispatchBody, receivedAt.getTime(), claim?.owner ?? null, claim === undefined ? null : claim.now.getTime() + claim.leaseMs);
+      const job = claim === undefined ? {} : { job: { alertId: alert.alertId, body: dispatchBody, attempts: 0 } };
+      return { outcome: "stored", receivedAt: received, pressCount, ...job };
     });
     return Promise.resolve(tx.immediate());
   }
