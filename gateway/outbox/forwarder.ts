@@ -219,7 +219,8 @@ export class OutboxForwarder {
     const free = open !== null ? 1 : this.options.concurrency - this.inflight.size;
     if (free > 0) {
       const jobs = await this.queue.claim(horizon, free, { owner: this.owner, now: new Date(nowMs), leaseMs: this.leaseMs, busy: this.busy(nowMs) });
-      for (const job of jobs) this.launch(job);
+      // A job handed over (take) while the claim was on its way is this forwarder's claim too: already started, not again.
+      for (const job of jobs) if (!this.inflight.has(job.id)) this.launch(job);
       if (open !== null && jobs.length > 0) return;
     }
     if (this.inflight.size >= this.options.concurrency) return; // a finishing send wakes us

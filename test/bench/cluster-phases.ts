@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
-import type { DispatchReceiver, ReceivedRequest } from "../fixtures/dispatch-receiver.js";
+import type { RemoteDispatchReceiver, RemoteRequest } from "./dispatch-receiver-process.js";
 import type { FleetKiosk, StormFleet } from "../cluster/storm-fleet.js";
 import { percentile, sorted, waitLine } from "./lib.js";
 
@@ -96,14 +96,14 @@ export class LightFleet {
 }
 
 /** Each alert's first 2xx delivery at the receiver. */
-function firstDeliveries(receiver: DispatchReceiver): Map<string, ReceivedRequest> {
-  const first = new Map<string, ReceivedRequest>();
+function firstDeliveries(receiver: RemoteDispatchReceiver): Map<string, RemoteRequest> {
+  const first = new Map<string, RemoteRequest>();
   for (const r of receiver.requests) if (r.status >= 200 && r.status < 300 && !first.has(r.body.alertId)) first.set(r.body.alertId, r);
   return first;
 }
 
 /** Press → dispatch (ms) for `ids`: the receiver's first 2xx for each, from the press's record time. */
-export function pressToDispatch(fleet: StormFleet, receiver: DispatchReceiver, ids: Iterable<string>): number[] {
+export function pressToDispatch(fleet: StormFleet, receiver: RemoteDispatchReceiver, ids: Iterable<string>): number[] {
   const first = firstDeliveries(receiver);
   return [...ids].flatMap((id) => {
     const at = first.get(id)?.at;
@@ -117,7 +117,7 @@ export function pressToDispatch(fleet: StormFleet, receiver: DispatchReceiver, i
  * receivedAt: the agent, the link and the gateway's queue) and from there to the receiver (the
  * store, the claim and the POST). Same machine, same clock.
  */
-export function pressSplit(fleet: StormFleet, receiver: DispatchReceiver, ids: Iterable<string>): { toGateway: number[]; toDispatch: number[] } {
+export function pressSplit(fleet: StormFleet, receiver: RemoteDispatchReceiver, ids: Iterable<string>): { toGateway: number[]; toDispatch: number[] } {
   const first = firstDeliveries(receiver);
   const toGateway: number[] = [];
   const toDispatch: number[] = [];

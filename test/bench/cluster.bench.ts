@@ -2,7 +2,8 @@
  * npm run bench:cluster [-- --kiosks N] — one gateway node vs three, on loopback, in one run: the
  * same fresh PostgreSQL database and a Redis of the bench's own for both (one node is a cluster of
  * one). N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over
- * the nodes; 12 real kiosk agents (durable outbox, resend until acked) press. Measured:
+ * the nodes and heartbeat as agents do; 12 real kiosk agents (durable outbox, resend until acked)
+ * press; the dispatch receiver runs in a process of its own (dispatch-receiver-process.ts). Measured:
  * - steady state press → dispatch p50/p99 (one node, then three);
  * - SIGKILL of a node: time until all its kiosks are connected to another node, and press → dispatch
  *   for presses made on its agents right after the kill;
@@ -13,7 +14,7 @@
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
+import { RemoteDispatchReceiver } from "./dispatch-receiver-process.js";
 import { TestRedis } from "../fixtures/redis-server.js";
 import { TcpProxy } from "../fixtures/tcp-proxy.js";
 import { freePort, tempDir, waitFor } from "../integration/harness.js";
@@ -52,7 +53,7 @@ interface Ctx {
   readonly dir: string;
   readonly db: string;
   readonly redis: string;
-  readonly receiver: DispatchReceiver;
+  readonly receiver: RemoteDispatchReceiver;
   readonly pressed: Set<string>;
 }
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   const dir = tempDir("sos-bench-cluster-");
   const db = await createTestDatabase();
   const redis = await new TestRedis(await freePort()).start();
-  const receiver = await new DispatchReceiver().start();
+  const receiver = await new RemoteDispatchReceiver().start();
   const ctx: Ctx = { dir: dir.path, db: db.url, redis: redis.url, receiver, pressed: new Set() };
   const proxies: TcpProxy[] = [];
   try {

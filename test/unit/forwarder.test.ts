@@ -156,6 +156,25 @@ describe("DispatchForwarder", () => {
     expect(sender.calls.map((c) => c.attempt)).toEqual([1, 1]);
   });
 
+  it("a job handed over while the forwarder is looking at the queue (its own claim, so claimable by it) is sent once", async () => {
+    const f = forwarder();
+    f.start();
+    await vi.advanceTimersByTimeAsync(0);
+    sender.hold = true;
+    const alert = newAlert();
+    const stored = await store.recordAlert(alert, new Date(), "body", f.claimForNew());
+    f.wake(); // a send finishing elsewhere: the queue is read now, before the handover below
+    f.stored(stored.outcome === "stored" ? stored.job : undefined);
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sender.calls.map((c) => c.job.alertId)).toEqual([alert.alertId]);
+    sender.calls[0]!.resolve(ok);
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sender.calls).toHaveLength(1);
+    expect((await store.getAlert(alert.alertId))?.delivery).toBe("delivered");
+  });
+
   it("retries with growing delays capped at maxMs and never gives up: 30 failures then a success is delivered, 31 attempts recorded", async () => {
     const [alert] = await record();
     sender.answer = (n) => (n <= 30 ? unavailable : ok);
