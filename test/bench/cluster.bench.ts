@@ -10,7 +10,8 @@
  * - silent machine loss (a TCP proxy in front of a node blackholes every byte): the same, against
  *   1.5 × the kiosks' keepalive;
  * - alerts lost (pressed, never at dispatch): the bench exits 1 if any.
- * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20).
+ * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20), BENCH_CLUSTER_SETTLE_S
+ * (15: the wait between the fleet connected and each steady phase).
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,11 @@ const KIOSKS = Number(kioskArg >= 0 ? argv[kioskArg + 1] : (argv.find((a) => a.s
 const PRESSERS = 12;
 const STEADY_MS = Number(process.env.BENCH_CLUSTER_STEADY_S ?? 15) * 1_000;
 const RATE = Number(process.env.BENCH_CLUSTER_RATE ?? 20);
+/**
+ * The wait between the fleet connected and the steady phase: 10 000 connections leave seconds of work
+ * behind them (claims, stored states, first heartbeats), which a steady state is not.
+ */
+const SETTLE_MS = Number(process.env.BENCH_CLUSTER_SETTLE_S ?? 15) * 1_000;
 const KEEPALIVE_S = 12;
 const SECRET = "cluster-fleet-secret-not-for-production";
 const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -82,6 +88,8 @@ async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (node
 }
 
 async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Spread> {
+  progress(`${name}: letting the fleet's connections settle for ${SETTLE_MS / 1_000} s (load ${load()})`);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   progress(`${name}: steady state, ${RATE} alerts/s for ${STEADY_MS / 1_000} s (load ${load()})`);
   const ids = await pressFor(agents, STEADY_MS, RATE);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), "steady-state alerts at dispatch", 60_000).catch(() => undefined);

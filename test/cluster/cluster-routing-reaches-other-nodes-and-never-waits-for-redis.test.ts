@@ -38,6 +38,16 @@ async function startNode(defer: Defer, nodeId: string, redisUrl: string): Promis
   return { routing, url: `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, logs };
 }
 
+/** A redis-server of the test's own and two nodes routing through it, both connected. */
+async function twoNodes(defer: Defer): Promise<{ redis: TestRedis; a: Node; b: Node }> {
+  const redis = await new TestRedis(await freePort()).start();
+  defer(() => redis.stop());
+  const a = await startNode(defer, "gw-a", redis.url);
+  const b = await startNode(defer, "gw-b", redis.url);
+  await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes on Redis");
+  return { redis, a, b };
+}
+
 async function client(defer: Defer, url: string, id: string, subscribe?: string): Promise<{ client: MqttClient; got: string[] }> {
   const c = await mqtt.connectAsync(url, { clientId: id, reconnectPeriod: 0, protocolVersion: 4 });
   defer(() => c.endAsync(true));
@@ -51,11 +61,7 @@ describe("cluster routing between gateway nodes", () => {
   const defer = deferCleanups();
 
   it("a publish on node A reaches a subscriber on node B once, and A's own subscriber once", async () => {
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const a = await startNode(defer, "gw-a", redis.url);
-    const b = await startNode(defer, "gw-b", redis.url);
-    await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes on Redis");
+    const { a, b } = await twoNodes(defer);
     const onB = await client(defer, b.url, "page-on-b", "sos/v1/kiosks/+/call/up");
     const onA = await client(defer, a.url, "page-on-a", "sos/v1/kiosks/+/call/up");
     const kiosk = await client(defer, a.url, "kiosk-on-a");
@@ -71,11 +77,7 @@ describe("cluster routing between gateway nodes", () => {
   });
 
   it("with Redis killed each node serves its own clients, the gap is logged once and counted, and routing resumes when Redis is back", async () => {
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const a = await startNode(defer, "gw-a", redis.url);
-    const b = await startNode(defer, "gw-b", redis.url);
-    await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes on Redis");
+    const { redis, a, b } = await twoNodes(defer);
     const localPage = await client(defer, a.url, "page-on-a", "sos/v1/kiosks/+/call/up");
     const remotePage = await client(defer, b.url, "page-on-b", "sos/v1/kiosks/+/call/up");
     const kiosk = await client(defer, a.url, "kiosk-on-a");
@@ -152,11 +154,7 @@ describe("cluster routing between gateway nodes", () => {
   });
 
   it("a kiosk's heartbeats, alerts and status never go to Redis (nobody on another node may read them); its call/up does", async () => {
-    const redis = await new TestRedis(await freePort()).start();
-    defer(() => redis.stop());
-    const a = await startNode(defer, "gw-a", redis.url);
-    const b = await startNode(defer, "gw-b", redis.url);
-    await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes on Redis");
+    const { redis, a, b } = await twoNodes(defer);
     const watcher = new Redis(redis.url);
     defer(() => void watcher.disconnect());
     const heard: string[] = [];
