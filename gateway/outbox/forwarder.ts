@@ -166,7 +166,7 @@ export class OutboxForwarder {
    * slots busy): the job is then stored unclaimed and waits its turn in the queue.
    */
   claimForNew(): Claim | undefined {
-    if (this.stopped || this.circuit?.open != null || this.inflight.size >= this.options.concurrency) return undefined;
+    if (this.stopped || !this.slotFree()) return undefined;
     return { owner: this.owner, now: this.clock.now(), leaseMs: this.leaseMs };
   }
 
@@ -175,9 +175,14 @@ export class OutboxForwarder {
    * was taken meanwhile, the queue is looked at instead (the job is this forwarder's to claim again).
    */
   take(job: OutboxJob): void {
-    if (this.stopped || this.inflight.has(job.id)) return;
-    if (this.circuit?.open != null || this.inflight.size >= this.options.concurrency) return this.wake();
+    if (this.stopped) return;
+    if (!this.slotFree()) return this.wake();
     this.launch(job);
+  }
+
+  /** A job may start now: the receiver is not being probed and a slot is free. */
+  private slotFree(): boolean {
+    return this.circuit?.open == null && this.inflight.size < this.options.concurrency;
   }
 
   /** Stops starting attempts; waits up to graceMs for those in flight, then aborts them (they stay pending). */
@@ -219,8 +224,7 @@ export class OutboxForwarder {
     const free = open !== null ? 1 : this.options.concurrency - this.inflight.size;
     if (free > 0) {
       const jobs = await this.queue.claim(horizon, free, { owner: this.owner, now: new Date(nowMs), leaseMs: this.leaseMs, busy: this.busy(nowMs) });
-      // A job handed over (take) while the claim was on its way is this forwarder's claim too: already started, not again.
-      for (const job of jobs) if (!this.inflight.has(job.id)) this.launch(job);
+      for (const job of jobs) this.launch(job);
       if (open !== null && jobs.length > 0) return;
     }
     if (this.inflight.size >= this.options.concurrency) return; // a finishing send wakes us
@@ -238,6 +242,9 @@ export class OutboxForwarder {
   }
 
   private launch(job: OutboxJob): void {
+    // A job handed over (take) while a claim was on its way comes back from that claim too (it is
+    // this forwarder's own): a job in flight is never started twice.
+    if (this.inflight.has(job.id)) return;
     const run = this.attempt(job).then(
       () => {
         this.inflight.delete(job.id);
