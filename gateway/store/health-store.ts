@@ -132,7 +132,11 @@ export interface FoldedState {
  */
 export function foldTransitions(transitions: readonly TransitionRecord[]): FoldedState[] {
   const byKiosk = new Map<string, TransitionRecord[]>();
-  for (const t of transitions) byKiosk.set(t.kioskId, [...(byKiosk.get(t.kioskId) ?? []), t]);
+  for (const t of transitions) {
+    const ts = byKiosk.get(t.kioskId);
+    if (ts === undefined) byKiosk.set(t.kioskId, [t]);
+    else ts.push(t);
+  }
   return [...byKiosk.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([kioskId, ts]) => {

@@ -52,9 +52,7 @@ export interface LeaseStore {
    * reconnect storm are claimed in one statement.
    */
   claimKiosks(kioskIds: readonly string[], holder: string, at: string): Promise<void>;
-  /** The process that supervises the kiosk now, or null when none does. */
-  ownerOf(kioskId: string): Promise<string | null>;
-  /** The owners of several kiosks in one read (a kiosk with none is left out). */
+  /** The processes that supervise these kiosks now, in one read (a kiosk with none is left out). */
   ownersOf(kioskIds: readonly string[]): Promise<{ kioskId: string; holder: string }[]>;
   /**
    * Takes for `holder` every kiosk that has been seen (online, degraded or offline) and that no live

@@ -14,6 +14,7 @@ import { TcpProxy } from "../fixtures/tcp-proxy.js";
 import { provisionTestKiosk, startTestKiosk, type TestGateway, type TestKiosk, waitFor } from "../integration/harness.js";
 import type { TestDatabase } from "../pg/pg-database.js";
 import { clusterRigs } from "./cluster-rig.js";
+import { ownerOf } from "../fixtures/kiosk-owner.js";
 
 describe("a kiosk is supervised by the node of its newest connection", () => {
   const { defer, rig } = clusterRigs();
@@ -45,7 +46,7 @@ describe("a kiosk is supervised by the node of its newest connection", () => {
     // silence runs out.
     const k = await kiosk(a, db.url, dir, "kz-own-0001", [aUrl, b.mqttUrl], { heartbeatIntervalS: 5 });
     await waitFor(async () => (await states(a, "kz-own-0001")).length === 1, "the kiosk online", 10_000);
-    expect(await a.store.leases.ownerOf("kz-own-0001")).toMatch(/^gw-a\//);
+    expect(await ownerOf(a.store.leases, "kz-own-0001")).toMatch(/^gw-a\//);
 
     proxy.down("blackhole");
     await waitFor(() => connectedTo(k).length === 2, "the kiosk on node B", 20_000);
@@ -53,14 +54,14 @@ describe("a kiosk is supervised by the node of its newest connection", () => {
     await waitFor(() => a.logs.find("kiosk supervised by another gateway now (its newest connection is there)").length > 0, "node A releasing the kiosk", 25_000);
     await new Promise((r) => setTimeout(r, 6_000));
     expect(await states(a, "kz-own-0001")).toEqual(["never-seen>online:connected"]);
-    expect(await a.store.leases.ownerOf("kz-own-0001")).toMatch(/^gw-b\//);
+    expect(await ownerOf(a.store.leases, "kz-own-0001")).toMatch(/^gw-b\//);
     expect((await a.store.health.getHealth("kz-own-0001"))?.state).toBe("online");
 
     // Node B stops cleanly; the link to A is back: the kiosk moves to A, still never offline.
     proxy.heal();
     await b.stop();
     await waitFor(() => connectedTo(k).length === 3, "the kiosk back on node A", 20_000);
-    await waitFor(async () => (await a.store.leases.ownerOf("kz-own-0001"))?.startsWith("gw-a/") === true, "node A owning the kiosk again", 10_000);
+    await waitFor(async () => (await ownerOf(a.store.leases, "kz-own-0001"))?.startsWith("gw-a/") === true, "node A owning the kiosk again", 10_000);
     await new Promise((r) => setTimeout(r, 6_000));
     expect(await states(a, "kz-own-0001")).toEqual(["never-seen>online:connected"]);
   });
@@ -78,7 +79,7 @@ describe("a kiosk is supervised by the node of its newest connection", () => {
     expect(offline).toMatchObject({ from: "online", to: "offline", reason: "heartbeats-missed" });
     // Heartbeats every 2 s, offline after 2 missed: not before ~4 s after its last beat, taken over within a beat or two.
     expect(Date.parse(offline?.at ?? "") - stoppedAt).toBeGreaterThanOrEqual(1_000);
-    expect(await b.store.leases.ownerOf("kz-own-0002")).toMatch(/^gw-b\//);
+    expect(await ownerOf(b.store.leases, "kz-own-0002")).toMatch(/^gw-b\//);
     expect(b.logs.find("took over the supervision of kiosks whose gateway stopped beating and that have not connected elsewhere").length).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 5_000));
     expect(await states(b, "kz-own-0002")).toEqual(["never-seen>online:connected", "online>offline:heartbeats-missed"]);

@@ -18,6 +18,7 @@ import { opsEventSchema } from "../../shared/ops.js";
 import { heartbeatPayload } from "../fixtures/heartbeat.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { defaultOptions, KIOSK, registerKiosks, T0 } from "./supervision-rig.js";
+import { ownerOf } from "../fixtures/kiosk-owner.js";
 
 const BEAT_MS = 5_000;
 const DEAD_AFTER_MS = 15_000;
@@ -130,7 +131,7 @@ describe("kiosk supervision across gateway nodes", () => {
     a.drop(); // A's keepalive finally closes the old connection (its last will)
     await keepBeating(b, 30_000);
     expect(await transitions()).toEqual(["never-seen>online:connected"]);
-    expect(await store.leases.ownerOf(KIOSK)).toBe("b");
+    expect(await ownerOf(store.leases, KIOSK)).toBe("b");
     expect(a.logs.find("kiosk supervised by another gateway now (its newest connection is there)").length).toBeGreaterThan(0);
     expect(a.supervisor.counts().online).toBe(0);
     expect(b.supervisor.counts().online).toBe(1);
@@ -227,6 +228,6 @@ describe("kiosk supervision across gateway nodes", () => {
     b.connect(); // the kiosk moved within seconds
     await keepBeating(b, 120_000);
     expect(await transitions()).toEqual(["never-seen>online:connected"]);
-    expect(await store.leases.ownerOf(KIOSK)).toBe("b");
+    expect(await ownerOf(store.leases, KIOSK)).toBe("b");
   });
 });

@@ -55,10 +55,6 @@ export class PgLeaseStore implements LeaseStore {
     );
   }
 
-  async ownerOf(kioskId: string): Promise<string | null> {
-    return (await this.ownersOf([kioskId]))[0]?.holder ?? null;
-  }
-
   async ownersOf(kioskIds: readonly string[]): Promise<{ kioskId: string; holder: string }[]> {
     if (kioskIds.length === 0) return [];
     const rows = await this.db.run((q) => q<{ kiosk_id: string; holder: string }[]>`SELECT kiosk_id, holder FROM kiosk_owners WHERE kiosk_id = ANY(${[...new Set(kioskIds)]}::text[])`);

@@ -58,10 +58,6 @@ export class SqliteLeaseStore implements LeaseStore {
     return Promise.resolve();
   }
 
-  async ownerOf(kioskId: string): Promise<string | null> {
-    return (await this.ownersOf([kioskId]))[0]?.holder ?? null;
-  }
-
   ownersOf(kioskIds: readonly string[]): Promise<{ kioskId: string; holder: string }[]> {
     const get = this.db.prepare<[string], { holder: string }>("SELECT holder FROM kiosk_owners WHERE kiosk_id = ?");
     return Promise.resolve([...new Set(kioskIds)].flatMap((kioskId) => {
