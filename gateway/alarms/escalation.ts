@@ -2,7 +2,14 @@
  * Escalation: an SOS alarm nobody acknowledges within `escalateAfterMs` of its receipt is escalated
  * (a step on its timeline and one event to the escalation webhook, written in one transaction), and
  * again every `escalationRepeatMs` until it is acknowledged or closed. One timer per open alarm, set
- * for exactly its next escalation (no periodic sweep); restored from the store after a restart.
+ * for exactly its next escalation; restored from the store after a restart.
+ *
+ * Gateways sharing a store (a cluster, `shared`): each also arms, every `syncMs`, the unacknowledged
+ * alarms other gateways received, so that an alarm is still escalated when the gateway that received
+ * it dies. Those it follows fire `takeoverMs` (plus a little jitter) after they are due, behind the
+ * gateway that received the alarm, and first read whether that one raised the escalation already (no
+ * lock, no write); a follower that had to raise one leads that alarm from then on. The store takes each
+ * escalation once whatever the timing (its event id is made from the alarm and the number).
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
@@ -13,6 +20,8 @@ import type { GatewayStore } from "../store/store.js";
 export interface EscalationOptions {
   readonly escalateAfterMs: number;
   readonly escalationRepeatMs: number;
+  /** Gateways sharing the store (see above); absent for a single gateway. */
+  readonly shared?: { readonly syncMs: number; readonly takeoverMs: number };
 }
 
 export interface EscalationDeps {
@@ -21,6 +30,8 @@ export interface EscalationDeps {
   readonly log: Logger;
   /** Called after each stored escalation (wake the webhook outbox, tell the pages). */
   readonly escalated: (alertId: string, number: number) => void;
+  /** [0, 1): a follower's jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
 interface Armed {
@@ -28,32 +39,41 @@ interface Armed {
   readonly receivedAt: number;
   escalations: number;
   timer: NodeJS.Timeout | undefined;
+  /** When the next escalation is due (a follower fires takeoverMs after it). */
+  dueAt: number;
+  /** Received here (or raised here since): fires when due; else it follows another gateway, takeoverMs behind. */
+  leads: boolean;
 }
 
 export class EscalationTimers {
   private readonly armed = new Map<string, Armed>();
   private stopped = false;
+  private sync: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: EscalationOptions,
     private readonly deps: EscalationDeps,
   ) {}
 
-  /** Re-arms every open, unacknowledged SOS alarm in the store (at start). */
+  /**
+   * Re-arms every open, unacknowledged SOS alarm in the store (at start); with a shared store, then
+   * arms every `syncMs` those it does not know yet. Returns how many are open.
+   */
   async restore(): Promise<number> {
-    const open = await this.deps.store.alarms.unacknowledged();
-    for (const a of open) {
-      const receivedAt = Date.parse(a.receivedAt);
-      const next = a.lastEscalatedAt === null ? receivedAt + this.options.escalateAfterMs : Date.parse(a.lastEscalatedAt) + this.options.escalationRepeatMs;
-      this.arm(a.alertId, a.kioskId, receivedAt, a.escalations, next);
+    const open = await this.armFromStore(true);
+    const shared = this.options.shared;
+    if (shared !== undefined && this.sync === undefined && !this.stopped) {
+      this.sync = setInterval(() => {
+        this.armFromStore(false).catch((err: unknown) => this.deps.log.warn({ err }, "could not read the unacknowledged alarms; trying again"));
+      }, shared.syncMs);
     }
-    return open.length;
+    return open;
   }
 
-  /** A new SOS alarm was received. */
+  /** A new SOS alarm was received here: this gateway leads its escalations. */
   track(alertId: string, kioskId: string, receivedAt: string): void {
     const at = Date.parse(receivedAt);
-    this.arm(alertId, kioskId, at, 0, at + this.options.escalateAfterMs);
+    this.arm(alertId, kioskId, at, 0, at + this.options.escalateAfterMs, true);
   }
 
   /** Acknowledged or closed: no more escalations. */
@@ -71,20 +91,38 @@ export class EscalationTimers {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.sync);
     for (const a of this.armed.values()) clearTimeout(a.timer);
     this.armed.clear();
   }
 
-  private arm(alertId: string, kioskId: string, receivedAt: number, escalations: number, dueAt: number): void {
+  /** Arms the store's open, unacknowledged alarms: all of them (`all`), or those not armed yet. */
+  private async armFromStore(all: boolean): Promise<number> {
+    const open = await this.deps.store.alarms.unacknowledged();
+    // Alone on its store, a gateway received every alarm in it; in a cluster it cannot tell whose they were.
+    const leads = this.options.shared === undefined;
+    for (const a of open) {
+      if (!all && this.armed.has(a.alertId)) continue;
+      const receivedAt = Date.parse(a.receivedAt);
+      const next = a.lastEscalatedAt === null ? receivedAt + this.options.escalateAfterMs : Date.parse(a.lastEscalatedAt) + this.options.escalationRepeatMs;
+      this.arm(a.alertId, a.kioskId, receivedAt, a.escalations, next, leads);
+    }
+    return open.length;
+  }
+
+  private arm(alertId: string, kioskId: string, receivedAt: number, escalations: number, dueAt: number, leads: boolean): void {
     if (this.stopped) return;
     this.cancel(alertId);
-    const a: Armed = { kioskId, receivedAt, escalations, timer: undefined };
+    const a: Armed = { kioskId, receivedAt, escalations, timer: undefined, dueAt, leads };
     this.armed.set(alertId, a);
     this.schedule(alertId, a, dueAt);
   }
 
   private schedule(alertId: string, a: Armed, dueAt: number): void {
-    const delay = Math.max(0, Math.min(dueAt - this.deps.clock.now().getTime(), 2 ** 31 - 1));
+    a.dueAt = dueAt;
+    const takeover = this.options.shared?.takeoverMs ?? 0;
+    const behind = a.leads ? 0 : takeover + Math.floor((this.deps.random ?? Math.random)() * takeover * 0.2);
+    const delay = Math.max(0, Math.min(dueAt + behind - this.deps.clock.now().getTime(), 2 ** 31 - 1));
     a.timer = setTimeout(() => void this.fire(alertId, a), delay);
   }
 
@@ -93,21 +131,16 @@ export class EscalationTimers {
     const now = this.deps.clock.now();
     const number = a.escalations + 1;
     try {
+      // Following: the gateway that leads has most likely raised it; a read says so without a lock.
+      if (!a.leads && !(await this.stillDue(alertId, a, number))) return;
       const event = await this.build(alertId, a, number, now);
       const stored = await this.deps.store.alarms.recordEscalation({ eventId: event.eventId, alertId, number, at: event.at, body: JSON.stringify(event) });
       if (this.armed.get(alertId) !== a) return;
       if (!stored) {
-        if (await this.stillWaiting(alertId)) {
-          // Another gateway of the cluster escalated this one first: the same number is not sent twice.
-          a.escalations = number;
-          this.deps.log.debug({ alertId, escalation: number }, "escalation already raised by another gateway");
-        } else {
-          // Acknowledged or closed meanwhile (perhaps by another process: the CLI, another gateway).
-          this.armed.delete(alertId);
-          return;
-        }
+        if (!(await this.stillDue(alertId, a, number))) return;
       } else {
         a.escalations = number;
+        a.leads = true;
         this.deps.log.warn({ alertId, kioskId: a.kioskId, escalation: number, unacknowledgedForS: event.unacknowledgedForS }, "alarm not acknowledged: escalated");
         this.deps.escalated(alertId, number);
       }
@@ -117,11 +150,24 @@ export class EscalationTimers {
     if (this.armed.get(alertId) === a) this.schedule(alertId, a, now.getTime() + this.options.escalationRepeatMs);
   }
 
-  /** Whether the alarm is still open and unacknowledged (so an escalation it did not store was another gateway's). */
-  private async stillWaiting(alertId: string): Promise<boolean> {
-    const alert = await this.deps.store.getAlert(alertId);
-    if (alert === undefined || alert.closedAt !== null) return false;
-    return !(await this.deps.store.alarms.steps(alertId)).some((s) => s.type === "acknowledged");
+  /**
+   * Whether escalation `number` is still to be raised here. Not when the alarm was acknowledged or
+   * closed (perhaps by another process: the CLI, another gateway): its timer ends. Not when another
+   * gateway of the cluster raised it: the same number is not sent twice, and the count goes on from it.
+   */
+  private async stillDue(alertId: string, a: Armed, number: number): Promise<boolean> {
+    const state = await this.deps.store.alarms.escalationState(alertId, escalationEventId(alertId, number));
+    if (this.armed.get(alertId) !== a) return false;
+    if (state === "due") return true;
+    if (state === "ended") {
+      this.armed.delete(alertId);
+      return false;
+    }
+    a.escalations = number;
+    this.deps.log.debug({ alertId, escalation: number }, "escalation already raised by another gateway");
+    // From when it was due, not from this look: a follower stays one beat behind, it does not drift.
+    this.schedule(alertId, a, a.dueAt + this.options.escalationRepeatMs);
+    return false;
   }
 
   private async build(alertId: string, a: Armed, number: number, now: Date): Promise<EscalationEvent> {

@@ -88,7 +88,10 @@ export class AlarmsFeature {
     this.kioskRecords = batchedLookup((ids) => deps.store.getKiosks(ids), (k) => k.kioskId, ROW_WINDOW_MS);
     this.steps = new StepWriter(() => deps.store.alarms, (step) => this.stepped(step.alertId, step.type, step.actor), this.log);
     this.forwarder = this.createForwarder();
-    this.escalation = new EscalationTimers(config.alarms, {
+    const { nodeId, beatMs } = config.cluster;
+    // A node of a cluster arms the others' alarms too, and follows them one beat behind (escalation.ts).
+    const shared = nodeId === undefined ? {} : { shared: { syncMs: beatMs, takeoverMs: beatMs } };
+    this.escalation = new EscalationTimers({ ...config.alarms, ...shared }, {
       store: deps.store,
       clock: deps.clock,
       log: this.log,

@@ -45,14 +45,15 @@ export async function alarmViews(store: GatewayStore, alerts: readonly AlertRow[
   const out: AlarmView[] = [];
   for (const alert of alerts) {
     if (!kiosks.has(alert.kioskId)) kiosks.set(alert.kioskId, await store.getKiosk(alert.kioskId));
+    const kiosk = kiosks.get(alert.kioskId);
     const s = steps.get(alert.alertId) ?? [];
     const ack = has(s, "acknowledged");
     const received = has(s, "received")?.detail.health as AlarmView["health"] | undefined;
     out.push({
-      ...(await buildOperatorAlarm(store, alert)),
+      ...(await buildOperatorAlarm(store, alert, { kiosk })),
       status: statusOf(alert, s),
       pressCount: alert.pressCount,
-      region: kiosks.get(alert.kioskId)?.region ?? null,
+      region: kiosk?.region ?? null,
       acknowledgedBy: ack?.actor ?? null,
       acknowledgedAt: ack?.at ?? null,
       escalations: s.filter((x) => x.type === "escalated").length,

@@ -8,12 +8,13 @@ import type { Logger } from "pino";
 import type { OperatorAlarm } from "../../shared/call.js";
 import type { GatewayEvents } from "../events.js";
 import { snapshotPath } from "../snapshots/links.js";
-import type { AlertRow, GatewayStore } from "../store/store.js";
+import type { AlertRow, GatewayStore, KioskRecord } from "../store/store.js";
 
 type Stored = GatewayEvents["alert.stored"];
 
-export async function buildOperatorAlarm(store: GatewayStore, alert: Stored | AlertRow): Promise<OperatorAlarm> {
-  const kiosk = await store.getKiosk(alert.kioskId);
+/** `known`: the kiosk's record when the caller has read it already (undefined: read here). */
+export async function buildOperatorAlarm(store: GatewayStore, alert: Stored | AlertRow, known?: { kiosk: KioskRecord | undefined }): Promise<OperatorAlarm> {
+  const kiosk = known === undefined ? await store.getKiosk(alert.kioskId) : known.kiosk;
   // Every stored alert's kiosk is registered (it authenticated); the fallback only guards a kiosk
   // deleted from the registry since.
   const location = kiosk?.location ?? { lat: 0, lon: 0, address: "(kiosk no longer registered)" };

@@ -40,6 +40,8 @@ export interface UnacknowledgedAlarm {
   readonly lastEscalatedAt: string | null;
 }
 
+export type EscalationState = "due" | "raised" | "ended";
+
 export interface QueuedEscalation {
   readonly eventId: string;
   readonly alertId: string;
@@ -75,6 +77,11 @@ export interface AlarmStore {
    * otherwise, nothing written.
    */
   recordEscalation(escalation: QueuedEscalation): Promise<boolean>;
+  /**
+   * Where an alarm's escalation `eventId` stands, read without taking a lock: `ended` (closed,
+   * acknowledged or unknown), `raised` (queued already: another gateway of the cluster raised it) or `due`.
+   */
+  escalationState(alertId: string, eventId: string): Promise<EscalationState>;
   /** A kiosk's alerts, newest first. */
   alertsOfKiosk(kioskId: string, limit: number): Promise<AlertRow[]>;
   /** Sets (or clears, null) a kiosk's region; false when the kiosk is not registered. */

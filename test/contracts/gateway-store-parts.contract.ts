@@ -155,6 +155,23 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       expect((await store.alarms.listEscalations(10)).map((r) => [r.eventId, r.attempts, r.deliveredAt])).toEqual([["e-2", 0, null], ["e-1", 2, iso(601)]]);
     });
 
+    it("tells where an escalation stands without a lock: due, raised (by any gateway), ended once acknowledged or closed", async () => {
+      const store = await fresh();
+      const other = await harness.another();
+      const [a, b] = [newAlert("k1"), newAlert("k1")];
+      await store.recordAlert(a, at(0), "{}");
+      await store.recordAlert(b, at(0), "{}");
+      expect(await other.alarms.escalationState(a.alertId, "e-1")).toBe("due");
+      await store.alarms.recordEscalation({ eventId: "e-1", alertId: a.alertId, number: 1, at: iso(100), body: "{}" });
+      expect(await other.alarms.escalationState(a.alertId, "e-1")).toBe("raised");
+      expect(await other.alarms.escalationState(a.alertId, "e-2")).toBe("due");
+      await store.alarms.acknowledge(a.alertId, "alice", at(150));
+      expect(await other.alarms.escalationState(a.alertId, "e-2")).toBe("ended");
+      await store.closeAlert(b.alertId, { outcome: "false-alarm", closedBy: "alice", now: at(20), commandId: "c-b", command: () => "{}" });
+      expect(await other.alarms.escalationState(b.alertId, "e-3")).toBe("ended");
+      expect(await other.alarms.escalationState("unknown", "e-4")).toBe("ended");
+    });
+
     it("sets and clears a kiosk's region", async () => {
       const store = await fresh();
       await registered(store, "k1");

@@ -176,6 +176,84 @@ describe("escalation timers", () => {
     }
   });
 
+  /** A gateway of a cluster: it arms the others' alarms every 5 s and follows them 5 s (+ 500 ms jitter here) behind. */
+  function clusterTimers(on: SqliteStore, escalated: string[], name: string): EscalationTimers {
+    return new EscalationTimers(
+      { escalateAfterMs: 30_000, escalationRepeatMs: 60_000, shared: { syncMs: 5_000, takeoverMs: 5_000 } },
+      { store: on, clock: systemClock, log: new LogCapture().logger(name), escalated: (id, n) => escalated.push(`${id}#${n}`), random: () => 0.5 },
+    );
+  }
+
+  it("an alarm whose gateway dies before its escalation is escalated by another gateway of the cluster, one beat late, then on time", async () => {
+    const other = SqliteStore.open(dir);
+    try {
+      const onA: string[] = [];
+      const onB: string[] = [];
+      const a = clusterTimers(store, onA, "esc-a");
+      const b = clusterTimers(other, onB, "esc-b");
+      // Both were running before the alarm came: B learns of it from the store only.
+      expect(await a.restore()).toBe(0);
+      expect(await b.restore()).toBe(0);
+      const alertId = await storeAlert();
+      a.track(alertId, KIOSK, new Date().toISOString());
+      await vi.advanceTimersByTimeAsync(5_000);
+      await settle();
+      expect(b.pending).toBe(1);
+      a.stop(); // A dies with the alarm's only timer it had
+      await vi.advanceTimersByTimeAsync(30_499); // due at 30 s; B follows 5.5 s behind
+      await settle();
+      expect(onB).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await settle();
+      expect(onB).toEqual([`${alertId}#1`]);
+      // B raised it, so B leads the alarm now: the next one comes escalationRepeatMs later, not a beat behind.
+      await vi.advanceTimersByTimeAsync(60_000);
+      await settle();
+      expect(onB).toEqual([`${alertId}#1`, `${alertId}#2`]);
+      expect(onA).toEqual([]);
+      expect((await store.alarms.listEscalations(10)).map((q) => escalationEventSchema.parse(JSON.parse(q.body)).escalation)).toEqual([2, 1]);
+      b.stop();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("while the gateway that received an alarm lives, the others of the cluster only read that it escalated, and write nothing", async () => {
+    const other = SqliteStore.open(dir);
+    try {
+      const onA: string[] = [];
+      const onB: string[] = [];
+      const a = clusterTimers(store, onA, "esc-a");
+      const b = clusterTimers(other, onB, "esc-b");
+      await a.restore();
+      await b.restore();
+      const writes = vi.spyOn(other.alarms, "recordEscalation");
+      const alertId = await storeAlert();
+      a.track(alertId, KIOSK, new Date().toISOString());
+      await vi.advanceTimersByTimeAsync(30_000);
+      await settle();
+      expect(onA).toEqual([`${alertId}#1`]);
+      expect(b.pending).toBe(1);
+      await vi.advanceTimersByTimeAsync(65_500);
+      await settle();
+      expect(onA).toEqual([`${alertId}#1`, `${alertId}#2`]);
+      expect(onB).toEqual([]);
+      expect(writes).not.toHaveBeenCalled();
+      expect(await store.alarms.listEscalations(10)).toHaveLength(2);
+      // Acknowledged on A: B's timer ends at its next look, still without a write.
+      await store.alarms.acknowledge(alertId, "alice", new Date());
+      a.cancel(alertId);
+      await vi.advanceTimersByTimeAsync(70_000);
+      await settle();
+      expect(b.pending).toBe(0);
+      expect(writes).not.toHaveBeenCalled();
+      a.stop();
+      b.stop();
+    } finally {
+      await other.close();
+    }
+  });
+
   it("an alarm acknowledged or closed elsewhere (the CLI) is not escalated, and its timer ends", async () => {
     const escalated: string[] = [];
     const t = timers(escalated);

@@ -1,6 +1,6 @@
 /** The alarm-lifecycle tables behind AlarmStore on PostgreSQL (as sqlite/alarms.ts). */
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
-import { ONCE_STEPS, type AcknowledgeResult, type AlarmStep, type AlarmStepType, type AlarmStore, type EscalationOutboxRow, type QueuedEscalation, type UnacknowledgedAlarm } from "../alarm-store.js";
+import { ONCE_STEPS, type AcknowledgeResult, type AlarmStep, type AlarmStepType, type AlarmStore, type EscalationOutboxRow, type EscalationState, type QueuedEscalation, type UnacknowledgedAlarm } from "../alarm-store.js";
 import type { AlertRow, Claim, ClaimHolder } from "../store.js";
 import type { PgClient, Q } from "./client.js";
 import { PgEventOutbox } from "./event-outbox.js";
@@ -94,6 +94,14 @@ export class PgAlarmStore implements AlarmStore {
       await insertStep(tx, { alertId: e.alertId, type: "escalated", at: e.at, actor: "gateway", detail: { number: e.number, eventId: e.eventId } });
       return true;
     });
+  }
+
+  async escalationState(alertId: string, eventId: string): Promise<EscalationState> {
+    const [row] = await this.db.run((q) => q<{ open: boolean; raised: boolean }[]>`
+      SELECT a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged') AS open,
+        EXISTS (SELECT 1 FROM escalation_outbox o WHERE o.event_id = ${eventId}) AS raised
+      FROM alerts a WHERE a.alert_id = ${alertId}`);
+    return row === undefined || !row.open ? "ended" : row.raised ? "raised" : "due";
   }
 
   async alertsOfKiosk(kioskId: string, limit: number): Promise<AlertRow[]> {

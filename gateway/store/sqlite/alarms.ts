@@ -1,7 +1,7 @@
 /** The alarm-lifecycle tables (migration 6) behind AlarmStore, kept apart from sqlite.ts. */
 import type Database from "better-sqlite3";
 import type { OutboxAttempt, OutboxJob } from "../../outbox/forwarder.js";
-import type { AcknowledgeResult, AlarmStep, AlarmStepType, AlarmStore, EscalationOutboxRow, QueuedEscalation, UnacknowledgedAlarm } from "../alarm-store.js";
+import type { AcknowledgeResult, AlarmStep, AlarmStepType, AlarmStore, EscalationOutboxRow, EscalationState, QueuedEscalation, UnacknowledgedAlarm } from "../alarm-store.js";
 import { ONCE_STEPS } from "../alarm-store.js";
 import type { AlertRow, Claim, ClaimHolder } from "../store.js";
 import { SqliteEventOutbox } from "./event-outbox.js";
@@ -108,6 +108,17 @@ export class SqliteAlarmStore implements AlarmStore {
       return true;
     });
     return Promise.resolve(tx.immediate());
+  }
+
+  escalationState(alertId: string, eventId: string): Promise<EscalationState> {
+    const row = this.db
+      .prepare<[string, string], { open: number; raised: number }>(
+        `SELECT a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged') AS open,
+           EXISTS (SELECT 1 FROM escalation_outbox o WHERE o.event_id = ?) AS raised
+         FROM alerts a WHERE a.alert_id = ?`,
+      )
+      .get(eventId, alertId);
+    return Promise.resolve(row === undefined || row.open === 0 ? "ended" : row.raised === 1 ? "raised" : "due");
   }
 
   alertsOfKiosk(kioskId: string, limit: number): Promise<AlertRow[]> {
