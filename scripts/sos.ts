@@ -47,6 +47,7 @@ program
   .option("--no-plain-mqtt", "do not serve the password listener (certificate kiosks only)")
   .option("--connection-burst <n>", "new MQTT connections allowed at once per source address (0 = no limit)", parseNumber)
   .option("--connections-per-second <n>", "then this many per second per source address", parseNumber)
+  .option("--handshake-deadline-ms <n>", "in a reconnect storm, refuse ('server unavailable') a connection whose CONNECT comes this late after its accept (default 5000; 0 = never)", parseNumber)
   .option("--dispatch-url <url>", "dispatch webhook URL (alerts are stored but not forwarded without one)")
   .option("--dispatch-secret <secret>", "HMAC key for X-Sos-Signature (or set SOS_DISPATCH_SECRET, which keeps it out of ps)")
   .option("--agency <id>", "agency id used in incident tracking ids", "sos.gateway")

@@ -25,8 +25,9 @@ import { decideSubscribe, type Principal } from "./acl.js";
 import { remoteAddress, transport } from "./clients.js";
 import { ConnectionRateLimiter, watchPacketSize } from "./guard.js";
 import { authError, BAD_USERNAME_OR_PASSWORD, IDENTIFIER_REJECTED, KioskAuthenticator, NOT_AUTHORIZED, refusalLabel, type RefusalError } from "./kiosk-auth.js";
-import { listenMqtt, secureContextOptions } from "./listeners.js";
+import { acceptQueueCap, listenMqtt, secureContextOptions } from "./listeners.js";
 import { PacketGate, type Refusal, RefusedError } from "./packet-gate.js";
+import { HandshakeDeadline } from "./handshake-deadline.js";
 import { RefusalLog, RESTORED_SUBSCRIPTION_REFUSED } from "./refusal-log.js";
 import { type BrokerPersistence, clearRetained, retainedTopics } from "./retained.js";
 import { indexRetained, type RetainedPersistence } from "./retained-index.js";
@@ -83,6 +84,7 @@ export class GatewayBroker {
   private readonly newest = new Map<string, Client>();
   private readonly kioskAuth: KioskAuthenticator;
   private readonly connections: ConnectionRateLimiter;
+  private readonly handshakes: HandshakeDeadline;
   /** Refused connections, publishes and subscriptions and client errors, logged sampled (a flood would drown the log). */
   private readonly refusals: RefusalLog;
   private readonly gate: PacketGate;
@@ -98,6 +100,7 @@ export class GatewayBroker {
     const { limits } = config;
     this.kioskAuth = new KioskAuthenticator(deps.store, new FailedLoginLimiter(limits.maxAuthFailuresPerMinute, 60_000, clock));
     this.connections = new ConnectionRateLimiter(limits.connectionBurst, limits.connectionsPerSecond, clock);
+    this.handshakes = new HandshakeDeadline(limits.handshakeDeadlineMs, clock);
     this.refusals = new RefusalLog(deps.log, { perKey: limits.refusalLogPerKey, total: limits.refusalLogTotal, windowMs: limits.refusalLogWindowMs });
     this.sessions = new SessionLog(deps.log, { perKey: limits.refusalLogPerKey, windowMs: limits.refusalLogWindowMs });
     this.gate = new PacketGate({
@@ -204,7 +207,9 @@ export class GatewayBroker {
       maxTopicLevels: this.config.broker.maxTopicLevels,
       maxClientsIdLength: 64,
       authenticate: (client, username, password, done) => {
-        this.authenticate(client, username, password).then(
+        // A CONNECT read too late (a reconnect storm) is refused before any lookup: handshake-deadline.ts.
+        const late = this.handshakes.refusal(client.conn);
+        (late === undefined ? this.authenticate(client, username, password) : Promise.reject(late)).then(
           (principal) => {
             this.principals.set(client, principal);
             if (principal.role === "kiosk") {
@@ -282,6 +287,7 @@ export class GatewayBroker {
     this.refusals.start();
     this.sessions.start();
     aedes.on("clientReady", (client) => {
+      this.handshakes.answered(client.conn);
       const principal = this.principals.get(client);
       if (principal === undefined) return;
       if (principal.role === "operator") return this.sessions.info(`operator:${principal.name}`, { operator: principal.name, clientId: client.id, address: remoteAddress(client) }, "operator connected");
@@ -309,6 +315,10 @@ export class GatewayBroker {
     const plainEnabled = this.config.mqtt.enabled ?? this.config.profile === "dev";
     if (plainEnabled) this.plainPort = await this.listen("mqtt", aedes);
     if (this.deps.tls !== undefined) this.tlsPort = await this.listen("mqtts", aedes);
+    const cap = acceptQueueCap();
+    if (cap !== undefined && cap < this.config.broker.listenBacklog) {
+      log.warn({ listenBacklog: this.config.broker.listenBacklog, somaxconn: cap }, "the kernel caps the MQTT accept queue below broker.listenBacklog: kiosks arriving at once (a node of a cluster died) wait out TCP retransmissions; raise it with 'sysctl -w net.core.somaxconn=4096'");
+    }
     if (!plainEnabled && this.deps.tls === undefined) {
       throw new SosError(ErrorCode.ConfigInvalid, "no MQTT listener: the password listener is off and there is no CA; run 'sos ca init --data-dir DIR' (or enable the password listener for development)");
     }
@@ -319,6 +329,7 @@ export class GatewayBroker {
       config: this.config,
       bus: this.deps.bus,
       connections: this.connections,
+      handshakes: this.handshakes,
       refusals: this.refusals,
       sockets: this.sockets,
       aedes,
@@ -348,6 +359,7 @@ export class GatewayBroker {
     if (!this.connections.take(address)) return refuse("too many connections from this address", "rate-limited");
     this.sockets.add(stream);
     stream.once("close", () => this.sockets.delete(stream));
+    this.handshakes.accept(stream);
     this.gate.install(aedes.handle(stream, req));
     watchPacketSize(stream, maxPacketBytes, (announced) => refuse(`packet of ${announced} bytes is over the ${maxPacketBytes}-byte limit`, "packet-too-large"));
   }

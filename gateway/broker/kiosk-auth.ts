@@ -21,6 +21,7 @@ import type { KioskPrincipal } from "./acl.js";
 
 // Aedes' AuthErrorCode is a const enum, which isolatedModules cannot import: the MQTT 3.1.1 codes.
 export const IDENTIFIER_REJECTED = 2;
+export const SERVER_UNAVAILABLE = 3;
 export const BAD_USERNAME_OR_PASSWORD = 4;
 export const NOT_AUTHORIZED = 5;
 
@@ -34,6 +35,7 @@ export function authError(returnCode: number, message: string, label?: string): 
 /** A refused connection's metric label: the MQTT return code, not the message (which can name a client). */
 export function refusalLabel(returnCode: number | undefined): string {
   if (returnCode === IDENTIFIER_REJECTED) return "identifier-rejected";
+  if (returnCode === SERVER_UNAVAILABLE) return "server-unavailable";
   if (returnCode === BAD_USERNAME_OR_PASSWORD) return "bad-credentials";
   if (returnCode === NOT_AUTHORIZED) return "not-authorized";
   return "other";

@@ -3,6 +3,7 @@
  * with client certificates required. Connections are rate-limited per address before anything else
  * (before the TLS handshake), and every socket's packets are size-checked from their headers.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
@@ -13,12 +14,15 @@ import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import type { ServerTls } from "../pki/ca.js";
 import { type ConnectionRateLimiter, watchPacketSize } from "./guard.js";
+import type { HandshakeDeadline } from "./handshake-deadline.js";
 import { type RefusalLog, TLS_HANDSHAKE_FAILED } from "./refusal-log.js";
 
 export interface ListenerContext {
   readonly config: GatewayConfig;
   readonly bus: EventBus<GatewayEvents>;
   readonly connections: ConnectionRateLimiter;
+  /** When each connection was accepted (a CONNECT read too late is refused: handshake-deadline.ts). */
+  readonly handshakes: HandshakeDeadline;
   /** Where refusals are logged (sampled). */
   readonly refusals: RefusalLog;
   /** Every open connection, so that stop() can end those still authenticating. */
@@ -76,12 +80,14 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
           return refuse(socket, none ? "no client certificate" : `client certificate refused: ${code}`, none ? "tls-no-certificate" : tlsRefusalLabel(code), { cn: none ? null : (peer.subject?.CN ?? null) });
         }
         socket.setNoDelay(true);
+        ctx.handshakes.secured(socket);
         onSocket(socket);
       },
     );
     // Before the handshake: a flood costs no TLS work.
     tlsServer.on("connection", (socket: Socket) => {
       if (!admit(socket)) return;
+      ctx.handshakes.acceptUnderTls(socket);
       // Tracked from the start, so stop() also ends handshakes in progress.
       ctx.sockets.add(socket);
       socket.once("close", () => ctx.sockets.delete(socket));
@@ -95,7 +101,9 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
   } else {
     // No Nagle: an alert or an ack is one small packet that must not wait for a delayed TCP ack.
     server = createServer({ noDelay: true }, (socket) => {
-      if (admit(socket)) onSocket(socket);
+      if (!admit(socket)) return;
+      ctx.handshakes.accept(socket);
+      onSocket(socket);
     });
   }
   const { host, port } = kind === "mqtt" ? config.mqtt : config.mqtts;
@@ -106,10 +114,21 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
         reject(new SosError(ErrorCode.PortInUse, `MQTT port ${port} on ${host} is already in use (another broker, such as Mosquitto?): choose another with ${flag}`));
       } else reject(err);
     });
-    server.listen(port, host, () => resolve());
+    // A deep accept queue: a reconnect storm must not overflow it (config.broker.listenBacklog).
+    server.listen({ port, host, backlog: config.broker.listenBacklog }, () => resolve());
   });
   const address = server.address();
   return { server, port: typeof address === "object" && address !== null ? address.port : port };
+}
+
+/** The kernel's cap on a listener's accept queue (Linux: net.core.somaxconn); undefined where it cannot be read. */
+export function acceptQueueCap(path = "/proc/sys/net/core/somaxconn"): number | undefined {
+  try {
+    const n = Number(readFileSync(path, "utf8").trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A refused client certificate's metric label, from its verification error code. */

@@ -20,6 +20,7 @@ export interface GatewayOptions {
   plainMqtt?: unknown;
   connectionBurst?: unknown;
   connectionsPerSecond?: unknown;
+  handshakeDeadlineMs?: unknown;
   dispatchUrl?: unknown;
   dispatchSecret?: unknown;
   agency?: unknown;
@@ -73,7 +74,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
       profile: opts.profile,
       mqtt: { host: opts.mqttHost, port: opts.mqttPort, enabled: typeof opts.plainMqtt === "boolean" ? opts.plainMqtt : undefined },
       mqtts: { host: opts.mqttsHost, port: opts.mqttsPort },
-      limits: { connectionBurst: opts.connectionBurst, connectionsPerSecond: opts.connectionsPerSecond },
+      limits: { connectionBurst: opts.connectionBurst, connectionsPerSecond: opts.connectionsPerSecond, handshakeDeadlineMs: opts.handshakeDeadlineMs },
       http: { host: opts.httpHost, port: opts.httpPort },
       dispatch: {
         url: opts.dispatchUrl,

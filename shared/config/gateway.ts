@@ -110,6 +110,12 @@ const limitsSchema = z.object({
   connectionBurst: z.number().int().min(0).default(100),
   /** …then this many per second. Kiosks behind carrier-grade NAT share an address: keep it generous. */
   connectionsPerSecond: z.number().min(0).default(10),
+  /**
+   * A connection whose CONNECT the gateway reads this long after accepting it is refused with CONNACK
+   * "server unavailable" before any lookup (an overloaded node in a reconnect storm; the kiosk tries
+   * again or another node). Below the kiosks' connect timeout (10 s). 0 = off.
+   */
+  handshakeDeadlineMs: z.number().int().min(0).max(60_000).default(5_000),
   /** Failed password logins of kiosks per address per minute; more are refused unchecked. */
   maxAuthFailuresPerMinute: z.number().int().min(1).max(100_000).default(30),
   /**
@@ -244,8 +250,15 @@ export const gatewayConfigSchema = z
         /** A frozen subscriber is disconnected after this long instead of stalling delivery. */
         drainTimeoutMs: z.number().int().min(1_000).max(60_000).default(20_000),
         maxTopicLevels: z.number().int().min(4).max(100).default(8),
+        /**
+         * The MQTT listeners' accept queue (listen(2) backlog; the kernel caps it at net.core.somaxconn).
+         * Node's 511 overflows when thousands of kiosks arrive at once (a node of a cluster died): the
+         * kernel then drops their handshakes' last ACK, and each waits out TCP's retransmission backoff
+         * (1, 2, 4 s…) while the gateway idles.
+         */
+        listenBacklog: z.number().int().min(16).max(65_535).default(4_096),
       })
-      .default({ id: "sos-gateway", drainTimeoutMs: 20_000, maxTopicLevels: 8 }),
+      .default({ id: "sos-gateway", drainTimeoutMs: 20_000, maxTopicLevels: 8, listenBacklog: 4_096 }),
     alerts: z
       .object({ maxPayloadBytes: z.number().int().min(256).max(1_048_576).default(16_384) })
       .default({ maxPayloadBytes: 16_384 }),
