@@ -69,6 +69,8 @@ function connectOne(i: number): Promise<void> {
     keepalive: Number(keepaliveText),
     connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectPeriod: 200 + Math.floor(Math.random() * 800),
+    // As the agent, which reconnects after any close: a CONNACK refusal ("server unavailable" from an overloaded node) too.
+    reconnectOnConnackError: true,
     queueQoSZero: false,
     will: { topic: topicFor("status", id), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
   });

@@ -11,7 +11,8 @@
  *   1.5 × the kiosks' keepalive;
  * - alerts lost (pressed, never at dispatch): the bench exits 1 if any.
  * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20), BENCH_CLUSTER_SETTLE_S
- * (15: the wait between the fleet connected and each steady phase).
+ * (15: the wait between the fleet connected and each steady phase), BENCH_CLUSTER_WARMUP_S (3: presses
+ * at the rate before each steady window, not measured).
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,11 @@ const RATE = Number(process.env.BENCH_CLUSTER_RATE ?? 20);
  * behind them (claims, stored states, first heartbeats), which a steady state is not.
  */
 const SETTLE_MS = Number(process.env.BENCH_CLUSTER_SETTLE_S ?? 15) * 1_000;
+/**
+ * Presses at the steady rate before each measured window, not measured (their loss is): a node's first
+ * alerts pay for cold code and for statements each database connection prepares at its first use.
+ */
+const WARMUP_MS = Number(process.env.BENCH_CLUSTER_WARMUP_S ?? 3) * 1_000;
 const KEEPALIVE_S = 12;
 const SECRET = "cluster-fleet-secret-not-for-production";
 const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -90,7 +96,9 @@ async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (node
 async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Spread> {
   progress(`${name}: letting the fleet's connections settle for ${SETTLE_MS / 1_000} s (load ${load()})`);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  progress(`${name}: steady state, ${RATE} alerts/s for ${STEADY_MS / 1_000} s (load ${load()})`);
+  const warm = await pressFor(agents, WARMUP_MS, RATE);
+  await waitFor(() => [...warm].every((id) => ctx.receiver.deliveredIds().has(id)), "warm-up alerts at dispatch", 60_000).catch(() => undefined);
+  progress(`${name}: steady state, ${RATE} alerts/s for ${STEADY_MS / 1_000} s after ${warm.size} warm-up presses (load ${load()})`);
   const ids = await pressFor(agents, STEADY_MS, RATE);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), "steady-state alerts at dispatch", 60_000).catch(() => undefined);
   const split = pressSplit(agents, ctx.receiver, ids);
@@ -119,7 +127,13 @@ async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: Storm
   await lose();
   const ids = await pressEach(agents, onIt);
   const moved = await fleet.waitMoved(endpoint(url).port, at, Math.max(60_000, targetMs * 4));
-  progress(`${what}: kiosks connected again, per second after the loss: ${histogram(moved.moved, 1_000)}; by tries: ${histogram(moved.tries, 1)}; failed tries: ${JSON.stringify(moved.failures)}`);
+  // Where each failed try went: the node just lost, or a live one (by its port).
+  const lostPort = String(endpoint(url).port);
+  const failed = Object.entries(moved.failures).map(([key, n]) => {
+    const [why, port] = key.split("@") as [string, string];
+    return `${n} × ${why} at ${port === lostPort ? "the lost node" : `a live node (:${port})`}`;
+  });
+  progress(`${what}: kiosks connected again, per second after the loss: ${histogram(moved.moved, 1_000)}; by tries: ${histogram(moved.tries, 1)}; failed tries: ${failed.join(", ") || "none"}`);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), `${what}: alerts at dispatch`, 60_000).catch(() => undefined);
   return { what, kiosks, moved: spread(moved.moved), noticed: spread(moved.noticed), tries: spread(moved.tries), notMoved: moved.waiting + moved.stillThere, collateral: moved.collateral, press: spread(pressToDispatch(agents, ctx.receiver, ids)), targetMs };
 }

@@ -4,6 +4,7 @@
  * (SIGKILL: a crash; SIGTERM: a graceful stop) and started again where its kiosks look for it.
  * Used by the cluster tests and by bench:cluster.
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DISPATCH_SECRET, freePort, spawnSos, type SosProcess } from "../integration/harness.js";
 
@@ -17,7 +18,11 @@ export interface NodeOptions {
   readonly root: string;
   /** More `sos gateway` arguments (e.g. --connection-burst 0, --log-level warn). */
   readonly extraArgs?: readonly string[];
-  /** Keep the node's log lines (off in benchmarks: 10 000 kiosks log a lot). */
+  /**
+   * Keep the node's log lines (off in benchmarks: 10 000 kiosks log a lot). Off, each process writes
+   * them to `<root>/<nodeId>-<run>.log`, as a gateway in service writes to journald: never held up by
+   * a busy reader.
+   */
   readonly keepLogs?: boolean;
 }
 
@@ -66,16 +71,12 @@ export class GatewayNode {
       "--dispatch-url", o.dispatchUrl,
       ...(o.extraArgs ?? []),
     ];
-    const proc = spawnSos(args, { env: { SOS_DISPATCH_SECRET: DISPATCH_SECRET } });
+    mkdirSync(o.root, { recursive: true });
+    const logFile = o.keepLogs === false ? join(o.root, `${this.nodeId}-${this.runs.length + 1}.log`) : undefined;
+    const proc = spawnSos(args, { env: { SOS_DISPATCH_SECRET: DISPATCH_SECRET }, ...(logFile === undefined ? {} : { logFile }) });
     this.current = proc;
     this.runs.push(proc);
     await proc.waitForLog("gateway ready", timeoutMs);
-    if (o.keepLogs === false) {
-      // Drop the lines kept so far and every later one: the process keeps writing, nobody reads.
-      proc.stdout.length = 0;
-      proc.child.stdout?.removeAllListeners("data");
-      proc.child.stdout?.resume();
-    }
     return this;
   }
 

@@ -4,7 +4,7 @@
  * HTTP dispatch receiver, all on ephemeral ports.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -158,25 +158,33 @@ export interface SosProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the built `sos` CLI as a child process (npm test builds dist/ first). */
-export function spawnSos(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): SosProcess {
+/**
+ * Runs the built `sos` CLI as a child process (npm test builds dist/ first). `logFile`: its stdout
+ * goes to that file instead of a pipe (`stdout` stays empty; `waitForLog` reads the file). A process
+ * that logs a lot writes to a pipe only as fast as this process reads it: a busy test process would
+ * hold it up, as a stalled log reader would a gateway in service (shared/log.ts logs synchronously).
+ */
+export function spawnSos(args: readonly string[], options: { env?: NodeJS.ProcessEnv; logFile?: string } = {}): SosProcess {
   if (!existsSync(SOS_BIN)) throw new Error(`${SOS_BIN} is missing: run 'npm run build' first (npm test does)`);
-  const child = spawn(process.execPath, [SOS_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+  const { logFile } = options;
+  const out = logFile === undefined ? "pipe" : openSync(logFile, "a");
+  const child = spawn(process.execPath, [SOS_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["pipe", out, "pipe"] });
+  if (typeof out === "number") closeSync(out);
   const stdout: string[] = [];
   const stderr: string[] = [];
   let buffer = "";
-  child.stdout.on("data", (chunk: Buffer) => {
+  child.stdout?.on("data", (chunk: Buffer) => {
     buffer += chunk.toString("utf8");
     const lines = buffer.split("\n");
     buffer = lines.pop() ?? "";
     stdout.push(...lines);
   });
-  child.stderr.on("data", (chunk: Buffer) => stderr.push(...chunk.toString("utf8").split("\n").filter((l) => l !== "")));
+  child.stderr?.on("data", (chunk: Buffer) => stderr.push(...chunk.toString("utf8").split("\n").filter((l) => l !== "")));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.on("exit", (code, signal) => resolveExit({ code, signal }));
   });
   const parsed = (): Record<string, unknown>[] =>
-    stdout.flatMap((l) => {
+    (logFile === undefined ? stdout : readFileSync(logFile, "utf8").split("\n")).flatMap((l) => {
       try {
         return [JSON.parse(l) as Record<string, unknown>];
       } catch {
