@@ -7,8 +7,9 @@
  * address and photo.
  *
  * A refused message is dropped, not answered with a disconnect: a legitimate kiosk can race its
- * own alarm (a ring sent as the alarm is closed, or before its alert is stored after a reconnect;
- * rings repeat every 5 s), and its connection carries its alerts. Every refusal is counted
+ * own alarm (a ring sent as the alarm is closed; rings repeat every 5 s), and its connection carries
+ * its alerts. A ring that overtakes its own alert (both leave the kiosk together; the alert is still
+ * being stored when the ring is checked) waits for it, up to UNKNOWN_ALARM_GRACE_MS. Every refusal is counted
  * (`call.refused` → sos_call_messages_refused_total) and logged sampled (a misbehaving kiosk must
  * not flood the log). Operators' `call/down` messages that break the contract are counted and
  * logged the same way (the kiosk drops them).
@@ -94,9 +95,19 @@ export interface CallGuardDeps {
   readonly log: Logger;
 }
 
+/**
+ * A ring naming an alarm the store does not know yet is looked up again once its alert is stored, or
+ * after this long: a kiosk sends its alert and its first ring together, and the ring's check often
+ * runs while the alert is still being stored. Only then is it dropped as unknown.
+ */
+export const UNKNOWN_ALARM_GRACE_MS = 2_000;
+
 /** The policy wired to the store, the metric and a sampled log. */
 export class CallGuard {
   private readonly refusals: RefusalLog;
+  /** alertId → the checks waiting for that alert to be stored. */
+  private readonly waiting = new Map<string, (() => void)[]>();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     limits: GatewayConfig["limits"],
@@ -107,22 +118,56 @@ export class CallGuard {
 
   start(): void {
     this.refusals.start();
+    this.unsubscribe ??= this.deps.events.on("alert.stored", "call-guard", (e) => this.storedNow(e.alertId));
   }
 
   stop(): void {
     this.refusals.stop();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    for (const id of [...this.waiting.keys()]) this.storedNow(id);
   }
 
   /** BrokerDeps.checkKioskPublish: null lets a kiosk's message through, a reason drops it. */
   async checkKioskPublish(kioskId: string, topic: string, payload: Buffer): Promise<string | null> {
     if (parseTopic(topic)?.name !== "callUp") return null;
     const verdict = await decideCallUp(kioskId, payload, async (alertId) => {
-      const alert = await this.deps.store.getAlert(alertId);
-      return alert === undefined ? undefined : { kioskId: alert.kioskId, closed: alert.closedAt !== null };
+      const found = await this.owner(alertId);
+      if (found !== undefined || this.unsubscribe === undefined) return found;
+      // Perhaps still being stored (it left the kiosk with this message): looked up again once it is, or after the grace.
+      await this.storedOrLater(alertId);
+      return this.owner(alertId);
     });
     if (verdict.ok) return null;
     this.refused("up", verdict, { kioskId, address: `kiosk:${kioskId}` });
     return `${verdict.refusal}: ${verdict.detail}`;
+  }
+
+  private async owner(alertId: string): Promise<AlarmOwner | undefined> {
+    const alert = await this.deps.store.getAlert(alertId);
+    return alert === undefined ? undefined : { kioskId: alert.kioskId, closed: alert.closedAt !== null };
+  }
+
+  /** Resolves when `alertId` is stored here, or after UNKNOWN_ALARM_GRACE_MS. */
+  private storedOrLater(alertId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, UNKNOWN_ALARM_GRACE_MS);
+      const list = this.waiting.get(alertId) ?? [];
+      list.push(done);
+      this.waiting.set(alertId, list);
+      const waiting = this.waiting;
+      function done(): void {
+        clearTimeout(timer);
+        const left = (waiting.get(alertId) ?? []).filter((f) => f !== done);
+        if (left.length === 0) waiting.delete(alertId);
+        else waiting.set(alertId, left);
+        resolve();
+      }
+    });
+  }
+
+  private storedNow(alertId: string): void {
+    for (const done of this.waiting.get(alertId) ?? []) done();
   }
 
   /** An operator's `call/down` message, parsed; one that breaks the contract is counted, logged and undefined. */

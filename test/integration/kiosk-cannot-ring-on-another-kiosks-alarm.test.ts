@@ -5,13 +5,16 @@
  * refused call messages are dropped, counted and logged (sampled), not answered with a disconnect.
  * Call messages that break the contract are dropped and counted too (item 8).
  */
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { topicFor } from "../../shared/contract.js";
 import { deferCleanups } from "./cleanups.js";
 import { startCallRig } from "./call-rig.js";
 import { waitFor } from "./harness.js";
 
 const A = "kz-hijack-a";
 const B = "kz-hijack-b";
+const C = "kz-hijack-c";
 const AT = new Date().toISOString();
 
 describe("a kiosk's ring may name only its own alarm", () => {
@@ -73,5 +76,23 @@ describe("a kiosk's ring may name only its own alarm", () => {
     await page.callDown(B, { type: "accept", callId: "call-b-0001", operator: "op7", pageId: "page-0000000001" });
     await waitFor(() => b.down.length > 0, "the accept at B");
     expect(a.down).toEqual([]);
+  });
+
+  it("a ring sent with its own alert (both leave the kiosk together) waits for the alert to be stored and reaches the operator, not dropped as unknown", async () => {
+    const { gateway, kiosks, operator } = await startCallRig(defer, [C]);
+    const [c] = kiosks;
+    if (c === undefined) throw new Error("one kiosk expected");
+    const page = await operator("op9");
+    const alertId = randomUUID();
+    const alert = { v: 1, alertId, kioskId: C, kind: "sos", pressedAt: new Date().toISOString(), location: { lat: 43.25, lon: 76.95, address: "C's address" } };
+    // Written in one go: the ring's check runs while the alert is still being stored.
+    await Promise.all([
+      c.client.publishAsync(topicFor("alerts", C), JSON.stringify(alert), { qos: 1 }),
+      c.callUp({ type: "ring", callId: "call-with-alert-0001", alertId, at: AT }),
+    ]);
+    await waitFor(() => page.received.some((m) => m.body.callId === "call-with-alert-0001"), "the ring at the operator");
+    expect(gateway.logs.find("call message refused: dropped")).toEqual([]);
+    const { body } = await gateway.metrics.render();
+    expect(body).not.toContain('reason="unknown-alarm"');
   });
 });
