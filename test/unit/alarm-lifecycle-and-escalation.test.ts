@@ -37,6 +37,11 @@ function timers(escalated: string[] = []): EscalationTimers {
 
 /** Lets the timer's async store calls finish (they resolve at once on SQLite). */
 const settle = () => vi.advanceTimersByTimeAsync(0);
+/** `ms` pass, then the store calls they started finish. */
+const after = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms);
+  await settle();
+};
 
 beforeEach(async () => {
   vi.useFakeTimers({ now: new Date("2026-01-01T00:00:00.000Z") });
@@ -120,11 +125,9 @@ describe("escalation timers", () => {
     t.track(alertId, KIOSK, new Date().toISOString());
     await vi.advanceTimersByTimeAsync(29_999);
     expect(escalated).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    await settle();
+    await after(1);
     expect(escalated).toEqual([`${alertId}#1`]);
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await after(60_000);
     expect(escalated).toEqual([`${alertId}#1`, `${alertId}#2`]);
 
     const queued = await store.alarms.listEscalations(10);
@@ -155,18 +158,15 @@ describe("escalation timers", () => {
       // Node B learned of the alarm at its own start, a moment later.
       await vi.advanceTimersByTimeAsync(200);
       expect(await b.restore()).toBe(1);
-      await vi.advanceTimersByTimeAsync(30_000);
-      await settle();
-      await vi.advanceTimersByTimeAsync(60_000);
-      await settle();
+      await after(30_000);
+      await after(60_000);
       const queued = await store.alarms.listEscalations(10);
       expect(queued.map((q) => escalationEventSchema.parse(JSON.parse(q.body)).escalation).sort()).toEqual([1, 2]);
       expect([...onA, ...onB].sort()).toEqual([`${alertId}#1`, `${alertId}#2`]);
       expect(new Set(queued.map((q) => q.eventId)).size).toBe(2);
 
       await store.alarms.acknowledge(alertId, "alice", new Date());
-      await vi.advanceTimersByTimeAsync(120_000);
-      await settle();
+      await after(120_000);
       expect(await store.alarms.listEscalations(10)).toHaveLength(2);
       expect(a.pending + b.pending).toBe(0);
       a.stop();
@@ -184,58 +184,61 @@ describe("escalation timers", () => {
     );
   }
 
-  it("an alarm whose gateway dies before its escalation is escalated by another gateway of the cluster, one beat late, then on time", async () => {
+  interface TwoGateways {
+    readonly a: EscalationTimers;
+    readonly b: EscalationTimers;
+    readonly onA: string[];
+    readonly onB: string[];
+    /** B's own connection to the store. */
+    readonly other: SqliteStore;
+  }
+
+  /** Gateways A and B of a cluster on one store, both running before any alarm comes (B learns of A's alarms from the store only). */
+  async function twoGateways(body: (g: TwoGateways) => Promise<void>): Promise<void> {
     const other = SqliteStore.open(dir);
+    const onA: string[] = [];
+    const onB: string[] = [];
+    const a = clusterTimers(store, onA, "esc-a");
+    const b = clusterTimers(other, onB, "esc-b");
     try {
-      const onA: string[] = [];
-      const onB: string[] = [];
-      const a = clusterTimers(store, onA, "esc-a");
-      const b = clusterTimers(other, onB, "esc-b");
-      // Both were running before the alarm came: B learns of it from the store only.
       expect(await a.restore()).toBe(0);
       expect(await b.restore()).toBe(0);
+      await body({ a, b, onA, onB, other });
+    } finally {
+      a.stop();
+      b.stop();
+      await other.close();
+    }
+  }
+
+  it("an alarm whose gateway dies before its escalation is escalated by another gateway of the cluster, one beat late, then on time", async () => {
+    await twoGateways(async ({ a, b, onA, onB }) => {
       const alertId = await storeAlert();
       a.track(alertId, KIOSK, new Date().toISOString());
-      await vi.advanceTimersByTimeAsync(5_000);
-      await settle();
+      await after(5_000);
       expect(b.pending).toBe(1);
       a.stop(); // A dies with the alarm's only timer it had
-      await vi.advanceTimersByTimeAsync(30_499); // due at 30 s; B follows 5.5 s behind
-      await settle();
+      await after(30_499); // due at 30 s; B follows 5.5 s behind
       expect(onB).toEqual([]);
-      await vi.advanceTimersByTimeAsync(1);
-      await settle();
+      await after(1);
       expect(onB).toEqual([`${alertId}#1`]);
       // B raised it, so B leads the alarm now: the next one comes escalationRepeatMs later, not a beat behind.
-      await vi.advanceTimersByTimeAsync(60_000);
-      await settle();
+      await after(60_000);
       expect(onB).toEqual([`${alertId}#1`, `${alertId}#2`]);
       expect(onA).toEqual([]);
       expect((await store.alarms.listEscalations(10)).map((q) => escalationEventSchema.parse(JSON.parse(q.body)).escalation)).toEqual([2, 1]);
-      b.stop();
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it("while the gateway that received an alarm lives, the others of the cluster only read that it escalated, and write nothing", async () => {
-    const other = SqliteStore.open(dir);
-    try {
-      const onA: string[] = [];
-      const onB: string[] = [];
-      const a = clusterTimers(store, onA, "esc-a");
-      const b = clusterTimers(other, onB, "esc-b");
-      await a.restore();
-      await b.restore();
+    await twoGateways(async ({ a, b, onA, onB, other }) => {
       const writes = vi.spyOn(other.alarms, "recordEscalation");
       const alertId = await storeAlert();
       a.track(alertId, KIOSK, new Date().toISOString());
-      await vi.advanceTimersByTimeAsync(30_000);
-      await settle();
+      await after(30_000);
       expect(onA).toEqual([`${alertId}#1`]);
       expect(b.pending).toBe(1);
-      await vi.advanceTimersByTimeAsync(65_500);
-      await settle();
+      await after(65_500);
       expect(onA).toEqual([`${alertId}#1`, `${alertId}#2`]);
       expect(onB).toEqual([]);
       expect(writes).not.toHaveBeenCalled();
@@ -243,15 +246,10 @@ describe("escalation timers", () => {
       // Acknowledged on A: B's timer ends at its next look, still without a write.
       await store.alarms.acknowledge(alertId, "alice", new Date());
       a.cancel(alertId);
-      await vi.advanceTimersByTimeAsync(70_000);
-      await settle();
+      await after(70_000);
       expect(b.pending).toBe(0);
       expect(writes).not.toHaveBeenCalled();
-      a.stop();
-      b.stop();
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it("an alarm acknowledged or closed elsewhere (the CLI) is not escalated, and its timer ends", async () => {
@@ -260,8 +258,7 @@ describe("escalation timers", () => {
     const alertId = await storeAlert();
     t.track(alertId, KIOSK, new Date().toISOString());
     await store.closeAlert(alertId, { outcome: "help sent", closedBy: "cli", now: new Date(), commandId: "c2", command: () => "{}" });
-    await vi.advanceTimersByTimeAsync(30_000);
-    await settle();
+    await after(30_000);
     expect(escalated).toEqual([]);
     expect(await store.alarms.listEscalations(10)).toEqual([]);
     expect(t.pending).toBe(0);
@@ -283,11 +280,9 @@ describe("escalation timers", () => {
     expect(await second.restore()).toBe(2);
     await vi.advanceTimersByTimeAsync(19_999);
     expect(escalated).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    await settle();
+    await after(1);
     expect(escalated).toEqual([`${fresh}#1`]);
-    await vi.advanceTimersByTimeAsync(40_000); // the old one: 60 s after its last escalation
-    await settle();
+    await after(40_000); // the old one: 60 s after its last escalation
     expect(escalated).toEqual([`${fresh}#1`, `${old}#2`]);
     second.stop();
   });
