@@ -28,6 +28,9 @@ async function insertStep(q: Q, step: AlarmStep): Promise<boolean> {
   return result.count > 0;
 }
 
+/** An alarm (alerts `a`) that still waits for someone: open and not acknowledged. */
+const waiting = (q: Q) => q`a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged')`;
+
 export class PgAlarmStore implements AlarmStore {
   private readonly escalations: PgEventOutbox;
 
@@ -73,8 +76,7 @@ export class PgAlarmStore implements AlarmStore {
         (SELECT COUNT(*) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS escalations,
         (SELECT MAX(e.at) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS last_escalated_at
       FROM alerts a
-      WHERE a.closed_at IS NULL AND a.kind = 'sos'
-        AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged')
+      WHERE a.kind = 'sos' AND ${waiting(q)}
       ORDER BY a.received_at, a.alert_id`);
     return rows.map((r) => ({ alertId: r.alert_id, kioskId: r.kiosk_id, receivedAt: r.received_at, escalations: r.escalations, lastEscalatedAt: r.last_escalated_at }));
   }
@@ -82,8 +84,7 @@ export class PgAlarmStore implements AlarmStore {
   recordEscalation(e: QueuedEscalation): Promise<boolean> {
     return this.db.tx(async (tx) => {
       const [open] = await tx`
-        SELECT 1 FROM alerts a WHERE a.alert_id = ${e.alertId} AND a.closed_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged')
+        SELECT 1 FROM alerts a WHERE a.alert_id = ${e.alertId} AND ${waiting(tx)}
         FOR NO KEY UPDATE OF a`;
       if (open === undefined) return false;
       // Raised already (another gateway of the cluster, the same alarm and number): not twice. The
@@ -98,7 +99,7 @@ export class PgAlarmStore implements AlarmStore {
 
   async escalationState(alertId: string, eventId: string): Promise<EscalationState> {
     const [row] = await this.db.run((q) => q<{ open: boolean; raised: boolean }[]>`
-      SELECT a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged') AS open,
+      SELECT ${waiting(q)} AS open,
         EXISTS (SELECT 1 FROM escalation_outbox o WHERE o.event_id = ${eventId}) AS raised
       FROM alerts a WHERE a.alert_id = ${alertId}`);
     return row === undefined || !row.open ? "ended" : row.raised ? "raised" : "due";

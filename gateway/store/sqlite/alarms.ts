@@ -16,6 +16,9 @@ interface StepDbRow {
 
 const toStep = (r: StepDbRow): AlarmStep => ({ alertId: r.alert_id, type: r.type, at: r.at, actor: r.actor, detail: JSON.parse(r.detail) as Record<string, unknown> });
 
+/** An alarm (alerts `a`) that still waits for someone: open and not acknowledged. */
+const WAITING = "a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged')";
+
 export class SqliteAlarmStore implements AlarmStore {
   /** One alarm's escalation events go out in the order they were raised (#1 before #2, whatever the backoff). */
   private readonly escalations: SqliteEventOutbox;
@@ -80,8 +83,7 @@ export class SqliteAlarmStore implements AlarmStore {
            (SELECT COUNT(*) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS escalations,
            (SELECT MAX(e.at) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS last_escalated_at
          FROM alerts a
-         WHERE a.closed_at IS NULL AND a.kind = 'sos'
-           AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged')
+         WHERE a.kind = 'sos' AND ${WAITING}
          ORDER BY a.received_at, a.alert_id`,
       )
       .all();
@@ -94,8 +96,7 @@ export class SqliteAlarmStore implements AlarmStore {
     const tx = this.db.transaction((): boolean => {
       const open = this.db
         .prepare<[string], { n: number }>(
-          `SELECT 1 AS n FROM alerts a WHERE a.alert_id = ? AND a.closed_at IS NULL
-             AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged')`,
+          `SELECT 1 AS n FROM alerts a WHERE a.alert_id = ? AND ${WAITING}`,
         )
         .get(e.alertId);
       if (open === undefined) return false;
@@ -113,7 +114,7 @@ export class SqliteAlarmStore implements AlarmStore {
   escalationState(alertId: string, eventId: string): Promise<EscalationState> {
     const row = this.db
       .prepare<[string, string], { open: number; raised: number }>(
-        `SELECT a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged') AS open,
+        `SELECT ${WAITING} AS open,
            EXISTS (SELECT 1 FROM escalation_outbox o WHERE o.event_id = ?) AS raised
          FROM alerts a WHERE a.alert_id = ?`,
       )
