@@ -106,7 +106,7 @@ export const UNKNOWN_ALARM_GRACE_MS = 2_000;
 export class CallGuard {
   private readonly refusals: RefusalLog;
   /** alertId → the checks waiting for that alert to be stored. */
-  private readonly waiting = new Map<string, (() => void)[]>();
+  private readonly waiting = new Map<string, Set<() => void>>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -151,23 +151,21 @@ export class CallGuard {
   /** Resolves when `alertId` is stored here, or after UNKNOWN_ALARM_GRACE_MS. */
   private storedOrLater(alertId: string): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, UNKNOWN_ALARM_GRACE_MS);
-      const list = this.waiting.get(alertId) ?? [];
-      list.push(done);
-      this.waiting.set(alertId, list);
-      const waiting = this.waiting;
-      function done(): void {
+      const waiters = this.waiting.get(alertId) ?? new Set<() => void>();
+      this.waiting.set(alertId, waiters);
+      const done = (): void => {
         clearTimeout(timer);
-        const left = (waiting.get(alertId) ?? []).filter((f) => f !== done);
-        if (left.length === 0) waiting.delete(alertId);
-        else waiting.set(alertId, left);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiting.get(alertId) === waiters) this.waiting.delete(alertId);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, UNKNOWN_ALARM_GRACE_MS);
+      waiters.add(done);
     });
   }
 
   private storedNow(alertId: string): void {
-    for (const done of this.waiting.get(alertId) ?? []) done();
+    for (const done of [...(this.waiting.get(alertId) ?? [])]) done();
   }
 
   /** An operator's `call/down` message, parsed; one that breaks the contract is counted, logged and undefined. */
