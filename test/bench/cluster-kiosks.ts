@@ -15,6 +15,7 @@
  * line (status() below).
  */
 import type { Socket } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import mqtt from "mqtt";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
@@ -53,6 +54,18 @@ interface SimKiosk {
   failures: string[];
 }
 const kiosks: SimKiosk[] = [];
+/** How late (ms) this process ran each CONNACK timeout's timer: its own event loop's lag. */
+const lateTimers: [number, number][] = [];
+/** This process's event-loop delay, the worst of each second: [when, ms]. */
+const lag: [number, number][] = [];
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+setInterval(() => {
+  lag.push([Date.now(), loop.max / 1e6]);
+  if (lag.length > 600) lag.shift();
+  loop.reset();
+}, 1_000).unref();
+const bucket = (ms: number): string => (ms < 1_000 ? "<1 s" : ms < 3_000 ? "1–3 s" : "≥3 s");
 
 function connectOne(i: number): Promise<void> {
   const id = `${prefix}${i}`;
@@ -85,7 +98,25 @@ function connectOne(i: number): Promise<void> {
     kiosk.tries += 1;
     failed = false;
   });
-  client.on("error", (err) => fail(err.message));
+  // A CONNACK timeout says which part of the handshake never finished: TCP's (SYN unanswered) or the
+  // CONNACK (connected, CONNECT written, nothing back); and how late this process ran the timer.
+  let tcpAt: number | undefined;
+  let connectSentAt = 0;
+  client.on("packetsend", (p) => {
+    if (p.cmd !== "connect") return;
+    connectSentAt = Date.now();
+    tcpAt = undefined;
+    const stream = client.stream as Socket;
+    if (stream.connecting) stream.once("connect", () => (tcpAt = Date.now()));
+    else tcpAt = connectSentAt;
+  });
+  client.on("error", (err) => {
+    if (err.message !== "connack timeout") return fail(err.message);
+    const late = Date.now() - connectSentAt - CONNECT_TIMEOUT_MS;
+    lateTimers.push([Date.now(), late]);
+    if (lateTimers.length > 10_000) lateTimers.shift();
+    fail(tcpAt === undefined ? "connack timeout, TCP never connected" : `connack timeout, TCP connected in ${bucket(tcpAt - connectSentAt)}`);
+  });
   const probe = new PingProbe(PINGS, () => client.sendPing(), () => client.stream.destroy());
   let seq = 0;
   let beats: NodeJS.Timeout | undefined;
@@ -137,7 +168,8 @@ function connectOne(i: number): Promise<void> {
 /**
  * The fleet now, and the kiosks that lost a connection to node `port` at or after `since`: when each
  * noticed (ms after since), when it was connected again (elsewhere or, later, there) and in how many
- * tries (and why the failed ones failed), how many are not yet; `collateral`: kiosks that lost a connection to another node meanwhile.
+ * tries (and why the failed ones failed), how many are not yet; `collateral`: kiosks that lost a connection to another node meanwhile;
+ * this process's own lateness since then (its event loop's worst second, and its latest CONNACK timer).
  */
 function status(since: number, port: number): string {
   const byPort: Record<string, number> = {};
@@ -162,7 +194,8 @@ function status(since: number, port: number): string {
       }
     } else if (k.drops.some((d) => d.at >= since)) collateral += 1;
   }
-  return JSON.stringify({ byPort, down, movedMs, noticedMs, tries, failures, waiting, collateral });
+  const lagSince = lag.filter(([at]) => at >= since).map(([, ms]) => ms);
+  return JSON.stringify({ byPort, down, movedMs, noticedMs, tries, failures, waiting, collateral, lagMaxMs: Math.max(0, ...lagSince), lagOver1s: lagSince.filter((ms) => ms >= 1_000).length, lateTimerMaxMs: Math.max(0, ...lateTimers.filter(([at]) => at >= since).map(([, ms]) => ms)) });
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@
  * press → dispatch with real kiosk agents, and the time a fleet takes to leave a lost node.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { createInterface, type Interface } from "node:readline";
 import type { RemoteDispatchReceiver, RemoteRequest } from "./dispatch-receiver-process.js";
 import type { FleetKiosk, StormFleet } from "../cluster/storm-fleet.js";
@@ -21,6 +22,11 @@ export interface FleetStatus {
   readonly failures: Record<string, number>;
   readonly waiting: number;
   readonly collateral: number;
+  /** The fleet processes' own event-loop delay since `since`: the worst second, and seconds at 1 s or more (the worst child). */
+  readonly lagMaxMs: number;
+  readonly lagOver1s: number;
+  /** The latest a fleet process ran a CONNACK timeout's timer, past its 10 s. */
+  readonly lateTimerMaxMs: number;
 }
 
 /** The light simulated fleet: `total` kiosks in `children` processes, spread over `nodes` (base order). */
@@ -30,6 +36,8 @@ export class LightFleet {
   constructor(
     private readonly nodes: readonly { host: string; port: number }[],
     private readonly keepaliveS: number,
+    /** The fleet processes' CPU priority (nice): above 0, the gateways, PostgreSQL and Redis are served first on a shared machine. */
+    private readonly nice = 0,
   ) {}
 
   async start(total: number, prefix: string, secret: string, children = 2): Promise<number> {
@@ -40,6 +48,7 @@ export class LightFleet {
         const first = c * per;
         const count = Math.max(0, Math.min(per, total - first));
         const child = spawn(process.execPath, [`${here}/cluster-kiosks.js`, JSON.stringify(this.nodes), String(first), String(count), prefix, secret, String(this.keepaliveS)], { stdio: ["pipe", "pipe", "inherit"] });
+        if (this.nice !== 0 && child.pid !== undefined) setPriority(child.pid, this.nice);
         await waitLine(child, (l) => l.startsWith("ready"), "cluster kiosks");
         const queue: ((line: string) => void)[] = [];
         const entry = { child, lines: createInterface({ input: child.stdout }), queue };
@@ -65,7 +74,7 @@ export class LightFleet {
     for (const p of parts) for (const [port, n] of Object.entries(p.byPort)) byPort[port] = (byPort[port] ?? 0) + n;
     const failures: Record<string, number> = {};
     for (const p of parts) for (const [why, n] of Object.entries(p.failures)) failures[why] = (failures[why] ?? 0) + n;
-    return { byPort, failures, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), noticedMs: parts.flatMap((p) => p.noticedMs), tries: parts.flatMap((p) => p.tries), waiting: parts.reduce((s, p) => s + p.waiting, 0), collateral: parts.reduce((s, p) => s + p.collateral, 0) };
+    return { byPort, failures, down: parts.reduce((s, p) => s + p.down, 0), movedMs: parts.flatMap((p) => p.movedMs), noticedMs: parts.flatMap((p) => p.noticedMs), tries: parts.flatMap((p) => p.tries), waiting: parts.reduce((s, p) => s + p.waiting, 0), collateral: parts.reduce((s, p) => s + p.collateral, 0), lagMaxMs: Math.max(...parts.map((p) => p.lagMaxMs)), lagOver1s: Math.max(...parts.map((p) => p.lagOver1s)), lateTimerMaxMs: Math.max(...parts.map((p) => p.lateTimerMaxMs)) };
   }
 
   /**
@@ -73,12 +82,12 @@ export class LightFleet {
    * kiosk that dropped since then is connected again; returns how long each took to notice the loss
  * and to be connected again (ms after `since`).
    */
-  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; noticed: number[]; tries: number[]; failures: Record<string, number>; waiting: number; stillThere: number; collateral: number }> {
+  async waitMoved(port: number, since: number, timeoutMs: number): Promise<{ moved: number[]; noticed: number[]; tries: number[]; failures: Record<string, number>; waiting: number; stillThere: number; collateral: number; lag: string }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = await this.status(since, port);
       const stillThere = s.byPort[String(port)] ?? 0;
-      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, noticed: s.noticedMs, tries: s.tries, failures: s.failures, waiting: s.waiting, stillThere, collateral: s.collateral };
+      if ((stillThere === 0 && s.waiting === 0 && s.movedMs.length > 0) || Date.now() > deadline) return { moved: s.movedMs, noticed: s.noticedMs, tries: s.tries, failures: s.failures, waiting: s.waiting, stillThere, collateral: s.collateral, lag: `worst second ${s.lagMaxMs.toFixed(0)} ms, ${s.lagOver1s} s at ≥ 1 s, a CONNACK timer run up to ${s.lateTimerMaxMs} ms late` };
       await new Promise((r) => setTimeout(r, 100));
     }
   }
