@@ -47,9 +47,10 @@ const WARMUP_MS = Number(process.env.BENCH_CLUSTER_WARMUP_S ?? 3) * 1_000;
  * The simulated fleet's CPU priority (nice, 0–19; 10 by default). On one machine the load generator
  * competes with what it measures: at 0, 10 000 simulated kiosks take the cores the gateways need in a
  * failover, whose accept queues then hold thousands of connections past their kiosks' connect
- * timeout (docs/benchmarks.md, runs 50–55). At 10 the gateways, PostgreSQL and Redis are served
- * first, as on machines of their own; the fleet is late instead, which can only make the figures
- * worse (each failover reports how late its event loop and its timers ran).
+ * timeout (docs/benchmarks.md, runs 50–54). At 10 the gateways, PostgreSQL and Redis are served
+ * first, as on machines of their own; the fleet is late instead: it notices a loss later and stamps
+ * each reconnection later. Each failover reports how late its event loop and its CONNACK timers ran
+ * (a late timer would give a connection more than its 10 s: none ran late in runs 55–57).
  */
 const FLEET_NICE = Number(process.env.BENCH_CLUSTER_FLEET_NICE ?? 10);
 const KEEPALIVE_S = 12;
