@@ -36,6 +36,7 @@ import {
 } from "../../shared/contract.js";
 import { PingProbe } from "./ping-probe.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
+import { guardTcpConnect } from "./tcp-connect-guard.js";
 
 export { OFFLINE_WILL };
 
@@ -147,6 +148,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }
     this.tlsFailureLogged = false;
     this.client = client;
+    this.guardConnect(client);
     client.on("connect", () => this.onConnect(client));
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
     client.on("error", (err) => {
@@ -155,6 +157,14 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     });
     client.on("close", () => this.onClose());
     client.on("packetreceive", () => this.probe?.heard());
+  }
+
+  /** A node that answers no TCP connect is given up before the CONNACK wait ends (tcp-connect-guard.ts). */
+  private guardConnect(client: MqttClient): void {
+    const m = this.config.mqtt;
+    guardTcpConnect(client.stream, Math.min(m.tcpConnectTimeoutMs, m.connectTimeoutMs), (reason) => {
+      if (client === this.client) this.lastError = reason;
+    });
   }
 
   private connect(tls: object): MqttClient {
@@ -351,7 +361,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.backoff.schedule(delayMs, () => {
       if (this.stopping) return;
       if (this.config.mqtt.tls === undefined && this.urls.length === 1) {
-        this.client?.reconnect();
+        const client = this.client;
+        client?.reconnect();
+        if (client !== undefined) this.guardConnect(client);
         return;
       }
       // A certificate kiosk builds a new client, so files renewed since the last connect are read;

@@ -309,7 +309,14 @@ export const kioskConfigSchema = z.object({
      * link is given up at once, sooner than the keepalive would, and the next node tried.
      */
     pingTimeoutMs: z.number().int().min(1_000).max(60_000).default(5_000),
+    /** From the start of a connection to the gateway's CONNACK: a node whose machine answers but cannot take the kiosk now. */
     connectTimeoutMs: z.number().int().min(500).default(10_000),
+    /**
+     * A TCP connect nothing answers (a node's machine is gone: its SYNs go unanswered) is given up
+     * after this long and the next node tried, without waiting out connectTimeoutMs. 5 s lets a
+     * slow cellular link's SYN be sent three times (at 0, 1 and 3 s). The lower of the two applies.
+     */
+    tcpConnectTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
   }),
   /** Where the outbox lives; relative paths are relative to the config file. */
   dataDir: z.string().min(1).default("data"),

@@ -69,6 +69,7 @@ describe("parseKioskConfig", () => {
     const config = parseKioskConfig(validKiosk);
     expect(config.mqtt.keepaliveSeconds).toBe(12);
     expect(config.mqtt.connectTimeoutMs).toBe(10_000);
+    expect(config.mqtt.tcpConnectTimeoutMs).toBe(5_000);
     expect(config.dataDir).toBe("data");
     expect(config.button).toEqual({ driver: "stdin", enterIsPress: false });
     expect(config.alerts).toEqual({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 } });
