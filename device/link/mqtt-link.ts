@@ -137,6 +137,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       client = this.connect(tls);
     } catch (err) {
       const delayMs = this.backoff.next(this.urgent());
+      if (m.tls === undefined) {
+        // Not the TLS files: mqtt.js refused the address itself. The next node may be fine.
+        const from = this.url;
+        this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
+        this.log.warn({ url: from, next: this.url, reason: (err as Error).message, delayMs }, "cannot connect to this gateway address (mqtt.url/urls in kiosk.json): trying the next");
+        this.backoff.schedule(delayMs, () => {
+          if (!this.stopping) this.start();
+        });
+        return;
+      }
       // Said once (the start-up check, tls-recovery.ts, logs the error and what to do); the retries only at debug.
       const level = this.tlsFailureLogged ? "debug" : "warn";
       this.tlsFailureLogged = true;

@@ -14,7 +14,7 @@ import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { createCsr, fingerprintOf, generateKeyPair, normaliseFingerprint } from "../../shared/pki/x509.js";
-import { argumentError, kioskGateways, repeated } from "../lib/cli.js";
+import { argumentError, checkedGateways, kioskGateways } from "../lib/cli.js";
 import { httpsRequest } from "../lib/https.js";
 
 export interface EnrollOptions {
@@ -208,9 +208,9 @@ export async function run(opts: EnrollOptions): Promise<void> {
 
 /** --mqtt-url given (once or more), checked: mqtts only, since enrolled kiosks use certificates. */
 function nodeUrls(given: unknown): string[] | undefined {
-  const list = repeated(given);
+  const list = checkedGateways(given, "--mqtt-url");
   if (list.length === 0) return undefined;
-  const bad = list.find((u) => !/^(mqtts|ssl):\/\/[^/\s]+$/.test(u));
+  const bad = list.find((u) => !/^(mqtts|ssl):\/\//.test(u));
   if (bad !== undefined) throw argumentError(`--mqtt-url '${bad}' must be mqtts://HOST:PORT: an enrolled kiosk connects with its certificate, over TLS`);
   return list;
 }

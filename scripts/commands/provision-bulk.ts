@@ -133,6 +133,9 @@ export async function provisionBulk(opts: BulkOptions, progress?: { start(total:
   if (mode === "certificate" && !gateways.every((g) => /^(mqtts|ssl):\/\//.test(g))) {
     throw argumentError(`${dataDir} has a CA, so kiosks get certificates: --gateway must be the MQTT-over-TLS address, mqtts://HOST:8883`);
   }
+  if (mode === "password" && gateways.some((g) => /^(mqtts|ssl):\/\//.test(g))) {
+    throw argumentError(`${dataDir} has no CA, so kiosks get passwords: --gateway must be the gateway's mqtt:// address (MQTT over TLS takes kiosks with certificates: 'sos ca init' first)`);
+  }
   const provisioned: string[] = [];
   const store = await openCliStore(opts);
   progress?.start(rows.length);

@@ -47,6 +47,11 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
   if (existsSync(configPath) && !force) {
     throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force to overwrite it`);
   }
+  const gateways = kioskGateways(opts.gateway);
+  const tlsUrl = ("urls" in gateways ? gateways.urls : [gateways.url]).find((u) => /^(mqtts|ssl):\/\//.test(u));
+  if (tlsUrl !== undefined) {
+    throw argumentError(`--gateway '${tlsUrl}' is MQTT over TLS, which takes kiosks with certificates: give the gateway's mqtt:// address for this password kiosk, or enrol the kiosk with a certificate (sos enroll, or sos provision --csv with a CA)`);
+  }
   const secret = generateSecret();
   // The kiosk's SMS key for its second path (docs/fallback.md); the modem and numbers are set on site.
   const smsKey = randomBytes(SMS_KEY_BYTES).toString("base64url");
@@ -56,7 +61,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
       kioskId,
       ...(typeof opts.name === "string" ? { name: opts.name } : {}),
       location: { lat: opts.lat, lon: opts.lon, address: opts.address },
-      mqtt: { ...kioskGateways(opts.gateway), username: kioskId, password: secret },
+      mqtt: { ...gateways, username: kioskId, password: secret },
       dataDir: "data",
       button: { driver: "stdin" },
       fallback: { smsKey },

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { gatewayUrlMessage, gatewayUrlProblem, MAX_GATEWAY_URLS } from "../../shared/config/gateway-url.js";
 import { ErrorCode, SosError, errorMessage, isSosError } from "../../shared/errors.js";
 
 /** Prints one line saying what is wrong and exits non-zero; no stack trace unless SOS_DEBUG=1. */
@@ -70,8 +71,24 @@ export function repeated(given: unknown): string[] {
  * kiosk.json's gateway address from `--gateway` given once (`mqtt.url`) or several times, one per
  * gateway node (`mqtt.urls`, each kiosk in an order of its own; docs/cluster.md).
  */
-export function kioskGateways(given: unknown): { url: string } | { urls: string[] } {
-  const list = repeated(given);
-  if (list.length === 0) throw argumentError("give the gateway's MQTT URL: --gateway mqtt(s)://HOST:PORT (repeat it for each node of a cluster)");
+export function kioskGateways(given: unknown, flag = "--gateway"): { url: string } | { urls: string[] } {
+  const list = checkedGateways(given, flag);
+  if (list.length === 0) throw argumentError(`give the gateway's MQTT URL: ${flag} mqtt(s)://HOST:PORT (repeat it for each node of a cluster)`);
   return list.length === 1 ? { url: list[0] ?? "" } : { urls: list };
+}
+
+/**
+ * The gateway MQTT addresses given with `flag` (repeatable), each checked (shared/config/gateway-url.ts),
+ * none twice, at most MAX_GATEWAY_URLS: refused before anything is written or spent.
+ */
+export function checkedGateways(given: unknown, flag: string): string[] {
+  const list = repeated(given);
+  for (const url of list) {
+    const problem = gatewayUrlProblem(url);
+    if (problem !== undefined) throw argumentError(`${flag} ${gatewayUrlMessage(url, problem)}`);
+  }
+  const twice = list.find((url, i) => list.indexOf(url) !== i);
+  if (twice !== undefined) throw argumentError(`${flag} '${twice}' is given twice: give each gateway node once`);
+  if (list.length > MAX_GATEWAY_URLS) throw argumentError(`${list.length} ${flag} given: a kiosk takes at most ${MAX_GATEWAY_URLS} gateway nodes`);
+  return list;
 }

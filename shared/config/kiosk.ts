@@ -1,3 +1,4 @@
+import { gatewayUrlMessage, gatewayUrlProblem, MAX_GATEWAY_URLS } from "./gateway-url.js";
 import { z } from "zod";
 import { kioskIdSchema, locationSchema } from "../contract.js";
 import { logLevelSchema } from "../log.js";
@@ -200,7 +201,10 @@ const healthSchema = z
   })
   .refine((h) => h.testAlarmEveryH + h.testAlarmJitterH <= 72, { path: ["testAlarmJitterH"], message: "testAlarmEveryH + testAlarmJitterH must not exceed 72 (EN 81-28)" });
 
-const gatewayUrlSchema = z.string().regex(/^(mqtt|mqtts|tcp|ssl):\/\/[^/\s]+$/, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT");
+const gatewayUrlSchema = z.string().superRefine((value, ctx) => {
+  const problem = gatewayUrlProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: gatewayUrlMessage(value, problem) });
+});
 const phoneNumber = z.string().regex(/^\+?[0-9]{3,20}$/, "must be a phone number: digits, optionally after +");
 
 /** The cellular modem of the second path (docs/fallback.md); "none": no second path. */
@@ -276,7 +280,11 @@ export const kioskConfigSchema = z.object({
      * connection fails or drops it tries the next one (round the list), with the usual backoff between tries.
      * It stays where it got in: a node coming back draws no kiosks away from the others.
      */
-    urls: z.array(gatewayUrlSchema).min(1).max(8).optional(),
+    urls: z
+      .array(gatewayUrlSchema, { error: 'must be a list of gateway addresses: ["mqtt://HOST:PORT", …]' })
+      .refine((urls) => urls.length > 0, "lists no gateway: give at least one mqtt(s)://HOST:PORT")
+      .refine((urls) => urls.length <= MAX_GATEWAY_URLS, `lists more than ${MAX_GATEWAY_URLS} gateway nodes: give at most ${MAX_GATEWAY_URLS}`)
+      .optional(),
     /**
      * The order `urls` are tried in: `spread` (default) an order of the kiosk's own drawn from its id,
      * so a fleet given one list spreads evenly over the nodes and a dead node's kiosks over the
@@ -380,7 +388,8 @@ export type ButtonConfig = KioskConfig["button"];
 
 /** The gateway URLs a kiosk tries, in order (one with `mqtt.url`). */
 export function gatewayUrls(mqtt: KioskConfig["mqtt"]): readonly string[] {
-  return mqtt.urls ?? (mqtt.url === undefined ? [] : [mqtt.url]);
+  // A node listed twice is tried once (sos provision refuses such a list; a hand-edited file may have one).
+  return [...new Set(mqtt.urls ?? (mqtt.url === undefined ? [] : [mqtt.url]))];
 }
 export type IndicatorConfig = KioskConfig["indicator"];
 export type PressConfig = KioskConfig["press"];

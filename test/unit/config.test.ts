@@ -114,10 +114,45 @@ describe("parseKioskConfig: several gateway nodes", () => {
     const both = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { ...validKiosk.mqtt, urls: ["mqtt://gw-b.example:1883"] } }));
     expect(both.message).toContain("mqtt.urls: give url (one gateway) or urls (several), not both");
     const malformed = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls: ["mqtt://gw-a.example:1883", "http://gw-b"] } }));
-    expect(malformed.message).toContain("mqtt.urls.1: must look like mqtt://HOST:PORT or mqtts://HOST:PORT");
+    expect(malformed.message).toContain("mqtt.urls.1: 'http://gw-b' is not a gateway address (the scheme must be mqtt:// or mqtts://): use mqtt://HOST:PORT or mqtts://HOST:PORT");
     const tls = { ca: "ca.pem", cert: "kiosk.pem", key: "kiosk.key" };
     const plain = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { urls: ["mqtts://gw-a.example:8883", "mqtt://gw-b.example:1883"], tls } }));
     expect(plain.message).toContain("mqtt.urls.1: must be mqtts://HOST:PORT with tls");
+  });
+});
+
+describe("parseKioskConfig: gateway addresses mqtt.js would misread", () => {
+  const mqttWithoutUrl = { username: validKiosk.mqtt.username, password: validKiosk.mqtt.password };
+  it.each([
+    ["mqtt://gw.example:99999", "the port '99999' is not a number from 1 to 65535"],
+    ["mqtt://gw.example:abc", "the port 'abc' is not a number from 1 to 65535"],
+    ["mqtt://gw.example:0", "the port '0' is not a number from 1 to 65535"],
+    ["mqtt://:1883", "the host is missing"],
+    ["mqtt://user:pw@gw.example:1883", "it must not carry a user or password"],
+    ["mqtt://gw.example:1883?x=1", "it must not have a query or a fragment"],
+    ["mqtt://gw.example:1883#f", "it must not have a query or a fragment"],
+    ["mqtt://gw.example:1883/", "it must not have a path"],
+  ])("refuses %s on one line: %s", (url, problem) => {
+    const err = sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls: ["mqtt://gw-a.example:1883", url] } }));
+    expectOneLine(err.message);
+    expect(err.message).toContain(`mqtt.urls.1: '${url}' is not a gateway address (${problem}`);
+  });
+
+  it("takes a host without a port (1883 / 8883) and an IPv6 literal", () => {
+    const urls = ["mqtt://gw.example", "mqtt://[::1]:1883"];
+    expect(parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls } }).mqtt.urls).toEqual(urls);
+  });
+
+  it("says what urls must be when it is not a list, none, or more than 8, on one line each", () => {
+    const message = (urls: unknown): string => sosErrorOf(() => parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls } })).message;
+    expect(message("mqtt://gw.example:1883")).toMatch(/mqtt\.urls: must be a list of gateway addresses: \["mqtt:\/\/HOST:PORT", …\]$/);
+    expect(message([])).toContain("mqtt.urls: lists no gateway: give at least one mqtt(s)://HOST:PORT");
+    expect(message(Array.from({ length: 9 }, (_, i) => `mqtt://gw-${i}.example:1883`))).toContain("mqtt.urls: lists more than 8 gateway nodes: give at most 8");
+  });
+
+  it("a node listed twice (a hand-edited file) is tried once", () => {
+    const config = parseKioskConfig({ ...validKiosk, mqtt: { ...mqttWithoutUrl, urls: ["mqtt://gw-a.example:1883", "mqtt://gw-b.example:1883", "mqtt://gw-a.example:1883"] } });
+    expect(gatewayUrls(config.mqtt)).toEqual(["mqtt://gw-a.example:1883", "mqtt://gw-b.example:1883"]);
   });
 });
 
