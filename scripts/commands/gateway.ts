@@ -112,6 +112,9 @@ export async function run(opts: GatewayOptions): Promise<void> {
     },
     "gateway options",
   );
+  if (config.cluster.redisUrl !== undefined && config.store.url === undefined) {
+    throw new SosError(ErrorCode.ConfigInvalid, "--cluster needs the store every node shares: add --store postgres://… (or SOS_STORE_URL); a SQLite store in --data-dir is this node's alone (docs/cluster.md)");
+  }
   const log = createLogger({ name: "gateway", level: config.log.level });
   // Handlers go in before the service starts: it logs that it is ready before start resolves, and a
   // SIGTERM that arrives in between would otherwise kill the process without a clean stop.

@@ -96,6 +96,13 @@ describe("sos CLI: one-line errors", () => {
       expect(oneLineError(run)).toContain("dispatch.secret");
     });
 
+    it("--cluster on a SQLite store is refused with one line naming --store, before anything listens or is created", async () => {
+      const data = join(dir.path, "gw-cluster-sqlite");
+      const run = await sos(["gateway", "--data-dir", data, "--mqtt-port", "0", "--http-port", "0", "--cluster", "redis://127.0.0.1:6379", "--node-id", "gw-a"]);
+      expect(oneLineError(run)).toBe("sos: --cluster needs the store every node shares: add --store postgres://… (or SOS_STORE_URL); a SQLite store in --data-dir is this node's alone (docs/cluster.md)");
+      expect(existsSync(data)).toBe(false);
+    });
+
     it("renewing certificates as early as their whole lifetime is refused with one line naming both settings", async () => {
       const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-renew"), "--mqtt-port", "0", "--http-port", "0", "--renew-before-days", "825"]);
       const line = oneLineError(run);
