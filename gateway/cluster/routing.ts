@@ -46,6 +46,8 @@ export interface RoutingOptions {
   readonly nodeId: string;
   /** Aedes' concurrency (the local emitter's). */
   readonly concurrency?: number;
+  /** How long Redis may take to answer at the start before that is logged as an outage (5 s). */
+  readonly startGraceMs?: number;
 }
 
 export interface RoutingState {
@@ -77,6 +79,8 @@ const LOCAL_ONLY = /^sos\/v1\/kiosks\/[^/]+\/acks$/;
  * connection): kept on this node. `$SYS/<id>/new/clients` is routed: a node drops the session of a
  * client that connected elsewhere (../broker/routed-packets.ts), and Aedes closes its old connection.
  */
+/** Redis not answering this long after the node started is logged as an outage. */
+const START_GRACE_MS = 5_000;
 const NOT_ROUTED = /^\$SYS\/[^/]+\/(?:new\/subscribes|new\/unsubscribes|disconnect\/clients)$/;
 
 export class ClusterRouting implements Emitter {
@@ -90,6 +94,9 @@ export class ClusterRouting implements Emitter {
   /** Since when routing is down (from the start until Redis first answers, without an outage counted). */
   private down: { since: number; notRoutedAtStart: number; starting: boolean } | null = { since: Date.now(), notRoutedAtStart: 0, starting: true };
   private closed = false;
+  /** What Redis last said went wrong (refused, unknown host, wrong password…), for the outage's log line. */
+  private lastError: string | undefined;
+  private startCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: RoutingOptions,
@@ -106,10 +113,24 @@ export class ClusterRouting implements Emitter {
     this.remote = MQEmitterRedis({ concurrency, matchEmptyLevels: true, pubConn: this.pub, subConn: this.sub });
     // mqemitter-redis reports connection errors on `state` only (none on the emitter itself).
     (this.remote as unknown as { state: NodeJS.EventEmitter }).state.on("error", () => this.checkState());
+    // Redis may be restarting at our own start; one that still has not answered after this long is an outage, said once.
+    this.startCheck = setTimeout(() => this.startedDown(), options.startGraceMs ?? START_GRACE_MS);
+    this.startCheck.unref();
     for (const conn of [this.pub, this.sub]) {
+      conn.on("error", (err: Error) => void (this.lastError = err.message));
       conn.on("ready", () => this.checkState());
       conn.on("close", () => this.checkState());
       conn.on("end", () => this.checkState());
+    }
+  }
+
+  /** Where routing goes (no password): for log lines. */
+  private get where(): string {
+    try {
+      const u = new URL(this.options.url);
+      return `${u.protocol}//${u.host}`;
+    } catch {
+      return "(the --cluster URL)";
     }
   }
 
@@ -179,6 +200,7 @@ export class ClusterRouting implements Emitter {
 
   close(callback: () => void): void {
     this.closed = true;
+    clearTimeout(this.startCheck);
     // Not `quit`: with Redis down it would wait for an answer that never comes.
     this.pub.disconnect();
     this.sub.disconnect();
@@ -189,6 +211,17 @@ export class ClusterRouting implements Emitter {
     return this.pub.status === "ready" && this.sub.status === "ready";
   }
 
+  /** Redis has not answered since the start: said once, with what Redis said, as an outage (its end is logged too). */
+  private startedDown(): void {
+    if (this.closed || this.down?.starting !== true) return;
+    this.down = { ...this.down, starting: false };
+    this.counts.outages += 1;
+    this.log.error(
+      { nodeId: this.options.nodeId, redis: this.where, reason: this.lastError ?? "no answer", waitedMs: Date.now() - this.down.since },
+      "cluster routing down since this node started (Redis unreachable, or refusing this node: check --cluster / SOS_CLUSTER_URL and its password): this node's kiosks and pages are served, messages to other nodes are not routed until it answers",
+    );
+  }
+
   /** Logs the start and the end of an outage, once each. */
   private checkState(): void {
     if (this.closed) return;
@@ -196,7 +229,7 @@ export class ClusterRouting implements Emitter {
     if (!up && this.down === null) {
       this.down = { since: Date.now(), notRoutedAtStart: this.counts.notRouted, starting: false };
       this.counts.outages += 1;
-      this.log.error({ nodeId: this.options.nodeId }, "cluster routing down (Redis unreachable): this node's kiosks and pages are served, messages to other nodes are not routed until it is back");
+      this.log.error({ nodeId: this.options.nodeId, redis: this.where, reason: this.lastError }, "cluster routing down (Redis unreachable): this node's kiosks and pages are served, messages to other nodes are not routed until it is back");
     } else if (up && this.down !== null) {
       const { since, notRoutedAtStart, starting } = this.down;
       this.down = null;

@@ -106,6 +106,26 @@ describe("cluster routing between gateway nodes", () => {
     expect(remotePage.got).toEqual(["after"]);
   });
 
+  it("a node whose Redis does not answer from its start says so once, with what went wrong, and that routing is back when it answers", async () => {
+    const port = await freePort();
+    const logs = new LogCapture();
+    const routing = new ClusterRouting({ url: `redis://:not-the-password@127.0.0.1:${port}`, nodeId: "gw-a", startGraceMs: 500 }, logs.logger("gw-a"));
+    defer(() => new Promise<void>((r) => routing.close(() => r())));
+    const said = "cluster routing down since this node started (Redis unreachable, or refusing this node: check --cluster / SOS_CLUSTER_URL and its password): this node's kiosks and pages are served, messages to other nodes are not routed until it answers";
+    await waitFor(() => logs.find(said).length > 0, "the outage said", 5_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const lines = logs.find(said);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: "error", redis: `redis://127.0.0.1:${port}` });
+    expect(String(lines[0]?.reason)).toContain("ECONNREFUSED");
+    expect(JSON.stringify(lines[0])).not.toContain("not-the-password");
+    expect(routing.state()).toMatchObject({ up: false, outages: 1 });
+    const redis = await new TestRedis(port).start();
+    defer(() => redis.stop());
+    await waitFor(() => logs.find("cluster routing back").length === 1, "routing back when Redis answers", 15_000);
+    expect(logs.find("cluster routing up")).toEqual([]);
+  });
+
   it("an ack written into Redis by someone else never reaches a kiosk (acks are always local); other topics still cross", async () => {
     const redis = await new TestRedis(await freePort()).start();
     defer(() => redis.stop());
