@@ -19,6 +19,7 @@ import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
 import { dispatchFormat } from "./dispatch/format.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
+import { claimNodeId } from "./cluster/node-id.js";
 import type { ClusterRouting } from "./cluster/routing.js";
 import type { DispatchStatus } from "./dispatch/reachability.js";
 import { DispatchUpdates } from "./dispatch/updates.js";
@@ -165,6 +166,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   };
 
   try {
+    // One running process per node id (a crashed predecessor's row and leases are retired first).
+    if (config.cluster.nodeId !== undefined) {
+      const { beatMs, deadAfterMs } = config.cluster;
+      await claimNodeId(store.leases, { nodeId, holder: singletons.holder, beatMs, deadAfterMs }, clock, log.child({ subsystem: "cluster" }));
+    }
     const sender =
       deps.sender ??
       (config.dispatch.url !== undefined && config.dispatch.secret !== undefined

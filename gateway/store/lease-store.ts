@@ -32,8 +32,10 @@ export interface NodeRecord {
 
 export interface LeaseStore {
   /**
-   * Takes `name` for `holder` until now + ttlMs when it is free, lapsed or already `holder`'s (a
-   * renewal); one statement, so two processes cannot both take it. True when `holder` holds it now.
+   * Takes `name` for `holder` until now + ttlMs when it is free, lapsed, held by a process whose node
+   * has gone silent (past the deadAfterMs it beat with: it died, and a long lease such as the daily
+   * pruning's would otherwise wait a day), or already `holder`'s (a renewal); one statement, so two
+   * processes cannot both take it. True when `holder` holds it now.
    */
   acquire(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean>;
   /** Gives it up (a clean stop), only if `holder` holds it. */
@@ -44,6 +46,12 @@ export interface LeaseStore {
   beat(node: NodeRecord): Promise<void>;
   /** A node stopped cleanly: its row goes. */
   leave(holder: string): Promise<void>;
+  /**
+   * Processes known to be dead (a node id's earlier processes, gateway/cluster/node-id.ts): their rows
+   * and the leases they hold go, so their jobs are taken at once and `sos cluster status` shows the
+   * node once.
+   */
+  retire(holders: readonly string[]): Promise<void>;
   /** Every node that beat, newest beat first. */
   nodes(): Promise<NodeRecord[]>;
   /**

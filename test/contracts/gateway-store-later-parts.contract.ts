@@ -143,6 +143,23 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect((await leases.nodes()).map((n) => n.holder)).toEqual(["gw-b/1"]);
     });
 
+    it("a lease held by a process whose node went silent is taken at once; retiring dead processes removes their rows and leases, nothing else", async () => {
+      const store = await fresh();
+      const { leases } = store;
+      await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(0).getTime(), connections: 0, deadAfterMs: 15_000 });
+      await leases.beat({ nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(0), beatAt: at(10_000).getTime(), connections: 0, deadAfterMs: 15_000 });
+      expect(await leases.acquire("prune", "gw-a/1", at(0), 86_400_000)).toBe(true);
+      expect(await leases.acquire("rollouts", "gw-b/1", at(0), 86_400_000)).toBe(true);
+      // At 20 s gw-a is 20 s silent (past its 15 s), gw-b 10 s: only gw-a's job changes hands.
+      expect(await leases.acquire("prune", "gw-c/1", at(20_000), 86_400_000)).toBe(true);
+      expect(await leases.acquire("rollouts", "gw-c/1", at(20_000), 86_400_000)).toBe(false);
+      expect(await leases.acquire("prune", "gw-a/1", at(20_001), 86_400_000)).toBe(false);
+      await leases.retire(["gw-b/1", "gw-x/1"]);
+      await leases.retire([]);
+      expect((await leases.nodes()).map((n) => n.holder)).toEqual(["gw-a/1"]);
+      expect((await leases.list()).map((l) => [l.name, l.holder])).toEqual([["prune", "gw-c/1"]]);
+    });
+
     it("kiosk owners: a new connection takes the kiosk; a seen kiosk whose owner stopped beating (or that has none) is taken once", async () => {
       const store = await fresh();
       const { leases } = store;

@@ -13,6 +13,7 @@ export class PgLeaseStore implements LeaseStore {
         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until,
           acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END
         WHERE leases.until <= ${nowMs} OR leases.holder = excluded.holder
+          OR leases.holder IN (SELECT holder FROM cluster_nodes WHERE beat_at + dead_after_ms < ${nowMs})
         RETURNING holder`,
     );
     return rows[0]?.holder === holder;
@@ -37,6 +38,15 @@ export class PgLeaseStore implements LeaseStore {
 
   async leave(holder: string): Promise<void> {
     await this.db.run((q) => q`DELETE FROM cluster_nodes WHERE holder = ${holder}`);
+  }
+
+  async retire(holders: readonly string[]): Promise<void> {
+    if (holders.length === 0) return;
+    const list = [...holders];
+    await this.db.tx(async (tx) => {
+      await tx`DELETE FROM cluster_nodes WHERE holder = ANY(${list}::text[])`;
+      await tx`DELETE FROM leases WHERE holder = ANY(${list}::text[])`;
+    });
   }
 
   async nodes(): Promise<NodeRecord[]> {

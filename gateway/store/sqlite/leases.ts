@@ -12,6 +12,7 @@ export class SqliteLeaseStore implements LeaseStore {
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until,
            acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END
          WHERE leases.until <= @now OR leases.holder = excluded.holder
+           OR leases.holder IN (SELECT holder FROM cluster_nodes WHERE beat_at + dead_after_ms < @now)
          RETURNING holder`,
       )
       .get({ name, holder, now: now.getTime(), until: now.getTime() + ttlMs, at: now.toISOString() });
@@ -40,6 +41,18 @@ export class SqliteLeaseStore implements LeaseStore {
 
   leave(holder: string): Promise<void> {
     this.db.prepare("DELETE FROM cluster_nodes WHERE holder = ?").run(holder);
+    return Promise.resolve();
+  }
+
+  retire(holders: readonly string[]): Promise<void> {
+    const node = this.db.prepare("DELETE FROM cluster_nodes WHERE holder = ?");
+    const leases = this.db.prepare("DELETE FROM leases WHERE holder = ?");
+    this.db.transaction(() => {
+      for (const holder of holders) {
+        node.run(holder);
+        leases.run(holder);
+      }
+    })();
     return Promise.resolve();
   }
 
