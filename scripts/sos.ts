@@ -4,8 +4,11 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { argumentError, fail, parseNumber, parsePort, requireOption } from "./lib/cli.js";
+import { argumentError, fail, parseNumber, parsePort, quietOnClosedStdout, requireOption } from "./lib/cli.js";
 import { requireStore, storeOption } from "./lib/store.js";
+
+// `sos … | head -1`: a reader that stops early ends us quietly, not with an EPIPE stack trace.
+quietOnClosedStdout();
 
 const program = new Command()
   .name("sos")

@@ -1,10 +1,13 @@
 /**
  * `sos cluster status`: the gateway nodes that beat in the store (last beat, connections, the kiosks
- * each supervises — gateway/cluster/kiosk-owners.ts — and those left to a node that stopped), and which runs each cluster-wide job (the leases in the store, gateway/
- * cluster/singleton.ts), since when, and until when its lease runs unless renewed. A lease past its
- * time is shown as lapsed: its holder stopped renewing (died), and the next gateway to ask takes it.
+ * each supervises — gateway/cluster/kiosk-owners.ts — and those left to a node that stopped), and
+ * which runs each cluster-wide job (the leases in the store, gateway/cluster/singleton.ts), since
+ * when, and until when its lease runs unless renewed, in hours and minutes (scripts/lib/duration.ts).
+ * A lease past its time is shown as lapsed: its holder stopped renewing (died), and the next gateway
+ * to ask takes it. A lease whose holder beats no more is marked so: its job waits for it to lapse.
  */
-import type { NodeRecord } from "../../gateway/store/lease-store.js";
+import type { LeaseRecord, NodeRecord } from "../../gateway/store/lease-store.js";
+import { ago, formatDuration } from "../lib/duration.js";
 import { openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
@@ -12,25 +15,35 @@ import { terminalSafeJson } from "../lib/terminal.js";
 /** A node silent past its own cluster.deadAfterMs (sent with each beat) is dead to the others: shown as silent. */
 const silent = (n: NodeRecord, now: number): boolean => now - n.beatAt > n.deadAfterMs;
 
+/**
+ * The process holding a lease beats no more: its node is silent, or has no row (it never beat, or
+ * left without giving the lease up). Its job then waits for the lease to lapse.
+ */
+const holderSilent = (l: LeaseRecord, nodes: readonly NodeRecord[], now: number): boolean => {
+  const node = nodes.find((n) => n.holder === l.holder);
+  return node === undefined || silent(node, now);
+};
+
+const leaseEnds = (l: LeaseRecord, now: number): string => (l.until <= now ? `lapsed ${ago(l.until, now)}` : `in ${formatDuration(l.until - now)}`);
+
 export async function runStatus(opts: StoreOptions & { json?: unknown }): Promise<void> {
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
   try {
     const [leases, nodes, owned] = [await store.leases.list(), await store.leases.nodes(), await store.leases.ownedCounts()];
     const orphaned = Object.entries(owned).filter(([holder]) => !nodes.some((n) => n.holder === holder)).reduce((sum, [, n]) => sum + n, 0);
     const now = Date.now();
-    const ago = (ms: number): string => `${Math.max(0, Math.round((now - ms) / 1_000))} s ago`;
     if (opts.json === true) {
       const json = {
         nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: silent(n, now), kiosks: owned[n.holder] ?? 0 })),
         kiosksOfStoppedNodes: orphaned,
-        jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now })),
+        jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now, holderSilent: holderSilent(l, nodes, now) })),
       };
       process.stdout.write(`${terminalSafeJson(json)}\n`);
       return;
     }
     if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
     else {
-      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, silent(n, now) ? `${ago(n.beatAt)} (silent: stopped or dead)` : ago(n.beatAt), String(n.connections), String(owned[n.holder] ?? 0)]);
+      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, silent(n, now) ? `${ago(n.beatAt, now)} (silent: stopped or dead)` : ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)]);
       process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS", "KIOSKS"], rows)}\n`);
     }
     if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped: a running node takes them over within a few beats\n`);
@@ -39,8 +52,11 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
       process.stdout.write("no cluster job has run yet (a gateway takes each one at its first run)\n");
       return;
     }
-    const rows = leases.map((l) => [l.name, l.holder, l.acquiredAt, l.until <= now ? `lapsed ${Math.round((now - l.until) / 1_000)} s ago` : `in ${Math.round((l.until - now) / 1_000)} s`]);
+    const rows = leases.map((l) => [l.name, holderSilent(l, nodes, now) ? `${l.holder} (holder silent: stopped or dead)` : l.holder, l.acquiredAt, leaseEnds(l, now)]);
     process.stdout.write(`${formatTable(["JOB", "HELD BY", "SINCE", "LEASE ENDS"], rows)}\n`);
+    if (leases.some((l) => l.until > now && holderSilent(l, nodes, now))) {
+      process.stdout.write("a job whose holder is silent does not run until its lease lapses; then the next gateway to ask takes it\n");
+    }
   } finally {
     await store.close();
   }

@@ -16,6 +16,22 @@ export function fail(err: unknown): never {
   process.exit(1);
 }
 
+/** The exit status of a Unix tool killed by SIGPIPE (128 + 13): its reader stopped reading. */
+export const EXIT_BROKEN_PIPE = 141;
+
+/**
+ * A reader that stops early (`sos kiosks | head -1`, `| true`) closes our stdout: the next write
+ * fails with EPIPE, which Node (it ignores SIGPIPE) emits as an 'error' event that would crash with a
+ * stack trace. Stop quietly instead, as other Unix tools do, with the status SIGPIPE gives them; any
+ * other stdout failure (a full disk) is one line, as every failure is. Installed once, by the CLI root.
+ */
+export function quietOnClosedStdout(stdout: NodeJS.EventEmitter = process.stdout, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") exit(EXIT_BROKEN_PIPE);
+    else fail(err);
+  });
+}
+
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("must be a port number from 0 to 65535 (0 picks a free one)");

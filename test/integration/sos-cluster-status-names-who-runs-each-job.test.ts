@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { PRUNE_JOB } from "../../gateway/supervision/feature.js";
+import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { deferCleanups } from "./cleanups.js";
+import { expectReadableStatus, expectStatusJson, seedClusterStatus } from "./cluster-status-scenario.js";
 import { provisionTestKiosk, spawnSos, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
 
 describe("sos cluster status", () => {
@@ -25,13 +27,14 @@ describe("sos cluster status", () => {
     expect(status.stdout[0]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS\s+KIOSKS$/);
     expect(status.stdout[1]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+\d+ s ago\s+\d+\s+1$/);
     expect(status.stdout[3]).toMatch(/^JOB\s+HELD BY\s+SINCE\s+LEASE ENDS$/);
-    expect(status.stdout[4]).toMatch(new RegExp(`^${PRUNE_JOB}\\s+gw-a/\\S+\\s+\\S+\\s+in \\d+ s$`));
+    // Read in whole units (`in 23 h 59 min`), never a raw count of seconds; the holder beats, so it is not marked silent.
+    expect(status.stdout[4]).toMatch(new RegExp(`^${PRUNE_JOB}\\s+gw-a/\\S+\\s+\\S+\\s+in \\d+ (d|h|min|s)( \\d+ (h|min|s))?$`));
     const json = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir, "--json"]);
     await json.exited;
     expect(JSON.parse(json.stdout.join("\n"))).toEqual({
       nodes: [expect.objectContaining({ nodeId: "gw-a", silent: false, kiosks: 1 })],
       kiosksOfStoppedNodes: 0,
-      jobs: [expect.objectContaining({ name: PRUNE_JOB, lapsed: false })],
+      jobs: [expect.objectContaining({ name: PRUNE_JOB, lapsed: false, holderSilent: false })],
     });
 
     await gateway.stop();
@@ -65,5 +68,22 @@ describe("sos cluster status", () => {
     await table.exited;
     expect(table.stdout.find((l) => l.startsWith("gw-fast"))).toMatch(/silent: stopped or dead/);
     expect(table.stdout.find((l) => l.startsWith("gw-slow"))).not.toMatch(/silent/);
+  });
+
+  it("reads durations in hours and minutes, and marks a lease whose holder beats no more (its job waits for it to lapse)", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const store = SqliteStore.open(dir.path);
+    try {
+      await seedClusterStatus(store.leases);
+    } finally {
+      await store.close();
+    }
+    const table = spawnSos(["cluster", "status", "--data-dir", dir.path]);
+    expect(await table.exited, table.stderr.join(" | ")).toEqual({ code: 0, signal: null });
+    expectReadableStatus(table.stdout);
+    const json = spawnSos(["cluster", "status", "--data-dir", dir.path, "--json"]);
+    expect(await json.exited, json.stderr.join(" | ")).toEqual({ code: 0, signal: null });
+    expectStatusJson(json.stdout);
   });
 });
