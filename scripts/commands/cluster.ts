@@ -16,12 +16,13 @@ import { terminalSafeJson } from "../lib/terminal.js";
 const silent = (n: NodeRecord, now: number): boolean => now - n.beatAt > n.deadAfterMs;
 
 /**
- * The process holding a lease beats no more: its node is silent, or has no row (it never beat, or
- * left without giving the lease up). Its job then waits for the lease to lapse.
+ * The process holding a lease beats no more: its node row is silent past its deadAfterMs. The next
+ * gateway to run the job takes the lease from it (store/lease-store.ts). A holder without a row is
+ * not judged: a process takes its first leases a moment before its first beat is stored.
  */
 const holderSilent = (l: LeaseRecord, nodes: readonly NodeRecord[], now: number): boolean => {
   const node = nodes.find((n) => n.holder === l.holder);
-  return node === undefined || silent(node, now);
+  return node !== undefined && silent(node, now);
 };
 
 const leaseEnds = (l: LeaseRecord, now: number): string => (l.until <= now ? `lapsed ${ago(l.until, now)}` : `in ${formatDuration(l.until - now)}`);
@@ -55,7 +56,7 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     const rows = leases.map((l) => [l.name, holderSilent(l, nodes, now) ? `${l.holder} (holder silent: stopped or dead)` : l.holder, l.acquiredAt, leaseEnds(l, now)]);
     process.stdout.write(`${formatTable(["JOB", "HELD BY", "SINCE", "LEASE ENDS"], rows)}\n`);
     if (leases.some((l) => l.until > now && holderSilent(l, nodes, now))) {
-      process.stdout.write("a job whose holder is silent does not run until its lease lapses; then the next gateway to ask takes it\n");
+      process.stdout.write("a job whose holder is silent is taken over by the next gateway that runs it, without waiting for its lease to end\n");
     }
   } finally {
     await store.close();

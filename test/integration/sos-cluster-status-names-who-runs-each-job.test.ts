@@ -70,7 +70,7 @@ describe("sos cluster status", () => {
     expect(table.stdout.find((l) => l.startsWith("gw-slow"))).not.toMatch(/silent/);
   });
 
-  it("reads durations in hours and minutes, and marks a lease whose holder beats no more (its job waits for it to lapse)", async () => {
+  it("reads durations in hours and minutes, and marks a lease whose holder beats no more (the next gateway to run its job takes it)", async () => {
     const dir = tempDir();
     defer(() => dir.remove());
     const store = SqliteStore.open(dir.path);

@@ -1,6 +1,6 @@
 /**
  * `sos cluster status --store postgres://…` reads as on SQLite: durations in hours, minutes and
- * seconds, a lease whose holder beats no more marked so (its job waits for the lease to lapse),
+ * seconds, a lease whose holder beats no more marked so (the next gateway to run its job takes it),
  * holderSilent in --json; and piped into a reader that stops early it ends quietly (exit 141).
  */
 import { afterAll, describe, expect, it } from "vitest";
