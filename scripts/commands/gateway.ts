@@ -110,7 +110,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
       },
       log: { level: opts.logLevel },
     },
-    "gateway options",
+    "gateway configuration",
   );
   if (config.cluster.redisUrl !== undefined && config.store.url === undefined) {
     throw new SosError(ErrorCode.ConfigInvalid, "--cluster needs the store every node shares: add --store postgres://… (or SOS_STORE_URL); a SQLite store in --data-dir is this node's alone (docs/cluster.md)");

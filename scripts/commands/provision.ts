@@ -66,7 +66,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
       button: { driver: "stdin" },
       fallback: { smsKey },
     },
-    "provisioning options",
+    "provisioning request",
   );
   // On PostgreSQL the database exists (or the connection fails); only a SQLite folder can be new.
   const storeExisted = storeLocation(opts).url !== undefined || existsSync(join(String(opts.dataDir), (await import("../../gateway/store/sqlite/index.js")).STORE_FILE));

@@ -183,11 +183,11 @@ describe("parseKioskConfig: health", () => {
 describe("parseGatewayConfig", () => {
   it("reports every problem at once as `path: message` on one line, code CONFIG_INVALID", () => {
     const err = sosErrorOf(() =>
-      parseGatewayConfig({ dataDir: "", mqtt: { port: 70_000 }, http: { port: -1 }, dispatch: { concurrency: 0 }, log: { level: "loud" } }, "gateway options"),
+      parseGatewayConfig({ dataDir: "", mqtt: { port: 70_000 }, http: { port: -1 }, dispatch: { concurrency: 0 }, log: { level: "loud" } }, "gateway configuration"),
     );
     expect(err.code).toBe(ErrorCode.ConfigInvalid);
     expectOneLine(err.message);
-    expect(err.message.startsWith("gateway options is invalid: ")).toBe(true);
+    expect(err.message.startsWith("gateway configuration is invalid: ")).toBe(true);
     for (const path of ["dataDir", "mqtt.port", "http.port", "dispatch.concurrency", "log.level"]) {
       expect(err.message).toMatch(new RegExp(`(: |; )${path.replace(".", "\\.")}: \\S`));
     }
