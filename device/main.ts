@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { KioskConfig } from "../shared/config/kiosk.js";
 import type { Alert, AlertKind, KioskState } from "../shared/contract.js";
+import { ErrorCode } from "../shared/errors.js";
 import { EventBus } from "../shared/events.js";
 import { AGENT_VERSION, AlarmController } from "./alarm/alarm-controller.js";
 import { OpenAlarmFile } from "./alarm/open-alarm.js";
@@ -19,7 +20,7 @@ import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
 import type { FallbackHandle } from "./fallback/start-fallback.js";
 import type { CommandRunner } from "./health/checks/runner.js";
-import { FaultMonitor } from "./health/faults.js";
+import { FaultMonitor, MQTT_CONFIG_INVALID } from "./health/faults.js";
 import type { SystemProbe } from "./health/probe.js";
 import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
@@ -64,6 +65,12 @@ export interface KioskDeps {
    * new release failed its health gate. Default: logged only (a checkout has no supervisor).
    */
   readonly restart?: (reason: string) => void;
+  /**
+   * Why the link to the gateway stays off: kiosk.json's mqtt section is invalid (the config error,
+   * naming each field; shared/config/kiosk-agent.ts). The button, the outbox and the lights run as
+   * ever and the lights show the fault; the link is not started and config.mqtt is not read.
+   */
+  readonly linkProblem?: string;
 }
 
 export interface KioskHandle {
@@ -122,7 +129,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   // systemd hears READY once a press can be read and recorded; the watchdog is fed from now on.
   const notifier = deps.notifier ?? notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
   const pingEveryMs = deps.watchdogIntervalMs === undefined ? watchdogIntervalMs(process.env) : deps.watchdogIntervalMs;
-  void notifier.notify({ READY: "1", STATUS: "button armed" });
+  void notifier.notify({ READY: "1", STATUS: deps.linkProblem === undefined ? "button armed" : "button armed; link to the gateway off: kiosk.json's mqtt section is invalid" });
   const watchdog = new AlarmPathWatchdog(
     notifier,
     [
@@ -208,14 +215,17 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
 
   // The network side loads after the button is armed (mqtt.js takes a while to import on a Pi).
   let stopLink: () => Promise<void> = () => Promise.resolve();
-  const linkReady = (async () => {
+  const startLink = async (): Promise<void> => {
     const [{ connectLink }, { prepareTlsFiles }] = await Promise.all([import("./link/connect.js"), import("./link/tls-recovery.js")]);
     // An interrupted certificate swap is put right before the link reads the TLS files.
     await prepareTlsFiles(config, log.child({ subsystem: "tls" }));
     const link = connectLink(config, { outbox, alarm, calls: calls.manager, events, clock, log, agentVersion: AGENT_VERSION, onReleaseInstalled: () => restart("switched to a new release") });
     stopLink = () => link.stop();
     health.attachLink((heartbeat) => link.publishHeartbeat(heartbeat));
-  })();
+  };
+  // With an invalid mqtt section the link is not started: presses wait in the outbox, the lights show the fault.
+  if (deps.linkProblem !== undefined) keepLinkOff(deps.linkProblem, faults, log);
+  const linkReady = deps.linkProblem === undefined ? startLink() : Promise.resolve();
   calls.startMedia(linkReady);
 
   return {
@@ -248,4 +258,13 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
       log.info({ pending: outbox.depth }, "kiosk agent stopped");
     },
   };
+}
+
+/** kiosk.json's mqtt section is invalid: said once, with the fix, and the lights show the kiosk out of order. */
+function keepLinkOff(problem: string, faults: FaultMonitor, log: Logger): void {
+  faults.set(MQTT_CONFIG_INVALID, true);
+  log.error(
+    { subsystem: "link", code: ErrorCode.ConfigInvalid, fault: MQTT_CONFIG_INVALID },
+    `${problem}; the link to the gateway stays off until the file is fixed and the agent restarted (presses are kept on disk meanwhile)`,
+  );
 }

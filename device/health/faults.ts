@@ -9,11 +9,16 @@
  * "alerts-refused" is one of them: an alert the gateway refused (say, written under another kiosk id
  * before a re-provisioning) is retried from the outbox while operations are told through the
  * heartbeat; it clears when every refused alert has been acknowledged after all.
+ *
+ * "config:mqtt" is set at start when kiosk.json's mqtt section is invalid: the link is not started,
+ * so no alarm can reach the gateway until the file is fixed and the agent restarted.
  */
 import type { EventBus } from "../../shared/events.js";
 import type { KioskEvents } from "../events.js";
 
 export const ALERTS_REFUSED = "alerts-refused";
+/** kiosk.json's mqtt section is invalid: the link to the gateway is off (device/main.ts). */
+export const MQTT_CONFIG_INVALID = "config:mqtt";
 
 export class FaultMonitor {
   private readonly faults = new Set<string>();

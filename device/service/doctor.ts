@@ -178,8 +178,21 @@ function mediaChecks(config: KioskConfig, sys: DoctorSystem): DoctorFinding[] {
   return findings;
 }
 
-/** One finding per gateway node kiosk.json names (`mqtt.url`, or each of `mqtt.urls`). */
-async function gatewayChecks(config: KioskConfig, sys: DoctorSystem): Promise<DoctorFinding[]> {
+/**
+ * One finding per gateway node kiosk.json names (`mqtt.url`, or each of `mqtt.urls`); one failure
+ * naming the bad fields when its mqtt section is invalid (the agent then runs with its link off).
+ */
+async function gatewayChecks(config: KioskConfig, sys: DoctorSystem, linkProblem: string | undefined): Promise<DoctorFinding[]> {
+  if (linkProblem !== undefined) {
+    return [
+      {
+        check: "gateway config",
+        result: "fail",
+        detail: linkProblem,
+        fix: `correct the mqtt section of kiosk.json as the detail says (or provision the kiosk again), then: sudo systemctl restart ${KIOSK_UNIT}; until then presses are kept on disk but none reaches the gateway`,
+      },
+    ];
+  }
   const urls = gatewayUrls(config.mqtt);
   const several = urls.length > 1;
   return Promise.all(
@@ -199,8 +212,11 @@ async function gatewayChecks(config: KioskConfig, sys: DoctorSystem): Promise<Do
   );
 }
 
-/** Every check, in the order a technician fixes them. */
-export async function runDoctor(config: KioskConfig, sys: DoctorSystem): Promise<DoctorFinding[]> {
+/**
+ * Every check, in the order a technician fixes them. `linkProblem`: kiosk.json's mqtt section is
+ * invalid (shared/config/kiosk-agent.ts): the gateway is not tried, the problem is a failure.
+ */
+export async function runDoctor(config: KioskConfig, sys: DoctorSystem, linkProblem?: string): Promise<DoctorFinding[]> {
   return [
     ...(await unitChecks(sys)),
     await watchdogCheck(sys),
@@ -208,6 +224,6 @@ export async function runDoctor(config: KioskConfig, sys: DoctorSystem): Promise
     await clockCheck(sys),
     gpioCheck(config, sys),
     ...mediaChecks(config, sys),
-    ...(await gatewayChecks(config, sys)),
+    ...(await gatewayChecks(config, sys, linkProblem)),
   ];
 }

@@ -5,7 +5,7 @@
  */
 import { runDoctor, tcpConnect } from "../../device/service/doctor.js";
 import { spawnRunner } from "../../device/health/checks/runner.js";
-import { loadKioskConfig } from "../../shared/config/kiosk.js";
+import { loadAgentKioskConfig } from "../../shared/config/kiosk-agent.js";
 import { formatTable } from "../lib/table.js";
 
 export interface DoctorOptions {
@@ -16,8 +16,9 @@ export interface DoctorOptions {
 }
 
 export async function run(opts: DoctorOptions): Promise<void> {
-  const config = loadKioskConfig(String(opts.config));
-  const findings = await runDoctor(config, { root: typeof opts.root === "string" ? opts.root : "/", runner: spawnRunner, connect: tcpConnect });
+  // An invalid mqtt section is one failing check among the others, as the agent runs on without its link.
+  const { config, linkProblem } = loadAgentKioskConfig(String(opts.config));
+  const findings = await runDoctor(config, { root: typeof opts.root === "string" ? opts.root : "/", runner: spawnRunner, connect: tcpConnect }, linkProblem);
   const failed = findings.filter((f) => f.result === "fail");
   if (opts.json === true) {
     process.stdout.write(`${JSON.stringify({ kioskId: config.kioskId, ok: failed.length === 0, findings }, null, 2)}\n`);

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { type KioskConfig, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
+import { loadAgentKioskConfig } from "../../shared/config/kiosk-agent.js";
 import { createLogger } from "../../shared/log.js";
 import { type KioskDeps, startKiosk } from "../../device/main.js";
 import { runUntilSignal } from "../lib/cli.js";
@@ -17,7 +18,8 @@ export interface KioskOptions {
 export const RESTART_EXIT_CODE = 75;
 
 export async function run(opts: KioskOptions): Promise<void> {
-  const loaded = loadKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
+  // An invalid mqtt section alone leaves the button working, with the link off (shared/config/kiosk-agent.ts).
+  const { config: loaded, linkProblem } = loadAgentKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
   const config = parseKioskConfig(
     {
       ...loaded,
@@ -27,7 +29,7 @@ export async function run(opts: KioskOptions): Promise<void> {
     },
     String(opts.config),
   );
-  await runAgent(config);
+  await runAgent(config, linkProblem === undefined ? {} : { linkProblem });
 }
 
 /**

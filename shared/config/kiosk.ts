@@ -325,7 +325,7 @@ export const kioskConfigSchema = z.object({
      * slow cellular link's SYN be sent three times (at 0, 1 and 3 s). The lower of the two applies.
      */
     tcpConnectTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
-  }),
+  }, { error: 'must be an object: { "url": "mqtt(s)://HOST:PORT", "username": …, "password": … } (or "urls": [...] and "tls": {...}), as \'sos provision\' or \'sos enroll\' wrote it' }),
   /** Where the outbox lives; relative paths are relative to the config file. */
   dataDir: z.string().min(1).default("data"),
   button: buttonSchema.default({ driver: "stdin", enterIsPress: false }),
@@ -408,12 +408,21 @@ export function parseKioskConfig(input: unknown, source = "kiosk config"): Kiosk
 
 /** Loads kiosk.json; the data dir and TLS files are resolved against the file's folder (the data dir unless overridden). */
 export function loadKioskConfig(path: string, overrides: { dataDir?: string } = {}): KioskConfig {
-  const raw = readJsonFile(path);
-  const parsed = parseKioskConfig(raw, path);
+  return resolveKioskConfig(parseKioskConfig(readJsonFile(path), path), path, overrides);
+}
+
+/** A parsed kiosk.json with its data dir, TLS files and update paths resolved against the file's folder. */
+export function resolveKioskConfig(parsed: KioskConfig, path: string, overrides: { dataDir?: string } = {}): KioskConfig {
   const here = dirname(path);
   const dataDir = overrides.dataDir ?? resolve(here, parsed.dataDir);
   const tls = parsed.mqtt.tls;
   const mqtt = tls === undefined ? parsed.mqtt : { ...parsed.mqtt, tls: { ca: resolve(here, tls.ca), cert: resolve(here, tls.cert), key: resolve(here, tls.key) } };
   const update = { ...parsed.update, publicKey: resolve(here, parsed.update.publicKey), ...(parsed.update.home === undefined ? {} : { home: resolve(here, parsed.update.home) }) };
   return parseKioskConfig({ ...parsed, dataDir, mqtt, update }, path);
+}
+
+/** Every problem of a kiosk config as zod reports it (each with its path), or null when it is valid. */
+export function kioskConfigError(input: unknown): z.ZodError | null {
+  const result = kioskConfigRefined.safeParse(input);
+  return result.success ? null : result.error;
 }

@@ -133,6 +133,25 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     expect(failed[0]?.detail).toBe("systemctl: spawn: ENOENT");
   });
 
+  it("an invalid mqtt section fails as one \"gateway config\" row with its fix, tries no gateway, and every other check still runs", async () => {
+    const problem = "/etc/sos/kiosk.json is invalid: mqtt.urls.1: 'mqtt://gw:99999' is not a gateway address (the port '99999' is not a number from 1 to 65535): use mqtt://HOST:PORT or mqtts://HOST:PORT";
+    server.close(); // a try at the gateway would now fail as "gateway reachable"
+    const findings = await runDoctor(config(), system(), problem);
+    expect(findings.map((f) => [f.check, f.result])).toEqual([
+      ["unit enabled", "pass"],
+      ["agent running", "pass"],
+      ["watchdog armed", "pass"],
+      ["data writable", "pass"],
+      ["clock synchronised", "pass"],
+      ["GPIO chip", "pass"],
+      ["camera", "pass"],
+      ["microphone", "pass"],
+      ["speaker", "pass"],
+      ["gateway config", "fail"],
+    ]);
+    expect(failing(findings)[0]).toMatchObject({ detail: problem, fix: expect.stringMatching(/mqtt section of kiosk\.json.*sudo systemctl restart sos-kiosk\.service/) as unknown });
+  });
+
   it("skips what the config does not use (stdin button, no media, no player)", async () => {
     const findings = await doctor({ button: { driver: "stdin" }, media: { driver: "none" }, audio: { player: "none" } });
     expect(findings.filter((f) => f.result === "skip").map((f) => f.check)).toEqual(["GPIO chip", "camera", "microphone", "speaker"]);
