@@ -52,8 +52,11 @@ export interface HeartbeatRecord {
   readonly receivedAt: string;
   readonly intervalS: number;
   readonly lastTestAlarmAt: string | null;
-  /** The heartbeat as the kiosk sent it (validated JSON). */
-  readonly report: string;
+  /**
+   * The heartbeat as the kiosk sent it (validated JSON); null when only its readings changed since the
+   * report last written (supervision/writer.ts): the stored report is kept, the rest of the row written.
+   */
+  readonly report: string | null;
 }
 
 export interface RegistryChange {

@@ -3,17 +3,33 @@
  * - transitions and reminders (with their ops events) are batched per event-loop turn into one
  *   transaction, so a fleet dropping at once (a network cut) is a few transactions, not thousands;
  * - the latest heartbeat of each kiosk is kept in memory and written every flushMs, in chunks, each
- *   kiosk once per flush however often it beat (the CLI's view lags by up to flushMs).
+ *   kiosk once per flush however often it beat (the CLI's view lags by up to flushMs). Its report is
+ *   written when what it says changed (faults, self-tests, versions, the open alarm… `stable` below)
+ *   and otherwise at most every REPORT_EVERY_MS: a report's readings (temperature, load, signal,
+ *   uptimes, sequence number) change at every beat, and rewriting the whole report each time was 85 %
+ *   of a 10 000-kiosk cluster's WAL (docs/benchmarks.md). Those readings in the store lag by up to that.
  * A failed write is kept and tried again in a second; nothing here ever throws into supervision.
  */
 import type { Logger } from "pino";
 import { retriedFailureLevel } from "../../shared/errors.js";
+import type { Heartbeat } from "../../shared/health.js";
 import type { HeartbeatRecord, QueuedOpsEvent, TransitionRecord } from "../store/health-store.js";
 import type { GatewayStore } from "../store/store.js";
 import { buildOpsEvent, type OpsEventInput } from "./ops.js";
 
 const CHUNK = 500;
 const RETRY_MS = 1_000;
+/** A kiosk's report is written again at least this often while only its readings change. */
+export const REPORT_EVERY_MS = 60_000;
+
+/**
+ * What a heartbeat's report says apart from its readings: what the console, `sos kiosks` and the
+ * rollouts act on (versions, faults, self-tests, the open alarm, the outbox, the link's kind, the
+ * update state). The readings (seq, sentAt, uptimes, system, the Wi-Fi signal) are left out.
+ */
+export function stableReport(hb: Heartbeat): string {
+  return JSON.stringify([hb.agentVersion, hb.intervalS, hb.link.type, hb.link.iface, hb.outboxDepth, hb.openAlarm, hb.faults, hb.selfTests, hb.lastTestAlarmAt, hb.kioskState, hb.backupPath ?? null, hb.update ?? null]);
+}
 
 export interface WriterOptions {
   readonly flushMs: number;
@@ -30,7 +46,10 @@ type Pending =
 
 export class SupervisionWriter {
   private pending: Pending[] = [];
-  private readonly beats = new Map<string, HeartbeatRecord>();
+  /** The latest heartbeat of each kiosk since the last flush, with the key of what its report says (`stable`). */
+  private readonly beats = new Map<string, { record: HeartbeatRecord; stable: string }>();
+  /** What each kiosk's report last written here said, and when it was written. */
+  private readonly reported = new Map<string, { stable: string; atMs: number }>();
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
   private beatTimer: NodeJS.Timeout | undefined;
@@ -69,8 +88,9 @@ export class SupervisionWriter {
     this.schedule();
   }
 
-  heartbeat(record: HeartbeatRecord): void {
-    this.beats.set(record.kioskId, record);
+  /** `stable`: what the report says apart from its readings; a change writes the report at the next flush. */
+  heartbeat(record: HeartbeatRecord, stable: string): void {
+    this.beats.set(record.kioskId, { record, stable });
   }
 
   /** Writes everything still held (at shutdown). */
@@ -130,15 +150,24 @@ export class SupervisionWriter {
   }
 
   private async writeBeats(): Promise<void> {
-    const rows = [...this.beats.values()];
+    const beats = [...this.beats.values()];
     this.beats.clear();
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.slice(i, i + CHUNK);
+    for (let i = 0; i < beats.length; i += CHUNK) {
+      const chunk = beats.slice(i, i + CHUNK);
+      const nowMs = Date.now();
+      const rows = chunk.map(({ record, stable }) => {
+        const last = this.reported.get(record.kioskId);
+        return last !== undefined && last.stable === stable && nowMs - last.atMs < REPORT_EVERY_MS ? { ...record, report: null } : record;
+      });
       try {
-        await this.store.health.saveHeartbeats(chunk);
+        await this.store.health.saveHeartbeats(rows);
+        rows.forEach((r, j) => {
+          const stable = chunk[j]?.stable;
+          if (r.report !== null && stable !== undefined) this.reported.set(r.kioskId, { stable, atMs: nowMs });
+        });
       } catch (err) {
         this.log[retriedFailureLevel(err) === "debug" ? "debug" : "warn"]({ err, heartbeats: chunk.length }, "could not store the latest heartbeats; kept for the next flush");
-        for (const r of chunk) if (!this.beats.has(r.kioskId)) this.beats.set(r.kioskId, r);
+        for (const b of chunk) if (!this.beats.has(b.record.kioskId)) this.beats.set(b.record.kioskId, b);
       }
       // Let alerts through between chunks.
       if (i + CHUNK < rows.length) await new Promise<void>((resolve) => setImmediate(resolve));

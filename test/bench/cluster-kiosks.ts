@@ -37,6 +37,8 @@ const PINGS = { intervalMs: AGENT.pingIntervalMs, timeoutMs: AGENT.pingTimeoutMs
 const CONNECT_TIMEOUT_MS = AGENT.connectTimeoutMs;
 const HEARTBEAT_S = DEFAULTS.health.heartbeatIntervalS;
 const started = Date.now();
+/** As an agent reports it: its last scheduled test alarm (here the fleet's start), not a new time at every beat. */
+const STARTED_AT = new Date(started).toISOString();
 const first = Number(firstText);
 const count = Number(countText);
 
@@ -124,7 +126,7 @@ function connectOne(i: number): Promise<void> {
   const beat = (): void => {
     if (!client.connected) return;
     seq += 1;
-    client.publish(topicFor("heartbeat", id), JSON.stringify(makeHeartbeat({ seq, intervalS: HEARTBEAT_S, uptimeS: Math.round((Date.now() - started) / 1_000) })), { qos: 0 });
+    client.publish(topicFor("heartbeat", id), JSON.stringify(makeHeartbeat({ seq, intervalS: HEARTBEAT_S, uptimeS: Math.round((Date.now() - started) / 1_000), lastTestAlarmAt: STARTED_AT })), { qos: 0 });
     client.sendPing();
     probe.pinged();
   };

@@ -21,9 +21,11 @@ const clients: mqtt.MqttClient[] = [];
 const timers: NodeJS.Timeout[] = [];
 let beats = 0;
 const started = Date.now();
+/** As an agent reports it: its last scheduled test alarm (here the fleet's start), not a new time at every beat. */
+const STARTED_AT = new Date(started).toISOString();
 
 function beat(client: mqtt.MqttClient, id: string, seq: number): void {
-  const heartbeat = makeHeartbeat({ seq, intervalS, uptimeS: (Date.now() - started) / 1_000 });
+  const heartbeat = makeHeartbeat({ seq, intervalS, uptimeS: (Date.now() - started) / 1_000, lastTestAlarmAt: STARTED_AT });
   client.publish(topicFor("heartbeat", id), JSON.stringify(heartbeat), { qos: 0 }, (err) => {
     if (err === undefined) beats += 1;
   });

@@ -38,6 +38,22 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       expect((await store.health.getHealth("k-2"))?.decommissionedAt).toBeNull();
     });
 
+    it("a heartbeat without its report (only readings changed) updates the row and keeps the stored report; a kiosk without a row gets none from it", async () => {
+      const store = await fresh();
+      await registered(store, "k-1", "k-2");
+      await store.health.saveHeartbeats([{ kioskId: "k-1", receivedAt: iso(1), intervalS: 10, lastTestAlarmAt: null, report: '{"faults":[]}' }]);
+      await store.health.saveHeartbeats([
+        { kioskId: "k-1", receivedAt: iso(11), intervalS: 20, lastTestAlarmAt: iso(5), report: null },
+        { kioskId: "k-2", receivedAt: iso(11), intervalS: 10, lastTestAlarmAt: null, report: null },
+      ]);
+      expect((await store.health.listHealth({ reports: true })).map((r) => [r.kioskId, r.lastHeartbeatAt, r.intervalS, r.report])).toEqual([
+        ["k-1", iso(11), 20, '{"faults":[]}'],
+        ["k-2", null, null, null],
+      ]);
+      await store.health.saveHeartbeats([{ kioskId: "k-1", receivedAt: iso(21), intervalS: 10, lastTestAlarmAt: iso(5), report: '{"faults":["power"]}' }]);
+      expect((await store.health.getHealth("k-1", { reports: true }))?.report).toBe('{"faults":["power"]}');
+    });
+
     it("a batch with several transitions of one kiosk ends as if they were written one by one: since is the start of the last state's run, the first sighting kept", async () => {
       const store = await fresh();
       await registered(store, "k-1", "k-2", "k-3", "k-4");

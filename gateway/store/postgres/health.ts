@@ -114,11 +114,26 @@ export class PgHealthStore implements HealthStore {
     // One statement for the batch (thousands of kiosks beat every interval).
     // One row per kiosk (the last of a batch wins, as on SQLite): ON CONFLICT cannot touch a row twice.
     const last = [...new Map(rows.map((r) => [r.kioskId, r])).values()];
-    const values = last.map((r) => ({ kiosk_id: r.kioskId, received_at: r.receivedAt, interval_s: r.intervalS, last_test_alarm_at: r.lastTestAlarmAt, report: r.report }));
-    await this.db.run((q) => q`
-      INSERT INTO kiosk_heartbeats ${q(values, "kiosk_id", "received_at", "interval_s", "last_test_alarm_at", "report")}
-      ON CONFLICT (kiosk_id) DO UPDATE SET received_at = excluded.received_at, interval_s = excluded.interval_s,
-        last_test_alarm_at = excluded.last_test_alarm_at, report = excluded.report`);
+    const full = last.filter((r) => r.report !== null).map((r) => ({ kiosk_id: r.kioskId, received_at: r.receivedAt, interval_s: r.intervalS, last_test_alarm_at: r.lastTestAlarmAt, report: r.report }));
+    // A row whose report is unchanged keeps the stored one: only the small columns change, and PostgreSQL
+    // logs little of such an update (a kiosk without a row yet waits for its next full report).
+    const kept = last.filter((r) => r.report === null);
+    if (full.length > 0) {
+      await this.db.run((q) => q`
+        INSERT INTO kiosk_heartbeats ${q(full, "kiosk_id", "received_at", "interval_s", "last_test_alarm_at", "report")}
+        ON CONFLICT (kiosk_id) DO UPDATE SET received_at = excluded.received_at, interval_s = excluded.interval_s,
+          last_test_alarm_at = excluded.last_test_alarm_at, report = excluded.report`);
+    }
+    if (kept.length > 0) {
+      const ids = kept.map((r) => r.kioskId);
+      const at = kept.map((r) => r.receivedAt);
+      const interval = kept.map((r) => r.intervalS);
+      const lastTest = kept.map((r) => r.lastTestAlarmAt);
+      await this.db.run((q) => q`
+        UPDATE kiosk_heartbeats h SET received_at = v.received_at, interval_s = v.interval_s, last_test_alarm_at = v.last_test_alarm_at
+        FROM unnest(${ids}::text[], ${at}::text[], ${interval}::int[], ${lastTest}::text[]) AS v(kiosk_id, received_at, interval_s, last_test_alarm_at)
+        WHERE h.kiosk_id = v.kiosk_id`);
+    }
   }
 
   async transitions(kioskId: string, limit: number): Promise<TransitionRecord[]> {

@@ -121,9 +121,14 @@ export class SqliteHealthStore implements HealthStore {
        ON CONFLICT(kiosk_id) DO UPDATE SET received_at = excluded.received_at, interval_s = excluded.interval_s,
          last_test_alarm_at = excluded.last_test_alarm_at, report = excluded.report`,
     );
+    // A row whose report is unchanged keeps the stored one (a kiosk without a row yet waits for its next full report).
+    const keep = this.db.prepare("UPDATE kiosk_heartbeats SET received_at = ?, interval_s = ?, last_test_alarm_at = ? WHERE kiosk_id = ?");
     this.db
       .transaction(() => {
-        for (const r of rows) upsert.run(r.kioskId, r.receivedAt, r.intervalS, r.lastTestAlarmAt, r.report);
+        for (const r of rows) {
+          if (r.report === null) keep.run(r.receivedAt, r.intervalS, r.lastTestAlarmAt, r.kioskId);
+          else upsert.run(r.kioskId, r.receivedAt, r.intervalS, r.lastTestAlarmAt, r.report);
+        }
       })
       .immediate();
     return Promise.resolve();
