@@ -4,7 +4,8 @@
  * which runs each cluster-wide job (the leases in the store, gateway/cluster/singleton.ts), since
  * when, and until when its lease runs unless renewed, in hours and minutes (scripts/lib/duration.ts).
  * A lease past its time is shown as lapsed: its holder stopped renewing (died), and the next gateway
- * to ask takes it. A lease whose holder beats no more is marked so: its job waits for it to lapse.
+ * to ask takes it. A lease whose holder's node beats no more is marked so: the next gateway to run
+ * its job takes it. A silent node's connections are its last word, not now's: shown as such.
  */
 import type { LeaseRecord, NodeRecord } from "../../gateway/store/lease-store.js";
 import { ago, formatDuration } from "../lib/duration.js";
@@ -31,8 +32,14 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
   try {
     const [leases, nodes, owned] = [await store.leases.list(), await store.leases.nodes(), await store.leases.ownedCounts()];
-    const orphaned = Object.entries(owned).filter(([holder]) => !nodes.some((n) => n.holder === holder)).reduce((sum, [, n]) => sum + n, 0);
     const now = Date.now();
+    // Kiosks whose supervisor stopped (no row) or went silent: a running node takes them over within a few beats.
+    const orphaned = Object.entries(owned)
+      .filter(([holder]) => {
+        const node = nodes.find((n) => n.holder === holder);
+        return node === undefined || silent(node, now);
+      })
+      .reduce((sum, [, n]) => sum + n, 0);
     if (opts.json === true) {
       const json = {
         nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: silent(n, now), kiosks: owned[n.holder] ?? 0 })),
@@ -44,13 +51,17 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     }
     if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
     else {
-      const rows = nodes.map((n) => [n.nodeId, n.holder, n.startedAt, silent(n, now) ? `${ago(n.beatAt, now)} (silent: stopped or dead)` : ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)]);
+      const rows = nodes.map((n) =>
+        silent(n, now)
+          ? [n.nodeId, n.holder, n.startedAt, `${ago(n.beatAt, now)} (silent: stopped or dead)`, `- (${n.connections} at its last beat)`, String(owned[n.holder] ?? 0)]
+          : [n.nodeId, n.holder, n.startedAt, ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)],
+      );
       process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS", "KIOSKS"], rows)}\n`);
     }
-    if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped: a running node takes them over within a few beats\n`);
+    if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped or went silent: a running node takes them over within a few beats\n`);
     process.stdout.write("\n");
     if (leases.length === 0) {
-      process.stdout.write("no cluster job has run yet (a gateway takes each one at its first run)\n");
+      process.stdout.write("no gateway holds a cluster job now (a gateway takes each at its next run; one that stops cleanly gives its jobs up)\n");
       return;
     }
     const rows = leases.map((l) => [l.name, holderSilent(l, nodes, now) ? `${l.holder} (holder silent: stopped or dead)` : l.holder, l.acquiredAt, leaseEnds(l, now)]);

@@ -42,9 +42,9 @@ describe("sos cluster status", () => {
     expect((await after.exited).code).toBe(0);
     expect(after.stdout).toEqual([
       "no gateway is running (none beats in this store)",
-      "1 kiosk(s) supervised by a gateway that stopped: a running node takes them over within a few beats",
+      "1 kiosk(s) supervised by a gateway that stopped or went silent: a running node takes them over within a few beats",
       "",
-      "no cluster job has run yet (a gateway takes each one at its first run)",
+      "no gateway holds a cluster job now (a gateway takes each at its next run; one that stops cleanly gives its jobs up)",
     ]);
   });
 
