@@ -117,8 +117,15 @@ export class ClusterRouting implements Emitter {
     this.startCheck = setTimeout(() => this.startedDown(), options.startGraceMs ?? START_GRACE_MS);
     this.startCheck.unref();
     for (const conn of [this.pub, this.sub]) {
-      conn.on("error", (err: Error) => void (this.lastError = err.message));
-      conn.on("ready", () => this.checkState());
+      // Only what says why Redis cannot be reached (refused, unknown host, a wrong password), not a
+      // command refused on a connection that is closing.
+      conn.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code !== undefined || /WRONGPASS|NOAUTH|AUTH|NOPERM/.test(err.message)) this.lastError = err.message;
+      });
+      conn.on("ready", () => {
+        this.lastError = undefined;
+        this.checkState();
+      });
       conn.on("close", () => this.checkState());
       conn.on("end", () => this.checkState());
     }
@@ -229,7 +236,7 @@ export class ClusterRouting implements Emitter {
     if (!up && this.down === null) {
       this.down = { since: Date.now(), notRoutedAtStart: this.counts.notRouted, starting: false };
       this.counts.outages += 1;
-      this.log.error({ nodeId: this.options.nodeId, redis: this.where, reason: this.lastError }, "cluster routing down (Redis unreachable): this node's kiosks and pages are served, messages to other nodes are not routed until it is back");
+      this.log.error({ nodeId: this.options.nodeId, redis: this.where, reason: this.lastError ?? "the connection to Redis closed" }, "cluster routing down (Redis unreachable): this node's kiosks and pages are served, messages to other nodes are not routed until it is back");
     } else if (up && this.down !== null) {
       const { since, notRoutedAtStart, starting } = this.down;
       this.down = null;
