@@ -30,6 +30,10 @@ export interface GatewayOptions {
   opsUrl?: unknown;
   cluster?: unknown;
   nodeId?: unknown;
+  clusterBeatMs?: unknown;
+  clusterDeadAfterMs?: unknown;
+  moveGraceMs?: unknown;
+  listenBacklog?: unknown;
   opsSecret?: unknown;
   missedBeats?: unknown;
   offlineReminderMin?: unknown;
@@ -87,7 +91,14 @@ export async function run(opts: GatewayOptions): Promise<void> {
       metrics: { token: process.env.SOS_METRICS_TOKEN === "" ? undefined : process.env.SOS_METRICS_TOKEN },
       iceServers: iceServers(opts),
       ops: { url: opts.opsUrl, secret: opts.opsSecret ?? process.env.SOS_OPS_SECRET },
-      cluster: { redisUrl: opts.cluster ?? (process.env.SOS_CLUSTER_URL === "" ? undefined : process.env.SOS_CLUSTER_URL), nodeId: opts.nodeId },
+      cluster: {
+        redisUrl: opts.cluster ?? (process.env.SOS_CLUSTER_URL === "" ? undefined : process.env.SOS_CLUSTER_URL),
+        nodeId: opts.nodeId,
+        beatMs: opts.clusterBeatMs,
+        deadAfterMs: opts.clusterDeadAfterMs,
+        moveGraceMs: opts.moveGraceMs,
+      },
+      broker: { listenBacklog: opts.listenBacklog },
       supervision: {
         missedBeats: opts.missedBeats,
         offlineReminderMs: typeof opts.offlineReminderMin === "number" ? Math.round(opts.offlineReminderMin * 60_000) : undefined,

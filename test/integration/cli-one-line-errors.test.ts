@@ -103,6 +103,15 @@ describe("sos CLI: one-line errors", () => {
       expect(existsSync(data)).toBe(false);
     });
 
+    it("the cluster timings and the listen backlog are flags, checked like the rest: one line naming the setting", async () => {
+      const timings = await sos(["gateway", "--data-dir", join(dir.path, "gw-timings"), "--mqtt-port", "0", "--http-port", "0", "--cluster-beat-ms", "5000", "--cluster-dead-after-ms", "6000"]);
+      expect(oneLineError(timings)).toContain("cluster.deadAfterMs: must be at least twice beatMs (10000 ms)");
+      const backlog = await sos(["gateway", "--data-dir", join(dir.path, "gw-backlog"), "--mqtt-port", "0", "--http-port", "0", "--listen-backlog", "5", "--move-grace-ms", "-1"]);
+      const line = oneLineError(backlog);
+      expect(line).toContain("broker.listenBacklog");
+      expect(line).toContain("cluster.moveGraceMs");
+    });
+
     it("renewing certificates as early as their whole lifetime is refused with one line naming both settings", async () => {
       const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-renew"), "--mqtt-port", "0", "--http-port", "0", "--renew-before-days", "825"]);
       const line = oneLineError(run);
