@@ -19,7 +19,7 @@ import { CommandSender } from "./commands/sender.js";
 import { GatewayBroker } from "./broker/broker.js";
 import { dispatchFormat } from "./dispatch/format.js";
 import { DispatchForwarder } from "./dispatch/forwarder.js";
-import { claimNodeId } from "./cluster/node-id.js";
+import { claimNodeId, warnIfUnrouted } from "./cluster/node-id.js";
 import type { ClusterRouting } from "./cluster/routing.js";
 import type { DispatchStatus } from "./dispatch/reachability.js";
 import { DispatchUpdates } from "./dispatch/updates.js";
@@ -170,6 +170,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     if (config.cluster.nodeId !== undefined) {
       const { beatMs, deadAfterMs } = config.cluster;
       await claimNodeId(store.leases, { nodeId, holder: singletons.holder, beatMs, deadAfterMs }, clock, log.child({ subsystem: "cluster" }));
+    } else if (config.store.url !== undefined && config.cluster.redisUrl === undefined) {
+      await warnIfUnrouted(store.leases, singletons.holder, clock, log.child({ subsystem: "cluster" }));
     }
     const sender =
       deps.sender ??

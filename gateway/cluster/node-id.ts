@@ -68,3 +68,20 @@ export async function claimNodeId(leases: LeaseStore, options: NodeIdOptions, cl
     await new Promise((r) => setTimeout(r, Math.min(options.beatMs, 1_000)));
   }
 }
+
+/**
+ * A gateway on a shared store without `--cluster` (a unit missing SOS_CLUSTER_URL, say) serves its own
+ * kiosks, but routes no MQTT to the other nodes: its kiosks' calls and its pages do not reach theirs.
+ * Said once at start when other gateways beat in the store; returns their node ids.
+ */
+export async function warnIfUnrouted(leases: LeaseStore, holder: string, clock: Clock, log: Logger): Promise<string[]> {
+  const now = clock.now().getTime();
+  const others = [...new Set((await leases.nodes()).filter((n) => n.holder !== holder && !silent(n, now)).map((n) => n.nodeId))];
+  if (others.length > 0) {
+    log.warn(
+      { others },
+      "other gateways beat in this store, but this one routes no MQTT to them (no --cluster): its kiosks' calls and its pages do not reach theirs; start it with --cluster redis://… and a --node-id of its own, as they run",
+    );
+  }
+  return others;
+}

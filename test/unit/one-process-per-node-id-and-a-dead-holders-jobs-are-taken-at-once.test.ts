@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { claimNodeId } from "../../gateway/cluster/node-id.js";
+import { claimNodeId, warnIfUnrouted } from "../../gateway/cluster/node-id.js";
 import type { NodeRecord } from "../../gateway/store/lease-store.js";
 import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { systemClock } from "../../shared/clock.js";
@@ -73,6 +73,17 @@ describe("one process per node id; a dead holder's jobs are taken at once", () =
     // Waiting for its beats to go silent would take 600 s: the test's timeout says it did not.
     await claimNodeId(store.leases, { nodeId: "gw-a", holder: "gw-a/this/1/bbbb", beatMs: 5_000, deadAfterMs: 600_000 }, systemClock, log);
     expect(await store.leases.nodes()).toEqual([]);
+  });
+
+  it("a gateway without --cluster on a store where other gateways beat says once that it routes nothing to them; alone, or beside silent ones, it says nothing", async () => {
+    const said = "other gateways beat in this store, but this one routes no MQTT to them (no --cluster): its kiosks' calls and its pages do not reach theirs; start it with --cluster redis://… and a --node-id of its own, as they run";
+    await store.leases.beat(node("gw-old/m/1/x", Date.now() - 60_000));
+    expect(await warnIfUnrouted(store.leases, "sos-gateway/this/1/a", systemClock, log)).toEqual([]);
+    expect(logs.find(said)).toEqual([]);
+    await store.leases.beat(node("gw-a/m/2/y", Date.now()));
+    await store.leases.beat(node("gw-b/m/3/z", Date.now()));
+    expect((await warnIfUnrouted(store.leases, "sos-gateway/this/1/a", systemClock, log)).sort()).toEqual(["gw-a", "gw-b"]);
+    expect(logs.find(said)).toEqual([expect.objectContaining({ level: "warn", others: expect.arrayContaining(["gw-a", "gw-b"]) as unknown })]);
   });
 
   it("a lease is taken from a holder whose node went silent, not from one that beats or one whose term runs", async () => {
