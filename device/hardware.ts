@@ -40,7 +40,7 @@ async function createButton(config: KioskConfig, deps: KioskDeps, panel: Panel |
   const b = config.button;
   switch (b.driver) {
     case "stdin":
-      return new StdinButton(deps.stdin ?? process.stdin, clock, { enterIsPress: b.enterIsPress });
+      return new StdinButton(deps.stdin ?? process.stdin, clock, { enterIsPress: b.enterIsPress, unknown: (hint) => log.warn({ subsystem: "button" }, hint) });
     case "gpio": {
       const { createGpioButton } = await import("./inputs/gpio.js");
       return createGpioButton(b, { clock, log });

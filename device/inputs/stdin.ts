@@ -17,11 +17,12 @@ export class StdinButton extends EventEmitter<ButtonEvents> implements ButtonInp
   readonly driver = "stdin";
   private rl: Interface | undefined;
   private readonly releases = new Set<NodeJS.Timeout>();
+  private hinted = false;
 
   constructor(
     private readonly input: Readable,
     private readonly clock: Clock,
-    private readonly options: { enterIsPress: boolean },
+    private readonly options: { enterIsPress: boolean; unknown?: (hint: string) => void },
   ) {
     super();
   }
@@ -35,6 +36,13 @@ export class StdinButton extends EventEmitter<ButtonEvents> implements ButtonInp
       else if (word === "hold" && arg !== undefined && Number(arg) > 0) this.hold(Number(arg) * 1_000);
       else if (word === "down") this.emit("press", { at: this.clock.now() });
       else if (word === "up") this.emit("release", { at: this.clock.now() });
+      else if (!this.hinted) {
+        // A technician typing Enter (or anything else) that does nothing hears why, once.
+        this.hinted = true;
+        this.options.unknown?.(
+          word === "" ? "Enter alone is not a press on this kiosk: type 'press' and Enter, or start it with --enter-is-press" : `'${line.trim().slice(0, 40)}' is not a button command: type 'press', 'hold N', 'down' or 'up'`,
+        );
+      }
     });
     return Promise.resolve();
   }

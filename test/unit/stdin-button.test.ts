@@ -40,8 +40,11 @@ describe("StdinButton lines", () => {
     vi.useRealTimers();
   });
 
+  let hints: string[] = [];
   const start = async (enterIsPress = false): Promise<void> => {
-    button = new StdinButton(input, systemClock, { enterIsPress });
+    hints = [];
+    await button?.stop();
+    button = new StdinButton(input, systemClock, { enterIsPress, unknown: (hint) => hints.push(hint) });
     button.on("press", (e) => events.push({ kind: "press", at: e.at.getTime() }));
     button.on("release", (e) => events.push({ kind: "release", at: e.at.getTime() }));
     await button.start();
@@ -63,6 +66,19 @@ describe("StdinButton lines", () => {
       { kind: "press", at: T0 },
       { kind: "release", at: T0 + 100 },
     ]);
+  });
+
+  it("Enter alone without enterIsPress is no press, and says once how to press; an unknown word says what the words are", async () => {
+    await start();
+    await type("");
+    await type("");
+    expect(events).toEqual([]);
+    expect(hints).toEqual(["Enter alone is not a press on this kiosk: type 'press' and Enter, or start it with --enter-is-press"]);
+    await start();
+    await type("presss");
+    await type("");
+    expect(events).toEqual([]);
+    expect(hints).toEqual(["'presss' is not a button command: type 'press', 'hold N', 'down' or 'up'"]);
   });
 
   it('"hold 2" holds the button for 2 s', async () => {
