@@ -16,7 +16,20 @@ const program = new Command()
   .version("0.1.0")
   .enablePositionalOptions()
   // Usage errors are one line too: what is wrong, and where the usage is.
-  .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/^error: /, "sos: ")} (see 'sos --help')\n`) });
+  .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/^error: /, "sos: ")} (see '${helpFor(process.argv.slice(2))}')\n`) });
+
+/** The help of the command the words name (`sos cluster status --help`), or the program's. */
+function helpFor(words: readonly string[]): string {
+  const path: string[] = [];
+  let commands: readonly Command[] = program.commands;
+  for (const word of words) {
+    const next = commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (next === undefined) break;
+    path.push(next.name());
+    commands = next.commands;
+  }
+  return ["sos", ...path, "--help"].join(" ");
+}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -271,7 +284,7 @@ withPlace(
     .command("provision")
     .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
     .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
-    .requiredOption("--data-dir <dir>", "the gateway's data folder (its CA, and its SQLite store unless --store)")
+    .requiredOption("--data-dir <dir>", "the gateway's data folder, needed with --store too: it holds the CA that decides password or certificate kiosks (in a cluster, any node's: every node has the same CA)")
     .addOption(storeOption())
     .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv); repeat it for each node of a cluster, in the order kiosks try them", collect, [])
     .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
