@@ -157,13 +157,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       return;
     }
     this.tlsFailureLogged = false;
+    // The first try is said (later ones are, with their reason, when one fails: onClose).
+    if (this.client === undefined) this.log.info({ url: this.url, nodes: this.urls.length }, "connecting to gateway");
     this.client = client;
     this.guardConnect(client);
     client.on("connect", () => this.onConnect(client));
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
     client.on("error", (err) => {
       this.lastError = err.message;
-      this.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
+      // The reason is said with "gateway unreachable: retrying" when the connection closes: here only at debug.
+      this.log.debug({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
     });
     client.on("close", () => this.onClose());
     client.on("packetreceive", () => this.probe?.heard());

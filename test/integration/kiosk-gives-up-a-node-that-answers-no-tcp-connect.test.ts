@@ -58,6 +58,8 @@ describe("a kiosk gives up a node that answers no TCP connect", () => {
 
     await waitFor(() => connectedTo(kiosk).length > 0, "the kiosk connected to node B", 15_000);
     expect(connectedTo(kiosk)).toEqual([b.gateway.mqttUrl]);
+    // The first try is said at once (a technician watching the log is not left with silence), the failed one once, with its reason.
+    expect(kiosk.logs.find("connecting to gateway")).toEqual([expect.objectContaining({ level: "info", url: deadUrl, nodes: 2 })]);
     const gaveUp = kiosk.logs.find("gateway unreachable: retrying", (l) => l.url === deadUrl);
     expect(gaveUp).toEqual([expect.objectContaining({ next: b.gateway.mqttUrl, reason: "no answer to the TCP connect within 1000 ms (the node's machine is down or unreachable)" })]);
     kiosk.button.press();
