@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadAgentKioskConfig } from "../../shared/config/kiosk-agent.js";
 import { type KioskConfigInput, loadKioskConfig } from "../../shared/config/kiosk.js";
-import { ErrorCode, SosError } from "../../shared/errors.js";
+import { ErrorCode } from "../../shared/errors.js";
+import { sosErrorOf } from "../fixtures/sos-error.js";
 import { tempDir } from "../integration/harness.js";
 
 const valid = {
@@ -22,15 +23,6 @@ const valid = {
 } satisfies KioskConfigInput;
 const credentials = { username: valid.mqtt.username, password: valid.mqtt.password };
 
-function errorOf(fn: () => unknown): SosError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SosError);
-    return err as SosError;
-  }
-  throw new Error("expected a SosError, nothing was thrown");
-}
 
 describe("a kiosk.json broken only under mqtt loads with the link off", () => {
   let dir: { path: string; remove(): void };
@@ -61,7 +53,7 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
     it(`${name}: the rest of the config, and the line loadKioskConfig fails with as the reason`, () => {
       write({ ...valid, mqtt });
       const { config, linkProblem } = loadAgentKioskConfig(path);
-      const refused = errorOf(() => loadKioskConfig(path));
+      const refused = sosErrorOf(() => loadKioskConfig(path));
       expect(refused.code).toBe(ErrorCode.ConfigInvalid);
       expect(linkProblem).toBe(refused.message);
       expect(linkProblem?.startsWith(`${path} is invalid: mqtt`)).toBe(true);
@@ -99,7 +91,7 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
   ];
   for (const [name, change, fields] of fatal) {
     it(`${name}: fails at once, on one line naming each bad field`, () => {
-      const err = errorOf(() => loadAgentKioskConfig(write({ ...valid, ...change })));
+      const err = sosErrorOf(() => loadAgentKioskConfig(write({ ...valid, ...change })));
       expect(err.code).toBe(ErrorCode.ConfigInvalid);
       expect(err.message.startsWith(`${path} is invalid: `)).toBe(true);
       expect(err.message).not.toContain("\n");
@@ -109,6 +101,6 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
 
   it("a file that is not an object fails at once", () => {
     writeFileSync(path, "[]");
-    expect(errorOf(() => loadAgentKioskConfig(path)).code).toBe(ErrorCode.ConfigInvalid);
+    expect(sosErrorOf(() => loadAgentKioskConfig(path)).code).toBe(ErrorCode.ConfigInvalid);
   });
 });

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseGatewayConfig } from "../../shared/config/gateway.js";
 import { gatewayUrls, type KioskConfigInput, loadKioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
-import { ErrorCode, SosError } from "../../shared/errors.js";
+import { ErrorCode } from "../../shared/errors.js";
+import { sosErrorOf } from "../fixtures/sos-error.js";
 
 const validKiosk: KioskConfigInput = {
   version: 1,
@@ -13,16 +14,6 @@ const validKiosk: KioskConfigInput = {
   mqtt: { url: "mqtt://gateway.example:1883", username: "kz-hwy-0001", password: "s3cret-password" },
 };
 
-/** Runs fn, expects a SosError, returns it. */
-function sosErrorOf(fn: () => unknown): SosError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SosError);
-    return err as SosError;
-  }
-  throw new Error("expected a SosError, nothing was thrown");
-}
 
 function expectOneLine(message: string): void {
   expect(message).not.toContain("\n");
