@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { isTlsGatewayUrl } from "../../shared/config/gateway-url.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
@@ -210,7 +211,7 @@ export async function run(opts: EnrollOptions): Promise<void> {
 function nodeUrls(given: unknown): string[] | undefined {
   const list = checkedGateways(given, "--mqtt-url");
   if (list.length === 0) return undefined;
-  const bad = list.find((u) => !/^(mqtts|ssl):\/\//.test(u));
+  const bad = list.find((u) => !isTlsGatewayUrl(u));
   if (bad !== undefined) throw argumentError(`--mqtt-url '${bad}' must be mqtts://HOST:PORT: an enrolled kiosk connects with its certificate, over TLS`);
   return list;
 }

@@ -12,6 +12,7 @@ import { parse } from "csv-parse/sync";
 import { loadCa, pkiExists } from "../../gateway/pki/ca.js";
 import { NO_PASSWORD } from "../../gateway/store/security-store.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
+import { isTlsGatewayUrl } from "../../shared/config/gateway-url.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { describeZodError, kioskIdSchema, locationSchema } from "../../shared/contract.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
@@ -130,10 +131,10 @@ export async function provisionBulk(opts: BulkOptions, progress?: { start(total:
   const mode = pkiExists(dataDir) ? "certificate" : "password";
   const given = kioskGateways(opts.gateway);
   const gateways = "urls" in given ? given.urls : [given.url];
-  if (mode === "certificate" && !gateways.every((g) => /^(mqtts|ssl):\/\//.test(g))) {
+  if (mode === "certificate" && !gateways.every(isTlsGatewayUrl)) {
     throw argumentError(`${dataDir} has a CA, so kiosks get certificates: --gateway must be the MQTT-over-TLS address, mqtts://HOST:8883`);
   }
-  if (mode === "password" && gateways.some((g) => /^(mqtts|ssl):\/\//.test(g))) {
+  if (mode === "password" && gateways.some(isTlsGatewayUrl)) {
     throw argumentError(`${dataDir} has no CA, so kiosks get passwords: --gateway must be the gateway's mqtt:// address (MQTT over TLS takes kiosks with certificates: 'sos ca init' first)`);
   }
   const provisioned: string[] = [];

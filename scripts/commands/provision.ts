@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isTlsGatewayUrl } from "../../shared/config/gateway-url.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { kioskIdSchema } from "../../shared/contract.js";
 import { SMS_KEY_BYTES } from "../../shared/sms-alert.js";
@@ -48,7 +49,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     throw new SosError(ErrorCode.KioskExists, `${configPath} already exists: choose another --out, or pass --force to overwrite it`);
   }
   const gateways = kioskGateways(opts.gateway);
-  const tlsUrl = ("urls" in gateways ? gateways.urls : [gateways.url]).find((u) => /^(mqtts|ssl):\/\//.test(u));
+  const tlsUrl = ("urls" in gateways ? gateways.urls : [gateways.url]).find(isTlsGatewayUrl);
   if (tlsUrl !== undefined) {
     throw argumentError(`--gateway '${tlsUrl}' is MQTT over TLS, which takes kiosks with certificates: give the gateway's mqtt:// address for this password kiosk, or enrol the kiosk with a certificate (sos enroll, or sos provision --csv with a CA)`);
   }

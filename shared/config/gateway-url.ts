@@ -32,6 +32,11 @@ export function gatewayUrlProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** Whether a gateway address is MQTT over TLS (mqtts://, or mqtt.js's ssl://): certificate kiosks only. */
+export function isTlsGatewayUrl(url: string): boolean {
+  return /^(mqtts|ssl):\/\//.test(url);
+}
+
 /** The one-line message for a bad address: what is wrong, and what to give instead. */
 export function gatewayUrlMessage(value: string, problem: string): string {
   return `'${value}' is not a gateway address (${problem}): use mqtt://HOST:PORT or mqtts://HOST:PORT`;

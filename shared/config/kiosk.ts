@@ -1,4 +1,4 @@
-import { gatewayUrlMessage, gatewayUrlProblem, MAX_GATEWAY_URLS } from "./gateway-url.js";
+import { gatewayUrlMessage, gatewayUrlProblem, isTlsGatewayUrl, MAX_GATEWAY_URLS } from "./gateway-url.js";
 import { z } from "zod";
 import { kioskIdSchema, locationSchema } from "../contract.js";
 import { logLevelSchema } from "../log.js";
@@ -371,9 +371,9 @@ const kioskConfigRefined = kioskConfigSchema.superRefine((config, ctx) => {
   const { url, urls } = config.mqtt;
   if (url === undefined && urls === undefined) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "is required: the gateway's mqtt(s)://HOST:PORT (or urls: [...] for several gateway nodes)" });
   if (url !== undefined && urls !== undefined) ctx.addIssue({ code: "custom", path: ["mqtt", "urls"], message: "give url (one gateway) or urls (several), not both" });
-  if (url !== undefined && tls && !/^(mqtts|ssl):/.test(url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
+  if (url !== undefined && tls && !isTlsGatewayUrl(url)) ctx.addIssue({ code: "custom", path: ["mqtt", "url"], message: "must be mqtts://HOST:PORT with tls" });
   (urls ?? []).forEach((u, i) => {
-    if (tls && !/^(mqtts|ssl):/.test(u)) ctx.addIssue({ code: "custom", path: ["mqtt", "urls", i], message: "must be mqtts://HOST:PORT with tls" });
+    if (tls && !isTlsGatewayUrl(u)) ctx.addIssue({ code: "custom", path: ["mqtt", "urls", i], message: "must be mqtts://HOST:PORT with tls" });
   });
   if (config.modem.driver !== "none") {
     if (config.fallback.smsNumbers.length === 0) ctx.addIssue({ code: "custom", path: ["fallback", "smsNumbers"], message: "a modem needs at least one centre SMS number" });
