@@ -13,7 +13,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
-import type { LeaseStore, NodeRecord } from "../store/lease-store.js";
+import { isSilent, type LeaseStore } from "../store/lease-store.js";
 
 export interface NodeIdOptions {
   readonly nodeId: string;
@@ -36,8 +36,6 @@ export function goneFromThisMachine(holder: string): boolean {
   }
 }
 
-const silent = (n: NodeRecord, now: number): boolean => now - n.beatAt > n.deadAfterMs;
-
 /** Resolves once this process may run as `nodeId` (its dead predecessors retired); rejects with a one-line SosError for a live duplicate. */
 export async function claimNodeId(leases: LeaseStore, options: NodeIdOptions, clock: Clock, log: Logger): Promise<void> {
   const { nodeId, holder } = options;
@@ -47,7 +45,7 @@ export async function claimNodeId(leases: LeaseStore, options: NodeIdOptions, cl
   for (;;) {
     const now = clock.now().getTime();
     const others = (await leases.nodes()).filter((n) => n.nodeId === nodeId && n.holder !== holder);
-    const dead = others.filter((n) => silent(n, now) || goneFromThisMachine(n.holder));
+    const dead = others.filter((n) => isSilent(n, now) || goneFromThisMachine(n.holder));
     const live = others.filter((n) => !dead.includes(n));
     if (dead.length > 0) {
       await leases.retire(dead.map((n) => n.holder));
@@ -76,7 +74,7 @@ export async function claimNodeId(leases: LeaseStore, options: NodeIdOptions, cl
  */
 export async function warnIfUnrouted(leases: LeaseStore, holder: string, clock: Clock, log: Logger): Promise<string[]> {
   const now = clock.now().getTime();
-  const others = [...new Set((await leases.nodes()).filter((n) => n.holder !== holder && !silent(n, now)).map((n) => n.nodeId))];
+  const others = [...new Set((await leases.nodes()).filter((n) => n.holder !== holder && !isSilent(n, now)).map((n) => n.nodeId))];
   if (others.length > 0) {
     log.warn(
       { others },

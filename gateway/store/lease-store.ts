@@ -72,6 +72,14 @@ export interface LeaseStore {
   ownedCounts(): Promise<Record<string, number>>;
 }
 
+/**
+ * A node silent past its own deadAfterMs (sent with each beat) is dead to the others: its jobs and
+ * kiosks are taken over (the stores' acquire says the same in SQL), `sos cluster status` marks it.
+ */
+export function isSilent(node: NodeRecord, now: number): boolean {
+  return now - node.beatAt > node.deadAfterMs;
+}
+
 /** A cluster_nodes row, as both backends read it. */
 export interface NodeRow {
   readonly node_id: string;

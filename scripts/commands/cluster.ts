@@ -7,14 +7,11 @@
  * to ask takes it. A lease whose holder's node beats no more is marked so: the next gateway to run
  * its job takes it. A silent node's connections are its last word, not now's: shown as such.
  */
-import type { LeaseRecord, NodeRecord } from "../../gateway/store/lease-store.js";
+import { isSilent, type LeaseRecord, type NodeRecord } from "../../gateway/store/lease-store.js";
 import { ago, formatDuration } from "../lib/duration.js";
 import { openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
-
-/** A node silent past its own cluster.deadAfterMs (sent with each beat) is dead to the others: shown as silent. */
-const silent = (n: NodeRecord, now: number): boolean => now - n.beatAt > n.deadAfterMs;
 
 /**
  * The process holding a lease beats no more: its node row is silent past its deadAfterMs. The next
@@ -23,7 +20,7 @@ const silent = (n: NodeRecord, now: number): boolean => now - n.beatAt > n.deadA
  */
 const holderSilent = (l: LeaseRecord, nodes: readonly NodeRecord[], now: number): boolean => {
   const node = nodes.find((n) => n.holder === l.holder);
-  return node !== undefined && silent(node, now);
+  return node !== undefined && isSilent(node, now);
 };
 
 const leaseEnds = (l: LeaseRecord, now: number): string => (l.until <= now ? `lapsed ${ago(l.until, now)}` : `in ${formatDuration(l.until - now)}`);
@@ -37,12 +34,12 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     const orphaned = Object.entries(owned)
       .filter(([holder]) => {
         const node = nodes.find((n) => n.holder === holder);
-        return node === undefined || silent(node, now);
+        return node === undefined || isSilent(node, now);
       })
       .reduce((sum, [, n]) => sum + n, 0);
     if (opts.json === true) {
       const json = {
-        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: silent(n, now), kiosks: owned[n.holder] ?? 0 })),
+        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: isSilent(n, now), kiosks: owned[n.holder] ?? 0 })),
         kiosksOfStoppedNodes: orphaned,
         jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now, holderSilent: holderSilent(l, nodes, now) })),
       };
@@ -52,7 +49,7 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
     else {
       const rows = nodes.map((n) =>
-        silent(n, now)
+        isSilent(n, now)
           ? [n.nodeId, n.holder, n.startedAt, `${ago(n.beatAt, now)} (silent: stopped or dead)`, `- (${n.connections} at its last beat)`, String(owned[n.holder] ?? 0)]
           : [n.nodeId, n.holder, n.startedAt, ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)],
       );
