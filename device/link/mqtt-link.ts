@@ -117,6 +117,13 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     return this.urls[this.urlIndex] ?? "";
   }
 
+  /** The next try goes to the next node, round the list; returns the node left. */
+  private moveToNextNode(): string {
+    const from = this.url;
+    this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
+    return from;
+  }
+
   private urgent(): boolean {
     return this.identity.urgent?.() ?? false;
   }
@@ -139,8 +146,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       const delayMs = this.backoff.next(this.urgent());
       if (m.tls === undefined) {
         // Not the TLS files: mqtt.js refused the address itself. The next node may be fine.
-        const from = this.url;
-        this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
+        const from = this.moveToNextNode();
         this.log.warn({ url: from, next: this.url, reason: (err as Error).message, delayMs }, "cannot connect to this gateway address (mqtt.url/urls in kiosk.json): trying the next");
         this.backoff.schedule(delayMs, () => {
           if (!this.stopping) this.start();
@@ -360,8 +366,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });
     if (this.stopping) return;
     // Several nodes: the next try goes to the next one (this one may be dead, or being upgraded).
-    const from = this.url;
-    this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
+    const from = this.moveToNextNode();
     const urgent = this.urgent();
     const delayMs = this.backoff.next(urgent);
     // Urgent tries come every few seconds: past the tenth, one in ten is logged above debug.
