@@ -170,7 +170,7 @@ export class SupervisionWriter {
         for (const b of chunk) if (!this.beats.has(b.record.kioskId)) this.beats.set(b.record.kioskId, b);
       }
       // Let alerts through between chunks.
-      if (i + CHUNK < rows.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (i + CHUNK < beats.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 }
