@@ -31,7 +31,7 @@ import {
 } from "./rules.js";
 import { BEAT_BURST, newWatch, safeJson, type Watch } from "./watch.js";
 import { type Ownership, OwnershipGate } from "./ownership.js";
-import { stableReport, type SupervisionWriter } from "./writer.js";
+import type { SupervisionWriter } from "./writer.js";
 import type { StallWatch } from "./stall.js";
 
 export type { Ownership } from "./ownership.js";
@@ -247,7 +247,7 @@ export class KioskSupervisor {
       w.intervalS = hb.intervalS;
       w.lastTestFromBeat = ms(hb.lastTestAlarmAt);
       const receivedAt = new Date(now).toISOString();
-      this.deps.writer.heartbeat({ kioskId, receivedAt, intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: payload.toString("utf8") }, stableReport(hb));
+      this.deps.writer.heartbeat({ kioskId, receivedAt, intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: payload.toString("utf8") }, hb);
     }
     this.armSilence(w, silenceTimeoutMs(w.intervalS, this.options));
     this.decide(w, hb === undefined ? HEARTBEAT_INVALID : "heartbeat");

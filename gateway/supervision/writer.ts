@@ -4,7 +4,7 @@
  *   transaction, so a fleet dropping at once (a network cut) is a few transactions, not thousands;
  * - the latest heartbeat of each kiosk is kept in memory and written every flushMs, in chunks, each
  *   kiosk once per flush however often it beat (the CLI's view lags by up to flushMs). Its report is
- *   written when what it says changed (faults, self-tests, versions, the open alarm… `stable` below)
+ *   written when what it says changed (faults, self-tests, versions, the open alarm… `stableReport` below)
  *   and otherwise at most every REPORT_EVERY_MS: a report's readings (temperature, load, signal,
  *   uptimes, sequence number) change at every beat, and rewriting the whole report each time was 85 %
  *   of a 10 000-kiosk cluster's WAL (docs/benchmarks.md). Those readings in the store lag by up to that.
@@ -27,7 +27,7 @@ export const REPORT_EVERY_MS = 60_000;
  * rollouts act on (versions, faults, self-tests, the open alarm, the outbox, the link's kind, the
  * update state). The readings (seq, sentAt, uptimes, system, the Wi-Fi signal) are left out.
  */
-export function stableReport(hb: Heartbeat): string {
+function stableReport(hb: Heartbeat): string {
   return JSON.stringify([hb.agentVersion, hb.intervalS, hb.link.type, hb.link.iface, hb.outboxDepth, hb.openAlarm, hb.faults, hb.selfTests, hb.lastTestAlarmAt, hb.kioskState, hb.backupPath ?? null, hb.update ?? null]);
 }
 
@@ -46,8 +46,8 @@ type Pending =
 
 export class SupervisionWriter {
   private pending: Pending[] = [];
-  /** The latest heartbeat of each kiosk since the last flush, with the key of what its report says (`stable`). */
-  private readonly beats = new Map<string, { record: HeartbeatRecord; stable: string }>();
+  /** The latest heartbeat of each kiosk since the last flush, as stored and as parsed (its `stableReport` is taken at the flush). */
+  private readonly beats = new Map<string, { record: HeartbeatRecord; heartbeat: Heartbeat }>();
   /** What each kiosk's report last written here said, and when it was written. */
   private readonly reported = new Map<string, { stable: string; atMs: number }>();
   private scheduled = false;
@@ -88,9 +88,9 @@ export class SupervisionWriter {
     this.schedule();
   }
 
-  /** `stable`: what the report says apart from its readings; a change writes the report at the next flush. */
-  heartbeat(record: HeartbeatRecord, stable: string): void {
-    this.beats.set(record.kioskId, { record, stable });
+  /** `heartbeat`: the report parsed; what it says apart from its readings decides, at the flush, whether the report is written. */
+  heartbeat(record: HeartbeatRecord, heartbeat: Heartbeat): void {
+    this.beats.set(record.kioskId, { record, heartbeat });
   }
 
   /** Writes everything still held (at shutdown). */
@@ -155,16 +155,16 @@ export class SupervisionWriter {
     for (let i = 0; i < beats.length; i += CHUNK) {
       const chunk = beats.slice(i, i + CHUNK);
       const nowMs = Date.now();
-      const rows = chunk.map(({ record, stable }) => {
+      // Only the latest beat of each kiosk is keyed, once per flush, not every beat as it arrives.
+      const decided = chunk.map(({ record, heartbeat }) => {
+        const stable = stableReport(heartbeat);
         const last = this.reported.get(record.kioskId);
-        return last !== undefined && last.stable === stable && nowMs - last.atMs < REPORT_EVERY_MS ? { ...record, report: null } : record;
+        const unchanged = last !== undefined && last.stable === stable && nowMs - last.atMs < REPORT_EVERY_MS;
+        return { row: unchanged ? { ...record, report: null } : record, stable };
       });
       try {
-        await this.store.health.saveHeartbeats(rows);
-        rows.forEach((r, j) => {
-          const stable = chunk[j]?.stable;
-          if (r.report !== null && stable !== undefined) this.reported.set(r.kioskId, { stable, atMs: nowMs });
-        });
+        await this.store.health.saveHeartbeats(decided.map((d) => d.row));
+        for (const { row, stable } of decided) if (row.report !== null) this.reported.set(row.kioskId, { stable, atMs: nowMs });
       } catch (err) {
         this.log[retriedFailureLevel(err) === "debug" ? "debug" : "warn"]({ err, heartbeats: chunk.length }, "could not store the latest heartbeats; kept for the next flush");
         for (const b of chunk) if (!this.beats.has(b.record.kioskId)) this.beats.set(b.record.kioskId, b);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SqliteStore } from "../../gateway/store/sqlite/index.js";
-import { REPORT_EVERY_MS, stableReport, SupervisionWriter } from "../../gateway/supervision/writer.js";
+import { REPORT_EVERY_MS, SupervisionWriter } from "../../gateway/supervision/writer.js";
 import { registered } from "../contracts/gateway-store-fixtures.js";
 import { makeHeartbeat, type HeartbeatOverrides } from "../fixtures/heartbeat.js";
 import { LogCapture } from "../fixtures/log-capture.js";
@@ -38,7 +38,7 @@ describe("a heartbeat's report is written when it says something new, or once a 
   const beat = async (ms: number, seq: number, overrides: HeartbeatOverrides = {}): Promise<{ at: string | null; seq: number | undefined }> => {
     vi.setSystemTime(T0 + ms);
     const hb = makeHeartbeat({ seq, uptimeS: ms / 1_000, lastTestAlarmAt: new Date(T0).toISOString(), system: { cpuTempC: 40 + seq, load1: seq / 10 }, ...overrides }, new Date(T0 + ms));
-    writer.heartbeat({ kioskId: "k-1", receivedAt: new Date(T0 + ms).toISOString(), intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: JSON.stringify(hb) }, stableReport(hb));
+    writer.heartbeat({ kioskId: "k-1", receivedAt: new Date(T0 + ms).toISOString(), intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: JSON.stringify(hb) }, hb);
     await writer.drain();
     const row = await store.health.getHealth("k-1", { reports: true });
     return { at: row?.lastHeartbeatAt ?? null, seq: row?.report === null || row?.report === undefined ? undefined : (JSON.parse(row.report) as { seq: number }).seq };
