@@ -30,9 +30,10 @@ import type { CallGuard } from "./call-guard.js";
 import { type CallEntry, KioskCalls } from "./calls.js";
 import { EscalationTimers } from "./escalation.js";
 import { showDispatchBanner } from "./dispatch-banner.js";
+import { AlarmPages } from "./alarm-pages.js";
 import { StepWriter } from "./step-writer.js";
 import { EventStream } from "./stream.js";
-import { type AlarmView, alarmView, alarmViews, type FleetKiosk, fleetKiosk, type KioskSoftware, kioskSoftware, type RolloutView, rolloutView } from "./views.js";
+import { type AlarmView, alarmViews, type FleetKiosk, fleetKiosk, type KioskSoftware, kioskSoftware, type RolloutView, rolloutView } from "./views.js";
 
 /** Kiosk rows for the pages are read together over this long. */
 const ROW_WINDOW_MS = 10;
@@ -62,6 +63,8 @@ const RECENTLY_CLOSED_MS = 60_000;
 
 export class AlarmsFeature {
   readonly stream = new EventStream();
+  /** Each alarm's view on the pages of this node (and which alarm changed, to the other nodes). */
+  readonly pages: AlarmPages;
   readonly escalation: EscalationTimers;
   private readonly forwarder: OutboxForwarder | undefined;
   private readonly log: Logger;
@@ -83,6 +86,7 @@ export class AlarmsFeature {
     private readonly deps: AlarmsDeps,
   ) {
     this.log = deps.log.child({ subsystem: "alarms" });
+    this.pages = new AlarmPages(deps.store, this.stream, this.log);
     // A fleet coming online at once changes thousands of kiosks' rows a second: read together.
     this.healthRows = batchedLookup((ids) => deps.store.health.getHealthOf(ids), (r) => r.kioskId, ROW_WINDOW_MS);
     this.kioskRecords = batchedLookup((ids) => deps.store.getKiosks(ids), (k) => k.kioskId, ROW_WINDOW_MS);
@@ -253,15 +257,10 @@ export class AlarmsFeature {
     return this.steps.write(step, push);
   }
 
-  /** A step was stored: tell the bus and push the alarm to every page. */
+  /** A step was stored: tell the bus and the pages. */
   private stepped(alertId: string, type: AlarmStep["type"], actor: string | null): void {
     this.deps.events.emit("alarm.step", { alertId, type, actor });
-    if (!this.stream.listened) return;
-    alarmView(this.deps.store, alertId).then(
-      // A test alarm is stored closed and never pages anyone: its later steps (delivered, presses) are not pushed either.
-      (view) => view !== undefined && view.kind !== "test" && this.stream.send("alarm", view),
-      (err: unknown) => this.log.error({ err, alertId }, "could not build an alarm for the pages"),
-    );
+    this.pages.changed(alertId);
   }
 
   /** A kiosk confirmed a command: its alarms closed recently (by `sos alerts close`) leave the pages. */
@@ -272,10 +271,7 @@ export class AlarmsFeature {
         if (alert.closedAt === null) continue;
         this.escalation.cancel(alert.alertId);
         const recent = now - Date.parse(alert.closedAt) <= RECENTLY_CLOSED_MS;
-        if (recent && alert.kind !== "test" && this.stream.listened) {
-          const view = await alarmView(this.deps.store, alert.alertId);
-          if (view !== undefined) this.stream.send("alarm", view);
-        }
+        if (recent && alert.kind !== "test") this.pages.changed(alert.alertId);
       }
     } catch (err) {
       this.log.error({ err, kioskId }, "could not refresh a kiosk's alarms for the pages");

@@ -82,6 +82,11 @@ export class EventStream {
     this.deliver(event, data);
   }
 
+  /** Sends an event to the other nodes of a cluster only (`relayTo`), not to this gateway's pages. */
+  tellOthers(event: string, data: unknown): void {
+    this.relay?.(event, data);
+  }
+
   /** An event from another node of the cluster (cluster/console-relay.ts): this gateway's pages only. */
   deliver(event: string, data: unknown): void {
     if (this.clients.size === 0) return;

@@ -3,7 +3,9 @@
  * timers; the event stream's send is observed): a kiosk row only when its state or failing parts
  * change, heartbeat times in one batch at most every 15 s with only the kiosks that beat; the call
  * step once per call, by the authenticated operator whose accept the kiosk took, only for the ringing kiosk's
- * own alarm; test alarms never pushed; a command confirmation pushes only recently closed alarms.
+ * own alarm; test alarms never pushed; a command confirmation pushes only recently closed alarms; an
+ * alarm's view is built only where pages listen, sent once per change, and the other nodes are told
+ * which alarm changed.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +33,8 @@ let feature: AlarmsFeature;
 let callUp: (kioskId: string, topic: string, payload: Buffer) => Promise<void>;
 let callDown: (operator: string, topic: string, payload: Buffer) => void;
 let sent: { event: string; data: unknown }[];
+let told: { event: string; data: unknown }[];
+let pagesHere: { mockReturnValue(n: number): unknown };
 const live = new Map<string, KioskView>();
 
 const settle = async (): Promise<void> => {
@@ -72,8 +76,13 @@ beforeEach(async () => {
   feature.attach(broker);
   await feature.start();
   sent = [];
+  told = [];
   vi.spyOn(feature.stream, "listened", "get").mockReturnValue(true);
+  // A page listens on this node; what is sent to it, and what the other nodes are told.
+  pagesHere = vi.spyOn(feature.stream, "size", "get").mockReturnValue(1);
   vi.spyOn(feature.stream, "send").mockImplementation((event, data) => void sent.push({ event, data }));
+  vi.spyOn(feature.stream, "deliver").mockImplementation((event, data) => void sent.push({ event, data }));
+  vi.spyOn(feature.stream, "tellOthers").mockImplementation((event, data) => void told.push({ event, data }));
 });
 
 afterEach(async () => {
@@ -177,5 +186,36 @@ describe("alarm pushes", () => {
     events.emit("command.confirmed", { commandId: "c-new", kioskId: A });
     await settle();
     expect(of("alarm").map((s) => (s.data as { alertId: string }).alertId)).toEqual([fresh]);
+  });
+
+  it("a node without pages reads no alarm views, and still tells the other nodes which alarm changed", async () => {
+    pagesHere.mockReturnValue(0);
+    const alertId = await storeAlert(B);
+    const reads = vi.spyOn(store, "getAlert");
+    const now = new Date().toISOString();
+    events.emit("alert.stored", { alertId, kioskId: B, kind: "sos", pressedAt: now, receivedAt: now });
+    events.emit("alert.delivered", { alertId, attempt: 1, httpStatus: 200, deliveredAt: now });
+    await settle();
+    expect(reads).not.toHaveBeenCalled();
+    expect(of("alarm")).toHaveLength(0);
+    expect(told.filter((t) => t.event === "alarm-changed").map((t) => (t.data as { alertId: string }).alertId)).toEqual([alertId, alertId]);
+  });
+
+  it("steps that come while an alarm's view is built are folded into one more view, and an unchanged view is not sent again", async () => {
+    const alertId = await storeAlert(B);
+    const reads = vi.spyOn(store, "getAlert");
+    // Another node stored five steps of one alarm in a burst: this node's page gets it once.
+    for (let i = 0; i < 5; i++) feature.pages.show(alertId);
+    await settle();
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(of("alarm")).toHaveLength(1);
+    feature.pages.show(alertId);
+    await settle();
+    expect(of("alarm")).toHaveLength(1);
+    // A real change is sent.
+    await store.alarms.acknowledge(alertId, "op-1", new Date());
+    feature.pages.show(alertId);
+    await settle();
+    expect(of("alarm").map((s) => (s.data as { status: string }).status)).toEqual(["received", "acknowledged"]);
   });
 });
