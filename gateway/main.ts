@@ -307,7 +307,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await broker.start();
     singletons.startBeats(nodeId, () => broker.connectedClients, config.cluster.beatMs, config.cluster.deadAfterMs);
     // A cluster: the console's events reach the pages of every node.
-    if (mq !== undefined) await relayConsole(broker, alarms.stream, nodeId, log.child({ subsystem: "cluster" }), (alertId) => alarms.pages.show(alertId));
+    if (mq !== undefined) {
+      const stopRelay = await relayConsole(broker, alarms.stream, nodeId, log.child({ subsystem: "cluster" }), (alertId) => alarms.pages.show(alertId));
+      stops.push(() => Promise.resolve(stopRelay()));
+    }
     stops.push(() => broker.stop());
     const mqttPort = broker.mqttPort ?? 0;
     const smsModem = deps.smsModem ?? (config.sms.modem === undefined ? undefined : await createSmsModem(config.sms.modem, log));

@@ -29,6 +29,7 @@ export class EventStream {
   private sessions: StreamSessions | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private relay: ((event: string, data: unknown) => void) | undefined;
+  private firstPage: (() => void) | undefined;
   private greeting: () => readonly { readonly event: string; readonly data: unknown }[] = () => [];
 
   /** Events every new stream gets first (the state a page must show from the start). */
@@ -71,6 +72,7 @@ export class EventStream {
     res.write("retry: 2000\n: connected\n\n");
     for (const { event, data } of this.greeting()) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     this.clients.add(res);
+    if (this.clients.size === 1) this.firstPage?.();
     if (session !== undefined) this.owners.set(res, session);
     res.on("close", () => this.drop(res));
     this.keepalive ??= setInterval(() => this.tick(), KEEPALIVE_MS);
@@ -91,6 +93,11 @@ export class EventStream {
   deliver(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
     this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Called when a page opens a stream while no other is open (a cluster node says it has pages). */
+  onFirstPage(listener: () => void): void {
+    this.firstPage = listener;
   }
 
   /** Passes each event sent here to the other nodes too (a cluster). */

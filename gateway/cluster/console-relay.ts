@@ -7,7 +7,9 @@
  * `heartbeats` and `kiosk` (a kiosk's state changes on the one node that supervises it,
  * cluster/kiosk-owners.ts). A whole `alarm` view from a node of an earlier version (a rolling upgrade)
  * is delivered as it is; such a node drops `alarm-changed`, so its pages miss the steps stored on
- * upgraded nodes until they reload (new alarms still ring: they come over MQTT). Not relayed: `dispatch` (each node's banner follows its own dispatch
+ * upgraded nodes until they reload (new alarms still ring: they come over MQTT). A `heartbeats` batch
+ * (thousands of kiosk ids every 15 s) goes out only while another node has pages: a node with pages
+ * says so (`pages`) when its first page opens and every PAGES_SAID_MS after. Not relayed: `dispatch` (each node's banner follows its own dispatch
  * forwarder: a node that cannot reach dispatch says so on its own pages, whatever the others see).
  */
 import type { Logger } from "pino";
@@ -17,9 +19,23 @@ import type { GatewayBroker } from "../broker/broker.js";
 
 export const CONSOLE_TOPIC = "$SOS/console";
 const RELAYED = new Set([ALARM_CHANGED, "alarm", "heartbeats", "kiosk"]);
+const PAGES = "pages";
+/** A node with pages says so this often; the others send it heartbeat batches until three of these pass unsaid. */
+export const PAGES_SAID_MS = 5_000;
+const PAGES_HEARD_MS = 3 * PAGES_SAID_MS;
 
-/** `alarmChanged`: another node stored a step of this alarm (AlarmPages.show). */
-export async function relayConsole(broker: GatewayBroker, stream: EventStream, nodeId: string, log: Logger, alarmChanged: (alertId: string) => void): Promise<void> {
+/** `alarmChanged`: another node stored a step of this alarm (AlarmPages.show). Returns its stop. */
+export async function relayConsole(broker: GatewayBroker, stream: EventStream, nodeId: string, log: Logger, alarmChanged: (alertId: string) => void): Promise<() => void> {
+  /** nodeId → when it last said it has pages. */
+  const pagesAt = new Map<string, number>();
+  const pagesElsewhere = (): boolean => {
+    const now = Date.now();
+    for (const at of pagesAt.values()) if (now - at <= PAGES_HEARD_MS) return true;
+    return false;
+  };
+  const publish = (event: string, data?: unknown): void => {
+    broker.publishInternal(CONSOLE_TOPIC, JSON.stringify({ from: nodeId, event, data })).catch((err: unknown) => log.debug({ err, event }, "console event not relayed to the other nodes"));
+  };
   await broker.subscribeInternal(CONSOLE_TOPIC, (payload) => {
     let message: { from?: unknown; event?: unknown; data?: unknown };
     try {
@@ -28,7 +44,12 @@ export async function relayConsole(broker: GatewayBroker, stream: EventStream, n
       log.warn({ bytes: payload.length }, "console event from another node is not JSON: dropped");
       return;
     }
-    if (message.from === nodeId || typeof message.event !== "string" || !RELAYED.has(message.event)) return;
+    if (message.from === nodeId || typeof message.from !== "string") return;
+    if (message.event === PAGES) {
+      pagesAt.set(message.from, Date.now());
+      return;
+    }
+    if (typeof message.event !== "string" || !RELAYED.has(message.event)) return;
     if (message.event !== ALARM_CHANGED) {
       stream.deliver(message.event, message.data);
       return;
@@ -37,7 +58,13 @@ export async function relayConsole(broker: GatewayBroker, stream: EventStream, n
     if (typeof alertId === "string") alarmChanged(alertId);
   });
   stream.relayTo((event, data) => {
-    if (!RELAYED.has(event)) return;
-    broker.publishInternal(CONSOLE_TOPIC, JSON.stringify({ from: nodeId, event, data })).catch((err: unknown) => log.debug({ err, event }, "console event not relayed to the other nodes"));
+    if (!RELAYED.has(event) || (event === "heartbeats" && !pagesElsewhere())) return;
+    publish(event, data);
   });
+  const sayPages = (): void => {
+    if (stream.size > 0) publish(PAGES);
+  };
+  stream.onFirstPage(sayPages);
+  const timer = setInterval(sayPages, PAGES_SAID_MS);
+  return () => clearInterval(timer);
 }
