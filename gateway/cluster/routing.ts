@@ -191,8 +191,9 @@ export class ClusterRouting implements Emitter {
     this.local.emit(message, callback);
     if (this.closed || NOT_ROUTED.test(message.topic) || nobodySubscribes(message.topic)) return;
     if (!this.isUp()) {
-      this.counts.notRouted += 1;
+      // The outage first (its count starts here), then this message in it.
       this.checkState();
+      this.counts.notRouted += 1;
       return;
     }
     this.remote.emit({ ...message, [ORIGIN]: this.options.nodeId }, (err) => {
@@ -200,8 +201,8 @@ export class ClusterRouting implements Emitter {
         this.counts.routed += 1;
         return;
       }
-      this.counts.notRouted += 1;
       this.checkState();
+      this.counts.notRouted += 1;
     });
   }
 
