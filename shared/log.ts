@@ -41,6 +41,19 @@ export interface LoggerOptions {
   readonly base?: Record<string, unknown>;
 }
 
+/**
+ * pino's error serializer, without saying a cause twice: pino appends each cause's message to the
+ * error's ("unreachable: write CONNECTION_CLOSED h:5432: write CONNECTION_CLOSED h:5432") even when
+ * the error's own message already quotes it, as ours do (`…: ${errorMessage(err)}`, { cause: err }).
+ */
+export function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (!(err instanceof Error) || !(cause instanceof Error) || cause.message === "" || !err.message.includes(cause.message)) return out;
+  const chain = (pino.stdSerializers.err(cause) as { message: string }).message;
+  return { ...(out as object), message: err.message + chain.slice(cause.message.length) };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   return pino(
@@ -51,6 +64,7 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: [...redactPaths], censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
     },
     destination,
   );
