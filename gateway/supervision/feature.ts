@@ -110,8 +110,11 @@ export class SupervisionFeature {
     this.registryTimer = setInterval(() => void this.pollRegistry(), this.config.supervision.registryPollMs);
     void this.pruneHistory();
     this.pruneTimer = setInterval(() => void this.pruneHistory(), DAY_MS);
-    const counts = this.supervisor.counts();
-    this.log.info({ kiosks: rows.length, ...counts, ops: this.ops !== undefined }, "supervision started");
+    // In a cluster a node supervises its share: the states it starts with are of that share, the
+    // registered count is the fleet's (each node adopts the rest as their kiosks come to it).
+    const supervised = this.supervisor.counts();
+    const here = Object.values(supervised).reduce((a, b) => a + b, 0);
+    this.log.info({ registered: rows.length, supervisedHere: here, supervised, ops: this.ops !== undefined }, "supervision started");
   }
 
   /** Wakes the ops forwarder (tests, and after a manual change). */
