@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
-import type { KioskConfig } from "../../shared/config/kiosk.js";
+import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
 import type { Command, CommandResult } from "../../shared/contract.js";
 import type { EventBus } from "../../shared/events.js";
 import type { Heartbeat } from "../../shared/health.js";
@@ -13,6 +13,7 @@ import type { AlarmController } from "../alarm/alarm-controller.js";
 import type { CallManager } from "../call/call-manager.js";
 import type { KioskEvents } from "../events.js";
 import { AlertDelivery } from "./delivery.js";
+import { HomeReturn } from "./home-return.js";
 import { MqttLink } from "./mqtt-link.js";
 import type { Outbox } from "./outbox.js";
 
@@ -118,10 +119,19 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
     // Raised during a long wait for the gateway: try now rather than at the end of the wait.
     if (alert.kind === "sos" && !link.isUp) link.hurry();
   };
+  // Several nodes: back to the first of its order once it answers again, when nothing is under way.
+  const home = new HomeReturn(
+    link,
+    () => outbox.depth > 0 || alarm.openAlarm !== null || calls.status.phase !== "idle",
+    { afterMs: gatewayUrls(config.mqtt).length > 1 ? config.mqtt.returnHomeAfterS * 1_000 : 0, probeTimeoutMs: config.mqtt.tcpConnectTimeoutMs },
+    log.child({ subsystem: "link" }),
+  );
+  home.start();
   link.start();
   return {
     publishHeartbeat: (heartbeat) => link.publishHeartbeat(heartbeat),
     async stop() {
+      home.stop();
       delivery.stop();
       await link.stop();
     },

@@ -97,6 +97,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private readonly urls: readonly string[];
   /** The node the current (or next) connection is to, in `urls`. */
   private urlIndex = 0;
+  /** The current connection is being closed to go back to the first node (returnHome). */
+  private homing = false;
 
   constructor(
     private readonly config: KioskConfig,
@@ -115,6 +117,28 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   /** The gateway URL the link connects (or will next connect) to. */
   get url(): string {
     return this.urls[this.urlIndex] ?? "";
+  }
+
+  /** Whether the current (or next) connection is to the first node of the kiosk's order: its home. */
+  get atHome(): boolean {
+    return this.urlIndex === 0;
+  }
+
+  get homeUrl(): string {
+    return this.urls[0] ?? "";
+  }
+
+  /**
+   * Leaves a working node for the first of its order (home-return.ts checked that it answers): a
+   * clean disconnect (no last will: the gateway sees a kiosk moving, not one dying) and a connect
+   * there at once. Should home fail after all, the usual round the list follows.
+   */
+  returnHome(): void {
+    const client = this.client;
+    if (this.stopping || !this.connected || this.atHome || client === undefined) return;
+    this.homing = true;
+    this.lastError = "returning to its first gateway node";
+    client.end(false);
   }
 
   /** The next try goes to the next node, round the list; returns the node left. */
@@ -365,6 +389,14 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });
     if (this.stopping) return;
+    if (this.homing) {
+      this.homing = false;
+      const from = this.url;
+      this.urlIndex = 0;
+      this.log.info({ url: from, next: this.url }, "returning to its first gateway node");
+      this.backoff.schedule(0, () => this.reconnect());
+      return;
+    }
     // Several nodes: the next try goes to the next one (this one may be dead, or being upgraded).
     const from = this.moveToNextNode();
     const urgent = this.urgent();
@@ -376,22 +408,24 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       { attempt: this.backoff.attempts, delayMs, urgent, url: from, ...(this.url === from ? {} : { next: this.url }), reason: this.lastError ?? "connection closed" },
       "gateway unreachable: retrying",
     );
-    this.backoff.schedule(delayMs, () => {
-      if (this.stopping) return;
-      if (this.config.mqtt.tls === undefined && this.urls.length === 1) {
-        const client = this.client;
-        client?.reconnect();
-        if (client !== undefined) this.guardConnect(client);
-        return;
-      }
-      // A certificate kiosk builds a new client, so files renewed since the last connect are read;
-      // so does a kiosk moving to another node (a client keeps the URL it was made with).
-      const old = this.client;
-      old?.removeAllListeners();
-      old?.on("error", () => undefined);
-      old?.end(true);
-      this.start();
-    });
+    this.backoff.schedule(delayMs, () => this.reconnect());
+  }
+
+  private reconnect(): void {
+    if (this.stopping) return;
+    if (this.config.mqtt.tls === undefined && this.urls.length === 1) {
+      const client = this.client;
+      client?.reconnect();
+      if (client !== undefined) this.guardConnect(client);
+      return;
+    }
+    // A certificate kiosk builds a new client, so files renewed since the last connect are read;
+    // so does a kiosk moving to another node (a client keeps the URL it was made with).
+    const old = this.client;
+    old?.removeAllListeners();
+    old?.on("error", () => undefined);
+    old?.end(true);
+    this.start();
   }
 
   /**

@@ -278,7 +278,8 @@ export const kioskConfigSchema = z.object({
     /**
      * Several gateway nodes (a cluster): the kiosk connects to the first in its `order`, and whenever a
      * connection fails or drops it tries the next one (round the list), with the usual backoff between tries.
-     * It stays where it got in: a node coming back draws no kiosks away from the others.
+     * On another node than the first of its order it goes back to the first once that answers again
+     * (returnHomeAfterS), so a node that died or was upgraded gets its kiosks back.
      */
     urls: z
       .array(gatewayUrlSchema, { error: 'must be a list of gateway addresses: ["mqtt://HOST:PORT", …]' })
@@ -325,6 +326,13 @@ export const kioskConfigSchema = z.object({
      * slow cellular link's SYN be sent three times (at 0, 1 and 3 s). The lower of the two applies.
      */
     tcpConnectTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
+    /**
+     * Several nodes: on another node than the first of its order, the kiosk looks whether that one
+     * answers again a random time between this and twice this after it got there (a fleet spreads its
+     * return), and goes back when it does and no alert, alarm or call is under way
+     * (device/link/home-return.ts). 0: stays where it got in.
+     */
+    returnHomeAfterS: z.number().int().min(0).max(7 * 86_400).default(1_800),
   }, { error: 'must be an object: { "url": "mqtt(s)://HOST:PORT", "username": …, "password": … } (or "urls": [...] and "tls": {...}), as \'sos provision\' or \'sos enroll\' wrote it' }),
   /** Where the outbox lives; relative paths are relative to the config file. */
   dataDir: z.string().min(1).default("data"),
