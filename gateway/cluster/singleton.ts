@@ -64,7 +64,7 @@ export class Singletons {
       clearInterval(this.beatTimer);
       this.beatTimer = undefined;
       await this.leases()
-        .leave(this.holder)
+        .leave(this.holder, this.clock.now())
         .catch((err: unknown) => this.log.debug({ err }, "node row not removed: its beats stop"));
     }
     for (const job of [...this.held]) {

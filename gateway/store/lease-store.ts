@@ -30,6 +30,16 @@ export interface NodeRecord {
   readonly deadAfterMs: number;
 }
 
+/** A node's last clean stop (migration 20). */
+export interface StoppedNode {
+  readonly nodeId: string;
+  /** The process that stopped. */
+  readonly holder: string;
+  readonly startedAt: string;
+  /** Epoch ms. */
+  readonly stoppedAt: number;
+}
+
 export interface LeaseStore {
   /**
    * Takes `name` for `holder` until now + ttlMs when it is free, lapsed, held by a process whose node
@@ -44,8 +54,10 @@ export interface LeaseStore {
   list(): Promise<LeaseRecord[]>;
   /** A node says it is alive (migration 15); one row per process. */
   beat(node: NodeRecord): Promise<void>;
-  /** A node stopped cleanly: its row goes. */
-  leave(holder: string): Promise<void>;
+  /** A node stopped cleanly: its row goes, and its stop is kept (one per node id: stoppedNodes). */
+  leave(holder: string, now: Date): Promise<void>;
+  /** Each node id's last clean stop, newest first. */
+  stoppedNodes(): Promise<StoppedNode[]>;
   /**
    * Processes known to be dead (a node id's earlier processes, gateway/cluster/node-id.ts): their rows
    * and the leases they hold go, so their jobs are taken at once and `sos cluster status` shows the

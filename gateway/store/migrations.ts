@@ -639,6 +639,22 @@ export const migrations: readonly Migration[] = [
     sqlite: `SELECT 1;`,
     postgres: `ALTER TABLE kiosk_heartbeats SET (fillfactor = 50);`,
   },
+  {
+    version: 20,
+    what: "the nodes of a cluster that stopped cleanly (one row per node id, its last stop): `sos cluster status` shows a node stopped for an upgrade as stopped, not as gone",
+    sqlite: `CREATE TABLE cluster_stopped (
+     node_id TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     stopped_at INTEGER NOT NULL
+   );`,
+    postgres: `CREATE TABLE cluster_stopped (
+     node_id text COLLATE "C" PRIMARY KEY,
+     holder text COLLATE "C" NOT NULL,
+     started_at text COLLATE "C" NOT NULL,
+     stopped_at bigint NOT NULL
+   );`,
+  },
 ];
 
 /** The schema version a store reaches once migrated. */
@@ -699,6 +715,7 @@ export const copyTables: readonly CopyTable[] = [
   },
   { name: "leases", orderBy: "rowid", columns: ["name", "holder", "until", "acquired_at"] },
   { name: "cluster_nodes", orderBy: "rowid", columns: ["holder", "node_id", "started_at", "beat_at", "connections", "dead_after_ms"] },
+  { name: "cluster_stopped", orderBy: "rowid", columns: ["node_id", "holder", "started_at", "stopped_at"] },
   { name: "kiosk_owners", orderBy: "rowid", columns: ["kiosk_id", "holder", "since"] },
   { name: "releases", orderBy: "rowid", columns: ["version", "file", "sha256", "size", "manifest", "chunks", "published_at"] },
   { name: "release_chunks", orderBy: "rowid", columns: ["version", "part", "bytes"] },

@@ -5,9 +5,10 @@
  * when, and until when its lease runs unless renewed, in hours and minutes (scripts/lib/duration.ts).
  * A lease past its time is shown as lapsed: its holder stopped renewing (died), and the next gateway
  * to ask takes it. A lease whose holder's node beats no more is marked so: the next gateway to run
- * its job takes it. A silent node's connections are its last word, not now's: shown as such.
+ * its job takes it. A silent node's connections are its last word, not now's: shown as such. A node
+ * that stopped cleanly (an upgrade, a restart) is shown as stopped, since when, until it beats again.
  */
-import { isSilent, type LeaseRecord, type NodeRecord } from "../../gateway/store/lease-store.js";
+import { isSilent, type LeaseRecord, type NodeRecord, type StoppedNode } from "../../gateway/store/lease-store.js";
 import { ago, formatDuration } from "../lib/duration.js";
 import { openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
@@ -23,12 +24,17 @@ const holderSilent = (l: LeaseRecord, nodes: readonly NodeRecord[], now: number)
   return node !== undefined && isSilent(node, now);
 };
 
+/** A stop shown: the node id has not beaten since (a node started again beats at once). */
+const stillStopped = (stops: readonly StoppedNode[], nodes: readonly NodeRecord[]): StoppedNode[] =>
+  stops.filter((s) => !nodes.some((n) => n.nodeId === s.nodeId && n.beatAt >= s.stoppedAt));
+
 const leaseEnds = (l: LeaseRecord, now: number): string => (l.until <= now ? `lapsed ${ago(l.until, now)}` : `in ${formatDuration(l.until - now)}`);
 
 export async function runStatus(opts: StoreOptions & { json?: unknown }): Promise<void> {
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
   try {
     const [leases, nodes, owned] = [await store.leases.list(), await store.leases.nodes(), await store.leases.ownedCounts()];
+    const stopped = stillStopped(await store.leases.stoppedNodes(), nodes);
     const now = Date.now();
     // Kiosks whose supervisor stopped (no row) or went silent: a running node takes them over within a few beats.
     const orphaned = Object.entries(owned)
@@ -40,19 +46,21 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     if (opts.json === true) {
       const json = {
         nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: isSilent(n, now), kiosks: owned[n.holder] ?? 0 })),
+        stoppedNodes: stopped.map((n) => ({ ...n, stoppedAt: new Date(n.stoppedAt).toISOString() })),
         kiosksOfStoppedNodes: orphaned,
         jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now, holderSilent: holderSilent(l, nodes, now) })),
       };
       process.stdout.write(`${terminalSafeJson(json)}\n`);
       return;
     }
-    if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
+    if (nodes.length === 0 && stopped.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
     else {
       const rows = nodes.map((n) =>
         isSilent(n, now)
           ? [n.nodeId, n.holder, n.startedAt, `${ago(n.beatAt, now)} (silent: stopped or dead)`, `- (${n.connections} at its last beat)`, String(owned[n.holder] ?? 0)]
           : [n.nodeId, n.holder, n.startedAt, ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)],
       );
+      for (const n of stopped) rows.push([n.nodeId, n.holder, n.startedAt, `stopped cleanly ${ago(n.stoppedAt, now)}`, "-", "-"]);
       process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS", "KIOSKS"], rows)}\n`);
     }
     if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped or went silent: a running node takes them over within a few beats\n`);

@@ -129,7 +129,7 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect(await leases.acquire("rollouts", "gw-b", at(2_100), 1_000)).toBe(true);
     });
 
-    it("nodes beat (one row per process, the latest beat and silence deadline kept), are listed newest beat first, and leave at a clean stop", async () => {
+    it("nodes beat (one row per process, the latest beat and silence deadline kept), are listed newest beat first, and leave at a clean stop, which is kept per node id", async () => {
       const store = await fresh();
       const { leases } = store;
       await leases.beat({ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(0).getTime(), connections: 3, deadAfterMs: 15_000 });
@@ -139,8 +139,18 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
         { nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), beatAt: at(5_000).getTime(), connections: 4, deadAfterMs: 6_000 },
         { nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), beatAt: at(100).getTime(), connections: 1, deadAfterMs: 3_000 },
       ]);
-      await leases.leave("gw-a/1");
+      await leases.leave("gw-a/1", at(6_000));
       expect((await leases.nodes()).map((n) => n.holder)).toEqual(["gw-b/1"]);
+      // Its stop is kept, one per node id (the last), newest first; a process that never beat leaves no stop.
+      expect(await leases.stoppedNodes()).toEqual([{ nodeId: "gw-a", holder: "gw-a/1", startedAt: iso(0), stoppedAt: at(6_000).getTime() }]);
+      await leases.beat({ nodeId: "gw-a", holder: "gw-a/2", startedAt: iso(7_000), beatAt: at(7_000).getTime(), connections: 0, deadAfterMs: 6_000 });
+      await leases.leave("gw-a/2", at(9_000));
+      await leases.leave("gw-b/1", at(8_000));
+      await leases.leave("gw-z/1", at(9_500));
+      expect(await leases.stoppedNodes()).toEqual([
+        { nodeId: "gw-a", holder: "gw-a/2", startedAt: iso(7_000), stoppedAt: at(9_000).getTime() },
+        { nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), stoppedAt: at(8_000).getTime() },
+      ]);
     });
 
     it("a lease held by a process whose node went silent is taken at once; retiring dead processes removes their rows and leases, nothing else", async () => {
@@ -185,7 +195,7 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       expect(await leases.ownedCounts()).toEqual({ "a/1": 3 });
       // A node that left (a clean stop) has no beat: its kiosks are orphans at once.
       await leases.beat({ nodeId: "gw-c", holder: "c/1", startedAt: iso(0), beatAt: at(20_000).getTime(), connections: 0, deadAfterMs: 15_000 });
-      await leases.leave("a/1");
+      await leases.leave("a/1", at(20_500));
       expect(await leases.takeOrphans("c/1", at(15_000).getTime(), iso(21_000))).toEqual(["k-1", "k-2", "k-3"]);
     });
 

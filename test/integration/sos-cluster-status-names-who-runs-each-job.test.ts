@@ -14,7 +14,7 @@ import { provisionTestKiosk, spawnSos, startTestGateway, startTestKiosk, tempDir
 describe("sos cluster status", () => {
   const defer = deferCleanups();
 
-  it("names the gateway that holds each job's lease, and shows none once it stopped cleanly", async () => {
+  it("names the gateway that holds each job's lease, and shows it stopped, holding none, once it stopped cleanly", async () => {
     const dir = tempDir();
     defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`, { cluster: { nodeId: "gw-a" } });
@@ -33,6 +33,7 @@ describe("sos cluster status", () => {
     await json.exited;
     expect(JSON.parse(json.stdout.join("\n"))).toEqual({
       nodes: [expect.objectContaining({ nodeId: "gw-a", silent: false, kiosks: 1 })],
+      stoppedNodes: [],
       kiosksOfStoppedNodes: 0,
       jobs: [expect.objectContaining({ name: PRUNE_JOB, lapsed: false, holderSilent: false })],
     });
@@ -40,12 +41,23 @@ describe("sos cluster status", () => {
     await gateway.stop();
     const after = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
     expect((await after.exited).code).toBe(0);
-    expect(after.stdout).toEqual([
-      "no gateway is running (none beats in this store)",
+    // Shown as stopped (an upgrade, a restart), not gone: since when, and what it was.
+    expect(after.stdout[0]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS\s+KIOSKS$/);
+    expect(after.stdout[1]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+stopped cleanly \d+ s ago\s+-\s+-$/);
+    expect(after.stdout.slice(2)).toEqual([
       "1 kiosk(s) supervised by a gateway that stopped or went silent: a running node takes them over within a few beats",
       "",
       "no gateway holds a cluster job now (a gateway takes each at its next run; one that stops cleanly gives its jobs up)",
     ]);
+
+    // Started again: it beats, and its stop is no longer shown.
+    const again = await startTestGateway(`${dir.path}/gw`, { cluster: { nodeId: "gw-a" } });
+    defer(() => again.stop());
+    await waitFor(async () => (await again.store.leases.nodes()).length === 1, "gw-a beating again");
+    const restarted = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
+    expect((await restarted.exited).code).toBe(0);
+    expect(restarted.stdout.filter((l) => l.startsWith("gw-a"))).toHaveLength(1);
+    expect(restarted.stdout.join("\n")).not.toMatch(/stopped cleanly/);
   });
 
   it("judges each node silent by the deadline it beats with (cluster.deadAfterMs), not by a default", async () => {

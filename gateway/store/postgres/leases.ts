@@ -1,5 +1,5 @@
 /** The leases table (migration 14) behind LeaseStore, as sqlite/leases.ts: one statement takes or renews. */
-import { type LeaseRecord, type LeaseStore, type NodeRecord, type NodeRow, nodeFromRow } from "../lease-store.js";
+import { type LeaseRecord, type LeaseStore, type NodeRecord, type NodeRow, nodeFromRow, type StoppedNode } from "../lease-store.js";
 import type { PgClient } from "./client.js";
 
 export class PgLeaseStore implements LeaseStore {
@@ -36,8 +36,17 @@ export class PgLeaseStore implements LeaseStore {
     );
   }
 
-  async leave(holder: string): Promise<void> {
-    await this.db.run((q) => q`DELETE FROM cluster_nodes WHERE holder = ${holder}`);
+  async leave(holder: string, now: Date): Promise<void> {
+    await this.db.run(
+      (q) => q`WITH gone AS (DELETE FROM cluster_nodes WHERE holder = ${holder} RETURNING node_id, holder, started_at)
+               INSERT INTO cluster_stopped (node_id, holder, started_at, stopped_at) SELECT node_id, holder, started_at, ${now.getTime()} FROM gone
+               ON CONFLICT (node_id) DO UPDATE SET holder = excluded.holder, started_at = excluded.started_at, stopped_at = excluded.stopped_at`,
+    );
+  }
+
+  async stoppedNodes(): Promise<StoppedNode[]> {
+    const rows = await this.db.run((q) => q<{ node_id: string; holder: string; started_at: string; stopped_at: string | number }[]>`SELECT * FROM cluster_stopped ORDER BY stopped_at DESC, node_id`);
+    return rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, stoppedAt: Number(r.stopped_at) }));
   }
 
   async retire(holders: readonly string[]): Promise<void> {

@@ -1,6 +1,6 @@
 /** The leases table (migration 14) behind LeaseStore. */
 import type Database from "better-sqlite3";
-import { type LeaseRecord, type LeaseStore, type NodeRecord, type NodeRow, nodeFromRow } from "../lease-store.js";
+import { type LeaseRecord, type LeaseStore, type NodeRecord, type NodeRow, nodeFromRow, type StoppedNode } from "../lease-store.js";
 
 export class SqliteLeaseStore implements LeaseStore {
   constructor(private readonly db: Database.Database) {}
@@ -39,9 +39,24 @@ export class SqliteLeaseStore implements LeaseStore {
     return Promise.resolve();
   }
 
-  leave(holder: string): Promise<void> {
-    this.db.prepare("DELETE FROM cluster_nodes WHERE holder = ?").run(holder);
+  leave(holder: string, now: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO cluster_stopped (node_id, holder, started_at, stopped_at) SELECT node_id, holder, started_at, ? FROM cluster_nodes WHERE holder = ?
+           ON CONFLICT (node_id) DO UPDATE SET holder = excluded.holder, started_at = excluded.started_at, stopped_at = excluded.stopped_at`,
+        )
+        .run(now.getTime(), holder);
+      this.db.prepare("DELETE FROM cluster_nodes WHERE holder = ?").run(holder);
+    })();
     return Promise.resolve();
+  }
+
+  stoppedNodes(): Promise<StoppedNode[]> {
+    const rows = this.db
+      .prepare<[], { node_id: string; holder: string; started_at: string; stopped_at: number }>("SELECT * FROM cluster_stopped ORDER BY stopped_at DESC, node_id")
+      .all();
+    return Promise.resolve(rows.map((r) => ({ nodeId: r.node_id, holder: r.holder, startedAt: r.started_at, stoppedAt: Number(r.stopped_at) })));
   }
 
   retire(holders: readonly string[]): Promise<void> {
