@@ -207,6 +207,20 @@ describe("sos CLI: one-line errors", () => {
       expect(line).toContain("--force");
       expect(readFileSync(join(state, "open-alarm.json"), "utf8")).toBe(JSON.stringify(openAlarm));
     });
+
+    it("tests the hardware of a kiosk whose kiosk.json is broken only under mqtt, and says in one note what is wrong there", async () => {
+      const out = join(dir.path, "selftest-broken-mqtt");
+      const provisioned = await sos(["provision", "kz-st-0002", "--data-dir", join(dir.path, "gw-selftest-2"), "--gateway", GATEWAY_URL, "--out", out, ...location]);
+      expect(provisioned.code, provisioned.stderr).toBe(0);
+      const path = join(out, "kiosk.json");
+      const config = JSON.parse(readFileSync(path, "utf8")) as { mqtt: Record<string, unknown> };
+      writeFileSync(path, JSON.stringify({ ...config, mqtt: { ...config.mqtt, url: "mqtt://:1883" } }));
+      const run = await sos(["kiosk", "selftest", "--config", path, "--json"]);
+      expect(run.stderr).not.toContain("    at ");
+      expect(run.stderrLines).toHaveLength(1);
+      expect(run.stderrLines[0]).toMatch(/^note: .*kiosk\.json is invalid: mqtt\.url.*the self-test does not use the link/);
+      expect((JSON.parse(run.stdout) as { kioskId: string; results: unknown[] }).kioskId).toBe("kz-st-0002");
+    });
   });
 
   describe("sos alerts", () => {
