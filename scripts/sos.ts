@@ -284,7 +284,7 @@ withPlace(
     .command("provision")
     .description("register a kiosk (or, with --csv, many) in the gateway store and write its kiosk.json")
     .argument("[kioskId]", "the kiosk's id: letters, digits, '-' or '_' (or use --csv)")
-    .requiredOption("--data-dir <dir>", "the gateway's data folder, needed with --store too: it holds the CA that decides password or certificate kiosks (in a cluster, any node's: every node has the same CA)")
+    .option("--data-dir <dir>", "the gateway's data folder: its store (unless --store), and the CA that decides password or certificate kiosks with --csv (needed then, with --store too: any node's in a cluster, every node has the same CA)")
     .addOption(storeOption())
     .requiredOption("--gateway <url>", "the MQTT URL kiosks reach the gateway at, e.g. mqtt://gateway.example:1883 (mqtts://…:8883 when the gateway has a CA and --csv); repeat it for each node of a cluster, in the order kiosks try them", collect, [])
     .requiredOption("--out <dir>", "folder to write kiosk.json to (with --csv: one folder per kiosk in it)")
@@ -295,10 +295,11 @@ withPlace(
   .action(async (kioskId: string | undefined, opts: Record<string, unknown>) => {
     if (typeof opts.csv === "string") {
       if (kioskId !== undefined) fail(argumentError("give either a kiosk id or --csv, not both"));
+      if (typeof opts.dataDir !== "string") fail(argumentError("--csv needs --data-dir, with --store too: the gateway's data folder holds the CA that decides whether the kiosks get certificates or passwords (in a cluster, any node's)"));
       return (await import("./commands/provision-bulk.js")).run(opts).catch(fail);
     }
     if (kioskId === undefined) fail(argumentError("give the kiosk's id, or --csv FILE for many (see 'sos provision --help')"));
-    return (await import("./commands/provision.js")).run(kioskId, opts).catch(fail);
+    return (await import("./commands/provision.js")).run(kioskId, requireStore(opts, "provision")).catch(fail);
   });
 
 program

@@ -355,7 +355,7 @@ describe("sos CLI: one-line errors", () => {
     expect(oneLineError(await sos(["alerts", "--data-dir", "x", "--bogus"]))).toBe("sos: unknown option '--bogus' (see 'sos alerts --help')");
     expect(oneLineError(await sos(["alerts"]))).toContain("--data-dir");
     // The usage named is the command's own, subcommands included.
-    expect(oneLineError(await sos(["provision", "kz-x-0001", "--gateway", GATEWAY_URL, "--out", "x", ...location]))).toBe("sos: required option '--data-dir <dir>' not specified (see 'sos provision --help')");
+    expect(oneLineError(await sos(["provision", "kz-x-0001", "--gateway", GATEWAY_URL, "--out", "x", ...location]))).toBe("sos: required option '--data-dir <dir>' or '--store <url>' not specified (see 'sos provision --help')");
     expect(oneLineError(await sos(["cluster", "status", "--bogus"]))).toBe("sos: unknown option '--bogus' (see 'sos cluster status --help')");
   });
 });
