@@ -13,6 +13,7 @@ import type { AlarmController } from "../alarm/alarm-controller.js";
 import type { CallManager } from "../call/call-manager.js";
 import type { KioskEvents } from "../events.js";
 import { AlertDelivery } from "./delivery.js";
+import { alarmHoldsTests } from "../health/start-health.js";
 import { HomeReturn } from "./home-return.js";
 import { MqttLink } from "./mqtt-link.js";
 import type { Outbox } from "./outbox.js";
@@ -119,11 +120,11 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
     // Raised during a long wait for the gateway: try now rather than at the end of the wait.
     if (alert.kind === "sos" && !link.isUp) link.hurry();
   };
-  // Several nodes: back to the first of its order once it answers again, when nothing is under way.
+  // Several nodes: back to the first of its order now and then, when nothing is under way.
   const home = new HomeReturn(
     link,
-    () => outbox.depth > 0 || alarm.openAlarm !== null || calls.status.phase !== "idle",
-    { afterMs: gatewayUrls(config.mqtt).length > 1 ? config.mqtt.returnHomeAfterS * 1_000 : 0, probeTimeoutMs: config.mqtt.tcpConnectTimeoutMs },
+    () => outbox.holds("sos") || alarmHoldsTests(alarm.openAlarm, clock.now(), config.press.reopenAfterMs) !== null || calls.status.phase !== "idle",
+    { afterMs: gatewayUrls(config.mqtt).length > 1 ? config.mqtt.returnHomeAfterS * 1_000 : 0 },
     log.child({ subsystem: "link" }),
   );
   home.start();

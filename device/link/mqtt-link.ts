@@ -12,7 +12,9 @@
  *
  * Several gateway nodes (`mqtt.urls`, tried in the kiosk's own order: shared/gateway-order.ts): a
  * connection that fails or drops makes the next try go to the next node (round the list), with the
- * same backoff; a kiosk stays on the node it reached.
+ * same backoff. Away from the first node of its order, a kiosk goes back to it now and then
+ * (returnHome, home-return.ts): an attempt of at most RETURN_ATTEMPT_MS that, should home not take
+ * it, or an alert come meanwhile, ends at once on the node it left.
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
@@ -42,6 +44,8 @@ export { OFFLINE_WILL };
 
 /** Bound on each step of a deliberate stop (offline status, clean disconnect). */
 const STOP_STEP_MS = 1_000;
+/** A return to the first node (returnHome) is up within this long, or ends on the node it left. */
+export const RETURN_ATTEMPT_MS = 3_000;
 
 /**
  * Whether a subscription failed because the gateway refused it (a SUBACK with a 0x80 return code:
@@ -97,8 +101,10 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private readonly urls: readonly string[];
   /** The node the current (or next) connection is to, in `urls`. */
   private urlIndex = 0;
-  /** The current connection is being closed to go back to the first node (returnHome). */
-  private homing = false;
+  /** The current connection is being dropped to connect again with new credentials (same node, no wait). */
+  private reloading = false;
+  /** A return to the first node under way (returnHome): the node it left, and the attempt's deadline. */
+  private returning: { readonly from: number; readonly timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly config: KioskConfig,
@@ -129,16 +135,51 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   }
 
   /**
-   * Leaves a working node for the first of its order (home-return.ts checked that it answers): a
-   * clean disconnect (no last will: the gateway sees a kiosk moving, not one dying) and a connect
-   * there at once. Should home fail after all, the usual round the list follows.
+   * Leaves a working node for the first of its order (home-return.ts says when): a clean disconnect
+   * (no last will: the gateway sees a kiosk moving, not one dying) and a connect to home at once. An
+   * attempt that is not up within RETURN_ATTEMPT_MS, that home refuses or closes, or that an alert
+   * interrupts (hurry) ends on the node it left at once, without backoff: a kiosk is never away from
+   * a working node longer than that (inside the gateway's move grace). False when not away, not up,
+   * or a return is under way.
    */
-  returnHome(): void {
+  returnHome(): boolean {
     const client = this.client;
-    if (this.stopping || !this.connected || this.atHome || client === undefined) return;
-    this.homing = true;
-    this.lastError = "returning to its first gateway node";
-    client.end(false);
+    if (this.stopping || !this.connected || this.atHome || client === undefined || this.returning !== undefined) return false;
+    const from = this.urlIndex;
+    this.log.info({ url: this.url, next: this.homeUrl }, "returning to its first gateway node");
+    this.returning = { from, timer: setTimeout(() => this.endReturn(`not connected within ${RETURN_ATTEMPT_MS} ms`), RETURN_ATTEMPT_MS) };
+    this.leave(client, "returning to its first gateway node");
+    this.urlIndex = 0;
+    this.start();
+    return true;
+  }
+
+  /** A return that did not work out: back to the node it left, now. */
+  private endReturn(reason: string): void {
+    const r = this.returning;
+    if (r === undefined) return;
+    clearTimeout(r.timer);
+    this.returning = undefined;
+    const home = this.url;
+    this.urlIndex = r.from;
+    this.log.warn({ url: home, back: this.url, reason }, "the first gateway node did not take the kiosk: back to the node it left");
+    const client = this.client;
+    if (client !== undefined) this.leave(client, reason);
+    if (!this.stopping) this.start();
+  }
+
+  /** Drops a connection without its events reaching the link (a clean DISCONNECT, bounded, when it is up). */
+  private leave(client: MqttClient, reason: string): void {
+    const wasUp = this.connected;
+    this.connected = false;
+    this.probe?.stop();
+    this.probe = undefined;
+    client.removeAllListeners();
+    client.on("error", () => undefined);
+    if (wasUp) {
+      this.emit("down", { reason });
+      void within(client.endAsync(false), STOP_STEP_MS).then((clean) => clean || client.end(true));
+    } else client.end(true);
   }
 
   /** The next try goes to the next node, round the list; returns the node left. */
@@ -232,6 +273,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   reloadCredentials(reason: string): void {
     this.log.info({ reason }, "reconnecting with new credentials");
     this.lastError = reason;
+    // To the same node, at once: a new certificate is no reason to leave it.
+    this.reloading = true;
     this.client?.stream.destroy();
   }
 
@@ -305,6 +348,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.returning?.timer);
+    this.returning = undefined;
     this.backoff.cancel();
     this.probe?.stop();
     const client = this.client;
@@ -329,6 +374,10 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       () => {
         this.backoff.reset();
         this.connected = true;
+        if (this.returning !== undefined && this.atHome) {
+          clearTimeout(this.returning.timer);
+          this.returning = undefined;
+        }
         this.startProbe(client);
         this.log.info({ url: this.url }, "connected to gateway");
         this.emit("up");
@@ -389,11 +438,10 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });
     if (this.stopping) return;
-    if (this.homing) {
-      this.homing = false;
-      const from = this.url;
-      this.urlIndex = 0;
-      this.log.info({ url: from, next: this.url }, "returning to its first gateway node");
+    // A return home that closed before it was up (refused, reset): back where it was, at once.
+    if (this.returning !== undefined) return this.endReturn(this.lastError ?? "connection closed");
+    if (this.reloading) {
+      this.reloading = false;
       this.backoff.schedule(0, () => this.reconnect());
       return;
     }
@@ -434,6 +482,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
    */
   hurry(): void {
     if (this.stopping) return;
+    // An alert during a return home: the node it left takes it now.
+    if (this.returning !== undefined) return this.endReturn("an alert is waiting");
     const skippedMs = this.backoff.hurry();
     if (skippedMs !== undefined) this.log.info({ skippedMs }, "an alert is waiting: reconnecting now");
   }

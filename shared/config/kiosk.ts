@@ -327,10 +327,11 @@ export const kioskConfigSchema = z.object({
      */
     tcpConnectTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
     /**
-     * Several nodes: on another node than the first of its order, the kiosk looks whether that one
-     * answers again a random time between this and twice this after it got there (a fleet spreads its
-     * return), and goes back when it does and no alert, alarm or call is under way
-     * (device/link/home-return.ts). 0: stays where it got in.
+     * Several nodes: on another node than the first of its order, the kiosk tries to go back to it a
+     * random time between this and twice this after it got there (a fleet spreads its return), when no
+     * SOS alert, open alarm or call is under way; a try is at most 3 s away from the node it left, and
+     * each that fails doubles the wait before the next (device/link/home-return.ts). 0: stays where it
+     * got in.
      */
     returnHomeAfterS: z.number().int().min(0).max(7 * 86_400).default(1_800),
   }, { error: 'must be an object: { "url": "mqtt(s)://HOST:PORT", "username": …, "password": … } (or "urls": [...] and "tls": {...}), as \'sos provision\' or \'sos enroll\' wrote it' }),

@@ -44,7 +44,7 @@ describe("a node stopped and started again", () => {
     const a2 = await node("gw-a", onA);
     await routed(a2, b);
     await waitFor(() => kiosks.every((k) => lastNode(k) === homes.get(k)), "every kiosk back on its first node", 20_000);
-    expect(kiosks.filter((k) => homes.get(k) === a.mqttUrl).every((k) => k.logs.find("returning to its first gateway node").length === 1)).toBe(true);
+    expect(kiosks.filter((k) => homes.get(k) === a.mqttUrl).every((k) => k.logs.find("returning to its first gateway node").length >= 1)).toBe(true);
 
     // Moves, not outages: no kiosk was taken offline, and each is online now.
     await new Promise((r) => setTimeout(r, 1_000));
