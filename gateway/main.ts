@@ -407,6 +407,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       { mqttPort, mqttsPort, httpPort, https: tls !== undefined, brokerId: nodeId, dispatch: safeUrl(config.dispatch.url), dispatchFormat: format.name, pendingDispatch: pending },
       "gateway ready",
     );
+    singletons.serving = true;
 
     let stopping: Promise<void> | undefined;
     return {

@@ -58,13 +58,16 @@ export class Singletons {
     this.beatTimer.unref();
   }
 
+  /** The gateway is ready: a stop from now on is a clean stop of a serving node (`sos cluster status` shows it). */
+  serving = false;
+
   /** Gives up every lease this process holds and leaves the nodes (a clean stop: another gateway takes over at once). */
   async releaseAll(): Promise<void> {
     if (this.beatTimer !== undefined) {
       clearInterval(this.beatTimer);
       this.beatTimer = undefined;
       await this.leases()
-        .leave(this.holder, this.clock.now())
+        .leave(this.holder, this.serving ? this.clock.now() : null)
         .catch((err: unknown) => this.log.debug({ err }, "node row not removed: its beats stop"));
     }
     for (const job of [...this.held]) {

@@ -44,11 +44,18 @@ const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 /** Rows per INSERT: under PostgreSQL's 65 535 parameters, and small enough to show progress. */
 const batchRows = (columns: number): number => Math.max(1, Math.min(500, Math.floor(60_000 / Math.max(1, columns))));
 
+/**
+ * What a running gateway says about itself, not data: not copied, and not counted as data the target
+ * holds (a trial start of a node on the new database leaves its clean stop there).
+ */
+const RUNTIME_TABLES = new Set(["cluster_stopped"]);
+
 function sqliteTables(db: Database.Database): Map<string, string[]> {
   const tables = db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     .all()
-    .map((r) => r.name);
+    .map((r) => r.name)
+    .filter((name) => !RUNTIME_TABLES.has(name));
   return new Map(tables.map((t) => [t, db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info(${`'${t.replace(/'/g, "''")}'`})`).all().map((c) => c.name)]));
 }
 

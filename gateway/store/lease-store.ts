@@ -54,8 +54,11 @@ export interface LeaseStore {
   list(): Promise<LeaseRecord[]>;
   /** A node says it is alive (migration 15); one row per process. */
   beat(node: NodeRecord): Promise<void>;
-  /** A node stopped cleanly: its row goes, and its stop is kept (one per node id: stoppedNodes). */
-  leave(holder: string, now: Date): Promise<void>;
+  /**
+   * A node stops: its row goes. `stoppedAt`: a clean stop of a node that was serving, kept (one per
+   * node id: stoppedNodes); null for a process that gave up during its start (nothing to show).
+   */
+  leave(holder: string, stoppedAt: Date | null): Promise<void>;
   /** Each node id's last clean stop, newest first. */
   stoppedNodes(): Promise<StoppedNode[]>;
   /**

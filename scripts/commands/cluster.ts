@@ -6,9 +6,11 @@
  * A lease past its time is shown as lapsed: its holder stopped renewing (died), and the next gateway
  * to ask takes it. A lease whose holder's node beats no more is marked so: the next gateway to run
  * its job takes it. A silent node's connections are its last word, not now's: shown as such. A node
- * that stopped cleanly (an upgrade, a restart) is shown as stopped, since when, until it beats again.
+ * that stopped cleanly (an upgrade, a restart) is shown as stopped, since when, until a process of
+ * its id beats again (for a week at most: a node retired for good leaves the list).
  */
-import { isSilent, type LeaseRecord, type NodeRecord, type StoppedNode } from "../../gateway/store/lease-store.js";
+import { isSilent, type LeaseRecord, type LeaseStore, type NodeRecord, type StoppedNode } from "../../gateway/store/lease-store.js";
+import { errorMessage } from "../../shared/errors.js";
 import { ago, formatDuration } from "../lib/duration.js";
 import { openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
@@ -24,9 +26,23 @@ const holderSilent = (l: LeaseRecord, nodes: readonly NodeRecord[], now: number)
   return node !== undefined && isSilent(node, now);
 };
 
-/** A stop shown: the node id has not beaten since (a node started again beats at once). */
-const stillStopped = (stops: readonly StoppedNode[], nodes: readonly NodeRecord[]): StoppedNode[] =>
-  stops.filter((s) => !nodes.some((n) => n.nodeId === s.nodeId && n.beatAt >= s.stoppedAt));
+/** Clean stops are shown this long (a node id retired for good drops off the list after it). */
+const STOPS_SHOWN_MS = 7 * 24 * 60 * 60 * 1_000;
+
+/** A stop shown: recent, and no process of that node id has beaten since (one started again beats at once). */
+const stillStopped = (stops: readonly StoppedNode[], nodes: readonly NodeRecord[], now: number): StoppedNode[] =>
+  stops.filter((s) => now - s.stoppedAt <= STOPS_SHOWN_MS && !nodes.some((n) => n.nodeId === s.nodeId));
+
+/** The clean stops, or none in a store from before migration 20 (no gateway of this version has started on it yet). */
+async function stopsIn(leases: LeaseStore): Promise<StoppedNode[]> {
+  try {
+    return await leases.stoppedNodes();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (errorMessage(err).startsWith("no such table") || code === "42P01") return [];
+    throw err;
+  }
+}
 
 const leaseEnds = (l: LeaseRecord, now: number): string => (l.until <= now ? `lapsed ${ago(l.until, now)}` : `in ${formatDuration(l.until - now)}`);
 
@@ -34,8 +50,8 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
   const store = await openCliStore(opts, { readonly: true, mustExist: true });
   try {
     const [leases, nodes, owned] = [await store.leases.list(), await store.leases.nodes(), await store.leases.ownedCounts()];
-    const stopped = stillStopped(await store.leases.stoppedNodes(), nodes);
     const now = Date.now();
+    const stopped = stillStopped(await stopsIn(store.leases), nodes, now);
     // Kiosks whose supervisor stopped (no row) or went silent: a running node takes them over within a few beats.
     const orphaned = Object.entries(owned)
       .filter(([holder]) => {
@@ -53,8 +69,8 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
       process.stdout.write(`${terminalSafeJson(json)}\n`);
       return;
     }
-    if (nodes.length === 0 && stopped.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
-    else {
+    if (nodes.length === 0) process.stdout.write("no gateway is running (none beats in this store)\n");
+    if (nodes.length > 0 || stopped.length > 0) {
       const rows = nodes.map((n) =>
         isSilent(n, now)
           ? [n.nodeId, n.holder, n.startedAt, `${ago(n.beatAt, now)} (silent: stopped or dead)`, `- (${n.connections} at its last beat)`, String(owned[n.holder] ?? 0)]

@@ -147,6 +147,10 @@ export function describeLaterStoreParts(harness: StoreHarness, fresh: () => Prom
       await leases.leave("gw-a/2", at(9_000));
       await leases.leave("gw-b/1", at(8_000));
       await leases.leave("gw-z/1", at(9_500));
+      // A process that gave up during its start leaves, and no stop is kept for it.
+      await leases.beat({ nodeId: "gw-c", holder: "gw-c/1", startedAt: iso(9_600), beatAt: at(9_600).getTime(), connections: 0, deadAfterMs: 6_000 });
+      await leases.leave("gw-c/1", null);
+      expect((await leases.nodes()).map((n) => n.holder)).toEqual([]);
       expect(await leases.stoppedNodes()).toEqual([
         { nodeId: "gw-a", holder: "gw-a/2", startedAt: iso(7_000), stoppedAt: at(9_000).getTime() },
         { nodeId: "gw-b", holder: "gw-b/1", startedAt: iso(100), stoppedAt: at(8_000).getTime() },

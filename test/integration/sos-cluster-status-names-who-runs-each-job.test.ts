@@ -4,9 +4,11 @@
  * kiosks it supervises, and a cleanly stopped one leaves, gives the lease up and leaves its kiosks to
  * be taken over. Real gateway, real kiosk, real CLI.
  */
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { PRUNE_JOB } from "../../gateway/supervision/feature.js";
-import { SqliteStore } from "../../gateway/store/sqlite/index.js";
+import { SqliteStore, STORE_FILE } from "../../gateway/store/sqlite/index.js";
 import { deferCleanups } from "./cleanups.js";
 import { expectReadableStatus, expectStatusJson, seedClusterStatus } from "./cluster-status-scenario.js";
 import { provisionTestKiosk, spawnSos, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
@@ -42,9 +44,10 @@ describe("sos cluster status", () => {
     const after = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
     expect((await after.exited).code).toBe(0);
     // Shown as stopped (an upgrade, a restart), not gone: since when, and what it was.
-    expect(after.stdout[0]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS\s+KIOSKS$/);
-    expect(after.stdout[1]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+stopped cleanly \d+ s ago\s+-\s+-$/);
-    expect(after.stdout.slice(2)).toEqual([
+    expect(after.stdout[0]).toBe("no gateway is running (none beats in this store)");
+    expect(after.stdout[1]).toMatch(/^NODE\s+PROCESS\s+STARTED\s+LAST BEAT\s+CONNECTIONS\s+KIOSKS$/);
+    expect(after.stdout[2]).toMatch(/^gw-a\s+gw-a\/\S+\s+\S+\s+stopped cleanly \d+ s ago\s+-\s+-$/);
+    expect(after.stdout.slice(3)).toEqual([
       "1 kiosk(s) supervised by a gateway that stopped or went silent: a running node takes them over within a few beats",
       "",
       "no gateway holds a cluster job now (a gateway takes each at its next run; one that stops cleanly gives its jobs up)",
@@ -97,5 +100,28 @@ describe("sos cluster status", () => {
     const json = spawnSos(["cluster", "status", "--data-dir", dir.path, "--json"]);
     expect(await json.exited, json.stderr.join(" | ")).toEqual({ code: 0, signal: null });
     expectStatusJson(json.stdout);
+  });
+
+  it("reads a store from before migration 20 (no gateway of this version started on it yet), and never shows a gateway that failed to start as stopped", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const gateway = await startTestGateway(`${dir.path}/gw`, { cluster: { nodeId: "gw-a" } });
+    await waitFor(async () => (await gateway.store.leases.nodes()).length === 1, "gw-a beating");
+    // A second process of the same folder fails at its start: its HTTP port is taken.
+    await expect(startTestGateway(`${dir.path}/gw`, { cluster: { nodeId: "gw-b" }, http: { host: "127.0.0.1", port: gateway.httpPort } })).rejects.toThrow(/in use/);
+    expect(await gateway.store.leases.stoppedNodes()).toEqual([]);
+    await gateway.stop();
+    const reopened = SqliteStore.open(gateway.dataDir);
+    expect((await reopened.leases.stoppedNodes()).map((n) => n.nodeId)).toEqual(["gw-a"]);
+    await reopened.close();
+
+    // The schema as the release before left it.
+    const db = new Database(join(gateway.dataDir, STORE_FILE));
+    db.exec("DROP TABLE cluster_stopped");
+    db.pragma("user_version = 19");
+    db.close();
+    const old = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);
+    expect(await old.exited, old.stderr.join(" | ")).toEqual({ code: 0, signal: null });
+    expect(old.stdout[0]).toBe("no gateway is running (none beats in this store)");
   });
 });

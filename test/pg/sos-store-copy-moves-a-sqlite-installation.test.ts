@@ -17,6 +17,7 @@ import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
 import { deferCleanups } from "../integration/cleanups.js";
 import { DISPATCH_SECRET, fastTimings, provisionTestKiosk, spawnSos, startTestKiosk, tempDir, waitFor, type TestKiosk } from "../integration/harness.js";
 import { api, enrolTestKiosk, loginHttps, type SecureGateway, startSecureGateway, startSecureGatewayIn } from "../integration/security/rig.js";
+import { PostgresStore } from "../../gateway/store/postgres/index.js";
 import { createTestDatabase, type TestDatabase } from "./pg-database.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -86,6 +87,11 @@ describe("sos store copy moves a SQLite installation to PostgreSQL", () => {
     // The copy, with the real CLI.
     const db = await createTestDatabase();
     databases.push(db);
+    // A node tried on the new database first and stopped cleanly: its stop is no data to refuse over.
+    const trial = await PostgresStore.open(db.url);
+    await trial.leases.beat({ nodeId: "gw-trial", holder: "gw-trial/1", startedAt: new Date().toISOString(), beatAt: Date.now(), connections: 0, deadAfterMs: 15_000 });
+    await trial.leases.leave("gw-trial/1", new Date());
+    await trial.close();
     const copy = spawnSos(["store", "copy", "--from", sqlite.dataDir, "--to", db.url]);
     expect(await copy.exited, copy.stderr.join(" | ")).toEqual({ code: 0, signal: null });
     const summary = copy.stdout.join("\n");
@@ -97,6 +103,8 @@ describe("sos store copy moves a SQLite installation to PostgreSQL", () => {
     expect(rows("kiosk_certificates")).toBe(1);
     expect(rows("alert_events")).toBeGreaterThanOrEqual(3);
     expect(rows("dispatch_attempts")).toBe(2);
+    // What a gateway says of itself (a clean stop) is not copied.
+    expect(rows("cluster_stopped")).toBe(-1);
     expect(summary).toMatch(/^copied \d+ rows in \d+ tables from .* in one transaction; \d+ id sequences moved past the copied ids$/m);
 
     const again = spawnSos(["store", "copy", "--from", sqlite.dataDir, "--to", db.url]);

@@ -36,10 +36,14 @@ export class PgLeaseStore implements LeaseStore {
     );
   }
 
-  async leave(holder: string, now: Date): Promise<void> {
+  async leave(holder: string, stoppedAt: Date | null): Promise<void> {
+    if (stoppedAt === null) {
+      await this.db.run((q) => q`DELETE FROM cluster_nodes WHERE holder = ${holder}`);
+      return;
+    }
     await this.db.run(
       (q) => q`WITH gone AS (DELETE FROM cluster_nodes WHERE holder = ${holder} RETURNING node_id, holder, started_at)
-               INSERT INTO cluster_stopped (node_id, holder, started_at, stopped_at) SELECT node_id, holder, started_at, ${now.getTime()} FROM gone
+               INSERT INTO cluster_stopped (node_id, holder, started_at, stopped_at) SELECT node_id, holder, started_at, ${stoppedAt.getTime()} FROM gone
                ON CONFLICT (node_id) DO UPDATE SET holder = excluded.holder, started_at = excluded.started_at, stopped_at = excluded.stopped_at`,
     );
   }

@@ -39,14 +39,16 @@ export class SqliteLeaseStore implements LeaseStore {
     return Promise.resolve();
   }
 
-  leave(holder: string, now: Date): Promise<void> {
+  leave(holder: string, stoppedAt: Date | null): Promise<void> {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO cluster_stopped (node_id, holder, started_at, stopped_at) SELECT node_id, holder, started_at, ? FROM cluster_nodes WHERE holder = ?
-           ON CONFLICT (node_id) DO UPDATE SET holder = excluded.holder, started_at = excluded.started_at, stopped_at = excluded.stopped_at`,
-        )
-        .run(now.getTime(), holder);
+      if (stoppedAt !== null) {
+        this.db
+          .prepare(
+            `INSERT INTO cluster_stopped (node_id, holder, started_at, stopped_at) SELECT node_id, holder, started_at, ? FROM cluster_nodes WHERE holder = ?
+             ON CONFLICT (node_id) DO UPDATE SET holder = excluded.holder, started_at = excluded.started_at, stopped_at = excluded.stopped_at`,
+          )
+          .run(stoppedAt.getTime(), holder);
+      }
       this.db.prepare("DELETE FROM cluster_nodes WHERE holder = ?").run(holder);
     })();
     return Promise.resolve();
