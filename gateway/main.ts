@@ -307,11 +307,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await broker.start();
     singletons.startBeats(nodeId, () => broker.connectedClients, config.cluster.beatMs, config.cluster.deadAfterMs);
     // A cluster: the console's events reach the pages of every node.
+    stops.push(() => broker.stop());
+    // Stopped before the broker (stops run last first): no "pages" message to a closed broker.
     if (mq !== undefined) {
       const stopRelay = await relayConsole(broker, alarms.stream, nodeId, log.child({ subsystem: "cluster" }), (alertId) => alarms.pages.show(alertId));
       stops.push(() => Promise.resolve(stopRelay()));
     }
-    stops.push(() => broker.stop());
     const mqttPort = broker.mqttPort ?? 0;
     const smsModem = deps.smsModem ?? (config.sms.modem === undefined ? undefined : await createSmsModem(config.sms.modem, log));
     if (smsModem !== undefined) {

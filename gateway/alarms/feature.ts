@@ -285,7 +285,11 @@ export class AlarmsFeature {
 
   /** A kiosk's state or failing parts changed: its row goes to the pages (not when nothing they show changed). */
   private async pushKiosk(kioskId: string): Promise<void> {
-    if (!this.stream.listened) return;
+    if (!this.stream.listened) {
+      // Unheard: what was pushed last is no guide to what a page that opens later has seen.
+      this.pushed.delete(kioskId);
+      return;
+    }
     try {
       const row = await this.fleetRow(kioskId);
       if (row === undefined) return;

@@ -30,6 +30,7 @@ export class EventStream {
   private keepalive: NodeJS.Timeout | undefined;
   private relay: ((event: string, data: unknown) => void) | undefined;
   private firstPage: (() => void) | undefined;
+  private othersListen: () => boolean = () => false;
   private greeting: () => readonly { readonly event: string; readonly data: unknown }[] = () => [];
 
   /** Events every new stream gets first (the state a page must show from the start). */
@@ -100,14 +101,18 @@ export class EventStream {
     this.firstPage = listener;
   }
 
-  /** Passes each event sent here to the other nodes too (a cluster). */
-  relayTo(relay: (event: string, data: unknown) => void): void {
+  /**
+   * Passes each event sent here to the other nodes too (a cluster); `othersListen`: whether another
+   * node has pages now (cluster/console-relay.ts).
+   */
+  relayTo(relay: (event: string, data: unknown) => void, othersListen: () => boolean): void {
     this.relay = relay;
+    this.othersListen = othersListen;
   }
 
   /** Whether anyone hears what is sent: a page here, or the pages of other nodes. */
   get listened(): boolean {
-    return this.clients.size > 0 || this.relay !== undefined;
+    return this.clients.size > 0 || this.othersListen();
   }
 
   stop(): void {

@@ -5,7 +5,7 @@
  * node delivers only the others' (its own went to its pages already). Relayed: `alarm-changed` (which
  * alarm has a new step: each node with pages builds the view for its own, alarms/alarm-pages.ts),
  * `heartbeats` and `kiosk` (a kiosk's state changes on the one node that supervises it,
- * cluster/kiosk-owners.ts). A whole `alarm` view from a node of an earlier version (a rolling upgrade)
+ * cluster/kiosk-owners.ts; its row is read only while some node has pages). A whole `alarm` view from a node of an earlier version (a rolling upgrade)
  * is delivered as it is; such a node drops `alarm-changed`, so its pages miss the steps stored on
  * upgraded nodes until they reload (new alarms still ring: they come over MQTT). A `heartbeats` batch
  * (thousands of kiosk ids every 15 s) goes out only while another node has pages: a node with pages
@@ -37,11 +37,14 @@ export async function relayConsole(broker: GatewayBroker, stream: EventStream, n
     broker.publishInternal(CONSOLE_TOPIC, JSON.stringify({ from: nodeId, event, data })).catch((err: unknown) => log.debug({ err, event }, "console event not relayed to the other nodes"));
   };
   await broker.subscribeInternal(CONSOLE_TOPIC, (payload) => {
-    let message: { from?: unknown; event?: unknown; data?: unknown };
+    let message: { from?: unknown; event?: unknown; data?: unknown } | null;
     try {
       message = JSON.parse(payload.toString("utf8")) as typeof message;
     } catch {
-      log.warn({ bytes: payload.length }, "console event from another node is not JSON: dropped");
+      message = null;
+    }
+    if (typeof message !== "object" || message === null) {
+      log.warn({ bytes: payload.length }, "console event from another node is not a JSON object: dropped");
       return;
     }
     if (message.from === nodeId || typeof message.from !== "string") return;
@@ -60,7 +63,7 @@ export async function relayConsole(broker: GatewayBroker, stream: EventStream, n
   stream.relayTo((event, data) => {
     if (!RELAYED.has(event) || (event === "heartbeats" && !pagesElsewhere())) return;
     publish(event, data);
-  });
+  }, pagesElsewhere);
   const sayPages = (): void => {
     if (stream.size > 0) publish(PAGES);
   };

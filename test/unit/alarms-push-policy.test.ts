@@ -35,6 +35,7 @@ let callDown: (operator: string, topic: string, payload: Buffer) => void;
 let sent: { event: string; data: unknown }[];
 let told: { event: string; data: unknown }[];
 let pagesHere: { mockReturnValue(n: number): unknown };
+let heard: { mockReturnValue(b: boolean): unknown };
 const live = new Map<string, KioskView>();
 
 const settle = async (): Promise<void> => {
@@ -77,7 +78,7 @@ beforeEach(async () => {
   await feature.start();
   sent = [];
   told = [];
-  vi.spyOn(feature.stream, "listened", "get").mockReturnValue(true);
+  heard = vi.spyOn(feature.stream, "listened", "get").mockReturnValue(true);
   // A page listens on this node; what is sent to it, and what the other nodes are told.
   pagesHere = vi.spyOn(feature.stream, "size", "get").mockReturnValue(1);
   vi.spyOn(feature.stream, "send").mockImplementation((event, data) => void sent.push({ event, data }));
@@ -132,6 +133,19 @@ describe("fleet pushes", () => {
     setState(A, "online");
     await settle();
     expect(of("kiosk").map((s) => (s.data as { components: string[] }).components.join(","))).toEqual(["camera", "camera,speaker", ""]);
+  });
+
+  it("a change nobody heard (no page on any node) does not stop the same state from being pushed once pages listen again", async () => {
+    setState(A, "offline");
+    await settle();
+    heard.mockReturnValue(false);
+    setState(A, "online");
+    await settle();
+    heard.mockReturnValue(true);
+    // A page that opened meanwhile read A online; A goes offline again: the page must hear it.
+    setState(A, "offline");
+    await settle();
+    expect(of("kiosk").map((s) => (s.data as { state: string }).state)).toEqual(["offline", "offline"]);
   });
 });
 
