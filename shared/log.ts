@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import { z } from "zod";
+import { errorMessage } from "./errors.js";
 
 export type { Logger } from "pino";
 
@@ -44,14 +45,23 @@ export interface LoggerOptions {
 /**
  * pino's error serializer, without saying a cause twice: pino appends each cause's message to the
  * error's ("unreachable: write CONNECTION_CLOSED h:5432: write CONNECTION_CLOSED h:5432") even when
- * the error's own message already quotes it, as ours do (`…: ${errorMessage(err)}`, { cause: err }).
+ * the error's own message already ends with it, as ours do (`…: ${errorMessage(err)}`, { cause: err }).
+ * Down the whole chain; a cause the message does not end with is appended as pino does.
  */
 export function serializeError(err: unknown): unknown {
   const out = pino.stdSerializers.err(err as Error) as unknown;
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (!(err instanceof Error) || !(cause instanceof Error) || cause.message === "" || !err.message.includes(cause.message)) return out;
-  const chain = (pino.stdSerializers.err(cause) as { message: string }).message;
-  return { ...(out as object), message: err.message + chain.slice(cause.message.length) };
+  if (!(err instanceof Error)) return out;
+  return { ...(out as object), message: messageOnce(err, new Set()) };
+}
+
+function messageOnce(err: Error, seen: Set<unknown>): string {
+  seen.add(err);
+  const cause = err.cause;
+  if (cause === undefined || cause === null) return err.message;
+  if (!(cause instanceof Error) || seen.has(cause)) return (pino.stdSerializers.err(err) as { message: string }).message;
+  const chain = messageOnce(cause, seen);
+  const quoted = errorMessage(cause);
+  return quoted !== "" && err.message.endsWith(quoted) ? err.message + chain.slice(cause.message.length) : `${err.message}: ${chain}`;
 }
 
 export function createLogger(options: LoggerOptions): Logger {

@@ -29,4 +29,18 @@ describe("a logged error", () => {
     logs.logger("gw").warn({ err: new Error(`request failed: ${middle.message}`, { cause: middle }) }, "nested");
     expect(errOf(logs, "nested").message).toBe("request failed: socket hang up: connect ECONNREFUSED 127.0.0.1:9");
   });
+
+  it("down the whole chain, and only a cause the message ends with (a word of it elsewhere is no quote)", () => {
+    const logs = new LogCapture();
+    const root = new Error("ECONNRESET");
+    const middle = new Error(`write failed: ${root.message}`, { cause: root });
+    logs.logger("gw").error({ err: new Error(`store unreachable: ${middle.message}`, { cause: middle }) }, "chain");
+    expect(errOf(logs, "chain").message).toBe("store unreachable: write failed: ECONNRESET");
+    logs.logger("gw").error({ err: new Error("request timed out after 5 s", { cause: new Error("5") }) }, "not a quote");
+    expect(errOf(logs, "not a quote").message).toBe("request timed out after 5 s: 5");
+    // A multi-line cause quoted as errorMessage quotes it (one line).
+    const multi = new Error("line one\n  line two");
+    logs.logger("gw").error({ err: new Error("failed: line one line two", { cause: multi }) }, "multi");
+    expect(errOf(logs, "multi").message).toBe("failed: line one line two");
+  });
 });
