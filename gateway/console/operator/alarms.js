@@ -6,6 +6,7 @@
  * Cards come from MQTT (the bare alarm, at once) and from the event stream (the alarm with its
  * lifecycle); a closed alarm leaves the queue.
  */
+import { olderView } from "./alarm-order.js";
 import { drawMap } from "./map.js";
 import { dateTime, renderTimeline } from "./timeline.js";
 
@@ -49,6 +50,8 @@ export class AlarmList {
     }
     if (this.closed.has(alarm.alertId)) return undefined;
     let card = this.cards.get(alarm.alertId);
+    // An older answer than what the card shows (fewer steps): kept as it is.
+    if (card !== undefined && olderView(alarm, card.alarm)) return card;
     if (card === undefined) {
       const node = this.el.template.content.firstElementChild.cloneNode(true);
       const id = alarm.alertId;
