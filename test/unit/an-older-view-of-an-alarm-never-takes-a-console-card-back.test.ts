@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-type Rule = { olderView(incoming: unknown, known: unknown): boolean };
+type Rule = { olderView: (incoming: unknown, known: unknown) => boolean };
 const { olderView } = (await import(new URL("../../gateway/console/operator/alarm-order.js", import.meta.url).href)) as Rule;
 
 const step = (type: string) => ({ type, at: "2026-12-06T03:00:00.000Z" });
