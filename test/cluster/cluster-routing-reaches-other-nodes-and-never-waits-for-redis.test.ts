@@ -102,8 +102,10 @@ describe("cluster routing between gateway nodes", () => {
     await waitFor(() => a.routing.state().up && b.routing.state().up, "both nodes back on Redis", 15_000);
     const back = a.logs.find("cluster routing back");
     expect(back).toHaveLength(1);
-    // The line counts what the metric counted in the outage (the message that revealed it too).
-    expect(back[0]?.notRouted).toBe(a.routing.state().notRouted);
+    // The line counts the outage's messages (the metric may count more: a send that failed before
+    // the outage was noticed, or whose failure came back after it ended).
+    expect(back[0]?.notRouted).toBeGreaterThanOrEqual(20);
+    expect(back[0]?.notRouted).toBeLessThanOrEqual(a.routing.state().notRouted);
     await new Promise((r) => setTimeout(r, 300));
     await kiosk.client.publishAsync("sos/v1/kiosks/kz-1/call/up", "after", { qos: 1 });
     await waitFor(() => remotePage.got.includes("after"), "the remote page gets messages again");
