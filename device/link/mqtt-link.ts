@@ -165,6 +165,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.log.warn({ url: home, back: this.url, reason }, "the first gateway node did not take the kiosk: back to the node it left");
     const client = this.client;
     if (client !== undefined) this.leave(client, reason);
+    // A try that failed inside start() (a TLS file unreadable) left a backoff planned: this start replaces it.
+    this.backoff.cancel();
     if (!this.stopping) this.start();
   }
 
@@ -274,8 +276,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.log.info({ reason }, "reconnecting with new credentials");
     this.lastError = reason;
     // To the same node, at once: a new certificate is no reason to leave it.
+    if (this.client === undefined) return;
     this.reloading = true;
-    this.client?.stream.destroy();
+    this.client.stream.destroy();
   }
 
   /** Publishes an alert at QoS 1; resolves when the broker has taken it (PUBACK). */
