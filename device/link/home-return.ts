@@ -71,10 +71,12 @@ export class HomeReturn {
   }
 
   private onUp(): void {
+    // Home, however it got there (a try, or the round of the list after a drop): the spacing starts over.
+    if (this.link.atHome) this.failures = 0;
     if (this.trying) {
       this.trying = false;
-      if (this.link.atHome) this.failures = 0;
-      else {
+      // A try cut short by a press (the alert still waits) says nothing about home.
+      if (!this.link.atHome && !this.busy()) {
         this.failures += 1;
         if (this.failures === SAY_AFTER_FAILURES) {
           this.log.warn({ home: this.link.homeUrl, url: this.link.url, failures: this.failures, nextInMs: this.spacingMs }, "the first gateway node keeps not taking this kiosk: staying where it is, trying less often");

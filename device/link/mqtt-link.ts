@@ -173,6 +173,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   /** Drops a connection without its events reaching the link (a clean DISCONNECT, bounded, when it is up). */
   private leave(client: MqttClient, reason: string): void {
     const wasUp = this.connected;
+    this.reloading = false;
     this.connected = false;
     this.probe?.stop();
     this.probe = undefined;
@@ -180,8 +181,12 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     client.on("error", () => undefined);
     if (wasUp) {
       this.emit("down", { reason });
-      void within(client.endAsync(false), STOP_STEP_MS).then((clean) => clean || client.end(true));
-    } else client.end(true);
+      // mqtt.js ignores end(true) once a disconnect is under way: the socket itself is closed.
+      void within(client.endAsync(false), STOP_STEP_MS).then((clean) => clean || client.stream.destroy());
+    } else {
+      client.end(true);
+      client.stream.destroy();
+    }
   }
 
   /** The next try goes to the next node, round the list; returns the node left. */
@@ -210,6 +215,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       if (m.tls !== undefined) tls = { ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), rejectUnauthorized: true };
       client = this.connect(tls);
     } catch (err) {
+      // A return home that cannot even start: back to the node it left (endReturn clears the return first).
+      if (this.returning !== undefined) return this.endReturn((err as Error).message);
       const delayMs = this.backoff.next(this.urgent());
       if (m.tls === undefined) {
         // Not the TLS files: mqtt.js refused the address itself. The next node may be fine.
@@ -276,7 +283,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.log.info({ reason }, "reconnecting with new credentials");
     this.lastError = reason;
     // To the same node, at once: a new certificate is no reason to leave it.
-    if (this.client === undefined) return;
+    if (this.client === undefined || this.client.stream.destroyed) return;
     this.reloading = true;
     this.client.stream.destroy();
   }
@@ -364,7 +371,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const offline: Status = { v: 1, state: "offline", reason: "shutdown", at: this.identity.clock.now().toISOString(), agentVersion: this.identity.agentVersion };
     const said = await within(client.publishAsync(this.statusTopic, JSON.stringify(offline), { qos: 1, retain: true }), STOP_STEP_MS);
     if (!said) this.log.warn({ waitedMs: STOP_STEP_MS }, "offline status not confirmed before stop: the broker sends the last will instead");
-    if (!(await within(client.endAsync(false), STOP_STEP_MS))) await client.endAsync(true);
+    // mqtt.js ignores end(true) once a disconnect is under way: the socket itself is closed.
+    if (!(await within(client.endAsync(false), STOP_STEP_MS))) client.stream.destroy();
   }
 
   private onConnect(client: MqttClient): void {
@@ -375,6 +383,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     // The subscriptions come first: an alert published before them could have its ack lost.
     client.subscribeAsync([this.ackTopic, this.commandTopic], { qos: 1 }).then(
       () => {
+        // A client left meanwhile (a return home given up) is no longer the link's.
+        if (client !== this.client) return;
         this.backoff.reset();
         this.connected = true;
         if (this.returning !== undefined && this.atHome) {
@@ -389,6 +399,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
         client.publishAsync(this.statusTopic, JSON.stringify(online), { qos: 1, retain: true }).catch((err: unknown) => this.log.debug({ reason: (err as Error).message }, "online status not sent"));
       },
       (err: unknown) => {
+        if (client !== this.client) return;
         // Either way the connection is dropped so the reconnect loop tries again with backoff,
         // instead of sitting connected but deaf to acks.
         if (isSubscriptionRefusal(err)) {
@@ -440,11 +451,12 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const wasUp = this.connected;
     this.connected = false;
     if (wasUp) this.emit("down", { reason: this.lastError ?? "connection closed" });
+    const reload = this.reloading;
+    this.reloading = false;
     if (this.stopping) return;
     // A return home that closed before it was up (refused, reset): back where it was, at once.
     if (this.returning !== undefined) return this.endReturn(this.lastError ?? "connection closed");
-    if (this.reloading) {
-      this.reloading = false;
+    if (reload) {
       this.backoff.schedule(0, () => this.reconnect());
       return;
     }

@@ -2,8 +2,9 @@
  * When a kiosk away from its first gateway node tries to go back (device/link/home-return.ts; the link
  * behind its port, fake timers): between afterMs and twice that after it reached the other node; not
  * while busy (looked at again after min(afterMs, 60 s)); each try that ends back on the other node
- * doubles the wait before the next, up to 6 hours, said once at the third; a try that got home resets
- * that; at home, never; afterMs 0, never; stopped, never.
+ * doubles the wait before the next, up to 6 hours, said once at the third; a try a press cut short
+ * does not count; reaching home, by a try or otherwise, resets that; at home, never; afterMs 0,
+ * never; stopped, never.
  */
 import { EventEmitter } from "node:events";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -117,5 +118,33 @@ describe("a kiosk away from its first gateway node", () => {
     stopped.stop();
     await vi.advanceTimersByTimeAsync(7 * 24 * 60 * MIN);
     expect(link.tries).toHaveLength(0);
+  });
+
+  it("a try a press cut short is no failure of home, and reaching home by the round of the list starts the spacing over", async () => {
+    const home = start();
+    link.connect(OTHER);
+    // The try is under way when an SOS is pressed: the link goes back, the alert still waiting.
+    link.returnHome = () => {
+      link.tries.push(Date.now());
+      busy = true;
+      link.isUp = false;
+      link.emit("down");
+      queueMicrotask(() => link.connect(OTHER));
+      return true;
+    };
+    await vi.advanceTimersByTimeAsync(home.spacingMs * 1.5);
+    expect(link.tries).toHaveLength(1);
+    expect(home.spacingMs).toBe(30 * MIN);
+
+    // Two real failures, then the kiosk's node drops and the round of the list lands on home.
+    busy = false;
+    link.returnHome = FakeLink.prototype.returnHome.bind(link);
+    await vi.advanceTimersByTimeAsync(home.spacingMs * 1.5);
+    await vi.advanceTimersByTimeAsync(home.spacingMs * 1.5);
+    expect(home.spacingMs).toBe(120 * MIN);
+    link.isUp = false;
+    link.emit("down");
+    link.connect(HOME);
+    expect(home.spacingMs).toBe(30 * MIN);
   });
 });
