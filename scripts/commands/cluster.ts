@@ -10,9 +10,8 @@
  * its id beats again (for a week at most: a node retired for good leaves the list).
  */
 import { isSilent, type LeaseRecord, type LeaseStore, type NodeRecord, type StoppedNode } from "../../gateway/store/lease-store.js";
-import { errorMessage } from "../../shared/errors.js";
 import { ago, formatDuration } from "../lib/duration.js";
-import { openCliStore, type StoreOptions } from "../lib/store.js";
+import { isOlderSchema, openCliStore, type StoreOptions } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 
@@ -38,8 +37,7 @@ async function stopsIn(leases: LeaseStore): Promise<StoppedNode[]> {
   try {
     return await leases.stoppedNodes();
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (errorMessage(err).startsWith("no such table") || code === "42P01") return [];
+    if (isOlderSchema(err)) return [];
     throw err;
   }
 }

@@ -2,11 +2,11 @@
 import type { KioskHealthRow } from "../../gateway/store/health-store.js";
 import { describeStore, storeArgument } from "../../gateway/store/open.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
-import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
+import { ErrorCode, SosError } from "../../shared/errors.js";
 import { type UpdateReport, updateReportSchema } from "../../shared/health.js";
 import type { KioskStateName } from "../../shared/ops.js";
 import { formatTable } from "../lib/table.js";
-import { openCliStore, storeLocation, type StoreOptions } from "../lib/store.js";
+import { isOlderSchema, openCliStore, storeLocation, type StoreOptions } from "../lib/store.js";
 import { terminalSafeJson } from "../lib/terminal.js";
 
 export interface KiosksOptions {
@@ -81,9 +81,7 @@ function openStore(opts: StoreOptions, write: boolean): Promise<GatewayStore> {
 
 /** A store from before supervision (the gateway has not run since the upgrade) lacks the tables. */
 function explain(err: unknown, dataDir: string): unknown {
-  // SQLite: "no such table/column"; PostgreSQL: "relation … does not exist" (42P01), "column … does not exist" (42703).
-  const code = (err as { code?: unknown } | null)?.code;
-  if (errorMessage(err).startsWith("no such") || code === "42P01" || code === "42703") {
+  if (isOlderSchema(err)) {
     return new SosError(ErrorCode.StoreUnavailable, `the store in ${dataDir} has no supervision tables yet: start the gateway once (it upgrades the store), then try again`);
   }
   return err;

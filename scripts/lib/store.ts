@@ -5,6 +5,7 @@
 import { Option } from "commander";
 import { openStore, type StoreLocation } from "../../gateway/store/open.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
+import { errorMessage } from "../../shared/errors.js";
 import { argumentError } from "./cli.js";
 
 export interface StoreOptions {
@@ -28,6 +29,16 @@ export function requireStore<T extends StoreOptions>(opts: T, command: string): 
     throw argumentError(`required option '--data-dir <dir>' or '--store <url>' not specified (see 'sos ${command} --help')`);
   }
   return opts;
+}
+
+/**
+ * The store is older than this sos (no gateway of this version has started on it yet, and nobody ran
+ * `sos store migrate`): a table or column it reads is missing. SQLite: "no such table/column";
+ * PostgreSQL: "relation … does not exist" (42P01), "column … does not exist" (42703).
+ */
+export function isOlderSchema(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return errorMessage(err).startsWith("no such") || code === "42P01" || code === "42703";
 }
 
 export function openCliStore(opts: StoreOptions, mode: { readonly?: boolean; mustExist?: boolean } = {}): Promise<GatewayStore> {
