@@ -484,10 +484,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }
     // A certificate kiosk builds a new client, so files renewed since the last connect are read;
     // so does a kiosk moving to another node (a client keeps the URL it was made with).
-    const old = this.client;
-    old?.removeAllListeners();
-    old?.on("error", () => undefined);
-    old?.end(true);
+    if (this.client !== undefined) this.leave(this.client, "reconnecting");
     this.start();
   }
 

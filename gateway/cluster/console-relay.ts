@@ -2,15 +2,17 @@
  * The console's event stream on every node of a cluster: what one node sends its pages (an alarm's
  * new step, the kiosks that beat) goes to the other nodes' pages too, through the cluster's MQTT
  * routing on an internal topic no client can reach. Each event carries the node it came from, and a
- * node delivers only the others' (its own went to its pages already). Relayed: `alarm-changed` (which
- * alarm has a new step: each node with pages builds the view for its own, alarms/alarm-pages.ts),
- * `heartbeats` and `kiosk` (a kiosk's state changes on the one node that supervises it,
- * cluster/kiosk-owners.ts; its row is read only while some node has pages). A whole `alarm` view from a node of an earlier version (a rolling upgrade)
- * is delivered as it is; such a node drops `alarm-changed`, so its pages miss the steps stored on
- * upgraded nodes until they reload (new alarms still ring: they come over MQTT). A `heartbeats` batch
- * (thousands of kiosk ids every 15 s) goes out only while another node has pages: a node with pages
- * says so (`pages`) when its first page opens and every PAGES_SAID_MS after. Not relayed: `dispatch` (each node's banner follows its own dispatch
- * forwarder: a node that cannot reach dispatch says so on its own pages, whatever the others see).
+ * node delivers only the others' (its own went to its pages already). Relayed:
+ * - `alarm-changed`: which alarm has a new step; each node with pages builds the view for its own
+ *   (alarms/alarm-pages.ts). A whole `alarm` view from a node of an earlier version (a rolling
+ *   upgrade) is delivered as it is; such a node drops `alarm-changed`, so its pages miss the steps
+ *   stored on upgraded nodes until they reload (new alarms still ring: they come over MQTT);
+ * - `heartbeats` (thousands of kiosk ids every 15 s), only while another node has pages: a node with
+ *   pages says so (`pages`) when its first page opens and every PAGES_SAID_MS after;
+ * - `kiosk`: a kiosk's state changes on the one node that supervises it (cluster/kiosk-owners.ts);
+ *   its row is read only while some node has pages.
+ * Not relayed: `dispatch` (each node's banner follows its own dispatch forwarder: a node that cannot
+ * reach dispatch says so on its own pages, whatever the others see).
  */
 import type { Logger } from "pino";
 import type { EventStream } from "../alarms/stream.js";
