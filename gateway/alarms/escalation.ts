@@ -6,7 +6,9 @@
  *
  * Gateways sharing a store (a cluster, `shared`): each also arms, every `syncMs`, the unacknowledged
  * alarms other gateways received, so that an alarm is still escalated when the gateway that received
- * it dies. Those it follows fire `takeoverMs` (plus a little jitter) after they are due, behind the
+ * it dies. A sync reads the open alarms' ids, and the details only of those it has not seen: in a
+ * mass incident thousands of alarms stay open, and every node reading all of them with their steps
+ * every few seconds took the database from the alerts that kept arriving. Those it follows fire `takeoverMs` (plus a little jitter) after they are due, behind the
  * gateway that received the alarm, and first read whether that one raised the escalation already (no
  * lock, no write); a follower that had to raise one leads that alarm from then on. The store takes each
  * escalation once whatever the timing (its event id is made from the alarm and the number).
@@ -47,6 +49,11 @@ interface Armed {
 
 export class EscalationTimers {
   private readonly armed = new Map<string, Armed>();
+  /**
+   * Open alarms a sync has seen: each is armed, or has ended for escalation (acknowledged: only an
+   * acknowledgement or a close disarms one), so the next sync need not read it again.
+   */
+  private seen = new Set<string>();
   private stopped = false;
   private sync: NodeJS.Timeout | undefined;
 
@@ -96,9 +103,18 @@ export class EscalationTimers {
     this.armed.clear();
   }
 
-  /** Arms the store's open, unacknowledged alarms: all of them (`all`), or those not armed yet. */
+  /** Arms the store's open, unacknowledged alarms: all of them (`all`), or those not seen yet. */
   private async armFromStore(all: boolean): Promise<number> {
-    const open = await this.deps.store.alarms.unacknowledged();
+    const { alarms } = this.deps.store;
+    let open;
+    if (all) open = await alarms.unacknowledged();
+    else {
+      const ids = await alarms.openSosAlarmIds();
+      const unseen = ids.filter((id) => !this.seen.has(id) && !this.armed.has(id));
+      open = unseen.length === 0 ? [] : await alarms.unacknowledged(unseen);
+      // Only after both reads: an id whose details failed to come is asked for again next time.
+      this.seen = new Set(ids);
+    }
     // Alone on its store, a gateway received every alarm in it; in a cluster it cannot tell whose they were.
     const leads = this.options.shared === undefined;
     for (const a of open) {

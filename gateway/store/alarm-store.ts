@@ -68,8 +68,13 @@ export interface AlarmStore {
   steps(alertId: string): Promise<AlarmStep[]>;
   /** Steps of many alarms at once (one query), oldest first per alarm. */
   stepsFor(alertIds: readonly string[]): Promise<Map<string, AlarmStep[]>>;
-  /** Open SOS alarms without an acknowledgement, oldest first. */
-  unacknowledged(): Promise<UnacknowledgedAlarm[]>;
+  /** Open SOS alarms without an acknowledgement, oldest first: all of them, or those among `alertIds`. */
+  unacknowledged(alertIds?: readonly string[]): Promise<UnacknowledgedAlarm[]>;
+  /**
+   * The ids of the open SOS alarms, acknowledged or not: what a node of a cluster reads at each
+   * escalation sync, before it asks unacknowledged() about the few it has not seen (escalation.ts).
+   */
+  openSosAlarmIds(): Promise<string[]>;
   /**
    * Stores an escalation step and queues its webhook event in one transaction, only while the alarm
    * is still open and unacknowledged and no escalation with this eventId was queued before (another

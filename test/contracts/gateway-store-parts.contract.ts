@@ -128,6 +128,9 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       expect(await store.alarms.recordStep({ alertId: a.alertId, type: "presses", at: iso(3), actor: "kiosk", detail: { pressCount: 3 } })).toBe(true);
       expect(await store.alarms.recordStep({ alertId: "unknown", type: "presses", at: iso(3), actor: null, detail: {} })).toBe(false);
       expect((await store.alarms.unacknowledged()).map((u) => u.alertId)).toEqual([a.alertId, b.alertId]);
+      expect((await store.alarms.unacknowledged([b.alertId, c.alertId, "unknown"])).map((u) => u.alertId)).toEqual([b.alertId]);
+      expect(await store.alarms.unacknowledged([])).toEqual([]);
+      expect((await store.alarms.openSosAlarmIds()).sort()).toEqual([a.alertId, b.alertId].sort());
       const acks = await Promise.all([store.alarms.acknowledge(a.alertId, "alice", at(10)), (await harness.another()).alarms.acknowledge(a.alertId, "bob", at(11))]);
       expect(acks.filter((r) => r.result === "acknowledged")).toHaveLength(1);
       expect(await store.alarms.acknowledge(a.alertId, "carol", at(12))).toMatchObject({ result: "already-acknowledged" });
@@ -135,6 +138,9 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       expect(await store.alarms.acknowledge(b.alertId, "alice", at(21))).toEqual({ result: "closed" });
       expect(await store.alarms.acknowledge("unknown", "alice", at(21))).toEqual({ result: "unknown" });
       expect(await store.alarms.unacknowledged()).toEqual([]);
+      expect(await store.alarms.unacknowledged([a.alertId])).toEqual([]);
+      // Acknowledged and still open: among the open ids, not among the unacknowledged.
+      expect(await store.alarms.openSosAlarmIds()).toEqual([a.alertId]);
       const steps = await store.alarms.steps(a.alertId);
       expect(steps.map((s) => [s.type, s.detail])).toEqual([["received", { health: "online" }], ["presses", { pressCount: 2 }], ["presses", { pressCount: 3 }], ["acknowledged", {}]]);
       const many = await store.alarms.stepsFor([a.alertId, c.alertId]);

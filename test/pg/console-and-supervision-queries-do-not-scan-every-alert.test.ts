@@ -55,6 +55,8 @@ describe("the console's and supervision's queries do not scan every alert ever s
     expect(await store.listAlerts({ limit: 100 })).toHaveLength(100);
     expect(await store.listAlerts({ open: true })).toHaveLength(ALERTS / 1000);
     expect(await store.alarms.unacknowledged()).toHaveLength(ALERTS / 1000);
+    expect(await store.alarms.openSosAlarmIds()).toHaveLength(ALERTS / 1000);
+    expect(await store.alarms.unacknowledged(["a-1000", "a-2000", "a-1"])).toHaveLength(2);
     expect(await store.alarms.alertsOfKiosk("k-0001", 20)).toHaveLength(20);
     expect(await store.getAlert("a-1000")).toMatchObject({ delivery: "pending" });
     expect(await store.health.listHealth()).toHaveLength(KIOSKS);

@@ -252,6 +252,32 @@ describe("escalation timers", () => {
     });
   });
 
+  it("a node of a cluster reads at each sync the details only of the open alarms it has not seen, however many stay open", async () => {
+    await twoGateways(async ({ a, b, other }) => {
+      const details = vi.spyOn(other.alarms, "unacknowledged");
+      const [x, y] = [await storeAlert(), await storeAlert()];
+      for (const id of [x, y]) a.track(id, KIOSK, new Date().toISOString());
+      const acked = await storeAlert();
+      await store.alarms.acknowledge(acked, "alice", new Date());
+      await after(5_000);
+      expect(b.pending).toBe(2);
+      expect(details).toHaveBeenCalledTimes(1);
+      expect([...(details.mock.calls[0]![0] ?? [])].sort()).toEqual([x, y, acked].sort());
+      // Nothing new: the ids alone are read (the acknowledged one is not asked about again).
+      await after(5_000);
+      expect(details).toHaveBeenCalledTimes(1);
+      const w = await storeAlert();
+      a.track(w, KIOSK, new Date().toISOString());
+      await after(5_000);
+      expect(details).toHaveBeenCalledTimes(2);
+      expect(details.mock.calls[1]![0]).toEqual([w]);
+      expect(b.pending).toBe(3);
+      await store.closeAlert(x, { outcome: "help sent", closedBy: "alice", now: new Date(), commandId: "c-x", command: () => "{}" });
+      await after(5_000);
+      expect(details).toHaveBeenCalledTimes(2);
+    });
+  });
+
   it("an alarm acknowledged or closed elsewhere (the CLI) is not escalated, and its timer ends", async () => {
     const escalated: string[] = [];
     const t = timers(escalated);

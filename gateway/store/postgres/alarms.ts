@@ -70,15 +70,21 @@ export class PgAlarmStore implements AlarmStore {
     return out;
   }
 
-  async unacknowledged(): Promise<UnacknowledgedAlarm[]> {
+  async unacknowledged(alertIds?: readonly string[]): Promise<UnacknowledgedAlarm[]> {
+    if (alertIds?.length === 0) return [];
     const rows = await this.db.run((q) => q<{ alert_id: string; kiosk_id: string; received_at: string; escalations: number; last_escalated_at: string | null }[]>`
       SELECT a.alert_id, a.kiosk_id, a.received_at,
         (SELECT COUNT(*) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS escalations,
         (SELECT MAX(e.at) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS last_escalated_at
       FROM alerts a
-      WHERE a.kind = 'sos' AND ${waiting(q)}
+      WHERE a.kind = 'sos' AND ${waiting(q)}${alertIds === undefined ? q`` : q` AND a.alert_id = ANY(${[...alertIds]}::text[])`}
       ORDER BY a.received_at, a.alert_id`);
     return rows.map((r) => ({ alertId: r.alert_id, kioskId: r.kiosk_id, receivedAt: r.received_at, escalations: r.escalations, lastEscalatedAt: r.last_escalated_at }));
+  }
+
+  async openSosAlarmIds(): Promise<string[]> {
+    // By the open alerts' partial index (alerts_open): the closed ones of years are never read.
+    return (await this.db.run((q) => q<{ alert_id: string }[]>`SELECT alert_id FROM alerts WHERE closed_at IS NULL AND kind = 'sos'`)).map((r) => r.alert_id);
   }
 
   recordEscalation(e: QueuedEscalation): Promise<boolean> {

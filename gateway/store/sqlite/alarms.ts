@@ -76,20 +76,26 @@ export class SqliteAlarmStore implements AlarmStore {
     return Promise.resolve(out);
   }
 
-  unacknowledged(): Promise<UnacknowledgedAlarm[]> {
+  unacknowledged(alertIds?: readonly string[]): Promise<UnacknowledgedAlarm[]> {
+    if (alertIds?.length === 0) return Promise.resolve([]);
+    const among = alertIds === undefined ? "" : " AND a.alert_id IN (SELECT value FROM json_each(?))";
     const rows = this.db
-      .prepare<[], { alert_id: string; kiosk_id: string; received_at: string; escalations: number; last_escalated_at: string | null }>(
+      .prepare<string[], { alert_id: string; kiosk_id: string; received_at: string; escalations: number; last_escalated_at: string | null }>(
         `SELECT a.alert_id, a.kiosk_id, a.received_at,
            (SELECT COUNT(*) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS escalations,
            (SELECT MAX(e.at) FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'escalated') AS last_escalated_at
          FROM alerts a
-         WHERE a.kind = 'sos' AND ${WAITING}
+         WHERE a.kind = 'sos' AND ${WAITING}${among}
          ORDER BY a.received_at, a.alert_id`,
       )
-      .all();
+      .all(...(alertIds === undefined ? [] : [JSON.stringify(alertIds)]));
     return Promise.resolve(
       rows.map((r) => ({ alertId: r.alert_id, kioskId: r.kiosk_id, receivedAt: r.received_at, escalations: r.escalations, lastEscalatedAt: r.last_escalated_at })),
     );
+  }
+
+  openSosAlarmIds(): Promise<string[]> {
+    return Promise.resolve(this.db.prepare<[], { alert_id: string }>("SELECT alert_id FROM alerts WHERE closed_at IS NULL AND kind = 'sos'").all().map((r) => r.alert_id));
   }
 
   recordEscalation(e: QueuedEscalation): Promise<boolean> {
