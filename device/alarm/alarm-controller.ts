@@ -82,10 +82,14 @@ export class AlarmController {
       // The raise is this alarm's first send: press-count updates follow at most every updateIntervalMs.
       this.lastUpdateAt = this.deps.clock.now().getTime();
       this.open = { alert, openedAt: alert.pressedAt, received: false };
+    }
+    // Sent as soon as it is on disk. The open-alarm state (two more fsyncs on the SD card) and what
+    // listens to the raise (the lights, the call's snapshot and ring) come after it, never before.
+    this.submit(alert);
+    if (kind === "sos") {
       this.deps.stateFile.save(this.open);
       this.deps.bus.emit("alarm.raised", { alert });
     }
-    this.submit(alert);
     return alert;
   }
 

@@ -95,6 +95,16 @@ describe("AlarmController", () => {
     expect(existsSync(stateFilePath())).toBe(true);
   });
 
+  it("a raised alert is sent as soon as it is on disk: before the open-alarm state is written and before alarm.raised (lights, the call)", () => {
+    const c = make();
+    const atSend: { inOutbox: boolean; stateWritten: boolean; raised: number }[] = [];
+    c.submit = (alert) => atSend.push({ inOutbox: existsSync(join(dataDir, "outbox", `${alert.alertId}.alert.json`)), stateWritten: existsSync(stateFilePath()), raised: of("alarm.raised").length });
+    press(c);
+    expect(atSend).toEqual([{ inOutbox: true, stateWritten: false, raised: 0 }]);
+    expect(existsSync(stateFilePath())).toBe(true);
+    expect(of("alarm.raised")).toHaveLength(1);
+  });
+
   it("ten presses while the alarm is open raise no new alert but count up (alarm.press-counted)", async () => {
     const c = make();
     press(c);
