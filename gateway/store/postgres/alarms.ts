@@ -87,20 +87,22 @@ export class PgAlarmStore implements AlarmStore {
     return (await this.db.run((q) => q<{ alert_id: string }[]>`SELECT alert_id FROM alerts WHERE closed_at IS NULL AND kind = 'sos'`)).map((r) => r.alert_id);
   }
 
-  recordEscalation(e: QueuedEscalation): Promise<boolean> {
-    return this.db.tx(async (tx) => {
-      const [open] = await tx`
-        SELECT 1 FROM alerts a WHERE a.alert_id = ${e.alertId} AND ${waiting(tx)}
-        FOR NO KEY UPDATE OF a`;
-      if (open === undefined) return false;
-      // Raised already (another gateway of the cluster, the same alarm and number): not twice. The
-      // alert row's lock above orders two gateways raising it at once.
-      const queued = await tx`INSERT INTO escalation_outbox (event_id, alert_id, body, created_at, next_attempt_at)
-        VALUES (${e.eventId}, ${e.alertId}, ${e.body}, ${e.at}, ${Date.parse(e.at)}) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
-      if (queued.length === 0) return false;
-      await insertStep(tx, { alertId: e.alertId, type: "escalated", at: e.at, actor: "gateway", detail: { number: e.number, eventId: e.eventId } });
-      return true;
-    });
+  async recordEscalation(e: QueuedEscalation): Promise<boolean> {
+    // One statement, one round trip (an escalation storm in a mass incident is thousands of these).
+    // The alert row's lock orders two gateways raising the same one at once: the second waits for the
+    // first's commit, then finds the event id taken (ON CONFLICT) and writes nothing, no second step.
+    const detail = JSON.stringify({ number: e.number, eventId: e.eventId });
+    const rows = await this.db.run((q) => q`
+      WITH open AS (
+        SELECT a.alert_id FROM alerts a WHERE a.alert_id = ${e.alertId} AND ${waiting(q)} FOR NO KEY UPDATE OF a),
+      queued AS (
+        INSERT INTO escalation_outbox (event_id, alert_id, body, created_at, next_attempt_at)
+        SELECT ${e.eventId}, alert_id, ${e.body}, ${e.at}, ${Date.parse(e.at)} FROM open
+        ON CONFLICT (event_id) DO NOTHING RETURNING alert_id)
+      INSERT INTO alert_events (alert_id, type, at, actor, detail)
+        SELECT alert_id, 'escalated', ${e.at}, 'gateway', ${detail} FROM queued
+      RETURNING alert_id`);
+    return rows.length > 0;
   }
 
   async escalationState(alertId: string, eventId: string): Promise<EscalationState> {
