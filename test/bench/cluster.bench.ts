@@ -1,13 +1,14 @@
 /**
- * npm run bench:cluster [-- --kiosks N] — one gateway node vs three, on loopback, in one run: the
- * same fresh PostgreSQL database and a Redis of the bench's own for both (one node is a cluster of
- * one). N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over
+ * npm run bench:cluster [-- --kiosks N] — one gateway node vs three, on loopback, in one run: each
+ * on a fresh PostgreSQL database of its own (sharing one, the three nodes inherited the one node's
+ * few hundred alarms nobody acknowledges, and escalated them during their own steady state: a load
+ * the one node never had), and a Redis of the bench's own for both (one node is a cluster of one). N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over
  * the nodes and heartbeat as agents do; 12 real kiosk agents (durable outbox, resend until acked)
  * press; the dispatch receiver runs in a process of its own (dispatch-receiver-process.ts). Measured:
  * - steady state press → dispatch p50/p99 (one node, then three);
  * - SIGKILL of a node: time until all its kiosks are connected to another node, and press → dispatch
  *   for presses made on its agents right after the kill;
- * - silent machine loss (a TCP proxy in front of a node blackholes every byte): the same, against
+ * - silent machine loss (a TCP proxy in front of a node, in a process of its own, blackholes every byte): the same, against
  *   1.5 × the kiosks' keepalive;
  * - alerts lost (pressed, never at dispatch): the bench exits 1 if any.
  * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20), BENCH_CLUSTER_SETTLE_S
@@ -18,8 +19,8 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { RemoteDispatchReceiver } from "./dispatch-receiver-process.js";
+import { RemoteTcpProxy } from "./tcp-proxy-process.js";
 import { TestRedis } from "../fixtures/redis-server.js";
-import { TcpProxy } from "../fixtures/tcp-proxy.js";
 import { freePort, tempDir, waitFor } from "../integration/harness.js";
 import { createTestDatabase } from "../pg/pg-database.js";
 import { type GatewayNode, makeGatewayNodes, startAll, stopAll } from "../cluster/gateway-nodes.js";
@@ -153,10 +154,11 @@ async function main(): Promise<void> {
   const loadBefore = load();
   const dir = tempDir("sos-bench-cluster-");
   const db = await createTestDatabase();
+  const db3 = await createTestDatabase();
   const redis = await new TestRedis(await freePort()).start();
   const receiver = await new RemoteDispatchReceiver().start();
   const ctx: Ctx = { dir: dir.path, db: db.url, redis: redis.url, receiver, pressed: new Set() };
-  const proxies: TcpProxy[] = [];
+  const proxies: RemoteTcpProxy[] = [];
   try {
     progress(`provisioning ${KIOSKS} kiosks (one shared secret) in a fresh PostgreSQL database`);
     const one = await withCluster(
@@ -166,12 +168,12 @@ async function main(): Promise<void> {
       async (_nodes, _fleet, agents) => ({ steady: await steady(ctx, agents, "1 node") }),
       async (nodes) => {
         // Once the first node has created the schema.
-        await provisionFleet(join(dir.path, "prov"), "fleet-", KIOSKS, SECRET, db.url);
+        await provisionFleet(join(dir.path, "prov-one"), "fleet-", KIOSKS, SECRET, db.url);
         return nodes.map((n) => n.url);
       },
     );
     const three = await withCluster(
-      ctx,
+      { ...ctx, db: db3.url },
       3,
       "three",
       async (nodes, fleet, agents, urls) => {
@@ -180,12 +182,13 @@ async function main(): Promise<void> {
         const kill = await failover(ctx, "SIGKILL gw-a", fleet, agents, urls[0]!, async () => void (await a.stop("SIGKILL")), 5_000);
         await a.start();
         const proxy = proxies[0]!;
-        const silent = await failover(ctx, "blackhole gw-c", fleet, agents, urls[2]!, () => Promise.resolve(proxy.down("blackhole")), 1.5 * KEEPALIVE_S * 1_000);
+        const silent = await failover(ctx, "blackhole gw-c", fleet, agents, urls[2]!, () => proxy.down("blackhole"), 1.5 * KEEPALIVE_S * 1_000);
         return { steady: steadyThree, failovers: [kill, silent] };
       },
       async (nodes) => {
-        // gw-c is reached through a proxy, so its machine can vanish without a word.
-        const proxy = new TcpProxy(endpoint(nodes[2]!.url));
+        await provisionFleet(join(dir.path, "prov-three"), "fleet-", KIOSKS, SECRET, db3.url);
+        // gw-c is reached through a proxy (a process of its own), so its machine can vanish without a word.
+        const proxy = new RemoteTcpProxy(endpoint(nodes[2]!.url));
         proxies.push(proxy);
         return [nodes[0]!.url, nodes[1]!.url, await proxy.start()];
       },
@@ -221,6 +224,7 @@ async function main(): Promise<void> {
     await receiver.stop();
     await redis.stop();
     await db.drop();
+    await db3.drop();
     dir.remove();
   }
 }
