@@ -7,7 +7,7 @@ import { setPriority } from "node:os";
 import { createInterface, type Interface } from "node:readline";
 import type { RemoteDispatchReceiver, RemoteRequest } from "./dispatch-receiver-process.js";
 import type { FleetKiosk, StormFleet } from "../cluster/storm-fleet.js";
-import { percentile, sorted, waitLine } from "./lib.js";
+import { percentile, sorted, stopChild, waitLine } from "./lib.js";
 
 const here = import.meta.dirname;
 
@@ -93,14 +93,7 @@ export class LightFleet {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      this.children.map(async ({ child }) => {
-        if (child.exitCode !== null) return;
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }),
-    );
+    await Promise.all(this.children.map(({ child }) => stopChild(child)));
   }
 }
 

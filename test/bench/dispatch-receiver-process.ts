@@ -12,7 +12,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { DispatchBody } from "../../shared/dispatch.js";
 import { DispatchReceiver } from "../fixtures/dispatch-receiver.js";
-import { waitLine } from "./lib.js";
+import { stopChild, waitLine } from "./lib.js";
 
 interface Line {
   readonly status: number;
@@ -50,12 +50,8 @@ export class RemoteDispatchReceiver {
     return new Set(this.requests.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.body.alertId));
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
 

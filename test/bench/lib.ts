@@ -60,6 +60,14 @@ export function waitLine(child: ChildProcess, match: (line: string) => boolean, 
   });
 }
 
+/** Sends SIGTERM to a helper process of a benchmark and waits for it to exit (at once when it has). */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
 /**
  * Registers `count` kiosks `${prefix}${i}` sharing one secret (one scrypt hash, and one verification
  * at the gateway thanks to its cache), so thousands provision and connect in seconds.

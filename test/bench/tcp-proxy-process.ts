@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { type ProxyFault, TcpProxy } from "../fixtures/tcp-proxy.js";
-import { waitLine } from "./lib.js";
+import { stopChild, waitLine } from "./lib.js";
 
 export class RemoteTcpProxy {
   private child: ChildProcess | undefined;
@@ -38,12 +38,8 @@ export class RemoteTcpProxy {
     });
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
 
