@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { setPriority } from "node:os";
 import { createInterface, type Interface } from "node:readline";
 import type { RemoteDispatchReceiver, RemoteRequest } from "./dispatch-receiver-process.js";
-import type { FleetKiosk, StormFleet } from "../cluster/storm-fleet.js";
+import type { Pressers } from "./agents-process.js";
 import { percentile, sorted, stopChild, waitLine } from "./lib.js";
 
 const here = import.meta.dirname;
@@ -105,7 +105,7 @@ function firstDeliveries(receiver: RemoteDispatchReceiver): Map<string, RemoteRe
 }
 
 /** Press → dispatch (ms) for `ids`: the receiver's first 2xx for each, from the press's record time. */
-export function pressToDispatch(fleet: StormFleet, receiver: RemoteDispatchReceiver, ids: Iterable<string>): number[] {
+export function pressToDispatch(fleet: Pick<Pressers, "pressed">, receiver: RemoteDispatchReceiver, ids: Iterable<string>): number[] {
   const first = firstDeliveries(receiver);
   return [...ids].flatMap((id) => {
     const at = first.get(id)?.at;
@@ -119,7 +119,7 @@ export function pressToDispatch(fleet: StormFleet, receiver: RemoteDispatchRecei
  * receivedAt: the agent, the link and the gateway's queue) and from there to the receiver (the
  * store, the claim and the POST). Same machine, same clock.
  */
-export function pressSplit(fleet: StormFleet, receiver: RemoteDispatchReceiver, ids: Iterable<string>): { toGateway: number[]; toDispatch: number[] } {
+export function pressSplit(fleet: Pick<Pressers, "pressed">, receiver: RemoteDispatchReceiver, ids: Iterable<string>): { toGateway: number[]; toDispatch: number[] } {
   const first = firstDeliveries(receiver);
   const toGateway: number[] = [];
   const toDispatch: number[] = [];
@@ -135,18 +135,18 @@ export function pressSplit(fleet: StormFleet, receiver: RemoteDispatchReceiver, 
 }
 
 /** Presses for `ms` at about `perSecond` across the fleet; returns the alertIds pressed meanwhile. */
-export async function pressFor(fleet: StormFleet, ms: number, perSecond: number): Promise<Set<string>> {
+export async function pressFor(fleet: Pressers, ms: number, perSecond: number): Promise<Set<string>> {
   const before = new Set(fleet.pressed.keys());
-  fleet.startPressing((fleet.kiosks.length * 1_000) / perSecond);
+  fleet.startPressing((fleet.count * 1_000) / perSecond);
   await new Promise((r) => setTimeout(r, ms));
   await fleet.stopPressing();
   return new Set([...fleet.pressed.keys()].filter((id) => !before.has(id)));
 }
 
 /** Presses once on each kiosk given and returns the alertIds those presses made. */
-export async function pressEach(fleet: StormFleet, kiosks: readonly FleetKiosk[]): Promise<Set<string>> {
+export async function pressEach(fleet: Pressers, kioskIds: readonly string[]): Promise<Set<string>> {
   const before = new Set(fleet.pressed.keys());
-  for (const k of kiosks) k.kiosk.button.press();
+  await fleet.press(kioskIds);
   await new Promise((r) => setTimeout(r, 500));
   return new Set([...fleet.pressed.keys()].filter((id) => !before.has(id)));
 }

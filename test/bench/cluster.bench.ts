@@ -3,8 +3,8 @@
  * on a fresh PostgreSQL database of its own (sharing one, the three nodes inherited the one node's
  * few hundred alarms nobody acknowledges, and escalated them during their own steady state: a load
  * the one node never had), and a Redis of the bench's own for both (one node is a cluster of one). N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over
- * the nodes and heartbeat as agents do; 12 real kiosk agents (durable outbox, resend until acked)
- * press; the dispatch receiver runs in a process of its own (dispatch-receiver-process.ts). Measured:
+ * the nodes and heartbeat as agents do; 12 real kiosk agents (durable outbox, resend until acked),
+ * each in a process of its own (agents-process.ts), press; the dispatch receiver runs in a process of its own (dispatch-receiver-process.ts). Measured:
  * - steady state press → dispatch p50/p99 (one node, then three);
  * - SIGKILL of a node: time until all its kiosks are connected to another node, and press → dispatch
  *   for presses made on its agents right after the kill;
@@ -14,17 +14,17 @@
  * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20), BENCH_CLUSTER_SETTLE_S
  * (15: the wait between the fleet connected and each steady phase), BENCH_CLUSTER_WARMUP_S (3: presses
  * at the rate before each steady window, not measured), BENCH_CLUSTER_FLEET_NICE (10: the simulated fleet's
- * CPU priority, below).
+ * CPU priority, below), BENCH_CLUSTER_AGENT_PROCESSES (12: the processes the agents share).
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { RemoteAgents } from "./agents-process.js";
 import { RemoteDispatchReceiver } from "./dispatch-receiver-process.js";
 import { RemoteTcpProxy } from "./tcp-proxy-process.js";
 import { TestRedis } from "../fixtures/redis-server.js";
 import { freePort, tempDir, waitFor } from "../integration/harness.js";
 import { createTestDatabase } from "../pg/pg-database.js";
 import { type GatewayNode, makeGatewayNodes, startAll, stopAll } from "../cluster/gateway-nodes.js";
-import { StormFleet } from "../cluster/storm-fleet.js";
 import { LightFleet, pressEach, pressFor, pressSplit, pressToDispatch, type Spread, spread } from "./cluster-phases.js";
 import { provisionFleet } from "./lib.js";
 
@@ -32,6 +32,11 @@ const argv = process.argv.slice(2);
 const kioskArg = argv.indexOf("--kiosks");
 const KIOSKS = Number(kioskArg >= 0 ? argv[kioskArg + 1] : (argv.find((a) => a.startsWith("--kiosks="))?.slice(9) ?? 10_000));
 const PRESSERS = 12;
+/**
+ * The processes the pressing agents run in (agents-process.ts; one each by default, as kiosks are
+ * machines of their own): in one process each agent's synchronous fsyncs held up the others' presses.
+ */
+const AGENT_PROCESSES = Number(process.env.BENCH_CLUSTER_AGENT_PROCESSES ?? PRESSERS);
 const STEADY_MS = Number(process.env.BENCH_CLUSTER_STEADY_S ?? 15) * 1_000;
 const RATE = Number(process.env.BENCH_CLUSTER_RATE ?? 20);
 /**
@@ -84,9 +89,9 @@ interface Ctx {
 const endpoint = (url: string): { host: string; port: number } => ({ host: "127.0.0.1", port: Number(new URL(url).port) });
 
 /** Starts the nodes, the light fleet and the pressing agents on `kioskUrls`; `body` measures; all is stopped after. */
-async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (nodes: GatewayNode[], fleet: LightFleet, agents: StormFleet, kioskUrls: string[]) => Promise<T>, front?: (nodes: GatewayNode[]) => Promise<string[]>): Promise<T> {
+async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (nodes: GatewayNode[], fleet: LightFleet, agents: RemoteAgents, kioskUrls: string[]) => Promise<T>, front?: (nodes: GatewayNode[]) => Promise<string[]>): Promise<T> {
   const nodes = await makeGatewayNodes(count, { storeUrl: ctx.db, redisUrl: ctx.redis, dispatchUrl: ctx.receiver.url, root: join(ctx.dir, name), extraArgs: ["--connection-burst", "0"], keepLogs: false });
-  const agents = new StormFleet();
+  const agents = new RemoteAgents();
   let fleet: LightFleet | undefined;
   try {
     await startAll(nodes);
@@ -95,7 +100,7 @@ async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (node
     progress(`${name}: connecting ${KIOSKS} light kiosks`);
     const connectMs = await fleet.start(KIOSKS, "fleet-", SECRET);
     progress(`${name}: ${KIOSKS} connected in ${(connectMs / 1_000).toFixed(1)} s; starting ${PRESSERS} kiosk agents`);
-    await agents.start(PRESSERS, { dataDir: nodes[0]!.dataDir, storeUrl: ctx.db }, kioskUrls, join(ctx.dir, `${name}-agents`), `kz-${name}-`, "production");
+    await agents.start(PRESSERS, AGENT_PROCESSES, { dataDir: nodes[0]!.dataDir, storeUrl: ctx.db }, kioskUrls, join(ctx.dir, `${name}-agents`), `kz-${name}-`);
     return await body(nodes, fleet, agents, kioskUrls);
   } finally {
     for (const id of agents.pressed.keys()) ctx.pressed.add(id);
@@ -105,7 +110,7 @@ async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (node
   }
 }
 
-async function steady(ctx: Ctx, agents: StormFleet, name: string): Promise<Spread> {
+async function steady(ctx: Ctx, agents: RemoteAgents, name: string): Promise<Spread> {
   progress(`${name}: letting the fleet's connections settle for ${SETTLE_MS / 1_000} s (load ${load()})`);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const warm = await pressFor(agents, WARMUP_MS, RATE);
@@ -130,7 +135,7 @@ function histogram(xs: readonly number[], width: number): string {
 }
 
 /** Takes a node away (`lose`), presses on its agents at once, and measures its fleet moving. */
-async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: StormFleet, url: string, lose: () => Promise<void>, targetMs: number): Promise<Failover> {
+async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: RemoteAgents, url: string, lose: () => Promise<void>, targetMs: number): Promise<Failover> {
   const onIt = agents.on(url);
   const before = await fleet.status(Date.now());
   const kiosks = before.byPort[String(endpoint(url).port)] ?? 0;
