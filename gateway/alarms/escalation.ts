@@ -8,10 +8,11 @@
  * alarms other gateways received, so that an alarm is still escalated when the gateway that received
  * it dies. A sync reads the open alarms' ids, and the details only of those it has not seen: in a
  * mass incident thousands of alarms stay open, and every node reading all of them with their steps
- * every few seconds took the database from the alerts that kept arriving. Those it follows fire `takeoverMs` (plus a little jitter) after they are due, behind the
- * gateway that received the alarm, and first read whether that one raised the escalation already (no
- * lock, no write); a follower that had to raise one leads that alarm from then on. The store takes each
- * escalation once whatever the timing (its event id is made from the alarm and the number).
+ * every few seconds took the database from the alerts that kept arriving. Those it follows fire
+ * `takeoverMs` (plus a little jitter) after they are due, behind the gateway that received the alarm,
+ * and first read whether that one raised the escalation already (no lock, no write); a follower that
+ * had to raise one leads that alarm from then on. The store takes each escalation once whatever the
+ * timing (its event id is made from the alarm and the number).
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
