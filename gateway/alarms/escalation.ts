@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import { ESCALATION_SCHEMA_ID, type EscalationEvent } from "../../shared/escalation.js";
+import type { UnacknowledgedAlarm } from "../store/alarm-store.js";
 import type { GatewayStore } from "../store/store.js";
 
 export interface EscalationOptions {
@@ -106,16 +107,7 @@ export class EscalationTimers {
 
   /** Arms the store's open, unacknowledged alarms: all of them (`all`), or those not seen yet. */
   private async armFromStore(all: boolean): Promise<number> {
-    const { alarms } = this.deps.store;
-    let open;
-    if (all) open = await alarms.unacknowledged();
-    else {
-      const ids = await alarms.openSosAlarmIds();
-      const unseen = ids.filter((id) => !this.seen.has(id) && !this.armed.has(id));
-      open = unseen.length === 0 ? [] : await alarms.unacknowledged(unseen);
-      // Only after both reads: an id whose details failed to come is asked for again next time.
-      this.seen = new Set(ids);
-    }
+    const open = all ? await this.deps.store.alarms.unacknowledged() : await this.unseenFromStore();
     // Alone on its store, a gateway received every alarm in it; in a cluster it cannot tell whose they were.
     const leads = this.options.shared === undefined;
     for (const a of open) {
@@ -125,6 +117,17 @@ export class EscalationTimers {
       this.arm(a.alertId, a.kioskId, receivedAt, a.escalations, next, leads);
     }
     return open.length;
+  }
+
+  /** The open, unacknowledged alarms a sync has not seen yet (ids first, then only their details). */
+  private async unseenFromStore(): Promise<UnacknowledgedAlarm[]> {
+    const { alarms } = this.deps.store;
+    const ids = await alarms.openSosAlarmIds();
+    const unseen = ids.filter((id) => !this.seen.has(id) && !this.armed.has(id));
+    const open = unseen.length === 0 ? [] : await alarms.unacknowledged(unseen);
+    // Only after both reads: an id whose details failed to come is asked for again next time.
+    this.seen = new Set(ids);
+    return open;
   }
 
   private arm(alertId: string, kioskId: string, receivedAt: number, escalations: number, dueAt: number, leads: boolean): void {
