@@ -2,14 +2,16 @@
  * npm run bench:cluster [-- --kiosks N] — one gateway node vs three, on loopback, in one run: each
  * on a fresh PostgreSQL database of its own (sharing one, the three nodes inherited the one node's
  * few hundred alarms nobody acknowledges, and escalated them during their own steady state: a load
- * the one node never had), and a Redis of the bench's own for both (one node is a cluster of one). N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over
- * the nodes and heartbeat as agents do; 12 real kiosk agents (durable outbox, resend until acked),
- * each in a process of its own (agents-process.ts), press; the dispatch receiver runs in a process of its own (dispatch-receiver-process.ts). Measured:
+ * the one node never had), and a Redis of the bench's own for both (one node is a cluster of one).
+ * N light simulated kiosks (cluster-kiosks.ts; default 10 000) hold connections spread over the
+ * nodes and heartbeat as agents do; 12 real kiosk agents (durable outbox, resend until acked), each
+ * in a process of its own (agents-process.ts), press; the dispatch receiver runs in a process of its
+ * own (dispatch-receiver-process.ts). Measured:
  * - steady state press → dispatch p50/p99 (one node, then three);
  * - SIGKILL of a node: time until all its kiosks are connected to another node, and press → dispatch
  *   for presses made on its agents right after the kill;
- * - silent machine loss (a TCP proxy in front of a node, in a process of its own, blackholes every byte): the same, against
- *   1.5 × the kiosks' keepalive;
+ * - silent machine loss (a TCP proxy in front of a node, in a process of its own, blackholes every
+ *   byte): the same, against 1.5 × the kiosks' keepalive;
  * - alerts lost (pressed, never at dispatch): the bench exits 1 if any.
  * Options (env): BENCH_CLUSTER_STEADY_S (15), BENCH_CLUSTER_RATE (alerts/s, 20), BENCH_CLUSTER_SETTLE_S
  * (15: the wait between the fleet connected and each steady phase), BENCH_CLUSTER_WARMUP_S (3: presses
