@@ -655,6 +655,14 @@ export const migrations: readonly Migration[] = [
      stopped_at bigint NOT NULL
    );`,
   },
+  {
+    version: 21,
+    what: "when an alarm was acknowledged, on its alert row: an escalation waiting for that row's lock sees the acknowledgement that released it (PostgreSQL re-reads the locked row, not other tables)",
+    sqlite: `ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT;
+   UPDATE alerts SET acknowledged_at = (SELECT MIN(e.at) FROM alert_events e WHERE e.alert_id = alerts.alert_id AND e.type = 'acknowledged');`,
+    postgres: `ALTER TABLE alerts ADD COLUMN acknowledged_at text COLLATE "C";
+   UPDATE alerts a SET acknowledged_at = e.at FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged';`,
+  },
 ];
 
 /** The schema version a store reaches once migrated. */
@@ -676,7 +684,7 @@ export const copyTables: readonly CopyTable[] = [
   {
     name: "alerts",
     orderBy: "rowid",
-    columns: ["alert_id", "kiosk_id", "kind", "pressed_at", "received_at", "payload", "press_count", "last_press_at", "trigger", "closed_at", "outcome", "closed_by"],
+    columns: ["alert_id", "kiosk_id", "kind", "pressed_at", "received_at", "payload", "press_count", "last_press_at", "trigger", "closed_at", "outcome", "closed_by", "acknowledged_at"],
   },
   { name: "dispatch_outbox", orderBy: "rowid", columns: ["alert_id", "body", "attempts", "next_attempt_at", "delivered_at", "last_error", "claimed_by", "claim_until"] },
   { name: "dispatch_attempts", orderBy: "id", identity: "id", columns: ["id", "alert_id", "attempt", "started_at", "duration_ms", "ok", "http_status", "error"] },

@@ -40,4 +40,25 @@ describe("a SQLite data folder of any earlier schema version opens and migrates 
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     db.close();
   });
+
+  it("from version 20, an alarm acknowledged then is acknowledged on its alert row too (migration 21), and not escalated", async () => {
+    const dir = folderAt(20);
+    const db = new Database(join(dir, STORE_FILE));
+    db.prepare("INSERT INTO alerts (alert_id, kiosk_id, kind, pressed_at, received_at, payload) VALUES ('a2', 'k1', 'sos', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:02.000Z', '{}')").run();
+    db.prepare("INSERT INTO alert_events (alert_id, type, at, actor, detail) VALUES ('a1', 'acknowledged', '2025-01-01T00:00:09.000Z', 'alice', '{}')").run();
+    db.close();
+    const store = SqliteStore.open(dir);
+    try {
+      expect((await store.alarms.unacknowledged()).map((a) => a.alertId)).toEqual(["a2"]);
+      expect(await store.alarms.acknowledge("a2", "bob", new Date("2025-01-01T00:01:00.000Z"))).toMatchObject({ result: "acknowledged" });
+    } finally {
+      await store.close();
+    }
+    const after = new Database(join(dir, STORE_FILE), { readonly: true });
+    expect(after.prepare("SELECT alert_id, acknowledged_at FROM alerts ORDER BY alert_id").all()).toEqual([
+      { alert_id: "a1", acknowledged_at: "2025-01-01T00:00:09.000Z" },
+      { alert_id: "a2", acknowledged_at: "2025-01-01T00:01:00.000Z" },
+    ]);
+    after.close();
+  });
 });

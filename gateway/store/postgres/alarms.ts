@@ -28,8 +28,14 @@ async function insertStep(q: Q, step: AlarmStep): Promise<boolean> {
   return result.count > 0;
 }
 
-/** An alarm (alerts `a`) that still waits for someone: open and not acknowledged. */
-const waiting = (q: Q) => q`a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged')`;
+/**
+ * An alarm (alerts `a`) that still waits for someone: open and not acknowledged. The row's own
+ * acknowledged_at is what a statement that waited for the row's lock re-checks (PostgreSQL re-reads
+ * the locked row once its holder commits, but reads other tables as of the statement's start); the
+ * step is checked as well, for acknowledgements by nodes of a release before migration 21.
+ */
+const waiting = (q: Q) =>
+  q`a.closed_at IS NULL AND a.acknowledged_at IS NULL AND NOT EXISTS (SELECT 1 FROM alert_events ev WHERE ev.alert_id = a.alert_id AND ev.type = 'acknowledged')`;
 
 export class PgAlarmStore implements AlarmStore {
   private readonly escalations: PgEventOutbox;
@@ -54,6 +60,7 @@ export class PgAlarmStore implements AlarmStore {
       if (alert.closed_at !== null) return { result: "closed" };
       const iso = at.toISOString();
       await insertStep(tx, { alertId, type: "acknowledged", at: iso, actor: by, detail: {} });
+      await tx`UPDATE alerts SET acknowledged_at = ${iso} WHERE alert_id = ${alertId}`;
       return { result: "acknowledged", at: iso };
     });
   }

@@ -56,6 +56,7 @@ export class SqliteAlarmStore implements AlarmStore {
       if (alert.closed_at !== null) return { result: "closed" };
       const iso = at.toISOString();
       this.insertStep({ alertId, type: "acknowledged", at: iso, actor: by, detail: {} });
+      this.db.prepare("UPDATE alerts SET acknowledged_at = ? WHERE alert_id = ?").run(iso, alertId);
       return { result: "acknowledged", at: iso };
     });
     return Promise.resolve(tx.immediate());
