@@ -31,6 +31,8 @@ export class AlarmController {
   private open: OpenAlarm | null;
   private updateTimer: NodeJS.Timeout | undefined;
   private lastUpdateAt = 0;
+  /** A raise's state write and listeners, waiting for its packet to leave (see raise()). */
+  private raising: { readonly alertId: string; readonly handle: NodeJS.Immediate } | undefined;
   /** Set by the composition root once the link is wired: sends an alert now if it can. */
   submit: (alert: Alert) => void = () => undefined;
 
@@ -46,6 +48,7 @@ export class AlarmController {
   }
 
   onPress(kind: PressKind, at: Date): void {
+    this.finishRaise();
     const open = this.open;
     const fresh = open !== null && at.getTime() - Date.parse(open.openedAt) < this.config.press.reopenAfterMs;
     if (kind === "press" && this.config.press.coalesceWhileOpen && open !== null && fresh) {
@@ -58,6 +61,7 @@ export class AlarmController {
 
   /** Records and sends a new alert. An `sos` alert becomes the open alarm; a `test` alert does not. */
   raise(kind: AlertKind, trigger: NonNullable<Alert["trigger"]>, at: Date = this.deps.clock.now()): Alert {
+    this.finishRaise();
     const started = performance.now();
     const sensors = this.deps.sensors();
     const alert: Alert = {
@@ -84,17 +88,30 @@ export class AlarmController {
       this.open = { alert, openedAt: alert.pressedAt, received: false };
     }
     // Sent as soon as it is on disk. The open-alarm state (two more fsyncs on the SD card) and what
-    // listens to the raise (the lights, the call's snapshot and ring) come after it, never before.
+    // listens to the raise (the lights, the call's snapshot and ring) come after its packet has left:
+    // mqtt.js writes a packet to the socket on the next tick (mqtt-packet corks the socket until then),
+    // so they wait for the check phase (setImmediate), after every tick and promise of this one. Anything
+    // else that happens to this alarm first (an ack, a close, a press) finishes them before it acts.
     this.submit(alert);
-    if (kind === "sos") {
-      this.deps.stateFile.save(this.open);
-      this.deps.bus.emit("alarm.raised", { alert });
-    }
+    if (kind === "sos") this.raising = { alertId: alert.alertId, handle: setImmediate(() => this.finishRaise()) };
     return alert;
+  }
+
+  /** Writes the raised alarm's state and tells the listeners, if a raise is still waiting to. */
+  private finishRaise(): void {
+    const raising = this.raising;
+    if (raising === undefined) return;
+    this.raising = undefined;
+    clearImmediate(raising.handle);
+    const open = this.open;
+    if (open?.alert.alertId !== raising.alertId) return;
+    this.deps.stateFile.save(open);
+    this.deps.bus.emit("alarm.raised", { alert: open.alert });
   }
 
   /** The gateway acknowledged an alert. */
   onAcked(alertId: string): void {
+    this.finishRaise();
     const open = this.open;
     if (open === null || open.alert.alertId !== alertId || open.received) return;
     this.open = { ...open, received: true };
@@ -104,6 +121,7 @@ export class AlarmController {
 
   /** The centre closed an alarm. Returns whether it was this kiosk's open alarm. */
   onClosed(alertId: string, outcome: string): boolean {
+    this.finishRaise();
     if (this.open === null || this.open.alert.alertId !== alertId) return false;
     this.clearUpdate();
     this.open = null;
@@ -114,6 +132,7 @@ export class AlarmController {
   }
 
   stop(): void {
+    this.finishRaise();
     this.clearUpdate();
   }
 

@@ -117,7 +117,7 @@ describe("sos cluster status", () => {
 
     // The schema as the release before left it.
     const db = new Database(join(gateway.dataDir, STORE_FILE));
-    db.exec("DROP TABLE cluster_stopped");
+    db.exec("DROP TABLE cluster_stopped; ALTER TABLE alerts DROP COLUMN acknowledged_at");
     db.pragma("user_version = 19");
     db.close();
     const old = spawnSos(["cluster", "status", "--data-dir", gateway.dataDir]);

@@ -54,6 +54,8 @@ describe("AlarmController", () => {
   };
 
   const press = (c: AlarmController, kind: "press" | "bypass" = "press"): void => c.onPress(kind, new Date());
+  /** Runs what a raise leaves for the check phase (its state write and alarm.raised), as the event loop would. */
+  const settle = (): void => void vi.advanceTimersByTime(0);
   const of = <K extends keyof KioskEvents>(event: K): KioskEvents[K][] =>
     events.filter((e): e is Extract<Recorded, { event: K }> => e.event === event).map((e) => e.payload as KioskEvents[K]);
   const stateFilePath = (): string => join(dataDir, "state", "open-alarm.json");
@@ -89,20 +91,48 @@ describe("AlarmController", () => {
     expect(alert).toMatchObject({ v: 1, kind: "sos", kioskId: "kz-hwy-0001", trigger: "button", pressCount: 1, pressedAt: new Date(T0).toISOString() });
     expect(onDisk(alert!.alertId)).toEqual(alert);
     expect(c.openAlarm).toEqual({ alert, openedAt: alert!.pressedAt, received: false });
+    settle();
     expect(of("alarm.raised")).toEqual([{ alert }]);
     expect(of("alert.recorded")).toEqual([{ alert, durable: true, recordMs: expect.any(Number) as number }]);
     expect(submits.map((s) => s.alert)).toEqual([alert]);
     expect(existsSync(stateFilePath())).toBe(true);
   });
 
-  it("a raised alert is sent as soon as it is on disk: before the open-alarm state is written and before alarm.raised (lights, the call)", () => {
+  it("a raised alert's packet leaves as soon as it is on disk: before the open-alarm state is written and before alarm.raised (lights, the call)", async () => {
     const c = make();
     const atSend: { inOutbox: boolean; stateWritten: boolean; raised: number }[] = [];
-    c.submit = (alert) => atSend.push({ inOutbox: existsSync(join(dataDir, "outbox", `${alert.alertId}.alert.json`)), stateWritten: existsSync(stateFilePath()), raised: of("alarm.raised").length });
+    // As mqtt.js sends: publish() returns at once, and the packet is written to the socket on the next
+    // tick (mqtt-packet corks the socket until then).
+    c.submit = (alert) =>
+      process.nextTick(() => atSend.push({ inOutbox: existsSync(join(dataDir, "outbox", `${alert.alertId}.alert.json`)), stateWritten: existsSync(stateFilePath()), raised: of("alarm.raised").length }));
     press(c);
+    await new Promise((r) => process.nextTick(r));
+    await Promise.resolve();
     expect(atSend).toEqual([{ inOutbox: true, stateWritten: false, raised: 0 }]);
+    settle();
     expect(existsSync(stateFilePath())).toBe(true);
     expect(of("alarm.raised")).toHaveLength(1);
+  });
+
+  it("what a raise leaves for later is done first when the alarm is acknowledged, closed or pressed again before it ran", () => {
+    for (const next of ["ack", "close", "press"] as const) {
+      events.length = 0;
+      const c = make();
+      press(c);
+      const alertId = c.openAlarm!.alert.alertId;
+      if (next === "ack") c.onAcked(alertId);
+      else if (next === "close") c.onClosed(alertId, "resolved");
+      else press(c);
+      const after = { ack: "alarm.received", close: "alarm.closed", press: "alarm.press-counted" }[next];
+      expect(events.map((e) => e.event).filter((e) => e !== "alert.recorded"), next).toEqual(["alarm.raised", after]);
+      const state = existsSync(stateFilePath()) ? (JSON.parse(readFileSync(stateFilePath(), "utf8")) as { received: boolean; alert: Alert }) : null;
+      expect(state === null ? null : { received: state.received, pressCount: state.alert.pressCount }, next).toEqual(
+        { ack: { received: true, pressCount: 1 }, close: null, press: { received: false, pressCount: 2 } }[next],
+      );
+      settle();
+      expect(of("alarm.raised"), next).toHaveLength(1);
+      c.onClosed(alertId, "resolved");
+    }
   });
 
   it("ten presses while the alarm is open raise no new alert but count up (alarm.press-counted)", async () => {
@@ -174,6 +204,7 @@ describe("AlarmController", () => {
     const first = c.openAlarm!.alert;
     vi.advanceTimersByTime(30_000);
     press(c, "bypass");
+    settle();
     const open = c.openAlarm!.alert;
     expect(open.alertId).not.toBe(first.alertId);
     expect(open).toMatchObject({ kind: "sos", trigger: "hold-bypass", pressCount: 1 });
@@ -214,6 +245,7 @@ describe("AlarmController", () => {
     expect(of("alarm.closed")).toEqual([{ alertId: first, outcome: "resolved" }]);
     expect(existsSync(stateFilePath())).toBe(false);
     press(c);
+    settle();
     const second = c.openAlarm!.alert;
     expect(second.alertId).not.toBe(first);
     expect(second).toMatchObject({ trigger: "button", pressCount: 1 });
@@ -255,6 +287,7 @@ describe("AlarmController", () => {
     expect(of("alarm.press-counted")).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     press(c);
+    settle();
     expect(c.openAlarm?.alert.alertId).not.toBe(first);
     expect(c.openAlarm?.alert).toMatchObject({ trigger: "button", pressCount: 1 });
     expect(of("alarm.raised")).toHaveLength(2);

@@ -67,7 +67,9 @@ describe("CallManager: snapshot and ring", () => {
       const alert = alarm.raise("sos", "manual");
       expect(submitted).toEqual([alert.alertId]);
       expect(media.of("snapshot")).toHaveLength(0);
-      await vi.advanceTimersByTimeAsync(0);
+      // The raise's listeners run in the check phase after it, and the call's work in the one after
+      // that (each a setImmediate): fake timers run an immediate set by an immediate once time moves on.
+      await vi.advanceTimersByTimeAsync(1);
       expect(seenAtSnapshot).toEqual([{ onDisk: true, submitted: 1 }]);
       expect(link.kinds).toEqual(["snapshot", "ring"]);
       expect(link.up("ring")[0]?.alertId).toBe(alert.alertId);

@@ -126,7 +126,7 @@ describe("the supervision tables (migration 4)", () => {
     await store.recordAlert(testAlert(1, "k-2", "test"), new Date(at(10)), "{}");
     await store.close();
     const db = new Database(join(dir, STORE_FILE));
-    db.exec("ALTER TABLE dispatch_outbox DROP COLUMN claimed_by; ALTER TABLE dispatch_outbox DROP COLUMN claim_until;");
+    db.exec("ALTER TABLE alerts DROP COLUMN acknowledged_at; ALTER TABLE dispatch_outbox DROP COLUMN claimed_by; ALTER TABLE dispatch_outbox DROP COLUMN claim_until;");
     db.exec("DROP TABLE cluster_stopped; DROP TABLE release_chunks; DROP TABLE releases; DROP TABLE release_rollouts; DROP TABLE kiosk_owners; DROP TABLE cluster_nodes; DROP TABLE leases; DROP TABLE kiosk_sms_keys; DROP TABLE sms_arrivals; DROP TABLE dispatch_updates; DROP TABLE operator_sessions; DROP TABLE alert_events; DROP TABLE escalation_outbox; ALTER TABLE kiosks DROP COLUMN region;");
     db.exec(`DROP TABLE kiosk_health; DROP TABLE kiosk_heartbeats; DROP TABLE kiosk_transitions; DROP TABLE ops_outbox;
       DROP INDEX kiosks_by_update; DROP INDEX alerts_test_by_kiosk; ALTER TABLE kiosks DROP COLUMN decommissioned_at;
