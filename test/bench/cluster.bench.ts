@@ -17,12 +17,15 @@
  * (15: the wait between the fleet connected and each steady phase), BENCH_CLUSTER_WARMUP_S (3: presses
  * at the rate before each steady window, not measured), BENCH_CLUSTER_FLEET_NICE (10: the simulated fleet's
  * CPU priority, below), BENCH_CLUSTER_AGENT_PROCESSES (12: the processes the agents share),
- * BENCH_CLUSTER_AGENT_DISK (/dev/shm where there is one: the folder the agents' data folders go in, below).
+ * BENCH_CLUSTER_AGENT_DISK (/dev/shm where there is one: the folder the agents' data folders go in, below),
+ * BENCH_DISK_PROBE_DIR (the temp folder: a folder on the disk PostgreSQL writes its WAL to, probed for 20 s
+ * before the run, disk-probe.ts; the printed floor says what a durable commit alone can take there).
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { RemoteAgents } from "./agents-process.js";
+import { describeFloor, probeDisk } from "./disk-probe.js";
 import { RemoteDispatchReceiver } from "./dispatch-receiver-process.js";
 import { RemoteTcpProxy } from "./tcp-proxy-process.js";
 import { TestRedis } from "../fixtures/redis-server.js";
@@ -88,6 +91,7 @@ interface Failover {
  * the bench's disk those fsyncs queue with PostgreSQL's commits, which no kiosk's do. A memory-backed
  * folder keeps them off it. (The press is timed once it is on the agent's disk, as before.)
  */
+const DISK_PROBE_DIR = process.env.BENCH_DISK_PROBE_DIR ?? tmpdir();
 const AGENT_DISK = process.env.BENCH_CLUSTER_AGENT_DISK ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 
 interface Ctx {
@@ -172,6 +176,9 @@ async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: Remot
 async function main(): Promise<void> {
   const loadBefore = load();
   const dir = tempDir("sos-bench-cluster-");
+  progress("probing this machine's disk for 20 s (durable small writes: the floor under every alert's commit)");
+  const disk = await probeDisk(DISK_PROBE_DIR, 20_000);
+  progress(`disk: ${describeFloor(disk)}`);
   const agentDir = mkdtempSync(join(AGENT_DISK, "sos-bench-cluster-agents-"));
   const db = await createTestDatabase();
   const db3 = await createTestDatabase();
@@ -222,6 +229,7 @@ async function main(): Promise<void> {
     const lines = [
       `bench:cluster — ${KIOSKS} light kiosks + ${PRESSERS} kiosk agents, PostgreSQL store + Redis routing, gateway nodes as processes, loopback`,
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${load()}; simulated fleet at nice ${FLEET_NICE}; agents' data in ${AGENT_DISK}`,
+      `disk (${DISK_PROBE_DIR}), before the run: ${describeFloor(disk)}`,
       "",
       "| nodes | press → dispatch n | p50 ms | p99 ms | max ms | target p99 <= 30 ms |",
       "|---|---|---|---|---|---|",

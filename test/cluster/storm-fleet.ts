@@ -21,7 +21,8 @@ export class StormFleet {
   readonly kiosks: FleetKiosk[] = [];
   /** alertId → when the kiosk recorded the press (epoch ms, this process's clock). */
   readonly pressed = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Each kiosk's next press, while pressing. */
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   /**
    * Provisions `count` kiosks in the store and starts them; resolves when every one is connected.
@@ -51,17 +52,29 @@ export class StormFleet {
     return this;
   }
 
-  /** Every kiosk presses about once per `everyMs`, at random moments (not in step), until `stopPressing`. */
+  /**
+   * Every kiosk presses about once per `everyMs`, at random moments, until `stopPressing`: each kiosk's
+   * presses are a Poisson process of its own (exponential waits), so kiosks never press in step, also
+   * across processes (a shared tick pressed several kiosks in the same millisecond).
+   */
   startPressing(everyMs: number): void {
-    const tickMs = 100;
-    this.timer = setInterval(() => {
-      for (const k of this.kiosks) if (Math.random() < tickMs / everyMs) k.kiosk.button.press();
-    }, tickMs);
+    for (const k of this.kiosks) {
+      const next = (): void => {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          k.kiosk.button.press();
+          next();
+        }, -Math.log(1 - Math.random()) * everyMs);
+        this.timers.add(timer);
+      };
+      next();
+    }
   }
 
   /** Stops pressing and waits for the last presses to be recorded (a press is one after its release). */
   async stopPressing(): Promise<void> {
-    clearInterval(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await new Promise((r) => setTimeout(r, 500));
   }
 
@@ -88,7 +101,8 @@ export class StormFleet {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await Promise.all(this.kiosks.map((k) => k.kiosk.stop()));
   }
 }
