@@ -92,8 +92,8 @@ export class AlarmController {
     // mqtt.js writes a packet to the socket on the next tick (mqtt-packet corks the socket until then),
     // so they wait for the check phase (setImmediate), after every tick and promise of this one. Anything
     // else that happens to this alarm first (an ack, a close, a press) finishes them before it acts.
-    this.submit(alert);
     if (kind === "sos") this.raising = { alertId: alert.alertId, handle: setImmediate(() => this.finishRaise()) };
+    this.submit(alert);
     return alert;
   }
 

@@ -659,7 +659,8 @@ export const migrations: readonly Migration[] = [
     version: 21,
     what: "when an alarm was acknowledged, on its alert row: an escalation waiting for that row's lock sees the acknowledgement that released it (PostgreSQL re-reads the locked row, not other tables)",
     sqlite: `ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT;
-   UPDATE alerts SET acknowledged_at = (SELECT MIN(e.at) FROM alert_events e WHERE e.alert_id = alerts.alert_id AND e.type = 'acknowledged');`,
+   UPDATE alerts SET acknowledged_at = (SELECT MIN(e.at) FROM alert_events e WHERE e.alert_id = alerts.alert_id AND e.type = 'acknowledged')
+     WHERE alert_id IN (SELECT alert_id FROM alert_events WHERE type = 'acknowledged');`,
     postgres: `ALTER TABLE alerts ADD COLUMN acknowledged_at text COLLATE "C";
    UPDATE alerts a SET acknowledged_at = e.at FROM alert_events e WHERE e.alert_id = a.alert_id AND e.type = 'acknowledged';`,
   },

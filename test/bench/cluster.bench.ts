@@ -248,13 +248,13 @@ async function main(): Promise<void> {
     process.stdout.write(lines.join("\n"));
     process.exitCode = lost > 0 ? 1 : 0;
   } finally {
+    rmSync(agentDir, { recursive: true, force: true }); // first: memory, until the machine restarts
     for (const p of proxies) await p.stop();
     await receiver.stop();
     await redis.stop();
     await db.drop();
     await db3.drop();
     dir.remove();
-    rmSync(agentDir, { recursive: true, force: true });
   }
 }
 

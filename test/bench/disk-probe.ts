@@ -4,11 +4,13 @@
  * does (PostgreSQL's WAL flush before the gateway acknowledges and forwards it). Benchmarks print it
  * beside their figures: a p99 is not the gateway's when the disk alone takes longer now and then.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { percentile, sorted } from "./lib.js";
 
 export interface DiskFloor {
+  /** The probed folder is in memory (tmpfs): its figures say nothing of a disk. */
+  readonly inMemory: boolean;
   readonly probes: number;
   readonly p50: number;
   readonly p99: number;
@@ -35,8 +37,10 @@ export async function probeDisk(parent: string, ms: number): Promise<DiskFloor> 
     rmSync(dir, { recursive: true, force: true });
   }
   const xs = sorted(times);
-  return { probes: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? Number.NaN };
+  const TMPFS_MAGIC = 0x01021994;
+  return { inMemory: statfsSync(parent).type === TMPFS_MAGIC, probes: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? Number.NaN };
 }
 
 export const describeFloor = (f: DiskFloor): string =>
-  `write + fdatasync of 8 KiB, ${f.probes} probes: p50 ${f.p50.toFixed(1)} / p99 ${f.p99.toFixed(1)} / max ${f.max.toFixed(1)} ms`;
+  `write + fdatasync of 8 KiB, ${f.probes} probes: p50 ${f.p50.toFixed(1)} / p99 ${f.p99.toFixed(1)} / max ${f.max.toFixed(1)} ms` +
+  (f.inMemory ? " (a tmpfs folder: memory, not a disk; set BENCH_DISK_PROBE_DIR to a folder on PostgreSQL's disk)" : "");

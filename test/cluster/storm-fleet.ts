@@ -58,6 +58,8 @@ export class StormFleet {
    * across processes (a shared tick pressed several kiosks in the same millisecond).
    */
   startPressing(everyMs: number): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     for (const k of this.kiosks) {
       const next = (): void => {
         const timer = setTimeout(() => {
