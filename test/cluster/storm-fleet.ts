@@ -58,8 +58,7 @@ export class StormFleet {
    * across processes (a shared tick pressed several kiosks in the same millisecond).
    */
   startPressing(everyMs: number): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearPresses();
     for (const k of this.kiosks) {
       const next = (): void => {
         const timer = setTimeout(() => {
@@ -75,8 +74,7 @@ export class StormFleet {
 
   /** Stops pressing and waits for the last presses to be recorded (a press is one after its release). */
   async stopPressing(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearPresses();
     await new Promise((r) => setTimeout(r, 500));
   }
 
@@ -103,9 +101,13 @@ export class StormFleet {
   }
 
   async stop(): Promise<void> {
+    this.clearPresses();
+    await Promise.all(this.kiosks.map((k) => k.kiosk.stop()));
+  }
+
+  private clearPresses(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all(this.kiosks.map((k) => k.kiosk.stop()));
   }
 }
 
