@@ -7,7 +7,7 @@ import { setPriority } from "node:os";
 import { createInterface, type Interface } from "node:readline";
 import type { RemoteDispatchReceiver, RemoteRequest } from "./dispatch-receiver-process.js";
 import type { Pressers } from "./agents-process.js";
-import { percentile, sorted, stopChild, waitLine } from "./lib.js";
+import { stopChild, waitLine } from "./lib.js";
 
 const here = import.meta.dirname;
 
@@ -149,16 +149,4 @@ export async function pressEach(fleet: Pressers, kioskIds: readonly string[]): P
   await fleet.press(kioskIds);
   await new Promise((r) => setTimeout(r, 500));
   return new Set([...fleet.pressed.keys()].filter((id) => !before.has(id)));
-}
-
-export interface Spread {
-  readonly n: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-export function spread(xs: readonly number[]): Spread {
-  const s = sorted(xs);
-  return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? Number.NaN };
 }

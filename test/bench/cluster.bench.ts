@@ -32,8 +32,8 @@ import { TestRedis } from "../fixtures/redis-server.js";
 import { freePort, tempDir, waitFor } from "../integration/harness.js";
 import { createTestDatabase } from "../pg/pg-database.js";
 import { type GatewayNode, makeGatewayNodes, startAll, stopAll } from "../cluster/gateway-nodes.js";
-import { LightFleet, pressEach, pressFor, pressSplit, pressToDispatch, type Spread, spread } from "./cluster-phases.js";
-import { provisionFleet } from "./lib.js";
+import { LightFleet, pressEach, pressFor, pressSplit, pressToDispatch } from "./cluster-phases.js";
+import { provisionFleet, type Spread, spread } from "./lib.js";
 
 const argv = process.argv.slice(2);
 const kioskArg = argv.indexOf("--kiosks");
@@ -85,13 +85,14 @@ interface Failover {
   readonly targetMs: number;
 }
 
+/** A folder on the disk PostgreSQL commits to, probed before the run (disk-probe.ts). */
+const DISK_PROBE_DIR = process.env.BENCH_DISK_PROBE_DIR ?? tmpdir();
 /**
  * Where the pressing agents keep their data (outbox, open-alarm state): each press is fsynced there,
  * and a raise writes its state right after its packet leaves. A kiosk does that on its own SD card; on
  * the bench's disk those fsyncs queue with PostgreSQL's commits, which no kiosk's do. A memory-backed
  * folder keeps them off it. (The press is timed once it is on the agent's disk, as before.)
  */
-const DISK_PROBE_DIR = process.env.BENCH_DISK_PROBE_DIR ?? tmpdir();
 const AGENT_DISK = process.env.BENCH_CLUSTER_AGENT_DISK ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 
 interface Ctx {

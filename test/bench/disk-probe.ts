@@ -6,15 +6,11 @@
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { percentile, sorted } from "./lib.js";
+import { type Spread, spread } from "./lib.js";
 
-export interface DiskFloor {
-  /** The probed folder is in memory (tmpfs): its figures say nothing of a disk. */
+/** The probes' times (ms), and whether the probed folder is in memory (tmpfs: its figures say nothing of a disk). */
+export interface DiskFloor extends Spread {
   readonly inMemory: boolean;
-  readonly probes: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
 }
 
 /** Probes the disk under `parent` for `ms` (its own file, removed after). */
@@ -36,11 +32,10 @@ export async function probeDisk(parent: string, ms: number): Promise<DiskFloor> 
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
-  const xs = sorted(times);
   const TMPFS_MAGIC = 0x01021994;
-  return { inMemory: statfsSync(parent).type === TMPFS_MAGIC, probes: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? Number.NaN };
+  return { ...spread(times), inMemory: statfsSync(parent).type === TMPFS_MAGIC };
 }
 
 export const describeFloor = (f: DiskFloor): string =>
-  `write + fdatasync of 8 KiB, ${f.probes} probes: p50 ${f.p50.toFixed(1)} / p99 ${f.p99.toFixed(1)} / max ${f.max.toFixed(1)} ms` +
+  `write + fdatasync of 8 KiB, ${f.n} probes: p50 ${f.p50.toFixed(1)} / p99 ${f.p99.toFixed(1)} / max ${f.max.toFixed(1)} ms` +
   (f.inMemory ? " (a tmpfs folder: memory, not a disk; set BENCH_DISK_PROBE_DIR to a folder on PostgreSQL's disk)" : "");

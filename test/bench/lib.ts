@@ -45,6 +45,19 @@ export function percentile(sorted: number[], p: number): number {
 
 export const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 
+/** How many, the median, the 99th percentile and the largest of some measurements. */
+export interface Spread {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export function spread(xs: readonly number[]): Spread {
+  const s = sorted(xs);
+  return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? Number.NaN };
+}
+
 /** Resolves with the first line of the child's stdout that matches; rejects if it exits first. */
 export function waitLine(child: ChildProcess, match: (line: string) => boolean, what: string): Promise<string> {
   return new Promise((resolveLine, reject) => {
