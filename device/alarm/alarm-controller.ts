@@ -40,7 +40,26 @@ export class AlarmController {
     private readonly config: KioskConfig,
     private readonly deps: AlarmDeps,
   ) {
-    this.open = deps.stateFile.load();
+    this.open = this.restore();
+  }
+
+  /**
+   * The open alarm at start: the saved state, unless the outbox holds a newer SOS alert still waiting
+   * for its ack. That one is the open alarm whose state a power cut kept from being written (a raise
+   * sends first and writes its state after, raise()), unless the centre closed it already.
+   */
+  private restore(): OpenAlarm | null {
+    const saved = this.deps.stateFile.load();
+    const waiting = this.deps.outbox.pending().filter((alert) => alert.kind === "sos").at(-1);
+    if (waiting === undefined || waiting.alertId === saved?.alert.alertId) return saved;
+    const pressed = Date.parse(waiting.pressedAt);
+    if (saved !== null && pressed <= Date.parse(saved.openedAt)) return saved;
+    const closed = this.deps.stateFile.lastClosed();
+    if (closed !== null && (closed.alertId === waiting.alertId || pressed <= Date.parse(closed.pressedAt))) return saved;
+    const open: OpenAlarm = { alert: waiting, openedAt: waiting.pressedAt, received: false };
+    this.deps.stateFile.save(open);
+    this.deps.log.warn({ alertId: waiting.alertId, replaces: saved?.alert.alertId ?? null }, "open alarm restored from the outbox: its state had not been written when the agent stopped");
+    return open;
   }
 
   get openAlarm(): OpenAlarm | null {
@@ -124,8 +143,9 @@ export class AlarmController {
     this.finishRaise();
     if (this.open === null || this.open.alert.alertId !== alertId) return false;
     this.clearUpdate();
+    const { alert } = this.open;
     this.open = null;
-    this.deps.stateFile.save(null);
+    this.deps.stateFile.saveClosed({ alertId, pressedAt: alert.pressedAt });
     this.deps.log.info({ alertId, outcome }, "alarm closed by the centre");
     this.deps.bus.emit("alarm.closed", { alertId, outcome });
     return true;

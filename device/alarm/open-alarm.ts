@@ -1,6 +1,8 @@
 /**
  * The kiosk's open alarm (raised, not yet closed by the centre), kept on disk so a restart does
  * not forget it: the yellow light stays on and further presses keep counting on the same alarm.
+ * Beside it, the last alarm the centre closed (closed-alarm.json): an alert of that alarm still
+ * waiting in the outbox for its ack is never taken for an open alarm at the next start.
  */
 import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -17,8 +19,13 @@ const openAlarmSchema = z.object({
 });
 export type OpenAlarm = z.infer<typeof openAlarmSchema>;
 
+const closedAlarmSchema = z.object({ alertId: z.string(), pressedAt: z.iso.datetime({ offset: true }) });
+/** The last alarm the centre closed: its id and when it was pressed. */
+export type ClosedAlarm = z.infer<typeof closedAlarmSchema>;
+
 export class OpenAlarmFile {
   private readonly path: string;
+  private readonly closedPath: string;
 
   constructor(
     dataDir: string,
@@ -27,23 +34,26 @@ export class OpenAlarmFile {
     const dir = join(dataDir, "state");
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, "open-alarm.json");
+    this.closedPath = join(dir, "closed-alarm.json");
   }
 
   load(): OpenAlarm | null {
-    let text: string;
+    return this.read(this.path, openAlarmSchema, "open-alarm state unreadable: starting with no open alarm");
+  }
+
+  /** The last alarm the centre closed, or null (none yet, or its file unreadable). */
+  lastClosed(): ClosedAlarm | null {
+    return this.read(this.closedPath, closedAlarmSchema, "closed-alarm record unreadable: ignored");
+  }
+
+  /** The centre closed `alarm`: it is recorded as the last closed one, then the open-alarm state is removed. */
+  saveClosed(alarm: ClosedAlarm): void {
     try {
-      text = readFileSync(this.path, "utf8");
-    } catch {
-      return null;
+      writeFileDurably(this.closedPath, JSON.stringify(alarm));
+    } catch (err) {
+      this.log.error({ err }, "cannot save the closed-alarm record");
     }
-    try {
-      const parsed = openAlarmSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // fall through
-    }
-    this.log.warn({ path: this.path }, "open-alarm state unreadable: starting with no open alarm");
-    return null;
+    this.save(null);
   }
 
   save(alarm: OpenAlarm | null): void {
@@ -58,5 +68,22 @@ export class OpenAlarmFile {
       // The alert itself is safe in the outbox; only the indicator state is at stake.
       this.log.error({ err }, "cannot save the open-alarm state");
     }
+  }
+
+  private read<T>(path: string, schema: z.ZodType<T>, unreadable: string): T | null {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      return null;
+    }
+    try {
+      const parsed = schema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // fall through
+    }
+    this.log.warn({ path }, unreadable);
+    return null;
   }
 }

@@ -342,6 +342,76 @@ describe("AlarmController", () => {
     expect(submits.at(-1)?.alert).toMatchObject({ alertId, pressCount: 4 });
   });
 
+  /** The agent dies (a power cut): what is on disk is read again by a new outbox and controller. */
+  const restartAfterPowerCut = (): AlarmController => {
+    outbox = new Outbox(dataDir, logs.logger("outbox"));
+    outbox.open();
+    return make();
+  };
+
+  it("an SOS alert whose open-alarm state a power cut kept from being written is the open alarm after the restart", async () => {
+    const before = make();
+    press(before);
+    const alertId = before.openAlarm!.alert.alertId;
+    // The packet left; the power went before the check phase wrote the state.
+    expect(existsSync(stateFilePath())).toBe(false);
+
+    const after = restartAfterPowerCut();
+    expect(after.openAlarm).toEqual({ alert: outbox.get(alertId)?.alert, openedAt: new Date(T0).toISOString(), received: false });
+    expect((JSON.parse(readFileSync(stateFilePath(), "utf8")) as { alert: Alert }).alert.alertId).toBe(alertId);
+    expect(logs.find("open alarm restored from the outbox: its state had not been written when the agent stopped")).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    press(after);
+    expect(of("alarm.press-counted").at(-1)).toEqual({ alertId, pressCount: 2 });
+    after.onAcked(alertId);
+    expect(of("alarm.received")).toEqual([{ alertId }]);
+  });
+
+  it("a bypass alarm whose state a power cut kept from being written replaces the older saved alarm after the restart", async () => {
+    const before = make();
+    press(before);
+    settle();
+    const first = before.openAlarm!.alert.alertId;
+    before.onAcked(first);
+    outbox.remove(first);
+    await vi.advanceTimersByTimeAsync(1_000);
+    press(before, "bypass");
+    const second = before.openAlarm!.alert.alertId;
+
+    const after = restartAfterPowerCut();
+    expect(after.openAlarm).toMatchObject({ alert: { alertId: second, trigger: "hold-bypass" }, received: false });
+  });
+
+  it("an alarm the centre closed before its ack arrived is not opened again from the outbox at the restart", () => {
+    const before = make();
+    press(before);
+    settle();
+    const alertId = before.openAlarm!.alert.alertId;
+    expect(before.onClosed(alertId, "resolved")).toBe(true);
+    expect(outbox.get(alertId)).toBeDefined(); // its ack never came: it is still sent again
+
+    const after = restartAfterPowerCut();
+    expect(after.openAlarm).toBeNull();
+    expect(existsSync(stateFilePath())).toBe(false);
+    expect(logs.find("open alarm restored from the outbox: its state had not been written when the agent stopped")).toEqual([]);
+  });
+
+  it("an older SOS alert still in the outbox does not take the place of the saved open alarm at the restart", async () => {
+    const before = make();
+    press(before);
+    settle();
+    const first = before.openAlarm!.alert.alertId;
+    await vi.advanceTimersByTimeAsync(1_000);
+    press(before, "bypass");
+    settle();
+    const second = before.openAlarm!.alert.alertId;
+    outbox.remove(second);
+
+    const after = restartAfterPowerCut();
+    expect(outbox.get(first)).toBeDefined();
+    expect(after.openAlarm?.alert.alertId).toBe(second);
+  });
+
   it("raise('test') records and sends a test alert but does not open an alarm", () => {
     const c = make();
     const alert = c.raise("test", "manual");
