@@ -28,6 +28,8 @@ interface StartArgs {
 export interface Pressers {
   /** alertId → when its kiosk recorded the press (epoch ms). */
   readonly pressed: ReadonlyMap<string, number>;
+  /** alertId → the kiosk that pressed it. */
+  readonly pressedBy: ReadonlyMap<string, string>;
   readonly count: number;
   /** The kiosks connected to `url` now. */
   on(url: string): string[];
@@ -44,6 +46,7 @@ interface Child {
 
 export class RemoteAgents implements Pressers {
   readonly pressed = new Map<string, number>();
+  readonly pressedBy = new Map<string, string>();
   private readonly children: Child[] = [];
   private readonly where = new Map<string, string | undefined>();
   count = 0;
@@ -99,11 +102,14 @@ export class RemoteAgents implements Pressers {
   }
 
   private read(c: Child, line: string): void {
-    const [kind, a, b, url] = line.split(" ");
-    if (kind === "p" && a !== undefined) this.pressed.set(a, Number(b));
+    const [kind, a, b, d] = line.split(" ");
+    if (kind === "p" && a !== undefined) {
+      this.pressed.set(a, Number(b));
+      if (d !== undefined) this.pressedBy.set(a, d);
+    }
     else if (kind === "u" && a !== undefined) {
       c.ids.add(a);
-      this.where.set(a, b === "1" ? url : undefined);
+      this.where.set(a, b === "1" ? d : undefined);
     } else if (kind === "ok") c.answers.shift()?.();
   }
 }
@@ -113,7 +119,7 @@ async function main(args: StartArgs): Promise<void> {
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   for (const k of fleet.kiosks) {
     say(k.up && k.url !== undefined ? `u ${k.id} 1 ${k.url}` : `u ${k.id} 0`);
-    k.kiosk.events.on("alert.recorded", "bench", ({ alert }) => say(`p ${alert.alertId} ${fleet.pressed.get(alert.alertId) ?? Date.now()}`));
+    k.kiosk.events.on("alert.recorded", "bench", ({ alert }) => say(`p ${alert.alertId} ${fleet.pressed.get(alert.alertId) ?? Date.now()} ${k.id}`));
     k.kiosk.events.on("link.up", "bench", () => say(`u ${k.id} 1 ${k.url ?? ""}`));
     k.kiosk.events.on("link.down", "bench", () => say(`u ${k.id} 0`));
   }

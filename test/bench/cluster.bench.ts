@@ -20,11 +20,14 @@
  * BENCH_CLUSTER_AGENT_DISK (/dev/shm where there is one: the folder the agents' data folders go in, below),
  * BENCH_DISK_PROBE_DIR (the temp folder: a folder on the disk PostgreSQL writes its WAL to, probed for 20 s
  * before the run, disk-probe.ts; the printed floor says what a durable commit alone can take there).
+ * Beside each steady window and each failover it prints how busy the whole machine was meanwhile
+ * (cpu-meter.ts): on one machine the bench's own load shares the cores with the nodes.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { RemoteAgents } from "./agents-process.js";
+import { CpuMeter, type CpuUse, describeCpu } from "./cpu-meter.js";
 import { describeFloor, probeDisk } from "./disk-probe.js";
 import { RemoteDispatchReceiver } from "./dispatch-receiver-process.js";
 import { RemoteTcpProxy } from "./tcp-proxy-process.js";
@@ -83,6 +86,8 @@ interface Failover {
   readonly collateral: number;
   readonly press: Spread;
   readonly targetMs: number;
+  /** How busy the machine was from the loss until the last kiosk moved. */
+  readonly cpu: CpuUse | undefined;
 }
 
 /** A folder on the disk PostgreSQL commits to, probed before the run (disk-probe.ts). */
@@ -129,21 +134,39 @@ async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (node
   }
 }
 
-async function steady(ctx: Ctx, agents: RemoteAgents, name: string): Promise<Spread> {
+/**
+ * p50 / p99 of press → dispatch for the presses of each node's agents (`nodes`: name → the URL the
+ * kiosks connect to): the node behind the bench's TCP proxy (gw-c, for the silent loss) carries
+ * its kiosks' bytes through one more process, which no deployment has.
+ */
+function byNode(agents: RemoteAgents, receiver: RemoteDispatchReceiver, ids: ReadonlySet<string>, nodes: ReadonlyMap<string, string>): string {
+  return [...nodes]
+    .map(([node, url]) => {
+      const on = new Set(agents.on(url));
+      const { n, p50, p99 } = spread(pressToDispatch(agents, receiver, [...ids].filter((id) => on.has(agents.pressedBy.get(id) ?? ""))));
+      return `${node} ${n} presses p50 ${p50.toFixed(0)} / p99 ${p99.toFixed(0)} ms`;
+    })
+    .join(", ");
+}
+
+async function steady(ctx: Ctx, agents: RemoteAgents, name: string, nodes: ReadonlyMap<string, string>): Promise<Spread & { cpu: CpuUse | undefined }> {
   progress(`${name}: letting the fleet's connections settle for ${SETTLE_MS / 1_000} s (load ${load()})`);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const warm = await pressFor(agents, WARMUP_MS, RATE);
   await waitFor(() => [...warm].every((id) => ctx.receiver.deliveredIds().has(id)), "warm-up alerts at dispatch", 60_000).catch(() => undefined);
   progress(`${name}: steady state, ${RATE} alerts/s for ${STEADY_MS / 1_000} s after ${warm.size} warm-up presses (load ${load()})`);
+  const meter = new CpuMeter();
   const ids = await pressFor(agents, STEADY_MS, RATE);
+  const cpu = meter.stop();
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), "steady-state alerts at dispatch", 60_000).catch(() => undefined);
   const split = pressSplit(agents, ctx.receiver, ids);
   const at = (xs: number[]): string => {
     const { p50, p99, max } = spread(xs);
     return `p50 ${p50.toFixed(0)} / p99 ${p99.toFixed(0)} / max ${max.toFixed(0)} ms`;
   };
-  progress(`${name}: press → gateway took it ${at(split.toGateway)}; → dispatch ${at(split.toDispatch)}`);
-  return spread(pressToDispatch(agents, ctx.receiver, ids));
+  progress(`${name}: press → gateway took it ${at(split.toGateway)}; → dispatch ${at(split.toDispatch)}; the machine's CPU meanwhile: ${describeCpu(cpu)}`);
+  if (nodes.size > 1) progress(`${name}: press → dispatch by the agents' node: ${byNode(agents, ctx.receiver, ids, nodes)}`);
+  return { ...spread(pressToDispatch(agents, ctx.receiver, ids)), cpu };
 }
 
 /** "bucket:count" for each non-empty bucket of `width`. */
@@ -160,18 +183,20 @@ async function failover(ctx: Ctx, what: string, fleet: LightFleet, agents: Remot
   const kiosks = before.byPort[String(endpoint(url).port)] ?? 0;
   progress(`${what}: ${kiosks} light kiosks and ${onIt.length} agents on it (load ${load()})`);
   const at = Date.now();
+  const meter = new CpuMeter();
   await lose();
   const ids = await pressEach(agents, onIt);
   const moved = await fleet.waitMoved(endpoint(url).port, at, Math.max(60_000, targetMs * 4));
+  const cpu = meter.stop();
   // Where each failed try went: the node just lost, or a live one (by its port).
   const lostPort = String(endpoint(url).port);
   const failed = Object.entries(moved.failures).map(([key, n]) => {
     const [why, port] = key.split("@") as [string, string];
     return `${n} × ${why} at ${port === lostPort ? "the lost node" : `a live node (:${port})`}`;
   });
-  progress(`${what}: kiosks connected again, per second after the loss: ${histogram(moved.moved, 1_000)}; by tries: ${histogram(moved.tries, 1)}; failed tries: ${failed.join(", ") || "none"}; the fleet's own event loop: ${moved.lag}`);
+  progress(`${what}: kiosks connected again, per second after the loss: ${histogram(moved.moved, 1_000)}; by tries: ${histogram(moved.tries, 1)}; failed tries: ${failed.join(", ") || "none"}; the fleet's own event loop: ${moved.lag}; the machine's CPU meanwhile: ${describeCpu(cpu)}`);
   await waitFor(() => [...ids].every((id) => ctx.receiver.deliveredIds().has(id)), `${what}: alerts at dispatch`, 60_000).catch(() => undefined);
-  return { what, kiosks, moved: spread(moved.moved), noticed: spread(moved.noticed), tries: spread(moved.tries), notMoved: moved.waiting + moved.stillThere, collateral: moved.collateral, press: spread(pressToDispatch(agents, ctx.receiver, ids)), targetMs };
+  return { what, kiosks, moved: spread(moved.moved), noticed: spread(moved.noticed), tries: spread(moved.tries), notMoved: moved.waiting + moved.stillThere, collateral: moved.collateral, press: spread(pressToDispatch(agents, ctx.receiver, ids)), targetMs, cpu };
 }
 
 async function main(): Promise<void> {
@@ -193,7 +218,7 @@ async function main(): Promise<void> {
       ctx,
       1,
       "one",
-      async (_nodes, _fleet, agents) => ({ steady: await steady(ctx, agents, "1 node") }),
+      async (_nodes, _fleet, agents, urls) => ({ steady: await steady(ctx, agents, "1 node", new Map([["gw-a", urls[0]!]])) }),
       async (nodes) => {
         // Once the first node has created the schema.
         await provisionFleet(join(dir.path, "prov-one"), "fleet-", KIOSKS, SECRET, db.url);
@@ -205,7 +230,7 @@ async function main(): Promise<void> {
       3,
       "three",
       async (nodes, fleet, agents, urls) => {
-        const steadyThree = await steady(ctx, agents, "3 nodes");
+        const steadyThree = await steady(ctx, agents, "3 nodes", new Map([["gw-a", urls[0]!], ["gw-b", urls[1]!], ["gw-c (behind the proxy)", urls[2]!]]));
         const a = nodes[0]!;
         const kill = await failover(ctx, "SIGKILL gw-a", fleet, agents, urls[0]!, async () => void (await a.stop("SIGKILL")), 5_000);
         await a.start();
@@ -232,16 +257,16 @@ async function main(): Promise<void> {
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${load()}; simulated fleet at nice ${FLEET_NICE}; agents' data in ${AGENT_DISK}`,
       `disk (${DISK_PROBE_DIR}), before the run: ${describeFloor(disk)}`,
       "",
-      "| nodes | press → dispatch n | p50 ms | p99 ms | max ms | target p99 <= 30 ms |",
-      "|---|---|---|---|---|---|",
+      "| nodes | press → dispatch n | p50 ms | p99 ms | max ms | target p99 <= 30 ms | machine CPU in the window |",
+      "|---|---|---|---|---|---|---|",
       ...([
         [1, one.steady],
         [3, three.steady],
-      ] as const).map(([n, v]) => `| ${n} | ${v.n} | ${ms(v.p50)} | ${ms(v.p99)} | ${ms(v.max)} | ${v.p99 <= 30 ? "met" : "NOT met"} |`),
+      ] as const).map(([n, v]) => `| ${n} | ${v.n} | ${ms(v.p50)} | ${ms(v.p99)} | ${ms(v.max)} | ${v.p99 <= 30 ? "met" : "NOT met"} | ${describeCpu(v.cpu)} |`),
       "",
-      "| node lost | its kiosks | loss noticed p50 s | max s | reconnected elsewhere p50 s | max s | tries p50 | max | not moved | target s | other nodes' kiosks dropped | press during failover → dispatch n | p50 s | max s |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-      ...three.failovers.map((f) => `| ${f.what} | ${f.kiosks} | ${s(f.noticed.p50)} | ${s(f.noticed.max)} | ${s(f.moved.p50)} | ${s(f.moved.max)} | ${f.tries.p50} | ${f.tries.max} | ${f.notMoved} | <= ${s(f.targetMs)} -> ${f.notMoved === 0 && f.moved.max <= f.targetMs ? "met" : "NOT met"} | ${f.collateral} | ${f.press.n} | ${s(f.press.p50)} | ${s(f.press.max)} |`),
+      "| node lost | its kiosks | loss noticed p50 s | max s | reconnected elsewhere p50 s | max s | tries p50 | max | not moved | target s | other nodes' kiosks dropped | press during failover → dispatch n | p50 s | max s | machine CPU until all moved |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      ...three.failovers.map((f) => `| ${f.what} | ${f.kiosks} | ${s(f.noticed.p50)} | ${s(f.noticed.max)} | ${s(f.moved.p50)} | ${s(f.moved.max)} | ${f.tries.p50} | ${f.tries.max} | ${f.notMoved} | <= ${s(f.targetMs)} -> ${f.notMoved === 0 && f.moved.max <= f.targetMs ? "met" : "NOT met"} | ${f.collateral} | ${f.press.n} | ${s(f.press.p50)} | ${s(f.press.max)} | ${describeCpu(f.cpu)} |`),
       "",
       `alerts pressed ${ctx.pressed.size}, at dispatch ${[...ctx.pressed].filter((id) => delivered.has(id)).length}, lost ${lost}, delivered more than once ${receiver.requests.length - delivered.size}`,
       "",
