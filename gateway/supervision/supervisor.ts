@@ -243,7 +243,9 @@ export class KioskSupervisor {
       w.beatComponents = [HEARTBEAT_INVALID];
     } else {
       w.invalidStreak = false;
-      w.beatComponents = heartbeatComponents(hb, now, this.options, w.beatComponents);
+      const components = heartbeatComponents(hb, now, this.options, w.beatComponents);
+      // The same list as before is kept, not replaced by an equal one at every beat (garbage that lives 10 s).
+      if (!sameComponents(components, w.beatComponents)) w.beatComponents = components;
       w.intervalS = hb.intervalS;
       w.lastTestFromBeat = ms(hb.lastTestAlarmAt);
       const receivedAt = new Date(now).toISOString();

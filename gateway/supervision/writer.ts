@@ -46,10 +46,18 @@ type Pending =
 
 export class SupervisionWriter {
   private pending: Pending[] = [];
-  /** The latest heartbeat of each kiosk since the last flush, as stored and as parsed (its `stableReport` is taken at the flush). */
-  private readonly beats = new Map<string, { record: HeartbeatRecord; heartbeat: Heartbeat }>();
+  /**
+   * The latest heartbeat of each kiosk since the last flush, as it will be stored, with its
+   * `stableReport`. Whether its report is written is decided as it arrives, and a report that is not
+   * is not kept: neither it nor the parsed heartbeat waits for the flush. Thousands of them held that
+   * long were copied by every young collection and then promoted, to die in the old generation
+   * (docs/benchmarks.md, runs 84–95).
+   */
+  private readonly beats = new Map<string, { record: HeartbeatRecord; stable: string }>();
   /** What each kiosk's report last written here said, and when it was written. */
   private readonly reported = new Map<string, { stable: string; atMs: number }>();
+  /** What the reports the flush under way is writing say (kioskId → stableReport), until each is written. */
+  private readonly writing = new Map<string, string>();
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
   private beatTimer: NodeJS.Timeout | undefined;
@@ -90,7 +98,13 @@ export class SupervisionWriter {
 
   /** `heartbeat`: the report parsed; what it says apart from its readings decides, at the flush, whether the report is written. */
   heartbeat(record: HeartbeatRecord, heartbeat: Heartbeat): void {
-    this.beats.set(record.kioskId, { record, heartbeat });
+    const stable = stableReport(heartbeat);
+    // Against the report being written now, if any, else the last written. A beat waiting for the flush
+    // was decided against the same, so one that said something new is followed by one that keeps saying it.
+    const writing = this.writing.get(record.kioskId);
+    const last = this.reported.get(record.kioskId);
+    const unchanged = writing !== undefined ? writing === stable : last !== undefined && last.stable === stable && Date.now() - last.atMs < REPORT_EVERY_MS;
+    this.beats.set(record.kioskId, { record: unchanged ? { ...record, report: null } : record, stable });
   }
 
   /** Writes everything still held (at shutdown). */
@@ -152,22 +166,23 @@ export class SupervisionWriter {
   private async writeBeats(): Promise<void> {
     const beats = [...this.beats.values()];
     this.beats.clear();
+    for (const { record, stable } of beats) if (record.report !== null) this.writing.set(record.kioskId, stable);
     for (let i = 0; i < beats.length; i += CHUNK) {
       const chunk = beats.slice(i, i + CHUNK);
       const nowMs = Date.now();
-      // Only the latest beat of each kiosk is keyed, once per flush, not every beat as it arrives.
-      const decided = chunk.map(({ record, heartbeat }) => {
-        const stable = stableReport(heartbeat);
-        const last = this.reported.get(record.kioskId);
-        const unchanged = last !== undefined && last.stable === stable && nowMs - last.atMs < REPORT_EVERY_MS;
-        return { row: unchanged ? { ...record, report: null } : record, stable };
-      });
       try {
-        await this.store.health.saveHeartbeats(decided.map((d) => d.row));
-        for (const { row, stable } of decided) if (row.report !== null) this.reported.set(row.kioskId, { stable, atMs: nowMs });
+        await this.store.health.saveHeartbeats(chunk.map((b) => b.record));
+        for (const { record, stable } of chunk) if (record.report !== null) this.reported.set(record.kioskId, { stable, atMs: nowMs });
       } catch (err) {
         this.log[retriedFailureLevel(err) === "debug" ? "debug" : "warn"]({ err, heartbeats: chunk.length }, "could not store the latest heartbeats; kept for the next flush");
-        for (const b of chunk) if (!this.beats.has(b.record.kioskId)) this.beats.set(b.record.kioskId, b);
+        for (const b of chunk) {
+          const newer = this.beats.get(b.record.kioskId);
+          if (newer === undefined) this.beats.set(b.record.kioskId, b);
+          // A newer beat that left its report out because this one was being written: this one's report goes with it.
+          else if (newer.record.report === null && b.record.report !== null) this.beats.set(b.record.kioskId, { ...newer, record: { ...newer.record, report: b.record.report } });
+        }
+      } finally {
+        for (const { record } of chunk) this.writing.delete(record.kioskId);
       }
       // Let alerts through between chunks.
       if (i + CHUNK < beats.length) await new Promise<void>((resolve) => setImmediate(resolve));

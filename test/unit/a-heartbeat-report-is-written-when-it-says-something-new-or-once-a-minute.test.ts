@@ -61,6 +61,80 @@ describe("a heartbeat's report is written when it says something new, or once a 
     expect(await beat(50_000, 6, { faults: [], agentVersion: "0.2.0", openAlarm: { alertId: "a-1", openedAt: new Date(T0).toISOString(), received: true } })).toMatchObject({ seq: 6 });
   });
 
+  /** A beat at T0 + ms handed to the writer, not flushed. */
+  const send = (ms: number, seq: number, overrides: HeartbeatOverrides = {}): void => {
+    vi.setSystemTime(T0 + ms);
+    const hb = makeHeartbeat({ seq, uptimeS: ms / 1_000, lastTestAlarmAt: new Date(T0).toISOString(), system: { cpuTempC: 40 + seq, load1: seq / 10 }, ...overrides }, new Date(T0 + ms));
+    writer.heartbeat({ kioskId: "k-1", receivedAt: new Date(T0 + ms).toISOString(), intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: JSON.stringify(hb) }, hb);
+  };
+  const storedSeq = async (): Promise<number | undefined> => {
+    const row = await store.health.getHealth("k-1", { reports: true });
+    return row?.report === null || row?.report === undefined ? undefined : (JSON.parse(row.report) as { seq: number }).seq;
+  };
+  /** Holds the store's heartbeat writes until `release()`; `fail` makes the held one throw. */
+  const holdWrites = (): { release: (fail?: boolean) => void; held: Promise<void> } => {
+    const save = store.health.saveHeartbeats.bind(store.health);
+    let release!: (fail?: boolean) => void;
+    let heldNow!: () => void;
+    const held = new Promise<void>((r) => (heldNow = r));
+    store.health.saveHeartbeats = async (rows) => {
+      store.health.saveHeartbeats = save;
+      heldNow();
+      const fail = await new Promise<boolean | undefined>((r) => (release = r));
+      if (fail === true) throw new Error("database unreachable");
+      return save(rows);
+    };
+    return { release: (fail) => release(fail), held };
+  };
+
+  it("a new fault said by a beat is written even when a later beat of the same flush only repeats it", async () => {
+    await beat(0, 1);
+    send(10_000, 2, { faults: ["power"] });
+    send(15_000, 3, { faults: ["power"] });
+    await writer.drain();
+    expect(await storedSeq()).toBe(3);
+    expect(await beat(25_000, 4, { faults: ["power"] })).toMatchObject({ seq: 3 });
+  });
+
+  it("a beat during the flush that writes its kiosk's new report is not written again when it says the same, and is when it says the old thing again", async () => {
+    await beat(0, 1);
+    send(10_000, 2, { faults: ["power"] });
+    const first = holdWrites();
+    const flushing = writer.drain();
+    await first.held;
+    send(11_000, 3, { faults: ["power"] });
+    first.release();
+    await flushing;
+    await writer.drain();
+    expect(await storedSeq()).toBe(2);
+
+    send(20_000, 4, { faults: [] });
+    const second = holdWrites();
+    const again = writer.drain();
+    await second.held;
+    send(21_000, 5, { faults: ["power"] });
+    second.release();
+    await again;
+    await writer.drain();
+    expect(await storedSeq()).toBe(5);
+  });
+
+  it("a new report whose write failed is written with the next flush, though a newer beat that repeats it came meanwhile", async () => {
+    await beat(0, 1);
+    send(10_000, 2, { faults: ["power"] });
+    const failing = holdWrites();
+    const flushing = writer.drain();
+    await failing.held;
+    send(11_000, 3, { faults: ["power"] });
+    failing.release(true);
+    await flushing;
+    expect(await storedSeq()).toBe(1);
+    await writer.drain();
+    const row = await store.health.getHealth("k-1", { reports: true });
+    expect((JSON.parse(row!.report!) as { faults: string[] }).faults).toEqual(["power"]);
+    expect(row?.lastHeartbeatAt).toBe(new Date(T0 + 11_000).toISOString());
+  });
+
   it("a gateway that has not written a kiosk's report yet (it just started, or the kiosk just moved to it) writes it whole", async () => {
     await beat(0, 1);
     await writer.stop();
