@@ -51,7 +51,7 @@ export class SupervisionWriter {
    * `stableReport`. Whether its report is written is decided as it arrives, and a report that is not
    * is not kept: neither it nor the parsed heartbeat waits for the flush. Thousands of them held that
    * long were copied by every young collection and then promoted, to die in the old generation
-   * (docs/benchmarks.md, runs 84–95).
+   * (docs/benchmarks.md, runs 84–99).
    */
   private readonly beats = new Map<string, { record: HeartbeatRecord; stable: string }>();
   /** What each kiosk's report last written here said, and when it was written. */
