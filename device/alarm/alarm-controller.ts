@@ -44,13 +44,14 @@ export class AlarmController {
   }
 
   /**
-   * The open alarm at start: the saved state, unless the outbox holds a newer SOS alert still waiting
-   * for its ack. That one is the open alarm whose state a power cut kept from being written (a raise
+   * The open alarm at start: the saved state, unless the outbox holds a newer SOS alert of this kiosk
+   * still waiting for its ack. That one is the open alarm whose state a power cut kept from being written (a raise
    * sends first and writes its state after, raise()), unless the centre closed it already.
    */
   private restore(): OpenAlarm | null {
     const saved = this.deps.stateFile.load();
-    const waiting = this.deps.outbox.pending().filter((alert) => alert.kind === "sos").at(-1);
+    // This kiosk's own: a box re-provisioned under a new id still sends what the old id left, and the gateway refuses it.
+    const waiting = this.deps.outbox.pending().filter((alert) => alert.kind === "sos" && alert.kioskId === this.config.kioskId).at(-1);
     if (waiting === undefined || waiting.alertId === saved?.alert.alertId) return saved;
     const pressed = Date.parse(waiting.pressedAt);
     if (saved !== null && pressed <= Date.parse(saved.openedAt)) return saved;

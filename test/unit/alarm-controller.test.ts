@@ -396,6 +396,16 @@ describe("AlarmController", () => {
     expect(logs.find("open alarm restored from the outbox: its state had not been written when the agent stopped")).toEqual([]);
   });
 
+  it("an SOS alert the box recorded under another kiosk id (re-provisioned since) is not opened again at the restart", () => {
+    const alert: Alert = { v: 1, alertId: "0b9a4a8e-3f0c-4c55-9d55-3a1f0f7c2b10", kioskId: "kz-old-0001", kind: "sos", pressedAt: new Date(T0 - 60_000).toISOString(), location: { lat: 43.25, lon: 76.95, address: "Highway A2, km 12" } };
+    outbox.append(alert);
+
+    const after = restartAfterPowerCut();
+    expect(after.openAlarm).toBeNull();
+    press(after);
+    expect(after.openAlarm?.alert).toMatchObject({ kioskId: "kz-hwy-0001", pressCount: 1 });
+  });
+
   it("an older SOS alert still in the outbox does not take the place of the saved open alarm at the restart", async () => {
     const before = make();
     press(before);
