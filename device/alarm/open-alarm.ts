@@ -4,12 +4,12 @@
  * Beside it, the last alarm the centre closed (closed-alarm.json): an alert of that alarm still
  * waiting in the outbox for its ack is never taken for an open alarm at the next start.
  */
-import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { alertSchema } from "../../shared/contract.js";
-import { writeFileDurably } from "../lib/durable-file.js";
+import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
 
 const openAlarmSchema = z.object({
   alert: alertSchema,
@@ -71,19 +71,8 @@ export class OpenAlarmFile {
   }
 
   private read<T>(path: string, schema: z.ZodType<T>, unreadable: string): T | null {
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch {
-      return null;
-    }
-    try {
-      const parsed = schema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // fall through
-    }
-    this.log.warn({ path }, unreadable);
-    return null;
+    const read = readStateFile(path, schema);
+    if (read.found === "unreadable") this.log.warn({ path, reason: read.reason }, unreadable);
+    return read.found === "value" ? read.value : null;
   }
 }

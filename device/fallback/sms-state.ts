@@ -4,11 +4,11 @@
  * is written before the SMS goes out), the send times of the last hour (the hourly budget holds
  * across a restart loop), and the scheduled SMS test's last and next time and result.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { writeFileDurably } from "../lib/durable-file.js";
+import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -69,18 +69,9 @@ export class SmsState {
   }
 
   private load(): FallbackState {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch {
-      return EMPTY;
-    }
-    try {
-      const parsed = stateSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // fall through
-    }
+    const read = readStateFile(this.path, stateSchema);
+    if (read.found === "value") return read.value;
+    if (read.found === "none") return EMPTY;
     // The counter is lost: the gateway refuses ours until it passes the last one it took. Said loudly.
     this.log.error({ path: this.path }, "fallback state unreadable: SMS counter restarts from a time-based value");
     return { ...EMPTY, counter: Math.floor(Date.now() / 1_000) };

@@ -19,7 +19,7 @@
  *   a stored pending daylight re-check is armed again.
  * - The clock is read again at least hourly, so a clock set late (NTP at boot) still runs on time.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -27,7 +27,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { EventBus } from "../../shared/events.js";
 import { type SelfTestResult, selfTestResultSchema } from "../../shared/health.js";
 import type { KioskEvents } from "../events.js";
-import { writeFileDurably } from "../lib/durable-file.js";
+import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
 import { BUTTON_STUCK } from "./checks/button.js";
 import type { CheckOutcome, SelfCheck } from "./checks/check.js";
 import { darkIsNoVerdict, daylightRecheckDue, DueTimer, nextDailyAt } from "./recheck.js";
@@ -254,21 +254,12 @@ export class SelfTests {
   }
 
   private load(): void {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch {
-      return;
-    }
-    try {
-      const parsed = storedSchema.safeParse(JSON.parse(text));
-      if (!parsed.success) throw new Error("does not match the schema");
-      for (const r of parsed.data.results) {
-        this.results.set(r.name, r);
-        this.applyFault(r, false);
-      }
-    } catch (err) {
-      this.deps.log.warn({ path: this.path, reason: (err as Error).message }, "last self-test results unreadable: ignored");
+    const read = readStateFile(this.path, storedSchema);
+    if (read.found === "unreadable") this.deps.log.warn({ path: this.path, reason: read.reason }, "last self-test results unreadable: ignored");
+    if (read.found !== "value") return;
+    for (const r of read.value.results) {
+      this.results.set(r.name, r);
+      this.applyFault(r, false);
     }
   }
 

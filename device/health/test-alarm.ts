@@ -11,13 +11,13 @@
  * The clock is read again at least hourly; a due time further ahead than one interval (a clock that
  * was wrong when it was written) is replaced.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Clock } from "../../shared/clock.js";
 import type { Alert } from "../../shared/contract.js";
-import { writeFileDurably } from "../lib/durable-file.js";
+import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
 import { MAX_SLEEP_MS } from "./recheck.js";
 
 export interface TestAlarmDeps {
@@ -120,18 +120,9 @@ export class TestAlarmSchedule {
   }
 
   private load(): State | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch {
-      return undefined;
-    }
-    try {
-      const parsed = stateSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // not JSON: reported below
-    }
+    const read = readStateFile(this.path, stateSchema);
+    if (read.found === "value") return read.value;
+    if (read.found === "none") return undefined;
     this.deps.log.warn({ path: this.path }, "test alarm schedule unreadable: starting a new one");
     return undefined;
   }

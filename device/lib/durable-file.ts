@@ -1,2 +1,2 @@
 /** The kiosk's durable writes: the same code the gateway uses for its own files (shared/durable-file.ts). */
-export { fsyncDir, writeFileDurably, writeSynced } from "../../shared/durable-file.js";
+export { fsyncDir, readStateFile, writeFileDurably, writeSynced } from "../../shared/durable-file.js";
