@@ -96,7 +96,7 @@ export class SupervisionWriter {
     this.schedule();
   }
 
-  /** `heartbeat`: the report parsed; what it says apart from its readings decides, at the flush, whether the report is written. */
+  /** `heartbeat`: the report parsed; what it says apart from its readings decides, as it arrives, whether the report is written at the flush. */
   heartbeat(record: HeartbeatRecord, heartbeat: Heartbeat): void {
     const stable = stableReport(heartbeat);
     // Against the report being written now, if any, else the last written. A beat waiting for the flush

@@ -34,14 +34,22 @@ describe("a heartbeat's report is written when it says something new, or once a 
     vi.useRealTimers();
   });
 
-  /** A beat at T0 + ms: flushed, then the stored row read back. */
-  const beat = async (ms: number, seq: number, overrides: HeartbeatOverrides = {}): Promise<{ at: string | null; seq: number | undefined }> => {
+  /** A beat at T0 + ms handed to the writer, not flushed. */
+  const send = (ms: number, seq: number, overrides: HeartbeatOverrides = {}): void => {
     vi.setSystemTime(T0 + ms);
     const hb = makeHeartbeat({ seq, uptimeS: ms / 1_000, lastTestAlarmAt: new Date(T0).toISOString(), system: { cpuTempC: 40 + seq, load1: seq / 10 }, ...overrides }, new Date(T0 + ms));
     writer.heartbeat({ kioskId: "k-1", receivedAt: new Date(T0 + ms).toISOString(), intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: JSON.stringify(hb) }, hb);
+  };
+  const storedSeq = async (): Promise<number | undefined> => {
+    const row = await store.health.getHealth("k-1", { reports: true });
+    return row?.report === null || row?.report === undefined ? undefined : (JSON.parse(row.report) as { seq: number }).seq;
+  };
+  /** A beat at T0 + ms: flushed, then the stored row read back. */
+  const beat = async (ms: number, seq: number, overrides: HeartbeatOverrides = {}): Promise<{ at: string | null; seq: number | undefined }> => {
+    send(ms, seq, overrides);
     await writer.drain();
     const row = await store.health.getHealth("k-1", { reports: true });
-    return { at: row?.lastHeartbeatAt ?? null, seq: row?.report === null || row?.report === undefined ? undefined : (JSON.parse(row.report) as { seq: number }).seq };
+    return { at: row?.lastHeartbeatAt ?? null, seq: await storedSeq() };
   };
 
   it("readings alone: the time moves at every flush, the report only once REPORT_EVERY_MS has passed", async () => {
@@ -61,16 +69,6 @@ describe("a heartbeat's report is written when it says something new, or once a 
     expect(await beat(50_000, 6, { faults: [], agentVersion: "0.2.0", openAlarm: { alertId: "a-1", openedAt: new Date(T0).toISOString(), received: true } })).toMatchObject({ seq: 6 });
   });
 
-  /** A beat at T0 + ms handed to the writer, not flushed. */
-  const send = (ms: number, seq: number, overrides: HeartbeatOverrides = {}): void => {
-    vi.setSystemTime(T0 + ms);
-    const hb = makeHeartbeat({ seq, uptimeS: ms / 1_000, lastTestAlarmAt: new Date(T0).toISOString(), system: { cpuTempC: 40 + seq, load1: seq / 10 }, ...overrides }, new Date(T0 + ms));
-    writer.heartbeat({ kioskId: "k-1", receivedAt: new Date(T0 + ms).toISOString(), intervalS: hb.intervalS, lastTestAlarmAt: hb.lastTestAlarmAt, report: JSON.stringify(hb) }, hb);
-  };
-  const storedSeq = async (): Promise<number | undefined> => {
-    const row = await store.health.getHealth("k-1", { reports: true });
-    return row?.report === null || row?.report === undefined ? undefined : (JSON.parse(row.report) as { seq: number }).seq;
-  };
   /** Holds the store's heartbeat writes until `release()`; `fail` makes the held one throw. */
   const holdWrites = (): { release: (fail?: boolean) => void; held: Promise<void> } => {
     const save = store.health.saveHeartbeats.bind(store.health);
@@ -86,6 +84,15 @@ describe("a heartbeat's report is written when it says something new, or once a 
     };
     return { release: (fail) => release(fail), held };
   };
+  /** Flushes, and runs `during` while the flush's write is held (`fail`: that write throws). */
+  const beatDuringFlush = async (during: () => void, fail = false): Promise<void> => {
+    const hold = holdWrites();
+    const flushing = writer.drain();
+    await hold.held;
+    during();
+    hold.release(fail);
+    await flushing;
+  };
 
   it("a new fault said by a beat is written even when a later beat of the same flush only repeats it", async () => {
     await beat(0, 1);
@@ -99,22 +106,12 @@ describe("a heartbeat's report is written when it says something new, or once a 
   it("a beat during the flush that writes its kiosk's new report is not written again when it says the same, and is when it says the old thing again", async () => {
     await beat(0, 1);
     send(10_000, 2, { faults: ["power"] });
-    const first = holdWrites();
-    const flushing = writer.drain();
-    await first.held;
-    send(11_000, 3, { faults: ["power"] });
-    first.release();
-    await flushing;
+    await beatDuringFlush(() => send(11_000, 3, { faults: ["power"] }));
     await writer.drain();
     expect(await storedSeq()).toBe(2);
 
     send(20_000, 4, { faults: [] });
-    const second = holdWrites();
-    const again = writer.drain();
-    await second.held;
-    send(21_000, 5, { faults: ["power"] });
-    second.release();
-    await again;
+    await beatDuringFlush(() => send(21_000, 5, { faults: ["power"] }));
     await writer.drain();
     expect(await storedSeq()).toBe(5);
   });
@@ -122,12 +119,7 @@ describe("a heartbeat's report is written when it says something new, or once a 
   it("a new report whose write failed is written with the next flush, though a newer beat that repeats it came meanwhile", async () => {
     await beat(0, 1);
     send(10_000, 2, { faults: ["power"] });
-    const failing = holdWrites();
-    const flushing = writer.drain();
-    await failing.held;
-    send(11_000, 3, { faults: ["power"] });
-    failing.release(true);
-    await flushing;
+    await beatDuringFlush(() => send(11_000, 3, { faults: ["power"] }), true);
     expect(await storedSeq()).toBe(1);
     await writer.drain();
     const row = await store.health.getHealth("k-1", { reports: true });
