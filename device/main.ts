@@ -150,6 +150,8 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   lights.refresh();
   faults.start();
   events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
+  // A refused open alarm takes no more presses: the next one raises a new alarm.
+  events.on("alert.refused", "alarm", ({ alertId }) => alarm.onRefused(alertId));
   // The first acknowledgement on either path settles the alarm (docs/fallback.md).
   events.on("fallback.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
 

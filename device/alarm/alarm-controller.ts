@@ -31,6 +31,8 @@ export class AlarmController {
   private open: OpenAlarm | null;
   private updateTimer: NodeJS.Timeout | undefined;
   private lastUpdateAt = 0;
+  /** The open alarm's id once the gateway refused it: it takes no more presses (onRefused). */
+  private refusedId: string | undefined;
   /** A raise's state write and listeners, waiting for its packet to leave (see raise()). */
   private raising: { readonly alertId: string; readonly handle: NodeJS.Immediate } | undefined;
   /** Set by the composition root once the link is wired: sends an alert now if it can. */
@@ -71,10 +73,12 @@ export class AlarmController {
     this.finishRaise();
     const open = this.open;
     const fresh = open !== null && at.getTime() - Date.parse(open.openedAt) < this.config.press.reopenAfterMs;
-    if (kind === "press" && this.config.press.coalesceWhileOpen && open !== null && fresh) {
+    const refused = open !== null && open.alert.alertId === this.refusedId;
+    if (kind === "press" && this.config.press.coalesceWhileOpen && open !== null && fresh && !refused) {
       this.countPress(open, at);
       return;
     }
+    if (refused) this.deps.log.warn({ alertId: open.alert.alertId }, "the gateway refused the open alarm: this press raises a new one");
     if (kind === "bypass") this.deps.log.warn({ holdMs: this.config.press.bypassHoldMs }, "button held past the bypass time: raising a new alarm");
     this.raise("sos", kind === "bypass" ? "hold-bypass" : "button", at);
   }
@@ -137,6 +141,16 @@ export class AlarmController {
     this.open = { ...open, received: true };
     this.deps.stateFile.save(this.open);
     this.deps.bus.emit("alarm.received", { alertId });
+  }
+
+  /**
+   * The gateway refused an alert (an error ack: it stays in the outbox and is retried). When it is the
+   * open alarm, presses no longer count on it: each would be refused with it. The next press raises a
+   * new alarm, with a new alertId, which the gateway may well take.
+   */
+  onRefused(alertId: string): void {
+    this.finishRaise();
+    if (this.open?.alert.alertId === alertId) this.refusedId = alertId;
   }
 
   /** The centre closed an alarm. Returns whether it was this kiosk's open alarm. */

@@ -422,6 +422,30 @@ describe("AlarmController", () => {
     expect(after.openAlarm?.alert.alertId).toBe(second);
   });
 
+  it("a press after the gateway refused the open alarm raises a new alarm instead of counting on the refused one", async () => {
+    const c = make();
+    press(c);
+    settle();
+    const refused = c.openAlarm!.alert.alertId;
+    c.onRefused("another-alert");
+    await vi.advanceTimersByTimeAsync(100);
+    press(c);
+    expect(c.openAlarm?.alert).toMatchObject({ alertId: refused, pressCount: 2 });
+
+    c.onRefused(refused);
+    await vi.advanceTimersByTimeAsync(100);
+    press(c);
+    settle();
+    const raised = of("alarm.raised").map((e) => e.alert.alertId);
+    expect(raised).toHaveLength(2);
+    expect(raised[1]).not.toBe(refused);
+    expect(c.openAlarm?.alert).toMatchObject({ alertId: raised[1], pressCount: 1, trigger: "button" });
+    expect(logs.find("the gateway refused the open alarm: this press raises a new one")).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    press(c);
+    expect(c.openAlarm?.alert).toMatchObject({ alertId: raised[1], pressCount: 2 });
+  });
+
   it("raise('test') records and sends a test alert but does not open an alarm", () => {
     const c = make();
     const alert = c.raise("test", "manual");
