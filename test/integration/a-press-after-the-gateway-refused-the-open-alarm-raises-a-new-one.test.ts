@@ -2,14 +2,15 @@
  * An open alarm the gateway refuses (here its alertId already belongs to another kiosk's alert: the
  * gateway answers "generate a new alertId") takes no more presses: the next press raises a new alarm
  * with a new alertId, which the gateway stores and acknowledges. A real gateway, a real kiosk agent;
- * the kiosk's data folder is seeded as a kiosk leaves it (the alert in the outbox, its open-alarm state).
+ * the kiosk's data folder is seeded with the agent's own outbox and state file.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
+import { OpenAlarmFile } from "../../device/alarm/open-alarm.js";
+import { Outbox } from "../../device/link/outbox.js";
 import type { Alert } from "../../shared/contract.js";
+import { LogCapture } from "../fixtures/log-capture.js";
 import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
 
 describe("a press after the gateway refused the open alarm", () => {
@@ -28,10 +29,12 @@ describe("a press after the gateway refused the open alarm", () => {
     const theirs: Alert = { v: 1, alertId, kioskId: "kz-hwy-0004", kind: "sos", pressedAt, location: config.location };
     expect((await gateway.store.recordAlert(theirs, new Date(), "{}")).outcome).toBe("stored");
     const ours: Alert = { ...theirs, kioskId: config.kioskId, trigger: "button", pressCount: 1 };
-    mkdirSync(join(config.dataDir, "outbox"), { recursive: true });
-    writeFileSync(join(config.dataDir, "outbox", `${alertId}.alert.json`), JSON.stringify(ours));
-    mkdirSync(join(config.dataDir, "state"), { recursive: true });
-    writeFileSync(join(config.dataDir, "state", "open-alarm.json"), JSON.stringify({ alert: ours, openedAt: pressedAt, received: false }));
+    // Left as the kiosk leaves them: the alert in its outbox, and its open-alarm state.
+    const log = new LogCapture().logger("seed");
+    const outbox = new Outbox(config.dataDir, log);
+    outbox.open();
+    expect(outbox.append(ours)).toBe(true);
+    new OpenAlarmFile(config.dataDir, log).save({ alert: ours, openedAt: pressedAt, received: false });
 
     const kiosk = await startTestKiosk(config);
     defer(() => kiosk.stop());

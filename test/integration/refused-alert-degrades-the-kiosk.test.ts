@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { deferCleanups } from "./cleanups.js";
+import { Outbox } from "../../device/link/outbox.js";
+import type { Alert } from "../../shared/contract.js";
+import { LogCapture } from "../fixtures/log-capture.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
 
@@ -18,9 +19,10 @@ describe("an alert the gateway refuses", () => {
     const config = parseKioskConfig({ ...provisioned, health: { ...provisioned.health, heartbeatIntervalS: 1 } });
     // The data folder of the kiosk this box was before it was re-provisioned: an alert under the old id.
     const alertId = randomUUID();
-    mkdirSync(join(config.dataDir, "outbox"), { recursive: true });
-    const old = { v: 1, alertId, kioskId: "kz-old-0001", kind: "sos", pressedAt: new Date(Date.now() - 3_600_000).toISOString(), location: config.location };
-    writeFileSync(join(config.dataDir, "outbox", `${alertId}.alert.json`), JSON.stringify(old));
+    const old: Alert = { v: 1, alertId, kioskId: "kz-old-0001", kind: "sos", pressedAt: new Date(Date.now() - 3_600_000).toISOString(), location: config.location };
+    const outbox = new Outbox(config.dataDir, new LogCapture().logger("seed"));
+    outbox.open();
+    expect(outbox.append(old)).toBe(true);
 
     const kiosk = await startTestKiosk(config);
     defer(() => kiosk.stop());
