@@ -107,9 +107,14 @@ export class ClusterRouting implements Emitter {
     const common = { lazyConnect: false, connectTimeout: 5_000, retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000) };
     // Publishes fail at once while Redis is down (counted), instead of queueing stale call messages.
     // Those of one tick go out in one write (a fleet connecting at once publishes thousands a second).
-    this.pub = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true });
-    // Subscriptions queue while down and are renewed by ioredis after a reconnect.
-    this.sub = new Redis(options.url, { ...common, maxRetriesPerRequest: null });
+    this.pub = new Redis(options.url, { ...common, connectionName: `sos-${options.nodeId}-pub`, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true });
+    // Subscriptions queue while down and are renewed by ioredis after a reconnect. No ready check:
+    // ioredis writes a SUBSCRIBE made while the connection is being set up at once, and the ready
+    // check's INFO is then refused on what became a subscriber connection; ioredis drops the
+    // connection and makes it again without that subscription, silently (a kiosk or a page
+    // connecting to this node just then would get nothing from the other nodes). Pub/sub needs no
+    // check that Redis has loaded its data.
+    this.sub = new Redis(options.url, { ...common, connectionName: `sos-${options.nodeId}-sub`, maxRetriesPerRequest: null, enableReadyCheck: false });
     this.remote = MQEmitterRedis({ concurrency, matchEmptyLevels: true, pubConn: this.pub, subConn: this.sub });
     // mqemitter-redis reports connection errors on `state` only (none on the emitter itself).
     (this.remote as unknown as { state: NodeJS.EventEmitter }).state.on("error", () => this.checkState());
