@@ -1,9 +1,8 @@
 /**
- * The kiosk's MQTT connection to the gateway: clientId = kiosk id, persistent session, QoS 1.
- * Reconnects forever (reconnect-policy.ts: short waits while an SOS alert is unacknowledged, longer
- * ones when idle); a gateway that cannot be reached is logged, never a reason to exit. Messages on the kiosk's own `down` topics are validated before use.
- * Call signaling (`call/down`) has its own subscription: a gateway that refuses it leaves the
- * kiosk without calls, never without alerts.
+ * The kiosk's MQTT connection to the gateway (kiosk-client.ts): clientId = kiosk id, persistent
+ * session, QoS 1. Reconnects forever (reconnect-policy.ts: short waits while an SOS alert is
+ * unacknowledged, longer ones when idle); a gateway that cannot be reached is logged, never a reason
+ * to exit. Its subscriptions and the messages on the kiosk's own `down` topics: kiosk-topics.ts.
  *
  * Health (shared/health.ts): each CONNECT carries a retained last will `offline` (connection-lost)
  * on the kiosk's status topic; `online` is published (retained) once the link is up, after the
@@ -17,25 +16,17 @@
  * it, or an alert come meanwhile, ends at once on the node it left.
  */
 import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { type CallDown, type CallUp, type Snapshot, callDownSchema } from "../../shared/call.js";
+import type { CallDown, CallUp, Snapshot } from "../../shared/call.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
 import { gatewayOrder } from "../../shared/gateway-order.js";
 import { type Heartbeat, OFFLINE_WILL, type Status, heartbeatSchema } from "../../shared/health.js";
-import {
-  type Ack,
-  type Alert,
-  type Command,
-  type CommandResult,
-  type TopicName,
-  ackSchema,
-  commandSchema,
-  describeZodError,
-  topicFor,
-} from "../../shared/contract.js";
+import { type Ack, type Alert, type Command, type CommandResult, type TopicName, topicFor } from "../../shared/contract.js";
+import { connectKioskClient, within } from "./kiosk-client.js";
+import { KioskTopics, SubscribeFailure } from "./kiosk-topics.js";
+import { NodeList } from "./node-list.js";
 import { PingProbe } from "./ping-probe.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
 import { guardTcpConnect } from "./tcp-connect-guard.js";
@@ -46,28 +37,6 @@ export { OFFLINE_WILL };
 const STOP_STEP_MS = 1_000;
 /** A return to the first node (returnHome) is up within this long, or ends on the node it left. */
 export const RETURN_ATTEMPT_MS = 3_000;
-
-/**
- * Whether a subscription failed because the gateway refused it (a SUBACK with a 0x80 return code:
- * mqtt.js 5.16 rejects with the SUBACK as the error's `packet`) rather than because the connection
- * closed before the SUBACK came ("Connection closed", "client disconnecting": no packet). Only a
- * refusal is about the kiosk's registration.
- */
-export function isSubscriptionRefusal(err: unknown): boolean {
-  const granted = (err as { packet?: { granted?: unknown } } | undefined)?.packet?.granted;
-  return Array.isArray(granted) && granted.some((code) => typeof code === "number" && (code & 0x80) !== 0);
-}
-
-/** Whether the promise resolves within ms (false when it rejects or is late). */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface LinkIdentity {
   readonly agentVersion: string;
@@ -94,13 +63,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private tlsFailureLogged = false;
   /** The liveness probe of the current connection (ping-probe.ts). */
   private probe: PingProbe | undefined;
-  private readonly ackTopic: string;
-  private readonly commandTopic: string;
-  private readonly callDownTopic: string;
-  private readonly statusTopic: string;
-  private readonly urls: readonly string[];
-  /** The node the current (or next) connection is to, in `urls`. */
-  private urlIndex = 0;
+  private readonly topics: KioskTopics;
+  private readonly nodes: NodeList;
   /** The current connection is being dropped to connect again with new credentials (same node, no wait). */
   private reloading = false;
   /** A return to the first node under way (returnHome): the node it left, and the attempt's deadline. */
@@ -113,25 +77,22 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   ) {
     super();
     this.backoff = new ReconnectPolicy(config.reconnect);
-    this.ackTopic = topicFor("acks", config.kioskId);
-    this.commandTopic = topicFor("commands", config.kioskId);
-    this.callDownTopic = topicFor("callDown", config.kioskId);
-    this.statusTopic = topicFor("status", config.kioskId);
-    this.urls = gatewayOrder(gatewayUrls(config.mqtt), config.kioskId, config.mqtt.order);
+    this.topics = new KioskTopics(config.kioskId, log);
+    this.nodes = new NodeList(gatewayOrder(gatewayUrls(config.mqtt), config.kioskId, config.mqtt.order));
   }
 
   /** The gateway URL the link connects (or will next connect) to. */
   get url(): string {
-    return this.urls[this.urlIndex] ?? "";
+    return this.nodes.url;
   }
 
   /** Whether the current (or next) connection is to the first node of the kiosk's order: its home. */
   get atHome(): boolean {
-    return this.urlIndex === 0;
+    return this.nodes.atHome;
   }
 
   get homeUrl(): string {
-    return this.urls[0] ?? "";
+    return this.nodes.home;
   }
 
   /**
@@ -145,11 +106,11 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   returnHome(): boolean {
     const client = this.client;
     if (this.stopping || !this.connected || this.atHome || client === undefined || this.returning !== undefined) return false;
-    const from = this.urlIndex;
+    const from = this.nodes.position;
     this.log.info({ url: this.url, next: this.homeUrl }, "returning to its first gateway node");
     this.returning = { from, timer: setTimeout(() => this.endReturn(`not connected within ${RETURN_ATTEMPT_MS} ms`), RETURN_ATTEMPT_MS) };
     this.leave(client, "returning to its first gateway node");
-    this.urlIndex = 0;
+    this.nodes.moveTo(0);
     this.start();
     return true;
   }
@@ -161,7 +122,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     clearTimeout(r.timer);
     this.returning = undefined;
     const home = this.url;
-    this.urlIndex = r.from;
+    this.nodes.moveTo(r.from);
     this.log.warn({ url: home, back: this.url, reason }, "the first gateway node did not take the kiosk: back to the node it left");
     const client = this.client;
     if (client !== undefined) this.leave(client, reason);
@@ -189,13 +150,6 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }
   }
 
-  /** The next try goes to the next node, round the list; returns the node left. */
-  private moveToNextNode(): string {
-    const from = this.url;
-    this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
-    return from;
-  }
-
   private urgent(): boolean {
     return this.identity.urgent?.() ?? false;
   }
@@ -209,18 +163,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     // Certificate kiosks: the files are read here, after the button is armed (the link loads last).
     // A missing or unreadable file is retried with backoff: alerts wait in the outbox meanwhile.
     // A key that does not match its certificate throws in mqtt.connect (the TLS context): retried the same way.
-    let tls = {};
     let client: MqttClient;
     try {
-      if (m.tls !== undefined) tls = { ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), rejectUnauthorized: true };
-      client = this.connect(tls);
+      client = connectKioskClient(this.config, this.url, this.topics.status);
     } catch (err) {
       // A return home that cannot even start: back to the node it left (endReturn clears the return first).
       if (this.returning !== undefined) return this.endReturn((err as Error).message);
       const delayMs = this.backoff.next(this.urgent());
       if (m.tls === undefined) {
         // Not the TLS files: mqtt.js refused the address itself. The next node may be fine.
-        const from = this.moveToNextNode();
+        const from = this.nodes.next();
         this.log.warn({ url: from, next: this.url, reason: (err as Error).message, delayMs }, "cannot connect to this gateway address (mqtt.url/urls in kiosk.json): trying the next");
         this.backoff.schedule(delayMs, () => {
           if (!this.stopping) this.start();
@@ -238,7 +190,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }
     this.tlsFailureLogged = false;
     // The first try is said (later ones are, with their reason, when one fails: onClose).
-    if (this.client === undefined) this.log.info({ url: this.url, nodes: this.urls.length }, "connecting to gateway");
+    if (this.client === undefined) this.log.info({ url: this.url, nodes: this.nodes.size }, "connecting to gateway");
     this.client = client;
     this.guardConnect(client);
     client.on("connect", () => this.onConnect(client));
@@ -257,24 +209,6 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const m = this.config.mqtt;
     guardTcpConnect(client.stream, Math.min(m.tcpConnectTimeoutMs, m.connectTimeoutMs), (reason) => {
       if (client === this.client) this.lastError = reason;
-    });
-  }
-
-  private connect(tls: object): MqttClient {
-    const { mqtt: m, kioskId } = this.config;
-    return mqtt.connect(this.url, {
-      clientId: kioskId,
-      ...(m.username === undefined ? {} : { username: m.username }),
-      ...(m.password === undefined ? {} : { password: m.password }),
-      ...tls,
-      protocolVersion: 4,
-      clean: false,
-      keepalive: m.keepaliveSeconds,
-      connectTimeout: m.connectTimeoutMs,
-      reconnectPeriod: 0, // we reconnect ourselves, with backoff
-      queueQoSZero: false,
-      resubscribe: false,
-      will: { topic: this.statusTopic, payload: Buffer.from(JSON.stringify(OFFLINE_WILL)), qos: 1, retain: true },
     });
   }
 
@@ -369,7 +303,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       return;
     }
     const offline: Status = { v: 1, state: "offline", reason: "shutdown", at: this.identity.clock.now().toISOString(), agentVersion: this.identity.agentVersion };
-    const said = await within(client.publishAsync(this.statusTopic, JSON.stringify(offline), { qos: 1, retain: true }), STOP_STEP_MS);
+    const said = await within(client.publishAsync(this.topics.status, JSON.stringify(offline), { qos: 1, retain: true }), STOP_STEP_MS);
     if (!said) this.log.warn({ waitedMs: STOP_STEP_MS }, "offline status not confirmed before stop: the broker sends the last will instead");
     // mqtt.js ignores end(true) once a disconnect is under way: the socket itself is closed.
     if (!(await within(client.endAsync(false), STOP_STEP_MS))) client.stream.destroy();
@@ -381,7 +315,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     stream.setNoDelay?.(true);
     this.lastError = undefined;
     // The subscriptions come first: an alert published before them could have its ack lost.
-    client.subscribeAsync([this.ackTopic, this.commandTopic], { qos: 1 }).then(
+    this.topics.subscribe(client).then(
       () => {
         // A client left meanwhile (a return home given up) is no longer the link's.
         if (client !== this.client) return;
@@ -396,53 +330,29 @@ export class MqttLink extends EventEmitter<LinkEvents> {
         this.emit("up");
         // After "up": the alerts waiting in the outbox go out first.
         const online: Status = { v: 1, state: "online", reason: "connected", at: this.identity.clock.now().toISOString(), agentVersion: this.identity.agentVersion };
-        client.publishAsync(this.statusTopic, JSON.stringify(online), { qos: 1, retain: true }).catch((err: unknown) => this.log.debug({ reason: (err as Error).message }, "online status not sent"));
+        client.publishAsync(this.topics.status, JSON.stringify(online), { qos: 1, retain: true }).catch((err: unknown) => this.log.debug({ reason: (err as Error).message }, "online status not sent"));
       },
       (err: unknown) => {
         if (client !== this.client) return;
         // Either way the connection is dropped so the reconnect loop tries again with backoff,
         // instead of sitting connected but deaf to acks.
-        if (isSubscriptionRefusal(err)) {
-          this.lastError = `subscription refused: ${(err as Error).message}`;
-          this.log.error({ topics: [this.ackTopic, this.commandTopic], reason: this.lastError }, "gateway refused a subscription: check the kiosk's registration");
+        this.lastError = (err as Error).message;
+        if (err instanceof SubscribeFailure && err.refused) {
+          this.log.error({ topics: [this.topics.ack, this.topics.commands], reason: this.lastError }, "gateway refused a subscription: check the kiosk's registration");
         } else {
           // The link, not the registration: the connection closed before the gateway answered.
-          this.lastError = `connection lost while subscribing: ${(err as Error).message}`;
           this.log.info({ reason: this.lastError }, "connection lost before the gateway answered the subscriptions: reconnecting");
         }
         client.stream.destroy();
       },
     );
-    // Sent right behind the alert subscriptions (the broker handles them in order), but on its own:
-    // its refusal costs calls only. The session is persistent, so it survives reconnects.
-    client.subscribeAsync(this.callDownTopic, { qos: 1 }).then(
-      () => this.log.debug({ topic: this.callDownTopic }, "subscribed to call signaling"),
-      (err: unknown) => {
-        if (isSubscriptionRefusal(err)) this.log.warn({ topic: this.callDownTopic, reason: (err as Error).message }, "call signaling subscription failed: operators cannot call this kiosk on this connection; alerts are unaffected");
-        else this.log.debug({ topic: this.callDownTopic, reason: (err as Error).message }, "call signaling subscription interrupted: the connection closed");
-      },
-    );
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const schema =
-      topic === this.ackTopic ? ackSchema : topic === this.commandTopic ? commandSchema : topic === this.callDownTopic ? callDownSchema : undefined;
-    if (schema === undefined) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString("utf8"));
-    } catch {
-      this.log.warn({ topic, bytes: payload.length }, "ignored a message that is not JSON");
-      return;
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      this.log.warn({ topic, reason: describeZodError(parsed.error) }, "ignored a message that does not match the contract");
-      return;
-    }
-    if (topic === this.ackTopic) this.emit("ack", parsed.data as Ack);
-    else if (topic === this.commandTopic) this.emit("command", parsed.data as Command);
-    else this.emit("call", parsed.data as CallDown);
+    const message = this.topics.read(topic, payload);
+    if (message?.kind === "ack") this.emit("ack", message.ack);
+    else if (message?.kind === "command") this.emit("command", message.command);
+    else if (message?.kind === "call") this.emit("call", message.call);
   }
 
   private onClose(): void {
@@ -461,7 +371,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       return;
     }
     // Several nodes: the next try goes to the next one (this one may be dead, or being upgraded).
-    const from = this.moveToNextNode();
+    const from = this.nodes.next();
     const urgent = this.urgent();
     const delayMs = this.backoff.next(urgent);
     // Urgent tries come every few seconds: past the tenth, one in ten is logged above debug.
@@ -476,7 +386,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
 
   private reconnect(): void {
     if (this.stopping) return;
-    if (this.config.mqtt.tls === undefined && this.urls.length === 1) {
+    if (this.config.mqtt.tls === undefined && this.nodes.size === 1) {
       const client = this.client;
       client?.reconnect();
       if (client !== undefined) this.guardConnect(client);
