@@ -88,18 +88,9 @@ export class GatewayNode {
     return proc.exited;
   }
 
-  /** Log lines (parsed JSON) with this msg, from every run of the node. */
+  /** Log lines (parsed JSON) with this msg, from every run of the node (from its log files when it writes to files). */
   logs(msg: string): Record<string, unknown>[] {
-    return this.runs.flatMap((r) =>
-      r.stdout.flatMap((line) => {
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          return parsed.msg === msg ? [parsed] : [];
-        } catch {
-          return [];
-        }
-      }),
-    );
+    return this.runs.flatMap((r) => r.logLines().filter((line) => line.msg === msg));
   }
 }
 

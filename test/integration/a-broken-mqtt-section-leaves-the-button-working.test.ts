@@ -16,14 +16,7 @@ import { spawnSos, type SosProcess, tempDir, waitFor } from "./harness.js";
 
 const KIOSK_ID = "kz-mqtt-0001";
 
-const logLines = (p: SosProcess): Record<string, unknown>[] =>
-  p.stdout.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
+const logLines = (p: SosProcess): Record<string, unknown>[] => p.logLines();
 
 describe("a broken mqtt section leaves the button working", () => {
   const defer = deferCleanups();

@@ -155,6 +155,8 @@ export interface SosProcess {
   readonly stderr: string[];
   /** Resolves with the first JSON log line whose msg matches. */
   waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Every JSON log line so far (from its log file, when it writes to one). */
+  logLines(): Record<string, unknown>[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -197,5 +199,6 @@ export function spawnSos(args: readonly string[], options: { env?: NodeJS.Proces
     stderr,
     exited,
     waitForLog: (msg, timeoutMs = 15_000) => waitFor(() => parsed().find((l) => l.msg === msg), `log line '${msg}' (stderr: ${stderr.join(" | ")})`, timeoutMs),
+    logLines: parsed,
   };
 }

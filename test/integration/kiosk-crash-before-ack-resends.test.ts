@@ -25,15 +25,7 @@ function useFastTimings(configPath: string): void {
   writeFileSync(configPath, `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
 }
 
-const logsNamed = (p: SosProcess, msg: string): Record<string, unknown>[] =>
-  p.stdout.flatMap((l) => {
-    try {
-      const line = JSON.parse(l) as Record<string, unknown>;
-      return line.msg === msg ? [line] : [];
-    } catch {
-      return [];
-    }
-  });
+const logsNamed = (p: SosProcess, msg: string): Record<string, unknown>[] => p.logLines().filter((line) => line.msg === msg);
 
 describe("a kiosk that crashes before the gateway's ack resends the alert after restart", () => {
   const defer = deferCleanups();

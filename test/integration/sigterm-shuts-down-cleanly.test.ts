@@ -16,14 +16,7 @@ import {
   type TestKiosk,
 } from "./harness.js";
 
-const hasLog = (p: SosProcess, msg: string): boolean =>
-  p.stdout.some((l) => {
-    try {
-      return (JSON.parse(l) as { msg?: unknown }).msg === msg;
-    } catch {
-      return false;
-    }
-  });
+const hasLog = (p: SosProcess, msg: string): boolean => p.logLines().some((line) => line.msg === msg);
 
 describe("SIGTERM shuts a service down cleanly and keeps what is not yet delivered", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
