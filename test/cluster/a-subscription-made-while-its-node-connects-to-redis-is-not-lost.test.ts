@@ -6,7 +6,7 @@
  * subscription, silently. A node lost in this way, for example, another node's "pages" (so a page
  * there missed this node's kiosks' heartbeats), or a kiosk's call signalling from an operator on
  * another node. A real redis-server of the test's own, reached through a proxy that holds its
- * answers 300 ms so that the set-up lasts long enough to subscribe in it.
+ * answers 1 s so that the set-up lasts long enough to subscribe in it.
  */
 import type { Message } from "mqemitter";
 import { describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import { TcpProxy } from "../fixtures/tcp-proxy.js";
 import { deferCleanups, type Defer } from "../integration/cleanups.js";
 import { freePort, waitFor } from "../integration/harness.js";
 
-const REPLY_DELAY_MS = 300;
+const REPLY_DELAY_MS = 1_000;
 
 function routing(defer: Defer, nodeId: string, url: string): ClusterRouting {
   const r = new ClusterRouting({ url, nodeId }, new LogCapture().logger(nodeId));
