@@ -10,21 +10,11 @@ import type { EventBus } from "../../shared/events.js";
 import type { PromptPlayer } from "../audio/player.js";
 import type { KioskEvents } from "../events.js";
 import type { MediaSession } from "../media/media.js";
+import { within } from "../lib/within.js";
 import { CallManager } from "./call-manager.js";
 
 /** How long stop() waits for the media to finish starting, and then to stop. */
 const STOP_WAIT_MS = 3_000;
-
-/** Whether the promise settles within ms (it is never rejected here). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface CallDeps {
   readonly bus: EventBus<KioskEvents>;
@@ -81,11 +71,11 @@ export function startCalls(config: KioskConfig, deps: CallDeps): Calls {
       await manager.stop();
       // A media session still starting is stopped all the same: its start may never finish, and
       // neither may a stop of a wedged one. The kiosk's shutdown waits for neither beyond a bound.
-      if (!(await settlesWithin(started, STOP_WAIT_MS))) log.warn({ waitedMs: STOP_WAIT_MS }, "media still starting at stop: stopping it anyway");
+      if (!(await within(started, STOP_WAIT_MS))) log.warn({ waitedMs: STOP_WAIT_MS }, "media still starting at stop: stopping it anyway");
       const session = media;
       if (session === undefined) return;
       const stopped = session.stop().catch((err: unknown) => log.warn({ err }, "media did not stop cleanly"));
-      if (!(await settlesWithin(stopped, STOP_WAIT_MS))) log.error({ waitedMs: STOP_WAIT_MS }, "media did not stop in time: leaving it");
+      if (!(await within(stopped, STOP_WAIT_MS))) log.error({ waitedMs: STOP_WAIT_MS }, "media did not stop in time: leaving it");
     },
   };
 }

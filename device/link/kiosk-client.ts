@@ -35,14 +35,3 @@ export function connectKioskClient(config: KioskConfig, url: string, statusTopic
     will: { topic: statusTopic, payload: Buffer.from(JSON.stringify(OFFLINE_WILL)), qos: 1, retain: true },
   });
 }
-
-/** Whether the promise resolves within ms (false when it rejects or is late). */
-export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
