@@ -73,7 +73,7 @@ export class SmsState {
     if (read.found === "value") return read.value;
     if (read.found === "none") return EMPTY;
     // The counter is lost: the gateway refuses ours until it passes the last one it took. Said loudly.
-    this.log.error({ path: this.path }, "fallback state unreadable: SMS counter restarts from a time-based value");
+    this.log.error({ path: this.path, reason: read.reason }, "fallback state unreadable: SMS counter restarts from a time-based value");
     return { ...EMPTY, counter: Math.floor(Date.now() / 1_000) };
   }
 

@@ -123,7 +123,7 @@ export class TestAlarmSchedule {
     const read = readStateFile(this.path, stateSchema);
     if (read.found === "value") return read.value;
     if (read.found === "none") return undefined;
-    this.deps.log.warn({ path: this.path }, "test alarm schedule unreadable: starting a new one");
+    this.deps.log.warn({ path: this.path, reason: read.reason }, "test alarm schedule unreadable: starting a new one");
     return undefined;
   }
 

@@ -74,6 +74,8 @@ const WARMUP_MS = Number(process.env.BENCH_CLUSTER_WARMUP_S ?? 3) * 1_000;
 const FLEET_NICE = Number(process.env.BENCH_CLUSTER_FLEET_NICE ?? 10);
 const KEEPALIVE_S = 12;
 const SECRET = "cluster-fleet-secret-not-for-production";
+/** The simulated kiosks' ids: `fleet-0`, `fleet-1`, … */
+const FLEET_PREFIX = "fleet-";
 const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(", ");
 
@@ -107,7 +109,7 @@ function acceptedAfter(others: readonly GatewayNode[], at: number): number[] {
     for (const line of node.logs("kiosk connected")) {
       const when = Date.parse(String(line.time)) - at;
       const id = String(line.kioskId);
-      if (when >= 0 && id.startsWith("fleet-") && when < (first.get(id) ?? Infinity)) first.set(id, when);
+      if (when >= 0 && id.startsWith(FLEET_PREFIX) && when < (first.get(id) ?? Infinity)) first.set(id, when);
     }
   }
   return [...first.values()];
@@ -145,7 +147,7 @@ async function withCluster<T>(ctx: Ctx, count: number, name: string, body: (node
     const kioskUrls = front === undefined ? nodes.map((n) => n.url) : await front(nodes);
     fleet = new LightFleet(kioskUrls.map(endpoint), KEEPALIVE_S, FLEET_NICE);
     progress(`${name}: connecting ${KIOSKS} light kiosks`);
-    const connectMs = await fleet.start(KIOSKS, "fleet-", SECRET);
+    const connectMs = await fleet.start(KIOSKS, FLEET_PREFIX, SECRET);
     progress(`${name}: ${KIOSKS} connected in ${(connectMs / 1_000).toFixed(1)} s; starting ${PRESSERS} kiosk agents`);
     await agents.start(PRESSERS, AGENT_PROCESSES, { dataDir: nodes[0]!.dataDir, storeUrl: ctx.db }, kioskUrls, join(ctx.agentDir, `${name}-agents`), `kz-${name}-`);
     return await body(nodes, fleet, agents, kioskUrls);
@@ -251,7 +253,7 @@ async function main(): Promise<void> {
       async (_nodes, _fleet, agents) => ({ steady: await steady(ctx, agents, "1 node") }),
       async (nodes) => {
         // Once the first node has created the schema.
-        await provisionFleet(join(dir.path, "prov-one"), "fleet-", KIOSKS, SECRET, db.url);
+        await provisionFleet(join(dir.path, "prov-one"), FLEET_PREFIX, KIOSKS, SECRET, db.url);
         return nodes.map((n) => n.url);
       },
     );
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
         return { steady: steadyThree, failovers: [kill, silent] };
       },
       async (nodes) => {
-        await provisionFleet(join(dir.path, "prov-three"), "fleet-", KIOSKS, SECRET, db3.url);
+        await provisionFleet(join(dir.path, "prov-three"), FLEET_PREFIX, KIOSKS, SECRET, db3.url);
         // gw-c is reached through a proxy (a process of its own), so its machine can vanish without a word.
         const proxy = new RemoteTcpProxy(endpoint(nodes[2]!.url));
         proxies.push(proxy);
