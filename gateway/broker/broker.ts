@@ -350,7 +350,6 @@ export class GatewayBroker {
     }
     // The same limits as the TCP listeners, before anything is parsed or authenticated.
     const address = req.socket.remoteAddress ?? "unknown";
-    const { maxPacketBytes } = this.config.limits;
     const refuse = (reason: string, label: string): void => {
       this.refusals.refused(label, { address, listener: "ws", reason });
       this.deps.bus.emit("mqtt.refused", { what: "connection", reason: label });
@@ -361,7 +360,7 @@ export class GatewayBroker {
     stream.once("close", () => this.sockets.delete(stream));
     this.handshakes.accept(stream);
     this.gate.install(aedes.handle(stream, req));
-    watchPacketSize(stream, maxPacketBytes, (announced) => refuse(`packet of ${announced} bytes is over the ${maxPacketBytes}-byte limit`, "packet-too-large"));
+    watchPacketSize(stream, this.config.limits, (reason) => refuse(reason, "packet-too-large"));
   }
 
   publishAck(kioskId: string, ack: Ack): Promise<void> {

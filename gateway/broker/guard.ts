@@ -4,7 +4,10 @@
  * - a connection rate per source address (a token bucket: `burst` at once, then `perSecond`);
  * - a maximum MQTT packet size, enforced from each packet's fixed header: a packet announcing more
  *   than the limit ends the connection as soon as its length is read, so the broker never buffers it
- *   (mqtt-packet has no such limit for MQTT 3.1.1; Aedes would wait for the whole packet);
+ *   (mqtt-packet has no such limit for MQTT 3.1.1; Aedes would wait for the whole packet). The first
+ *   packet, the CONNECT, read before anyone is authenticated, has a far smaller limit of its own: a
+ *   real one is a few hundred bytes, and thousands of unauthenticated sockets each holding a
+ *   half-sent 512 KiB CONNECT would otherwise hold gigabytes until their connect timeout;
  * - a gate on each whole packet, in front of Aedes' handlers (gatePackets; the policy is in packet-gate.ts).
  *
  * Kiosks behind carrier-grade NAT share addresses: keep the connection rate generous (docs/threat-model.md).
@@ -56,7 +59,8 @@ export class ConnectionRateLimiter {
 
 /**
  * Follows MQTT framing on a connection's bytes (as the broker reads them) and calls `tooLarge` with
- * the announced size when a packet's remaining length is over `maxBytes`. Reads only headers.
+ * the announced size and the limit it broke when a packet's remaining length is over `maxBytes`
+ * (the first packet, the CONNECT: over `connectMaxBytes`, when smaller). Reads only headers.
  */
 export class PacketSizeWatcher {
   private state: "header" | "length" | "body" = "header";
@@ -64,10 +68,12 @@ export class PacketSizeWatcher {
   private multiplier = 1;
   private remaining = 0;
   private tripped = false;
+  private first = true;
 
   constructor(
     private readonly maxBytes: number,
-    private readonly tooLarge: (announced: number) => void,
+    private readonly tooLarge: (announced: number, limit: number) => void,
+    private readonly connectMaxBytes = maxBytes,
   ) {}
 
   feed(chunk: Buffer): void {
@@ -91,9 +97,11 @@ export class PacketSizeWatcher {
       this.length += (byte & 0x7f) * this.multiplier;
       this.multiplier *= 128;
       if ((byte & 0x80) !== 0 && this.multiplier <= 128 ** 3) continue;
-      if (this.length > this.maxBytes) {
+      const limit = this.first ? Math.min(this.maxBytes, this.connectMaxBytes) : this.maxBytes;
+      this.first = false;
+      if (this.length > limit) {
         this.tripped = true;
-        this.tooLarge(this.length);
+        this.tooLarge(this.length, limit);
         return;
       }
       this.remaining = this.length;
@@ -102,10 +110,20 @@ export class PacketSizeWatcher {
   }
 }
 
+/** The packet limits of one connection (config.limits): any packet's, and the first packet's, the CONNECT. 0 = no limit. */
+export interface PacketLimits {
+  readonly maxPacketBytes: number;
+  readonly maxConnectBytes: number;
+}
+
 /** Watches a socket's packets; the 'data' listener sees each chunk when the broker reads it, before its parser does. */
-export function watchPacketSize(stream: Duplex, maxBytes: number, tooLarge: (announced: number) => void): void {
-  if (maxBytes <= 0) return;
-  const watcher = new PacketSizeWatcher(maxBytes, tooLarge);
+export function watchPacketSize(stream: Duplex, limits: PacketLimits, tooLarge: (reason: string) => void): void {
+  const max = limits.maxPacketBytes > 0 ? limits.maxPacketBytes : Number.POSITIVE_INFINITY;
+  const connectMax = limits.maxConnectBytes > 0 ? limits.maxConnectBytes : max;
+  if (max === Number.POSITIVE_INFINITY && connectMax === max) return;
+  const watcher = new PacketSizeWatcher(max, (announced, limit) =>
+    tooLarge(limit < max ? `CONNECT of ${announced} bytes is over the ${limit}-byte limit for a CONNECT (limits.maxConnectBytes)` : `packet of ${announced} bytes is over the ${limit}-byte limit (limits.maxPacketBytes)`),
+  connectMax);
   stream.on("data", (chunk: Buffer) => watcher.feed(chunk));
 }
 

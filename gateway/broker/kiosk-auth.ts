@@ -5,7 +5,8 @@
  *   validity dates; here the certificate must be one this gateway issued and recorded (by serial),
  *   not revoked, its CN the kiosk id and equal to the MQTT client id;
  * - on the plain listener (demo and development), by its password (scrypt); an address with too
- *   many failures is refused before any scrypt runs.
+ *   many failures is refused before any scrypt runs, except a kiosk whose password this gateway has
+ *   already verified (no scrypt needed): a guesser behind the same NAT address does not lock it out.
  */
 import type { TLSSocket } from "node:tls";
 import type { AuthenticateError, Client } from "aedes";
@@ -27,9 +28,16 @@ export const NOT_AUTHORIZED = 5;
 
 export type RefusalError = AuthenticateError & { label?: string };
 
+const LOGIN_REFUSAL = Symbol("sos.loginRefusal");
+
 /** An MQTT refusal; `label` is the metric label (never a client's name or secret). */
 export function authError(returnCode: number, message: string, label?: string): RefusalError {
-  return Object.assign(new Error(message), { returnCode, ...(label === undefined ? {} : { label }) });
+  return Object.assign(new Error(message), { returnCode, [LOGIN_REFUSAL]: true, ...(label === undefined ? {} : { label }) });
+}
+
+/** Whether an error is a login refusal made by authError (already logged as "connection refused"). */
+export function isLoginRefusal(err: unknown): boolean {
+  return typeof err === "object" && err !== null && LOGIN_REFUSAL in err;
 }
 
 /** A refused connection's metric label: the MQTT return code, not the message (which can name a client). */
@@ -83,7 +91,12 @@ export class KioskAuthenticator {
     if (!kioskIdSchema.safeParse(username).success) throw authError(BAD_USERNAME_OR_PASSWORD, "username is not a kiosk id");
     if (client.id !== username) throw authError(IDENTIFIER_REJECTED, "client id must equal the kiosk id");
     const retryAfterMs = this.limiter.retryAfterMs(address);
-    if (retryAfterMs > 0) throw authError(NOT_AUTHORIZED, `too many failed logins from this address: retry in ${Math.ceil(retryAfterMs / 1_000)} s`, "rate-limited");
+    if (retryAfterMs > 0) {
+      // Over the limit, no scrypt runs: only a password already verified for this kiosk gets in.
+      const known = await this.kiosks.load(username);
+      if (known !== undefined && known.secretHash !== REVOKED_PASSWORD && this.secrets.knows(password.toString("utf8"), known.secretHash)) return { role: "kiosk", kioskId: known.kioskId };
+      throw authError(NOT_AUTHORIZED, `too many failed logins from this address: retry in ${Math.ceil(retryAfterMs / 1_000)} s`, "rate-limited");
+    }
     // Only failures count, once known (unlike operator logins, which count up front): a fleet behind
     // one NAT address reconnecting at once after a gateway restart must not lock itself out. The
     // concurrent guesses that can slip past are bounded by the connection rate limit.

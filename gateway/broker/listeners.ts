@@ -56,9 +56,7 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
     socket.once("close", () => ctx.sockets.delete(socket));
     ctx.gate(aedes.handle(socket));
     // After handle(): Aedes reads with read() on 'readable', so this listener sees each chunk first.
-    watchPacketSize(socket, config.limits.maxPacketBytes, (announced) =>
-      refuse(socket, `packet of ${announced} bytes is over the ${config.limits.maxPacketBytes}-byte limit`, "packet-too-large"),
-    );
+    watchPacketSize(socket, config.limits, (reason) => refuse(socket, reason, "packet-too-large"));
   };
   const admit = (socket: Socket): boolean => {
     if (ctx.connections.take(socket.remoteAddress ?? "unknown")) return true;

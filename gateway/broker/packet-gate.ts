@@ -20,6 +20,7 @@ import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 import { type Decision, decidePublish, decidePublishContract, decideSubscribePacket, type Principal } from "./acl.js";
 import { gatePackets, type WirePacket } from "./guard.js";
+import { isLoginRefusal } from "./kiosk-auth.js";
 import { CLIENT_ERROR, CONNECTION_ERROR, PUBLISH_REFUSED, type RefusalLog, type SampledLine, SUBSCRIBE_REFUSED } from "./refusal-log.js";
 
 /** A refusal the broker already logged: Aedes' 'clientError' that follows it is not logged again. */
@@ -57,12 +58,14 @@ export class PacketGate {
 
   /**
    * Aedes' client and connection errors (malformed packets, protocol errors, timeouts): any peer can
-   * cause them, so they are logged sampled. A refusal's own error was logged as the refusal.
+   * cause them, so they are logged sampled. A refusal's own error was logged as the refusal: a
+   * refused publish's (RefusedError), or a refused login's (an MQTT return code, kiosk-auth.ts authError),
+   * which Aedes hands on as the client's error once the CONNACK is written.
    */
   logErrors(aedes: Aedes): void {
     const fields = (client: Client, err: Error) => ({ clientId: client.id, address: this.deps.remoteAddress(client) ?? null, err: { message: err.message } });
     aedes.on("clientError", (client, err) => {
-      if (!(err instanceof RefusedError)) this.deps.refusals.refused("client-error", fields(client, err), CLIENT_ERROR);
+      if (!(err instanceof RefusedError) && !isLoginRefusal(err)) this.deps.refusals.refused("client-error", fields(client, err), CLIENT_ERROR);
     });
     aedes.on("connectionError", (client, err) => this.deps.refusals.refused("connection-error", fields(client, err), CONNECTION_ERROR));
   }

@@ -37,6 +37,22 @@ export const RESTORED_SUBSCRIPTION_REFUSED: SampledLine = { message: "subscripti
 export const CLIENT_ERROR: SampledLine = { message: "client error", summary: "client errors not logged one by one" };
 export const CONNECTION_ERROR: SampledLine = { message: "connection error", summary: "connection errors not logged one by one" };
 
+/** A peer-controlled string (a client id, username, topic, error message) is logged up to this many characters. */
+export const MAX_FIELD_CHARS = 256;
+
+function clip(value: unknown): unknown {
+  if (typeof value === "string") return value.length > MAX_FIELD_CHARS ? `${value.slice(0, MAX_FIELD_CHARS)}… (${value.length} characters)` : value;
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? clip(v) : v]));
+  }
+  return value;
+}
+
+/** The line's fields with every string a peer could make huge clipped (one level of plain objects deep, as `err: { message }`). */
+export function clipFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, clip(v)]));
+}
+
 /** Keys remembered; past this, refusals are counted under their label alone. */
 const MAX_KEYS = 10_000;
 
@@ -78,7 +94,7 @@ export class RefusalLog {
     if (w.logged < this.options.perKey && this.logged < this.options.total) {
       w.logged += 1;
       this.logged += 1;
-      this.log.warn(fields, line.message);
+      this.log.warn(clipFields(fields), line.message);
     } else {
       w.suppressed += 1;
     }

@@ -34,6 +34,10 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+function digestOf(secret: string): string {
+  return createHash("sha256").update(secret).digest("base64url");
+}
+
 /**
  * Remembers secrets already verified against a given stored hash, so a fleet reconnecting after a
  * gateway restart costs one scrypt per kiosk, not one per connection. Keyed by the stored hash, so
@@ -44,10 +48,16 @@ export class VerifiedSecretCache {
 
   constructor(private readonly maxEntries = 100_000) {}
 
-  async verify(secret: string, storedHash: string): Promise<boolean> {
-    const digest = createHash("sha256").update(secret).digest("base64url");
+  /** Whether `secret` is the one already verified against `storedHash` (constant-time; no scrypt). */
+  knows(secret: string, storedHash: string): boolean {
     const known = this.verified.get(storedHash);
-    if (known !== undefined) return timingSafeEqual(Buffer.from(known), Buffer.from(digest)) ;
+    return known !== undefined && timingSafeEqual(Buffer.from(known), Buffer.from(digestOf(secret)));
+  }
+
+  async verify(secret: string, storedHash: string): Promise<boolean> {
+    const digest = digestOf(secret);
+    const known = this.verified.get(storedHash);
+    if (known !== undefined) return timingSafeEqual(Buffer.from(known), Buffer.from(digest));
     const ok = await verifySecret(secret, storedHash);
     if (ok) {
       if (this.verified.size >= this.maxEntries) {

@@ -106,6 +106,11 @@ const limitsSchema = z.object({
     .int()
     .refine((n) => n === 0 || n >= 300_000, "must be 0 (no limit) or at least 300000: a kiosk's snapshot at the press is one MQTT packet of up to ~270 kB")
     .default(512 * 1024),
+  /**
+   * The first packet, the CONNECT, read before the peer is authenticated: one announcing more ends the
+   * connection at once. A kiosk's or an operator page's CONNECT is a few hundred bytes. 0 = maxPacketBytes.
+   */
+  maxConnectBytes: z.number().int().refine((n) => n === 0 || n >= 1_024, "must be 0 (the packet limit) or at least 1024").default(8 * 1024),
   /** New connections per source address: this many at once… (0 = no limit) */
   connectionBurst: z.number().int().min(0).default(100),
   /** …then this many per second. Kiosks behind carrier-grade NAT share an address: keep it generous. */

@@ -57,4 +57,15 @@ describe("refusal log", () => {
     expect(logs.find("subscription refusals not logged one by one")).toMatchObject([{ label: "not-allowed", address: "192.0.2.1", suppressed: 8 }]);
     expect(logs.find("client errors not logged one by one")).toMatchObject([{ label: "client-error", address: "192.0.2.1", suppressed: 8 }]);
   });
+
+  it("clips every string a peer controls (client id, username, topic, error message) to 256 characters and says how long it was", () => {
+    const logs = new LogCapture();
+    const refusals = new RefusalLog(logs.logger("broker"));
+    const huge = "k".repeat(65_000);
+    refusals.refused("bad-credentials", { address: "192.0.2.3", clientId: huge, username: huge, reason: "unknown kiosk", port: 1883, err: { message: huge, code: 5 } });
+    const [line] = logs.find("connection refused");
+    const clipped = `${"k".repeat(256)}… (65000 characters)`;
+    expect(line).toMatchObject({ address: "192.0.2.3", clientId: clipped, username: clipped, reason: "unknown kiosk", port: 1883, err: { message: clipped, code: 5 } });
+    expect(JSON.stringify(line).length).toBeLessThan(2_000);
+  });
 });

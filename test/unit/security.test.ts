@@ -38,6 +38,15 @@ describe("PacketSizeWatcher follows MQTT framing and trips on an announced size 
     new PacketSizeWatcher(64 * 1024, (n) => announced.push(n)).feed(header(0x10, 200 * 1024 * 1024));
     expect(announced).toEqual([200 * 1024 * 1024]);
   });
+
+  it("holds the first packet, the CONNECT, to its own smaller limit, and every later packet to the packet limit", () => {
+    const tripped: [number, number][] = [];
+    const over = new PacketSizeWatcher(100_000, (n, limit) => tripped.push([n, limit]), 8_192);
+    over.feed(header(0x10, 8_193));
+    const within = new PacketSizeWatcher(100_000, (n, limit) => tripped.push([n, limit]), 8_192);
+    within.feed(Buffer.concat([header(0x10, 8_192), Buffer.alloc(8_192), header(0x30, 50_000), Buffer.alloc(50_000), header(0x30, 100_001)]));
+    expect(tripped).toEqual([[8_193, 8_192], [100_001, 100_000]]);
+  });
 });
 
 describe("ConnectionRateLimiter", () => {

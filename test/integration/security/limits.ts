@@ -1,5 +1,5 @@
 /** Limits before authentication: failed logins and connections per address, the MQTT packet size. */
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt from "mqtt";
 import { tempDir, waitFor } from "../harness.js";
@@ -8,6 +8,18 @@ import { enrolTestKiosk, refusal, rememberSecret, type SecureGateway, startSecur
 import type { TestKiosk } from "../harness.js";
 
 const MAX_PACKET = 300_000;
+
+/** MQTT's variable-length integer (a fixed header's remaining length). */
+function varint(n: number): number[] {
+  const bytes: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    bytes.push(b);
+  } while (n > 0);
+  return bytes;
+}
 
 export function limitsTests(): void {
   describe("floods and oversized packets are refused while legitimate kiosks keep working", () => {
@@ -26,6 +38,41 @@ export function limitsTests(): void {
       await kiosk.stop();
       await gateway.stop();
       dir.remove();
+    });
+
+    /** Writes `head` then filler to `socket` until it closes or 50 MiB went; the bytes sent. */
+    async function pour(socket: Socket, head: Buffer): Promise<{ closed: boolean; sent: number }> {
+      let closed = socket.destroyed;
+      socket.once("close", () => (closed = true));
+      socket.on("error", () => undefined);
+      socket.write(head);
+      let sent = 0;
+      const chunk = Buffer.alloc(16 * 1024, 0x41);
+      while (!closed && sent < 50 * 1024 * 1024) {
+        const flushed = socket.write(chunk);
+        sent += chunk.length;
+        if (!flushed) await new Promise<void>((resolve) => { socket.once("drain", () => resolve()); socket.once("close", () => resolve()); });
+        await new Promise((r) => setImmediate(r));
+      }
+      return { closed, sent };
+    }
+
+    it("after the CONNECT, a packet announcing more than limits.maxPacketBytes ends the authenticated connection from its header, before it is buffered", async () => {
+      const secret = rememberSecret("limits-secret-of-the-password-kiosk");
+      await provisionFleet(gateway.dataDir, "kz-limp-", 1, secret, gateway.storeUrl);
+      const tooLarge = async (): Promise<number> => Number(/sos_mqtt_refused_connections_total\{reason="packet-too-large"\} (\d+)/.exec((await gateway.metrics.render()).body)?.[1] ?? 0);
+      const before = await tooLarge();
+      const client = await mqtt.connectAsync(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId: "kz-limp-0", username: "kz-limp-0", password: secret });
+      const socket = client.stream as Socket;
+      // A PUBLISH (0x30) announcing 200 MiB, written under mqtt.js.
+      const { closed, sent } = await pour(socket, Buffer.from([0x30, ...varint(200 * 1024 * 1024)]));
+      await client.endAsync(true);
+      expect(closed).toBe(true);
+      expect(sent).toBeLessThan(8 * 1024 * 1024);
+      await waitFor(() => gateway.logs.find("connection refused", (l) => l.reason === `packet of ${200 * 1024 * 1024} bytes is over the ${MAX_PACKET}-byte limit (limits.maxPacketBytes)`)[0], "oversize logged");
+      expect(await tooLarge()).toBe(before + 1);
+      kiosk.raise("test");
+      await waitFor(() => kiosk.outbox.depth === 0, "the kiosk's alert acknowledged after the oversized packet");
     });
 
     it("a flood of failed logins is rate-limited (no password checked once the address is over the limit) while a connected kiosk keeps publishing and getting acks", async () => {
@@ -64,32 +111,22 @@ export function limitsTests(): void {
       expect(counted).toEqual([limited + suppressed]);
     });
 
-    it("a packet announcing more than the limit ends the connection from its header, before authentication and before it is buffered", async () => {
+    it("the CONNECT, read before authentication, may announce no more than limits.maxConnectBytes (8 KiB): a larger one ends the connection from its header, under the packet limit too", async () => {
       await new Promise((r) => setTimeout(r, 2_000)); // let the connection bucket refill after the flood
-      const socket = connect(gateway.mqttPort, "127.0.0.1");
-      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-      let closed = false;
-      socket.once("close", () => (closed = true));
-      socket.on("error", () => undefined);
-      // CONNECT announcing 200 MiB (remaining length as MQTT's variable-length integer).
-      socket.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x64]));
-      let sent = 0;
-      const chunk = Buffer.alloc(16 * 1024, 0x41);
-      while (!closed && sent < 50 * 1024 * 1024) {
-        const flushed = socket.write(chunk);
-        sent += chunk.length;
-        if (!flushed) await new Promise<void>((resolve) => { socket.once("drain", () => resolve()); socket.once("close", () => resolve()); });
-        await new Promise((r) => setImmediate(r));
+      for (const announced of [200 * 1024 * 1024, 100_000]) {
+        const socket = connect(gateway.mqttPort, "127.0.0.1");
+        await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+        // CONNECT (0x10) with its remaining length as MQTT's variable-length integer.
+        const { closed, sent } = await pour(socket, Buffer.from([0x10, ...varint(announced)]));
+        expect(closed).toBe(true);
+        expect(sent).toBeLessThan(1024 * 1024);
+        await waitFor(() => gateway.logs.find("connection refused", (l) => l.reason === `CONNECT of ${announced} bytes is over the 8192-byte limit for a CONNECT (limits.maxConnectBytes)`)[0], `CONNECT of ${announced} bytes logged`);
       }
-      expect(closed).toBe(true);
-      expect(sent).toBeLessThan(8 * 1024 * 1024);
-      await waitFor(() => gateway.logs.find("connection refused", (l) => l.reason === `packet of ${200 * 1024 * 1024} bytes is over the ${MAX_PACKET}-byte limit`)[0], "oversize logged");
-      expect((await gateway.metrics.render()).body).toMatch(/sos_mqtt_refused_connections_total\{reason="packet-too-large"\} 1/);
       kiosk.raise("test");
-      await waitFor(() => kiosk.outbox.depth === 0, "the kiosk's alert acknowledged after the oversized packet");
+      await waitFor(() => kiosk.outbox.depth === 0, "the kiosk's alert acknowledged after the oversized CONNECTs");
     });
 
-    it("MQTT over WebSocket has the same packet limit: an oversized CONNECT on /mqtt ends the socket before it is buffered", async () => {
+    it("MQTT over WebSocket has the same CONNECT limit: an oversized CONNECT on /mqtt ends the socket before it is buffered", async () => {
       await new Promise((r) => setTimeout(r, 1_000)); // let the connection bucket refill
       const { WebSocket } = await import("ws");
       const url = new URL("/mqtt", gateway.httpsBase).href.replace(/^https:/, "wss:");
@@ -109,7 +146,7 @@ export function limitsTests(): void {
       }
       expect(closed).toBe(true);
       expect(sent).toBeLessThan(8 * 1024 * 1024);
-      await waitFor(() => gateway.logs.find("connection refused", (l) => l.listener === "ws" && l.reason === `packet of ${200 * 1024 * 1024} bytes is over the ${MAX_PACKET}-byte limit`)[0], "oversize on /mqtt logged");
+      await waitFor(() => gateway.logs.find("connection refused", (l) => l.listener === "ws" && l.reason === `CONNECT of ${200 * 1024 * 1024} bytes is over the 8192-byte limit for a CONNECT (limits.maxConnectBytes)`)[0], "oversize on /mqtt logged");
     });
   });
 
@@ -133,6 +170,31 @@ export function limitsTests(): void {
       expect(clients).toHaveLength(60);
       await Promise.all(clients.map((c) => c.endAsync(true)));
       expect(gateway.logs.find("connection refused")).toEqual([]);
+    });
+
+    it("a guesser behind the same address does not lock out a kiosk whose password the gateway has verified; each refused login is one line", async () => {
+      const secret = rememberSecret("nat-secret-of-the-kiosks-behind-it");
+      // Two provisionings: each kiosk's password hashed with its own salt, as `sos provision` does.
+      await provisionFleet(gateway.dataDir, "kz-natg-a", 1, secret, gateway.storeUrl);
+      await provisionFleet(gateway.dataDir, "kz-natg-b", 1, secret, gateway.storeUrl);
+      const login = (id: string, password: string) => mqtt.connectAsync(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId: id, username: id, password, connectTimeout: 3_000 });
+      // kz-natg-a0 has logged in once; kz-natg-b0 never has.
+      await (await login("kz-natg-a0", secret)).endAsync(true);
+      const refusedBefore = gateway.logs.find("connection refused").length;
+      for (let i = 0; i < 8; i += 1) await expect(login("kz-natg-a0", `guess-${i}`)).rejects.toThrow();
+      await expect(login("kz-natg-b0", secret)).rejects.toThrow(/Not authorized/);
+      const refused = gateway.logs.find("connection refused").slice(refusedBefore);
+      expect(refused.map((l) => l.reason)).toEqual([
+        ...Array.from({ length: 5 }, () => "wrong password"),
+        ...Array.from({ length: 4 }, () => expect.stringMatching(/^too many failed logins from this address: retry in \d+ s$/)),
+      ]);
+      // One line per refusal: Aedes hands each refused login on as a client error too, not logged again.
+      expect(gateway.logs.find("client error")).toEqual([]);
+      // The kiosk already verified still gets in, with no password check run; a wrong password still does not.
+      const kiosk = await login("kz-natg-a0", secret);
+      expect(kiosk.connected).toBe(true);
+      await kiosk.endAsync(true);
+      await expect(login("kz-natg-a0", "guess-9")).rejects.toThrow(/Not authorized/);
     });
   });
 }
