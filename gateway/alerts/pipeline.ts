@@ -123,6 +123,8 @@ export class AlertPipeline {
           `alertId ${alert.alertId} already belongs to kiosk ${result.ownerKioskId}: generate a new alertId`,
           alert.alertId,
           reply,
+          // The kiosk is not told whose it is: a stolen kiosk must not learn other kiosks' ids this way.
+          `alertId ${alert.alertId} already belongs to another kiosk's alert: generate a new alertId`,
         );
         return;
     }
@@ -168,6 +170,8 @@ export class AlertPipeline {
     reason: string,
     alertId: string | null,
     reply: (ack: Ack) => Promise<void> = (ack) => this.sendAck(kioskId, ack),
+    /** What the kiosk is told, when it must be told less than the log and the record say. */
+    answer = reason,
   ): Promise<void> {
     const verdict = this.sampler.admit(kioskId, receivedAt.getTime());
     if (verdict.record) {
@@ -184,7 +188,7 @@ export class AlertPipeline {
       this.log.warn({ kioskId, topic, code, reason }, "kiosk sends bad alerts too fast: further rejections this minute are counted, not recorded");
     }
     this.bus.emit("alert.rejected", { kioskId, topic, code, reason });
-    if (alertId !== null) await this.ack(reply, kioskId, { v: 1, alertId, status: "error", error: { code, message: reason } });
+    if (alertId !== null) await this.ack(reply, kioskId, { v: 1, alertId, status: "error", error: { code, message: answer } });
   }
 
   private async ack(reply: (ack: Ack) => Promise<void>, kioskId: string, ack: Ack): Promise<void> {

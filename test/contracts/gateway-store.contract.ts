@@ -125,6 +125,19 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
         expect(await store.nextDispatchAt({ owner: "o" })).toEqual(at(50));
       });
 
+      it("one kiosk's many alarms do not hold back another's: each kiosk's oldest waiting alarm first, then each one's second, SOS before test alarms", async () => {
+        await fresh();
+        const flood = [0, 1, 2, 3].map(() => newAlert("kz-flood-0001"));
+        for (const [i, f] of flood.entries()) await store.recordAlert(f, at(10 + i), `f${i}`);
+        const calm = newAlert("kz-calm-0001");
+        const test = newAlert("kz-calm-0002", "test");
+        await store.recordAlert(test, at(5), "t");
+        await store.recordAlert(calm, at(100), "c");
+        const [f0, f1, f2, f3] = flood.map((f) => f.alertId);
+        expect(await ids(store.claimDispatches(at(1_000), 2, claimBy("o")))).toEqual([f0, calm.alertId]);
+        expect(await ids(store.claimDispatches(at(1_000), 10, claimBy("o", 0, 30_000, [f0 ?? ""])))).toEqual([calm.alertId, f1, f2, f3, test.alertId]);
+      });
+
       it("a claimed job is not claimed by another owner until its lease ends; an attempt's record ends the claim; a delivered job is never claimed", async () => {
         await fresh();
         const other = await harness.another();

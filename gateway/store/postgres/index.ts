@@ -188,21 +188,31 @@ export class PostgresStore implements GatewayStore {
   async claimDispatches(dueBy: Date, limit: number, claim: Claim): Promise<DispatchJob[]> {
     const busy = [...(claim.busy ?? [])];
     const now = claim.now.getTime();
-    const rows = await this.db.light((q) => q<{ alert_id: string; body: string; attempts: number; test: boolean; received_at: string; seq: number }[]>`
-      WITH c AS (
-        SELECT d.alert_id, a.kind = 'test' AS test, a.received_at, d.seq FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
+    // The order of sqlite/index.ts claimDispatches (SOS first; each kiosk's oldest, then each one's
+    // second…). A window function cannot sit beside FOR UPDATE, so the turns are counted in `ranked`
+    // and the rows locked in `c`, which checks the claim again: a row another node claimed after
+    // `ranked` read it is re-read when its lock is taken, and then no longer matches.
+    const rows = await this.db.light((q) => q<{ alert_id: string; body: string; attempts: number; test: boolean; turn: number; received_at: string; seq: number }[]>`
+      WITH ranked AS (
+        SELECT d.alert_id, a.kind = 'test' AS test, a.received_at, d.seq,
+               row_number() OVER (PARTITION BY a.kiosk_id, a.kind = 'test' ORDER BY a.received_at, d.seq) AS turn
+        FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ${dueBy.getTime()}
-          AND (d.claim_until IS NULL OR d.claim_until <= ${now} OR d.claimed_by = ${claim.owner})
+          AND (d.claim_until IS NULL OR d.claim_until <= ${now} OR d.claimed_by = ${claim.owner})),
+      c AS (
+        SELECT r.alert_id, r.test, r.turn, r.received_at, r.seq FROM dispatch_outbox d JOIN ranked r ON r.alert_id = d.alert_id
+        WHERE d.delivered_at IS NULL AND (d.claim_until IS NULL OR d.claim_until <= ${now} OR d.claimed_by = ${claim.owner})
+          -- busy (in flight here) jobs keep their kiosk's turn, as in sqlite/index.ts, but are not claimed again
           AND NOT (d.alert_id = ANY(${busy}::text[]))
-        ORDER BY a.kind = 'test', a.received_at, d.seq LIMIT ${limit}
+        ORDER BY r.test, r.turn, r.received_at, r.seq LIMIT ${limit}
         FOR UPDATE OF d SKIP LOCKED)
       UPDATE dispatch_outbox d SET claimed_by = ${claim.owner}, claim_until = ${now + claim.leaseMs},
         -- a lapsed claim of another owner may have been sent: it counts as an attempt (sqlite/index.ts COUNT_LAPSED)
         attempts = CASE WHEN d.claimed_by IS NOT NULL AND d.claimed_by <> ${claim.owner} THEN d.attempts + 1 ELSE d.attempts END
       FROM c WHERE d.alert_id = c.alert_id
-      RETURNING d.alert_id, d.body, d.attempts, c.test, c.received_at, c.seq`);
-    // SOS alarms before test alarms, each oldest first (RETURNING keeps no order).
-    rows.sort((x, y) => Number(x.test) - Number(y.test) || (x.received_at < y.received_at ? -1 : x.received_at > y.received_at ? 1 : x.seq - y.seq));
+      RETURNING d.alert_id, d.body, d.attempts, c.test, c.turn, c.received_at, c.seq`);
+    // In that order (RETURNING keeps none).
+    rows.sort((x, y) => Number(x.test) - Number(y.test) || Number(x.turn) - Number(y.turn) || (x.received_at < y.received_at ? -1 : x.received_at > y.received_at ? 1 : x.seq - y.seq));
     return rows.map((r) => ({ alertId: r.alert_id, body: r.body, attempts: r.attempts }));
   }
 

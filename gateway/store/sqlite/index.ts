@@ -210,12 +210,16 @@ export class SqliteStore implements GatewayStore {
     const claimed = lightWrite(this.db, (): DispatchJob[] => {
       const rows = this.db
         .prepare<{ due: number; now: number; owner: string; n: number }, { alert_id: string; body: string; attempts: number }>(
-          // SOS alarms before test alarms, each oldest first (queued order): after an outage the
-          // backlog reaches dispatch in the order it should be handled (oldest = received first).
-          `SELECT d.alert_id, d.body, d.attempts FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
-           WHERE d.delivered_at IS NULL AND d.next_attempt_at <= @due
-             AND (d.claim_until IS NULL OR d.claim_until <= @now OR d.claimed_by = @owner)
-           ORDER BY a.kind = 'test', a.received_at, d.rowid LIMIT @n`,
+          // DISPATCH_ORDER: SOS alarms before test alarms; each kiosk's oldest waiting one first, then
+          // each one's second…, oldest first among them: after an outage the backlog reaches dispatch
+          // in the order it should be handled, and no kiosk's flood holds back another kiosk's alarm.
+          `SELECT alert_id, body, attempts FROM (
+             SELECT d.alert_id, d.body, d.attempts, a.kind = 'test' AS test, a.received_at, d.rowid AS seq,
+                    ROW_NUMBER() OVER (PARTITION BY a.kiosk_id, a.kind = 'test' ORDER BY a.received_at, d.rowid) AS turn
+             FROM dispatch_outbox d JOIN alerts a ON a.alert_id = d.alert_id
+             WHERE d.delivered_at IS NULL AND d.next_attempt_at <= @due
+               AND (d.claim_until IS NULL OR d.claim_until <= @now OR d.claimed_by = @owner))
+           ORDER BY test, turn, received_at, seq LIMIT @n`,
         )
         .all({ due: dueBy.getTime(), now: claim.now.getTime(), owner: claim.owner, n: limit + busy.size });
       const jobs = rows.filter((r) => !busy.has(r.alert_id)).slice(0, limit);
