@@ -473,7 +473,7 @@ export class GatewayBroker {
     if (name === null) throw authError(BAD_USERNAME_OR_PASSWORD, "username is not operator:NAME");
     if (!isOperatorClientId(client.id, name)) throw authError(IDENTIFIER_REJECTED, `client id must be ${username} or ${username}:SUFFIX`);
     if (this.deps.operators === undefined) throw authError(NOT_AUTHORIZED, "operators are not served");
-    const result = this.deps.operators.verifyMqtt(name, password.toString("utf8"));
+    const result = this.deps.operators.verifyMqtt(name, password.toString("utf8"), client.id);
     if (!result.ok) throw authError(BAD_USERNAME_OR_PASSWORD, `${result.reason}: log in at POST /api/login and use its MQTT token`);
     return { role: "operator", name };
   }

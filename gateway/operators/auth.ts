@@ -24,7 +24,7 @@ type Refusal =
  */
 export type PasswordResult = { readonly ok: true; readonly via: "password"; readonly operator: OperatorRecord; readonly slowedMs: number } | Refusal;
 
-export type AuthResult = { readonly ok: true; readonly via: "session" } | { readonly ok: false; readonly reason: "not a session token" };
+export type AuthResult = { readonly ok: true; readonly via: "session" } | { readonly ok: false; readonly reason: "not a session token for this client id" };
 
 export class OperatorAuth {
   readonly limiter: FailedLoginLimiter;
@@ -68,7 +68,7 @@ export class OperatorAuth {
    * cannot be guessed and checking it costs nothing, so a refusal counts against no limit: a
    * logged-in page reconnects even while someone else at its address is being refused.
    */
-  verifyMqtt(name: string, token: string): AuthResult {
-    return this.sessions.mqttTokenValid(name, token) ? { ok: true, via: "session" } : { ok: false, reason: "not a session token" };
+  verifyMqtt(name: string, token: string, clientId: string): AuthResult {
+    return this.sessions.mqttTokenValid(name, token, clientId) ? { ok: true, via: "session" } : { ok: false, reason: "not a session token for this client id" };
   }
 }

@@ -97,7 +97,11 @@ export class OperatorFeature {
     // `sos operator remove` and `sos operator add --force` write the store from another process: the
     // sessions of a removed operator, or of one with a new password or role, end within a poll, and
     // so do their pages' MQTT connections (calls, alarms).
-    this.removalTimer = setInterval(() => void this.dropStaleSessions(broker), OPERATOR_POLL_MS);
+    // Expired sessions end on the same tick, with their pages' connections, not at their next use.
+    this.removalTimer = setInterval(() => {
+      this.auth.sessions.endExpired();
+      void this.dropStaleSessions(broker);
+    }, OPERATOR_POLL_MS);
   }
 
   private async dropStaleSessions(broker: GatewayBroker): Promise<void> {

@@ -151,11 +151,20 @@ export class SessionStore {
     return entry.session;
   }
 
-  /** Whether `token` is the MQTT token of a live session of `operator`. */
-  mqttTokenValid(operator: string, token: string): boolean {
+  /**
+   * Whether `token` is the MQTT token of a live session of `operator`, used with that session's own
+   * client id: a token serves its one page's connection, which the session's end closes by that id.
+   */
+  mqttTokenValid(operator: string, token: string, clientId: string): boolean {
     const key = this.byToken.get(digest(token));
     const record = key === undefined ? undefined : this.byId.get(key)?.record;
-    return record !== undefined && record.operator === operator && record.expiresAt > this.clock.now().getTime();
+    return record !== undefined && record.operator === operator && record.clientId === clientId && record.expiresAt > this.clock.now().getTime();
+  }
+
+  /** Ends the sessions past their expiry now (each page's MQTT connection with it: onEnded), not at their next use. */
+  endExpired(): number {
+    const now = this.clock.now().getTime();
+    return this.end([...this.byId].filter(([, entry]) => entry.record.expiresAt <= now).map(([key]) => key), "expired").length;
   }
 
   delete(id: string): boolean {

@@ -59,8 +59,8 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     return { gateway, kiosk, media, button, indicator, logs };
   }
 
-  async function operator(gateway: TestGateway, tab: string): Promise<Operator> {
-    const client = await connectOperator(gateway.httpPort, "op7", { clientId: `operator:op7:${tab}` });
+  async function operator(gateway: TestGateway): Promise<Operator> {
+    const client = await connectOperator(gateway.httpPort, "op7");
     cleanups.push(() => client.endAsync(true));
     const received: CallUp[] = [];
     client.on("message", (_topic, payload) => received.push(callUpSchema.parse(JSON.parse(payload.toString("utf8")))));
@@ -76,7 +76,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
 
   it("press → snapshot stored and ring seen; accept → offer, answer, ICE both ways, connected (green), operator hangup", async () => {
     const { gateway, kiosk, media, button, indicator } = await setUp();
-    const op = await operator(gateway, "tab1");
+    const op = await operator(gateway);
     button.press();
 
     const ring = await waitFor(() => op.last("ring"), "ring on call/up");
@@ -122,7 +122,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     button.press();
     await waitFor(() => kiosk.calls.status.phase === "ringing" && kiosk.alarm.openAlarm?.received, "ringing, alarm received");
     // This page connects after the first ring went out: the repeat reaches it.
-    const late = await operator(gateway, "late");
+    const late = await operator(gateway);
     const ring = await waitFor(() => late.last("ring"), "repeated ring", 10_000);
 
     await late.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
@@ -144,7 +144,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
 
   it("closing an alarm during another operator's call is refused with 409 naming them, unless forced; the forced close hangs the call up", async () => {
     const { gateway, kiosk, media, button } = await setUp();
-    const op = await operator(gateway, "tab1");
+    const op = await operator(gateway);
     await addTestOperator(gateway.dataDir, "bob");
     const bob = await login(gateway.httpPort, "bob", OPERATOR_PASSWORD);
     button.press();
@@ -174,7 +174,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
 
   it("media lost during a call: reported failed, and the kiosk rings again once its media is ready", async () => {
     const { gateway, media, button } = await setUp();
-    const op = await operator(gateway, "tab1");
+    const op = await operator(gateway);
     button.press();
     const ring = await waitFor(() => op.last("ring"), "ring");
     await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });

@@ -75,7 +75,7 @@ describe("operator alarms and snapshots", () => {
 
   it("publishes an operator alarm with the kiosk's registered place and snapshot link as soon as the alert is stored", async () => {
     const env = await setup();
-    const operator = await connectOperator(env.gateway.httpPort, "alice", { clientId: "operator:alice" });
+    const operator = await connectOperator(env.gateway.httpPort, "alice");
     cleanups.push(() => operator.endAsync(true));
     const alarms: { qos: number; alarm: OperatorAlarm }[] = [];
     operator.on("message", (topic, payload, packet) => {

@@ -16,7 +16,7 @@ import { addTestOperator, connectOperator, connectOperatorWs, get, login, OPERAT
 const KIOSK = "kz-ops-0001";
 const OTHER = "kz-ops-0002";
 const ICE = [{ urls: "stun:stun.example.test:3478" }];
-const NOT_A_TOKEN = "not a session token: log in at POST /api/login and use its MQTT token";
+const NOT_A_TOKEN = "not a session token for this client id: log in at POST /api/login and use its MQTT token";
 
 interface Env {
   gateway: TestGateway;
@@ -117,6 +117,8 @@ describe("operator login and MQTT over WebSocket", () => {
       { what: "the right password", ws: true, options: { clientId: "operator:alice:tab1", username: "operator:alice", password: OPERATOR_PASSWORD }, code: 4, reason: NOT_A_TOKEN },
       { what: "wrong password", ws: true, options: { clientId: "operator:alice", username: "operator:alice", password: "nope" }, code: 4, reason: NOT_A_TOKEN },
       { what: "another operator's token", ws: true, options: { clientId: "operator:bob", username: "operator:bob", password: session?.mqtt.password }, code: 4, reason: NOT_A_TOKEN },
+      // A token serves its own page's client id only: a second connection under another id would outlive the session's end.
+      { what: "its token under another client id", ws: true, options: { clientId: "operator:alice:stay", username: "operator:alice", password: session?.mqtt.password }, code: 4, reason: NOT_A_TOKEN },
       { what: "client id of a kiosk", ws: true, options: { clientId: KIOSK, username: "operator:alice", password: OPERATOR_PASSWORD }, code: 2, reason: "client id must be operator:alice or operator:alice:SUFFIX" },
       { what: "kiosk on the WebSocket", ws: true, options: { clientId: KIOSK, username: KIOSK, password: kiosk.mqtt.password }, code: 5, reason: "kiosks connect over MQTT/TCP, not the WebSocket" },
       { what: "operator on TCP", ws: false, options: { clientId: "operator:alice", username: "operator:alice", password: OPERATOR_PASSWORD }, code: 5, reason: "operators connect over the WebSocket (/mqtt on the HTTP port), not MQTT/TCP" },
@@ -135,7 +137,7 @@ describe("operator login and MQTT over WebSocket", () => {
 
   it("lets an operator subscribe to every kiosk's call/up and the alarms and publish call/down; refuses acks, alerts and publishing alerts", async () => {
     const { gateway, kiosk } = await setup();
-    const operator = track(await connectOperator(gateway.httpPort, "alice", { clientId: "operator:alice" }));
+    const operator = track(await connectOperator(gateway.httpPort, "alice"));
     const kioskClient = track(await connectRaw(gateway.mqttUrl, { clientId: KIOSK, username: KIOSK, password: kiosk.mqtt.password }));
     const toOperator: { topic: string; body: unknown }[] = [];
     operator.on("message", (topic, payload) => toOperator.push({ topic, body: JSON.parse(payload.toString("utf8")) }));
@@ -147,7 +149,7 @@ describe("operator login and MQTT over WebSocket", () => {
     }
     // A refused filter costs the page its connection (each probe is a page of its own).
     for (const [i, filter] of ["sos/v1/kiosks/+/acks", topicFor("alerts", KIOSK), topicFor("callDown", KIOSK), "#", "sos/v1/kiosks/+/snapshot"].entries()) {
-      const probe = track(await connectOperator(gateway.httpPort, "alice", { clientId: `operator:alice:probe${i}` }));
+      const probe = track(await connectOperator(gateway.httpPort, "alice"));
       const err = await probe.subscribeAsync(filter, { qos: 1 }).then(() => undefined, (e: unknown) => e as Error);
       expect(err?.message, `subscription to ${filter} must be refused`).toBe("Connection closed");
       await waitFor(() => !probe.connected, `the page subscribing to ${filter} disconnected`);
@@ -178,7 +180,7 @@ describe("operator login and MQTT over WebSocket", () => {
     operator.publish(topicFor("alerts", KIOSK), JSON.stringify({ v: 1 }), { qos: 1 }, () => undefined);
     await waitFor(() => closed, "the operator disconnected after publishing an alert");
     expect(gateway.logs.find("publish refused: client disconnected", (l) => l.topic === topicFor("alerts", KIOSK))).toEqual([
-      expect.objectContaining({ clientId: "operator:alice", reason: "operators may publish only on a kiosk's call/down, not alerts" }),
+      expect.objectContaining({ clientId: operator.options.clientId, reason: "operators may publish only on a kiosk's call/down, not alerts" }),
     ]);
     expect((await gateway.store.listAlerts()).map((a) => a.alertId)).toEqual([alertId]);
     expect(await gateway.store.listRejected(10)).toEqual([]);
@@ -186,7 +188,7 @@ describe("operator login and MQTT over WebSocket", () => {
 
   it("stops promptly with operator pages connected over the WebSocket, closing them", async () => {
     const { gateway } = await setup();
-    const operator = track(await connectOperator(gateway.httpPort, "alice", { clientId: "operator:alice" }));
+    const operator = track(await connectOperator(gateway.httpPort, "alice"));
     let closed = false;
     operator.on("close", () => (closed = true));
     const started = Date.now();
@@ -198,7 +200,7 @@ describe("operator login and MQTT over WebSocket", () => {
 
   it("refuses an operator's call/down to a kiosk that is not registered", async () => {
     const { gateway } = await setup();
-    const operator = track(await connectOperator(gateway.httpPort, "alice", { clientId: "operator:alice" }));
+    const operator = track(await connectOperator(gateway.httpPort, "alice"));
     let closed = false;
     operator.on("close", () => (closed = true));
     operator.publish(topicFor("callDown", "kz-nobody-9"), JSON.stringify({ v: 1, type: "hangup", callId: "call-0001-abcd", reason: "x" }), { qos: 1 }, () => undefined);

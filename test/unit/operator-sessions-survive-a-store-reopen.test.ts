@@ -60,13 +60,13 @@ describe("operator sessions in the store (migration 8)", () => {
     const second = await start();
     expect(second.sessions.size).toBe(1);
     expect(second.sessions.get(id)).toEqual(session);
-    expect(second.sessions.mqttTokenValid("alice", session.mqttToken)).toBe(true);
-    expect(second.sessions.mqttTokenValid("bob", session.mqttToken)).toBe(false);
+    expect(second.sessions.mqttTokenValid("alice", session.mqttToken, session.clientId)).toBe(true);
+    expect(second.sessions.mqttTokenValid("bob", session.mqttToken, session.clientId)).toBe(false);
     expect(second.sessions.get(`${id}x`)).toBeUndefined();
     // Still expires when it would have: a restart does not extend a session.
     clock.ms += 30_000;
     expect(second.sessions.get(id)).toBeUndefined();
-    expect(second.sessions.mqttTokenValid("alice", session.mqttToken)).toBe(false);
+    expect(second.sessions.mqttTokenValid("alice", session.mqttToken, session.clientId)).toBe(false);
   });
 
   it("expired sessions are not loaded and are deleted from the table; pruning at the next login deletes the newly expired", async () => {
@@ -104,7 +104,7 @@ describe("operator sessions in the store (migration 8)", () => {
     const second = await start();
     for (const gone of [alice, bob, bob2]) {
       expect(second.sessions.get(gone.id)).toBeUndefined();
-      expect(second.sessions.mqttTokenValid(gone.session.operator, gone.session.mqttToken)).toBe(false);
+      expect(second.sessions.mqttTokenValid(gone.session.operator, gone.session.mqttToken, gone.session.clientId)).toBe(false);
     }
     expect(second.sessions.get(carol.id)?.operator).toBe("carol");
   });
@@ -139,7 +139,7 @@ describe("operator sessions in the store (migration 8)", () => {
     expect(rows().map((r) => r.operator)).toEqual(["bob"]);
     expect(first.sessions.dropChanged(await stamps()).map((s) => s.clientId)).toEqual(["operator:alice:1"]);
     expect(first.sessions.get(alice.id)).toBeUndefined();
-    expect(first.sessions.mqttTokenValid("alice", alice.session.mqttToken)).toBe(false);
+    expect(first.sessions.mqttTokenValid("alice", alice.session.mqttToken, alice.session.clientId)).toBe(false);
 
     // A new password for bob, then a restart that reads the operators before the sessions.
     await first.store.putOperator({ name: "bob", passwordHash: "scrypt$3" }, { replace: true, now });
@@ -171,7 +171,7 @@ describe("operator sessions in the store (migration 8)", () => {
     const { id, session } = sessions.create("alice", "operator:alice:1");
     await sessions.flush();
     expect(sessions.get(id)).toEqual(session);
-    expect(sessions.mqttTokenValid("alice", session.mqttToken)).toBe(true);
+    expect(sessions.mqttTokenValid("alice", session.mqttToken, session.clientId)).toBe(true);
     expect(logs.find("could not store an operator session: it will not survive a restart")).toEqual([
       expect.objectContaining({ level: "error", operator: "alice" }),
     ]);

@@ -99,12 +99,30 @@ describe("SessionStore", () => {
     const { id, session } = sessions.create("alice", "operator:alice:1");
     expect(sessions.get(id)).toBe(session);
     expect(sessions.get(`${id}x`)).toBeUndefined();
-    expect(sessions.mqttTokenValid("alice", session.mqttToken)).toBe(true);
-    expect(sessions.mqttTokenValid("bob", session.mqttToken)).toBe(false);
-    expect(sessions.mqttTokenValid("alice", id)).toBe(false);
+    expect(sessions.mqttTokenValid("alice", session.mqttToken, session.clientId)).toBe(true);
+    expect(sessions.mqttTokenValid("bob", session.mqttToken, session.clientId)).toBe(false);
+    expect(sessions.mqttTokenValid("alice", id, session.clientId)).toBe(false);
+    // Bound to its session's client id: the token opens no second connection under another id.
+    expect(sessions.mqttTokenValid("alice", session.mqttToken, "operator:alice:2")).toBe(false);
+    expect(sessions.mqttTokenValid("alice", session.mqttToken, "operator:alice")).toBe(false);
     clock.ms += 60_000;
-    expect(sessions.mqttTokenValid("alice", session.mqttToken)).toBe(false);
+    expect(sessions.mqttTokenValid("alice", session.mqttToken, session.clientId)).toBe(false);
     expect(sessions.get(id)).toBeUndefined();
+  });
+
+  it("ends expired sessions when asked (the gateway asks every second), telling onEnded, so their pages' connections close on time", () => {
+    const clock = new FakeClock();
+    const sessions = new SessionStore(60_000, clock);
+    const ended: [string[], string][] = [];
+    sessions.onEnded((records, why) => ended.push([records.map((r) => r.clientId), why]));
+    sessions.create("alice", "operator:alice:1");
+    clock.ms += 30_000;
+    sessions.create("bob", "operator:bob:1");
+    expect(sessions.endExpired()).toBe(0);
+    clock.ms += 30_000;
+    expect(sessions.endExpired()).toBe(1);
+    expect(ended).toEqual([[["operator:alice:1"], "expired"]]);
+    expect(sessions.size).toBe(1);
   });
 
   it("forgets a deleted session and its token", () => {
@@ -112,7 +130,7 @@ describe("SessionStore", () => {
     const { id, session } = sessions.create("alice", "operator:alice:1");
     expect(sessions.delete(id)).toBe(true);
     expect(sessions.get(id)).toBeUndefined();
-    expect(sessions.mqttTokenValid("alice", session.mqttToken)).toBe(false);
+    expect(sessions.mqttTokenValid("alice", session.mqttToken, session.clientId)).toBe(false);
     expect(sessions.size).toBe(0);
   });
 });
