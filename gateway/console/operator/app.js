@@ -80,6 +80,9 @@ async function api(path, options = {}) {
   return { status: res.status, body };
 }
 
+// The form's submit button is disabled in the HTML until this script runs: a form sent without it
+// would put the password in a URL (history, proxy logs). Its method is POST all the same.
+$("login-submit").disabled = false;
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = $("login-submit");
