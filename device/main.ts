@@ -20,7 +20,7 @@ import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
 import type { FallbackHandle } from "./fallback/start-fallback.js";
 import type { CommandRunner } from "./health/checks/runner.js";
-import { FaultMonitor, MQTT_CONFIG_INVALID } from "./health/faults.js";
+import { FaultMonitor, MQTT_CONFIG_INVALID, OUTBOX_DAMAGED } from "./health/faults.js";
 import type { SystemProbe } from "./health/probe.js";
 import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
@@ -130,11 +130,24 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   const notifier = deps.notifier ?? notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
   const pingEveryMs = deps.watchdogIntervalMs === undefined ? watchdogIntervalMs(process.env) : deps.watchdogIntervalMs;
   void notifier.notify({ READY: "1", STATUS: deps.linkProblem === undefined ? "button armed" : "button armed; link to the gateway off: kiosk.json's mqtt section is invalid" });
+  // A restart cannot mend the disk, and would lose the alerts held in memory only: while there are
+  // any, the watchdog is fed (the heartbeat reports outbox:not-durable).
+  let holdingLogged = false;
+  const outboxProblem = (): string | null => {
+    const problem = outbox.writeProblem();
+    if (problem === null || outbox.inMemoryOnly === 0) {
+      holdingLogged = false;
+      return problem;
+    }
+    if (!holdingLogged) log.error({ problem, inMemoryOnly: outbox.inMemoryOnly }, "outbox cannot be written and alerts are held in memory only: the watchdog stays fed, since a restart would lose them; check the data partition");
+    holdingLogged = true;
+    return null;
+  };
   const watchdog = new AlarmPathWatchdog(
     notifier,
     [
       { name: "button", problem: () => (buttonRunning && button.alive?.() !== false ? null : `button: ${button.driver} driver not running`) },
-      { name: "outbox", problem: () => outbox.writeProblem() },
+      { name: "outbox", problem: () => outboxProblem() },
     ],
     { intervalMs: pingEveryMs ?? 0 },
     log.child({ subsystem: "watchdog" }),
@@ -149,6 +162,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   await indicator.start().catch((err: unknown) => log.error({ err, driver: indicator.driver }, "indicator failed to start; the alarm path goes on"));
   lights.refresh();
   faults.start();
+  if (outbox.damaged.length > 0) faults.setDegraded(OUTBOX_DAMAGED, true);
   events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
   // A refused open alarm takes no more presses: the next one raises a new alarm.
   events.on("alert.refused", "alarm", ({ alertId }) => alarm.onRefused(alertId));

@@ -4,12 +4,13 @@
  * Beside it, the last alarm the centre closed (closed-alarm.json): an alert of that alarm still
  * waiting in the outbox for its ack is never taken for an open alarm at the next start.
  */
-import { mkdirSync, unlinkSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { alertSchema } from "../../shared/contract.js";
 import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
+import { ensureDir } from "../lib/state-dir.js";
 
 const openAlarmSchema = z.object({
   alert: alertSchema,
@@ -32,7 +33,7 @@ export class OpenAlarmFile {
     private readonly log: Logger,
   ) {
     const dir = join(dataDir, "state");
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir, log, "the open alarm is");
     this.path = join(dir, "open-alarm.json");
     this.closedPath = join(dir, "closed-alarm.json");
   }

@@ -4,11 +4,11 @@
  * is written before the SMS goes out), the send times of the last hour (the hourly budget holds
  * across a restart loop), and the scheduled SMS test's last and next time and result.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
+import { ensureDir } from "../lib/state-dir.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -34,7 +34,7 @@ export class SmsState {
     private readonly log: Logger,
   ) {
     const dir = join(dataDir, "state");
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir, log, "the SMS fallback's state is");
     this.path = join(dir, "fallback.json");
     this.state = this.load();
   }

@@ -10,6 +10,10 @@
  * before a re-provisioning) is retried from the outbox while operations are told through the
  * heartbeat; it clears when every refused alert has been acknowledged after all.
  *
+ * "outbox:not-durable" while the last press could not be written to disk (it is held in memory and
+ * sent); "outbox:damaged-entries" when the outbox held files it could not read at start (moved to
+ * outbox/corrupt for a technician: presses that may never have reached the gateway).
+ *
  * "config:mqtt" is set at start when kiosk.json's mqtt section is invalid: the link is not started,
  * so no alarm can reach the gateway until the file is fixed and the agent restarted.
  */
@@ -17,6 +21,10 @@ import type { EventBus } from "../../shared/events.js";
 import type { KioskEvents } from "../events.js";
 
 export const ALERTS_REFUSED = "alerts-refused";
+/** A press could not be written to the outbox (full or read-only card): held in memory only until a write succeeds. */
+export const OUTBOX_NOT_DURABLE = "outbox:not-durable";
+/** Outbox files found damaged at start (moved to outbox/corrupt): alerts that may never have reached the gateway. */
+export const OUTBOX_DAMAGED = "outbox:damaged-entries";
 /** kiosk.json's mqtt section is invalid: the link to the gateway is off (device/main.ts). */
 export const MQTT_CONFIG_INVALID = "config:mqtt";
 
@@ -40,6 +48,7 @@ export class FaultMonitor {
       this.refused.add(alertId);
       this.setDegraded(ALERTS_REFUSED, true);
     });
+    bus.on("alert.recorded", "faults", ({ durable }) => this.setDegraded(OUTBOX_NOT_DURABLE, !durable));
     bus.on("alert.acked", "faults", ({ alertId }) => {
       if (!this.refused.delete(alertId)) return;
       if (this.refused.size === 0) this.setDegraded(ALERTS_REFUSED, false);

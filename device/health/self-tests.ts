@@ -19,7 +19,6 @@
  *   a stored pending daylight re-check is armed again.
  * - The clock is read again at least hourly, so a clock set late (NTP at boot) still runs on time.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -31,6 +30,7 @@ import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
 import { BUTTON_STUCK } from "./checks/button.js";
 import type { CheckOutcome, SelfCheck } from "./checks/check.js";
 import { darkIsNoVerdict, daylightRecheckDue, DueTimer, nextDailyAt } from "./recheck.js";
+import { ensureDir } from "../lib/state-dir.js";
 
 /** The fault sink: FaultMonitor. */
 export interface FaultSink {
@@ -107,7 +107,7 @@ export class SelfTests {
 
   constructor(private readonly deps: SelfTestDeps) {
     const dir = join(deps.dataDir, "state");
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir, deps.log, "self-test results are");
     this.path = join(dir, "self-tests.json");
     this.daily = new DueTimer(deps.clock, () => void this.tick());
     this.buttonRecheck = new DueTimer(deps.clock, () => void this.recheck("button", this.buttonRecheck));

@@ -11,7 +11,6 @@
  * The clock is read again at least hourly; a due time further ahead than one interval (a clock that
  * was wrong when it was written) is replaced.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -19,6 +18,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { Alert } from "../../shared/contract.js";
 import { readStateFile, writeFileDurably } from "../lib/durable-file.js";
 import { MAX_SLEEP_MS } from "./recheck.js";
+import { ensureDir } from "../lib/state-dir.js";
 
 export interface TestAlarmDeps {
   readonly dataDir: string;
@@ -50,7 +50,7 @@ export class TestAlarmSchedule {
 
   constructor(private readonly deps: TestAlarmDeps) {
     const dir = join(deps.dataDir, "state");
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir, deps.log, "the test-alarm schedule is");
     this.path = join(dir, "test-alarm.json");
   }
 

@@ -23,6 +23,10 @@ export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>();
   /** Set when an append failed, cleared by the next one that reaches the disk. */
   private lastWriteFailed = false;
+  /** Alerts whose file could not be written: in memory only, written again at the next append that reaches the disk. */
+  private readonly notOnDisk = new Set<string>();
+  /** Files found unreadable at open (moved to outbox/corrupt, or left in place). */
+  readonly damaged: string[] = [];
 
   constructor(
     dataDir: string,
@@ -32,13 +36,28 @@ export class Outbox {
     this.corruptDir = join(this.dir, "corrupt");
   }
 
-  /** Creates the folder and loads every alert a previous run left unacknowledged. */
+  /**
+   * Creates the folder and loads every alert a previous run left unacknowledged. Never throws: a
+   * card that cannot be written or read (read-only, missing, not a folder) is logged, what can be
+   * read is loaded, and presses are then held in memory (append) while the button works.
+   */
   open(): readonly Alert[] {
-    mkdirSync(this.dir, { recursive: true });
-    for (const file of readdirSync(this.dir)) {
+    let files: string[];
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      files = readdirSync(this.dir);
+    } catch (err) {
+      this.log.error({ err: { message: (err as Error).message, code: (err as NodeJS.ErrnoException).code }, dir: this.dir }, "cannot open the outbox folder: presses are held in memory only until it can be written; check the data partition (mounted read-only? full? --data-dir a folder?)");
+      return this.pending();
+    }
+    for (const file of files) {
       if (file.endsWith(".tmp")) {
         // A write that never reached rename: the press was never reported as recorded.
-        unlinkSync(join(this.dir, file));
+        try {
+          unlinkSync(join(this.dir, file));
+        } catch (err) {
+          this.log.warn({ file, err: { message: (err as Error).message } }, "cannot delete an unfinished outbox write (read-only card?): left in place");
+        }
         continue;
       }
       if (!file.endsWith(SUFFIX)) continue;
@@ -57,18 +76,37 @@ export class Outbox {
     try {
       writeFileDurably(join(this.dir, `${alert.alertId}${SUFFIX}`), JSON.stringify(alert));
       this.lastWriteFailed = false;
-      return true;
+      this.notOnDisk.delete(alert.alertId);
     } catch (err) {
       this.lastWriteFailed = true;
-      this.log.error({ err, alertId: alert.alertId }, "cannot write alert to the outbox: kept in memory only, check the disk");
+      this.notOnDisk.add(alert.alertId);
+      this.log.error({ err, alertId: alert.alertId, inMemoryOnly: this.notOnDisk.size }, "cannot write alert to the outbox: kept in memory only, check the disk");
       return false;
     }
+    // The disk takes writes again: those held in memory only go to it now.
+    for (const alertId of [...this.notOnDisk]) {
+      const entry = this.entries.get(alertId);
+      try {
+        if (entry !== undefined) writeFileDurably(join(this.dir, `${alertId}${SUFFIX}`), JSON.stringify(entry.alert));
+        this.notOnDisk.delete(alertId);
+        this.log.info({ alertId }, "alert held in memory only is now on disk");
+      } catch {
+        break; // still failing: the next append tries again
+      }
+    }
+    return true;
+  }
+
+  /** Unacknowledged alerts held in memory only (their file could not be written): a restart would lose them. */
+  get inMemoryOnly(): number {
+    return this.notOnDisk.size;
   }
 
   /** Forgets an acknowledged alert. Returns false when it was not (or no longer) in the outbox. */
   remove(alertId: string): boolean {
     if (!this.entries.has(alertId)) return false;
     this.entries.delete(alertId);
+    this.notOnDisk.delete(alertId);
     try {
       unlinkSync(join(this.dir, `${alertId}${SUFFIX}`));
       fsyncDir(this.dir);
@@ -129,10 +167,15 @@ export class Outbox {
     return null;
   }
 
-  /** A damaged file is kept aside for a technician, never silently deleted. */
+  /** A damaged file is kept aside for a technician, never silently deleted (left in place on a read-only card). */
   private quarantine(file: string, reason: string): void {
-    mkdirSync(this.corruptDir, { recursive: true });
-    renameSync(join(this.dir, file), join(this.corruptDir, file));
-    this.log.error({ file, reason, code: "OUTBOX_CORRUPT" }, "outbox entry unreadable: moved to outbox/corrupt for inspection");
+    this.damaged.push(file);
+    try {
+      mkdirSync(this.corruptDir, { recursive: true });
+      renameSync(join(this.dir, file), join(this.corruptDir, file));
+      this.log.error({ file, reason, code: "OUTBOX_CORRUPT" }, "outbox entry unreadable: moved to outbox/corrupt for inspection");
+    } catch (err) {
+      this.log.error({ file, reason, code: "OUTBOX_CORRUPT", moveError: (err as Error).message }, "outbox entry unreadable, and it could not be moved aside (read-only card?): left in place for inspection");
+    }
   }
 }

@@ -103,25 +103,30 @@ describe("the systemd watchdog is fed only while the alarm path is healthy", () 
     expect(between.filter((m) => m.split("\n").includes("WATCHDOG=1"))).toEqual([]);
   });
 
-  it("stops pinging after a press could not be written, until one is", async () => {
+  it("keeps pinging while a press is held in memory only (a restart cannot mend the disk and would lose it), and writes it once the disk takes writes", async () => {
     const socket = await openNotifySocket(defer);
-    const { kiosk, ticks, dataDir } = await start(systemd(socket));
+    const { kiosk, ticks, dataDir, logs } = await start(systemd(socket));
     await waitFor(() => socket.count("WATCHDOG=1") >= 1, "a first ping");
     const outbox = join(dataDir, "outbox");
-    const between = await unhealthySpell(
-      socket,
-      ticks,
-      /the last alert could not be written/,
-      () => {
-        renameSync(outbox, `${outbox}.away`);
-        writeFileSync(outbox, "not a folder");
-        kiosk.raise("sos");
-        rmSync(outbox);
-        renameSync(`${outbox}.away`, outbox);
-      },
-      () => kiosk.raise("sos"),
-    );
-    expect(between.filter((m) => m.split("\n").includes("WATCHDOG=1"))).toEqual([]);
+    renameSync(outbox, `${outbox}.away`);
+    writeFileSync(outbox, "not a folder");
+    const held = kiosk.raise("sos");
+    expect(kiosk.outbox.inMemoryOnly).toBe(1);
+    const seen = ticks.length;
+    const pings = socket.count("WATCHDOG=1");
+    await waitFor(() => ticks.length >= seen + 4, "four ticks with the press held in memory");
+    expect(ticks.slice(seen).every((t) => t.healthy)).toBe(true);
+    await waitFor(() => socket.count("WATCHDOG=1") >= pings + 3, "pings go on");
+    expect(socket.find("STATUS=alarm path unhealthy")).toBeUndefined();
+    expect(logs.find("outbox cannot be written and alerts are held in memory only: the watchdog stays fed, since a restart would lose them; check the data partition")).toHaveLength(1);
+    // The heartbeat says so.
+    expect(kiosk.faults.all).toContain("outbox:not-durable");
+    rmSync(outbox);
+    renameSync(`${outbox}.away`, outbox);
+    const next = kiosk.raise("sos");
+    expect(kiosk.outbox.inMemoryOnly).toBe(0);
+    expect(existsSync(join(outbox, `${held.alertId}.alert.json`)) && existsSync(join(outbox, `${next.alertId}.alert.json`))).toBe(true);
+    expect(kiosk.faults.all).not.toContain("outbox:not-durable");
   });
 
   it("skips the ping after the event loop stalled", async () => {

@@ -160,4 +160,47 @@ describe("Outbox", () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ level: "error", alertId: alert.alertId });
   });
+
+  it("an alert held in memory only is written to the disk by the next append that reaches it; inMemoryOnly counts it until then", () => {
+    const outbox = open();
+    rmSync(outboxDir, { recursive: true });
+    writeFileSync(outboxDir, "");
+    const held = alertAt("2025-01-02T03:04:05.000Z");
+    expect(outbox.append(held)).toBe(false);
+    expect(outbox.inMemoryOnly).toBe(1);
+    rmSync(outboxDir);
+    mkdirSync(outboxDir);
+    const next = alertAt("2025-01-02T03:04:06.000Z");
+    expect(outbox.append(next)).toBe(true);
+    expect(outbox.inMemoryOnly).toBe(0);
+    expect(readdirSync(outboxDir).sort()).toEqual([`${held.alertId}.alert.json`, `${next.alertId}.alert.json`].sort());
+    expect(new Outbox(dataDir, logs.logger("outbox")).open()).toEqual([held, next]);
+    expect(logs.find("alert held in memory only is now on disk")).toEqual([expect.objectContaining({ alertId: held.alertId })]);
+  });
+
+  it("opens without throwing when the outbox folder cannot be made (a file in its place): one line says what to check, and presses are held in memory", () => {
+    writeFileSync(outboxDir, "not a folder");
+    const outbox = new Outbox(dataDir, logs.logger("outbox"));
+    expect(outbox.open()).toEqual([]);
+    expect(logs.lines.filter((l) => String(l.msg).startsWith("cannot open the outbox folder: presses are held in memory only"))).toHaveLength(1);
+    expect(outbox.writeProblem()).toBe("outbox: not a folder");
+    const alert = alertAt("2025-01-02T03:04:05.000Z");
+    expect(outbox.append(alert)).toBe(false);
+    expect(outbox.pending()).toEqual([alert]);
+    expect(outbox.inMemoryOnly).toBe(1);
+  });
+
+  it("a damaged entry that cannot be moved aside is left in place, logged and listed in damaged; the good entries still load", () => {
+    mkdirSync(outboxDir, { recursive: true });
+    writeFileSync(join(outboxDir, "corrupt"), "a file where outbox/corrupt would go");
+    const good = alertAt("2025-01-02T03:04:05.000Z");
+    writeFileSync(join(outboxDir, `${good.alertId}.alert.json`), JSON.stringify(good));
+    const bad = "33333333-3333-4333-8333-333333333333.alert.json";
+    writeFileSync(join(outboxDir, bad), "");
+    const outbox = new Outbox(dataDir, logs.logger("outbox"));
+    expect(outbox.open()).toEqual([good]);
+    expect(outbox.damaged).toEqual([bad]);
+    expect(existsSync(join(outboxDir, bad))).toBe(true);
+    expect(logs.lines.filter((l) => String(l.msg).startsWith("outbox entry unreadable, and it could not be moved aside"))).toEqual([expect.objectContaining({ file: bad, code: "OUTBOX_CORRUPT" })]);
+  });
 });
