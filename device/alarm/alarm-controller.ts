@@ -43,6 +43,21 @@ export class AlarmController {
     private readonly deps: AlarmDeps,
   ) {
     this.open = this.restore();
+    this.sendCountedPresses(this.open);
+  }
+
+  /**
+   * Presses counted on the open alarm are saved in its state at once but sent at most every
+   * updateIntervalMs: a power cut in between would keep them from the centre. At start, an open alarm
+   * with counted presses that the outbox does not hold at that count is queued again (the gateway
+   * takes the higher count, or answers a duplicate).
+   */
+  private sendCountedPresses(open: OpenAlarm | null): void {
+    if (open === null) return;
+    const count = open.alert.pressCount ?? 1;
+    if (count <= 1 || (this.deps.outbox.get(open.alert.alertId)?.alert.pressCount ?? 1) >= count) return;
+    this.deps.outbox.append(open.alert);
+    this.deps.log.info({ alertId: open.alert.alertId, pressCount: count }, "open alarm's press count queued again at start: presses counted before the agent stopped reach the centre");
   }
 
   /**

@@ -54,6 +54,7 @@ export class AlertDelivery {
         { alertId: ack.alertId, code: ack.error.code, reason: ack.error.message },
         "gateway refused the alert: kept in the outbox and retried; report this to the gateway team",
       );
+      this.outbox.markRefused(ack.alertId);
       this.bus.emit("alert.refused", { alertId: ack.alertId, code: ack.error.code, reason: ack.error.message });
       return;
     }
@@ -104,7 +105,8 @@ export class AlertDelivery {
     const timer = setTimeout(() => {
       if (this.outbox.get(alert.alertId) === undefined) return this.clearResend(alert.alertId);
       if (this.link.isUp) {
-        this.log.warn({ alertId: alert.alertId, waitedMs: delayMs }, "no ack from gateway yet: sending the alert again");
+        if (this.outbox.isRefused(alert.alertId)) this.log.warn({ alertId: alert.alertId, waitedMs: delayMs }, "sending an alert the gateway refused again");
+        else this.log.warn({ alertId: alert.alertId, waitedMs: delayMs }, "no ack from gateway yet: sending the alert again");
         this.publish(alert);
       } else {
         // onLinkUp sends it; keep the backoff state for the try after that

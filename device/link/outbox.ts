@@ -25,6 +25,8 @@ export class Outbox {
   private lastWriteFailed = false;
   /** Alerts whose file could not be written: in memory only, written again at the next append that reaches the disk. */
   private readonly notOnDisk = new Set<string>();
+  /** Alerts the gateway refused (an error ack): still kept and retried, but no longer urgent (holds). */
+  private readonly refused = new Set<string>();
   /** Files found unreadable at open (moved to outbox/corrupt, or left in place). */
   readonly damaged: string[] = [];
 
@@ -73,6 +75,7 @@ export class Outbox {
    */
   append(alert: Alert): boolean {
     this.entries.set(alert.alertId, { alert, publishes: 0 });
+    this.refused.delete(alert.alertId);
     try {
       writeFileDurably(join(this.dir, `${alert.alertId}${SUFFIX}`), JSON.stringify(alert));
       this.lastWriteFailed = false;
@@ -107,6 +110,7 @@ export class Outbox {
     if (!this.entries.has(alertId)) return false;
     this.entries.delete(alertId);
     this.notOnDisk.delete(alertId);
+    this.refused.delete(alertId);
     try {
       unlinkSync(join(this.dir, `${alertId}${SUFFIX}`));
       fsyncDir(this.dir);
@@ -145,10 +149,24 @@ export class Outbox {
     return [...this.entries.values()].map((e) => e.alert).sort((a, b) => Date.parse(a.pressedAt) - Date.parse(b.pressedAt));
   }
 
-  /** Whether an unacknowledged alert of this kind (an SOS, not a test alarm) is waiting. */
+  /**
+   * Whether an unacknowledged alert of this kind (an SOS, not a test alarm) is waiting, one the
+   * gateway has not refused: a refused alert is retried with backoff, and reconnecting sooner or
+   * staying on a node for it would change nothing.
+   */
   holds(kind: Alert["kind"]): boolean {
-    for (const entry of this.entries.values()) if (entry.alert.kind === kind) return true;
+    for (const entry of this.entries.values()) if (entry.alert.kind === kind && !this.refused.has(entry.alert.alertId)) return true;
     return false;
+  }
+
+  /** The gateway refused this alert (an error ack): it is kept and retried, but no longer urgent. */
+  markRefused(alertId: string): void {
+    if (this.entries.has(alertId)) this.refused.add(alertId);
+  }
+
+  /** Whether the gateway refused this alert the last time it answered it. */
+  isRefused(alertId: string): boolean {
+    return this.refused.has(alertId);
   }
 
   get depth(): number {

@@ -346,11 +346,14 @@ export const kioskConfigSchema = z.object({
   faultAfterLinkDownMs: z.number().int().min(1_000).default(120_000),
   alerts: z
     .object({
-      /** An alert published but not acknowledged within this time is sent again. */
+      /**
+       * An alert published but not acknowledged within this time is sent again, then with backoff up to
+       * resend.maxMs (30 s: a gateway whose store was down acknowledges within that of coming back).
+       */
       ackTimeoutMs: z.number().int().min(100).default(10_000),
-      resend: backoffSchema.default({ minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 }),
+      resend: backoffSchema.default({ minMs: 10_000, maxMs: 30_000, factor: 2, jitter: 0.2 }),
     })
-    .default({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 } }),
+    .default({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 30_000, factor: 2, jitter: 0.2 } }),
   /**
    * Reconnect backoff. An idle kiosk backs off up to maxMs; while the outbox holds an unacknowledged
    * SOS alert the delay is also capped at urgentMaxMs with full jitter (0..cap), and a press during a

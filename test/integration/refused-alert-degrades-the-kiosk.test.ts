@@ -38,5 +38,8 @@ describe("an alert the gateway refuses", () => {
     kiosk.button.press(new Date());
     await waitFor(() => kiosk.logs.find("alert acknowledged by gateway").length > 0, "a new alert acknowledged");
     expect(kiosk.faults.all).toContain("alerts-refused");
+    // Kept and retried, but no longer urgent: reconnecting sooner, or staying on a node for it, changes nothing.
+    await waitFor(() => kiosk.outbox.depth === 1, "the kiosk's own alert out of the outbox");
+    expect(kiosk.outbox.holds("sos")).toBe(false);
   });
 });

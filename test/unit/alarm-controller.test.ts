@@ -349,6 +349,27 @@ describe("AlarmController", () => {
     return make();
   };
 
+  it("presses counted in the last updateIntervalMs before a power cut are queued again at the restart; a count the outbox holds is not", async () => {
+    const before = make();
+    press(before);
+    settle();
+    const alertId = before.openAlarm!.alert.alertId;
+    outbox.remove(alertId); // acknowledged at pressCount 1
+    await vi.advanceTimersByTimeAsync(100);
+    press(before);
+    press(before);
+    // The power cut comes before the update (due UPDATE_MS after the raise) is sent.
+    const after = restartAfterPowerCut();
+    expect(after.openAlarm?.alert).toMatchObject({ alertId, pressCount: 3 });
+    expect(outbox.get(alertId)?.alert.pressCount).toBe(3);
+    expect(onDisk(alertId).pressCount).toBe(3);
+    expect(logs.find("open alarm's press count queued again at start: presses counted before the agent stopped reach the centre")).toHaveLength(1);
+    // Started again with that count in the outbox: nothing more is queued.
+    after.stop();
+    restartAfterPowerCut();
+    expect(logs.find("open alarm's press count queued again at start: presses counted before the agent stopped reach the centre")).toHaveLength(1);
+  });
+
   it("an SOS alert whose open-alarm state a power cut kept from being written is the open alarm after the restart", async () => {
     const before = make();
     press(before);

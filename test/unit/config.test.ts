@@ -63,7 +63,7 @@ describe("parseKioskConfig", () => {
     expect(config.mqtt.tcpConnectTimeoutMs).toBe(5_000);
     expect(config.dataDir).toBe("data");
     expect(config.button).toEqual({ driver: "stdin", enterIsPress: false });
-    expect(config.alerts).toEqual({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 300_000, factor: 2, jitter: 0.2 } });
+    expect(config.alerts).toEqual({ ackTimeoutMs: 10_000, resend: { minMs: 10_000, maxMs: 30_000, factor: 2, jitter: 0.2 } });
     expect(config.reconnect).toEqual({ minMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2, urgentMaxMs: 3_000 });
     expect(config.log).toEqual({ level: "info" });
   });
