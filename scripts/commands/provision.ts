@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { isTlsGatewayUrl } from "../../shared/config/gateway-url.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
@@ -40,6 +40,8 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
   if (typeof opts.lat !== "number" || typeof opts.lon !== "number" || typeof opts.address !== "string") {
     throw argumentError("a kiosk needs its location, since dispatch sends a patrol there: pass --lat, --lon and --address");
   }
+  if (opts.address.trim() === "") throw argumentError("--address is empty: give the place a patrol can find (e.g. \"Almaty, Abay Ave, park entrance\")");
+  if (typeof opts.name === "string" && opts.name.trim() === "") throw argumentError("--name is empty: leave it out, or give the kiosk a name");
   const region = typeof opts.region === "string" ? opts.region.trim() : undefined;
   if (region !== undefined && (region === "" || region.length > 100)) throw argumentError("--region must be 1-100 characters (e.g. Almaty)");
   const force = opts.force === true;
@@ -71,7 +73,21 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
   );
   // On PostgreSQL the database exists (or the connection fails); only a SQLite folder can be new.
   const storeExisted = storeLocation(opts).url !== undefined || existsSync(join(String(opts.dataDir), (await import("../../gateway/store/sqlite/index.js")).STORE_FILE));
-  const store = await openCliStore(opts);
+  // The config is written (to a temp name) before the kiosk is registered: a folder that cannot be
+  // written must not leave a registration whose secret nobody has.
+  const tmp = `${configPath}.tmp`;
+  try {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw argumentError(`cannot write ${configPath} (${e.code ?? e.message}): choose an --out folder you can write to`);
+  }
+  const store = await openCliStore(opts).catch((err: unknown) => {
+    rmSync(tmp, { force: true });
+    throw err;
+  });
+  let done = false;
   try {
     const existed = (await store.getKiosk(kioskId)) !== undefined;
     const written = await store.putKiosk(
@@ -82,12 +98,11 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
       throw new SosError(ErrorCode.KioskExists, `kiosk ${kioskId} is already provisioned: pass --force to replace its registration and secret (its old kiosk.json stops working)`);
     }
     await store.sms.putKey(kioskId, smsKey, new Date());
-    mkdirSync(outDir, { recursive: true });
-    const tmp = `${configPath}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, configPath);
+    done = true;
     return { kioskId, configPath, replaced: existed, createdStore: !storeExisted };
   } finally {
+    if (!done) rmSync(tmp, { force: true });
     await store.close();
   }
 }

@@ -165,6 +165,25 @@ describe("sos CLI: one-line errors", () => {
       expect(oneLineError(run)).toContain("--lat");
     });
 
+    it("an --out it cannot write: one line naming --out, and nothing is registered (the same id then provisions into a good folder)", async () => {
+      const gw = join(dir.path, "gw-prov-out");
+      const blocker = join(dir.path, "a-file");
+      writeFileSync(blocker, "not a folder");
+      const line = oneLineError(await sos(["provision", "kz-out-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", join(blocker, "sub"), ...location]));
+      expect(line).toContain("--out");
+      const good = await sos(["provision", "kz-out-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", join(dir.path, "out-good"), ...location]);
+      expect(good.code, good.stderr).toBe(0);
+      expect(good.stdout).toContain("provisioned kiosk kz-out-0001");
+    });
+
+    it("an empty --address (or --name): one line, since dispatch sends a patrol to that address", async () => {
+      const gw = join(dir.path, "gw-prov-empty");
+      const [lat, latValue, lon, lonValue] = location;
+      const blank = oneLineError(await sos(["provision", "kz-empty-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", join(dir.path, "empty-out"), String(lat), String(latValue), String(lon), String(lonValue), "--address", "   "]));
+      expect(blank).toContain("--address is empty");
+      expect(oneLineError(await sos(["provision", "kz-empty-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", join(dir.path, "empty-out"), ...location, "--name", ""]))).toContain("--name is empty");
+    });
+
     it("a second time for the same id fails without --force (one line mentioning --force) and succeeds with it", async () => {
       const gw = join(dir.path, "gw-prov");
       const out = join(dir.path, "prov-out");
