@@ -61,6 +61,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private stopping = false;
   private connected = false;
   private lastError: string | undefined;
+  /** The last CONNACK refusal of this kiosk's credentials (4 bad username or password, 5 not authorized), until a connect. */
+  private credentialsRefused: number | undefined;
   private tlsFailureLogged = false;
   /** The liveness probe of the current connection (ping-probe.ts). */
   private probe: PingProbe | undefined;
@@ -198,6 +200,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
     client.on("error", (err) => {
       this.lastError = err.message;
+      const code = (err as { code?: unknown }).code;
+      if (code === 4 || code === 5) this.credentialsRefused = code;
       // The reason is said with "gateway unreachable: retrying" when the connection closes: here only at debug.
       this.log.debug({ err: { message: err.message, code: (err as { code?: unknown }).code } }, "gateway connection error");
     });
@@ -315,6 +319,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const stream = client.stream as { setNoDelay?: (on: boolean) => void };
     stream.setNoDelay?.(true);
     this.lastError = undefined;
+    this.credentialsRefused = undefined;
     // The subscriptions come first: an alert published before them could have its ack lost.
     this.topics.subscribe(client).then(
       () => {
@@ -377,11 +382,13 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const delayMs = this.backoff.next(urgent);
     // Urgent tries come every few seconds: past the tenth, one in ten is logged above debug.
     const quiet = urgent && this.backoff.attempts > 10 && this.backoff.attempts % 10 !== 0;
-    const level = quiet ? "debug" : this.backoff.attempts > 3 ? "warn" : "info";
-    this.log[level](
-      { attempt: this.backoff.attempts, delayMs, urgent, url: from, ...(this.url === from ? {} : { next: this.url }), reason: this.lastError ?? "connection closed" },
-      "gateway unreachable: retrying",
-    );
+    const fields = { attempt: this.backoff.attempts, delayMs, urgent, url: from, ...(this.url === from ? {} : { next: this.url }), reason: this.lastError ?? "connection closed" };
+    if (this.credentialsRefused !== undefined) {
+      // Reachable, but it will not take this kiosk: no retry mends that, a technician must.
+      if (this.backoff.attempts === 1 || this.backoff.attempts % 10 === 0) {
+        this.log.error(fields, "gateway refused this kiosk's credentials: retrying; check kiosk.json's mqtt username and password (re-provisioned or revoked at the gateway?)");
+      }
+    } else this.log[quiet ? "debug" : this.backoff.attempts > 3 ? "warn" : "info"](fields, "gateway unreachable: retrying");
     this.backoff.schedule(delayMs, () => this.reconnect());
   }
 

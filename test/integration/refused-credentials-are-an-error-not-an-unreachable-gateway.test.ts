@@ -1,0 +1,32 @@
+/**
+ * A kiosk whose password the gateway refuses (re-provisioned with --force, revoked) reaches the
+ * gateway; no retry mends it. It says so at error level with what to check, not "gateway
+ * unreachable" at info, and keeps its presses on disk meanwhile.
+ */
+import { describe, expect, it } from "vitest";
+import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { deferCleanups } from "./cleanups.js";
+import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
+
+const REFUSED = "gateway refused this kiosk's credentials: retrying; check kiosk.json's mqtt username and password (re-provisioned or revoked at the gateway?)";
+
+describe("refused credentials", () => {
+  const defer = deferCleanups();
+
+  it("are logged as an error naming what to check, not as an unreachable gateway; presses wait in the outbox", async () => {
+    const dir = tempDir();
+    defer(() => dir.remove());
+    const gateway = await startTestGateway(`${dir.path}/gw`);
+    defer(() => gateway.stop());
+    const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-cred-0001", gateway.mqttUrl, dir.path);
+    const config = parseKioskConfig({ ...provisioned, mqtt: { ...provisioned.mqtt, password: "not-the-kiosks-password-any-more" }, reconnect: { minMs: 100, maxMs: 200, urgentMaxMs: 200 } });
+    const kiosk = await startTestKiosk(config);
+    defer(() => kiosk.stop());
+    kiosk.button.press(new Date());
+    await waitFor(() => gateway.logs.find("connection refused", (l) => l.clientId === "kz-cred-0001").length >= 3, "three refused connects");
+    const refused = kiosk.logs.find(REFUSED);
+    expect(refused[0]).toMatchObject({ level: "error", attempt: 1, reason: expect.stringMatching(/Bad username or password/) });
+    expect(kiosk.logs.find("gateway unreachable: retrying")).toEqual([]);
+    expect(kiosk.outbox.depth).toBe(1);
+  });
+});
