@@ -233,6 +233,19 @@ export function describeStoreParts(harness: StoreHarness, current: () => Gateway
       expect(await store.security.revocationsSince(last)).toEqual([]);
     });
 
+    it("a kiosk registered again with a new secret (--force) is in the revocation log, so running gateways cut its old session; the same secret, or a first registration, is not", async () => {
+      const store = await fresh();
+      const kiosk = (secretHash: string) => ({ kioskId: "k-re", secretHash, name: null, location: { lat: 43, lon: 76, address: "km 1" } });
+      expect(await store.putKiosk(kiosk("scrypt$old"), { replace: true, now: at(0) })).toBe(true);
+      expect(await store.putKiosk(kiosk("scrypt$old"), { replace: true, now: at(1) })).toBe(true);
+      expect(await store.security.revocationsSince(0)).toEqual([]);
+      expect(await store.putKiosk(kiosk("scrypt$new"), { replace: false, now: at(2) })).toBe(false);
+      expect(await store.security.revocationsSince(0)).toEqual([]);
+      expect(await store.putKiosk(kiosk("scrypt$new"), { replace: true, now: at(3) })).toBe(true);
+      expect(await store.security.revocationsSince(0)).toEqual([{ id: await store.security.lastRevocationId(), kioskId: "k-re" }]);
+      expect((await store.getKiosk("k-re"))?.secretHash).toBe("scrypt$new");
+    });
+
     it("uses an enrolment token once, all or nothing, and lists tokens", async () => {
       const store = await fresh();
       await registered(store, "kiosk-pw");

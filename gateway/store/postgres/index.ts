@@ -111,17 +111,22 @@ export class PostgresStore implements GatewayStore {
     const now = options.now.toISOString();
     const { kioskId, secretHash, name, location } = kiosk;
     const region = kiosk.region ?? null;
-    const result = await this.db.run((q) =>
-      options.replace
-        ? q`INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
+    if (!options.replace) {
+      const result = await this.db.run((q) => q`INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
+            VALUES (${kioskId}, ${secretHash}, ${name}, ${location.lat}, ${location.lon}, ${location.address}, ${region}, ${now}, ${now})
+            ON CONFLICT (kiosk_id) DO NOTHING`);
+      return result.count > 0;
+    }
+    return this.db.tx(async (tx) => {
+      const [before] = await tx<{ secret_hash: string }[]>`SELECT secret_hash FROM kiosks WHERE kiosk_id = ${kioskId} FOR UPDATE`;
+      const result = await tx`INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
             VALUES (${kioskId}, ${secretHash}, ${name}, ${location.lat}, ${location.lon}, ${location.address}, ${region}, ${now}, ${now})
             ON CONFLICT (kiosk_id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name, lat = excluded.lat,
-              lon = excluded.lon, address = excluded.address, region = excluded.region, updated_at = excluded.updated_at`
-        : q`INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
-            VALUES (${kioskId}, ${secretHash}, ${name}, ${location.lat}, ${location.lon}, ${location.address}, ${region}, ${now}, ${now})
-            ON CONFLICT (kiosk_id) DO NOTHING`,
-    );
-    return result.count > 0;
+              lon = excluded.lon, address = excluded.address, region = excluded.region, updated_at = excluded.updated_at`;
+      // A new secret (re-provisioned with --force): the running gateways cut the old one's live session.
+      if (before !== undefined && before.secret_hash !== secretHash) await tx`INSERT INTO revocations (kiosk_id, at) VALUES (${kioskId}, ${now})`;
+      return result.count > 0;
+    });
   }
 
   async listKiosks(): Promise<KioskRecord[]> {

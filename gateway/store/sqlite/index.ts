@@ -144,8 +144,14 @@ export class SqliteStore implements GatewayStore {
       : `INSERT INTO kiosks (kiosk_id, secret_hash, name, lat, lon, address, region, created_at, updated_at)
          VALUES (@kiosk_id, @secret_hash, @name, @lat, @lon, @address, @region, @now, @now)
          ON CONFLICT(kiosk_id) DO NOTHING`;
-    const changes = this.db.prepare(sql).run(params).changes;
-    return Promise.resolve(changes > 0);
+    const tx = this.db.transaction((): boolean => {
+      const before = options.replace ? this.db.prepare<[string], { secret_hash: string }>("SELECT secret_hash FROM kiosks WHERE kiosk_id = ?").get(kiosk.kioskId) : undefined;
+      const changes = this.db.prepare(sql).run(params).changes;
+      // A new secret (re-provisioned with --force): the running gateway cuts the old one's live session.
+      if (before !== undefined && before.secret_hash !== kiosk.secretHash) this.db.prepare("INSERT INTO revocations (kiosk_id, at) VALUES (?, ?)").run(kiosk.kioskId, now);
+      return changes > 0;
+    });
+    return Promise.resolve(tx.immediate());
   }
 
   listKiosks(): Promise<KioskRecord[]> {
