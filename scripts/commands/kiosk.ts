@@ -19,7 +19,7 @@ export const RESTART_EXIT_CODE = 75;
 
 export async function run(opts: KioskOptions): Promise<void> {
   // An invalid mqtt section alone leaves the button working, with the link off (shared/config/kiosk-agent.ts).
-  const { config: loaded, linkProblem } = loadAgentKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
+  const { config: loaded, linkProblem, unknownKeys } = loadAgentKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
   const config = parseKioskConfig(
     {
       ...loaded,
@@ -29,7 +29,7 @@ export async function run(opts: KioskOptions): Promise<void> {
     },
     String(opts.config),
   );
-  await runAgent(config, linkProblem === undefined ? {} : { linkProblem });
+  await runAgent(config, linkProblem === undefined ? {} : { linkProblem }, unknownKeys);
 }
 
 /**
@@ -37,8 +37,9 @@ export async function run(opts: KioskOptions): Promise<void> {
  * that failed its health gate rolled back), the agent stops cleanly and exits 75, and systemd starts
  * the release `current` points at.
  */
-export async function runAgent(config: KioskConfig, extra: Partial<Omit<KioskDeps, "log" | "restart">> = {}): Promise<void> {
+export async function runAgent(config: KioskConfig, extra: Partial<Omit<KioskDeps, "log" | "restart">> = {}, unknownKeys: readonly string[] = []): Promise<void> {
   const log = createLogger({ name: "kiosk", level: config.log.level });
+  if (unknownKeys.length > 0) log.warn({ keys: unknownKeys }, "kiosk.json has settings this agent does not know: they are ignored; check their spelling against docs/deploy-kiosk.md");
   let restarting = false;
   const restart = (reason: string): void => {
     if (restarting) return;

@@ -10,7 +10,7 @@ import type { z } from "zod";
 import { describeZodError } from "../contract.js";
 import { ErrorCode, SosError } from "../errors.js";
 import { type KioskConfig, kioskConfigError, parseKioskConfig, resolveKioskConfig } from "./kiosk.js";
-import { readJsonFile } from "./parse.js";
+import { readJsonFile, unknownKeys } from "./parse.js";
 
 /**
  * Stands in for an invalid mqtt section so that the rest of the config can be parsed; nothing
@@ -25,6 +25,8 @@ export interface AgentKioskConfig {
    * and its fix. `config.mqtt` is then a placeholder that must not be connected to.
    */
   readonly linkProblem?: string;
+  /** Settings in kiosk.json this agent does not know (dotted paths): ignored, most likely misspelt. */
+  readonly unknownKeys: readonly string[];
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -34,12 +36,16 @@ export function loadAgentKioskConfig(path: string, overrides: { dataDir?: string
   const raw = readJsonFile(path);
   const invalid = (...errors: z.ZodError[]): string => `${path} is invalid: ${errors.map(describeZodError).join("; ")}`;
   const error = kioskConfigError(raw);
-  if (error === null) return { config: resolveKioskConfig(parseKioskConfig(raw, path), path, overrides) };
+  if (error === null) {
+    const parsed = parseKioskConfig(raw, path);
+    return { config: resolveKioskConfig(parsed, path, overrides), unknownKeys: unknownKeys(raw, parsed) };
+  }
   if (!isObject(raw) || !error.issues.every((issue) => issue.path[0] === "mqtt")) throw new SosError(ErrorCode.ConfigInvalid, invalid(error));
   // The whole-config rules (a modem needs numbers, lights on the button's board…) run only once every
   // field parses: they are checked now, with the placeholder, and reported beside the mqtt problems.
   const withoutLink = { ...raw, mqtt: LINK_OFF_MQTT };
   const rest = kioskConfigError(withoutLink);
   if (rest !== null) throw new SosError(ErrorCode.ConfigInvalid, invalid(error, rest));
-  return { config: resolveKioskConfig(parseKioskConfig(withoutLink, path), path, overrides), linkProblem: invalid(error) };
+  const parsed = parseKioskConfig(withoutLink, path);
+  return { config: resolveKioskConfig(parsed, path, overrides), linkProblem: invalid(error), unknownKeys: unknownKeys({ ...raw, mqtt: {} }, parsed) };
 }

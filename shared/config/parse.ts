@@ -24,6 +24,18 @@ export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, sour
   return deepFreeze(result.data);
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The keys of `input` that parsing dropped (zod strips keys a schema does not know), as dotted paths:
+ * a misspelt setting (`enterIsPres`) would otherwise be ignored without a word.
+ */
+export function unknownKeys(input: unknown, output: unknown, prefix = ""): string[] {
+  if (Array.isArray(input) && Array.isArray(output)) return input.flatMap((item, i) => unknownKeys(item, output[i], `${prefix}${i}.`));
+  if (!isPlainObject(input) || !isPlainObject(output)) return [];
+  return Object.keys(input).flatMap((key) => (key in output ? unknownKeys(input[key], output[key], `${prefix}${key}.`) : [`${prefix}${key}`]));
+}
+
 /** Reads and parses a JSON config file; a missing or malformed file is a one-line error. */
 export function readJsonFile(path: string): unknown {
   let text: string;

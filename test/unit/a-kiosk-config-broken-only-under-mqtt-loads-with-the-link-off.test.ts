@@ -71,8 +71,14 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
 
   it("a valid file loads as loadKioskConfig loads it, with no link problem, the data dir override too", () => {
     write(valid);
-    expect(loadAgentKioskConfig(path)).toEqual({ config: loadKioskConfig(path) });
+    expect(loadAgentKioskConfig(path)).toEqual({ config: loadKioskConfig(path), unknownKeys: [] });
     expect(loadAgentKioskConfig(path, { dataDir: "/elsewhere" }).config.dataDir).toBe("/elsewhere");
+  });
+
+  it("names the settings it does not know (a misspelt key is otherwise ignored without a word), the link-off case too", () => {
+    const misspelt = { ...valid, button: { driver: "stdin", enterIsPres: true }, colour: "red" };
+    expect(loadAgentKioskConfig(write(misspelt)).unknownKeys).toEqual(["button.enterIsPres", "colour"]);
+    expect(loadAgentKioskConfig(write({ ...misspelt, mqtt: { url: "not a url" } })).unknownKeys).toEqual(["button.enterIsPres", "colour"]);
   });
 
   it("an unreachable but valid gateway list is no problem", () => {
