@@ -4,7 +4,7 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
-import { argumentError, fail, parseNumber, parsePort, quietOnClosedStdout, requireOption } from "./lib/cli.js";
+import { argumentError, fail, parseCount, parseNumber, parsePort, quietOnClosedStdout, requireOption } from "./lib/cli.js";
 import { requireStore, storeOption } from "./lib/store.js";
 
 // `sos … | head -1`: a reader that stops early ends us quietly, not with an EPIPE stack trace.
@@ -119,7 +119,7 @@ program
   .description("create one-time enrolment tokens (printed once; stored hashed)")
   .option("--data-dir <dir>", "the gateway's data folder (its store)")
   .addOption(storeOption())
-  .option("--count <n>", "how many", parseNumber, 1)
+  .option("--count <n>", "how many", parseCount, 1)
   .option("--expires <duration>", "how long they are valid: 30m, 12h, 7d", "7d")
   .option("--site <text>", "a note on where they are for (a site, a technician)")
   .option("--json", "print JSON")
@@ -328,7 +328,7 @@ const alerts = program
   .option("--data-dir <dir>", "the gateway's data folder (its store)")
   .addOption(storeOption())
   .option("--json", "print JSON instead of a table")
-  .option("--limit <n>", "how many, newest first", parseNumber, 100)
+  .option("--limit <n>", "how many, newest first", parseCount, 100)
   .option("--attempts <alertId>", "show every dispatch attempt of one alert")
   .action(async (opts: Record<string, unknown>) => (await import("./commands/alerts.js")).run(requireStore(opts, "alerts")).catch(fail));
 

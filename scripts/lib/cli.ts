@@ -44,6 +44,13 @@ export function parseNumber(value: string): number {
   return n;
 }
 
+/** A count (--limit, --count): a whole number of at least 1. */
+export function parseCount(value: string): number {
+  const n = parseNumber(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return n;
+}
+
 export function argumentError(message: string): SosError {
   return new SosError(ErrorCode.ArgumentInvalid, message);
 }

@@ -273,6 +273,10 @@ describe("sos CLI: one-line errors", () => {
       }
     });
 
+    it("--limit must be a whole number of at least 1: one line naming --limit", async () => {
+      for (const bad of ["0", "-1", "1.5", "many"]) expect(oneLineError(await sos(["alerts", "--data-dir", dataDir, "--limit", bad]))).toContain("--limit");
+    });
+
     it("--json lists each stored alert with its delivery state", async () => {
       const run = await sos(["alerts", "--data-dir", dataDir, "--json"]);
       expect(run.code, run.stderr).toBe(0);
