@@ -63,7 +63,9 @@ async function trustedCa(base: URL, opts: EnrollOptions): Promise<string> {
   if (typeof opts.caFingerprint !== "string") throw argumentError("say how to trust the gateway: --ca-cert FILE (its pki/ca.crt) or --ca-fingerprint SHA256 (printed by 'sos ca init')");
   const expected = normaliseFingerprint(opts.caFingerprint);
   if (expected.length !== 95) throw argumentError("--ca-fingerprint must be a SHA-256 fingerprint: 64 hex digits, with or without ':'");
-  const reply = await httpsRequest(new URL("/api/enroll/ca", base), { method: "GET", insecure: true });
+  const reply = await httpsRequest(new URL("/api/enroll/ca", base), { method: "GET", insecure: true }).catch((err: unknown) => {
+    throw new SosError(ErrorCode.ArgumentInvalid, `cannot reach the gateway at ${base.host} (${errorMessage(err)}): check --gateway, the gateway's HTTPS address (https://HOST:PORT)`);
+  });
   if (reply.status !== 200) throw new SosError(ErrorCode.ArgumentInvalid, `the gateway did not give its CA certificate (HTTP ${reply.status}): check --gateway`);
   const actual = fingerprintOf(singleCertificate(reply.text, "the gateway's CA answer"));
   if (actual !== expected) {

@@ -212,6 +212,15 @@ describe("sos CLI: one-line errors", () => {
     });
   });
 
+  describe("sos enroll", () => {
+    it("a gateway that does not answer: one line saying it cannot be reached and naming --gateway", async () => {
+      const fingerprint = "ab".repeat(32);
+      const line = oneLineError(await sos(["enroll", "--gateway", "https://127.0.0.1:1", "--token", "tok", "--id", "kz-enr-0001", ...location, "--out", join(dir.path, "enr-out"), "--ca-fingerprint", fingerprint]));
+      expect(line).toContain("cannot reach the gateway at 127.0.0.1:1");
+      expect(line).toContain("--gateway");
+    });
+  });
+
   describe("sos kiosk selftest", () => {
     it("refuses while the kiosk has an alarm open (one line naming the alarm and --force), and touches nothing", async () => {
       const out = join(dir.path, "selftest-out");
