@@ -3,7 +3,7 @@ import { hashSecret } from "../../gateway/registry/credentials.js";
 import { operatorNameSchema, operatorUsername } from "../../gateway/operators/names.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { argumentError } from "../lib/cli.js";
-import { openCliStore } from "../lib/store.js";
+import { openCliStore, storeExists } from "../lib/store.js";
 import { formatTable } from "../lib/table.js";
 
 export interface OperatorAddOptions {
@@ -35,6 +35,8 @@ export interface AddResult {
   /** Set when the password was generated (to show once). */
   readonly generated: string | undefined;
   readonly replaced: boolean;
+  /** True when --data-dir held no gateway store yet (a first operator, or a mistyped folder). */
+  readonly createdStore: boolean;
 }
 
 export async function addOperator(name: string, opts: OperatorAddOptions, stdin: NodeJS.ReadableStream = process.stdin): Promise<AddResult> {
@@ -52,13 +54,14 @@ export async function addOperator(name: string, opts: OperatorAddOptions, stdin:
     password = generated;
   }
   // Created when missing, as `sos provision` does: operators may be added before the first start.
+  const storeExisted = await storeExists(opts);
   const store = await openCliStore(opts);
   try {
     const existed = (await store.getOperator(name)) !== undefined;
     const role = opts.role === "admin" ? "admin" : "operator";
     const written = await store.putOperator({ name, passwordHash: await hashSecret(password), role }, { replace: opts.force === true, now: new Date() });
     if (!written) throw new SosError(ErrorCode.OperatorExists, `operator ${name} already exists: pass --force to give them a new password`);
-    return { name, generated, replaced: existed };
+    return { name, generated, replaced: existed, createdStore: !storeExisted };
   } finally {
     await store.close();
   }
@@ -66,6 +69,7 @@ export async function addOperator(name: string, opts: OperatorAddOptions, stdin:
 
 export async function runAdd(name: string, opts: OperatorAddOptions): Promise<void> {
   const result = await addOperator(name, opts);
+  if (result.createdStore) process.stdout.write(`note: ${String(opts.dataDir)} held no gateway store, so a new one was created there; run the gateway with this --data-dir\n`);
   const verb = result.replaced ? "new password for operator" : "added operator";
   if (result.generated === undefined) {
     process.stdout.write(`${verb} ${result.name}\n`);

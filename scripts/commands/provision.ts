@@ -8,7 +8,7 @@ import { SMS_KEY_BYTES } from "../../shared/sms-alert.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
 import { argumentError, kioskGateways } from "../lib/cli.js";
-import { openCliStore, storeLocation } from "../lib/store.js";
+import { openCliStore, storeExists } from "../lib/store.js";
 
 export interface ProvisionOptions {
   dataDir?: unknown;
@@ -72,7 +72,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
     "provisioning request",
   );
   // On PostgreSQL the database exists (or the connection fails); only a SQLite folder can be new.
-  const storeExisted = storeLocation(opts).url !== undefined || existsSync(join(String(opts.dataDir), (await import("../../gateway/store/sqlite/index.js")).STORE_FILE));
+  const storeExisted = await storeExists(opts);
   // The config is written (to a temp name) before the kiosk is registered: a folder that cannot be
   // written must not leave a registration whose secret nobody has.
   const tmp = `${configPath}.tmp`;

@@ -2,6 +2,8 @@
  * The store a command works on: `--store URL` (or SOS_STORE_URL) for PostgreSQL, else the SQLite
  * store in `--data-dir`. Commands open it through gateway/store/open.ts, never a backend directly.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Option } from "commander";
 import { openStore, type StoreLocation } from "../../gateway/store/open.js";
 import type { GatewayStore } from "../../gateway/store/store.js";
@@ -43,4 +45,11 @@ export function isOlderSchema(err: unknown): boolean {
 
 export function openCliStore(opts: StoreOptions, mode: { readonly?: boolean; mustExist?: boolean } = {}): Promise<GatewayStore> {
   return openStore({ ...storeLocation(opts), ...mode });
+}
+
+/** Whether the store is there before it is opened: a PostgreSQL URL always is; a SQLite folder may be new (a first run, or a mistyped --data-dir). */
+export async function storeExists(opts: StoreOptions): Promise<boolean> {
+  if (storeLocation(opts).url !== undefined) return true;
+  const { STORE_FILE } = await import("../../gateway/store/sqlite/index.js");
+  return existsSync(join(String(opts.dataDir), STORE_FILE));
 }

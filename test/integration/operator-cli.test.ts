@@ -32,7 +32,8 @@ describe("sos operator", () => {
 
     const fromStdin = await run(["operator", "add", "alice", "--data-dir", dataDir, "--password-stdin"], "a long enough password\n");
     expect(fromStdin).toMatchObject({ code: 0, stderr: "" });
-    expect(fromStdin.stdout).toBe("added operator alice");
+    // The first operator in a folder with no store yet: said in a note, as a mistyped --data-dir would be noticed.
+    expect(fromStdin.stdout).toBe(`note: ${dataDir} held no gateway store, so a new one was created there; run the gateway with this --data-dir\nadded operator alice`);
 
     const generated = await run(["operator", "add", "bob", "--data-dir", dataDir]);
     expect(generated.code).toBe(0);
