@@ -387,6 +387,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         },
         refusalLog: { perKey: config.limits.refusalLogPerKey, total: config.limits.refusalLogTotal, windowMs: config.limits.refusalLogWindowMs },
         onRefused: (reason) => events.emit("http.refused", { reason }),
+        trustedProxies: config.http.trustedProxies,
       },
     );
     const httpPort = await http.start(config.http.host, config.http.port);

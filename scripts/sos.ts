@@ -70,6 +70,7 @@ program
   .addOption(new Option("--dispatch-format <format>", "dispatch body: flat (sos.dispatch.alert/v1) or eido (NENA EIDO, with acknowledged / call connected / closed sent as updates)").choices(["flat", "eido"]).default("flat"))
   .option("--public-url <url>", "the gateway's URL as dispatch reaches it, for snapshot links (default http://<http-host>:<http-port>)")
   .option("--ice-server <url>", "a STUN/TURN URL for operator calls (repeatable; TURN with credentials: SOS_ICE_SERVERS as JSON)", collect, [])
+  .option("--trusted-proxy <address>", "a reverse proxy in front of the HTTP port (its IP; repeatable): its X-Forwarded-For names the client for the login limits and /metrics", collect, [])
   .option("--ops-url <url>", "operations webhook URL: kiosk state changes and offline reminders (none are sent without one)")
   .option("--ops-secret <secret>", "HMAC key for the ops webhook's X-Sos-Signature (or set SOS_OPS_SECRET)")
   .option("--cluster <url>", "several active gateway nodes: MQTT routed between them through this Redis/Valkey (redis://HOST:PORT; or SOS_CLUSTER_URL)")

@@ -17,6 +17,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { CONNECTION_REFUSED, type RefusalLog, type SampledLine } from "../broker/refusal-log.js";
 import { addressKey } from "../operators/limiter.js";
+import { normaliseAddress } from "./client-address.js";
 
 const CONNECTION_CUT: SampledLine = { message: "connection cut", summary: "connections cut not logged one by one" };
 
@@ -44,6 +45,8 @@ export class HttpConnectionGuard {
     private readonly log: RefusalLog,
     private readonly listener: "http" | "https",
     private readonly counted: (reason: HttpRefusal) => void = () => undefined,
+    /** Trusted reverse proxies: every console behind one comes from its address, so only the total cap applies to it. */
+    private readonly trustedProxies: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Open connections now (all addresses). */
@@ -60,7 +63,7 @@ export class HttpConnectionGuard {
       this.refuse(socket, "global-limit", `the gateway has ${this.open} HTTP connections open, its limit (limits.httpConnections)`);
       return false;
     }
-    if (this.limits.perAddress > 0 && mine >= this.limits.perAddress) {
+    if (this.limits.perAddress > 0 && mine >= this.limits.perAddress && !this.trustedProxies.has(normaliseAddress(address))) {
       this.refuse(socket, "address-limit", `${mine} HTTP connections open from this address, its limit (limits.httpConnectionsPerAddress)`);
       return false;
     }

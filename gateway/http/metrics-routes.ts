@@ -33,7 +33,8 @@ export function metricsRoutes(metrics: MetricsSource, options: { token?: string 
       if (given === undefined || !timingSafeEqual(sha256(given), expected)) {
         throw new HttpError(401, "METRICS_TOKEN", "send the metrics token: Authorization: Bearer <metrics.token>", { "www-authenticate": 'Bearer realm="metrics"' });
       }
-    } else if (!isLoopback(ctx.address)) {
+    } else if (!isLoopback(ctx.address) || ctx.forwardedUntrusted) {
+      // A request a proxy on this machine forwarded comes from loopback too: its forwarding headers say it is not local.
       throw new HttpError(403, "METRICS_LOOPBACK_ONLY", "metrics are served to this machine only: configure a token (SOS_METRICS_TOKEN) to scrape from elsewhere");
     }
     const { body, contentType } = await metrics.render();

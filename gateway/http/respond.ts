@@ -8,8 +8,10 @@ export interface RequestContext {
   readonly method: string;
   readonly path: string;
   readonly query: URLSearchParams;
-  /** The peer's address (the proxy's, behind one). */
+  /** The client's address: the peer's, or behind a trusted proxy the forwarded one (client-address.ts). */
   readonly address: string;
+  /** Forwarding headers from a peer not trusted to set them: the request is not local, whatever its peer. */
+  readonly forwardedUntrusted: boolean;
 }
 
 /** A route group answers the requests it knows and returns false for the rest. */

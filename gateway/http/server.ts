@@ -11,6 +11,7 @@ import { ErrorCode, SosError } from "../../shared/errors.js";
 import { DEFAULT_REFUSAL_LOG, RefusalLog, type RefusalLogOptions } from "../broker/refusal-log.js";
 import { answerClientError, applyTimeouts, checkingIntervalMs, HttpConnectionGuard, type HttpLimits, type HttpRefusal } from "./connection-guard.js";
 import { HttpError, type RequestContext, type RouteGroup, sendError, sendJson } from "./respond.js";
+import { clientAddress, normaliseAddress } from "./client-address.js";
 
 export interface Readiness {
   ready(): Promise<{ ready: boolean; checks: Record<string, string> }>;
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   readonly refusalLog?: RefusalLogOptions;
   /** Counts a connection refused or cut (the metric). */
   readonly onRefused?: (reason: HttpRefusal) => void;
+  /** Reverse proxies whose X-Forwarded-For names the client (client-address.ts); exempt from the per-address connection cap. */
+  readonly trustedProxies?: readonly string[];
 }
 
 export class HttpServer {
@@ -45,6 +48,7 @@ export class HttpServer {
   private httpsServer: HttpsServer | undefined;
   private readonly refusals: RefusalLog;
   readonly guard: HttpConnectionGuard;
+  private readonly trusted: ReadonlySet<string>;
 
   constructor(
     private readonly readiness: Readiness,
@@ -52,7 +56,8 @@ export class HttpServer {
     private readonly options: HttpServerOptions = {},
   ) {
     this.refusals = new RefusalLog(log, options.refusalLog ?? DEFAULT_REFUSAL_LOG);
-    this.guard = new HttpConnectionGuard(options.limits ?? DEFAULT_HTTP_LIMITS, this.refusals, options.tls === undefined ? "http" : "https", options.onRefused);
+    this.trusted = new Set((options.trustedProxies ?? []).map(normaliseAddress));
+    this.guard = new HttpConnectionGuard(options.limits ?? DEFAULT_HTTP_LIMITS, this.refusals, options.tls === undefined ? "http" : "https", options.onRefused, this.trusted);
   }
 
   async start(host: string, port: number): Promise<number> {
@@ -125,7 +130,8 @@ export class HttpServer {
   private async serve(req: IncomingMessage, res: RequestContext["res"]): Promise<void> {
     const url = parseTarget(req.url);
     if (url === undefined) return sendError(res, 400, "BAD_PATH", "the request target must be a path starting with a single '/'");
-    const ctx: RequestContext = { req, res, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, address: req.socket.remoteAddress ?? "unknown" };
+    const client = clientAddress(req, this.trusted);
+    const ctx: RequestContext = { req, res, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, address: client.address, forwardedUntrusted: client.forwardedUntrusted };
     if (ctx.path === "/healthz" || ctx.path === "/readyz") return this.health(ctx);
     if (crossOrigin(req)) {
       return sendError(res, 403, "CROSS_ORIGIN", "a request that changes something must come from the console's own page (Origin differs from Host)");

@@ -27,6 +27,7 @@ export interface GatewayOptions {
   dispatchFormat?: unknown;
   publicUrl?: unknown;
   iceServer?: unknown;
+  trustedProxy?: unknown;
   opsUrl?: unknown;
   cluster?: unknown;
   nodeId?: unknown;
@@ -79,7 +80,7 @@ export async function run(opts: GatewayOptions): Promise<void> {
       mqtt: { host: opts.mqttHost, port: opts.mqttPort, enabled: typeof opts.plainMqtt === "boolean" ? opts.plainMqtt : undefined },
       mqtts: { host: opts.mqttsHost, port: opts.mqttsPort },
       limits: { connectionBurst: opts.connectionBurst, connectionsPerSecond: opts.connectionsPerSecond, handshakeDeadlineMs: opts.handshakeDeadlineMs },
-      http: { host: opts.httpHost, port: opts.httpPort },
+      http: { host: opts.httpHost, port: opts.httpPort, ...(Array.isArray(opts.trustedProxy) && opts.trustedProxy.length > 0 ? { trustedProxies: opts.trustedProxy } : {}) },
       dispatch: {
         url: opts.dispatchUrl,
         secret: opts.dispatchSecret ?? process.env.SOS_DISPATCH_SECRET,

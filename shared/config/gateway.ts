@@ -239,8 +239,15 @@ export const gatewayConfigSchema = z
          * publicUrl are always allowed.
          */
         allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
+        /**
+         * Reverse proxies (IP addresses) in front of the HTTP port: behind one, a request's client is
+         * the right-most X-Forwarded-For hop that is not one of them (failed-login limits, /metrics'
+         * loopback rule); they are exempt from the per-address connection cap. Never list an address
+         * clients can connect from themselves.
+         */
+        trustedProxies: z.array(z.union([z.ipv4(), z.ipv6()], { error: "must be an IP address (e.g. 127.0.0.1)" })).default([]),
       })
-      .default({ host: "127.0.0.1", port: 8080, allowedOrigins: [] }),
+      .default({ host: "127.0.0.1", port: 8080, allowedOrigins: [], trustedProxies: [] }),
     /**
      * GET /metrics: with a token (SOS_METRICS_TOKEN), only `Authorization: Bearer <token>` is served;
      * without one, only requests from loopback (a Prometheus on the gateway's machine).

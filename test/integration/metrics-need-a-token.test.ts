@@ -38,7 +38,7 @@ describe("/metrics needs a token, or loopback without one", () => {
     const ask = async (address: string): Promise<number> => {
       let status = 0;
       const res = { writeHead: (s: number) => (status = s), end: () => undefined } as unknown as ServerResponse;
-      const ctx: RequestContext = { req: { headers: {} } as IncomingMessage, res, method: "GET", path: "/metrics", query: new URLSearchParams(), address };
+      const ctx: RequestContext = { req: { headers: {} } as IncomingMessage, res, method: "GET", path: "/metrics", query: new URLSearchParams(), address, forwardedUntrusted: false };
       try {
         await route(ctx);
       } catch (err) {
