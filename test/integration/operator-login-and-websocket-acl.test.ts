@@ -148,7 +148,7 @@ describe("operator login and MQTT over WebSocket", () => {
       expect((await operator.subscribeAsync(filter, { qos: 1 })).map((g) => g.qos), filter).toEqual([1]);
     }
     // A refused filter costs the page its connection (each probe is a page of its own).
-    for (const [i, filter] of ["sos/v1/kiosks/+/acks", topicFor("alerts", KIOSK), topicFor("callDown", KIOSK), "#", "sos/v1/kiosks/+/snapshot"].entries()) {
+    for (const filter of ["sos/v1/kiosks/+/acks", topicFor("alerts", KIOSK), topicFor("callDown", KIOSK), "#", "sos/v1/kiosks/+/snapshot"]) {
       const probe = track(await connectOperator(gateway.httpPort, "alice"));
       const err = await probe.subscribeAsync(filter, { qos: 1 }).then(() => undefined, (e: unknown) => e as Error);
       expect(err?.message, `subscription to ${filter} must be refused`).toBe("Connection closed");

@@ -25,7 +25,8 @@ describe("refused credentials", () => {
     kiosk.button.press(new Date());
     await waitFor(() => gateway.logs.find("connection refused", (l) => l.clientId === "kz-cred-0001").length >= 3, "three refused connects");
     const refused = kiosk.logs.find(REFUSED);
-    expect(refused[0]).toMatchObject({ level: "error", attempt: 1, reason: expect.stringMatching(/Bad username or password/) });
+    expect(refused[0]).toMatchObject({ level: "error", attempt: 1 });
+    expect(String(refused[0]?.reason)).toMatch(/Bad username or password/);
     expect(kiosk.logs.find("gateway unreachable: retrying")).toEqual([]);
     expect(kiosk.outbox.depth).toBe(1);
   });

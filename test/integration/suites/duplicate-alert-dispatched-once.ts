@@ -122,9 +122,11 @@ export function duplicateAlertDispatchedOnce(store: TestStore): void {
       expect(nak.status === "error" ? nak.error.message : "").toBe(`alertId ${original.alertId} already belongs to another kiosk's alert: generate a new alertId`);
 
       const logged = await waitFor(() => gateway.logs.find("alert rejected", (l) => l.code === "ALERT_ID_CONFLICT")[0], "conflict logged");
-      expect(logged).toMatchObject({ kioskId: SECOND, alertId: original.alertId, reason: expect.stringContaining(`already belongs to kiosk ${FIRST}`) });
+      expect(logged).toMatchObject({ kioskId: SECOND, alertId: original.alertId });
+      expect(String(logged.reason)).toContain(`already belongs to kiosk ${FIRST}`);
       const rejected = await gateway.store.listRejected(10);
-      expect(rejected).toEqual([expect.objectContaining({ kioskId: SECOND, code: "ALERT_ID_CONFLICT", topic: topicFor("alerts", SECOND), reason: expect.stringContaining(`already belongs to kiosk ${FIRST}`) })]);
+      expect(rejected).toEqual([expect.objectContaining({ kioskId: SECOND, code: "ALERT_ID_CONFLICT", topic: topicFor("alerts", SECOND) })]);
+      expect(rejected[0]?.reason).toContain(`already belongs to kiosk ${FIRST}`);
 
       // The stored alert is still the first kiosk's, unchanged, and was not forwarded again.
       expect(await gateway.store.getAlert(original.alertId)).toMatchObject({ kioskId: FIRST, kind: "sos", pressedAt: original.pressedAt, attempts: 1 });
