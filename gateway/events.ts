@@ -30,6 +30,8 @@ export interface GatewayEvents {
   /** A kiosk's new connection authenticated, before its CONNACK: nothing it sends on it has been handled yet. */
   "kiosk.authenticated": { kioskId: string };
   "kiosk.connected": { kioskId: string };
+  /** A kiosk's live connection was taken over by a new one with its identity (broker/takeovers.ts). */
+  "kiosk.takeover": Record<string, never>;
   "kiosk.disconnected": { kioskId: string };
   /** A kiosk's heartbeat arrived (`valid` false: it did not match the schema). */
   "kiosk.heartbeat": { kioskId: string; valid: boolean; dropped?: boolean };

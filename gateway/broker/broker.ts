@@ -33,6 +33,7 @@ import { type BrokerPersistence, clearRetained, retainedTopics } from "./retaine
 import { indexRetained, type RetainedPersistence } from "./retained-index.js";
 import { acceptRoutedPackets, forgetSessionsThatMoved, type OutgoingPersistence } from "./routed-packets.js";
 import { SessionLog } from "./session-log.js";
+import { TakeoverWatch } from "./takeovers.js";
 import type { Emitter } from "../cluster/routing.js";
 
 /** Handles a message a kiosk published on one of its `up` topics. */
@@ -90,6 +91,8 @@ export class GatewayBroker {
   private readonly gate: PacketGate;
   /** Connect and disconnect lines, sampled per client (one reconnecting in a loop would flood the log). */
   private readonly sessions: SessionLog;
+  /** Kiosks whose connections keep taking each other over (two boxes with one identity). */
+  private readonly takeovers: TakeoverWatch;
   private stopping = false;
 
   constructor(
@@ -103,6 +106,7 @@ export class GatewayBroker {
     this.handshakes = new HandshakeDeadline(limits.handshakeDeadlineMs, clock);
     this.refusals = new RefusalLog(deps.log, { perKey: limits.refusalLogPerKey, total: limits.refusalLogTotal, windowMs: limits.refusalLogWindowMs });
     this.sessions = new SessionLog(deps.log, { perKey: limits.refusalLogPerKey, windowMs: limits.refusalLogWindowMs });
+    this.takeovers = new TakeoverWatch(deps.log, () => deps.bus.emit("kiosk.takeover", {}));
     this.gate = new PacketGate({
       principals: this.principals,
       refusals: this.refusals,
@@ -213,6 +217,8 @@ export class GatewayBroker {
           (principal) => {
             this.principals.set(client, principal);
             if (principal.role === "kiosk") {
+              const before = this.newest.get(principal.kioskId);
+              if (before !== undefined && before !== client && !before.closed) this.takeovers.took(principal.kioskId, remoteAddress(before), remoteAddress(client), Date.now());
               this.newest.set(principal.kioskId, client);
               this.deps.bus.emit("kiosk.authenticated", { kioskId: principal.kioskId });
             }

@@ -112,6 +112,7 @@ export class GatewayMetrics {
     });
     const refusedConnections = new Counter({ name: "sos_mqtt_refused_connections_total", help: "MQTT connections refused, by MQTT reason", labelNames: ["reason"], registers });
     const refusedPublishes = new Counter({ name: "sos_mqtt_refused_publishes_total", help: "MQTT publishes refused (the client is disconnected), by the client's role and the reason", labelNames: ["role", "reason"], registers });
+    const takeovers = new Counter({ name: "sos_kiosk_takeovers_total", help: "Kiosk connections closed because another connection authenticated as the same kiosk (many: two boxes with one identity)", registers });
     const refusedSubscriptions = new Counter({ name: "sos_mqtt_refused_subscriptions_total", help: "MQTT subscriptions refused (the client is disconnected), by the client's role and the reason", labelNames: ["role", "reason"], registers });
     const refusedCalls = new Counter({
       name: "sos_call_messages_refused_total",
@@ -168,6 +169,7 @@ export class GatewayMetrics {
     });
     events.on("ops.delivered", "metrics", () => opsAttempts.inc({ result: "delivered" }));
     events.on("ops.failed", "metrics", () => opsAttempts.inc({ result: "failed" }));
+    events.on("kiosk.takeover", "metrics", () => takeovers.inc());
     events.on("mqtt.refused", "metrics", (e) => {
       if (e.what === "connection") refusedConnections.inc({ reason: e.reason });
       else if (e.what === "publish") refusedPublishes.inc({ role: e.role ?? "none", reason: e.reason });
