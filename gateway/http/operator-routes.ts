@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { OperatorAlarm } from "../../shared/call.js";
-import type { OperatorAuth } from "../operators/auth.js";
+import { knownDeviceProof, type OperatorAuth } from "../operators/auth.js";
 import { buildOperatorAlarm } from "../operators/alarms.js";
 import { operatorNameSchema, operatorUsername } from "../operators/names.js";
 import { operatorStamp, type Session, type SessionStore } from "../operators/sessions.js";
@@ -50,6 +50,10 @@ export function consoleAuthorizer(sessions: SessionStore): Authorize {
   return (ctx, _action) => requireSession(ctx, sessions);
 }
 
+/** The known-device cookie of one operator (names are cookie-safe: operatorNameSchema). */
+const knownDeviceCookie = (name: string): string => `sos_known_${name}`;
+const KNOWN_DEVICE_MAX_AGE_S = 180 * 86_400;
+
 export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
   const { auth, log } = deps;
   const sessions = auth.sessions;
@@ -72,13 +76,18 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
     const parsed = loginSchema.safeParse(await readJson(ctx.req, 4_096));
     if (!parsed.success) throw new HttpError(400, "BODY_INVALID", "send {\"name\": \"...\", \"password\": \"...\"}");
     const { name, password } = parsed.data;
-    const result = await auth.verifyPassword(name, password, ctx.address);
+    const knownCookie = operatorNameSchema.safeParse(name).success ? readCookie(ctx.req, knownDeviceCookie(name)) : undefined;
+    const result = await auth.verifyPassword(name, password, ctx.address, knownCookie);
     if (!result.ok) {
       // A name that is not one (often a password typed into the wrong field) is not logged.
       const logged = operatorNameSchema.safeParse(name).success ? name : null;
-      log.warn({ operator: logged, address: ctx.address, reason: result.reason, ...(result.reason !== "rate-limited" && result.slowedMs > 0 ? { slowedMs: result.slowedMs } : {}) }, "login refused");
+      log.warn({ operator: logged, address: ctx.address, reason: result.reason, ...("slowedMs" in result && result.slowedMs > 0 ? { slowedMs: result.slowedMs } : {}) }, "login refused");
       if (result.reason === "rate-limited") {
         return sendError(ctx.res, 429, "TOO_MANY_ATTEMPTS", "too many failed logins from this address: wait a minute", { "retry-after": String(Math.ceil(result.retryAfterMs / 1_000)) });
+      }
+      if (result.reason === "account-busy") {
+        const s = Math.ceil(result.retryAfterMs / 1_000);
+        return sendError(ctx.res, 429, "TOO_MANY_ATTEMPTS", `too many failed logins on this name just now: try again in ${s} s`, { "retry-after": String(s) });
       }
       return sendError(ctx.res, 401, "LOGIN_FAILED", "wrong name or password");
     }
@@ -86,7 +95,9 @@ export function operatorRoutes(deps: OperatorRoutesDeps): RouteGroup {
     const { role } = result.operator;
     const { id, session } = sessions.create(name, `${operatorUsername(name)}:${randomBytes(6).toString("hex")}`, role, operatorStamp(result.operator));
     log.info({ operator: name, role, address: ctx.address, ...(result.slowedMs > 0 ? { slowedMs: result.slowedMs } : {}) }, "operator logged in");
-    sendOk(ctx.res, sessionData(session), { "set-cookie": cookie(id, Math.floor((session.expiresAt - Date.now()) / 1_000)) });
+    // The known-device cookie: this browser's later logins as this operator are not slowed by a guesser's failures.
+    const known = `${knownDeviceCookie(name)}=${knownDeviceProof(result.operator)}; Path=/api/login; HttpOnly; SameSite=Strict; Max-Age=${KNOWN_DEVICE_MAX_AGE_S}${deps.secureCookie ? "; Secure" : ""}`;
+    sendOk(ctx.res, sessionData(session), { "set-cookie": [cookie(id, Math.floor((session.expiresAt - Date.now()) / 1_000)), known] });
   };
 
   const logout = (ctx: RequestContext): void => {

@@ -85,13 +85,22 @@ export interface AccountSlowdownOptions {
 /**
  * Failed logins per account (an operator name, known or not, from any address): past
  * `freeFailures` in the window, each attempt on the account waits before its password is checked,
- * twice as long per further failure, up to `maxDelayMs`. A slowdown and never a lockout: the
- * operator who knows the password still logs in, after at most `maxDelayMs`, while guesses spread
- * over many addresses (which the per-address limit cannot see) each cost the wait. Attempts count
- * from their start (concurrent guesses see each other) and a success clears the account.
+ * twice as long per further failure, up to `maxDelayMs`, while guesses spread over many addresses
+ * (which the per-address limit cannot see) each cost the wait. Attempts count from their start and
+ * a success clears the account.
+ *
+ * Slowed attempts are checked one after another: an attempt that comes while another waits waits
+ * for it and then its own delay; one that would wait longer than `maxDelayMs` is refused at once
+ * (`refusedForMs`: try again then). Without that, guesses sent in parallel would all wait at once,
+ * and the slowdown would bound nothing. The operator's own browser is not held up by a guesser: a
+ * login that shows the account's known-device cookie is not slowed (auth.ts).
  */
+export type SlowdownVerdict = { readonly waitMs: number } | { readonly refusedForMs: number };
+
 export class AccountSlowdown {
   private readonly failures = new Map<string, number[]>();
+  /** When the account's last slowed attempt that is still waiting gets its check (epoch ms). */
+  private readonly queuedUntil = new Map<string, number>();
 
   constructor(
     private readonly options: AccountSlowdownOptions,
@@ -99,24 +108,33 @@ export class AccountSlowdown {
     private readonly maxAccounts = 10_000,
   ) {}
 
-  /** Counts an attempt on `account` as a failure (until forgiven); returns how long it must wait first. */
-  attempt(account: string): number {
+  /** Counts an attempt on `account` as a failure (until forgiven); says how long it must wait first, or that it is refused now (not counted). */
+  attempt(account: string): SlowdownVerdict {
+    const now = this.clock.now().getTime();
     const recent = this.recent(account);
     const over = recent.length - this.options.freeFailures;
-    const delay = over < 0 ? 0 : Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(over, 30));
-    recent.push(this.clock.now().getTime());
+    const own = over < 0 ? 0 : Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(over, 30));
+    const queued = Math.max(0, (this.queuedUntil.get(account) ?? 0) - now);
+    if (own > 0 && queued + own > this.options.maxDelayMs) return { refusedForMs: Math.max(1, queued) };
+    const delay = own === 0 ? 0 : queued + own;
+    if (delay > 0) this.queuedUntil.set(account, now + delay);
+    recent.push(now);
     this.failures.delete(account);
     if (this.failures.size >= this.maxAccounts) {
       const oldest = this.failures.keys().next().value;
       if (oldest !== undefined) this.failures.delete(oldest);
     }
     this.failures.set(account, recent.slice(-64));
-    return delay;
+    if (this.queuedUntil.size > this.maxAccounts) {
+      for (const [key, until] of this.queuedUntil) if (until <= now) this.queuedUntil.delete(key);
+    }
+    return { waitMs: delay };
   }
 
   /** The password was right: the account's failures are forgotten. */
   succeeded(account: string): void {
     this.failures.delete(account);
+    this.queuedUntil.delete(account);
   }
 
   private recent(account: string): number[] {
