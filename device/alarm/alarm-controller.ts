@@ -87,7 +87,10 @@ export class AlarmController {
   onPress(kind: PressKind, at: Date): void {
     this.finishRaise();
     const open = this.open;
-    const fresh = open !== null && at.getTime() - Date.parse(open.openedAt) < this.config.press.reopenAfterMs;
+    // An alarm opened "after" this press (the clock went back, or was wrong when it opened) is not
+    // fresh: its age is unknown, and a new alarm is safer than presses lost in an old one.
+    const age = open === null ? Number.NaN : at.getTime() - Date.parse(open.openedAt);
+    const fresh = open !== null && age >= 0 && age < this.config.press.reopenAfterMs;
     const refused = open !== null && open.alert.alertId === this.refusedId;
     if (kind === "press" && this.config.press.coalesceWhileOpen && open !== null && fresh && !refused) {
       this.countPress(open, at);
@@ -193,7 +196,8 @@ export class AlarmController {
     this.deps.log.info({ alertId: open.alert.alertId, pressCount }, "press counted on the open alarm");
     this.deps.bus.emit("alarm.press-counted", { alertId: open.alert.alertId, pressCount });
     if (this.updateTimer !== undefined) return; // an update is already due; it will carry this count
-    const wait = Math.max(0, this.lastUpdateAt + this.config.press.updateIntervalMs - this.deps.clock.now().getTime());
+    // Bounded by the interval: a clock that went back must not put the update off (or overflow the timer).
+    const wait = Math.min(this.config.press.updateIntervalMs, Math.max(0, this.lastUpdateAt + this.config.press.updateIntervalMs - this.deps.clock.now().getTime()));
     this.updateTimer = setTimeout(() => this.flushUpdate(), wait);
   }
 

@@ -293,6 +293,20 @@ describe("AlarmController", () => {
     expect(of("alarm.raised")).toHaveLength(2);
   });
 
+  it("after the clock went back, the open alarm (stamped later than the press) raises a new one instead of counting presses for ever", async () => {
+    const c = make();
+    vi.setSystemTime(T0 + 3_600_000); // the alarm opens with the clock an hour ahead
+    press(c);
+    settle();
+    const first = c.openAlarm!.alert.alertId;
+    vi.setSystemTime(T0); // NTP puts it right
+    press(c);
+    settle();
+    expect(c.openAlarm?.alert.alertId).not.toBe(first);
+    expect(of("alarm.raised")).toHaveLength(2);
+    expect(of("alarm.press-counted")).toHaveLength(0);
+  });
+
   it("with coalesceWhileOpen false every press is a new alert", async () => {
     const c = make({ coalesceWhileOpen: false });
     for (let i = 0; i < 3; i += 1) {
