@@ -71,6 +71,11 @@ export interface KioskDeps {
    * ever and the lights show the fault; the link is not started and config.mqtt is not read.
    */
   readonly linkProblem?: string;
+  /**
+   * kiosk.json sections other than mqtt that are invalid and run on their defaults
+   * (shared/config/kiosk-agent.ts): said once, and reported as the fault `config:SECTION`.
+   */
+  readonly defaulted?: { readonly sections: readonly string[]; readonly problem: string };
 }
 
 export interface KioskHandle {
@@ -241,6 +246,10 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   };
   // With an invalid mqtt section the link is not started: presses wait in the outbox, the lights show the fault.
   if (deps.linkProblem !== undefined) keepLinkOff(deps.linkProblem, faults, log);
+  if (deps.defaulted !== undefined) {
+    for (const section of deps.defaulted.sections) faults.setDegraded(`config:${section}`, true);
+    log.error({ code: ErrorCode.ConfigInvalid, sections: deps.defaulted.sections }, `${deps.defaulted.problem}; those sections run on their defaults until the file is fixed and the agent restarted (the button works)`);
+  }
   const linkReady = deps.linkProblem === undefined ? startLink() : Promise.resolve();
   calls.startMedia(linkReady);
 

@@ -19,7 +19,7 @@ export const RESTART_EXIT_CODE = 75;
 
 export async function run(opts: KioskOptions): Promise<void> {
   // An invalid mqtt section alone leaves the button working, with the link off (shared/config/kiosk-agent.ts).
-  const { config: loaded, linkProblem, unknownKeys } = loadAgentKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
+  const { config: loaded, linkProblem, defaulted, unknownKeys } = loadAgentKioskConfig(String(opts.config), typeof opts.dataDir === "string" ? { dataDir: opts.dataDir } : {});
   const config = parseKioskConfig(
     {
       ...loaded,
@@ -29,7 +29,7 @@ export async function run(opts: KioskOptions): Promise<void> {
     },
     String(opts.config),
   );
-  await runAgent(config, linkProblem === undefined ? {} : { linkProblem }, unknownKeys);
+  await runAgent(config, { ...(linkProblem === undefined ? {} : { linkProblem }), ...(defaulted === undefined ? {} : { defaulted }) }, unknownKeys);
 }
 
 /**

@@ -2,11 +2,13 @@
  * kiosk.json as the agent and `sos kiosk doctor` load it. The button works first: a kiosk.json whose
  * only problems are under `mqtt` (the network side, say a hand-edited gateway list) still runs the
  * button, the outbox and the lights, with the link to the gateway off until the file is fixed and
- * the agent restarted (device/main.ts says so once and shows the fault). Anything else invalid (the
- * kiosk id, its location, the data folder, the button…) fails at once as loadKioskConfig does: there
- * is nothing safe to run without them.
+ * the agent restarted (device/main.ts says so once and shows the fault). A section the button does
+ * not need (audio, lights, self-tests, timings: DEFAULTABLE) that is invalid runs on its defaults and
+ * is reported (`config:SECTION` in the heartbeat). Anything else invalid (the kiosk id, its location,
+ * the data folder, the button) fails at once as loadKioskConfig does: there is nothing safe to run
+ * without them.
  */
-import type { z } from "zod";
+import { ZodError, type z } from "zod";
 import { describeZodError } from "../contract.js";
 import { ErrorCode, SosError } from "../errors.js";
 import { type KioskConfig, kioskConfigError, parseKioskConfig, resolveKioskConfig } from "./kiosk.js";
@@ -27,7 +29,19 @@ export interface AgentKioskConfig {
   readonly linkProblem?: string;
   /** Settings in kiosk.json this agent does not know (dotted paths): ignored, most likely misspelt. */
   readonly unknownKeys: readonly string[];
+  /**
+   * Sections other than mqtt that are invalid and run on their defaults instead (DEFAULTABLE): the
+   * sections, and the one-line error naming each bad field. The button works; the fault is reported.
+   */
+  readonly defaulted?: { readonly sections: readonly string[]; readonly problem: string };
 }
+
+/**
+ * Sections the button, the outbox and the alarm do not need to be right: an invalid one runs on its
+ * defaults (lights off, default prompts and timings…) and is reported, rather than leaving the kiosk
+ * with no button at all. The kiosk id, its location, the data folder and the button driver are needed.
+ */
+const DEFAULTABLE = new Set(["name", "indicator", "press", "audio", "media", "faultAfterLinkDownMs", "alerts", "reconnect", "log", "health", "modem", "fallback", "update"]);
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -40,12 +54,26 @@ export function loadAgentKioskConfig(path: string, overrides: { dataDir?: string
     const parsed = parseKioskConfig(raw, path);
     return { config: resolveKioskConfig(parsed, path, overrides), unknownKeys: unknownKeys(raw, parsed) };
   }
-  if (!isObject(raw) || !error.issues.every((issue) => issue.path[0] === "mqtt")) throw new SosError(ErrorCode.ConfigInvalid, invalid(error));
+  const section = (issue: z.core.$ZodIssue): string => String(issue.path[0]);
+  if (!isObject(raw) || !error.issues.every((issue) => section(issue) === "mqtt" || DEFAULTABLE.has(section(issue)))) throw new SosError(ErrorCode.ConfigInvalid, invalid(error));
   // The whole-config rules (a modem needs numbers, lights on the button's board…) run only once every
-  // field parses: they are checked now, with the placeholder, and reported beside the mqtt problems.
-  const withoutLink = { ...raw, mqtt: LINK_OFF_MQTT };
-  const rest = kioskConfigError(withoutLink);
+  // field parses: they are checked now, with the placeholder and the defaults, and reported beside.
+  const bad = [...new Set(error.issues.map(section))];
+  const mended: Record<string, unknown> = { ...raw };
+  for (const key of bad) {
+    if (key === "mqtt") mended.mqtt = LINK_OFF_MQTT;
+    else delete mended[key];
+  }
+  const rest = kioskConfigError(mended);
   if (rest !== null) throw new SosError(ErrorCode.ConfigInvalid, invalid(error, rest));
-  const parsed = parseKioskConfig(withoutLink, path);
-  return { config: resolveKioskConfig(parsed, path, overrides), linkProblem: invalid(error), unknownKeys: unknownKeys({ ...raw, mqtt: {} }, parsed) };
+  const parsed = parseKioskConfig(mended, path);
+  const only = (keep: (issue: z.core.$ZodIssue) => boolean): z.ZodError => new ZodError(error.issues.filter(keep));
+  const linkBad = bad.includes("mqtt");
+  const others = bad.filter((key) => key !== "mqtt");
+  return {
+    config: resolveKioskConfig(parsed, path, overrides),
+    ...(linkBad ? { linkProblem: invalid(only((i) => section(i) === "mqtt")) } : {}),
+    ...(others.length > 0 ? { defaulted: { sections: others, problem: invalid(only((i) => section(i) !== "mqtt")) } } : {}),
+    unknownKeys: unknownKeys(Object.fromEntries(Object.entries(raw).filter(([key]) => !bad.includes(key))), parsed),
+  };
 }

@@ -85,6 +85,19 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
     expect(loadAgentKioskConfig(write({ ...valid, mqtt: { ...credentials, urls: ["mqtt://127.0.0.1:1"] } })).linkProblem).toBeUndefined();
   });
 
+  it("a section the button does not need (audio, self-tests, lights…) that is invalid runs on its defaults and is named, instead of leaving the kiosk without a button", () => {
+    const loaded = loadAgentKioskConfig(write({ ...valid, audio: { volume: 500 }, health: { selfTest: { at: "25:00" } } }));
+    expect(loaded.linkProblem).toBeUndefined();
+    expect(loaded.defaulted?.sections).toEqual(["audio", "health"]);
+    expect(loaded.defaulted?.problem).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is invalid: audio\\.volume: .*; health\\.selfTest\\.at: `));
+    expect(loaded.config.audio.volume).toBe(80);
+    // With a bad mqtt section too: the link is off and the two problems are said apart.
+    const both = loadAgentKioskConfig(write({ ...valid, audio: { volume: 500 }, mqtt: { ...credentials, urls: "mqtt://127.0.0.1:1" } }));
+    expect(both.linkProblem).toContain("mqtt.urls: ");
+    expect(both.linkProblem).not.toContain("audio");
+    expect(both.defaulted?.problem).not.toContain("mqtt");
+  });
+
   const fatal: [string, Record<string, unknown>, string[]][] = [
     ["a bad kiosk id", { kioskId: "k 1" }, ["kioskId: "]],
     ["a bad kiosk id beside a bad mqtt section", { kioskId: "k 1", mqtt: { ...credentials, urls: "mqtt://127.0.0.1:1" } }, ["kioskId: ", "mqtt.urls: "]],
