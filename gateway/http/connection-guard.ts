@@ -3,7 +3,9 @@
  *
  * - open connections per source address (its /64 for IPv6) and in all, counted from the TCP accept
  *   (before any TLS work) to the socket's close, so a WebSocket at /mqtt counts for as long as it is
- *   open; a connection past either limit is closed at once;
+ *   open; a connection past either limit is closed at once. Once over half the total are open, an
+ *   address may hold no more than PRESSED_PER_ADDRESS: eight addresses at their full share would
+ *   otherwise fill the gateway;
  * - short timeouts (applied by Node's HTTP server, see `applyTimeouts`): headers (a socket that sends
  *   nothing is cut after it too, and for HTTPS the TLS handshake), the whole request (a trickled
  *   body), idle keep-alive. Upgraded sockets are no longer the HTTP server's: MQTT's keepalive
@@ -18,6 +20,9 @@ import type { Duplex } from "node:stream";
 import { CONNECTION_REFUSED, type RefusalLog, type SampledLine } from "../broker/refusal-log.js";
 import { addressKey } from "../operators/limiter.js";
 import { normaliseAddress } from "./client-address.js";
+
+/** Connections an address may hold once over half the total are open (a control room's few consoles fit). */
+export const PRESSED_PER_ADDRESS = 16;
 
 const CONNECTION_CUT: SampledLine = { message: "connection cut", summary: "connections cut not logged one by one" };
 
@@ -63,8 +68,13 @@ export class HttpConnectionGuard {
       this.refuse(socket, "global-limit", `the gateway has ${this.open} HTTP connections open, its limit (limits.httpConnections)`);
       return false;
     }
-    if (this.limits.perAddress > 0 && mine >= this.limits.perAddress && !this.trustedProxies.has(normaliseAddress(address))) {
-      this.refuse(socket, "address-limit", `${mine} HTTP connections open from this address, its limit (limits.httpConnectionsPerAddress)`);
+    // Past half the total, each address may hold only a few more: a handful of addresses holding
+    // idle sockets cannot fill the gateway and shut the operators out.
+    const pressed = this.limits.total > 0 && this.open >= this.limits.total / 2;
+    const cap = pressed && this.limits.perAddress > 0 ? Math.min(this.limits.perAddress, PRESSED_PER_ADDRESS) : this.limits.perAddress;
+    if (cap > 0 && mine >= cap && !this.trustedProxies.has(normaliseAddress(address))) {
+      const which = cap < this.limits.perAddress ? `${PRESSED_PER_ADDRESS} while over half of limits.httpConnections are open` : "limits.httpConnectionsPerAddress";
+      this.refuse(socket, "address-limit", `${mine} HTTP connections open from this address, its limit (${which})`);
       return false;
     }
     this.open += 1;
