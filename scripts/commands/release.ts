@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 /**
  * `sos release keygen --out DIR`: the release-signing key pair (Ed25519). The private key stays with
  * whoever builds releases; the public key goes on every kiosk (update.publicKey in kiosk.json).
@@ -33,6 +34,11 @@ export async function runSign(archive: string, opts: { key?: unknown; version?: 
     throw new SosError(ErrorCode.ArgumentInvalid, `cannot read the release key ${String(opts.key)}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (make one with 'sos release keygen')`);
   }
   if (!existsSync(archive)) throw new SosError(ErrorCode.ArgumentInvalid, `no archive at ${archive}`);
+  try {
+    createPrivateKey(pem);
+  } catch {
+    throw new SosError(ErrorCode.ArgumentInvalid, `the release key ${String(opts.key)} is not a private key in PEM (make one with 'sos release keygen')`);
+  }
   const manifest = await signRelease(archive, basename(archive), String(opts.version), pem);
   const out = `${archive}.sig.json`;
   writeFileSync(out, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -212,6 +212,28 @@ describe("sos CLI: one-line errors", () => {
     });
   });
 
+  describe("a damaged store", () => {
+    it("a gateway.db that is not a database: one line saying so and what to do, for a reading command and a writing one", async () => {
+      const gw = join(dir.path, "gw-damaged");
+      mkdirSync(gw, { recursive: true });
+      writeFileSync(join(gw, "gateway.db"), "not a database at all, just text that is long enough to fill a header of a hundred bytes or so.");
+      for (const args of [["alerts", "--data-dir", gw], ["provision", "kz-dmg-0001", "--data-dir", gw, "--gateway", GATEWAY_URL, "--out", join(dir.path, "dmg-out"), ...location]]) {
+        expect(oneLineError(await sos(args))).toContain("the file is not a SQLite database, or is damaged: check --data-dir, or restore gateway.db from a backup (docs/store.md)");
+      }
+    });
+  });
+
+  describe("sos release sign", () => {
+    it("a key that is not a PEM private key: one line saying so and how to make one", async () => {
+      const key = join(dir.path, "not-a-key.pem");
+      writeFileSync(key, "this is not a key");
+      const archive = join(dir.path, "sos-kiosk-1.0.0-linux-arm64.tar.gz");
+      writeFileSync(archive, "archive bytes");
+      const line = oneLineError(await sos(["release", "sign", archive, "--key", key, "--version", "1.0.0"]));
+      expect(line).toBe(`sos: the release key ${key} is not a private key in PEM (make one with 'sos release keygen')`);
+    });
+  });
+
   describe("sos enroll", () => {
     it("a gateway that does not answer: one line saying it cannot be reached and naming --gateway", async () => {
       const fingerprint = "ab".repeat(32);

@@ -97,13 +97,21 @@ export class SqliteStore implements GatewayStore {
       else if (writable && existsSync(path)) tightened.push(...secureDataDir(dataDir), ...secureStoreFiles(path));
       db = new Database(path, { readonly: options.readonly === true, fileMustExist: mustExist });
       db.pragma("busy_timeout = 5000");
+      // A file that is not a database (or a damaged one) fails here, with the hint below, not at a first query.
+      db.prepare("SELECT count(*) FROM sqlite_master").get();
       if (writable) {
         db.pragma("journal_mode = WAL");
         tightened.push(...secureStoreFiles(path));
       }
       for (const t of tightened) options.tightened?.(t);
     } catch (err) {
-      const hint = mustExist ? "check --data-dir (it must hold a gateway's gateway.db)" : "check that --data-dir is writable";
+      const code = (err as { code?: unknown }).code;
+      const hint =
+        code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT"
+          ? "the file is not a SQLite database, or is damaged: check --data-dir, or restore gateway.db from a backup (docs/store.md)"
+          : mustExist
+            ? "check --data-dir (it must hold a gateway's gateway.db)"
+            : "check that --data-dir is writable";
       throw new SosError(ErrorCode.StoreUnavailable, `cannot open the gateway store ${path}: ${errorMessage(err)}; ${hint}`, { cause: err });
     }
     if (writable) {
