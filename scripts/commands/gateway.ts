@@ -67,12 +67,59 @@ function iceServers(opts: GatewayOptions): unknown[] {
 
 const seconds = (s: unknown): number | undefined => (typeof s === "number" ? Math.round(s * 1_000) : undefined);
 
+/**
+ * The flag behind each setting the command line sets, for the config error: a technician typed
+ * `--escalate-after-s -10`, not `alarms.escalateAfterMs`. A flag in other units than its setting
+ * says so, since the limit in the message is in the setting's.
+ */
+const FLAGS: Record<string, string> = {
+  "limits.connectionBurst": "--connection-burst",
+  "limits.connectionsPerSecond": "--connections-per-second",
+  "limits.handshakeDeadlineMs": "--handshake-deadline-ms",
+  "cluster.beatMs": "--cluster-beat-ms",
+  "cluster.deadAfterMs": "--cluster-dead-after-ms",
+  "cluster.moveGraceMs": "--move-grace-ms",
+  "cluster.nodeId": "--node-id",
+  "broker.listenBacklog": "--listen-backlog",
+  "supervision.missedBeats": "--missed-beats",
+  "supervision.offlineReminderMs": "--offline-reminder-min (given in minutes, checked in ms)",
+  "alarms.escalateAfterMs": "--escalate-after-s (given in seconds, checked in ms)",
+  "alarms.escalationRepeatMs": "--escalation-repeat-s (given in seconds, checked in ms)",
+  "security.renewBeforeDays": "--renew-before-days",
+  "security.renewCheckMs": "--renew-check-hours (given in hours, checked in ms)",
+  "security.renewMaxPerCheck": "--renew-max-per-check",
+  "security.serverRenewBeforeDays": "--server-renew-before-days",
+  "dispatch.url": "--dispatch-url",
+  "dispatch.agency": "--agency",
+  "escalation.url": "--escalation-url",
+  "ops.url": "--ops-url",
+  publicUrl: "--public-url",
+};
+
+/** The config error with each setting's flag named beside it. */
+function withFlags(err: unknown): unknown {
+  if (!(err instanceof SosError) || err.code !== ErrorCode.ConfigInvalid) return err;
+  const message = err.message.replace(/(: |; )([A-Za-z.]+(?:\.\d+)?): /g, (whole, sep: string, path: string) => {
+    const flag = FLAGS[path] ?? FLAGS[path.replace(/\.\d+$/, "")];
+    return flag === undefined ? whole : `${sep}${flag.replace(/^(--[a-z-]+)/, `$1 [${path}]`)}: `;
+  });
+  return new SosError(err.code, message, { cause: err });
+}
+
+function parseGatewayConfigOf(input: unknown, source: string): ReturnType<typeof parseGatewayConfig> {
+  try {
+    return parseGatewayConfig(input, source);
+  } catch (err) {
+    throw withFlags(err);
+  }
+}
+
 export async function run(opts: GatewayOptions): Promise<void> {
   const hookSecret = process.env.SOS_SMS_HOOK_SECRET;
   if (opts.smsHookPath !== undefined && (hookSecret === undefined || hookSecret === "")) {
     throw new SosError(ErrorCode.ConfigInvalid, "--sms-hook-path needs SOS_SMS_HOOK_SECRET: set it to the secret the SMS service signs its posts with");
   }
-  const config = parseGatewayConfig(
+  const config = parseGatewayConfigOf(
     {
       dataDir: opts.dataDir,
       store: { url: typeof opts.store === "string" && opts.store !== "" ? opts.store : undefined },

@@ -105,17 +105,20 @@ describe("sos CLI: one-line errors", () => {
 
     it("the cluster timings and the listen backlog are flags, checked like the rest: one line naming the setting", async () => {
       const timings = await sos(["gateway", "--data-dir", join(dir.path, "gw-timings"), "--mqtt-port", "0", "--http-port", "0", "--cluster-beat-ms", "5000", "--cluster-dead-after-ms", "6000"]);
-      expect(oneLineError(timings)).toContain("cluster.deadAfterMs: must be at least twice beatMs (10000 ms)");
+      expect(oneLineError(timings)).toContain("--cluster-dead-after-ms [cluster.deadAfterMs]: must be at least twice beatMs (10000 ms)");
       const backlog = await sos(["gateway", "--data-dir", join(dir.path, "gw-backlog"), "--mqtt-port", "0", "--http-port", "0", "--listen-backlog", "5", "--move-grace-ms", "-1"]);
       const line = oneLineError(backlog);
-      expect(line).toContain("broker.listenBacklog");
-      expect(line).toContain("cluster.moveGraceMs");
+      expect(line).toContain("--listen-backlog [broker.listenBacklog]: ");
+      expect(line).toContain("--move-grace-ms [cluster.moveGraceMs]: ");
+      // A flag in other units than its setting says so.
+      const escalation = oneLineError(await sos(["gateway", "--data-dir", join(dir.path, "gw-escalate"), "--mqtt-port", "0", "--http-port", "0", "--escalate-after-s", "-10"]));
+      expect(escalation).toContain("--escalate-after-s [alarms.escalateAfterMs] (given in seconds, checked in ms): ");
     });
 
     it("renewing certificates as early as their whole lifetime is refused with one line naming both settings", async () => {
       const run = await sos(["gateway", "--data-dir", join(dir.path, "gw-renew"), "--mqtt-port", "0", "--http-port", "0", "--renew-before-days", "825"]);
       const line = oneLineError(run);
-      expect(line).toContain("security.renewBeforeDays: must be below security.kioskCertDays (825)");
+      expect(line).toContain("--renew-before-days [security.renewBeforeDays]: must be below security.kioskCertDays (825)");
     });
   });
 
