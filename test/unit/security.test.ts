@@ -10,19 +10,9 @@ import { SqliteStore } from "../../gateway/store/sqlite/index.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { createCaCertificate, createCsr, fingerprintOf, generateKeyPair, issueCertificate, normaliseFingerprint, parseCsr } from "../../shared/pki/x509.js";
 import { FakeClock } from "../fixtures/fake-clock.js";
+import { mqttHeader } from "../fixtures/mqtt-header.js";
 
-/** An MQTT fixed header with the given remaining length (variable-length integer). */
-function header(type: number, length: number): Buffer {
-  const bytes = [type];
-  let n = length;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    bytes.push(b);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
+const header = mqttHeader;
 
 describe("PacketSizeWatcher follows MQTT framing and trips on an announced size over the limit", () => {
   it("lets packets at the limit through, split across chunks anywhere, and trips on the first one over it", () => {

@@ -3,23 +3,13 @@ import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt from "mqtt";
 import { tempDir, waitFor } from "../harness.js";
+import { mqttHeader } from "../../fixtures/mqtt-header.js";
 import { provisionFleet } from "../../bench/lib.js";
 import { enrolTestKiosk, refusal, rememberSecret, type SecureGateway, startSecureGateway, startSuiteKiosk } from "./rig.js";
 import type { TestKiosk } from "../harness.js";
 
 const MAX_PACKET = 300_000;
 
-/** MQTT's variable-length integer (a fixed header's remaining length). */
-function varint(n: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    bytes.push(b);
-  } while (n > 0);
-  return bytes;
-}
 
 export function limitsTests(): void {
   describe("floods and oversized packets are refused while legitimate kiosks keep working", () => {
@@ -65,7 +55,7 @@ export function limitsTests(): void {
       const client = await mqtt.connectAsync(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId: "kz-limp-0", username: "kz-limp-0", password: secret });
       const socket = client.stream as Socket;
       // A PUBLISH (0x30) announcing 200 MiB, written under mqtt.js.
-      const { closed, sent } = await pour(socket, Buffer.from([0x30, ...varint(200 * 1024 * 1024)]));
+      const { closed, sent } = await pour(socket, mqttHeader(0x30, 200 * 1024 * 1024));
       await client.endAsync(true);
       expect(closed).toBe(true);
       expect(sent).toBeLessThan(8 * 1024 * 1024);
@@ -117,7 +107,7 @@ export function limitsTests(): void {
         const socket = connect(gateway.mqttPort, "127.0.0.1");
         await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
         // CONNECT (0x10) with its remaining length as MQTT's variable-length integer.
-        const { closed, sent } = await pour(socket, Buffer.from([0x10, ...varint(announced)]));
+        const { closed, sent } = await pour(socket, mqttHeader(0x10, announced));
         expect(closed).toBe(true);
         expect(sent).toBeLessThan(1024 * 1024);
         await waitFor(() => gateway.logs.find("connection refused", (l) => l.reason === `CONNECT of ${announced} bytes is over the 8192-byte limit for a CONNECT (limits.maxConnectBytes)`)[0], `CONNECT of ${announced} bytes logged`);
