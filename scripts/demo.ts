@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sos-demo-"));
   const level = (process.env.SOS_DEMO_LOG ?? "error") as LogLevel;
   const pressedAt = new Map<string, number>();
+  /** Alerts pressed and not yet at dispatch: piped input that ends waits for them before the demo quits. */
+  const undelivered = new Set<string>();
   const since = (alertId: string): string => {
     const t0 = pressedAt.get(alertId);
     return t0 === undefined ? "" : color(2, `+${(performance.now() - t0).toFixed(1)} ms`);
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
         return;
       }
       const b = body.data;
+      undelivered.delete(b.alertId);
       say(
         `  ${color(32, "4. delivered to dispatch")} ${since(b.alertId)}  attempt ${String(req.headers["x-sos-attempt"])}, signature valid, ` +
           `${b.kioskId} at ${b.location.lat}, ${b.location.lon} (${b.location.address})`,
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
 
   kiosk.events.on("alert.recorded", "demo", ({ alert, recordMs }) => {
     pressedAt.set(alert.alertId, performance.now() - recordMs);
+    undelivered.add(alert.alertId);
     say(`\n${color(33, "SOS pressed")} alert ${alert.alertId}`);
     say(`  ${color(33, "1. recorded on the kiosk's disk")} ${since(alert.alertId)}`);
   });
@@ -165,7 +169,15 @@ async function main(): Promise<void> {
       else void gateway.closeAlarm({ alertId: open.alert.alertId, outcome: "help sent", closedBy: "demo operator" });
     } else button.write(`${line}\n`);
   });
-  rl.on("close", () => void stop());
+  // Input that ends (piped: `printf '\n' | npm start`) quits once what it pressed is at dispatch (at most 10 s).
+  rl.on("close", () => {
+    void (async () => {
+      const deadline = Date.now() + 10_000;
+      await new Promise((r) => setTimeout(r, 300)); // the last line's press goes through the press rules first
+      while (undelivered.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await stop();
+    })();
+  });
 }
 
 main().catch(fail);
