@@ -122,7 +122,7 @@ function dataCheck(config: KioskConfig): DoctorFinding {
       check,
       result: "fail",
       detail: `${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      fix: "the data partition is missing, read-only or full: findmnt /var/lib/sos-kiosk; check /etc/fstab and 'dmesg | grep mmc' for card errors; df -h",
+      fix: `the data partition is missing, read-only or full: findmnt -T ${config.dataDir}; check /etc/fstab and 'dmesg | grep mmc' for card errors; df -h ${config.dataDir}`,
     };
   }
 }

@@ -97,7 +97,8 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     {
       name: "data partition not writable",
       check: "data writable",
-      fix: /findmnt \/var\/lib\/sos-kiosk/,
+      // The kiosk's own data folder, wherever kiosk.json puts it.
+      fix: /findmnt -T \S+\/data; .* df -h \S+\/data$/,
       breakIt: () => {
         renameSync(join(root, "data"), join(root, "data.away"));
         writeFileSync(join(root, "data"), "not a folder");
