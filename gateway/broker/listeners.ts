@@ -110,6 +110,8 @@ export async function listenMqtt(kind: "mqtt" | "mqtts", ctx: ListenerContext): 
     server.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") {
         reject(new SosError(ErrorCode.PortInUse, `MQTT port ${port} on ${host} is already in use (another broker, such as Mosquitto?): choose another with ${flag}`));
+      } else if (err.code === "ENOTFOUND" || err.code === "EADDRNOTAVAIL" || err.code === "EAI_AGAIN") {
+        reject(new SosError(ErrorCode.ConfigInvalid, `cannot listen on ${host} (${err.code}): give ${flag.replace("port", "host")} an address or name of this machine (127.0.0.1, 0.0.0.0 for all)`));
       } else reject(err);
     });
     // A deep accept queue: a reconnect storm must not overflow it (config.broker.listenBacklog).

@@ -106,6 +106,8 @@ export class HttpServer {
       server.once("error", (err: NodeJS.ErrnoException) => {
         if (err.code === "EADDRINUSE") {
           reject(new SosError(ErrorCode.PortInUse, `HTTP port ${port} on ${host} is already in use: choose another with --http-port`));
+        } else if (err.code === "ENOTFOUND" || err.code === "EADDRNOTAVAIL" || err.code === "EAI_AGAIN") {
+          reject(new SosError(ErrorCode.ConfigInvalid, `cannot listen on ${host} (${err.code}): give --http-host an address or name of this machine (127.0.0.1, 0.0.0.0 for all)`));
         } else reject(err);
       });
       server.listen(port, host, () => resolve());

@@ -103,6 +103,13 @@ describe("sos CLI: one-line errors", () => {
       expect(existsSync(data)).toBe(false);
     });
 
+    it("a listen address that is not this machine's: one line naming the flag", async () => {
+      const http = oneLineError(await sos(["gateway", "--data-dir", join(dir.path, "gw-host-http"), "--mqtt-port", "0", "--http-port", "0", "--http-host", "192.0.2.1"]));
+      expect(http).toContain("cannot listen on 192.0.2.1 (EADDRNOTAVAIL): give --http-host an address or name of this machine");
+      const mqtt = oneLineError(await sos(["gateway", "--data-dir", join(dir.path, "gw-host-mqtt"), "--mqtt-port", "0", "--http-port", "0", "--mqtt-host", "nosuchhost.invalid"]));
+      expect(mqtt).toMatch(/cannot listen on nosuchhost\.invalid \((ENOTFOUND|EAI_AGAIN)\): give --mqtt-host an address or name of this machine/);
+    });
+
     it("the cluster timings and the listen backlog are flags, checked like the rest: one line naming the setting", async () => {
       const timings = await sos(["gateway", "--data-dir", join(dir.path, "gw-timings"), "--mqtt-port", "0", "--http-port", "0", "--cluster-beat-ms", "5000", "--cluster-dead-after-ms", "6000"]);
       expect(oneLineError(timings)).toContain("--cluster-dead-after-ms [cluster.deadAfterMs]: must be at least twice beatMs (10000 ms)");
