@@ -163,8 +163,10 @@ export class SessionStore {
 
   /** Ends the sessions past their expiry now (each page's MQTT connection with it: onEnded), not at their next use. */
   endExpired(): number {
-    const now = this.clock.now().getTime();
-    return this.end([...this.byId].filter(([, entry]) => entry.record.expiresAt <= now).map(([key]) => key), "expired").length;
+    const now = this.clock.now();
+    const ended = this.dropExpired(now);
+    if (ended.length > 0) this.write("could not delete expired operator sessions from the store", {}, (records) => records.deleteExpired(now));
+    return ended.length;
   }
 
   delete(id: string): boolean {
@@ -223,19 +225,22 @@ export class SessionStore {
 
   private prune(): void {
     const now = this.clock.now();
-    const expired = [...this.byId].filter(([, entry]) => entry.record.expiresAt <= now.getTime()).map(([key]) => key);
-    const ended: SessionRecord[] = [];
-    for (const key of expired) {
-      const record = this.byId.get(key)?.record;
-      this.byId.delete(key);
-      if (record !== undefined) {
-        this.byToken.delete(record.tokenHash);
-        ended.push(record);
-      }
-    }
-    if (ended.length > 0) this.ended(ended, "expired");
+    this.dropExpired(now);
     // Also any expired row a failed delete left behind.
     this.write("could not delete expired operator sessions from the store", {}, (records) => records.deleteExpired(now));
+  }
+
+  /** Removes the sessions past their expiry from memory and tells the listeners; returns them (their rows are the caller's). */
+  private dropExpired(now: Date): SessionRecord[] {
+    const ended: SessionRecord[] = [];
+    for (const [key, entry] of this.byId) {
+      if (entry.record.expiresAt > now.getTime()) continue;
+      this.byId.delete(key);
+      this.byToken.delete(entry.record.tokenHash);
+      ended.push(entry.record);
+    }
+    if (ended.length > 0) this.ended(ended, "expired");
+    return ended;
   }
 
   private ended(records: readonly SessionRecord[], why: SessionEnd): void {
