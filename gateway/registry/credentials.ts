@@ -55,16 +55,14 @@ export class VerifiedSecretCache {
   }
 
   async verify(secret: string, storedHash: string): Promise<boolean> {
-    const digest = digestOf(secret);
-    const known = this.verified.get(storedHash);
-    if (known !== undefined) return timingSafeEqual(Buffer.from(known), Buffer.from(digest));
+    if (this.verified.has(storedHash)) return this.knows(secret, storedHash);
     const ok = await verifySecret(secret, storedHash);
     if (ok) {
       if (this.verified.size >= this.maxEntries) {
         const oldest = this.verified.keys().next().value;
         if (oldest !== undefined) this.verified.delete(oldest);
       }
-      this.verified.set(storedHash, digest);
+      this.verified.set(storedHash, digestOf(secret));
     }
     return ok;
   }
