@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { PassThrough } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startKiosk } from "../device/main.js";
 import { startGateway } from "../gateway/main.js";
 import { hashSecret } from "../gateway/registry/credentials.js";
@@ -173,8 +174,8 @@ async function main(): Promise<void> {
   rl.on("close", () => {
     void (async () => {
       const deadline = Date.now() + 10_000;
-      await new Promise((r) => setTimeout(r, 300)); // the last line's press goes through the press rules first
-      while (undelivered.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await sleep(300); // the last line's press goes through the press rules first
+      while (undelivered.size > 0 && Date.now() < deadline) await sleep(50);
       await stop();
     })();
   });
