@@ -23,7 +23,7 @@ import {
   type StoreTarget,
   type TestKiosk,
 } from "../integration/harness.js";
-import { connectionKiller, createTestDatabase, keepKilling, TEST_PG_SERVER, type TestDatabase } from "./pg-database.js";
+import { connectionKiller, createTestDatabase, keepKilling, killUntilNone, TEST_PG_SERVER, type TestDatabase } from "./pg-database.js";
 
 const PER_ROUND = 6;
 const ROUNDS = ["killed-1", "killed-2", "refused"] as const;
@@ -114,7 +114,7 @@ describe("the database lost while kiosks press loses no alert", () => {
     const outagesBefore = logCount("store unreachable");
     const recoveriesBefore = logCount("store reachable again");
     await admin.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
-    await kill();
+    await killUntilNone(kill);
     const group = kiosks.get("refused") ?? [];
     for (const kiosk of group) kiosk.button.press();
     await waitFor(() => [...pressed.values()].filter((r) => r === "refused").length === PER_ROUND, "round refused: every press recorded");

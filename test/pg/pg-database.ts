@@ -60,6 +60,22 @@ export function connectionKiller(admin: Sql, dbName: string, spare: string): () 
   return async () => (await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${dbName} AND application_name <> ${spare}`).length;
 }
 
+/**
+ * Runs `kill` until it finds nothing to end twice running, `everyMs` apart. After ALTER DATABASE …
+ * ALLOW_CONNECTIONS false one kill is not enough: a connection whose start had passed the server's
+ * check before the ALTER is not yet in pg_stat_activity under the database's name, and lives on.
+ */
+export async function killUntilNone(kill: () => Promise<number>, everyMs = 100): Promise<number> {
+  let killed = 0;
+  for (let quiet = 0; quiet < 2; ) {
+    const n = await kill();
+    killed += n;
+    quiet = n === 0 ? quiet + 1 : 0;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return killed;
+}
+
 /** Runs `kill` every `everyMs` until `stop()`, which resolves with the sum of what the kills returned. */
 export function keepKilling(kill: () => Promise<number>, everyMs = 100): { stop: () => Promise<number> } {
   let killing = true;
