@@ -3,12 +3,13 @@
  * missing or full card the agent keeps working from memory, and each failed save is logged where it
  * happens. One error line says which folder and what to check.
  */
-import { mkdirSync } from "node:fs";
+
 import type { Logger } from "pino";
+import { makeDir } from "../../shared/make-dir.js";
 
 export function ensureDir(dir: string, log: Logger, keptInMemory: string): boolean {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     return true;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

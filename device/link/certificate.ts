@@ -5,7 +5,7 @@
  * kiosk's TLS files only if it is for that key and this kiosk, by a crash-safe swap (tls-swap.ts).
  * Loaded only when such a command comes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { errorMessage } from "../../shared/errors.js";
@@ -15,6 +15,7 @@ import { importKeyPairFromPrivate } from "../../shared/pki/keys.js";
 import { certificateMatchesKey } from "../../shared/pki/pair.js";
 import { certificateInfo, createCsr, generateKeyPair } from "../../shared/pki/x509.js";
 import { leftoversOf, recoverTlsPair, type SwapIo, SwapNotUndone, swapTlsPair } from "./tls-swap.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export { SwapNotUndone } from "./tls-swap.js";
 
@@ -33,7 +34,7 @@ export async function renewCertificate(config: KioskConfig, commandId: string): 
   let keyPem: string;
   if (existsSync(path)) keyPem = readFileSync(path, "utf8");
   else {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDir(dir, 0o700);
     keyPem = (await generateKeyPair()).privateKeyPem;
     // Durable: the gateway records the certificate it issues for this key as the kiosk's newest.
     writeFileDurably(path, keyPem, 0o600);

@@ -3,11 +3,12 @@
  * folder fsync'd, before anyone is told the press was recorded. A file stays until the gateway's
  * application ack for that alert arrives. A plain file outbox needs no native module on the Pi.
  */
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type Alert, alertSchema, describeZodError } from "../../shared/contract.js";
 import { fsyncDir, writeFileDurably } from "../lib/durable-file.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 const SUFFIX = ".alert.json";
 
@@ -46,7 +47,7 @@ export class Outbox {
   open(): readonly Alert[] {
     let files: string[];
     try {
-      mkdirSync(this.dir, { recursive: true });
+      makeDir(this.dir);
       files = readdirSync(this.dir);
     } catch (err) {
       this.log.error({ err: { message: (err as Error).message, code: (err as NodeJS.ErrnoException).code }, dir: this.dir }, "cannot open the outbox folder: presses are held in memory only until it can be written; check the data partition (mounted read-only? full? --data-dir a folder?)");
@@ -189,7 +190,7 @@ export class Outbox {
   private quarantine(file: string, reason: string): void {
     this.damaged.push(file);
     try {
-      mkdirSync(this.corruptDir, { recursive: true });
+      makeDir(this.corruptDir);
       renameSync(join(this.dir, file), join(this.corruptDir, file));
       this.log.error({ file, reason, code: "OUTBOX_CORRUPT" }, "outbox entry unreadable: moved to outbox/corrupt for inspection");
     } catch (err) {

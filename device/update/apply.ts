@@ -12,12 +12,13 @@
  * rolled back by the guard at the next start.
  */
 import { spawn } from "node:child_process";
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { type ReleaseManifest, verifyRelease } from "../../shared/release.js";
 import { carryBuiltAddons } from "./built-addons.js";
 import { currentRelease, readState, RELEASES, switchCurrent, type UpdateState, writeState } from "./update-state.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export type ApplyStep = "verified" | "unpacked" | "switching" | "switched" | "trying";
 
@@ -98,7 +99,7 @@ export async function applyRelease(o: ApplyOptions): Promise<UpdateState> {
   const incoming = join(releases, `.incoming-${version}`);
   const target = join(releases, version);
   rmSync(incoming, { recursive: true, force: true });
-  mkdirSync(incoming, { recursive: true });
+  makeDir(incoming);
   // GNU tar refuses members with ".." and strips a leading "/"; owners and modes come from us.
   await run("tar", ["-xzf", o.archive, "-C", incoming, "--no-same-owner", "--no-same-permissions"]);
   let inside: unknown;

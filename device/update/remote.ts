@@ -7,7 +7,7 @@
  * Answered again the same way when the gateway repeats the command: "ok" for a release already
  * running or being tried, "error" for one this kiosk rolled back (it is not tried twice).
  */
-import { createWriteStream, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import type { Command, CommandResult } from "../../shared/contract.js";
 import { errorMessage, isSosError } from "../../shared/errors.js";
 import { applyRelease } from "./apply.js";
 import { readState } from "./update-state.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 type InstallRelease = Extract<Command, { type: "install-release" }>;
 
@@ -83,7 +84,7 @@ export async function installFromGateway(config: KioskConfig, command: InstallRe
   const archive = join(incoming, release.file);
   try {
     rmSync(incoming, { recursive: true, force: true });
-    mkdirSync(incoming, { recursive: true });
+    makeDir(incoming);
     log.info({ version: release.version, url: command.url, size: release.size }, "downloading a new release");
     await download(command.url, archive, release.size, config.mqtt.tls);
     const trying = await applyRelease({

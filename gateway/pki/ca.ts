@@ -3,12 +3,13 @@
  * own server certificate (server.key, server.crt) issued by it for MQTT over TLS and HTTPS.
  * `sos ca init` creates them; the gateway loads them at start (TLS is on when they exist).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { writeServerPair } from "./server-pair.js";
 import { createCaCertificate, fingerprintOf, generateKeyPair, importKeyPair, issueCertificate, type IssuedCertificate } from "../../shared/pki/x509.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export const PKI_DIR = "pki";
 
@@ -53,7 +54,7 @@ export async function initCa(dataDir: string, options: { serverNames?: readonly 
   if (existsSync(paths.caKey) && options.force !== true) {
     throw new SosError(ErrorCode.KioskExists, `${paths.caKey} already exists: this gateway has a CA (pass --force to replace it; every kiosk certificate it issued stops working)`);
   }
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  makeDir(paths.dir, 0o700);
   const ca = await generateKeyPair();
   const caCertPem = await createCaCertificate(ca.keys, "SOS gateway CA", options.validDays ?? 3_650);
   writeAtomic(paths.caKey, ca.privateKeyPem, 0o600);

@@ -5,7 +5,7 @@
  * A snapshot that arrives before its alert is stored waits (briefly, in memory) for the alert.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type Snapshot, snapshotSchema } from "../../shared/call.js";
@@ -15,6 +15,7 @@ import { ErrorCode } from "../../shared/errors.js";
 import type { GatewayStore } from "../store/store.js";
 import { RejectionSampler } from "../alerts/rejections.js";
 import { isAlertId } from "./links.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 /** The schema allows 262 144 base64 characters; the JSON around them is small. */
 const MAX_PAYLOAD_BYTES = 270_000;
@@ -98,7 +99,7 @@ export class SnapshotStore {
 
   /** Temp file, fsync, rename: a reader sees the whole old image or the whole new one. */
   private async write(alertId: string, image: Buffer): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    makeDir(this.dir, 0o700);
     const target = this.file(alertId);
     const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
     const handle = await open(tmp, "w", 0o640);

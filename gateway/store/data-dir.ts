@@ -4,7 +4,8 @@
  * The folder is 0700 and gateway.db (with its -wal and -shm) 0600; an existing folder or file that
  * others could read is tightened when the store is opened, and the caller is told (to log it).
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
+import { makeDir } from "../../shared/make-dir.js";
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
@@ -39,7 +40,7 @@ function tighten(path: string, mode: number): Tightened | undefined {
 
 /** Creates the folder 0700 (or tightens it) and tightens its files; returns what was tightened. */
 export function secureDataDir(dir: string): Tightened[] {
-  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  makeDir(dir, DIR_MODE);
   const changed = tighten(dir, DIR_MODE);
   return changed === undefined ? [] : [changed];
 }

@@ -6,7 +6,7 @@
  * The token comes from --token-file (a file, or `-` for standard input: kept out of `ps` and the shell
  * history) or --token.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -17,6 +17,7 @@ import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { createCsr, fingerprintOf, generateKeyPair, normaliseFingerprint } from "../../shared/pki/x509.js";
 import { argumentError, checkedGateways, kioskGateways } from "../lib/cli.js";
 import { httpsRequest } from "../lib/https.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export interface EnrollOptions {
   gateway?: unknown;
@@ -181,7 +182,7 @@ export async function enrollKiosk(opts: EnrollOptions, stdin: NodeJS.ReadableStr
     throw new SosError(ErrorCode.ArgumentInvalid, "the enrolment answer names another CA than the one checked: not enrolling (someone may be in between)");
   }
   const tlsDir = join(outDir, "tls");
-  mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
+  makeDir(tlsDir, 0o700);
   writeFile(join(tlsDir, "kiosk.key"), key.privateKeyPem, 0o600);
   writeFile(join(tlsDir, "kiosk.crt"), parsed.data.certificate, 0o644);
   writeFile(join(tlsDir, "ca.crt"), ca, 0o644);

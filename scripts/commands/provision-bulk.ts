@@ -5,7 +5,7 @@
  * without one, a password as `sos provision ID` gives. A bad row is reported with its line number and
  * the others go on; a progress bar on a terminal, a summary at the end, exit 1 if any row failed.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SingleBar } from "cli-progress";
 import { parse } from "csv-parse/sync";
@@ -20,6 +20,7 @@ import { generateKeyPair, importKeyPair, issueCertificate } from "../../shared/p
 import { argumentError, kioskGateways } from "../lib/cli.js";
 import { openCliStore } from "../lib/store.js";
 import { provisionKiosk } from "./provision.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export interface BulkOptions {
   csv?: unknown;
@@ -108,7 +109,7 @@ async function certificateKiosk(store: GatewayStore, row: Row, ca: { certPem: st
   const now = new Date();
   const cert = await issueCertificate({ caCertPem: ca.certPem, caKeys: ca.keys, subjectPublicKey: key.keys.publicKey, commonName: row.id, usage: "client", notAfter: new Date(now.getTime() + certDays * 86_400_000) });
   const dir = join(resolve(String(opts.out)), row.id);
-  mkdirSync(join(dir, "tls"), { recursive: true, mode: 0o700 });
+  makeDir(join(dir, "tls"), 0o700);
   writeAtomic(join(dir, "tls", "kiosk.key"), key.privateKeyPem, 0o600);
   writeAtomic(join(dir, "tls", "kiosk.crt"), cert.pem, 0o644);
   writeAtomic(join(dir, "tls", "ca.crt"), ca.certPem, 0o644);

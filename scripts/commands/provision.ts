@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { isTlsGatewayUrl } from "../../shared/config/gateway-url.js";
 import { parseKioskConfig } from "../../shared/config/kiosk.js";
@@ -9,6 +9,7 @@ import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateSecret, hashSecret } from "../../gateway/registry/credentials.js";
 import { argumentError, kioskGateways } from "../lib/cli.js";
 import { openCliStore, storeExists } from "../lib/store.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export interface ProvisionOptions {
   dataDir?: unknown;
@@ -77,7 +78,7 @@ export async function provisionKiosk(kioskId: string, opts: ProvisionOptions): P
   // written must not leave a registration whose secret nobody has.
   const tmp = `${configPath}.tmp`;
   try {
-    mkdirSync(outDir, { recursive: true });
+    makeDir(outDir);
     writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -10,7 +10,7 @@
  * (ARCHIVE.sig.json).
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
@@ -19,6 +19,7 @@ import { KIOSK_DEPENDENCIES, NATIVE_WITHOUT_PREBUILT_BINARY } from "../lib/kiosk
 import { kioskGraph } from "../lib/kiosk-files.js";
 import { checkArch, findNativePackages, type ArchVerdict } from "../lib/native-modules.js";
 import { REPO_ROOT } from "../lib/repo-root.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export const RELEASE_ARCHES = ["arm64", "x64"] as const;
 const PUBLIC_KEY_FILE = "release-signing.pub";
@@ -93,11 +94,11 @@ export async function buildRelease(opts: { version: string; keyPem: string; out:
     throw invalid(`release build: the kiosk imports ${unlisted.map((p) => `${p} (${graph.packages.get(p)?.[0] ?? "?"})`).join(", ")}, not in KIOSK_DEPENDENCIES (scripts/lib/kiosk-dependencies.ts)`);
   }
   const name = `sos-kiosk-${version}-linux-${arch}`;
-  mkdirSync(out, { recursive: true });
+  makeDir(out);
   const staging = join(out, `.staging-${name}`);
   rmSync(staging, { recursive: true, force: true });
   for (const module of graph.modules) {
-    mkdirSync(dirname(join(staging, "dist", module)), { recursive: true });
+    makeDir(dirname(join(staging, "dist", module)));
     copyFileSync(join(dist, module), join(staging, "dist", module));
   }
   for (const path of DEPLOY_FILES) if (existsSync(join(REPO_ROOT, path))) cpSync(join(REPO_ROOT, path), join(staging, path), { recursive: true });

@@ -5,10 +5,11 @@ import { createPrivateKey } from "node:crypto";
  * `sos release sign ARCHIVE --key FILE --version V`: writes ARCHIVE.sig.json (version, size,
  * SHA-256, signature) beside the archive. Publishing and offering it: release-offer.ts.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { generateReleaseKeys, signRelease } from "../../shared/release.js";
+import { makeDir } from "../../shared/make-dir.js";
 
 export const PRIVATE_KEY_FILE = "release-signing.key";
 export const PUBLIC_KEY_FILE = "release-signing.pub";
@@ -20,7 +21,7 @@ export function runKeygen(opts: { out?: unknown; force?: unknown }): void {
     throw new SosError(ErrorCode.ArgumentInvalid, `${privatePath} exists: kiosks trust its public key; add --force only to replace it (every kiosk then needs the new ${PUBLIC_KEY_FILE})`);
   }
   const keys = generateReleaseKeys();
-  mkdirSync(out, { recursive: true, mode: 0o700 });
+  makeDir(out, 0o700);
   writeFileSync(privatePath, keys.privateKeyPem, { mode: 0o600 });
   writeFileSync(join(out, PUBLIC_KEY_FILE), keys.publicKeyPem, { mode: 0o644 });
   process.stdout.write(`release signing key: ${privatePath} (keep it offline)\npublic key for kiosks: ${join(out, PUBLIC_KEY_FILE)}\n`);
