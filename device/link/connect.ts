@@ -15,6 +15,7 @@ import type { KioskEvents } from "../events.js";
 import { AlertDelivery } from "./delivery.js";
 import { alarmHoldsTests } from "../health/start-health.js";
 import { HomeReturn } from "./home-return.js";
+import { LinkStatusFile } from "./link-status.js";
 import { MqttLink } from "./mqtt-link.js";
 import type { Outbox } from "./outbox.js";
 
@@ -74,12 +75,20 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
   // While an SOS alert waits for its ack, the link retries within seconds (reconnect-policy.ts).
   const link = new MqttLink(config, log.child({ subsystem: "link" }), { agentVersion: deps.agentVersion, clock, urgent: () => outbox.holds("sos") });
   const delivery = new AlertDelivery(outbox, link, config.alerts, events, clock, log.child({ subsystem: "delivery" }));
+  // For `sos kiosk doctor`: whether the gateway takes this kiosk's credentials (link-status.ts).
+  const status = new LinkStatusFile(config.dataDir, clock, log.child({ subsystem: "link" }));
+  status.connecting(link.url);
   link.on("up", () => {
     events.emit("link.up", {});
     delivery.onLinkUp();
     calls.onLinkUp();
+    status.connected(link.url);
   });
-  link.on("down", (e) => events.emit("link.down", e));
+  link.on("down", (e) => {
+    events.emit("link.down", e);
+    status.disconnected(link.url, e.reason);
+  });
+  link.on("refused", (e) => status.refused(e.url, e.reason));
   link.on("ack", (ack) => {
     // Nothing thrown here may reach mqtt.js's message handler: it would end the agent.
     try {
@@ -135,6 +144,7 @@ export function connectLink(config: KioskConfig, deps: LinkDeps): LinkHandle {
       home.stop();
       delivery.stop();
       await link.stop();
+      status.flush();
     },
   };
 }

@@ -49,6 +49,8 @@ export interface LinkIdentity {
 export interface LinkEvents {
   up: [];
   down: [{ reason: string }];
+  /** A gateway answered the CONNECT and refused this kiosk's credentials (CONNACK 4 or 5). */
+  refused: [{ url: string; reason: string }];
   ack: [Ack];
   command: [Command];
   /** An operator's call signaling message (accept, answer, ice, hangup). */
@@ -385,6 +387,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const fields = { attempt: this.backoff.attempts, delayMs, urgent, url: from, ...(this.url === from ? {} : { next: this.url }), reason: this.lastError ?? "connection closed" };
     if (this.credentialsRefused !== undefined) {
       // Reachable, but it will not take this kiosk: no retry mends that, a technician must.
+      this.emit("refused", { url: from, reason: fields.reason });
       if (this.backoff.attempts === 1 || this.backoff.attempts % 10 === 0) {
         this.log.error(fields, "gateway refused this kiosk's credentials: retrying; check kiosk.json's mqtt username and password (re-provisioned or revoked at the gateway?)");
       }

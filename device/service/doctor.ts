@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
 import { writeFileDurably } from "../lib/durable-file.js";
 import type { CommandRunner } from "../health/checks/runner.js";
+import { loginCheck } from "./doctor-login.js";
 
 export interface DoctorSystem {
   /** Where /dev, /sys and /proc are: "/" on the kiosk, a fake folder in tests. */
@@ -217,13 +218,16 @@ async function gatewayChecks(config: KioskConfig, sys: DoctorSystem, linkProblem
  * invalid (shared/config/kiosk-agent.ts): the gateway is not tried, the problem is a failure.
  */
 export async function runDoctor(config: KioskConfig, sys: DoctorSystem, linkProblem?: string): Promise<DoctorFinding[]> {
+  const unit = await unitChecks(sys);
+  const running = unit.some((f) => f.check === "agent running" && f.result === "pass");
   return [
-    ...(await unitChecks(sys)),
+    ...unit,
     await watchdogCheck(sys),
     dataCheck(config),
     await clockCheck(sys),
     gpioCheck(config, sys),
     ...mediaChecks(config, sys),
     ...(await gatewayChecks(config, sys, linkProblem)),
+    ...(linkProblem === undefined ? [loginCheck(config, running, KIOSK_UNIT)] : []),
   ];
 }

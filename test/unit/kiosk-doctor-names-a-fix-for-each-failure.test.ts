@@ -46,6 +46,7 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     root = join(dir.path, "root");
     for (const d of ["dev/snd", "sys/class/gpio/gpiochip512", "data"]) mkdirSync(join(root, d), { recursive: true });
     for (const f of ["dev/watchdog0", "dev/gpiochip0", "dev/video0", "dev/snd/pcmC0D0p", "dev/snd/pcmC1D0c"]) writeFileSync(join(root, f), "");
+    linkStatus({ state: "connected", url: "mqtt://gw-a:1883", since: "2026-12-07T03:00:00.000Z", acceptedAt: "2026-12-07T03:00:00.000Z" });
     server = createServer((s) => s.destroy());
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     port = (server.address() as { port: number }).port;
@@ -56,6 +57,14 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     await new Promise<void>((r) => server.close(() => r()));
     dir.remove();
   });
+
+  /** What the agent last found of the gateway's answer (device/link/link-status.ts). */
+  const linkStatus = (status: Record<string, string> | null): void => {
+    const path = join(root, "data", "state", "link.json");
+    if (status === null) return rmSync(path, { force: true });
+    mkdirSync(join(root, "data", "state"), { recursive: true });
+    writeFileSync(path, JSON.stringify({ v: 1, ...status }));
+  };
 
   const config = (over: Partial<KioskConfigInput> = {}): KioskConfig =>
     parseKioskConfig({
@@ -86,7 +95,7 @@ describe("sos kiosk doctor names a fix for each failure", () => {
 
   it("passes every check on a healthy kiosk", async () => {
     const findings = await doctor();
-    expect(findings.map((f) => [f.check, f.result])).toEqual([...LOCAL_CHECKS_PASS, ["gateway reachable", "pass"]]);
+    expect(findings.map((f) => [f.check, f.result])).toEqual([...LOCAL_CHECKS_PASS, ["gateway reachable", "pass"], ["gateway login", "pass"]]);
   });
 
   const cases: { name: string; check: string; fix: RegExp; breakIt: () => void }[] = [
@@ -118,6 +127,12 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     { name: "no microphone", check: "microphone", fix: /arecord -l/, breakIt: () => rmSync(join(root, "dev/snd/pcmC1D0c")) },
     { name: "no speaker", check: "speaker", fix: /aplay -l/, breakIt: () => rmSync(join(root, "dev/snd/pcmC0D0p")) },
     { name: "gateway unreachable", check: "gateway reachable", fix: /mqtt\.url/, breakIt: () => server.close() },
+    {
+      name: "credentials refused",
+      check: "gateway login",
+      fix: /sos provision kz-doc-0001 --force.*sudo systemctl restart sos-kiosk\.service/,
+      breakIt: () => linkStatus({ state: "refused", url: "mqtt://gw-a:1883", since: "2026-12-07T03:00:00.000Z", reason: "Connection refused: Bad username or password" }),
+    },
   ];
 
   for (const c of cases) {
@@ -142,6 +157,23 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     const findings = await runDoctor(config(), system(), problem);
     expect(findings.map((f) => [f.check, f.result])).toEqual([...LOCAL_CHECKS_PASS, ["gateway config", "fail"]]);
     expect(failing(findings)[0]).toMatchObject({ detail: problem, fix: expect.stringMatching(/mqtt section of kiosk\.json.*sudo systemctl restart sos-kiosk\.service/) as unknown });
+  });
+
+  it("the credentials' refusal is told with the gateway, since when and its reason, and marked old when the agent is not running", async () => {
+    linkStatus({ state: "refused", url: "mqtt://gw-a:1883", since: "2026-12-07T03:00:00.000Z", reason: "Connection refused: Bad username or password" });
+    answers["systemctl is-active sos-kiosk.service"] = "inactive";
+    const row = (await doctor()).find((f) => f.check === "gateway login");
+    expect(row).toMatchObject({ result: "fail" });
+    expect(row?.detail).toBe("mqtt://gw-a:1883 refuses this kiosk's credentials since 2026-12-07T03:00:00.000Z: Connection refused: Bad username or password (the agent is not running: this is what it found last)");
+  });
+
+  it("the login is a skip, not a pass, until a gateway has answered the agent", async () => {
+    linkStatus(null);
+    expect((await doctor()).find((f) => f.check === "gateway login")).toMatchObject({ result: "skip", detail: expect.stringMatching(/^not known yet/) as unknown });
+    linkStatus({ state: "connecting", url: "mqtt://gw-a:1883", since: "2026-12-07T03:00:00.000Z" });
+    expect((await doctor()).find((f) => f.check === "gateway login")).toMatchObject({ result: "skip" });
+    linkStatus({ state: "disconnected", url: "mqtt://gw-a:1883", since: "2026-12-07T03:05:00.000Z", reason: "keepalive timeout", acceptedAt: "2026-12-07T03:00:00.000Z" });
+    expect((await doctor()).find((f) => f.check === "gateway login")).toMatchObject({ result: "pass", detail: expect.stringMatching(/^taken at 2026-12-07T03:00:00.000Z; disconnected/) as unknown });
   });
 
   it("skips what the config does not use (stdin button, no media, no player)", async () => {
