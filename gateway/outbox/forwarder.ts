@@ -7,15 +7,16 @@
  * One implementation for every outbox (dispatch alerts, operations events): each gives its queue,
  * its sender, what to call on a delivery or a failure, and the words its log lines use.
  *
- * With `circuit` (dispatch), a receiver that is down as a whole is probed with one job at a time on
- * a short backoff of its own (circuit.ts) instead of each job backing off on its own for minutes.
+ * With `circuit` (dispatch), a failing receiver is probed with one job at a time, each probe another
+ * job, on a short backoff of its own (circuit.ts) instead of each job backing off on its own for
+ * minutes; a job the receiver refuses while it takes the others backs off alone (JobFailures).
  * An attempt the store cannot record (full disk) is kept in memory (unrecorded.ts): a delivered job
  * is not sent again while its record waits, and the record is written once the store can.
  */
 import type { Logger } from "pino";
 import { type BackoffPolicy, backoffDelay } from "../../shared/backoff.js";
 import type { Clock } from "../../shared/clock.js";
-import { type CircuitOptions, ReceiverCircuit, receiverIsDown } from "./circuit.js";
+import { type CircuitOptions, JobFailures, ReceiverCircuit } from "./circuit.js";
 import type { SendResult } from "./signed-post.js";
 import { type UnrecordedAttempt, UnrecordedAttempts } from "./unrecorded.js";
 import { leaseFor, PROCESS_OWNER } from "../store/claims.js";
@@ -103,6 +104,7 @@ export class OutboxForwarder {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private readonly circuit: ReceiverCircuit | undefined;
+  private readonly failures = new JobFailures();
   private readonly owner: string;
   private readonly leaseMs: number;
   private readonly unrecorded = new UnrecordedAttempts();
@@ -223,7 +225,17 @@ export class OutboxForwarder {
     const horizon = new Date(this.circuit?.horizon(nowMs) ?? nowMs);
     const free = open !== null ? 1 : this.options.concurrency - this.inflight.size;
     if (free > 0) {
-      const jobs = await this.queue.claim(horizon, free, { owner: this.owner, now: new Date(nowMs), leaseMs: this.leaseMs, busy: this.busy(nowMs) });
+      const claim = (busy: Set<string>): Promise<OutboxJob[]> => this.queue.claim(horizon, free, { owner: this.owner, now: new Date(nowMs), leaseMs: this.leaseMs, busy });
+      let jobs: OutboxJob[];
+      if (open !== null && this.circuit !== undefined) {
+        // Each probe another job: one the receiver refuses for itself does not hold the rest.
+        jobs = await claim(new Set([...this.busy(nowMs), ...this.circuit.probed]));
+        if (jobs.length === 0 && this.circuit.probed.size > 0) {
+          this.circuit.nextRound();
+          jobs = await claim(this.busy(nowMs));
+        }
+        for (const job of jobs) this.circuit.probing(job.id);
+      } else jobs = await claim(this.busy(nowMs));
       for (const job of jobs) this.launch(job);
       if (open !== null && jobs.length > 0) return;
     }
@@ -278,10 +290,12 @@ export class OutboxForwarder {
     const aborted = !result.ok && this.abort.signal.aborted;
     let retryInMs = 0;
     if (!result.ok && !aborted) {
-      if (this.circuit !== undefined && receiverIsDown(result)) retryInMs = this.receiverFailed(finished, result.error ?? "unknown");
-      else retryInMs = backoffDelay(this.options.retry, attempt);
+      retryInMs = this.circuit === undefined ? backoffDelay(this.options.retry, attempt) : this.failedWithCircuit(this.circuit, job.id, attempt, finished, result.error ?? "unknown");
     }
-    if (!aborted && (result.ok || !receiverIsDown(result))) this.receiverAnswered(finished);
+    if (result.ok) {
+      this.failures.delivered(job.id);
+      this.receiverAnswered(finished);
+    }
     const next = result.ok ? null : new Date(finished.getTime() + retryInMs);
     const unrecorded: UnrecordedAttempt = { job, record, next, result, finishedAt: finished };
     if (this.unrecorded.lastAttempt(job.id) > 0) {
@@ -316,8 +330,20 @@ export class OutboxForwarder {
     this.hooks.delivered?.(a.job, a.record.attempt, a.result, a.finishedAt);
   }
 
-  private receiverFailed(at: Date, error: string): number {
-    const circuit = this.circuit as ReceiverCircuit;
+  /** A failed attempt's retry delay, with a circuit: the job's own backoff, or the receiver's probe delay. */
+  private failedWithCircuit(circuit: ReceiverCircuit, id: string, attempt: number, at: Date, error: string): number {
+    const own = this.failures.isOwn(id);
+    this.failures.failed(id, own);
+    if (!own) {
+      circuit.probing(id); // tried in this outage: the next probe takes another job
+      return this.receiverFailed(circuit, at, error);
+    }
+    // Past the backlog's drain after an outage, which would pull it forward again at once.
+    const nowMs = at.getTime();
+    return Math.max(backoffDelay(this.options.retry, attempt), circuit.horizon(nowMs) - nowMs + 1);
+  }
+
+  private receiverFailed(circuit: ReceiverCircuit, at: Date, error: string): number {
     const { retryInMs, opened } = circuit.failed(at, error);
     const open = circuit.open;
     if (opened && open !== null) {

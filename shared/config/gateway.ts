@@ -296,9 +296,9 @@ export const gatewayConfigSchema = z
           })
           .default({ minMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 }),
         /**
-         * While dispatch is down as a whole (no answer, 408/429/502/503/504) it is probed with one
-         * alert at a time, every probeMinMs doubling to probeMaxMs (jittered); its first answer
-         * sends the backlog at once, `concurrency` at a time (gateway/outbox/circuit.ts).
+         * While dispatch fails (no answer, or any status but 2xx) it is probed with one alert at a
+         * time, each probe another alert, every probeMinMs doubling to probeMaxMs (jittered); its
+         * first delivery sends the backlog at once, `concurrency` at a time (gateway/outbox/circuit.ts).
          */
         circuit: dispatchCircuitSchema.default(dispatchCircuitSchema.parse({})),
         /** Dispatch failing this long is reported: ops event, console banner, /readyz check, metric. */

@@ -32,7 +32,7 @@ class FakeSender implements DispatchSender {
   hold = false;
   /** When held sends are aborted, answer like the webhook does. */
   honourAbort = true;
-  answer: (n: number) => SendResult = () => ok;
+  answer: (n: number, job: DispatchJob) => SendResult = () => ok;
 
   send(job: DispatchJob, attempt: number, signal: AbortSignal): Promise<SendResult> {
     this.inflight += 1;
@@ -55,7 +55,7 @@ class FakeSender implements DispatchSender {
       if (this.hold) {
         if (this.honourAbort) signal.addEventListener("abort", () => call.resolve({ ok: false, httpStatus: null, error: "aborted: gateway shutting down" }), { once: true });
       } else {
-        call.resolve(this.answer(this.calls.length));
+        call.resolve(this.answer(this.calls.length, job));
       }
     });
   }
@@ -345,22 +345,76 @@ describe("DispatchForwarder", () => {
     expect(outage).toBeLessThanOrEqual(4 + 10_000 / 400 + 1);
     const probes = sender.calls.slice(4);
     expect(probes.slice(1).every((c, i) => c.at - probes[i]!.at >= 400)).toBe(true);
-    // Probes go to the oldest SOS: the others are not hammered.
-    expect(new Set(probes.map((c) => c.job.alertId))).toEqual(new Set([sos[0]!.alertId]));
+    // Probes take each alert of the backlog in turn: first the one the failed batch did not try, then
+    // round after round in the queue's order (SOS oldest first, the test alarm last). One the
+    // receiver would refuse for itself never holds the others.
+    const queue = [...sos.map((a) => a.alertId), testAlarm.alertId];
+    const rounds = [testAlarm.alertId, ...sos.map((a) => a.alertId)];
+    expect(probes.map((c) => c.job.alertId)).toEqual(probes.map((_, i) => rounds[i % rounds.length]));
     expect(f.status().state).toBe("unreachable");
     expect(seen).toEqual(["unreachable"]);
 
     down = false;
     await vi.advanceTimersByTimeAsync(400);
-    const drained = sender.calls.slice(outage).map((c) => c.job.alertId);
-    expect(drained).toEqual([...sos.map((a) => a.alertId), testAlarm.alertId]);
+    // The next probe is delivered; then the rest of the backlog at once, in the queue's order.
+    const [probe, ...drained] = sender.calls.slice(outage).map((c) => c.job.alertId);
+    expect(probe).toBe(rounds[probes.length % rounds.length]);
+    expect(drained).toEqual(queue.filter((id) => id !== probe));
     expect(seen).toEqual(["unreachable", "restored"]);
     expect(f.status().state).toBe("ok");
     expect((await store.countByDelivery()).pending).toBe(0);
     // Every attempt recorded, the same body each time.
-    const attempts = await store.attemptsFor(sos[0]!.alertId);
-    expect(attempts.length).toBe(sender.calls.filter((c) => c.job.alertId === sos[0]!.alertId).length);
-    expect(new Set(sender.calls.filter((c) => c.job.alertId === sos[0]!.alertId).map((c) => c.job.body)).size).toBe(1);
+    for (const id of queue) {
+      const attempts = await store.attemptsFor(id);
+      expect(attempts.length).toBe(sender.calls.filter((c) => c.job.alertId === id).length);
+      expect(new Set(sender.calls.filter((c) => c.job.alertId === id).map((c) => c.job.body)).size).toBe(1);
+    }
+  });
+
+  it("an alert the receiver refuses for itself (429 to one kiosk) holds no other: they are delivered within a probe delay and it backs off alone", async () => {
+    const [poison, ...others] = await record(4);
+    sender.answer = (_, job) => (job.alertId === poison!.alertId ? { ok: false, httpStatus: 429, error: "HTTP 429" } : ok);
+    const f = forwarder({ concurrency: 1, circuit: { probeMinMs: 100, probeMaxMs: 400, jitter: 0 }, unreachableAfterMs: 5_000 });
+    f.start();
+    await vi.advanceTimersByTimeAsync(300);
+    // Its first failure cannot tell (the circuit opens); the next probe, another alert, is delivered.
+    for (const alert of others) expect(await store.getAlert(alert.alertId)).toMatchObject({ delivery: "delivered" });
+    expect(f.status().state).toBe("ok");
+    // From then on the refused alert backs off on its own (retry: …, 400, 800, capped at 1 000 ms),
+    // first past the backlog's drain (probeMaxMs after the close), which must not pull it forward.
+    await vi.advanceTimersByTimeAsync(10_000);
+    const retries = sender.calls.filter((c) => c.job.alertId === poison!.alertId);
+    const gaps = retries.slice(2).map((c, i) => c.at - retries[i + 1]!.at);
+    expect(gaps[0]).toBeGreaterThan(400);
+    expect(gaps.slice(1, 3)).toEqual([400, 800]);
+    expect(gaps.slice(3).every((g) => g === 1_000)).toBe(true);
+    expect(gaps.length).toBeGreaterThan(8);
+    expect(await store.getAlert(poison!.alertId)).toMatchObject({ delivery: "pending" });
+    expect(f.status().state).toBe("ok");
+  });
+
+  it("a receiver that answers 500 (or 401, 404…) to every alert is reported unreachable, probed, and its backlog sent within a probe delay of its first 2xx", async () => {
+    for (const failure of [
+      { ok: false, httpStatus: 500, error: "HTTP 500" },
+      { ok: false, httpStatus: 401, error: "HTTP 401" },
+    ] satisfies SendResult[]) {
+      const backlog = await record(3);
+      let down = true;
+      sender.answer = () => (down ? failure : ok);
+      const seen: string[] = [];
+      const off = bus.on("dispatch.unreachable", "test", () => seen.push("unreachable"));
+      const f = forwarder({ concurrency: 4, circuit: { probeMinMs: 100, probeMaxMs: 400, jitter: 0 }, unreachableAfterMs: 5_000 });
+      f.start();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(f.status()).toMatchObject({ state: "unreachable", lastError: failure.error });
+      expect(seen).toEqual(["unreachable"]);
+      down = false;
+      await vi.advanceTimersByTimeAsync(400);
+      for (const alert of backlog) expect(await store.getAlert(alert.alertId)).toMatchObject({ delivery: "delivered" });
+      expect(f.status().state).toBe("ok");
+      off();
+      await f.stop(0);
+    }
   });
 
   it("a delivery the store cannot record is not sent again: kept in memory and recorded once the store writes", async () => {
