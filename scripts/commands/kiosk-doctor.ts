@@ -7,6 +7,8 @@ import { runDoctor, tcpConnect } from "../../device/service/doctor.js";
 import { spawnRunner } from "../../device/health/checks/runner.js";
 import { loadAgentKioskConfig } from "../../shared/config/kiosk-agent.js";
 import { formatTable } from "../lib/table.js";
+import type { DoctorFinding } from "../../device/service/doctor.js";
+import { KIOSK_UNIT } from "../../device/service/doctor.js";
 
 export interface DoctorOptions {
   config?: unknown;
@@ -17,8 +19,11 @@ export interface DoctorOptions {
 
 export async function run(opts: DoctorOptions): Promise<void> {
   // An invalid mqtt section is one failing check among the others, as the agent runs on without its link.
-  const { config, linkProblem } = loadAgentKioskConfig(String(opts.config));
-  const findings = await runDoctor(config, { root: typeof opts.root === "string" ? opts.root : "/", runner: spawnRunner, connect: tcpConnect }, linkProblem);
+  const { config, linkProblem, defaulted, unknownKeys } = loadAgentKioskConfig(String(opts.config));
+  const findings = [
+    configFinding(String(opts.config), defaulted, unknownKeys),
+    ...(await runDoctor(config, { root: typeof opts.root === "string" ? opts.root : "/", runner: spawnRunner, connect: tcpConnect }, linkProblem)),
+  ];
   const failed = findings.filter((f) => f.result === "fail");
   if (opts.json === true) {
     process.stdout.write(`${JSON.stringify({ kioskId: config.kioskId, ok: failed.length === 0, findings }, null, 2)}\n`);
@@ -29,4 +34,23 @@ export async function run(opts: DoctorOptions): Promise<void> {
     else process.stdout.write(`\n${failed.length} failed. To fix:\n${failed.map((f) => `  ${f.check}: ${f.fix ?? "see the detail above"}`).join("\n")}\n`);
   }
   if (failed.length > 0) process.exitCode = 1;
+}
+
+/**
+ * kiosk.json itself: sections the agent runs on their defaults because they are invalid (the button
+ * works, but lights, prompts or the SMS fallback may not be what the site needs), and settings it
+ * does not know (most likely misspelt, so ignored). The mqtt section has its own row.
+ */
+function configFinding(path: string, defaulted: { sections: readonly string[]; problem: string } | undefined, unknown: readonly string[]): DoctorFinding {
+  const check = "kiosk.json";
+  if (defaulted !== undefined) {
+    return {
+      check,
+      result: "fail",
+      detail: `${defaulted.problem} (running on defaults: ${defaulted.sections.join(", ")})`,
+      fix: `correct the named fields in ${path}, then: sudo systemctl restart ${KIOSK_UNIT}`,
+    };
+  }
+  if (unknown.length > 0) return { check, result: "fail", detail: `unknown settings, ignored: ${unknown.join(", ")}`, fix: `correct or remove them in ${path} (a misspelt setting is not used), then: sudo systemctl restart ${KIOSK_UNIT}` };
+  return { check, result: "pass", detail: `${path} is valid` };
 }

@@ -43,6 +43,12 @@ export interface AgentKioskConfig {
  */
 const DEFAULTABLE = new Set(["name", "indicator", "press", "audio", "media", "faultAfterLinkDownMs", "alerts", "reconnect", "log", "health", "modem", "fallback", "update"]);
 
+/**
+ * Sections a whole-config rule ties to another: an invalid `fallback` (no centre number, no SMS key)
+ * is dropped with the `modem` that needs it, else the modem's rule fails on the defaults just the same.
+ */
+const DROPPED_WITH: Readonly<Record<string, readonly string[]>> = { fallback: ["modem"] };
+
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Loads kiosk.json (paths resolved as loadKioskConfig does), keeping the button when only `mqtt` is invalid. */
@@ -58,14 +64,20 @@ export function loadAgentKioskConfig(path: string, overrides: { dataDir?: string
   if (!isObject(raw) || !error.issues.every((issue) => section(issue) === "mqtt" || DEFAULTABLE.has(section(issue)))) throw new SosError(ErrorCode.ConfigInvalid, invalid(error));
   // The whole-config rules (a modem needs numbers, lights on the button's board…) run only once every
   // field parses: they are checked now, with the placeholder and the defaults, and reported beside.
-  const bad = [...new Set(error.issues.map(section))];
+  const bad = [...new Set(error.issues.flatMap((issue) => [section(issue), ...(DROPPED_WITH[section(issue)] ?? []).filter((key) => isObject(raw) && key in raw)]))];
   const mended: Record<string, unknown> = { ...raw };
   for (const key of bad) {
     if (key === "mqtt") mended.mqtt = LINK_OFF_MQTT;
     else delete mended[key];
   }
   const rest = kioskConfigError(mended);
-  if (rest !== null) throw new SosError(ErrorCode.ConfigInvalid, invalid(error, rest));
+  if (rest !== null) {
+    // Each problem once: a rule that failed before the sections were dropped fails the same way after.
+    const key = (issue: z.core.$ZodIssue): string => `${issue.path.join(".")}\u0000${issue.message}`;
+    const said = new Set(error.issues.map(key));
+    const more = rest.issues.filter((issue) => !said.has(key(issue)));
+    throw new SosError(ErrorCode.ConfigInvalid, more.length === 0 ? invalid(error) : invalid(error, new ZodError(more)));
+  }
   const parsed = parseKioskConfig(mended, path);
   const only = (keep: (issue: z.core.$ZodIssue) => boolean): z.ZodError => new ZodError(error.issues.filter(keep));
   const linkBad = bad.includes("mqtt");

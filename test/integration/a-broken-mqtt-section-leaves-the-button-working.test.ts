@@ -149,7 +149,7 @@ describe("a broken mqtt section leaves the button working", () => {
     expect(doctor.stderr).toEqual([]);
     const report = JSON.parse(doctor.stdout.join("\n")) as { kioskId: string; ok: boolean; findings: DoctorFinding[] };
     expect(report).toMatchObject({ kioskId: KIOSK_ID, ok: false });
-    expect(report.findings.map((f) => f.check)).toEqual(["unit enabled", "agent running", "watchdog armed", "data writable", "clock synchronised", "GPIO chip", "camera", "microphone", "speaker", "gateway config"]);
+    expect(report.findings.map((f) => f.check)).toEqual(["kiosk.json", "unit enabled", "agent running", "watchdog armed", "data writable", "clock synchronised", "GPIO chip", "camera", "microphone", "speaker", "gateway config"]);
     expect(report.findings.find((f) => f.check === "data writable")?.result).toBe("pass");
     expect(report.findings.at(-1)).toEqual({
       check: "gateway config",
@@ -158,5 +158,25 @@ describe("a broken mqtt section leaves the button working", () => {
       fix: expect.stringContaining("sudo systemctl restart sos-kiosk.service") as unknown,
     });
     expect(dials).toBe(dialsBefore);
+  });
+
+  it("sos kiosk doctor fails its kiosk.json row for a section running on its defaults, and for a misspelt setting, each with its fix", async () => {
+    const root = join(dir.path, "doctor-root-2");
+    mkdirSync(root, { recursive: true });
+    const run = async (name: string, change: Record<string, unknown>): Promise<DoctorFinding | undefined> => {
+      const configPath = writeKiosk(name, { mqtt: { ...credentials, url: `mqtt://127.0.0.1:${gatewayPort}` }, ...change });
+      mkdirSync(join(configPath, "..", "data"), { recursive: true });
+      const doctor = spawn(["kiosk", "doctor", "--config", configPath, "--json", "--root", root]);
+      await doctor.exited;
+      return (JSON.parse(doctor.stdout.join("\n")) as { findings: DoctorFinding[] }).findings[0];
+    };
+    expect(await run("doctor-defaulted", { audio: { volume: 500 } })).toMatchObject({
+      check: "kiosk.json",
+      result: "fail",
+      detail: expect.stringMatching(/audio\.volume: .* \(running on defaults: audio\)$/) as unknown,
+      fix: expect.stringMatching(/^correct the named fields in \S+kiosk\.json, then: sudo systemctl restart sos-kiosk\.service$/) as unknown,
+    });
+    expect(await run("doctor-misspelt", { colour: "red" })).toMatchObject({ check: "kiosk.json", result: "fail", detail: "unknown settings, ignored: colour" });
+    expect(await run("doctor-valid", {})).toMatchObject({ check: "kiosk.json", result: "pass" });
   });
 });

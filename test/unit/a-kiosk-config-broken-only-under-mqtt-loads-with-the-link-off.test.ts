@@ -98,6 +98,21 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
     expect(both.defaulted?.problem).not.toContain("mqtt");
   });
 
+  it("a modem added without the SMS fallback's centre numbers and key runs without both, named, instead of leaving the kiosk without a button", () => {
+    const modem = { driver: "at", path: "/dev/ttyUSB2" };
+    const loaded = loadAgentKioskConfig(write({ ...valid, modem }));
+    expect(loaded.defaulted?.sections).toEqual(["fallback", "modem"]);
+    expect(loaded.defaulted?.problem).toMatch(/fallback\.smsNumbers: a modem needs at least one centre SMS number; fallback\.smsKey: /);
+    expect(loaded.config.modem.driver).toBe("none");
+    expect(loaded.config.button).toEqual(loadAgentKioskConfig(write(valid)).config.button);
+    // Each problem is said once.
+    expect(loaded.defaulted?.problem.split("a modem needs at least one centre SMS number")).toHaveLength(2);
+    // The whole-config rules run once every field parses: checked with the mqtt problems all the same.
+    const both = loadAgentKioskConfig(write({ ...valid, modem, mqtt: { ...credentials, urls: [] } }));
+    expect(both.linkProblem).toContain("mqtt.urls: lists no gateway");
+    expect(both.defaulted?.sections).toEqual(["fallback", "modem"]);
+  });
+
   const fatal: [string, Record<string, unknown>, string[]][] = [
     ["a bad kiosk id", { kioskId: "k 1" }, ["kioskId: "]],
     ["a bad kiosk id beside a bad mqtt section", { kioskId: "k 1", mqtt: { ...credentials, urls: "mqtt://127.0.0.1:1" } }, ["kioskId: ", "mqtt.urls: "]],
@@ -105,8 +120,6 @@ describe("a kiosk.json broken only under mqtt loads with the link off", () => {
     ["an empty data dir", { dataDir: "" }, ["dataDir: "]],
     ["a gpio button without its line", { button: { driver: "gpio" } }, ["button.line: "]],
     ["the version missing", { version: undefined }, ["version: "]],
-    // The whole-config rules run once every field parses: checked with the mqtt problems all the same.
-    ["a bad mqtt section and a modem without centre numbers", { mqtt: { ...credentials, urls: [] }, modem: { driver: "at", path: "/dev/ttyUSB2" } }, ["mqtt.urls: lists no gateway", "fallback.smsNumbers: "]],
   ];
   for (const [name, change, fields] of fatal) {
     it(`${name}: fails at once, on one line naming each bad field`, () => {
