@@ -5,6 +5,7 @@
  * retried by the caller.
  */
 import { DISPATCH_HEADERS } from "../../shared/dispatch.js";
+import { stripUrlUserinfo } from "../../shared/config/webhook-url.js";
 import { signBody } from "../../shared/signature.js";
 
 export interface SendResult {
@@ -22,7 +23,15 @@ export interface WebhookOptions {
   readonly urlOption?: string;
 }
 
+/**
+ * The error of a failed attempt, as it is logged, stored (`sos alerts`), shown on /readyz and the
+ * console and sent to operations: any user info of a URL it quotes is cut out (fetch quotes the URL).
+ */
 function describeFetchError(err: unknown, timeoutMs: number): string {
+  return stripUrlUserinfo(fetchErrorText(err, timeoutMs));
+}
+
+function fetchErrorText(err: unknown, timeoutMs: number): string {
   if (err instanceof Error) {
     if (err.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
     if (err.name === "AbortError") return "aborted: gateway shutting down";

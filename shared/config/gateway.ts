@@ -2,6 +2,7 @@ import { z } from "zod";
 import { logLevelSchema } from "../log.js";
 import { parseConfig } from "./parse.js";
 import { storeUrlProblem } from "./store-url.js";
+import { webhookUrlSchema } from "./webhook-url.js";
 
 const portSchema = z.number().int().min(0).max(65_535);
 
@@ -74,7 +75,7 @@ const supervisionSchema = z.object({
 
 /** The operations webhook: supervision events, separate from dispatch (its own URL and secret). */
 const opsSchema = z.object({
-  url: z.url({ protocol: /^https?$/ }).optional(),
+  url: webhookUrlSchema("--ops-secret").optional(),
   secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with operations)").optional(),
   timeoutMs: z.number().int().min(100).default(5_000),
   concurrency: z.number().int().min(1).max(64).default(4),
@@ -91,7 +92,7 @@ const alarmsSchema = z.object({
 
 /** The escalation webhook: a second signed, retried webhook (its own URL and secret). */
 const escalationSchema = z.object({
-  url: z.url({ protocol: /^https?$/ }).optional(),
+  url: webhookUrlSchema("--escalation-secret").optional(),
   secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with the receiver)").optional(),
   timeoutMs: z.number().int().min(100).default(5_000),
   concurrency: z.number().int().min(1).max(64).default(4),
@@ -276,7 +277,7 @@ export const gatewayConfigSchema = z
       .default({ maxPayloadBytes: 16_384 }),
     dispatch: z
       .object({
-        url: z.url({ protocol: /^https?$/ }).optional(),
+        url: webhookUrlSchema("--dispatch-secret").optional(),
         secret: z.string().min(16, "must be at least 16 characters (use a random secret shared with dispatch)").optional(),
         /** Written into the incident tracking id, as EIDO's owning agency. */
         agency: z.string().min(1).default("sos.gateway"),
