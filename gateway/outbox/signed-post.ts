@@ -42,6 +42,40 @@ function fetchErrorText(err: unknown, timeoutMs: number): string {
   return String(err);
 }
 
+/**
+ * At most this much of an answer's body is read, and nothing of it is used: a short body is read to
+ * its end only so that the connection can be reused; past this the rest is cancelled (the connection
+ * is closed), so a receiver streaming an endless body costs 64 KiB, not the memory it sends.
+ */
+export const MAX_DRAINED_BODY_BYTES = 64 * 1024;
+
+/**
+ * Reads and drops `res`'s body in the background, up to MAX_DRAINED_BODY_BYTES and `timeoutMs`,
+ * then cancels what is left: the attempt's result does not wait for it. Never throws.
+ */
+function discardBody(res: Response, timeoutMs: number, signal: AbortSignal): void {
+  const body = res.body;
+  if (body === null) return;
+  const reader: ReadableStreamDefaultReader<Uint8Array> = body.getReader();
+  const cancel = (): void => void reader.cancel().catch(() => undefined);
+  const timer = setTimeout(cancel, timeoutMs);
+  signal.addEventListener("abort", cancel, { once: true });
+  const drain = async (): Promise<void> => {
+    for (let read = 0; read <= MAX_DRAINED_BODY_BYTES; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  };
+  void drain()
+    .catch(() => undefined)
+    .finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", cancel);
+    });
+}
+
 class TimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);
@@ -77,7 +111,9 @@ export class SignedWebhook {
         // there would mark a job "delivered" that the receiver never saw.
         redirect: "manual",
       });
-      await res.arrayBuffer().catch(() => undefined); // drain, so the connection can be reused
+      // The status is the answer: the body (unused) is drained or cut in the background, so a slow
+      // or endless one neither holds this attempt's slot nor fills the gateway's memory.
+      discardBody(res, timeoutMs, signal);
       const ok = res.status >= 200 && res.status < 300;
       if (res.status >= 300 && res.status < 400) {
         return { ok: false, httpStatus: res.status, error: `HTTP ${res.status} redirect: point ${this.options.urlOption ?? "the URL"} at the final address` };
