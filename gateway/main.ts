@@ -49,6 +49,7 @@ import { SmsIntake } from "./sms/intake.js";
 import { relayConsole } from "./cluster/console-relay.js";
 import { Singletons } from "./cluster/singleton.js";
 import { KioskOwners } from "./cluster/kiosk-owners.js";
+import { clusterReadiness, NodeWatch } from "./cluster/node-watch.js";
 import { PROCESS_OWNER } from "./store/claims.js";
 
 export const GATEWAY_VERSION = "0.1.0";
@@ -296,6 +297,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     alarms.stream.endWith(operators.auth.sessions);
     await alarms.start();
     stops.push(() => alarms.stop(config.shutdown.graceMs));
+    // A cluster node keeps reading the nodes' beats: another process of its id started at the same moment.
+    const watch = config.cluster.nodeId === undefined ? undefined : new NodeWatch({ nodeId, holder: singletons.holder, beatMs: config.cluster.beatMs }, { leases: () => store.leases, clock, log: log.child({ subsystem: "cluster" }) });
     const metrics = new GatewayMetrics({
       events,
       store,
@@ -303,9 +306,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       kioskStates: () => supervision.supervisor.counts(),
       mqttConnections: () => broker.connectedClients,
       ...(mq === undefined ? {} : { routing: () => mq.state() }),
+      ...(watch === undefined ? {} : { nodeWatch: () => watch.state() }),
     });
     await broker.start();
     singletons.startBeats(nodeId, () => broker.connectedClients, config.cluster.beatMs, config.cluster.deadAfterMs);
+    watch?.start();
+    stops.push(() => Promise.resolve(watch?.stop()));
     // A cluster: the console's events reach the pages of every node.
     stops.push(() => broker.stop());
     // Stopped before the broker (stops run last first): no "pages" message to a closed broker.
@@ -359,7 +365,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
               // acknowledges alerts (taking it out of a load balancer would stop that).
               dispatch: describeDispatch(forwarder?.status()),
               // Reported, not a readiness failure: this node still serves its own kiosks and pages.
-              ...(mq === undefined ? {} : { cluster: mq.state().up ? "routing up" : "routing down: messages to other nodes are not routed (Redis unreachable)" }),
+              ...clusterReadiness(nodeId, mq?.state(), watch?.state()),
               // Reported, not a readiness failure: the kiosks' IP path does not need it.
               ...(smsModem === undefined ? {} : { smsModem: smsModem.isPresent ? "present" : "absent" }),
             },

@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { EventBus } from "../../shared/events.js";
 import { type KioskStateName, kioskStateNames } from "../../shared/ops.js";
 import type { GatewayEvents } from "../events.js";
+import type { NodeWatchState } from "../cluster/node-watch.js";
 import type { RoutingState } from "../cluster/routing.js";
 import type { GatewayStore } from "../store/store.js";
 
@@ -20,6 +21,8 @@ export interface MetricsSources {
   readonly mqttConnections: () => number;
   /** Cluster nodes only: MQTT routing between the nodes (gateway/cluster/routing.ts). */
   readonly routing?: () => RoutingState;
+  /** Cluster nodes only: what the node reads in the other nodes' beats (gateway/cluster/node-watch.ts). */
+  readonly nodeWatch?: () => NodeWatchState;
 }
 
 /** Press-to-dispatch scale: most alerts take milliseconds; retries during an outage take minutes. */
@@ -55,6 +58,17 @@ export class GatewayMetrics {
           this.inc({ result: "received" }, s.received);
           this.inc({ result: "not-routed" }, s.notRouted);
           this.inc({ result: "refused" }, s.refused);
+        },
+      });
+    }
+    const nodeWatch = sources.nodeWatch;
+    if (nodeWatch !== undefined) {
+      new Gauge({
+        name: "sos_cluster_node_id_duplicates",
+        help: "Other live gateway processes beating under this node's --node-id (each drops the other's routed messages as its own): 0 unless two run with one id",
+        registers,
+        collect() {
+          this.set(nodeWatch().duplicates.length);
         },
       });
     }

@@ -7,7 +7,9 @@
  * to ask takes it. A lease whose holder's node beats no more is marked so: the next gateway to run
  * its job takes it. A silent node's connections are its last word, not now's: shown as such. A node
  * that stopped cleanly (an upgrade, a restart) is shown as stopped, since when, until a process of
- * its id beats again (for a week at most: a node retired for good leaves the list).
+ * its id beats again (for a week at most: a node retired for good leaves the list). Live processes
+ * sharing one node id are marked as a duplicate node id (each drops the other's routed messages as its
+ * own: gateway/cluster/node-watch.ts).
  */
 import { isSilent, type LeaseRecord, type LeaseStore, type NodeRecord, type StoppedNode } from "../../gateway/store/lease-store.js";
 import { ago, formatDuration } from "../lib/duration.js";
@@ -42,6 +44,15 @@ async function stopsIn(leases: LeaseStore): Promise<StoppedNode[]> {
   }
 }
 
+/**
+ * Live processes whose node id another live process also beats under: two started at the same moment
+ * both run (gateway/cluster/node-watch.ts). A silent row is a process that died, not a twin.
+ */
+function duplicateHolders(nodes: readonly NodeRecord[], now: number): Set<string> {
+  const live = nodes.filter((n) => !isSilent(n, now));
+  return new Set(live.filter((n) => live.some((o) => o.nodeId === n.nodeId && o.holder !== n.holder)).map((n) => n.holder));
+}
+
 const leaseEnds = (l: LeaseRecord, now: number): string => (l.until <= now ? `lapsed ${ago(l.until, now)}` : `in ${formatDuration(l.until - now)}`);
 
 export async function runStatus(opts: StoreOptions & { json?: unknown }): Promise<void> {
@@ -50,6 +61,7 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
     const [leases, nodes, owned] = [await store.leases.list(), await store.leases.nodes(), await store.leases.ownedCounts()];
     const now = Date.now();
     const stopped = stillStopped(await stopsIn(store.leases), nodes, now);
+    const twins = duplicateHolders(nodes, now);
     // Kiosks whose supervisor stopped (no row) or went silent: a running node takes them over within a few beats.
     const orphaned = Object.entries(owned)
       .filter(([holder]) => {
@@ -59,7 +71,7 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
       .reduce((sum, [, n]) => sum + n, 0);
     if (opts.json === true) {
       const json = {
-        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: isSilent(n, now), kiosks: owned[n.holder] ?? 0 })),
+        nodes: nodes.map((n) => ({ ...n, beatAt: new Date(n.beatAt).toISOString(), silent: isSilent(n, now), duplicateNodeId: twins.has(n.holder), kiosks: owned[n.holder] ?? 0 })),
         stoppedNodes: stopped.map((n) => ({ ...n, stoppedAt: new Date(n.stoppedAt).toISOString() })),
         kiosksOfStoppedNodes: orphaned,
         jobs: leases.map((l) => ({ ...l, until: new Date(l.until).toISOString(), lapsed: l.until <= now, holderSilent: holderSilent(l, nodes, now) })),
@@ -72,10 +84,16 @@ export async function runStatus(opts: StoreOptions & { json?: unknown }): Promis
       const rows = nodes.map((n) =>
         isSilent(n, now)
           ? [n.nodeId, n.holder, n.startedAt, `${ago(n.beatAt, now)} (silent: stopped or dead)`, `- (${n.connections} at its last beat)`, String(owned[n.holder] ?? 0)]
-          : [n.nodeId, n.holder, n.startedAt, ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)],
+          : [twins.has(n.holder) ? `${n.nodeId} (duplicate node id)` : n.nodeId, n.holder, n.startedAt, ago(n.beatAt, now), String(n.connections), String(owned[n.holder] ?? 0)],
       );
       for (const n of stopped) rows.push([n.nodeId, n.holder, n.startedAt, `stopped cleanly ${ago(n.stoppedAt, now)}`, "-", "-"]);
       process.stdout.write(`${formatTable(["NODE", "PROCESS", "STARTED", "LAST BEAT", "CONNECTIONS", "KIOSKS"], rows)}\n`);
+    }
+    for (const nodeId of new Set(nodes.filter((n) => twins.has(n.holder)).map((n) => n.nodeId))) {
+      const holders = nodes.filter((n) => n.nodeId === nodeId && twins.has(n.holder)).map((n) => n.holder);
+      process.stdout.write(
+        `node id ${nodeId} is run by ${holders.length} live processes (${holders.join(", ")}): each drops the other's routed messages as its own, so operators on one miss the alarms and calls of the kiosks on the other: give each node its own --node-id, or stop one\n`,
+      );
     }
     if (orphaned > 0) process.stdout.write(`${orphaned} kiosk(s) supervised by a gateway that stopped or went silent: a running node takes them over within a few beats\n`);
     process.stdout.write("\n");
