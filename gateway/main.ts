@@ -50,6 +50,7 @@ import { relayConsole } from "./cluster/console-relay.js";
 import { Singletons } from "./cluster/singleton.js";
 import { KioskOwners } from "./cluster/kiosk-owners.js";
 import { clusterReadiness, NodeWatch } from "./cluster/node-watch.js";
+import { HeardNodes } from "./cluster/heard-nodes.js";
 import { PROCESS_OWNER } from "./store/claims.js";
 
 export const GATEWAY_VERSION = "0.1.0";
@@ -297,8 +298,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     alarms.stream.endWith(operators.auth.sessions);
     await alarms.start();
     stops.push(() => alarms.stop(config.shutdown.graceMs));
-    // A cluster node keeps reading the nodes' beats: another process of its id started at the same moment.
-    const watch = config.cluster.nodeId === undefined ? undefined : new NodeWatch({ nodeId, holder: singletons.holder, beatMs: config.cluster.beatMs }, { leases: () => store.leases, clock, log: log.child({ subsystem: "cluster" }) });
+    // A cluster node keeps reading the nodes' beats: another process of its id started at the same
+    // moment; a routed one also compares them with the nodes it hears (one on another Redis).
+    const { beatMs } = config.cluster;
+    const clusterLog = log.child({ subsystem: "cluster" });
+    const heard = mq === undefined ? undefined : new HeardNodes({ holder: singletons.holder, beatMs }, { bus: mq, clock, log: clusterLog });
+    const watch = config.cluster.nodeId === undefined ? undefined : new NodeWatch({ nodeId, holder: singletons.holder, beatMs }, { leases: () => store.leases, clock, log: clusterLog, ...(heard === undefined ? {} : { heard }) });
     const metrics = new GatewayMetrics({
       events,
       store,

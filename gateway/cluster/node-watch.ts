@@ -9,10 +9,14 @@
  * else says so: both are "ready". While it lasts it is logged (an error, once a minute, naming both
  * processes and the fix), named on /readyz's cluster line and counted (sos_cluster_node_id_duplicates);
  * `sos cluster status` marks both rows.
+ *
+ * On a routed node, the rows also go to heard-nodes.ts: a live node not heard over the routing (on
+ * another Redis) is reported there, and named here on /readyz's cluster line.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import { isSilent, type LeaseStore, type NodeRecord } from "../store/lease-store.js";
+import { type HeardNodes, UNHEARD_FIX } from "./heard-nodes.js";
 import { goneFromThisMachine } from "./node-id.js";
 import type { RoutingState } from "./routing.js";
 
@@ -28,11 +32,15 @@ export interface NodeWatchDeps {
   readonly leases: () => LeaseStore;
   readonly clock: Clock;
   readonly log: Logger;
+  /** A routed node: who is heard over the routing, compared with the rows read here. */
+  readonly heard?: HeardNodes;
 }
 
 export interface NodeWatchState {
   /** Other live processes beating under this node's id (holders). */
   readonly duplicates: readonly string[];
+  /** A routed node: live nodes not heard over the routing (node ids). */
+  readonly unheard?: readonly string[];
 }
 
 /** A duplicate node id is said again this often while it lasts: an error an operator cannot miss, not one a beat. */
@@ -53,6 +61,7 @@ export class NodeWatch {
 
   /** Reads the nodes every beat from now on (the first read one beat from now: after this process's first beat). */
   start(): void {
+    this.deps.heard?.start();
     this.timer = setInterval(() => void this.look(), this.options.beatMs);
     this.timer.unref();
   }
@@ -60,10 +69,12 @@ export class NodeWatch {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.deps.heard?.stop();
   }
 
   state(): NodeWatchState {
-    return { duplicates: this.duplicates };
+    const heard = this.deps.heard;
+    return { duplicates: this.duplicates, ...(heard === undefined ? {} : { unheard: heard.state() }) };
   }
 
   /** One read of the store's beats; a store that does not answer is asked again at the next beat. */
@@ -72,7 +83,9 @@ export class NodeWatch {
     this.reading = true;
     try {
       const nodes = await this.deps.leases().nodes();
-      this.check(nodes, this.deps.clock.now().getTime());
+      const now = this.deps.clock.now().getTime();
+      this.check(nodes, now);
+      this.deps.heard?.look(nodes, now);
     } catch (err) {
       this.deps.log.debug({ err }, "could not read the nodes' beats: read again at the next beat");
     } finally {
@@ -109,5 +122,6 @@ export function clusterReadiness(nodeId: string, routing: RoutingState | undefin
   const parts: string[] = [];
   if (routing !== undefined) parts.push(routing.up ? "routing up" : "routing down: messages to other nodes are not routed (Redis unreachable)");
   if (watch !== undefined && watch.duplicates.length > 0) parts.push(`duplicate node id: ${nodeId} also runs as ${watch.duplicates.join(", ")} (${DUPLICATE_FIX})`);
+  if (watch?.unheard !== undefined && watch.unheard.length > 0) parts.push(`not heard over the routing, though beating in the store: ${watch.unheard.join(", ")} (${UNHEARD_FIX})`);
   return parts.length === 0 ? {} : { cluster: parts.join("; ") };
 }

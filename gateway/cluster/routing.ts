@@ -14,6 +14,8 @@
  * - What no client anywhere may subscribe to (a kiosk's heartbeats, alerts, status…: broker/acl.ts
  *   nobodySubscribes) is not published to Redis at all: the kiosk's own node handles it, and 10 000
  *   kiosks beating every 10 s would otherwise cost each node an encode and a Redis write per beat.
+ * - Nodes announce themselves on NODES_TOPIC (heard-nodes.ts): straight to Redis and back, never
+ *   through the local emitter nor to any Aedes listener, so no MQTT client on any node receives one.
  * - Redis down: cross-node messages (a call between a kiosk on one node and a page on another,
  *   operator events) are not routed meanwhile. Redis pub/sub keeps nothing, so they are gone: the
  *   gap is logged once when it starts and once when it ends (with how many messages were not
@@ -66,6 +68,17 @@ export interface RoutingState {
 }
 
 const ORIGIN = "sosOrigin";
+
+/** Nodes' announcements (node id and process), over Redis only: what tells a node on another Redis apart (heard-nodes.ts). */
+export const NODES_TOPIC = "$SOS/nodes";
+const HOLDER = "sosHolder";
+
+/** A node's announcement, as heard. */
+export interface Announcement {
+  readonly nodeId: string;
+  /** Its process (Singletons.holder, the holder of its row in the store). */
+  readonly holder: string;
+}
 
 /**
  * Acks never come from another node: a kiosk's alert is acknowledged by the node it arrived on, on
@@ -137,7 +150,7 @@ export class ClusterRouting implements Emitter {
   }
 
   /** Where routing goes (no password): for log lines. */
-  private get where(): string {
+  get where(): string {
     try {
       const u = new URL(this.options.url);
       return `${u.protocol}//${u.host}`;
@@ -161,7 +174,8 @@ export class ClusterRouting implements Emitter {
   on(topic: string, listener: Listener, callback?: () => void): this {
     const own = this.options.nodeId;
     const fromOthers: Listener = (message, done) => {
-      if (message[ORIGIN] === own) return done();
+      // Announcements are the nodes' own (onAnnouncement): a filter such as `#` must not hand one to a client.
+      if (message[ORIGIN] === own || message.topic === NODES_TOPIC) return done();
       if (LOCAL_ONLY.test(message.topic)) {
         this.counts.refused += 1;
         return done();
@@ -208,6 +222,22 @@ export class ClusterRouting implements Emitter {
       }
       this.checkState();
       this.counts.notRouted += 1;
+    });
+  }
+
+  /** Tells the other nodes this process routes here (heard-nodes.ts); nothing while Redis is down, an error waits for the next. */
+  announce(holder: string): void {
+    if (this.closed || !this.isUp()) return;
+    this.remote.emit({ topic: NODES_TOPIC, [ORIGIN]: this.options.nodeId, [HOLDER]: holder }, () => undefined);
+  }
+
+  /** The other nodes' announcements (this node's own come back too: the listener tells them apart by holder). */
+  onAnnouncement(listener: (from: Announcement) => void): void {
+    this.remote.on(NODES_TOPIC, (message, done) => {
+      const nodeId: unknown = message[ORIGIN];
+      const holder: unknown = message[HOLDER];
+      if (typeof nodeId === "string" && typeof holder === "string") listener({ nodeId, holder });
+      done();
     });
   }
 

@@ -71,6 +71,16 @@ export class GatewayMetrics {
           this.set(nodeWatch().duplicates.length);
         },
       });
+      if (routing !== undefined) {
+        new Gauge({
+          name: "sos_cluster_nodes_unheard",
+          help: "Gateway nodes beating in the store but not heard over the MQTT routing (on another Redis, or none): 0 unless the routing is split",
+          registers,
+          collect() {
+            this.set(nodeWatch().unheard?.length ?? 0);
+          },
+        });
+      }
     }
 
     new Gauge({
