@@ -4,6 +4,7 @@
  * Pi never loads the broker or SQLite, and `sos gateway` never loads the kiosk's drivers.
  */
 import { Command, Option } from "commander";
+import { agentVersion } from "../shared/agent-version.js";
 import { argumentError, fail, parseCount, parseNumber, parsePort, quietOnClosedStdout, requireOption } from "./lib/cli.js";
 import { requireStore, storeOption } from "./lib/store.js";
 
@@ -13,7 +14,7 @@ quietOnClosedStdout();
 const program = new Command()
   .name("sos")
   .description("SOS kiosk agent, gateway and tools")
-  .version("0.1.0")
+  .version(agentVersion())
   .enablePositionalOptions()
   // Usage errors are one line too: what is wrong, and where the usage is.
   .configureOutput({ outputError: (str, write) => write(`${str.trim().replace(/^error: /, "sos: ")} (see '${helpFor(process.argv.slice(2))}')\n`) });

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
+import { agentVersion } from "../../shared/agent-version.js";
 import type { Clock } from "../../shared/clock.js";
 import type { KioskConfig } from "../../shared/config/kiosk.js";
 import type { Alert, AlertKind, KioskState } from "../../shared/contract.js";
@@ -15,7 +16,8 @@ import type { Outbox } from "../link/outbox.js";
 import type { PressKind } from "../press/press-rules.js";
 import type { OpenAlarm, OpenAlarmFile } from "./open-alarm.js";
 
-export const AGENT_VERSION = "0.1.0";
+/** The running release's version (its release.json), carried by every alert and heartbeat: read once at start. */
+export const AGENT_VERSION: string = agentVersion();
 
 export interface AlarmDeps {
   readonly outbox: Outbox;

@@ -66,6 +66,32 @@ export function nativeFailure(verdicts: readonly ArchVerdict[], arch: string): s
   return `release build: native module(s) without a linux-${arch} binary: ${failed.map((f) => `${f.name}: ${f.detail}`).join("; ")} — use a package with a prebuilt ${arch} binary, or list it with the reason it is not needed in scripts/lib/kiosk-dependencies.ts`;
 }
 
+/**
+ * A release's folder before its dependencies are installed: the kiosk's modules from dist/, deploy/
+ * with the release key's public half, the docs and prompts, package.json (with `version`, which the
+ * agent reports: shared/agent-version.ts) and the lock file.
+ */
+export function stageRelease(staging: string, modules: readonly string[], version: string, publicKeyPem: string): void {
+  const dist = join(REPO_ROOT, "dist");
+  rmSync(staging, { recursive: true, force: true });
+  for (const module of modules) {
+    makeDir(dirname(join(staging, "dist", module)));
+    copyFileSync(join(dist, module), join(staging, "dist", module));
+  }
+  for (const path of DEPLOY_FILES) if (existsSync(join(REPO_ROOT, path))) cpSync(join(REPO_ROOT, path), join(staging, path), { recursive: true });
+  makeDir(join(staging, "deploy"));
+  writeFileSync(join(staging, "deploy", PUBLIC_KEY_FILE), publicKeyPem);
+  writeFileSync(join(staging, "package.json"), `${JSON.stringify(kioskPackageJson(version), null, 2)}\n`);
+  // The project's lock file: npm keeps the versions tested here and drops what the kiosk does not use.
+  copyFileSync(join(REPO_ROOT, "package-lock.json"), join(staging, "package-lock.json"));
+}
+
+/** release.json, at the release's top: its version (the one the agent reports), platform and native verdicts. */
+export function writeReleaseJson(staging: string, version: string, arch: string, native: readonly ArchVerdict[]): void {
+  const release = { version, platform: `linux-${arch}`, builtAt: new Date().toISOString(), dependencies: KIOSK_DEPENDENCIES, native };
+  writeFileSync(join(staging, "release.json"), `${JSON.stringify(release, null, 2)}\n`);
+}
+
 export async function buildRelease(opts: { version: string; keyPem: string; out: string; arch: string; keepStaging?: boolean }): Promise<BuildResult> {
   const { arch, out } = opts;
   const parsed = releaseVersionSchema.safeParse(opts.version);
@@ -96,16 +122,7 @@ export async function buildRelease(opts: { version: string; keyPem: string; out:
   const name = `sos-kiosk-${version}-linux-${arch}`;
   makeDir(out);
   const staging = join(out, `.staging-${name}`);
-  rmSync(staging, { recursive: true, force: true });
-  for (const module of graph.modules) {
-    makeDir(dirname(join(staging, "dist", module)));
-    copyFileSync(join(dist, module), join(staging, "dist", module));
-  }
-  for (const path of DEPLOY_FILES) if (existsSync(join(REPO_ROOT, path))) cpSync(join(REPO_ROOT, path), join(staging, path), { recursive: true });
-  writeFileSync(join(staging, "deploy", PUBLIC_KEY_FILE), publicKeyPem);
-  writeFileSync(join(staging, "package.json"), `${JSON.stringify(kioskPackageJson(version), null, 2)}\n`);
-  // The project's lock file: npm keeps the versions tested here and drops what the kiosk does not use.
-  copyFileSync(join(REPO_ROOT, "package-lock.json"), join(staging, "package-lock.json"));
+  stageRelease(staging, graph.modules, version, publicKeyPem);
   const copy = lap();
 
   await run("npm", ["install", "--omit=dev", "--os=linux", `--cpu=${arch}`, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], staging).catch((err: unknown) => {
@@ -126,8 +143,7 @@ export async function buildRelease(opts: { version: string; keyPem: string; out:
   });
   const check = lap();
 
-  const release = { version, platform: `linux-${arch}`, builtAt: new Date().toISOString(), dependencies: KIOSK_DEPENDENCIES, native: withReasons };
-  writeFileSync(join(staging, "release.json"), `${JSON.stringify(release, null, 2)}\n`);
+  writeReleaseJson(staging, version, arch, withReasons);
   const archive = resolve(out, `${name}.tar.gz`);
   await run("tar", ["-czf", archive, "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-C", staging, "."], out);
   const manifest = await signRelease(archive, `${name}.tar.gz`, version, opts.keyPem);
