@@ -21,6 +21,8 @@ export interface KioskEvents {
   "call.ended": { alertId: string; callId?: string; reason?: string };
   /** The set of reasons this kiosk cannot raise an alarm now (empty = healthy). */
   "fault.changed": { faults: readonly string[] };
+  /** A part found not working (or working again) that does not stop an alarm: reported in the heartbeat's faults. */
+  "part.degraded": { fault: string; on: boolean };
   /** The second path (docs/fallback.md): an SMS alert went out to a centre number. */
   "fallback.sms-sent": { alertId: string; to: string; counter: number };
   /** The centre acknowledged an alert by SMS (the alarm is "received", as by an IP ack). */

@@ -23,6 +23,8 @@ export const ErrorCode = {
   KioskBusy: "KIOSK_BUSY",
   ReleaseInvalid: "RELEASE_INVALID",
   UpdateRefused: "UPDATE_REFUSED",
+  /** The update home's files cannot be read or written by this user (a 'sudo sos kiosk update' left them root's). */
+  UpdateHomePermission: "UPDATE_HOME_PERMISSION",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -16,6 +16,9 @@
  *
  * "config:mqtt" is set at start when kiosk.json's mqtt section is invalid: the link is not started,
  * so no alarm can reach the gateway until the file is fixed and the agent restarted.
+ *
+ * Features that find a part degraded say so with `part.degraded` ("update:state-unreadable": a new
+ * release would run with no health gate and no rollback).
  */
 import type { EventBus } from "../../shared/events.js";
 import type { KioskEvents } from "../events.js";
@@ -27,6 +30,8 @@ export const OUTBOX_NOT_DURABLE = "outbox:not-durable";
 export const OUTBOX_DAMAGED = "outbox:damaged-entries";
 /** kiosk.json's mqtt section is invalid: the link to the gateway is off (device/main.ts). */
 export const MQTT_CONFIG_INVALID = "config:mqtt";
+/** The update state cannot be read (say, root's after a 'sudo sos kiosk update'): no health gate and no rollback for a new release. */
+export const UPDATE_STATE_UNREADABLE = "update:state-unreadable";
 
 export class FaultMonitor {
   private readonly faults = new Set<string>();
@@ -48,6 +53,7 @@ export class FaultMonitor {
       this.refused.add(alertId);
       this.setDegraded(ALERTS_REFUSED, true);
     });
+    bus.on("part.degraded", "faults", ({ fault, on }) => this.setDegraded(fault, on));
     bus.on("alert.recorded", "faults", ({ durable }) => this.setDegraded(OUTBOX_NOT_DURABLE, !durable));
     bus.on("alert.acked", "faults", ({ alertId }) => {
       if (!this.refused.delete(alertId)) return;

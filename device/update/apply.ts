@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { type ReleaseManifest, verifyRelease } from "../../shared/release.js";
 import { carryBuiltAddons } from "./built-addons.js";
-import { currentRelease, readState, RELEASES, switchCurrent, type UpdateState, writeState } from "./update-state.js";
+import { currentRelease, readState, RELEASES, switchCurrent, updateHomeProblem, type UpdateState, writeState } from "./update-state.js";
 import { makeDir } from "../../shared/make-dir.js";
 
 export type ApplyStep = "verified" | "unpacked" | "switching" | "switched" | "trying";
@@ -85,8 +85,21 @@ function settledState(home: string, now: Date): UpdateState {
   return { v: 1, phase: "confirmed", current, previous: null, target: null, attempts: 0, bootId: null, deadlineAt: null, failed: null, reason: null, updatedAt: now.toISOString() };
 }
 
-/** Verifies, unpacks and switches to the release; the caller then restarts the agent. Returns the new state. */
+/**
+ * Verifies, unpacks and switches to the release; the caller then restarts the agent. Returns the new
+ * state. A file of the update home this user may not read or write is one line naming it and the fix.
+ */
 export async function applyRelease(o: ApplyOptions): Promise<UpdateState> {
+  try {
+    return await apply(o);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") throw new SosError(ErrorCode.UpdateHomePermission, updateHomeProblem(err, o.home), { cause: err });
+    throw err;
+  }
+}
+
+async function apply(o: ApplyOptions): Promise<UpdateState> {
   const start = settledState(o.home, o.now());
   const version = o.manifest.version;
   if (version === start.current) throw refused(`release ${version} is already the running one`);

@@ -14,9 +14,10 @@ import type { EventBus } from "../../shared/events.js";
 import type { UpdateReport } from "../../shared/health.js";
 import type { KioskEvents } from "../events.js";
 import { ButtonCheck } from "../health/checks/button.js";
+import { UPDATE_STATE_UNREADABLE } from "../health/faults.js";
 import type { ButtonInput } from "../inputs/button.js";
 import { pruneReleases } from "./apply.js";
-import { currentRelease, readState, rollBack, type UpdateState, writeState } from "./update-state.js";
+import { currentRelease, readState, rollBack, updateHomeProblem, type UpdateState, writeState } from "./update-state.js";
 
 export interface GateDeps {
   readonly home: string;
@@ -45,7 +46,9 @@ export class UpdateGate {
     try {
       this.state = readState(this.deps.home);
     } catch (err) {
-      log.error({ err }, "cannot read the update state: updates are off until it is fixed");
+      // Reported in every heartbeat: the centre sees this kiosk has no rollback protection.
+      this.deps.bus.emit("part.degraded", { fault: UPDATE_STATE_UNREADABLE, on: true });
+      log.error({ fault: UPDATE_STATE_UNREADABLE }, `${updateHomeProblem(err, this.deps.home)}: updates are off, and a new release would run with no health gate and no rollback, until it is fixed`);
       return;
     }
     const s = this.state;

@@ -10,7 +10,7 @@
  * still start (a damaged state file is reported, not fatal). Node built-ins only (see update-state.ts).
  */
 import { readFileSync } from "node:fs";
-import { type GuardDecision, guardRollback, guardStart } from "./update-state.js";
+import { type GuardDecision, guardRollback, guardStart, updateHomeProblem } from "./update-state.js";
 
 const BOOT_ID = "/proc/sys/kernel/random/boot_id";
 
@@ -56,7 +56,7 @@ export function main(argv: readonly string[]): number {
         : guardRollback(home, option(args, "--reason") ?? "the agent failed repeatedly", now);
     process.stdout.write(`sos-kiosk update guard: ${describe(decision)}\n`);
   } catch (err) {
-    process.stdout.write(`sos-kiosk update guard: cannot check the update state (${err instanceof Error ? err.message : String(err)}); starting the agent as it is\n`);
+    process.stdout.write(`sos-kiosk update guard: cannot check the update state (${updateHomeProblem(err, home)}); starting the agent as it is, with no rollback\n`);
   }
   return 0;
 }

@@ -16,7 +16,7 @@ import type { KioskConfig } from "../../shared/config/kiosk.js";
 import type { Command, CommandResult } from "../../shared/contract.js";
 import { errorMessage, isSosError } from "../../shared/errors.js";
 import { applyRelease } from "./apply.js";
-import { readState } from "./update-state.js";
+import { readState, updateHomeProblem } from "./update-state.js";
 import { makeDir } from "../../shared/make-dir.js";
 
 type InstallRelease = Extract<Command, { type: "install-release" }>;
@@ -73,7 +73,7 @@ export async function installFromGateway(config: KioskConfig, command: InstallRe
   try {
     state = readState(home);
   } catch (err) {
-    return error("UPDATE_STATE_UNREADABLE", errorMessage(err));
+    return error("UPDATE_STATE_UNREADABLE", updateHomeProblem(err, home));
   }
   if (state !== null) {
     if (state.current === release.version && state.phase === "confirmed") return ok({ version: release.version, phase: "confirmed" });

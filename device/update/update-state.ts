@@ -18,7 +18,7 @@
  *                maxStarts starts (a crash loop) or past the deadline → roll back.
  *   rolled-back  `current` is the last good release again; `failed` and `reason` say what failed.
  */
-import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export type UpdatePhase = "confirmed" | "switching" | "trying" | "rolled-back";
@@ -66,6 +66,33 @@ export function readState(home: string): UpdateState | null {
     throw new Error(`${statePath(home)} is not an update state file`);
   }
   return state;
+}
+
+/** The user install.sh makes the update home's owner. */
+export const KIOSK_USER = "sos-kiosk";
+
+/** The name of the user owning `path` (from /etc/passwd); the kiosk's user when it is root's or cannot be told. */
+export function homeOwnerName(path: string): string {
+  try {
+    const uid = statSync(path).uid;
+    if (uid === 0) return KIOSK_USER;
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((l) => l.split(":")[2] === String(uid));
+    return line?.split(":")[0] || KIOSK_USER;
+  } catch {
+    return KIOSK_USER;
+  }
+}
+
+/** A permission error on a file of the update home (`sudo sos kiosk update` left it root's): one line, the file and the fix. */
+export function updateHomeProblem(err: unknown, home: string): string {
+  const e = err as NodeJS.ErrnoException;
+  const file = e.path ?? statePath(home);
+  if (e.code === "EACCES" || e.code === "EPERM") {
+    return `cannot use ${file}: permission denied (${e.code}); the update home must belong to the kiosk's user (files a 'sudo sos kiosk update' wrote are root's): sudo chown -R ${homeOwnerName(home)}: ${home}`;
+  }
+  return `${file}: ${e.message}`;
 }
 
 function fsyncPath(path: string): void {

@@ -4,9 +4,10 @@
  * agent's user: sudo -u sos-kiosk sos kiosk update …). Then restart the agent; the new release must
  * pass its health gate, or it is rolled back by itself.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { applyRelease } from "../../device/update/apply.js";
+import { homeOwnerName } from "../../device/update/update-state.js";
 import { loadKioskConfig } from "../../shared/config/kiosk.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
 import { parseManifest } from "../../shared/release.js";
@@ -34,10 +35,32 @@ export function bootId(): string | null {
   }
 }
 
+/**
+ * Run as root over a home that is the kiosk user's, the update would leave root's files there
+ * (update/state.json 0600, the release): the agent could not read its update state, and the new
+ * release would run with no health gate and no rollback. Refused, with the command to run instead.
+ */
+function refuseRoot(home: string): void {
+  if (process.geteuid?.() !== 0) return;
+  let owner: number;
+  try {
+    owner = statSync(home).uid;
+  } catch {
+    return; // applyRelease says what is wrong with the home
+  }
+  if (owner === 0) return;
+  const args = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`));
+  throw new SosError(
+    ErrorCode.UpdateRefused,
+    `sos kiosk update runs as the kiosk's user, not root (files root writes in ${home} would leave the agent without its update state, its health gate and its rollback): sudo -u ${homeOwnerName(home)} sos ${args.join(" ")}`,
+  );
+}
+
 export async function run(opts: UpdateOptions): Promise<void> {
   const config = loadKioskConfig(String(opts.config));
   const home = typeof opts.updateHome === "string" ? resolve(opts.updateHome) : config.update.home;
   if (home === undefined) throw new SosError(ErrorCode.UpdateRefused, `no update home: give --update-home /var/lib/sos-kiosk (where deploy/install.sh put the releases), or set update.home in ${String(opts.config)}`);
+  refuseRoot(home);
   const archive = String(opts.archive);
   const manifestPath = typeof opts.manifest === "string" ? opts.manifest : `${archive}.sig.json`;
   const manifest = parseManifest(read(manifestPath, "the release manifest"), manifestPath);
