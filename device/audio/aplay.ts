@@ -154,10 +154,11 @@ export class AplayPlayer implements PromptPlayer {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const reason = err instanceof WavError ? err.message : code ?? (err as Error).message;
+      const shipped = defaultPromptsDir();
       const hint =
         err instanceof WavError
-          ? "the prompts must be 16-bit PCM WAV: regenerate them with scripts/generate-prompts.sh"
-          : "run scripts/generate-prompts.sh or check audio.promptsDir and audio.language in kiosk.json";
+          ? `the prompts must be 16-bit PCM WAV: use the release's own, in ${shipped} (remove audio.promptsDir from kiosk.json)`
+          : `the release ships every language's prompts in ${shipped}: check audio.promptsDir (relative to kiosk.json's folder) and audio.language in kiosk.json, or remove audio.promptsDir to use them; sos kiosk doctor checks them`;
       const level = this.fileProblemsLogged.has(path) ? "debug" : "error";
       this.fileProblemsLogged.add(path);
       this.log[level]({ prompt, path, reason, hint }, "voice prompt file unusable");

@@ -67,6 +67,18 @@ export function alarmHoldsTests(open: { readonly openedAt: string } | null, now:
   return now.getTime() - Date.parse(open.openedAt) < reopenAfterMs ? "alarm open" : null;
 }
 
+/** Once at start, off the button's path: a prompt missing or unplayable is found now, not at the first real press. */
+async function reportPromptFiles(config: KioskConfig, faults: FaultMonitor, log: Logger): Promise<void> {
+  try {
+    const { checkPromptFiles, promptsFix, PROMPTS_FAULT } = await import("../audio/prompt-files.js");
+    const found = await checkPromptFiles(config.audio);
+    faults.setDegraded(PROMPTS_FAULT, found.problems.length > 0);
+    if (found.problems.length > 0) log.error({ fault: PROMPTS_FAULT, dir: found.dir, problems: found.problems, hint: promptsFix(config.audio) }, "voice prompts unusable: the kiosk will not speak to a caller");
+  } catch (err) {
+    log.error({ err }, "voice prompts not checked");
+  }
+}
+
 export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
   const { bus, clock, alarm, calls } = deps;
   const log = deps.log.child({ subsystem: "health" });
@@ -126,6 +138,7 @@ export function startHealth(config: KioskConfig, deps: HealthDeps): Health {
       }),
   });
 
+  if (config.audio.player === "aplay") void reportPromptFiles(config, deps.faults, log.child({ feature: "prompts" }));
   if (h.selfTest.enabled) selfTests.start();
   testAlarm.start();
   return {

@@ -10,6 +10,7 @@ import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
 import { writeFileDurably } from "../lib/durable-file.js";
 import type { CommandRunner } from "../health/checks/runner.js";
 import { loginCheck } from "./doctor-login.js";
+import { promptsCheck } from "./doctor-prompts.js";
 
 export interface DoctorSystem {
   /** Where /dev, /sys and /proc are: "/" on the kiosk, a fake folder in tests. */
@@ -227,6 +228,7 @@ export async function runDoctor(config: KioskConfig, sys: DoctorSystem, linkProb
     await clockCheck(sys),
     gpioCheck(config, sys),
     ...mediaChecks(config, sys),
+    await promptsCheck(config),
     ...(await gatewayChecks(config, sys, linkProblem)),
     ...(linkProblem === undefined ? [loginCheck(config, running, KIOSK_UNIT)] : []),
   ];

@@ -116,7 +116,7 @@ const audioSchema = z.object({
   volume: z.number().int().min(0).max(100).default(80),
   /** ALSA device for aplay -D; default: the system default. */
   device: z.string().optional(),
-  /** Folder with {language}/{prompt}.wav; default: the prompts shipped with the agent. */
+  /** Folder with {language}/{prompt}.wav, relative to kiosk.json's folder; default: the prompts shipped with the agent. */
   promptsDir: z.string().optional(),
 });
 
@@ -423,14 +423,15 @@ export function loadKioskConfig(path: string, overrides: { dataDir?: string } = 
   return resolveKioskConfig(parseKioskConfig(readJsonFile(path), path), path, overrides);
 }
 
-/** A parsed kiosk.json with its data dir, TLS files and update paths resolved against the file's folder. */
+/** A parsed kiosk.json with its data dir, TLS files, update paths and prompts folder resolved against the file's folder. */
 export function resolveKioskConfig(parsed: KioskConfig, path: string, overrides: { dataDir?: string } = {}): KioskConfig {
   const here = dirname(path);
   const dataDir = overrides.dataDir ?? resolve(here, parsed.dataDir);
   const tls = parsed.mqtt.tls;
   const mqtt = tls === undefined ? parsed.mqtt : { ...parsed.mqtt, tls: { ca: resolve(here, tls.ca), cert: resolve(here, tls.cert), key: resolve(here, tls.key) } };
   const update = { ...parsed.update, publicKey: resolve(here, parsed.update.publicKey), ...(parsed.update.home === undefined ? {} : { home: resolve(here, parsed.update.home) }) };
-  return parseKioskConfig({ ...parsed, dataDir, mqtt, update }, path);
+  const audio = parsed.audio.promptsDir === undefined ? parsed.audio : { ...parsed.audio, promptsDir: resolve(here, parsed.audio.promptsDir) };
+  return parseKioskConfig({ ...parsed, dataDir, mqtt, update, audio }, path);
 }
 
 /** Every problem of a kiosk config as zod reports it (each with its path), or null when it is valid. */

@@ -149,7 +149,7 @@ describe("a broken mqtt section leaves the button working", () => {
     expect(doctor.stderr).toEqual([]);
     const report = JSON.parse(doctor.stdout.join("\n")) as { kioskId: string; ok: boolean; findings: DoctorFinding[] };
     expect(report).toMatchObject({ kioskId: KIOSK_ID, ok: false });
-    expect(report.findings.map((f) => f.check)).toEqual(["kiosk.json", "unit enabled", "agent running", "watchdog armed", "data writable", "clock synchronised", "GPIO chip", "camera", "microphone", "speaker", "gateway config"]);
+    expect(report.findings.map((f) => f.check)).toEqual(["kiosk.json", "unit enabled", "agent running", "watchdog armed", "data writable", "clock synchronised", "GPIO chip", "camera", "microphone", "speaker", "voice prompts", "gateway config"]);
     expect(report.findings.find((f) => f.check === "data writable")?.result).toBe("pass");
     expect(report.findings.at(-1)).toEqual({
       check: "gateway config",

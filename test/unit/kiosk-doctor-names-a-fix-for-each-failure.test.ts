@@ -3,10 +3,11 @@
  * timedatectl answers (FakeRunner), a real data folder and a real TCP listener for the gateway.
  * A healthy kiosk passes every check; each failure it names is caught, with a fix.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultPromptsDir } from "../../device/audio/aplay.js";
 import { type DoctorFinding, type DoctorSystem, runDoctor, tcpConnect } from "../../device/service/doctor.js";
 import { type KioskConfig, type KioskConfigInput, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { FakeRunner, type RunCall } from "../fixtures/fake-runner.js";
@@ -32,6 +33,7 @@ const LOCAL_CHECKS_PASS = [
   ["camera", "pass"],
   ["microphone", "pass"],
   ["speaker", "pass"],
+  ["voice prompts", "pass"],
 ];
 
 describe("sos kiosk doctor names a fix for each failure", () => {
@@ -144,6 +146,23 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     });
   }
 
+  it("an empty prompts folder fails \"voice prompts\", naming each missing file and the prompts the release ships", async () => {
+    mkdirSync(join(dir.path, "prompts"));
+    const failed = failing(await doctor({ audio: { language: "kk", promptsDir: join(dir.path, "prompts") } }));
+    expect(failed.map((f) => f.check)).toEqual(["voice prompts"]);
+    expect(failed[0]?.detail).toBe(`${join(dir.path, "prompts", "kk")}: alarm-sent.wav: ENOENT; alarm-received.wav: ENOENT; connecting.wav: ENOENT; out-of-order.wav: ENOENT`);
+    expect(failed[0]?.fix).toContain(`remove audio.promptsDir from kiosk.json to use them, or copy ${join(defaultPromptsDir(), "kk")}/*.wav into ${join(dir.path, "prompts", "kk")}`);
+    expect(failed[0]?.fix).not.toContain("generate-prompts");
+  });
+
+  it("a prompt that is not a 16-bit PCM WAV fails \"voice prompts\" saying why", async () => {
+    mkdirSync(join(dir.path, "prompts", "en"), { recursive: true });
+    for (const f of readdirSync(join(defaultPromptsDir(), "en"))) copyFileSync(join(defaultPromptsDir(), "en", f), join(dir.path, "prompts", "en", f));
+    writeFileSync(join(dir.path, "prompts", "en", "connecting.wav"), "ID3 an mp3 renamed");
+    const row = (await doctor({ audio: { language: "en", promptsDir: join(dir.path, "prompts") } })).find((f) => f.check === "voice prompts");
+    expect(row).toMatchObject({ result: "fail", detail: `${join(dir.path, "prompts", "en")}: connecting.wav: not a RIFF/WAVE file` });
+  });
+
   it("without systemctl or timedatectl, their checks fail saying the program is missing", async () => {
     answers = {};
     const failed = failing(await doctor());
@@ -178,6 +197,6 @@ describe("sos kiosk doctor names a fix for each failure", () => {
 
   it("skips what the config does not use (stdin button, no media, no player)", async () => {
     const findings = await doctor({ button: { driver: "stdin" }, media: { driver: "none" }, audio: { player: "none" } });
-    expect(findings.filter((f) => f.result === "skip").map((f) => f.check)).toEqual(["GPIO chip", "camera", "microphone", "speaker"]);
+    expect(findings.filter((f) => f.result === "skip").map((f) => f.check)).toEqual(["GPIO chip", "camera", "microphone", "speaker", "voice prompts"]);
   });
 });
