@@ -3,12 +3,12 @@
  * the system through a small port (DoctorSystem): a file system root ("/" on the kiosk, a fake
  * sysfs/dev folder in tests), a CommandRunner for systemctl/timedatectl, and a TCP connect.
  */
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { gatewayUrls, type KioskConfig } from "../../shared/config/kiosk.js";
-import { writeFileDurably } from "../lib/durable-file.js";
 import type { CommandRunner } from "../health/checks/runner.js";
+import { dataCheck } from "./doctor-data.js";
 import { loginCheck } from "./doctor-login.js";
 import { promptsCheck } from "./doctor-prompts.js";
 
@@ -18,6 +18,8 @@ export interface DoctorSystem {
   readonly runner: CommandRunner;
   /** null when a TCP connection opened, else why not. */
   connect(host: string, port: number, timeoutMs: number): Promise<string | null>;
+  /** Who runs the doctor (0: root, whose writes prove nothing for the agent's user); default: this process's. */
+  readonly euid?: number;
 }
 
 export type DoctorResult = "pass" | "fail" | "skip";
@@ -110,23 +112,6 @@ async function watchdogCheck(sys: DoctorSystem): Promise<DoctorFinding> {
     };
   }
   return { check, result: "pass", detail: `systemd feeds /${device} every ${value}` };
-}
-
-function dataCheck(config: KioskConfig): DoctorFinding {
-  const check = "data writable";
-  const probe = join(config.dataDir, ".doctor-probe");
-  try {
-    writeFileDurably(probe, "probe\n");
-    rmSync(probe, { force: true });
-    return { check, result: "pass", detail: `${config.dataDir} takes a synced write` };
-  } catch (err) {
-    return {
-      check,
-      result: "fail",
-      detail: `${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      fix: `the data partition is missing, read-only or full: findmnt -T ${config.dataDir}; check /etc/fstab and 'dmesg | grep mmc' for card errors; df -h ${config.dataDir}`,
-    };
-  }
 }
 
 async function clockCheck(sys: DoctorSystem): Promise<DoctorFinding> {
@@ -224,7 +209,7 @@ export async function runDoctor(config: KioskConfig, sys: DoctorSystem, linkProb
   return [
     ...unit,
     await watchdogCheck(sys),
-    dataCheck(config),
+    await dataCheck(config, sys.runner, sys.euid ?? process.geteuid?.() ?? -1),
     await clockCheck(sys),
     gpioCheck(config, sys),
     ...mediaChecks(config, sys),

@@ -46,6 +46,9 @@ export function readJsonFile(path: string): unknown {
     if (code === "ENOENT") {
       throw new SosError(ErrorCode.ConfigMissing, `config file ${path} does not exist: check the path, or create it with 'sos provision'`);
     }
+    if (code === "EACCES" || code === "EPERM") {
+      throw new SosError(ErrorCode.ConfigMissing, `cannot read config file ${path}: permission denied (${code}): it is readable by its owner only (it holds secrets); run the command with sudo, or as the file's owner`);
+    }
     throw new SosError(ErrorCode.ConfigMissing, `cannot read config file ${path}: ${errorMessage(err)}`);
   }
   try {

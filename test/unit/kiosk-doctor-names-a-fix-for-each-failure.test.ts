@@ -3,7 +3,7 @@
  * timedatectl answers (FakeRunner), a real data folder and a real TCP listener for the gateway.
  * A healthy kiosk passes every check; each failure it names is caught, with a fix.
  */
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -86,7 +86,7 @@ describe("sos kiosk doctor names a fix for each failure", () => {
       const answer = answers[[call.command, ...call.args].join(" ")];
       if (answer === undefined) return { failure: "spawn: ENOENT", code: null };
       if (typeof answer === "object") return { failure: answer.failure, code: null };
-      return { stdout: Buffer.from(`${answer}\n`), code: answer === "enabled" || answer === "active" || answer === "yes" ? 0 : 1 };
+      return { stdout: Buffer.from(`${answer}\n`), code: /^(enabled|active|yes|[\d ]+)$/.test(answer) ? 0 : 1 };
     }),
     connect: tcpConnect,
   });
@@ -161,6 +161,41 @@ describe("sos kiosk doctor names a fix for each failure", () => {
     writeFileSync(join(dir.path, "prompts", "en", "connecting.wav"), "ID3 an mp3 renamed");
     const row = (await doctor({ audio: { language: "en", promptsDir: join(dir.path, "prompts") } })).find((f) => f.check === "voice prompts");
     expect(row).toMatchObject({ result: "fail", detail: `${join(dir.path, "prompts", "en")}: connecting.wav: not a RIFF/WAVE file` });
+  });
+
+  // Owners and modes are set as root (chown); a test run as another user skips these.
+  describe.skipIf(process.geteuid?.() !== 0)("run with sudo, the data folder is checked against the agent's user", () => {
+    const asRoot = (): DoctorSystem => ({ ...system(), euid: 0 });
+    beforeEach(() => {
+      answers["id -u sos-kiosk"] = "995";
+      answers["id -G sos-kiosk"] = "995 997 20";
+    });
+
+    it("root's 0700 data folder fails, though root's own write passed, with the chown", async () => {
+      chmodSync(join(root, "data"), 0o700);
+      const row = (await runDoctor(config(), asRoot())).find((f) => f.check === "data writable");
+      expect(row).toMatchObject({ result: "fail" });
+      expect(row?.detail).toContain(`sos-kiosk (the agent's user, uid 995) cannot write ${join(root, "data")} (owner 0:0, mode 0700)`);
+      expect(row?.fix).toBe(`give the data back to the agent's user: sudo chown -R sos-kiosk: ${join(root, "data")}; then: sudo systemctl restart sos-kiosk.service`);
+    });
+
+    it("a folder inside it left root's fails too; the agent's own, or its group's, pass", async () => {
+      for (const d of ["data", "data/state"]) chownSync(join(root, d), 995, 995);
+      mkdirSync(join(root, "data", "outbox"), { mode: 0o700 });
+      const failed = (await runDoctor(config(), asRoot())).find((f) => f.check === "data writable");
+      expect(failed?.detail).toContain(`cannot write ${join(root, "data", "outbox")} (owner 0:0, mode 0700)`);
+      chownSync(join(root, "data", "outbox"), 0, 997);
+      chmodSync(join(root, "data", "outbox"), 0o770);
+      expect((await runDoctor(config(), asRoot())).find((f) => f.check === "data writable")).toMatchObject({ result: "pass", detail: expect.stringContaining("sos-kiosk (the agent's user) may write it") as unknown });
+    });
+
+    it("not as root, only the write is tried: no user is looked up", async () => {
+      chmodSync(join(root, "data"), 0o700);
+      const runner = new FakeRunner(() => ({ failure: "spawn: ENOENT", code: null }));
+      const row = (await runDoctor(config(), { ...system(), runner, euid: 1000 })).find((f) => f.check === "data writable");
+      expect(row).toMatchObject({ result: "pass" });
+      expect(runner.of("id")).toEqual([]);
+    });
   });
 
   it("without systemctl or timedatectl, their checks fail saying the program is missing", async () => {
