@@ -17,6 +17,7 @@ import { topicFor } from "../../shared/contract.js";
 import { type Heartbeat, type Status, heartbeatSchema, statusSchema } from "../../shared/health.js";
 import { FRAME_HEIGHT, FRAME_WIDTH } from "../../device/health/checks/camera.js";
 import { FakeMedia } from "../fixtures/fake-media.js";
+import { AGENT_VERSION } from "../../device/alarm/alarm-controller.js";
 import { FakeRunner } from "../fixtures/fake-runner.js";
 import { FakeSystemProbe } from "../fixtures/fake-system-probe.js";
 import { TcpProxy } from "../fixtures/tcp-proxy.js";
@@ -93,12 +94,12 @@ describe("a kiosk reports online, heartbeats and offline", () => {
 
     await waitFor(() => seqs(watcher.seen).length >= 3, "three heartbeats");
     const online = watcher.seen.find((s) => s.status !== undefined)?.status;
-    expect(online).toMatchObject({ v: 1, state: "online", reason: "connected", agentVersion: "0.1.0" });
+    expect(online).toMatchObject({ v: 1, state: "online", reason: "connected", agentVersion: AGENT_VERSION });
     expect(seqs(watcher.seen).slice(0, 3)).toEqual([1, 2, 3]);
     const beats = watcher.seen.filter((s) => s.heartbeat !== undefined);
     expect(beats[2]!.at - beats[1]!.at).toBeGreaterThan(700);
     expect(beats[2]!.at - beats[1]!.at).toBeLessThan(1_500);
-    expect(beats[0]?.heartbeat).toMatchObject({ intervalS: 1, agentVersion: "0.1.0", outboxDepth: 0, openAlarm: null, faults: [], selfTests: [], lastTestAlarmAt: null });
+    expect(beats[0]?.heartbeat).toMatchObject({ intervalS: 1, agentVersion: AGENT_VERSION, outboxDepth: 0, openAlarm: null, faults: [], selfTests: [], lastTestAlarmAt: null });
     const late = await watch(broker.url, "late-1");
     await waitFor(() => late.seen.find((s) => s.retain && s.status?.state === "online"), "the retained online status");
 
