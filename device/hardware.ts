@@ -2,6 +2,7 @@
  * Builds the hardware adapters named in kiosk.json. Each driver module is imported only when it is
  * configured, so a laptop kiosk never loads onoff, serialport or johnny-five. A Firmata board or a
  * serial panel that carries both the button and the lights is one object serving both ports.
+ * The lights are only made once the button is armed: a driver that cannot load never holds it up.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../shared/clock.js";
@@ -15,7 +16,9 @@ import type { KioskDeps } from "./main.js";
 
 export interface Hardware {
   readonly button: ButtonInput;
-  readonly indicator: Indicator;
+  /** The lights' driver name, and how to make them: called only once the button is armed (device/indicators/start-lights.ts). */
+  readonly indicatorDriver: string;
+  readonly createIndicator: () => Promise<Indicator>;
   readonly player: PromptPlayer;
 }
 
@@ -88,7 +91,12 @@ export async function createHardware(config: KioskConfig, deps: KioskDeps, clock
   const needsPanel = deps.button === undefined || deps.indicator === undefined;
   const panel = needsPanel ? await createPanel(config, deps, clock, log.child({ subsystem: "panel" })) : undefined;
   const button = deps.button ?? (await createButton(config, deps, panel, clock, log.child({ subsystem: "button" })));
-  const indicator = deps.indicator ?? (await createIndicator(config, panel, log.child({ subsystem: "indicator" })));
+  const given = deps.indicator;
   const player = deps.player ?? (await createPlayer(config, log.child({ subsystem: "audio" })));
-  return { button, indicator, player };
+  return {
+    button,
+    indicatorDriver: given?.driver ?? config.indicator.driver,
+    createIndicator: () => (given === undefined ? createIndicator(config, panel, log.child({ subsystem: "indicator" })) : Promise.resolve(given)),
+    player,
+  };
 }

@@ -24,8 +24,8 @@ import { FaultMonitor, MQTT_CONFIG_INVALID, OUTBOX_DAMAGED } from "./health/faul
 import type { SystemProbe } from "./health/probe.js";
 import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
 import { createHardware } from "./hardware.js";
-import { IndicatorController } from "./indicators/controller.js";
 import type { Indicator } from "./indicators/indicator.js";
+import { INDICATOR_NOT_WORKING, startLights } from "./indicators/start-lights.js";
 import type { ButtonInput } from "./inputs/button.js";
 import type { SerialBinding } from "./inputs/serial-panel.js";
 import { Outbox } from "./link/outbox.js";
@@ -116,7 +116,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   const rules = new PressRules(config.press, clock, (kind, at) => alarm.onPress(kind, at));
 
   const hardware = await createHardware(config, deps, clock, log);
-  const { button, indicator, player } = hardware;
+  const { button, player } = hardware;
   button.on("press", (e) => rules.down(e.at));
   button.on("release", (e) => rules.up(e.at));
   button.on("tamper", (e) => {
@@ -163,9 +163,14 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
   const faults = new FaultMonitor(events, config.faultAfterLinkDownMs);
   const open = alarm.openAlarm;
-  const lights = new IndicatorController(indicator, player, events, open === null ? "none" : open.received ? "received" : "sent", log.child({ subsystem: "indicator" }));
-  await indicator.start().catch((err: unknown) => log.error({ err, driver: indicator.driver }, "indicator failed to start; the alarm path goes on"));
-  lights.refresh();
+  const { indicator, ready: lightsReady } = startLights(hardware.indicatorDriver, hardware.createIndicator, {
+    bus: events,
+    player,
+    initial: open === null ? "none" : open.received ? "received" : "sent",
+    log: log.child({ subsystem: "indicator" }),
+    onFault: (on) => faults.setDegraded(INDICATOR_NOT_WORKING, on),
+  });
+  await lightsReady;
   faults.start();
   if (outbox.damaged.length > 0) faults.setDegraded(OUTBOX_DAMAGED, true);
   events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
@@ -278,7 +283,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
       await calls.stop();
       await stopLink();
       await fallbackReady.then((f) => f?.stop(), () => undefined);
-      await indicator.stop().catch(() => undefined);
+      await indicator.stop();
       await player.stop();
       log.info({ pending: outbox.depth }, "kiosk agent stopped");
     },
