@@ -163,14 +163,14 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
   const faults = new FaultMonitor(events, config.faultAfterLinkDownMs);
   const open = alarm.openAlarm;
-  const { indicator, ready: lightsReady } = startLights(hardware.indicatorDriver, hardware.createIndicator, {
+  // The lights come up on their own: a hung chip probe (gpiodetect) holds up neither the link nor media.
+  const { indicator } = startLights(hardware.indicatorDriver, hardware.createIndicator, {
     bus: events,
     player,
     initial: open === null ? "none" : open.received ? "received" : "sent",
     log: log.child({ subsystem: "indicator" }),
     onFault: (on) => faults.setDegraded(INDICATOR_NOT_WORKING, on),
   });
-  await lightsReady;
   faults.start();
   if (outbox.damaged.length > 0) faults.setDegraded(OUTBOX_DAMAGED, true);
   events.on("alert.acked", "alarm", ({ alertId }) => alarm.onAcked(alertId));
