@@ -1,4 +1,5 @@
 import type { EventEmitter } from "node:events";
+import type { BackoffPolicy } from "../../shared/backoff.js";
 
 export interface ButtonEvent {
   readonly at: Date;
@@ -26,6 +27,13 @@ export interface ButtonEvents {
   power: [PowerEvent];
   error: [Error];
 }
+
+/**
+ * How soon a button driver tries its device again (open the tty, start gpiomon, read sysfs): the
+ * button is the one part that must come back at once when its hardware does, so no long backoff.
+ * Each attempt is cheap; only the first failure of an outage and each recovery are logged.
+ */
+export const BUTTON_RETRY: BackoffPolicy = { minMs: 250, maxMs: 500, factor: 2, jitter: 0.2 };
 
 /** The button line's level as the self-test reads it. */
 export type CircuitReading =

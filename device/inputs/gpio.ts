@@ -18,13 +18,13 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { Backoff, defaultBackoff, type BackoffPolicy } from "../../shared/backoff.js";
+import { Backoff, type BackoffPolicy } from "../../shared/backoff.js";
 import type { Clock } from "../../shared/clock.js";
 import type { ButtonConfig } from "../../shared/config/kiosk.js";
 import { ErrorCode, SosError, errorMessage } from "../../shared/errors.js";
 import { sysfsGpioNumber } from "../gpio/chip-base.js";
 import { loadOnoffGpio, type Bit, type GpioClass, type GpioLine } from "../gpio/onoff.js";
-import type { ButtonEvents, ButtonInput, CircuitReading } from "./button.js";
+import { BUTTON_RETRY, type ButtonEvents, type ButtonInput, type CircuitReading } from "./button.js";
 
 export type GpioButtonConfig = Extract<ButtonConfig, { driver: "gpio" }>;
 
@@ -72,7 +72,7 @@ export class GpioButton extends EventEmitter<ButtonEvents> implements ButtonInpu
     private readonly deps: GpioDeps,
   ) {
     super();
-    this.backoff = new Backoff(options.retry ?? defaultBackoff);
+    this.backoff = new Backoff(options.retry ?? BUTTON_RETRY);
   }
 
   async start(): Promise<void> {
@@ -145,6 +145,7 @@ export class GpioButton extends EventEmitter<ButtonEvents> implements ButtonInpu
     }
     this.lines = opened;
     this.backoff.reset();
+    if (this.failing) this.deps.log.info({ line: this.options.line }, "gpio button working again: its lines are open");
     this.failing = false;
     for (const w of opened) {
       w.gpio.watch((err, value) => this.onEdge(w, err, value));
@@ -161,7 +162,8 @@ export class GpioButton extends EventEmitter<ButtonEvents> implements ButtonInpu
 
   private fail(err: unknown): void {
     const retryInMs = this.backoff.next();
-    this.deps.log.error({ err: errorMessage(err), code: (err as { code?: unknown }).code, retryInMs, line: this.options.line }, "gpio button cannot open its lines: retrying");
+    // Retried every few hundred ms: the first failure of a streak is the error, the retries debug.
+    this.deps.log[this.failing ? "debug" : "error"]({ err: errorMessage(err), code: (err as { code?: unknown }).code, retryInMs, line: this.options.line }, "gpio button cannot open its lines: retrying");
     if (!this.failing && this.listenerCount("error") > 0) this.emit("error", err instanceof Error ? err : new Error(errorMessage(err)));
     this.failing = true;
     this.retryTimer = setTimeout(() => void this.open(), retryInMs);

@@ -12,27 +12,29 @@
  * edge is always reported (a stray release is harmless to the press rules). Edges while gpiomon is
  * down are not seen. Chip "auto" is resolved once per start from gpiodetect's output.
  *
- * Missing tools (ENOENT) are logged once, clearly, and retried with backoff; other failures too.
+ * Failures (missing tools, no chip, gpiomon exiting) are retried every few hundred ms (BUTTON_RETRY):
+ * the button must work as soon as its chip does. Only the first failure of a streak is logged (the
+ * retries at debug), and the recovery once gpiomon has stayed up healthyAfterMs (default 1 s).
  * start() never throws for them; `error` is emitted once per failing streak.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
-import { Backoff, defaultBackoff, type BackoffPolicy } from "../../shared/backoff.js";
+import { Backoff, type BackoffPolicy } from "../../shared/backoff.js";
 import type { Clock } from "../../shared/clock.js";
 import type { ButtonConfig } from "../../shared/config/kiosk.js";
 import { errorMessage } from "../../shared/errors.js";
 import { MissingToolReport, gpiomonArgs, isMissingTool, parseGpiomonLine, resolveGpiodChip } from "../gpio/gpiod-tools.js";
 import { Supervisor } from "../lib/supervisor.js";
-import type { ButtonEvents, ButtonInput, CircuitReading } from "./button.js";
+import { BUTTON_RETRY, type ButtonEvents, type ButtonInput, type CircuitReading } from "./button.js";
 
 export type GpiodButtonConfig = Extract<ButtonConfig, { driver: "gpiod" }>;
 
 export interface GpiodButtonOptions extends Omit<GpiodButtonConfig, "driver"> {
   /** Delays between restarts of gpiomon and between attempts to find the chip. */
   readonly restart?: BackoffPolicy;
-  /** A gpiomon that stayed up this long resets the backoff. */
+  /** A gpiomon that stayed up this long ends a failing streak (and resets the backoff). Default 1 s. */
   readonly healthyAfterMs?: number;
 }
 
@@ -60,7 +62,7 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
     private readonly deps: GpiodButtonDeps,
   ) {
     super();
-    this.backoff = new Backoff(options.restart ?? defaultBackoff);
+    this.backoff = new Backoff(options.restart ?? BUTTON_RETRY);
     this.gpiomonMissing = new MissingToolReport(deps.log, "gpiomon", options.gpiomon, "button.gpiomon");
     this.gpiodetectMissing = new MissingToolReport(deps.log, "gpiodetect", options.gpiodetect, "button.gpiodetect");
   }
@@ -108,7 +110,7 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
       if (!this.running || generation !== this.generation) return;
       const retryInMs = this.backoff.next();
       if (isMissingTool(err)) this.gpiodetectMissing.missing(retryInMs);
-      else log.error({ err: errorMessage(err), code: (err as { code?: unknown }).code, retryInMs }, "gpiod button cannot find its GPIO chip: retrying");
+      else log[this.failing ? "debug" : "error"]({ err: errorMessage(err), code: (err as { code?: unknown }).code, retryInMs }, "gpiod button cannot find its GPIO chip: retrying");
       this.raise(err);
       this.retryTimer = setTimeout(() => void this.connect(), retryInMs);
       return;
@@ -121,7 +123,7 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
     log.info({ command: [gpiomon, ...args], line, tamperLine }, "starting gpiomon");
     const supervisor = new Supervisor(
       () => spawn(gpiomon, args, { stdio: ["ignore", "pipe", "pipe"] }),
-      { name: "gpiomon", restart: this.options.restart ?? defaultBackoff, healthyAfterMs: this.options.healthyAfterMs },
+      { name: "gpiomon", restart: this.options.restart ?? BUTTON_RETRY, healthyAfterMs: this.healthyAfterMs, quietRetries: true },
       log,
     );
     supervisor.on("spawn", (child) => this.attach(child));
@@ -136,7 +138,7 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
     const { log } = this.deps;
     this.levels.clear(); // whatever happened while no gpiomon watched is unknown
     // A gpiomon that stays up ends a failing streak: the next failure emits `error` again.
-    const healthy = setTimeout(() => (this.failing = false), this.options.healthyAfterMs ?? 10_000);
+    const healthy = setTimeout(() => this.recovered(child), this.healthyAfterMs);
     child.once("exit", () => clearTimeout(healthy));
     child.once("spawn", () => this.gpiomonMissing.found());
     child.once("error", (err) => {
@@ -146,7 +148,8 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
       this.raise(err);
     });
     if (child.stdout !== null) createInterface({ input: child.stdout }).on("line", (text) => this.onLine(text));
-    if (child.stderr !== null) createInterface({ input: child.stderr }).on("line", (text) => log.warn({ stderr: text.slice(0, 500), pid: child.pid }, "gpiomon error output"));
+    // A gpiomon retried twice a second says the same each time: only the first of a streak is a warning.
+    if (child.stderr !== null) createInterface({ input: child.stderr }).on("line", (text) => log[this.failing ? "debug" : "warn"]({ stderr: text.slice(0, 500), pid: child.pid }, "gpiomon error output"));
   }
 
   private onLine(text: string): void {
@@ -156,7 +159,7 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
       this.deps.log.warn({ output: text.slice(0, 200) }, "unexpected gpiomon output ignored");
       return;
     }
-    this.failing = false;
+    this.endStreak();
     const level: Level = event.rising ? "active" : "inactive";
     if (this.levels.get(event.offset) === level) return;
     this.levels.set(event.offset, level);
@@ -164,6 +167,22 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
     this.deps.log.debug({ line: event.offset, rising: event.rising, sec: event.sec, nsec: event.nsec }, "gpio edge");
     if (event.offset === this.options.line) this.emit(event.rising ? "press" : "release", { at });
     else if (event.offset === this.options.tamperLine) this.emit("tamper", { at, open: !event.rising });
+  }
+
+  private get healthyAfterMs(): number {
+    return this.options.healthyAfterMs ?? 1_000;
+  }
+
+  /** gpiomon has stayed up: a failing streak is over. */
+  private recovered(child: ChildProcess): void {
+    if (this.running && this.supervisor?.current === child) this.endStreak();
+  }
+
+  /** Ends a failing streak, saying so once. */
+  private endStreak(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.deps.log.info({ pid: this.gpiomonPid }, "gpiod button working again: gpiomon is watching the line");
   }
 
   /** Emits `error` once per failing streak, and only to a listener (an unheard `error` would throw). */

@@ -6,7 +6,7 @@
  *
  * serialport has no auto-reconnect (serialport/node-serialport#648): when the device disappears
  * (read error → close, or an error) or cannot be opened, the port is dropped and a fresh one opened
- * after the shared backoff. A panel that answers nothing for one PING interval is treated the same.
+ * within half a second (BUTTON_RETRY). A panel that answers nothing for one PING interval is treated the same.
  * Every (re)connect and every HELLO re-sends the current LED state.
  */
 import { EventEmitter } from "node:events";
@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import { Backoff, type BackoffPolicy } from "../../shared/backoff.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import type { Indicator, LightPattern } from "../indicators/indicator.js";
-import type { ButtonEvents, ButtonInput } from "./button.js";
+import { BUTTON_RETRY, type ButtonEvents, type ButtonInput } from "./button.js";
 import { formatPanelCommand, type PanelCommand, PanelLineReader, type PanelMessage, parsePanelLine } from "./serial-panel-protocol.js";
 
 /** The serialport binding (hardware access); tests pass MockBinding from @serialport/binding-mock. */
@@ -34,7 +34,8 @@ export interface SerialPanelOptions {
   readonly clock?: Clock;
 }
 
-export const DEFAULT_PANEL_REOPEN: BackoffPolicy = { minMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+/** A replugged panel is reopened within half a second: an open() of a missing tty costs nothing. */
+export const DEFAULT_PANEL_REOPEN: BackoffPolicy = BUTTON_RETRY;
 export const DEFAULT_PANEL_PING_MS = 5_000;
 const UNKNOWN_LINES_LOGGED = 5;
 const STOP_FLUSH_MS = 500;

@@ -20,6 +20,11 @@ export interface SupervisorOptions {
   readonly healthyAfterMs?: number;
   /** Grace before SIGKILL when stopping. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Only the first failure of a streak is logged at warn/error, the retries at debug, until a child
+   * stays up healthyAfterMs (for a device retried every few hundred ms: the button's gpiomon).
+   */
+  readonly quietRetries?: boolean;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -30,6 +35,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly backoff: Backoff;
   /** Children killed by respawn(): their exit starts the next child at once, outside the backoff. */
   private readonly planned = new WeakSet<ChildProcess>();
+  /** quietRetries: a failure of this streak was logged already. */
+  private failureLogged = false;
   restarts = 0;
 
   constructor(
@@ -91,7 +98,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       child = this.spawnChild();
     } catch (err) {
-      this.log.error({ err, process: this.options.name }, "cannot start child process");
+      this.log[this.retryLevel("error")]({ err, process: this.options.name }, "cannot start child process");
       this.scheduleRestart(null, null);
       return;
     }
@@ -99,7 +106,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.startedAt = Date.now();
     child.once("error", (err) => {
       // ENOENT (the program is not installed) arrives here instead of an exit.
-      this.log.error({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, process: this.options.name }, "child process error");
+      this.log[this.retryLevel("error")]({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, process: this.options.name }, "child process error");
       // A child that never started (no pid) gets no 'exit' event; Node sets its exitCode to the
       // negative errno (-2 for ENOENT), so only the pid tells.
       if (child.pid === undefined) this.onExit(child, null, null);
@@ -120,14 +127,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.launch();
       return;
     }
-    if (Date.now() - this.startedAt >= (this.options.healthyAfterMs ?? 10_000)) this.backoff.reset();
+    if (Date.now() - this.startedAt >= (this.options.healthyAfterMs ?? 10_000)) {
+      this.backoff.reset();
+      this.failureLogged = false;
+    }
     this.scheduleRestart(code, signal);
+  }
+
+  /** The level for a failure: `level`, or debug for a quiet supervisor's retries after the first. */
+  private retryLevel(level: "warn" | "error"): "warn" | "error" | "debug" {
+    return this.options.quietRetries === true && this.failureLogged ? "debug" : level;
   }
 
   private scheduleRestart(code: number | null, signal: NodeJS.Signals | null): void {
     const restartInMs = this.backoff.next();
     this.restarts += 1;
-    this.log.warn({ process: this.options.name, code, signal, restartInMs, restarts: this.restarts }, "child process ended: restarting");
+    this.log[this.retryLevel("warn")]({ process: this.options.name, code, signal, restartInMs, restarts: this.restarts }, "child process ended: restarting");
+    if (this.options.quietRetries === true) this.failureLogged = true;
     this.emit("exit", { code, signal, restartInMs });
     this.restartTimer = setTimeout(() => this.launch(), restartInMs);
   }
