@@ -20,6 +20,7 @@ import { startCalls } from "./call/start-calls.js";
 import type { KioskEvents } from "./events.js";
 import type { FallbackHandle } from "./fallback/start-fallback.js";
 import type { CommandRunner } from "./health/checks/runner.js";
+import { ButtonFault } from "./health/button-fault.js";
 import { FaultMonitor, MQTT_CONFIG_INVALID, OUTBOX_DAMAGED } from "./health/faults.js";
 import type { SystemProbe } from "./health/probe.js";
 import { alarmHoldsTests, type Health, startHealth } from "./health/start-health.js";
@@ -128,13 +129,16 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     if (e.batteryPercent !== undefined) sensors.batteryPercent = e.batteryPercent;
     log.info({ power: e.source, batteryPercent: e.batteryPercent }, "power supply changed");
   });
-  button.on("error", (err) => log.error({ err: { message: err.message }, driver: button.driver }, "button driver error"));
+  // A button that cannot be read is a fault from its first failure on, during start() too.
+  const faults = new FaultMonitor(events, config.faultAfterLinkDownMs);
+  const buttonFault = new ButtonFault(button, faults, log.child({ subsystem: "button" }));
   await button.start();
   let buttonRunning = true;
   // systemd hears READY once a press can be read and recorded; the watchdog is fed from now on.
   const notifier = deps.notifier ?? notifierFromEnv(process.env, log.child({ subsystem: "systemd" }));
   const pingEveryMs = deps.watchdogIntervalMs === undefined ? watchdogIntervalMs(process.env) : deps.watchdogIntervalMs;
-  void notifier.notify({ READY: "1", STATUS: deps.linkProblem === undefined ? "button armed" : "button armed; link to the gateway off: kiosk.json's mqtt section is invalid" });
+  const armed = buttonFault.problem === null ? "button armed" : `button not working: ${buttonFault.problem}`;
+  void notifier.notify({ READY: "1", STATUS: deps.linkProblem === undefined ? armed : `${armed}; link to the gateway off: kiosk.json's mqtt section is invalid` });
   // A restart cannot mend the disk, and would lose the alerts held in memory only: while there are
   // any, the watchdog is fed (the heartbeat reports outbox:not-durable).
   let holdingLogged = false;
@@ -152,6 +156,8 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     notifier,
     [
       { name: "button", problem: () => (buttonRunning && button.alive?.() !== false ? null : `button: ${button.driver} driver not running`) },
+      // Unplugged or missing hardware: said in STATUS, the watchdog fed (a restart cannot plug it back in).
+      { name: "button hardware", restartCannotHelp: true, problem: () => buttonFault.problem },
       { name: "outbox", problem: () => outboxProblem() },
     ],
     { intervalMs: pingEveryMs ?? 0 },
@@ -161,7 +167,6 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   log.info({ driver: button.driver, pending: leftover.length, openAlarm: alarm.openAlarm?.alert.alertId ?? null, startupMs: Math.round(performance.now()) }, "button armed");
 
   // Lights, prompts and fault watch come next; a failing indicator never blocks the button.
-  const faults = new FaultMonitor(events, config.faultAfterLinkDownMs);
   const open = alarm.openAlarm;
   // The lights come up on their own: a hung chip probe (gpiodetect) holds up neither the link nor media.
   const { indicator } = startLights(hardware.indicatorDriver, hardware.createIndicator, {

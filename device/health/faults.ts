@@ -19,6 +19,9 @@
  *
  * Features that find a part degraded say so with `part.degraded` ("update:state-unreadable": a new
  * release would run with no health gate and no rollback).
+ *
+ * "button:not-working" while the button driver cannot read the button (health/button-fault.ts);
+ * "indicator:not-working" (degraded) when the lights' driver could not be made or started.
  */
 import type { EventBus } from "../../shared/events.js";
 import type { KioskEvents } from "../events.js";

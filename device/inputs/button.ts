@@ -25,7 +25,10 @@ export interface ButtonEvents {
   tamper: [TamperEvent];
   /** Only from drivers that see the power supply (the serial panel). */
   power: [PowerEvent];
+  /** The driver cannot read the button (unplugged panel, no GPIO chip, gpiomon missing): once per outage. */
   error: [Error];
+  /** The driver reads the button again after an `error`: once per outage. */
+  recovered: [];
 }
 
 /**
@@ -45,7 +48,8 @@ export type CircuitReading =
  * The port every button driver implements (stdin, gpio, gpiod, firmata, serial).
  * A driver emits `press` when the contact closes and `release` when it opens, as raw edges: the
  * press rules (device/press) debounce them and decide what is an alarm. A driver never throws from
- * start() for a hardware fault that may pass (an unplugged board): it emits `error` and keeps trying.
+ * start() for a hardware fault that may pass (an unplugged board): it emits `error` and keeps trying,
+ * and `recovered` once it reads the button again (the kiosk reports `button:not-working` between).
  */
 export interface ButtonInput extends EventEmitter<ButtonEvents> {
   readonly driver: string;

@@ -145,8 +145,12 @@ export class GpioButton extends EventEmitter<ButtonEvents> implements ButtonInpu
     }
     this.lines = opened;
     this.backoff.reset();
-    if (this.failing) this.deps.log.info({ line: this.options.line }, "gpio button working again: its lines are open");
+    const recovered = this.failing;
     this.failing = false;
+    if (recovered) {
+      this.deps.log.info({ line: this.options.line }, "gpio button working again: its lines are open");
+      this.emit("recovered");
+    }
     for (const w of opened) {
       w.gpio.watch((err, value) => this.onEdge(w, err, value));
       // Held at start (someone holding it through an agent restart, or stuck): a press, as the

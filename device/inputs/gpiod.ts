@@ -183,6 +183,7 @@ export class GpiodButton extends EventEmitter<ButtonEvents> implements ButtonInp
     if (!this.failing) return;
     this.failing = false;
     this.deps.log.info({ pid: this.gpiomonPid }, "gpiod button working again: gpiomon is watching the line");
+    this.emit("recovered");
   }
 
   /** Emits `error` once per failing streak, and only to a listener (an unheard `error` would throw). */

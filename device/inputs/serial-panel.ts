@@ -154,6 +154,7 @@ export class SerialPanel extends EventEmitter<ButtonEvents> implements ButtonInp
       return;
     }
     this.connected = true;
+    const recovered = this.outageReported;
     this.outageReported = false;
     this.unknownLines = 0;
     this.backoff.reset();
@@ -161,6 +162,7 @@ export class SerialPanel extends EventEmitter<ButtonEvents> implements ButtonInp
     this.sentLights = undefined;
     this.sendLights();
     this.startPing();
+    if (recovered) this.emit("recovered");
   }
 
   private openFailed(port: SerialPortStream, err: Error): void {

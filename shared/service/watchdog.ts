@@ -17,6 +17,11 @@ import type { ServiceNotifier } from "./notify.js";
 export interface AlarmPathCheck {
   readonly name: string;
   problem(): string | null;
+  /**
+   * A problem a restart cannot mend (an unplugged button panel): said in STATUS and logged, but the
+   * watchdog stays fed, since restarting the agent in a loop would only make things worse.
+   */
+  readonly restartCannotHelp?: boolean;
 }
 
 export interface WatchdogTick {
@@ -39,6 +44,7 @@ export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
   private dueAt = 0;
   private healthy: boolean | undefined;
   private lastProblems = "";
+  private lastNotices = "";
   private readonly maxLagMs: number;
 
   constructor(
@@ -62,10 +68,21 @@ export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
     this.timer = undefined;
   }
 
-  /** The alarm path's problems now (also for the heartbeat or a technician). */
+  /** The alarm path's problems now that a restart could mend (also for the heartbeat or a technician). */
   problems(lagMs = 0): string[] {
+    const problems = this.found(this.checks.filter((c) => c.restartCannotHelp !== true));
+    if (lagMs > this.maxLagMs) problems.push(`event loop stalled ${Math.round(lagMs)} ms`);
+    return problems;
+  }
+
+  /** The alarm path's problems now that a restart cannot mend: the watchdog is fed through them. */
+  notices(): string[] {
+    return this.found(this.checks.filter((c) => c.restartCannotHelp === true));
+  }
+
+  private found(checks: readonly AlarmPathCheck[]): string[] {
     const problems: string[] = [];
-    for (const check of this.checks) {
+    for (const check of checks) {
       let problem: string | null;
       try {
         problem = check.problem();
@@ -74,7 +91,6 @@ export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
       }
       if (problem !== null) problems.push(problem);
     }
-    if (lagMs > this.maxLagMs) problems.push(`event loop stalled ${Math.round(lagMs)} ms`);
     return problems;
   }
 
@@ -87,15 +103,20 @@ export class AlarmPathWatchdog extends EventEmitter<{ tick: [WatchdogTick] }> {
   private tick(): void {
     const lagMs = Math.max(0, performance.now() - this.dueAt);
     const problems = this.problems(lagMs);
+    const notices = this.notices();
     const healthy = problems.length === 0;
     const summary = problems.join("; ");
-    if (healthy !== this.healthy || summary !== this.lastProblems) {
+    const noticed = notices.join("; ");
+    if (healthy !== this.healthy || summary !== this.lastProblems || noticed !== this.lastNotices) {
       const subject = this.options.subject ?? "alarm path";
-      if (healthy) this.log.info(`${subject} healthy: feeding the systemd watchdog`);
-      else this.log.error({ problems }, `${subject} unhealthy: the systemd watchdog is not fed (systemd restarts the ${subject === "alarm path" ? "agent" : subject} if this lasts)`);
-      void this.notifier.notify({ STATUS: healthy ? `${subject} healthy` : `${subject} unhealthy: ${summary}` });
+      if (!healthy) this.log.error({ problems, notices }, `${subject} unhealthy: the systemd watchdog is not fed (systemd restarts the ${subject === "alarm path" ? "agent" : subject} if this lasts)`);
+      else if (notices.length > 0) this.log.error({ notices }, `${subject} not working: ${noticed}; the systemd watchdog is still fed (a restart would not mend this)`);
+      else this.log.info(`${subject} healthy: feeding the systemd watchdog`);
+      const status = !healthy ? `${subject} unhealthy: ${[...problems, ...notices].join("; ")}` : notices.length > 0 ? `${subject} not working: ${noticed}` : `${subject} healthy`;
+      void this.notifier.notify({ STATUS: status });
       this.healthy = healthy;
       this.lastProblems = summary;
+      this.lastNotices = noticed;
     }
     if (healthy) void this.notifier.notify({ WATCHDOG: "1" });
     this.emit("tick", { healthy, problems, lagMs });

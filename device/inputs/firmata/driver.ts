@@ -179,6 +179,7 @@ export class FirmataPanel extends EventEmitter<ButtonEvents> implements ButtonIn
     switch (message.type) {
       case "ready":
         this.ready = true;
+        if (this.outageReported) this.emit("recovered");
         this.outageReported = false;
         this.firmwareName = message.firmware;
         clearTimeout(this.readyTimer);
