@@ -16,6 +16,7 @@ import { Backoff, type BackoffPolicy } from "../../shared/backoff.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import type { Indicator, LightPattern } from "../indicators/indicator.js";
 import { BUTTON_RETRY, type ButtonEvents, type ButtonInput } from "./button.js";
+import { serialOpenError } from "./serial-open-error.js";
 import { formatPanelCommand, type PanelCommand, PanelLineReader, type PanelMessage, parsePanelLine } from "./serial-panel-protocol.js";
 
 /** The serialport binding (hardware access); tests pass MockBinding from @serialport/binding-mock. */
@@ -169,7 +170,8 @@ export class SerialPanel extends EventEmitter<ButtonEvents> implements ButtonInp
     if (port !== this.port) return;
     this.port = undefined;
     void this.release(port, false);
-    this.reportOutage(err, "cannot open serial panel");
+    const problem = serialOpenError(err, this.options.path);
+    this.reportOutage(problem, problem.message);
     this.scheduleReopen();
   }
 
@@ -192,7 +194,9 @@ export class SerialPanel extends EventEmitter<ButtonEvents> implements ButtonInp
   }
 
   private reportOutage(err: Error, msg: string): void {
-    const fields = { err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, attempt: this.backoff.attempts + 1 };
+    // An open failure explained (serial-open-error.ts) keeps the binding's own words under err.
+    const said = err.cause instanceof Error ? err.cause : err;
+    const fields = { err: { message: said.message, code: (err as NodeJS.ErrnoException).code }, attempt: this.backoff.attempts + 1 };
     if (this.outageReported) {
       this.log.debug(fields, msg);
       return;
