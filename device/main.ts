@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../shared/clock.js";
 import type { KioskConfig } from "../shared/config/kiosk.js";
-import type { Alert, AlertKind, KioskState } from "../shared/contract.js";
+import type { Alert, AlertKind } from "../shared/contract.js";
 import { ErrorCode } from "../shared/errors.js";
 import { EventBus } from "../shared/events.js";
 import { AGENT_VERSION, AlarmController } from "./alarm/alarm-controller.js";
@@ -29,6 +29,7 @@ import type { Indicator } from "./indicators/indicator.js";
 import { INDICATOR_NOT_WORKING, startLights } from "./indicators/start-lights.js";
 import type { ButtonInput } from "./inputs/button.js";
 import type { SerialBinding } from "./inputs/serial-panel.js";
+import { Sensors } from "./inputs/sensors.js";
 import { Outbox } from "./link/outbox.js";
 import type { MediaSession } from "./media/media.js";
 import { PressRules } from "./press/press-rules.js";
@@ -105,14 +106,14 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   const outbox = new Outbox(config.dataDir, log.child({ subsystem: "outbox" }));
   const leftover = outbox.open();
 
-  const sensors: { -readonly [K in keyof KioskState]: KioskState[K] } = {};
+  const sensors = new Sensors(log);
   const alarm = new AlarmController(config, {
     outbox,
     stateFile: new OpenAlarmFile(config.dataDir, log.child({ subsystem: "alarm" })),
     bus: events,
     clock,
     log: log.child({ subsystem: "alarm" }),
-    sensors: () => ({ ...sensors }),
+    sensors: () => sensors.snapshot(),
   });
   const rules = new PressRules(config.press, clock, (kind, at) => alarm.onPress(kind, at));
 
@@ -120,15 +121,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
   const { button, player } = hardware;
   button.on("press", (e) => rules.down(e.at));
   button.on("release", (e) => rules.up(e.at));
-  button.on("tamper", (e) => {
-    sensors.tamper = e.open ? "open" : "closed";
-    log.warn({ tamper: sensors.tamper }, "tamper switch changed");
-  });
-  button.on("power", (e) => {
-    sensors.power = e.source;
-    if (e.batteryPercent !== undefined) sensors.batteryPercent = e.batteryPercent;
-    log.info({ power: e.source, batteryPercent: e.batteryPercent }, "power supply changed");
-  });
+  sensors.attach(button);
   // A button that cannot be read is a fault from its first failure on, during start() too.
   const faults = new FaultMonitor(events, config.faultAfterLinkDownMs);
   const buttonFault = new ButtonFault(button, faults, log.child({ subsystem: "button" }));
@@ -215,7 +208,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
     faults,
     calls: calls.manager,
     button,
-    sensors: () => ({ ...sensors }),
+    sensors: () => sensors.snapshot(),
     ...(deps.probe === undefined ? {} : { probe: deps.probe }),
     ...(deps.runner === undefined ? {} : { runner: deps.runner }),
     ...(deps.random === undefined ? {} : { random: deps.random }),
@@ -282,6 +275,7 @@ export async function startKiosk(config: KioskConfig, deps: KioskDeps): Promise<
       health.stop();
       alarm.stop();
       faults.stop();
+      sensors.stop();
       buttonRunning = false;
       await button.stop();
       await linkReady.catch(() => undefined);

@@ -294,14 +294,14 @@ export class SerialPanel extends EventEmitter<ButtonEvents> implements ButtonInp
       case "tamper":
         if (message.open === this.tamperOpen) return;
         this.tamperOpen = message.open;
-        this.log.info({ open: message.open }, "tamper switch");
+        this.log.debug({ open: message.open }, "tamper switch"); // the kiosk logs the change, rate-limited (inputs/sensors.ts)
         this.emit("tamper", { at, open: message.open });
         return;
       case "power": {
         const key = message.source === "battery" ? `battery ${message.batteryPercent}` : "mains";
         if (key === this.lastPower) return;
         this.lastPower = key;
-        this.log.info({ power: key }, "power supply");
+        this.log.debug({ power: key }, "power supply"); // the kiosk logs the change, rate-limited (inputs/sensors.ts)
         this.emit("power", message.source === "battery" ? { at, source: "battery", batteryPercent: message.batteryPercent } : { at, source: "mains" });
         return;
       }
