@@ -7,7 +7,13 @@
  * - every beat, each process takes the seen kiosks whose owner stopped beating (died, or stopped
  *   cleanly and left) and that have not connected anywhere since: they go offline on the usual
  *   timeouts from their last stored heartbeat, once (one taker per kiosk, by the store's
- *   statement), and an offline kiosk's reminders go on from the new owner on the same grid.
+ *   statement), and an offline kiosk's reminders go on from the new owner on the same grid;
+ * - a process that could not look for a while (its store out, or itself stalled) judges no other
+ *   node by the beats that nobody could write meanwhile: that time is not counted as their silence,
+ *   so after an outage of the store every node gets deadAfterMs from its own recovery to beat again;
+ * - each look also asks whose the kiosks it holds offline are (and, just after such a blind spell,
+ *   all it holds): a kiosk the store gives to another process is let go here, so the nodes' counts
+ *   do not overlap, and a heartbeat here claims it back and corrects its stored state.
  */
 import type DataLoader from "dataloader";
 import type { Logger } from "pino";
@@ -35,12 +41,26 @@ export interface KioskOwnersDeps {
   readonly log: Logger;
 }
 
+/** The supervision the owners work for (supervisor.ts). */
+export interface Supervised {
+  /** Takes over a kiosk whose node stopped beating, from its stored state. */
+  adopt(row: KioskHealthRow): void;
+  /** The kiosks this process supervises; `all` false: only those it holds offline (no connection here tells when they go). */
+  supervised(all: boolean): string[];
+  /** The store names another process as these kiosks' supervisor: they are let go here. */
+  lost(kioskIds: readonly string[]): void;
+}
+
 /** The first claim waits this long for others (a storm's connections come a few milliseconds apart). */
 const CLAIM_WINDOW_MS = 10;
 
 export class KioskOwners implements Ownership {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** When the last look succeeded: a longer gap than a beat or two is time this process was blind. */
+  private lastLookAt: number | undefined;
+  /** Time this process was blind (`ms`, ended at `until`), not counted as the others' silence for deadAfterMs after. */
+  private blind: { until: number; ms: number } | undefined;
   /** kioskId → its stored state, for the claims of a window: one statement claims them, one reads them. */
   private readonly claims: DataLoader<string, KioskHealthRow | undefined>;
   /** kioskId → its owner, for the "still mine?" questions of a window (a fleet dropping at once): one read. */
@@ -84,8 +104,8 @@ export class KioskOwners implements Ownership {
   }
 
   /** Looks for orphans every `everyMs` (the first look one period from now: after this process's first beat). */
-  start(adopt: (row: KioskHealthRow) => void): void {
-    this.timer = setInterval(() => void this.takeOver(adopt), this.options.everyMs);
+  start(supervision: Supervised): void {
+    this.timer = setInterval(() => void this.takeOver(supervision), this.options.everyMs);
     this.timer.unref();
   }
 
@@ -94,17 +114,27 @@ export class KioskOwners implements Ownership {
     this.timer = undefined;
   }
 
-  /** Takes the orphans and hands each one's stored state to supervision; returns their ids. */
-  async takeOver(adopt: (row: KioskHealthRow) => void): Promise<string[]> {
+  /**
+   * Takes the orphans and hands each one's stored state to supervision, then lets go of the kiosks
+   * held here that the store gives to another process; returns the ids taken.
+   */
+  async takeOver(supervision: Supervised): Promise<string[]> {
     if (this.running) return [];
     this.running = true;
     try {
       const now = this.deps.clock.now();
-      const taken = await this.deps.leases().takeOrphans(this.options.holder, now.getTime() - this.options.deadAfterMs, now.toISOString());
+      const blind = this.blindAt(now.getTime());
+      // A node is dead after deadAfterMs of silence that this process could see, not counting its own blind time.
+      const aliveSince = now.getTime() - this.options.deadAfterMs - (blind?.ms ?? 0);
+      const taken = await this.deps.leases().takeOrphans(this.options.holder, aliveSince, now.toISOString());
+      if (blind !== undefined && blind !== this.blind) this.deps.log.info({ blindMs: blind.ms }, "store read again after a blind spell: other nodes are not judged by the beats missed meanwhile");
+      this.lastLookAt = now.getTime();
+      this.blind = blind;
       for (let i = 0; i < taken.length; i += MAX_BATCH) {
-        for (const row of await this.deps.health().getHealthOf(taken.slice(i, i + MAX_BATCH))) adopt(row);
+        for (const row of await this.deps.health().getHealthOf(taken.slice(i, i + MAX_BATCH))) supervision.adopt(row);
       }
       if (taken.length > 0) this.deps.log.warn({ kiosks: taken.length, first: taken.slice(0, 5) }, "took over the supervision of kiosks whose gateway stopped beating and that have not connected elsewhere");
+      await this.letGo(supervision, blind !== undefined);
       return taken;
     } catch (err) {
       this.deps.log.debug({ err }, "could not look for kiosks of stopped gateways: looked for again at the next beat");
@@ -112,5 +142,33 @@ export class KioskOwners implements Ownership {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * The blind time still to be left out of the others' silence at `nowMs`: a gap since the last look
+   * longer than two beats (missed looks) adds to it; it is forgotten deadAfterMs after it ended.
+   */
+  private blindAt(nowMs: number): { until: number; ms: number } | undefined {
+    const { everyMs, deadAfterMs } = this.options;
+    const previous = this.blind !== undefined && nowMs - deadAfterMs < this.blind.until ? this.blind : undefined;
+    const gap = this.lastLookAt === undefined ? 0 : nowMs - this.lastLookAt - everyMs;
+    if (gap <= everyMs) return previous;
+    return { until: nowMs, ms: (previous?.ms ?? 0) + gap };
+  }
+
+  /**
+   * Lets go of the kiosks held here whose owner in the store is another process: those held offline
+   * (taken over, or gone from here) at every look, every kiosk held while blind time is recent (the
+   * others may have taken this process's kiosks while it could not beat).
+   */
+  private async letGo(supervision: Supervised, all: boolean): Promise<void> {
+    const held = supervision.supervised(all);
+    const lost: string[] = [];
+    for (let i = 0; i < held.length; i += MAX_BATCH) {
+      for (const row of await this.deps.leases().ownersOf(held.slice(i, i + MAX_BATCH))) if (row.holder !== this.options.holder) lost.push(row.kioskId);
+    }
+    if (lost.length === 0) return;
+    supervision.lost(lost);
+    this.deps.log.info({ kiosks: lost.length, first: lost.slice(0, 5) }, "kiosks held here are supervised by another gateway in the store: let go here (a heartbeat here claims one back)");
   }
 }

@@ -103,7 +103,7 @@ export class SupervisionFeature {
     const rows = await this.deps.store.health.listHealth();
     this.registryMark = (await this.deps.store.health.registryChangedSince(null)).at(-1)?.updatedAt ?? null;
     this.supervisor.load(rows);
-    this.deps.owners?.start((row) => this.supervisor.adopt(row));
+    this.deps.owners?.start(this.supervisor);
     this.writer.start();
     this.stalls.start();
     this.ops?.start();

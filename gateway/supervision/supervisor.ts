@@ -33,6 +33,7 @@ import { BEAT_BURST, newWatch, safeJson, type Watch } from "./watch.js";
 import { type Ownership, OwnershipGate } from "./ownership.js";
 import type { SupervisionWriter } from "./writer.js";
 import type { StallWatch } from "./stall.js";
+import type { Supervised } from "../cluster/kiosk-owners.js";
 
 export type { Ownership } from "./ownership.js";
 
@@ -77,7 +78,7 @@ const ms = (iso: string | null): number | null => (iso === null ? null : Date.pa
 /** A kiosk taken over after its last heartbeat's timeout has passed goes offline this soon (not at once: it may be reconnecting). */
 const MIN_ADOPTED_SILENCE_MS = 1_000;
 
-export class KioskSupervisor {
+export class KioskSupervisor implements Supervised {
   private readonly watches = new Map<string, Watch>();
   private stopped = false;
   private readonly owning: boolean;
@@ -125,6 +126,28 @@ export class KioskSupervisor {
     const timeout = silenceTimeoutMs(w.intervalS, this.options);
     const lastSeen = ms(row.lastHeartbeatAt) ?? w.since;
     this.resume(w, now, Math.max(MIN_ADOPTED_SILENCE_MS, lastSeen + timeout - now));
+  }
+
+  /** The kiosks this process supervises (in a cluster); `all` false: only those it holds offline, whose owner may change with no connection closing here. */
+  supervised(all: boolean): string[] {
+    const ids: string[] = [];
+    for (const w of this.watches.values()) if (w.owned && w.held === undefined && (all || w.state === "offline")) ids.push(w.kioskId);
+    return ids;
+  }
+
+  /**
+   * The store names another process as these kiosks' supervisor (it claimed them, or took them over
+   * while this one could not beat): their timers stop here and they leave this node's counts. One
+   * still talking here is claimed back by its next heartbeat, from the state stored meanwhile, so a
+   * wrong offline is corrected by the node that hears it.
+   */
+  lost(kioskIds: readonly string[]): void {
+    if (this.stopped || !this.owning) return;
+    for (const kioskId of kioskIds) {
+      const w = this.watches.get(kioskId);
+      // A claim under way here is newer than what the store said.
+      if (w !== undefined && w.owned && w.held === undefined) this.release(w, false);
+    }
   }
 
   private restore(w: Watch, row: KioskHealthRow, now: number): void {
@@ -220,12 +243,14 @@ export class KioskSupervisor {
 
   heartbeat(kioskId: string, payload: Buffer): void {
     const w = this.watch(kioskId);
-    if (this.gate.hold(w, () => this.heartbeat(kioskId, payload))) return;
-    if (this.owning && !w.owned && !w.decommissioned && !this.stopped) {
-      // A kiosk talking here that another process took meanwhile: it is this one's again.
+    if (this.owning && !w.owned && w.held === undefined && !w.decommissioned && !this.stopped) {
+      // A kiosk talking here that another process took meanwhile (over a node it thought dead while
+      // this one could not beat): it is this one's again, from its stored state, which this beat
+      // corrects. Asked before hold(): a kiosk not owned with no claim under way would wait for ever.
       this.gate.hold(w, () => this.heartbeat(kioskId, payload));
       return this.gate.claim(w, true);
     }
+    if (this.gate.hold(w, () => this.heartbeat(kioskId, payload))) return;
     const now = this.now();
     if (!this.takeBeat(w, now)) {
       this.deps.bus.emit("kiosk.heartbeat", { kioskId, valid: false, dropped: true });
@@ -429,15 +454,15 @@ export class KioskSupervisor {
     return true;
   }
 
-  /** The kiosk's newest connection is on another gateway process now: its timers stop here. */
-  private release(w: Watch): void {
+  /** The kiosk's newest connection is on another gateway process now: its timers stop here (`log` false: the caller logs them all at once). */
+  private release(w: Watch, log = true): void {
     w.owned = false;
     this.clearSilence(w);
     clearTimeout(w.reminder);
     clearTimeout(w.settle);
     w.reminder = undefined;
     w.settle = undefined;
-    this.deps.log.info({ kioskId: w.kioskId }, "kiosk supervised by another gateway now (its newest connection is there)");
+    if (log) this.deps.log.info({ kioskId: w.kioskId }, "kiosk supervised by another gateway now (its newest connection is there)");
   }
 
   /** Stops the kiosk's silence timer and its move-grace wait. */

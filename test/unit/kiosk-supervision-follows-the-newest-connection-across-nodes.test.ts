@@ -61,7 +61,7 @@ describe("kiosk supervision across gateway nodes", () => {
       const live = new Set<string>();
       const supervisor = new KioskSupervisor(defaultOptions, { writer, bus, clock, log: logs.logger("supervision"), isConnected: (id) => live.has(id), ownership: owners });
       supervisor.load(await store.health.listHealth());
-      owners.start((row) => supervisor.adopt(row));
+      owners.start(supervisor);
       writer.start();
       const node: Node = {
         holder,
