@@ -172,7 +172,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     if (config.cluster.nodeId !== undefined) {
       const { beatMs, deadAfterMs } = config.cluster;
       await claimNodeId(store.leases, { nodeId, holder: singletons.holder, beatMs, deadAfterMs }, clock, log.child({ subsystem: "cluster" }));
-    } else if (config.store.url !== undefined && config.cluster.redisUrl === undefined) {
+    }
+    // A node id is no routing: a shared store without --cluster is said either way.
+    if (config.store.url !== undefined && config.cluster.redisUrl === undefined) {
       await warnIfUnrouted(store.leases, singletons.holder, clock, log.child({ subsystem: "cluster" }));
     }
     const sender =
