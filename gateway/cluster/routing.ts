@@ -141,7 +141,9 @@ export class ClusterRouting implements Emitter {
         if (err.code !== undefined || /WRONGPASS|NOAUTH|AUTH|NOPERM/.test(err.message)) this.lastError = err.message;
       });
       conn.on("ready", () => {
-        this.lastError = undefined;
+        // Only once both are up: the subscriber (no ready check) says "ready" before Redis has
+        // answered its AUTH, which would wipe a WRONGPASS the other connection has just reported.
+        if (this.isUp()) this.lastError = undefined;
         this.checkState();
       });
       conn.on("close", () => this.checkState());
