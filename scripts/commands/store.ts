@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { SingleBar } from "cli-progress";
 import { copySqliteToPostgres, type CopyProgress, type CopySummary } from "../../gateway/store/copy.js";
+import { SCHEMA_VERSION } from "../../gateway/store/migrations.js";
 import { storeBackend } from "../../gateway/store/open.js";
 import { redactStoreUrl } from "../../shared/config/store-url.js";
 import { ErrorCode, SosError } from "../../shared/errors.js";
@@ -37,6 +38,11 @@ export async function migrateStore(opts: MigrateOptions): Promise<{ from: number
 export async function runMigrate(opts: MigrateOptions): Promise<void> {
   const { from, to } = await migrateStore(opts);
   const where = redactStoreUrl(String(opts.store));
+  if (to > SCHEMA_VERSION) {
+    // Not "up to date": a newer release migrated it, and this one does not know what it added.
+    process.stdout.write(`the store ${where} has schema version ${to}, newer than this release's ${SCHEMA_VERSION} (a newer release migrated it: a rollback?): left as it is, nothing migrated back\n`);
+    return;
+  }
   process.stdout.write(from === to ? `the store ${where} is up to date (schema version ${to})\n` : `migrated the store ${where} from schema version ${from} to ${to}\n`);
 }
 

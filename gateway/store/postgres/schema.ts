@@ -25,10 +25,14 @@ export function schemaVersion(client: PgClient): Promise<number> {
   return client.run((q) => versionIn(q));
 }
 
-/** Creates or upgrades the schema; returns the versions before and after. */
+/** Said when the database's schema is newer than this release's: a newer release migrated it (a rollback). */
+export const SCHEMA_NEWER = "the PostgreSQL store's schema is newer than this release knows (a newer release migrated it: a rollback?): this release runs on it as it is, nothing is migrated back";
+
+/** Creates or upgrades the schema; returns the versions before and after (`to` above SCHEMA_VERSION: a newer schema, left as it is). */
 export async function migrateSchema(client: PgClient, log?: Logger): Promise<{ from: number; to: number }> {
   // Most starts find the schema current: no lock, no transaction.
   const seen = await schemaVersion(client);
+  if (seen > SCHEMA_VERSION) log?.warn({ schemaVersion: seen, releaseSchemaVersion: SCHEMA_VERSION }, SCHEMA_NEWER);
   if (seen >= SCHEMA_VERSION) return { from: seen, to: seen };
   return client.tx(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${String(MIGRATION_LOCK)}::bigint)`;
