@@ -45,10 +45,11 @@ export function isSosError(err: unknown, code?: ErrorCode): err is SosError {
 
 /**
  * The log level for a failure a loop retries by itself: "debug" while the store is unreachable (the
- * gateway says that once per outage, store/availability.ts: a line per retry would bury it), else "error".
+ * gateway says that once per outage, store/availability.ts: a line per retry would bury it), else
+ * `otherwise` ("error" unless said).
  */
-export function retriedFailureLevel(err: unknown): "debug" | "error" {
-  return isSosError(err, ErrorCode.StoreUnavailable) ? "debug" : "error";
+export function retriedFailureLevel<L extends "warn" | "error" = "error">(err: unknown, otherwise: L = "error" as L): "debug" | L {
+  return isSosError(err, ErrorCode.StoreUnavailable) ? "debug" : otherwise;
 }
 
 /** The message of anything thrown, on one line. */

@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { retriedFailureLevel } from "../../shared/errors.js";
 import type { Clock } from "../../shared/clock.js";
 import { ESCALATION_SCHEMA_ID, type EscalationEvent } from "../../shared/escalation.js";
 import type { UnacknowledgedAlarm } from "../store/alarm-store.js";
@@ -73,7 +74,7 @@ export class EscalationTimers {
     const shared = this.options.shared;
     if (shared !== undefined && this.sync === undefined && !this.stopped) {
       this.sync = setInterval(() => {
-        this.armFromStore(false).catch((err: unknown) => this.deps.log.warn({ err }, "could not read the unacknowledged alarms; trying again"));
+        this.armFromStore(false).catch((err: unknown) => this.deps.log[retriedFailureLevel(err, "warn")]({ err }, "could not read the unacknowledged alarms; trying again"));
       }, shared.syncMs);
     }
     return open;

@@ -10,6 +10,7 @@
  *   operators.listening(httpHost, httpPort);                    // the default public URL
  */
 import type { Logger } from "pino";
+import { retriedFailureLevel } from "../../shared/errors.js";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import type { EventBus } from "../../shared/events.js";
@@ -117,7 +118,7 @@ export class OperatorFeature {
         this.deps.log.warn({ operator: session.operator, role: session.role, mqttCut: cut }, "operator changed (new password or role): session ended");
       }
     } catch (err) {
-      this.deps.log.warn({ err }, "could not read the operators; trying again");
+      this.deps.log[retriedFailureLevel(err, "warn")]({ err }, "could not read the operators; trying again");
     }
   }
 

@@ -6,6 +6,7 @@
  * are refused by the broker's own store lookup.
  */
 import type { Logger } from "pino";
+import { retriedFailureLevel } from "../../shared/errors.js";
 import type { SecurityStore } from "../store/security-store.js";
 
 export interface Disconnector {
@@ -44,7 +45,7 @@ export class RevocationWatcher {
         this.log.info({ kioskId: event.kioskId, liveSessionsClosed: closed, retainedCleared }, "kiosk revoked");
       }
     } catch (err) {
-      this.log.error({ err }, "reading revocations failed; trying again");
+      this.log[retriedFailureLevel(err)]({ err }, "reading revocations failed; trying again");
     } finally {
       this.polling = false;
     }

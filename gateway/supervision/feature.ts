@@ -11,6 +11,7 @@
  * meanwhile (an admin change, not a detection path: offline detection is per-kiosk timers only).
  */
 import type { Logger } from "pino";
+import { retriedFailureLevel } from "../../shared/errors.js";
 import type { Clock } from "../../shared/clock.js";
 import type { GatewayConfig } from "../../shared/config/gateway.js";
 import type { EventBus } from "../../shared/events.js";
@@ -157,7 +158,7 @@ export class SupervisionFeature {
         this.registryMark = change.updatedAt;
       }
     } catch (err) {
-      this.log.warn({ err }, "could not read the kiosk registry; trying again at the next poll");
+      this.log[retriedFailureLevel(err, "warn")]({ err }, "could not read the kiosk registry; trying again at the next poll");
     } finally {
       this.polling = false;
     }
