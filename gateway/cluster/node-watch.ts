@@ -10,12 +10,16 @@
  * processes and the fix), named on /readyz's cluster line and counted (sos_cluster_node_id_duplicates);
  * `sos cluster status` marks both rows.
  *
+ * This node's clock against the store's, at the same look (clock-skew.ts): a node whose clock is off
+ * judges the others' beats wrongly, and is judged wrongly.
+ *
  * On a routed node, the rows also go to heard-nodes.ts: a live node not heard over the routing (on
  * another Redis) is reported there, and named here on /readyz's cluster line.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import { isSilent, type LeaseStore, type NodeRecord } from "../store/lease-store.js";
+import { ClockSkew, SKEW_FIX } from "./clock-skew.js";
 import { type HeardNodes, UNHEARD_FIX } from "./heard-nodes.js";
 import { goneFromThisMachine } from "./node-id.js";
 import type { RoutingState } from "./routing.js";
@@ -41,6 +45,9 @@ export interface NodeWatchState {
   readonly duplicates: readonly string[];
   /** A routed node: live nodes not heard over the routing (node ids). */
   readonly unheard?: readonly string[];
+  /** This node's clock minus the store's (ms), and whether that is past the limit; null before a look (or on SQLite). */
+  readonly clockSkewMs: number | null;
+  readonly clockOff: boolean;
 }
 
 /** A duplicate node id is said again this often while it lasts: an error an operator cannot miss, not one a beat. */
@@ -53,11 +60,14 @@ export class NodeWatch {
   private reading = false;
   private duplicates: readonly string[] = [];
   private duplicateSaidAt: number | undefined;
+  private readonly skew: ClockSkew;
 
   constructor(
     private readonly options: NodeWatchOptions,
     private readonly deps: NodeWatchDeps,
-  ) {}
+  ) {
+    this.skew = new ClockSkew(deps.log);
+  }
 
   /** Reads the nodes every beat from now on (the first read one beat from now: after this process's first beat). */
   start(): void {
@@ -74,7 +84,7 @@ export class NodeWatch {
 
   state(): NodeWatchState {
     const heard = this.deps.heard;
-    return { duplicates: this.duplicates, ...(heard === undefined ? {} : { unheard: heard.state() }) };
+    return { duplicates: this.duplicates, ...(heard === undefined ? {} : { unheard: heard.state() }), clockSkewMs: this.skew.ms, clockOff: this.skew.isOff };
   }
 
   /** One read of the store's beats; a store that does not answer is asked again at the next beat. */
@@ -82,6 +92,9 @@ export class NodeWatch {
     if (this.reading) return;
     this.reading = true;
     try {
+      const before = this.deps.clock.now().getTime();
+      const storeNow = await this.deps.leases().storeNow();
+      this.skew.judge(before, storeNow, this.deps.clock.now().getTime());
       const nodes = await this.deps.leases().nodes();
       const now = this.deps.clock.now().getTime();
       this.check(nodes, now);
@@ -122,6 +135,7 @@ export function clusterReadiness(nodeId: string, routing: RoutingState | undefin
   const parts: string[] = [];
   if (routing !== undefined) parts.push(routing.up ? "routing up" : "routing down: messages to other nodes are not routed (Redis unreachable)");
   if (watch !== undefined && watch.duplicates.length > 0) parts.push(`duplicate node id: ${nodeId} also runs as ${watch.duplicates.join(", ")} (${DUPLICATE_FIX})`);
+  if (watch?.clockOff === true && watch.clockSkewMs !== null) parts.push(`clock ${(watch.clockSkewMs / 1_000).toFixed(1)} s off the store's (${SKEW_FIX})`);
   if (watch?.unheard !== undefined && watch.unheard.length > 0) parts.push(`not heard over the routing, though beating in the store: ${watch.unheard.join(", ")} (${UNHEARD_FIX})`);
   return parts.length === 0 ? {} : { cluster: parts.join("; ") };
 }

@@ -71,6 +71,15 @@ export class GatewayMetrics {
           this.set(nodeWatch().duplicates.length);
         },
       });
+      new Gauge({
+        name: "sos_cluster_clock_skew_seconds",
+        help: "This node's clock minus the store's (PostgreSQL's), measured once a beat: nodes judge each other's beats by their own clocks, so past ±2 s kiosks and jobs may move wrongly (check NTP)",
+        registers,
+        collect() {
+          const ms = nodeWatch().clockSkewMs;
+          if (ms !== null) this.set(ms / 1_000);
+        },
+      });
       if (routing !== undefined) {
         new Gauge({
           name: "sos_cluster_nodes_unheard",

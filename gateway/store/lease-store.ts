@@ -70,6 +70,12 @@ export interface LeaseStore {
   /** Every node that beat, newest beat first. */
   nodes(): Promise<NodeRecord[]>;
   /**
+   * The store's own clock (epoch ms), which every node shares; null when the store is this process's
+   * own file (SQLite: one node, one clock). Beats and leases are stamped by each node's clock: a node
+   * whose clock is off takes the others for dead, or is taken for dead (cluster/clock-skew.ts).
+   */
+  storeNow(): Promise<number | null>;
+  /**
    * Kiosk owners (migration 16): the process that supervises a kiosk. A kiosk's new connection makes
    * its node's process the owner, whoever owned it before. Several at once: the connections of a
    * reconnect storm are claimed in one statement.

@@ -28,6 +28,11 @@ export class PgLeaseStore implements LeaseStore {
     return rows.map((r) => ({ name: r.name, holder: r.holder, until: r.until, acquiredAt: r.acquired_at }));
   }
 
+  async storeNow(): Promise<number | null> {
+    const [row] = await this.db.run((q) => q<{ now: number }[]>`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`);
+    return row === undefined ? null : Number(row.now);
+  }
+
   async beat(n: NodeRecord): Promise<void> {
     await this.db.run(
       (q) => q`INSERT INTO cluster_nodes (holder, node_id, started_at, beat_at, connections, dead_after_ms)

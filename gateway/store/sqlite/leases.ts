@@ -29,6 +29,10 @@ export class SqliteLeaseStore implements LeaseStore {
     return Promise.resolve(rows.map((r) => ({ name: r.name, holder: r.holder, until: r.until, acquiredAt: r.acquired_at })));
   }
 
+  storeNow(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+
   beat(n: NodeRecord): Promise<void> {
     this.db
       .prepare(
