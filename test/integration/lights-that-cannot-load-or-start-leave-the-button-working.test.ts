@@ -64,6 +64,8 @@ describe("lights that cannot load or start leave the button working", () => {
 
   it("a gpio indicator whose onoff cannot load: the button is armed first, a press is on disk, indicator:not-working is reported, one error line names the fix", async () => {
     const { button, logs, dataDir } = await start("noepoll", { driver: "gpio", yellowLine: 22, greenLine: 27 });
+    // The lights come up on their own, after the button (the agent does not wait for them).
+    await waitFor(() => kiosk?.faults.all.includes("indicator:not-working"), "the lights' fault");
     expect(onoff.calls).toBe(1);
     expect(onoff.buttonArmedAtLoad).toEqual([true]);
     button.press();
@@ -91,8 +93,10 @@ describe("lights that cannot load or start leave the button working", () => {
 
   it("working lights report no fault", async () => {
     const lights = new RecordingIndicator();
-    await start("working", { driver: "none" }, lights);
-    expect(kiosk?.faults.all).not.toContain("indicator:not-working");
+    const { logs } = await start("working", { driver: "none" }, lights);
+    await waitFor(() => lights.current, "the lights set");
     expect(lights.current).toEqual({ yellow: "off", green: "off" });
+    expect(kiosk?.faults.all).not.toContain("indicator:not-working");
+    expect(indicatorErrors(logs)).toEqual([]);
   });
 });
