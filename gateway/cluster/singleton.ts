@@ -49,8 +49,9 @@ export class Singletons {
   startBeats(nodeId: string, connections: () => number, everyMs: number, deadAfterMs: number): void {
     const startedAt = this.clock.now().toISOString();
     const beat = (): void => {
-      this.leases()
-        .beat({ nodeId, holder: this.holder, startedAt, beatAt: this.clock.now().getTime(), connections: connections(), deadAfterMs })
+      // Through a promise: a store that throws (a full disk) must not end the process from a timer.
+      Promise.resolve()
+        .then(() => this.leases().beat({ nodeId, holder: this.holder, startedAt, beatAt: this.clock.now().getTime(), connections: connections(), deadAfterMs }))
         .catch((err: unknown) => this.log.debug({ err }, "node beat not stored: tried again at the next"));
     };
     beat();

@@ -14,6 +14,9 @@ import { errorMessage } from "../../shared/errors.js";
 import type { EventBus } from "../../shared/events.js";
 import type { GatewayEvents } from "../events.js";
 
+/** Store calls that answer with something other than a promise (an async iterable): their failures are thrown as they are. */
+const THROWS_AS_IS = new Set(["readRelease"]);
+
 export interface StoreStatus {
   readonly up: boolean;
   /** When the outage began (the first failed call), while down. */
@@ -60,7 +63,11 @@ export class StoreAvailability {
                 result = (value as (...a: unknown[]) => unknown).apply(obj, args);
               } catch (err) {
                 this.failed(err);
-                throw err;
+                // Every store call answers with a promise; SQLite's do their work before making it, so
+                // their failures (SQLITE_FULL on a full disk) are thrown. A caller that only .catch()es
+                // (a timer's beat) would let one through and end the process: it is a rejection here.
+                if (typeof prop === "string" && THROWS_AS_IS.has(prop)) throw err;
+                return Promise.reject(err instanceof Error ? err : new Error(String(err)));
               }
               if (result instanceof Promise) {
                 return result.then(
