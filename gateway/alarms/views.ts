@@ -72,11 +72,22 @@ export async function alarmView(store: GatewayStore, alertId: string): Promise<A
   return alert === undefined ? undefined : (await alarmViews(store, [alert]))[0];
 }
 
-/** Open alarms, SOS before test, newest first (the console's queue order). */
+/**
+ * The console's queue order (the page sorts its cards the same way: gateway/console/operator/alarm-order.js
+ * queueOrder): SOS before test; waiting (not acknowledged, escalated or not) before acknowledged; within
+ * each, the one that has waited longest first. A newer alarm never pushes an older one nobody has taken
+ * below the fold.
+ */
+export function queueOrder(a: AlarmView, b: AlarmView): number {
+  const kind = (x: AlarmView): number => (x.kind === "test" ? 1 : 0);
+  const taken = (x: AlarmView): number => (x.acknowledgedBy !== null ? 1 : 0);
+  return kind(a) - kind(b) || taken(a) - taken(b) || a.receivedAt.localeCompare(b.receivedAt) || a.alertId.localeCompare(b.alertId);
+}
+
+/** Open alarms in the console's queue order (queueOrder). */
 export async function openAlarms(store: GatewayStore, limit = 100): Promise<AlarmView[]> {
-  const open = await store.listAlerts({ open: true, limit: 1_000 });
-  open.sort((a, b) => (a.kind === b.kind ? b.receivedAt.localeCompare(a.receivedAt) : a.kind === "sos" ? -1 : 1));
-  return alarmViews(store, open.slice(0, limit));
+  const open = await alarmViews(store, await store.listAlerts({ open: true, limit: 1_000 }));
+  return open.sort(queueOrder).slice(0, limit);
 }
 
 export interface FleetKiosk {

@@ -81,7 +81,7 @@ describe("alarm lifecycle store", () => {
 });
 
 describe("the alarm queue's order", () => {
-  it("lists open alarms newest first, and leaves out closed ones and test alarms (stored closed: they never page anyone)", async () => {
+  it("lists open alarms longest waiting first, and leaves out closed ones and test alarms (stored closed: they never page anyone)", async () => {
     const t = Date.now();
     const oldSos = await storeAlert("sos", new Date(t - 60_000));
     const newTest = await storeAlert("test", new Date(t - 1_000));
@@ -89,9 +89,9 @@ describe("the alarm queue's order", () => {
     const closed = await storeAlert("sos", new Date(t));
     await store.closeAlert(closed, { outcome: "prank", closedBy: "alice", now: new Date(), commandId: "c3", command: () => "{}" });
     const queue = await openAlarms(store);
-    expect(queue.map((a) => a.alertId)).toEqual([newSos, oldSos]);
+    expect(queue.map((a) => a.alertId)).toEqual([oldSos, newSos]);
     expect((await store.getAlert(newTest))?.outcome).toBe("test");
-    expect(queue[0]).toMatchObject({ kioskName: "Park gate", region: "Almaty", status: "received", pressCount: 1, escalations: 0, acknowledgedBy: null });
+    expect(queue[1]).toMatchObject({ kioskName: "Park gate", region: "Almaty", status: "received", pressCount: 1, escalations: 0, acknowledgedBy: null });
   });
 
   it("sends one alarm's escalation events in the order they were raised, whatever their backoff", async () => {

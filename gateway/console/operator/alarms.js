@@ -1,12 +1,13 @@
 /* global setTimeout, window */
 /**
- * The alarm queue: one card per open alarm, SOS before test, newest first, with the kiosk's place,
+ * The alarm queue: one card per open alarm, SOS before test, waiting before acknowledged, the one
+ * that has waited longest first (alarm-order.js queueOrder), with the kiosk's place,
  * times, press count, lifecycle status and timeline, the kiosk's health when the alarm came in, its
  * snapshot (retried until the photo arrives), a map, and Acknowledge / Accept call / Close.
  * Cards come from MQTT (the bare alarm, at once) and from the event stream (the alarm with its
  * lifecycle); a closed alarm leaves the queue.
  */
-import { olderView } from "./alarm-order.js";
+import { olderView, queueOrder } from "./alarm-order.js";
 import { drawMap } from "./map.js";
 import { dateTime, renderTimeline } from "./timeline.js";
 
@@ -208,8 +209,7 @@ export class AlarmList {
   }
 
   order() {
-    const rank = (a) => (a.kind === "sos" ? 0 : 1);
-    const sorted = [...this.cards.values()].sort((a, b) => rank(a.alarm) - rank(b.alarm) || String(b.alarm.receivedAt).localeCompare(String(a.alarm.receivedAt)));
+    const sorted = [...this.cards.values()].sort((a, b) => queueOrder(a.alarm, b.alarm));
     sorted.forEach(({ node }, i) => {
       if (this.el.list.children[i] !== node) this.el.list.insertBefore(node, this.el.list.children[i] ?? null);
     });
