@@ -84,10 +84,14 @@ export function queueOrder(a: AlarmView, b: AlarmView): number {
   return kind(a) - kind(b) || taken(a) - taken(b) || a.receivedAt.localeCompare(b.receivedAt) || a.alertId.localeCompare(b.alertId);
 }
 
-/** Open alarms in the console's queue order (queueOrder). */
-export async function openAlarms(store: GatewayStore, limit = 100): Promise<AlarmView[]> {
-  const open = await alarmViews(store, await store.listAlerts({ open: true, limit: 1_000 }));
-  return open.sort(queueOrder).slice(0, limit);
+/**
+ * Every open alarm, in the console's queue order (queueOrder). No limit: the page drops each card not
+ * in this answer (it was closed meanwhile), so an alarm left out would vanish from the queue; open
+ * alarms are bounded by the fleet (a kiosk's further presses count on its open alarm).
+ */
+export async function openAlarms(store: GatewayStore): Promise<AlarmView[]> {
+  const open = await alarmViews(store, await store.listAlerts({ open: true }));
+  return open.sort(queueOrder);
 }
 
 export interface FleetKiosk {

@@ -153,7 +153,11 @@ export interface GatewayStore {
    * the caller's forwarder to send at once without a claim of its own.
    */
   recordAlert(alert: Alert, receivedAt: Date, dispatchBody: string, claim?: Claim): Promise<RecordAlertResult>;
-  /** Newest received first; `open`: only alarms not closed yet (however old: an open alarm is never out of view). */
+  /**
+   * Newest received first, at most `limit` (default 1 000); `open`: only alarms not closed yet (however
+   * old: an open alarm is never out of view), and without a `limit` every one of them (open alarms are
+   * bounded by the fleet; the console's queue must never leave one out).
+   */
   listAlerts(options?: { limit?: number; open?: boolean }): Promise<AlertRow[]>;
   getAlert(alertId: string): Promise<AlertRow | undefined>;
 

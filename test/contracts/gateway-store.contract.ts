@@ -106,6 +106,16 @@ export function describeGatewayStoreContract(name: string, harness: StoreHarness
         expect((await store.listAlerts({ limit: 2 })).map((a) => a.alertId)).toEqual([closed.alertId, test.alertId]);
         expect((await store.listAlerts({ open: true, limit: 1 })).map((a) => a.alertId)).toEqual([old.alertId]);
       });
+
+      it("lists every open alert when no limit is given, past the 1 000 of a plain listing (the console's queue drops what is left out)", async () => {
+        await fresh();
+        const open = Array.from({ length: 1_002 }, (_, i) => newAlert(`k${i}`));
+        for (const [i, alert] of open.entries()) await store.recordAlert(alert, at(i), "x");
+        const all = await store.listAlerts({ open: true });
+        expect(all).toHaveLength(1_002);
+        expect(all.at(-1)?.alertId).toBe(open[0]?.alertId);
+        expect(await store.listAlerts()).toHaveLength(1_000);
+      });
     });
 
     describe("dispatch outbox", () => {

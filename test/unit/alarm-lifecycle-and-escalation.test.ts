@@ -115,6 +115,18 @@ describe("the alarm queue's order", () => {
     for (let i = 0; i < 600; i += 1) await storeAlert("test", new Date(t - 3_600_000 + i * 1_000));
     expect((await openAlarms(store)).map((a) => a.alertId)).toEqual([old]);
   });
+
+  it("lists every open alarm, however many: 1 005 open with the five oldest acknowledged, none left out (it was 100: the page then dropped the rest)", async () => {
+    const t = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 1_005; i += 1) ids.push(await storeAlert("sos", new Date(t - 3_600_000 + i * 1_000)));
+    for (const alertId of ids.slice(0, 5)) await store.alarms.acknowledge(alertId, "duty1", new Date(t));
+    const queue = await openAlarms(store);
+    expect(queue).toHaveLength(1_005);
+    // The acknowledged ones, oldest first, close the queue: kept, not cut.
+    expect(queue.slice(-5).map((a) => [a.alertId, a.acknowledgedBy])).toEqual(ids.slice(0, 5).map((id) => [id, "duty1"]));
+    expect(queue[0]?.alertId).toBe(ids[5]);
+  });
 });
 
 describe("escalation timers", () => {

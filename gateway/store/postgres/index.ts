@@ -176,7 +176,8 @@ export class PostgresStore implements GatewayStore {
   }
 
   async listAlerts(options: { limit?: number; open?: boolean } = {}): Promise<AlertRow[]> {
-    const limit = options.limit ?? 1_000;
+    // LIMIT NULL: no limit (every open alarm).
+    const limit = options.limit ?? (options.open === true ? null : 1_000);
     const rows = await this.db.run((q) =>
       options.open === true
         ? q<AlertDbRow[]>`${alertSelect(q)} WHERE a.closed_at IS NULL ORDER BY a.received_at DESC, a.alert_id LIMIT ${limit}`

@@ -210,7 +210,8 @@ export class SqliteStore implements GatewayStore {
     const where = options.open === true ? "WHERE a.closed_at IS NULL" : "";
     const rows = this.db
       .prepare<[number], AlertDbRow>(`${ALERT_SELECT} ${where} ORDER BY a.received_at DESC, a.alert_id LIMIT ?`)
-      .all(options.limit ?? 1_000);
+      // LIMIT -1: no limit (every open alarm).
+      .all(options.limit ?? (options.open === true ? -1 : 1_000));
     return Promise.resolve(rows.map(toAlertRow));
   }
 
