@@ -157,11 +157,15 @@ export class AlarmsFeature {
     return alarmRoutes({ authorize, store: this.deps.store, alarms: this, close: this.deps.close });
   }
 
-  async acknowledge(alertId: string, operator: string): Promise<AcknowledgeResult> {
+  /**
+   * The first acknowledgement wins: it stops the escalation and the pages' alarm sound. `via`: the
+   * operator's Acknowledge, or their answering the kiosk's call (callConnected).
+   */
+  async acknowledge(alertId: string, operator: string, via: "acknowledge" | "call" = "acknowledge"): Promise<AcknowledgeResult> {
     const r = await this.deps.store.alarms.acknowledge(alertId, operator, this.deps.clock.now());
     if (r.result === "acknowledged") {
       this.escalation.cancel(alertId);
-      this.log.info({ alertId, operator }, "alarm acknowledged");
+      this.log.info({ alertId, operator, via }, "alarm acknowledged");
       this.stepped(alertId, "acknowledged", operator);
     }
     return r;
@@ -236,7 +240,10 @@ export class AlarmsFeature {
 
   /**
    * A call's first `connected`: the lifecycle's call step (only for an alarm of the kiosk that rang),
-   * by the operator whose accept the gateway saw and the kiosk took; null when none matches.
+   * by the operator whose accept the gateway saw and the kiosk took; null when none matches. That
+   * operator answering the caller acknowledges the alarm, unless someone already did: the sound and
+   * the escalation stop, and every page shows who took it. (Without it, an operator who answered
+   * without pressing Acknowledge talked to the caller under the alarm tone while escalations went out.)
    */
   private async callConnected(call: CallEntry): Promise<void> {
     const { kioskId, callId } = call;
@@ -249,6 +256,13 @@ export class AlarmsFeature {
     } catch (err) {
       this.log.error({ err, kioskId, alertId: call.alertId }, "could not look up a call's alarm");
       return;
+    }
+    if (call.operator !== null) {
+      const operator = call.operator;
+      // Before the call step, so the timeline reads acknowledged → call connected.
+      await this.acknowledge(call.alertId, operator, "call").catch((err: unknown) => {
+        this.log.error({ err, kioskId, alertId: call.alertId, operator }, "could not acknowledge the alarm of an answered call: it escalates until acknowledged");
+      });
     }
     await this.record({ alertId: call.alertId, type: "call-connected", at: this.now(), actor: call.operator, detail: { callId } });
   }
