@@ -3,7 +3,8 @@
  * `kiosk` (a FleetKiosk whose state or failing parts changed), `heartbeats` ({ kiosks: [{ kioskId,
  * lastHeartbeatAt }] }, at most every 15 s, only the kiosks that beat since the last one), `dispatch`
  * ({ state: "unreachable", since, lastError } or { state: "ok" }: the page's banner; a page that
- * connects while dispatch is unreachable is told at once, see `greet`). One-way, plain HTTP, reconnected by the
+ * connects while dispatch is unreachable is told at once, see `greet`), `ping` (every KEEPALIVE_MS: the
+ * page's watchdog). One-way, plain HTTP, reconnected by the
  * browser's EventSource on its own; the page reloads the lists after each (re)connect.
  *
  * Each stream belongs to the session that opened it: when the session ends (logout, expiry, a newer
@@ -12,7 +13,12 @@
  */
 import type { ServerResponse } from "node:http";
 
-const KEEPALIVE_MS = 20_000;
+/**
+ * Every this often each stream gets a `ping` event (an event, not an SSE comment: the page's
+ * EventSource sees events only), so a page can tell a silent link from a quiet night: the console
+ * counts its stream lost after 15 s (three of these) without a word (event-feed.js).
+ */
+export const KEEPALIVE_MS = 5_000;
 /** A page that reads slower than this much backlog is dropped (it reconnects and reloads). */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
@@ -129,7 +135,7 @@ export class EventStream {
       const expired = [...new Set(this.owners.values())].filter((key) => !sessions.isLive(key));
       if (expired.length > 0) this.endSessions(expired);
     }
-    this.write(": keepalive\n\n");
+    this.write(`event: ping\ndata: {"at":${Date.now()}}\n\n`);
   }
 
   private drop(res: ServerResponse): void {

@@ -1,4 +1,4 @@
-/* global window, document, navigator, location, fetch, TextDecoder */
+/* global window, document, navigator, location, fetch, TextDecoder, setTimeout, clearTimeout */
 /**
  * The operator page: log in, open camera and microphone at once (so a call starts fast), listen
  * for alarms and kiosk calls over MQTT on /mqtt, and answer one call at a time.
@@ -184,12 +184,53 @@ function setStreamStatus(state) {
   showStatus();
 }
 
+/** Since when (epoch ms) the logged-in page has not been connected (MQTT and the event stream); null while it is. */
+let unlinkedSince = null;
+let unlinkedTimer = null;
+/** A (re)connect that takes less than this shows no banner (the login, a gateway restart's blink). */
+const UNLINKED_GRACE_MS = 3_000;
+
 function showStatus() {
   const el = $("connection-status");
   const stream = session !== null && streamStatus !== "live" ? STREAM_TEXT[streamStatus] : "";
   el.textContent = stream ? `${mqttStatus.text} · ${stream}` : mqttStatus.text;
-  el.dataset.state = mqttStatus.state === "connected" && streamStatus === "down" && session !== null ? "connecting" : mqttStatus.state;
+  el.dataset.state = mqttStatus.state === "connected" && streamStatus !== "live" && session !== null ? "connecting" : mqttStatus.state;
   el.dataset.stream = streamStatus;
+  showLink();
+}
+
+/**
+ * While the page is not connected, alarms cannot reach it: a quiet queue means nothing then. The
+ * queue says it is unknown at once ("No alarms." is never shown), and after UNLINKED_GRACE_MS a red
+ * banner says since when and what to do.
+ */
+function showLink() {
+  const linked = session === null || (mqttStatus.state === "connected" && streamStatus === "live");
+  const banner = $("link-banner");
+  $("view-alarms").dataset.link = linked ? "up" : "down";
+  $("queue-unknown").hidden = linked;
+  if (linked) {
+    unlinkedSince = null;
+    clearTimeout(unlinkedTimer);
+    unlinkedTimer = null;
+    banner.hidden = true;
+    banner.textContent = "";
+    return;
+  }
+  unlinkedSince ??= Date.now();
+  const waited = Date.now() - unlinkedSince;
+  if (waited < UNLINKED_GRACE_MS) {
+    unlinkedTimer ??= setTimeout(() => {
+      unlinkedTimer = null;
+      showLink();
+    }, UNLINKED_GRACE_MS - waited);
+    return;
+  }
+  const at = new Date(unlinkedSince).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  banner.textContent =
+    `Not connected to the gateway since ${at}: alarms cannot reach this page — the queue below may be missing alarms. ` +
+    "This page keeps trying by itself. Check this computer's network; if it is not back within a minute, use another console and call the on-call engineer.";
+  banner.hidden = false;
 }
 
 function connect() {

@@ -10,11 +10,18 @@
  * Handlers: onOpen() the stream (re)connected, reload the lists; onEvent(type, data) for `alarm`,
  * `kiosk`, `heartbeats`, `dispatch`; onStatus("live" | "connecting" | "down"); onRefused() the stream was refused
  * for good (a 401 or a proxy's 502): check the session; it is reopened after 1 s, doubling to 30 s.
+ *
+ * A link can die without closing (a pulled cable past a switch, a NAT that forgot us): the stream then
+ * stays "open" and silent. The gateway sends a `ping` every 5 s (gateway/alarms/stream.ts); a stream
+ * that says nothing for SILENT_MS (or does not open within it) is counted lost: closed, shown as
+ * "connecting", and opened again.
  */
 const NAME = "sos-console-events";
 const EVENTS = ["alarm", "kiosk", "heartbeats", "dispatch"];
 const RETRY_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
+/** Three of the gateway's 5 s pings. */
+const SILENT_MS = 15_000;
 
 export function createEventFeed({ onOpen, onEvent, onStatus, onRefused }) {
   const shared = typeof navigator !== "undefined" && navigator.locks !== undefined && typeof BroadcastChannel === "function";
@@ -23,6 +30,7 @@ export function createEventFeed({ onOpen, onEvent, onStatus, onRefused }) {
   let status = "down";
   let retryMs = RETRY_MS;
   let retryTimer = null;
+  let silentTimer = null;
   /** Tabs: the channel to the others; `release` is set while this tab holds the lock (it streams). */
   let channel = null;
   let release = null;
@@ -51,19 +59,38 @@ export function createEventFeed({ onOpen, onEvent, onStatus, onRefused }) {
     const s = new EventSource("/api/events");
     source = s;
     setStatus("connecting");
+    // A stream that does not open within SILENT_MS (its request stuck on a dead link) is tried again.
+    heardFrom(s);
     s.addEventListener("open", () => {
       retryMs = RETRY_MS;
+      heardFrom(s);
       setStatus("live");
       emit("open");
     });
-    for (const type of EVENTS) s.addEventListener(type, (event) => emit(type, JSON.parse(event.data)));
+    for (const type of EVENTS) s.addEventListener(type, (event) => {
+      heardFrom(s);
+      emit(type, JSON.parse(event.data));
+    });
+    s.addEventListener("ping", () => heardFrom(s));
     s.addEventListener("error", () => {
       if (source !== s) return;
+      clearTimeout(silentTimer);
       // EventSource reconnects by itself after a dropped connection; a non-200 answer closes it for good.
       if (s.readyState !== EventSource.CLOSED) return setStatus("connecting");
       setStatus("down");
       void Promise.resolve(onRefused()).then(() => reconnectLater());
     });
+  }
+
+  /** The stream `s` spoke: it is counted lost if it says nothing more for SILENT_MS. */
+  function heardFrom(s) {
+    clearTimeout(silentTimer);
+    silentTimer = setTimeout(() => {
+      if (source !== s || !wanted) return;
+      // Silent: the link is dead though no one closed it. Open a new stream (shown as "connecting"
+      // until it opens: a link still dead keeps the page saying so).
+      connect();
+    }, SILENT_MS);
   }
 
   function reconnectLater() {
@@ -123,6 +150,7 @@ export function createEventFeed({ onOpen, onEvent, onStatus, onRefused }) {
 
   function close() {
     wanted = false;
+    clearTimeout(silentTimer);
     clearTimeout(retryTimer);
     retryTimer = null;
     source?.close();
