@@ -51,12 +51,19 @@ export const callUpSchema = z.discriminatedUnion("type", [
 ]);
 export type CallUp = z.infer<typeof callUpSchema>;
 
+export const hangupCauseSchema = z.enum(["operator", "page-gone"]);
+
 /** operator → kiosk; once a page has accepted, the kiosk takes answer/ice/hangup only from that page. */
 export const callDownSchema = z.discriminatedUnion("type", [
   z.object({ v: z.literal(1), type: z.literal("accept"), callId: callIdSchema, operator: z.string().max(200), pageId }),
   z.object({ v: z.literal(1), type: z.literal("answer"), callId: callIdSchema, sdp, pageId }),
   z.object({ v: z.literal(1), type: z.literal("ice"), callId: callIdSchema, candidate: iceCandidateSchema, pageId }),
-  z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500), pageId }),
+  /**
+   * `cause: "page-gone"`: the operator's page is going away (reloaded, closed, navigated off) mid-call,
+   * not the operator ending the call: the kiosk rings again while its alarm is open, so that the caller
+   * can be answered again (by that operator once the page is back, or by another).
+   */
+  z.object({ v: z.literal(1), type: z.literal("hangup"), callId: callIdSchema, reason: z.string().max(500), pageId, cause: hangupCauseSchema.optional() }),
 ]);
 export type CallDown = z.infer<typeof callDownSchema>;
 

@@ -7,8 +7,10 @@
  *   ICE go to the media ─▶ state connected (green light) ─▶ ended or failed (green light off).
  *
  * A call that fails (no media, media process lost, never connected) leaves the kiosk callable: it
- * rings again under a new callId as soon as its media is ready. A call that ends normally does not
- * ring again. Closing the alarm hangs up. Nothing here is on the alert path: the alarm is recorded
+ * rings again under a new callId as soon as its media is ready; so does a call whose operator's page
+ * went away (a hangup with `cause: "page-gone"`: a reload, a closed tab; or the page's media closed
+ * with no hangup from the operator within REMOTE_GONE_GRACE_MS). A call the operator or the kiosk
+ * ended does not ring again. Closing the alarm hangs up. Nothing here is on the alert path: the alarm is recorded
  * and handed to delivery before this module hears of it, and media or link failures only log.
  */
 import { randomUUID } from "node:crypto";
@@ -35,6 +37,12 @@ export const RING_INTERVAL_MS = 5_000;
 export const RING_FOR_MS = 10 * 60_000;
 /** An accepted call that is not connected by then is hung up and reported failed. */
 export const CONNECT_TIMEOUT_MS = 45_000;
+/**
+ * A call whose media the operator's side closed without a hangup (yet): a page reloaded or closed
+ * mid-call closes its peer connection at once, and its hangup on MQTT may come later or never. The
+ * kiosk rings again after this long unless the operator's own hangup (not "page-gone") arrives.
+ */
+export const REMOTE_GONE_GRACE_MS = 2_000;
 
 export interface CallManagerDeps {
   readonly bus: EventBus<KioskEvents>;
@@ -54,6 +62,8 @@ export class CallManager {
   private openAlertId: string | null = null;
   /** A call failed while the alarm is open: ring again once the media is ready. */
   private ringWhenReady = false;
+  /** A call the operator's side closed without a word: rung again when the timer fires (see REMOTE_GONE_GRACE_MS). */
+  private remoteGone: { readonly callId: string; readonly timer: NodeJS.Timeout } | undefined;
   private stopped = false;
   private readonly snapshots: SnapshotTaker;
   private readonly unsubscribe: (() => void)[];
@@ -129,9 +139,16 @@ export class CallManager {
         if (this.fromAcceptingPage(msg.callId, msg.pageId) !== undefined) this.media?.addRemoteIce(msg.callId, msg.candidate);
         return;
       case "hangup": {
+        if (this.remoteGone?.callId === msg.callId) {
+          // The media ended first; the hangup says whether the operator meant it.
+          if (msg.cause !== "page-gone") this.cancelRemoteGone();
+          return void log.info({ callId: msg.callId, reason: msg.reason, cause: msg.cause }, "operator hangup after the call's media ended");
+        }
         const call = this.fromAcceptingPage(msg.callId, msg.pageId);
         if (call === undefined) return void log.info({ callId: msg.callId, reason: msg.reason }, "operator hangup for no current call (a dismissed ring keeps ringing for others)");
         this.media?.hangup(call.callId);
+        // The operator's page went away mid-call (a reload, a closed tab): the caller is still there.
+        if (msg.cause === "page-gone") return this.finish(call, "ended", `operator's page closed: ${msg.reason}`, { ringAgain: true });
         return this.finish(call, "ended", `operator hung up: ${msg.reason}`);
       }
     }
@@ -141,6 +158,7 @@ export class CallManager {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.cancelRemoteGone();
     for (const off of this.unsubscribe) off();
     const sent = this.hangUp("kiosk shutting down");
     let timer: NodeJS.Timeout | undefined;
@@ -151,6 +169,7 @@ export class CallManager {
   private onAlarmRaised(alertId: string): void {
     this.openAlertId = alertId;
     this.ringWhenReady = false;
+    this.cancelRemoteGone();
     // A turn of the event loop later: the alert is recorded, handed to delivery and on the wire first.
     setImmediate(() => void this.afterAlarm(alertId));
   }
@@ -172,6 +191,7 @@ export class CallManager {
   private onAlarmClosed(): void {
     this.openAlertId = null;
     this.ringWhenReady = false;
+    this.cancelRemoteGone();
     void this.hangUp("alarm closed");
   }
 
@@ -257,9 +277,26 @@ export class CallManager {
       this.deps.log.info({ callId, alertId: call.alertId, operator: call.operator }, "call connected");
       void this.channel.send({ v: 1, type: "state", callId, state: "connected" });
       this.deps.bus.emit("call.connected", { alertId: call.alertId, callId });
-    } else if (state === "failed" || state === "ended") {
-      this.finish(call, state, reason ?? (state === "failed" ? "media failed" : "call ended"));
+    } else if (state === "failed") {
+      this.finish(call, state, reason ?? "media failed");
+    } else if (state === "ended") {
+      // Not the kiosk's hangup (that leaves no current call): the operator's side closed the media.
+      this.finish(call, state, reason ?? "call ended", { ringAgain: false });
+      if (this.openAlertId === null || this.stopped) return;
+      const timer = setTimeout(() => {
+        this.remoteGone = undefined;
+        this.deps.log.info({ callId, alertId: call.alertId }, "the operator's side closed the call without hanging up: ringing again");
+        this.ringWhenReady = true;
+        this.ringAgainIfDue();
+      }, REMOTE_GONE_GRACE_MS);
+      this.cancelRemoteGone();
+      this.remoteGone = { callId, timer };
     }
+  }
+
+  private cancelRemoteGone(): void {
+    clearTimeout(this.remoteGone?.timer);
+    this.remoteGone = undefined;
   }
 
   private onMediaReady(): void {
@@ -277,8 +314,11 @@ export class CallManager {
     this.publishRing(ring);
   }
 
-  /** The call is over: tell the operators and the kiosk; after a failure, ring again. */
-  private finish(call: Active, state: "ended" | "failed", reason: string): void {
+  /**
+   * The call is over: tell the operators and the kiosk; after a failure (or `ringAgain`: the operator's
+   * page went away), ring again while the alarm is open.
+   */
+  private finish(call: Active, state: "ended" | "failed", reason: string, { ringAgain = state === "failed" } = {}): void {
     if (this.phase !== call) return;
     clearTimeout(call.timer);
     this.phase = IDLE;
@@ -286,7 +326,7 @@ export class CallManager {
     this.deps.log[level]({ callId: call.callId, alertId: call.alertId, state, reason, wasConnected: call.connected }, "call over");
     void this.channel.send({ v: 1, type: "state", callId: call.callId, state, reason: reason.slice(0, 500) });
     this.deps.bus.emit("call.ended", { alertId: call.alertId, callId: call.callId, reason });
-    if (state === "failed" && this.openAlertId !== null && !this.stopped) {
+    if (ringAgain && this.openAlertId !== null && !this.stopped) {
       this.ringWhenReady = true;
       // A tick later: a media whose process died reports its calls failed, then `lost`, in one go.
       setImmediate(() => this.ringAgainIfDue());

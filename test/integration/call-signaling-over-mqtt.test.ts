@@ -191,4 +191,64 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     await op.send({ v: 1, type: "accept", callId: again.callId, operator: "op7" });
     await waitFor(() => media.of("startCall").length === 2, "second call started");
   });
+  it("the operator's page going away mid-call (hangup cause page-gone) ends the call and the kiosk rings again; an operator's own hangup does not", async () => {
+    const { gateway, media, button } = await setUp();
+    const op = await operator(gateway);
+    button.press();
+    const ring = await waitFor(() => op.last("ring"), "ring");
+    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
+    await waitFor(() => media.of("startCall").length === 1, "call started");
+    media.state(ring.callId, "connected");
+    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+
+    // The page is reloaded (pagehide): the caller must be reachable again.
+    await op.send({ v: 1, type: "hangup", callId: ring.callId, reason: "the operator's console was closed or reloaded", cause: "page-gone" });
+    await waitFor(() => op.last("state", ring.callId)?.state === "ended", "call ended");
+    expect(media.of("hangup")).toEqual([{ method: "hangup", callId: ring.callId }]);
+    const again = await waitFor(() => op.received.find((m) => m.type === "ring" && m.callId !== ring.callId), "a new ring", 5_000);
+    expect(again).toMatchObject({ alertId: ring.alertId });
+
+    // That ring answered, then the operator hangs up: the call is over for good.
+    await op.send({ v: 1, type: "accept", callId: again.callId, operator: "op7" });
+    await waitFor(() => media.of("startCall").length === 2, "second call started");
+    media.state(again.callId, "connected");
+    await waitFor(() => op.last("state", again.callId)?.state === "connected", "second call connected");
+    await op.send({ v: 1, type: "hangup", callId: again.callId, reason: "done", cause: "operator" });
+    await waitFor(() => op.last("state", again.callId)?.state === "ended", "second call ended");
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(op.received.filter((m) => m.type === "ring" && m.callId !== ring.callId && m.callId !== again.callId)).toEqual([]);
+  });
+  it("the operator's media closing just before the operator's own hangup does not ring again", async () => {
+    const { gateway, media, button } = await setUp();
+    const op = await operator(gateway);
+    button.press();
+    const ring = await waitFor(() => op.last("ring"), "ring");
+    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
+    await waitFor(() => media.of("startCall").length === 1, "call started");
+    media.state(ring.callId, "connected");
+    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+
+    // The operator hangs up: the page closes its peer connection, which the kiosk's media may see first.
+    media.state(ring.callId, "ended", "remote closed");
+    await op.send({ v: 1, type: "hangup", callId: ring.callId, reason: "done" });
+    await waitFor(() => op.last("state", ring.callId)?.state === "ended", "call ended");
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(op.received.filter((m) => m.type === "ring" && m.callId !== ring.callId)).toEqual([]);
+  });
+
+  it("the operator's media closing with no hangup after it (a page gone without a word) rings again", async () => {
+    const { gateway, media, button } = await setUp();
+    const op = await operator(gateway);
+    button.press();
+    const ring = await waitFor(() => op.last("ring"), "ring");
+    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
+    await waitFor(() => media.of("startCall").length === 1, "call started");
+    media.state(ring.callId, "connected");
+    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+
+    media.state(ring.callId, "ended", "remote closed");
+    await waitFor(() => op.last("state", ring.callId)?.state === "ended", "call ended");
+    const again = await waitFor(() => op.received.find((m) => m.type === "ring" && m.callId !== ring.callId), "a new ring", 5_000);
+    expect(again).toMatchObject({ alertId: ring.alertId });
+  });
 });

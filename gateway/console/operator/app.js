@@ -466,7 +466,8 @@ function setMuted(muted) {
 
 $("mute").addEventListener("click", () => setMuted(!sosCall.muted));
 $("hangup").addEventListener("click", () => call?.hangup("the operator hung up"));
-window.addEventListener("pagehide", () => call?.hangup("the operator closed the console"));
+// A reload or a closed tab is not the operator ending the call: the kiosk rings again for its caller.
+window.addEventListener("pagehide", () => call?.hangup("the operator's console was closed or reloaded", "page-gone"));
 
 // --- start: resume a live session (a reload keeps the operator logged in) ----------------------------
 setCallState("idle", null);

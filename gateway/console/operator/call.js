@@ -123,10 +123,13 @@ export class Call {
     for (const track of this.options.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
   }
 
-  /** The operator ends the call: the kiosk is told. */
-  hangup(reason) {
+  /**
+   * The call ends here: the kiosk is told. `cause`: "page-gone" when the page is going away (the kiosk
+   * then rings again, so the caller can be answered again), "operator" otherwise.
+   */
+  hangup(reason, cause = "operator") {
     if (this.isOver()) return;
-    this.send({ type: "hangup", reason });
+    this.send({ type: "hangup", reason, cause });
     this.end("ended", reason);
   }
 
