@@ -340,6 +340,7 @@ function onCallUp(kioskId, message) {
     alarms.setRinging(ring.alertId, "Answered by another operator", false);
   }
   if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
+  showRingingKiosk();
   ringer.update();
 }
 
@@ -382,6 +383,7 @@ function checkRing(callId, kioskId, alertId) {
 function dropRingsOf(alertId) {
   for (const [id, ring] of rings) if (ring.alertId === alertId) rings.delete(id);
   if (rings.size === 0 && call === null && sosCall.state === "ringing") setCallState("idle", null);
+  showRingingKiosk();
   ringer.update();
 }
 
@@ -406,7 +408,7 @@ function accept(alertId) {
   alarms.setRinging(alertId, "In call", false);
   alarms.setAcceptEnabled(false);
   Object.assign(sosCall, { callId, kioskId, alertId, muted: false, reason: null });
-  $("call-kiosk").textContent = `with kiosk ${kioskId}`;
+  $("call-kiosk").textContent = `with ${kioskLabel(kioskId, alertId)}`;
   $("call-end-reason").textContent = "";
   call = new Call({
     callId,
@@ -443,6 +445,24 @@ function onCallState(state, reason) {
   ringer.update();
 }
 
+/** "kiosk Name (id), address" from the alarm's card: the operator must know who is calling, and from where. */
+function kioskLabel(kioskId, alertId) {
+  const alarm = alarms.cards.get(alertId)?.alarm;
+  const name = alarm?.kioskName ? `kiosk ${alarm.kioskName} (${kioskId})` : `kiosk ${kioskId}`;
+  const address = alarm?.location?.address;
+  return address ? `${name}, ${address}` : name;
+}
+
+/** While the panel says a kiosk is calling: which one (the newest ring), and how many more. */
+function showRingingKiosk() {
+  if (sosCall.state !== "ringing") return;
+  const ringing = [...rings.values()];
+  const newest = ringing.at(-1);
+  const more = new Set(ringing.map((r) => r.kioskId));
+  if (newest !== undefined) more.delete(newest.kioskId);
+  $("call-kiosk").textContent = newest === undefined ? "" : `: ${kioskLabel(newest.kioskId, newest.alertId)}${more.size > 0 ? ` (and ${more.size} more)` : ""}`;
+}
+
 const STATE_TEXT = { idle: "No call", ringing: "A kiosk is calling", connecting: "Connecting…", connected: "Connected", ended: "Call ended", failed: "Call failed" };
 
 function setCallState(state, reason) {
@@ -450,6 +470,8 @@ function setCallState(state, reason) {
   sosCall.reason = reason;
   $("call").dataset.state = state;
   $("call-state").textContent = STATE_TEXT[state] ?? state;
+  if (state === "idle") $("call-kiosk").textContent = "";
+  showRingingKiosk();
   if (reason) $("call-end-reason").textContent = reason;
   const inCall = state === "connecting" || state === "connected";
   $("hangup").disabled = !inCall;
