@@ -105,6 +105,8 @@ export class KioskOwners implements Ownership {
 
   /** Looks for orphans every `everyMs` (the first look one period from now: after this process's first beat). */
   start(supervision: Supervised): void {
+    // Blind time counts from here: a store lost before the first look is still time this process could not see.
+    this.lastLookAt = this.deps.clock.now().getTime();
     this.timer = setInterval(() => void this.takeOver(supervision), this.options.everyMs);
     this.timer.unref();
   }
