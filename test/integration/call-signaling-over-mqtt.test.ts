@@ -74,6 +74,19 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     };
   }
 
+  /** Press, the ring answered by op7, the call connected: where the tests of a call's end start. */
+  async function connectedCall(): Promise<Awaited<ReturnType<typeof setUp>> & { op: Operator; ring: CallUp & { type: "ring" } }> {
+    const system = await setUp();
+    const op = await operator(system.gateway);
+    system.button.press();
+    const ring = await waitFor(() => op.last("ring"), "ring");
+    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
+    await waitFor(() => system.media.of("startCall").length === 1, "call started");
+    system.media.state(ring.callId, "connected");
+    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+    return { ...system, op, ring };
+  }
+
   it("press → snapshot stored and ring seen; accept → offer, answer, ICE both ways, connected (green), operator hangup", async () => {
     const { gateway, kiosk, media, button, indicator } = await setUp();
     const op = await operator(gateway);
@@ -173,14 +186,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
   });
 
   it("media lost during a call: reported failed, and the kiosk rings again once its media is ready", async () => {
-    const { gateway, media, button } = await setUp();
-    const op = await operator(gateway);
-    button.press();
-    const ring = await waitFor(() => op.last("ring"), "ring");
-    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
-    await waitFor(() => media.of("startCall").length === 1, "call started");
-    media.state(ring.callId, "connected");
-    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+    const { media, op, ring } = await connectedCall();
 
     media.lose("media process exited (SIGSEGV)");
     expect(await waitFor(() => op.last("state", ring.callId)?.state === "failed" && op.last("state", ring.callId), "failed")).toMatchObject({
@@ -192,14 +198,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     await waitFor(() => media.of("startCall").length === 2, "second call started");
   });
   it("the operator's page going away mid-call (hangup cause page-gone) ends the call and the kiosk rings again; an operator's own hangup does not", async () => {
-    const { gateway, media, button } = await setUp();
-    const op = await operator(gateway);
-    button.press();
-    const ring = await waitFor(() => op.last("ring"), "ring");
-    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
-    await waitFor(() => media.of("startCall").length === 1, "call started");
-    media.state(ring.callId, "connected");
-    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+    const { media, op, ring } = await connectedCall();
 
     // The page is reloaded (pagehide): the caller must be reachable again.
     await op.send({ v: 1, type: "hangup", callId: ring.callId, reason: "the operator's console was closed or reloaded", cause: "page-gone" });
@@ -219,14 +218,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
     expect(op.received.filter((m) => m.type === "ring" && m.callId !== ring.callId && m.callId !== again.callId)).toEqual([]);
   });
   it("the operator's media closing just before the operator's own hangup does not ring again", async () => {
-    const { gateway, media, button } = await setUp();
-    const op = await operator(gateway);
-    button.press();
-    const ring = await waitFor(() => op.last("ring"), "ring");
-    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
-    await waitFor(() => media.of("startCall").length === 1, "call started");
-    media.state(ring.callId, "connected");
-    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+    const { media, op, ring } = await connectedCall();
 
     // The operator hangs up: the page closes its peer connection, which the kiosk's media may see first.
     media.state(ring.callId, "ended", "remote closed");
@@ -237,14 +229,7 @@ describe("call signaling over MQTT between a kiosk and an operator page", () => 
   });
 
   it("the operator's media closing with no hangup after it (a page gone without a word) rings again", async () => {
-    const { gateway, media, button } = await setUp();
-    const op = await operator(gateway);
-    button.press();
-    const ring = await waitFor(() => op.last("ring"), "ring");
-    await op.send({ v: 1, type: "accept", callId: ring.callId, operator: "op7" });
-    await waitFor(() => media.of("startCall").length === 1, "call started");
-    media.state(ring.callId, "connected");
-    await waitFor(() => op.last("state", ring.callId)?.state === "connected", "connected");
+    const { media, op, ring } = await connectedCall();
 
     media.state(ring.callId, "ended", "remote closed");
     await waitFor(() => op.last("state", ring.callId)?.state === "ended", "call ended");
