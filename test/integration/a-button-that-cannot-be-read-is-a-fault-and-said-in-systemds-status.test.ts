@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type KioskHandle, startKiosk } from "../../device/main.js";
 import type { ServiceNotifier } from "../../shared/service/notify.js";
-import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import type { Heartbeat } from "../../shared/health.js";
 import { FakeSerialPanel } from "../fixtures/fake-serial-panel.js";
+import { offlineKioskConfig } from "../fixtures/offline-kiosk-config.js";
 import { RecordingPlayer } from "../fixtures/fake-indicator.js";
 import { LogCapture } from "../fixtures/log-capture.js";
 import { tempDir, waitFor } from "./harness.js";
@@ -45,15 +45,7 @@ describe("a button that cannot be read is a fault, and said in systemd's STATUS"
     panel.unplug();
     const notifier = new RecordingNotifier();
     const logs = new LogCapture();
-    const config = parseKioskConfig({
-      version: 1,
-      kioskId: "kz-btnf-0001",
-      location: { lat: 43.25, lon: 76.95, address: "Test road km 3" },
-      mqtt: { url: "mqtt://127.0.0.1:1", username: "kz-btnf-0001", password: "secret-password" },
-      dataDir: join(dir.path, "data"),
-      audio: { player: "none" },
-      button: { driver: "serial", path: panel.path },
-    });
+    const config = offlineKioskConfig("kz-btnf-0001", join(dir.path, "data"), { button: { driver: "serial", path: panel.path } });
     kiosk = await startKiosk(config, { log: logs.logger("kiosk"), serialBinding: panel.binding, player: new RecordingPlayer(), notifier, watchdogIntervalMs: 50 });
     await kiosk.linkReady;
 

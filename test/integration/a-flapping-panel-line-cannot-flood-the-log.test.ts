@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type KioskHandle, startKiosk } from "../../device/main.js";
-import { parseKioskConfig } from "../../shared/config/kiosk.js";
 import { FakeSerialPanel } from "../fixtures/fake-serial-panel.js";
+import { offlineKioskConfig } from "../fixtures/offline-kiosk-config.js";
 import { RecordingPlayer } from "../fixtures/fake-indicator.js";
 import { LogCapture, type LogLine } from "../fixtures/log-capture.js";
 import { tempDir, waitFor } from "./harness.js";
@@ -27,15 +27,7 @@ describe("a flapping panel line cannot flood the log", () => {
   it(`${FLAPS} POWER changes: the first 5 logged as they come, the rest in one summary line with the count and the last state`, async () => {
     const panel = new FakeSerialPanel("/dev/serial/by-id/usb-SOS_Kiosk_Panel_flap-if00");
     const logs = new LogCapture();
-    const config = parseKioskConfig({
-      version: 1,
-      kioskId: "kz-flap-0001",
-      location: { lat: 43.25, lon: 76.95, address: "Test road km 4" },
-      mqtt: { url: "mqtt://127.0.0.1:1", username: "kz-flap-0001", password: "secret-password" },
-      dataDir: join(dir.path, "data"),
-      audio: { player: "none" },
-      button: { driver: "serial", path: panel.path },
-    });
+    const config = offlineKioskConfig("kz-flap-0001", join(dir.path, "data"), { button: { driver: "serial", path: panel.path } });
     kiosk = await startKiosk(config, { log: logs.logger("kiosk"), serialBinding: panel.binding, player: new RecordingPlayer() });
     await waitFor(() => logs.find("serial panel connected")[0], "the panel connected");
 

@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type KioskHandle, startKiosk } from "../../device/main.js";
 import type { Indicator } from "../../device/indicators/indicator.js";
-import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import type { KioskConfigInput } from "../../shared/config/kiosk.js";
 import { FakeButton } from "../fixtures/fake-button.js";
 import { RecordingIndicator, RecordingPlayer } from "../fixtures/fake-indicator.js";
 import { LogCapture } from "../fixtures/log-capture.js";
+import { offlineKioskConfig } from "../fixtures/offline-kiosk-config.js";
 import { tempDir, waitFor } from "./harness.js";
 
 /** onoff as on a Pi where `npm ci` could not build its addon; records whether the button was armed by then. */
@@ -44,15 +45,7 @@ describe("lights that cannot load or start leave the button working", () => {
 
   async function start(name: string, indicator: Record<string, unknown>, given?: Indicator): Promise<{ button: FakeButton; logs: LogCapture; dataDir: string }> {
     const dataDir = join(dir.path, name);
-    const config = parseKioskConfig({
-      version: 1,
-      kioskId: "kz-lights-0001",
-      location: { lat: 43.25, lon: 76.95, address: "Test road km 1" },
-      mqtt: { url: "mqtt://127.0.0.1:1", username: "kz-lights-0001", password: "secret-password" },
-      dataDir,
-      audio: { player: "none" },
-      indicator,
-    });
+    const config = offlineKioskConfig("kz-lights-0001", dataDir, { indicator } as Partial<KioskConfigInput>);
     const button = new FakeButton();
     onoff.button = button;
     const logs = new LogCapture();
