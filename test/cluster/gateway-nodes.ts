@@ -55,6 +55,21 @@ export class GatewayNode {
     return this.current;
   }
 
+  /** The HTTP port of the node's current process (from its "gateway ready" line; NaN before). */
+  get httpPort(): number {
+    return Number(this.current?.logLines().find((l) => l.msg === "gateway ready")?.httpPort);
+  }
+
+  /** The current process's /readyz status and cluster line, and the value of one /metrics gauge ("absent" if none). */
+  async clusterReadiness(gauge: string): Promise<{ status: number; cluster: string; gauge: string }> {
+    const base = `http://127.0.0.1:${this.httpPort}`;
+    const res = await fetch(`${base}/readyz`);
+    const body = (await res.json()) as { data: { cluster: string } };
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const value = metrics.split("\n").find((line) => line.startsWith(`${gauge} `))?.slice(gauge.length + 1);
+    return { status: res.status, cluster: body.data.cluster, gauge: value ?? "absent" };
+  }
+
   /** Starts the node's process and waits for "gateway ready". */
   async start(timeoutMs = 30_000): Promise<this> {
     const o = this.options;

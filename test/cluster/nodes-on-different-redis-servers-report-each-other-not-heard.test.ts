@@ -24,14 +24,9 @@ const BEAT_MS = 500;
 /** A node is judged after 3 beats or its deadAfterMs, whichever is longer. */
 const DEAD_AFTER_MS = 4 * BEAT_MS;
 
-const httpPortOf = (node: GatewayNode): number => Number(node.process?.logLines().find((l) => l.msg === "gateway ready")?.httpPort);
-
 async function clusterLine(node: GatewayNode): Promise<{ status: number; cluster: string; unheard: string }> {
-  const base = `http://127.0.0.1:${httpPortOf(node)}`;
-  const res = await fetch(`${base}/readyz`);
-  const body = (await res.json()) as { data: { cluster: string } };
-  const metrics = await (await fetch(`${base}/metrics`)).text();
-  return { status: res.status, cluster: body.data.cluster, unheard: /^sos_cluster_nodes_unheard (\d+)$/m.exec(metrics)?.[1] ?? "absent" };
+  const { status, cluster, gauge } = await node.clusterReadiness("sos_cluster_nodes_unheard");
+  return { status, cluster, unheard: gauge };
 }
 
 const notHeard = (node: string): string => `routing up; not heard over the routing, though beating in the store: ${node} (every node's --cluster must name the same Redis)`;

@@ -20,14 +20,9 @@ const DUPLICATE = "another gateway process runs with this node id: each drops th
 const ALONE = "no other gateway process runs with this node id any more";
 const BEAT_MS = 500;
 
-const httpPortOf = (node: GatewayNode): number => Number(node.logs("gateway ready")[0]?.httpPort);
-
 async function clusterLine(node: GatewayNode): Promise<{ status: number; cluster: string; duplicates: string }> {
-  const base = `http://127.0.0.1:${httpPortOf(node)}`;
-  const res = await fetch(`${base}/readyz`);
-  const body = (await res.json()) as { data: { cluster: string } };
-  const metrics = await (await fetch(`${base}/metrics`)).text();
-  return { status: res.status, cluster: body.data.cluster, duplicates: /^sos_cluster_node_id_duplicates (\d+)$/m.exec(metrics)?.[1] ?? "absent" };
+  const { status, cluster, gauge } = await node.clusterReadiness("sos_cluster_node_id_duplicates");
+  return { status, cluster, duplicates: gauge };
 }
 
 describe("one node id run by two processes started at once", () => {
