@@ -9,23 +9,29 @@ import { describe, expect, it } from "vitest";
 import { readLinkStatus } from "../../device/link/link-status.js";
 import { loginCheck } from "../../device/service/doctor-login.js";
 import { KIOSK_UNIT } from "../../device/service/doctor.js";
-import { parseKioskConfig } from "../../shared/config/kiosk.js";
+import { type KioskConfig, parseKioskConfig } from "../../shared/config/kiosk.js";
 import { deferCleanups } from "./cleanups.js";
-import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, waitFor } from "./harness.js";
+import { provisionTestKiosk, startTestGateway, startTestKiosk, tempDir, type TestGateway, waitFor } from "./harness.js";
 
 const REFUSED = "gateway refused this kiosk's credentials: retrying; check kiosk.json's mqtt username and password (re-provisioned or revoked at the gateway?)";
 
 describe("refused credentials", () => {
   const defer = deferCleanups();
 
-  it("are logged as an error naming what to check, not as an unreachable gateway; presses wait in the outbox", async () => {
+  /** A gateway, a kiosk registered at it, and that kiosk's config with a password the gateway no longer takes. */
+  async function kioskWithAnOldPassword(kioskId: string): Promise<{ gateway: TestGateway; provisioned: KioskConfig; wrong: KioskConfig }> {
     const dir = tempDir();
     defer(() => dir.remove());
     const gateway = await startTestGateway(`${dir.path}/gw`);
     defer(() => gateway.stop());
-    const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-cred-0001", gateway.mqttUrl, dir.path);
-    const config = parseKioskConfig({ ...provisioned, mqtt: { ...provisioned.mqtt, password: "not-the-kiosks-password-any-more" }, reconnect: { minMs: 100, maxMs: 200, urgentMaxMs: 200 } });
-    const kiosk = await startTestKiosk(config);
+    const provisioned = await provisionTestKiosk(gateway.dataDir, kioskId, gateway.mqttUrl, dir.path);
+    const wrong = parseKioskConfig({ ...provisioned, mqtt: { ...provisioned.mqtt, password: "not-the-kiosks-password-any-more" }, reconnect: { minMs: 100, maxMs: 200, urgentMaxMs: 200 } });
+    return { gateway, provisioned, wrong };
+  }
+
+  it("are logged as an error naming what to check, not as an unreachable gateway; presses wait in the outbox", async () => {
+    const { gateway, wrong } = await kioskWithAnOldPassword("kz-cred-0001");
+    const kiosk = await startTestKiosk(wrong);
     defer(() => kiosk.stop());
     kiosk.button.press(new Date());
     await waitFor(() => gateway.logs.find("connection refused", (l) => l.clientId === "kz-cred-0001").length >= 3, "three refused connects");
@@ -37,12 +43,7 @@ describe("refused credentials", () => {
   });
 
   it("fail the doctor's \"gateway login\" row with the gateway's reason and the fix, which passes once the right kiosk.json is back", async () => {
-    const dir = tempDir();
-    defer(() => dir.remove());
-    const gateway = await startTestGateway(`${dir.path}/gw`);
-    defer(() => gateway.stop());
-    const provisioned = await provisionTestKiosk(gateway.dataDir, "kz-cred-0002", gateway.mqttUrl, dir.path);
-    const wrong = parseKioskConfig({ ...provisioned, mqtt: { ...provisioned.mqtt, password: "not-the-kiosks-password-any-more" }, reconnect: { minMs: 100, maxMs: 200, urgentMaxMs: 200 } });
+    const { gateway, provisioned, wrong } = await kioskWithAnOldPassword("kz-cred-0002");
     const kiosk = await startTestKiosk(wrong);
     await waitFor(() => {
       const read = readLinkStatus(wrong.dataDir);
